@@ -1,0 +1,32 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``nova-v2v-compute``: Nova's nova-compute with the V2V driver loadable.
+
+Run it exactly as ``nova-compute`` (same arguments, same configuration
+files) with ``[DEFAULT] compute_driver = v2v.V2VLibvirtDriver``.
+"""
+
+# Importing nova.cmd.compute first applies Nova's own monkey patching
+# (native threading in Nova 34) before anything else is imported.
+# autopep8: off
+from nova.cmd import compute  # noqa: I100
+# autopep8: on
+
+from nova_v2v import virt
+
+
+def main():
+    virt.register()
+    return compute.main()

@@ -1,0 +1,105 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+from oslo_config import cfg
+
+v2v_group = cfg.OptGroup(
+    'v2v',
+    title='V2V migration options',
+    help="""
+Options for nova-v2v, the cross-hypervisor (V2V) migration plugin for the
+libvirt compute driver and the scheduler.
+""")
+
+ALL_OPTS = [
+    cfg.BoolOpt('allow_cutover',
+                default=True,
+                help="""
+Allow the V2V cutover mode.
+
+When the live state of a guest cannot move between two hosts (different
+accelerators such as QEMU/TCG and KVM, a machine type the destination does
+not run, or a hardware translation), nova-v2v can still move the guest while
+it keeps serving: its disks are synchronised while it runs, then it is shut
+down, the last changes are copied and it boots on the destination. The guest
+restarts once. Set this to False to refuse such moves instead.
+
+Related options:
+
+* ``[v2v] cutover_shutdown_timeout``
+"""),
+    cfg.IntOpt('cutover_shutdown_timeout',
+               default=60,
+               min=0,
+               help="""
+Seconds to wait for a clean (ACPI) shutdown of the guest at a V2V cutover
+before it is powered off. 0 powers it off at once.
+"""),
+    cfg.ListOpt('translate_device_models',
+                default=['vmxnet3:virtio', 'e1000:virtio', 'e1000e:virtio',
+                         'rtl8139:virtio', 'pvscsi:virtio-scsi',
+                         'lsilogic:virtio-scsi', 'ide:virtio',
+                         'sata:virtio'],
+                help="""
+Device model translations applied when a guest moves with a V2V cutover or
+an offline V2V migration, as ``source:target`` pairs.
+
+The left side is a NIC model (``vmxnet3``, ``e1000``, ...), a SCSI
+controller model (``pvscsi``, ``lsilogic``) or a disk bus (``ide``,
+``sata``); the right side is its replacement on the destination. A guest
+whose devices appear here needs a translation, which a live migration cannot
+do, so the planner picks the V2V cutover for it.
+"""),
+    cfg.ListOpt('disk_formats',
+                default=['raw', 'qcow2'],
+                help="""
+Disk image formats that this compute host runs guests from. Published in the
+host's V2V profile; a disk in another format is converted on the way to this
+host (V2V cutover or offline), and a live migration of such a disk to this
+host is refused.
+"""),
+    cfg.StrOpt('storage_id',
+               help="""
+Identity of the storage behind ``[DEFAULT] instances_path``.
+
+Two hosts that report the same identity are taken to share their instance
+storage when the scheduler looks for a destination; the compute hosts still
+confirm it with Nova's shared-storage probe during the pre-checks. By default
+it is derived from the mount that holds ``instances_path``: network file
+systems (NFS, CephFS, GlusterFS, ...) are identified by their export, local
+ones by this host's machine id, the device and the mount root, so that no two
+hosts share a local store by accident. Set this when the automatic identity is
+wrong, for example for a clustered block file system.
+"""),
+]
+
+
+def planner_options(conf):
+    """The planner's keyword options, as this service is configured."""
+    translations = {}
+    for item in conf.v2v.translate_device_models:
+        old, sep, new = item.partition(':')
+        if sep and old.strip() and new.strip():
+            translations[old.strip()] = new.strip()
+    return {'allow_cutover': conf.v2v.allow_cutover,
+            'translations': translations}
+
+
+def register_opts(conf):
+    conf.register_group(v2v_group)
+    conf.register_opts(ALL_OPTS, group=v2v_group)
+
+
+def list_opts():
+    return {v2v_group: ALL_OPTS}

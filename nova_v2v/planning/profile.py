@@ -1,0 +1,182 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Host and guest profiles: the facts the planner decides from."""
+
+import dataclasses
+import typing as ty
+
+KVM = 'kvm'
+TCG = 'tcg'
+ACCELERATORS = (KVM, TCG)
+
+# The libvirt <domain type> that runs a guest on each accelerator.
+DOMAIN_TYPE = {KVM: 'kvm', TCG: 'qemu'}
+ACCEL_OF_DOMAIN_TYPE = {v: k for k, v in DOMAIN_TYPE.items()}
+
+# Version of the layout of the stats below, so that a scheduler can tell a
+# profile it does not understand from a missing one.
+PROFILE_VERSION = '1'
+STATS_PREFIX = 'v2v_'
+
+
+def version_to_str(version):
+    """6002000 -> '6.2.0' (libvirt's integer encoding)."""
+    version = int(version)
+    return '%d.%d.%d' % (version // 1000000, version // 1000 % 1000,
+                         version % 1000)
+
+
+@dataclasses.dataclass(frozen=True)
+class HostProfile:
+    """What one compute host can run, as published in its stats."""
+
+    hostname: str
+    accelerator: str
+    arch: str
+    libvirt_version: int = 0
+    qemu_version: int = 0
+    machine_types: ty.Tuple[str, ...] = ()
+    cpu_model: str = ''
+    cpu_vendor: str = ''
+    disk_formats: ty.Tuple[str, ...] = ('raw', 'qcow2')
+    storage_id: str = ''
+    instances_path: str = ''
+
+    def to_stats(self):
+        """The profile as ComputeNode stats: a flat dict of strings."""
+        p = STATS_PREFIX
+        return {
+            p + 'profile': PROFILE_VERSION,
+            p + 'host': self.hostname,
+            p + 'accel': self.accelerator,
+            p + 'arch': self.arch,
+            p + 'libvirt_version': str(self.libvirt_version),
+            p + 'qemu_version': str(self.qemu_version),
+            p + 'machine_types': ','.join(self.machine_types),
+            p + 'cpu_model': self.cpu_model,
+            p + 'cpu_vendor': self.cpu_vendor,
+            p + 'disk_formats': ','.join(self.disk_formats),
+            p + 'storage_id': self.storage_id,
+            p + 'instances_path': self.instances_path,
+        }
+
+    @classmethod
+    def from_stats(cls, hostname, stats):
+        """Rebuild a profile from ComputeNode stats; None if it has none.
+
+        Stats from a host that does not run nova-v2v, or that runs a layout
+        this code does not know, give None: the planner then refuses with a
+        reason an operator can act on instead of guessing.
+        """
+        p = STATS_PREFIX
+        if not stats or stats.get(p + 'profile') != PROFILE_VERSION:
+            return None
+
+        def _list(key):
+            value = stats.get(p + key) or ''
+            return tuple(v for v in value.split(',') if v)
+
+        def _int(key):
+            try:
+                return int(stats.get(p + key) or 0)
+            except ValueError:
+                return 0
+
+        return cls(hostname=hostname or stats.get(p + 'host', ''),
+                   accelerator=stats.get(p + 'accel', ''),
+                   arch=stats.get(p + 'arch', ''),
+                   libvirt_version=_int('libvirt_version'),
+                   qemu_version=_int('qemu_version'),
+                   machine_types=_list('machine_types'),
+                   cpu_model=stats.get(p + 'cpu_model', ''),
+                   cpu_vendor=stats.get(p + 'cpu_vendor', ''),
+                   disk_formats=_list('disk_formats'),
+                   storage_id=stats.get(p + 'storage_id', ''),
+                   instances_path=stats.get(p + 'instances_path', ''))
+
+    def traits(self):
+        """Custom placement traits that advertise this profile."""
+        traits = {'CUSTOM_V2V_CAPABLE',
+                  'CUSTOM_V2V_ACCEL_%s' % self.accelerator.upper()}
+        for fmt in self.disk_formats:
+            traits.add('CUSTOM_V2V_DISK_FORMAT_%s' % _trait_part(fmt))
+        return traits
+
+
+def _trait_part(value):
+    return ''.join(c if c.isalnum() else '_' for c in value.upper())
+
+
+@dataclasses.dataclass(frozen=True)
+class GuestDisk:
+    """One disk of a guest, as its domain definition describes it."""
+
+    target: str
+    bus: str = 'virtio'
+    path: ty.Optional[str] = None
+    format: str = 'raw'
+    device: str = 'disk'
+    source_type: str = 'file'
+    readonly: bool = False
+    shareable: bool = False
+    virtual_size: ty.Optional[int] = None
+    backing_file: ty.Optional[str] = None
+
+
+@dataclasses.dataclass(frozen=True)
+class GuestProfile:
+    """The virtual hardware of one guest."""
+
+    domain_type: str
+    arch: str = 'x86_64'
+    machine: str = ''
+    cpu_mode: str = ''
+    cpu_model: str = ''
+    disks: ty.Tuple[GuestDisk, ...] = ()
+    nic_models: ty.Tuple[str, ...] = ()
+    scsi_models: ty.Tuple[str, ...] = ()
+
+    @property
+    def accelerator(self):
+        return ACCEL_OF_DOMAIN_TYPE.get(self.domain_type, self.domain_type)
+
+
+@dataclasses.dataclass(frozen=True)
+class StorageFacts:
+    """How the guest's storage relates to the destination.
+
+    ``None`` means not probed yet: the planner then compares the storage
+    identities of the two host profiles (what the scheduler can do). The
+    compute pre-checks fill in what Nova's shared-storage probe found.
+    """
+
+    shared_instance_path: ty.Optional[bool] = None
+    shared_block_storage: ty.Optional[bool] = None
+    volume_backed: bool = False
+
+
+def detect_accelerator(virt_type, domain_types):
+    """The accelerator a host runs guests with, or '' if it has none.
+
+    :param virt_type: Nova's ``[libvirt] virt_type`` (``kvm`` or ``qemu``)
+    :param domain_types: the ``<domain type>`` values that libvirt's
+        capabilities list for the host architecture
+    """
+    domain_types = set(domain_types)
+    if virt_type == 'kvm':
+        return KVM if 'kvm' in domain_types else ''
+    if virt_type == 'qemu':
+        return TCG if 'qemu' in domain_types else ''
+    return ''
