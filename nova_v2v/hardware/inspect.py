@@ -22,8 +22,8 @@ from lxml import etree
 
 from nova_v2v.planning import profile
 
-# Nova's hw_disk_bus / hw_vif_model / hw_scsi_model values and the device
-# models they give in libvirt XML.
+# Nova's hw_scsi_model / hw_vif_model values and libvirt's model names, to
+# the names the planner and its translation table use.
 _SCSI_MODELS = {'virtio-scsi': 'virtio-scsi', 'vmpvscsi': 'pvscsi',
                 'lsilogic': 'lsilogic', 'lsisas1068': 'lsisas1068',
                 'buslogic': 'buslogic', 'ibmvscsi': 'ibmvscsi'}
@@ -80,7 +80,8 @@ def parse_domain_xml(xml):
     return profile.GuestProfile(
         domain_type=root.get('type', 'qemu'), arch=arch, machine=machine,
         cpu_mode=cpu_mode, cpu_model=cpu_model, disks=tuple(disks),
-        nic_models=nics, scsi_models=tuple(m for m in scsi if m))
+        nic_models=nics,
+        scsi_models=tuple(_SCSI_MODELS.get(m, m) for m in scsi if m))
 
 
 def guest_from_image_properties(properties, accelerator, arch='x86_64',

@@ -336,8 +336,10 @@ def plan_live_migration(source, dest, guest, storage=None,
         pair = _check_profiles(source, dest)
 
     changes, blockers = _hardware_changes(guest, source, dest, translations)
-    disks = [] if shared else _local_disks(guest, source)
-    disk_plans, disk_blockers = _disk_plans(disks, dest)
+    disk_plans, disk_blockers = _disk_plans(_local_disks(guest, source),
+                                            dest)
+    if shared:
+        disk_plans = []
     blockers.extend(disk_blockers)
     if not pair.live_state:
         blockers.insert(0, pair.why)
@@ -385,8 +387,14 @@ def plan_offline_migration(source, dest, guest, storage=None,
                           % (source.accelerator, dest.accelerator))
     shared = storage_shared(source, dest, storage)
     changes, _blockers = _hardware_changes(guest, source, dest, translations)
-    disks = [] if shared else _local_disks(guest, source)
-    disk_plans, _disk_blockers = _disk_plans(disks, dest)
+    disk_plans, disk_blockers = _disk_plans(_local_disks(guest, source),
+                                            dest)
+    if shared and disk_blockers:
+        raise PlanRefused(
+            'the guest\'s disks are on shared storage in a format the '
+            'destination does not run (%s)' % '; '.join(disk_blockers))
+    if shared:
+        disk_plans = []
     return MigrationPlan(
         mode=OFFLINE, source_host=source.hostname, dest_host=dest.hostname,
         source_accel=source.accelerator, dest_accel=dest.accelerator,

@@ -1,0 +1,293 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Unit tests of the V2V driver glue, on Nova's fake libvirt."""
+
+from unittest import mock
+
+import fixtures
+from nova.compute import provider_tree
+from nova import context as nova_context
+from nova import exception
+from nova import objects
+from nova import test
+from nova.tests import fixtures as nova_fixtures
+from nova.virt import fake
+from nova.virt.libvirt import driver as libvirt_driver
+from oslo_serialization import jsonutils
+from oslo_utils.fixture import uuidsentinel as uuids
+
+from nova_v2v import exception as v2v_exception
+from nova_v2v.planning import planner
+from nova_v2v.planning import profile
+from nova_v2v.virt.libvirt import driver
+
+GUEST_XML = """<domain type='%(type)s'>
+  <os><type arch='x86_64' machine='pc-i440fx-2.11'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='%(path)s/%(uuid)s/disk'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='bridge'><model type='%(nic)s'/></interface>
+  </devices>
+</domain>"""
+
+
+class V2VDriverTestCase(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(nova_fixtures.LibvirtFixture())
+        self.useFixture(nova_fixtures.CGroupsFixture())
+        self.instances_path = self.useFixture(fixtures.TempDir()).path
+        self.flags(instances_path=self.instances_path)
+        self.flags(storage_id='store-src', group='v2v')
+        self.flags(host='src')
+        self.context = nova_context.get_admin_context()
+        self.drvr = driver.V2VLibvirtDriver(fake.FakeVirtAPI(), False)
+        self.instance = objects.Instance(
+            uuid=uuids.instance, host='src', node='src',
+            system_metadata={'image_hw_disk_bus': 'virtio'})
+
+    def _dest_stats(self, **kw):
+        values = dict(hostname='dest', accelerator=profile.KVM,
+                      arch='x86_64', qemu_version=self.drvr._host
+                      .get_version(),
+                      machine_types=('pc-i440fx-2.11',),
+                      storage_id='store-dest',
+                      instances_path=self.instances_path)
+        values.update(kw)
+        return profile.HostProfile(**values).to_stats()
+
+    def test_is_a_libvirt_driver(self):
+        self.assertIsInstance(self.drvr, libvirt_driver.LibvirtDriver)
+        self.assertIsInstance(self.drvr, driver.V2VDriverMixin)
+
+    def test_host_profile_kvm(self):
+        p = self.drvr.v2v_host_profile()
+        self.assertEqual(('src', 'kvm', 'x86_64', 'store-src'),
+                         (p.hostname, p.accelerator, p.arch, p.storage_id))
+        self.assertEqual(self.drvr._host.get_version(), p.qemu_version)
+        self.assertGreater(p.libvirt_version, 0)
+        self.assertIn('pc-i440fx-2.11', p.machine_types)
+        self.assertEqual(('raw', 'qcow2'), p.disk_formats)
+        self.assertEqual(self.instances_path, p.instances_path)
+
+    def test_host_profile_tcg_follows_virt_type_at_init(self):
+        self.flags(virt_type='qemu', group='libvirt')
+        self.drvr._v2v_virt_type = 'qemu'
+        # A later change of the option does not change what this service
+        # runs.
+        self.flags(virt_type='kvm', group='libvirt')
+        self.assertEqual('tcg', self.drvr.v2v_host_profile().accelerator)
+
+    def test_host_profile_storage_identity_derived(self):
+        self.flags(storage_id=None, group='v2v')
+        self.assertIn(':', self.drvr.v2v_host_profile().storage_id)
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver, 'get_available_resource')
+    def test_get_available_resource_publishes_profile(self, mock_super):
+        mock_super.return_value = {'stats': {'uptime': 'x'}}
+        data = self.drvr.get_available_resource('src')
+        self.assertEqual('x', data['stats']['uptime'])
+        self.assertEqual('kvm', data['stats']['v2v_accel'])
+        self.assertEqual('store-src', data['stats']['v2v_storage_id'])
+        self.assertTrue(all(isinstance(v, str)
+                            for v in data['stats'].values()))
+
+    @mock.patch.object(driver.V2VDriverMixin, 'v2v_host_profile',
+                       side_effect=RuntimeError('boom'))
+    @mock.patch.object(libvirt_driver.LibvirtDriver, 'get_available_resource')
+    def test_get_available_resource_survives_profile_error(self, mock_super,
+                                                           mock_profile):
+        mock_super.return_value = {'stats': {'uptime': 'x'}}
+        data = self.drvr.get_available_resource('src')
+        self.assertEqual({'uptime': 'x'}, data['stats'])
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver, 'update_provider_tree')
+    def test_update_provider_tree_adds_traits(self, mock_super):
+        tree = provider_tree.ProviderTree()
+        tree.new_root('src', uuids.rp)
+        self.drvr.update_provider_tree(tree, 'src')
+        traits = tree.data('src').traits
+        self.assertIn('CUSTOM_V2V_ACCEL_KVM', traits)
+        self.assertIn('CUSTOM_V2V_CAPABLE', traits)
+        self.assertIn('CUSTOM_V2V_DISK_FORMAT_QCOW2', traits)
+        mock_super.assert_called_once_with(tree, 'src', allocations=None)
+
+    # -- destination pre-check -------------------------------------------
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver,
+                       'check_can_live_migrate_destination')
+    def test_dest_check_passes_and_hands_over_profile(self, mock_super):
+        mock_super.return_value = objects.LibvirtLiveMigrateData()
+        self.instance.host = 'other'
+        src_info = {'stats': self._dest_stats(hostname='other',
+                                              storage_id='store-other')}
+        data = self.drvr.check_can_live_migrate_destination(
+            self.context, self.instance, src_info, {}, None, None)
+        self.assertIs(mock_super.return_value, data)
+        handed = jsonutils.loads(
+            self.instance.system_metadata[driver.SYSMETA_DEST_PROFILE])
+        self.assertEqual('src', handed['v2v_host'])
+        mock_super.assert_called_once_with(
+            self.context, self.instance, src_info, {},
+            block_migration=None, disk_over_commit=None)
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver,
+                       'check_can_live_migrate_destination')
+    def test_dest_check_refuses_source_without_profile(self, mock_super):
+        e = self.assertRaises(
+            v2v_exception.V2VMigrationRefused,
+            self.drvr.check_can_live_migrate_destination,
+            self.context, self.instance, {'stats': {'uptime': '1'}}, {},
+            True, False)
+        self.assertIsInstance(e, exception.MigrationPreCheckError)
+        self.assertIn('source host publishes no V2V profile', str(e))
+        mock_super.assert_not_called()
+        self.assertNotIn(driver.SYSMETA_DEST_PROFILE,
+                         self.instance.system_metadata)
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver,
+                       'check_can_live_migrate_destination')
+    def test_dest_check_refuses_when_cutover_disabled(self, mock_super):
+        self.flags(allow_cutover=False, group='v2v')
+        self.drvr._v2v_virt_type = 'qemu'  # this destination runs TCG
+        self.instance.host = 'other'
+        src_info = {'stats': self._dest_stats(hostname='other')}
+        e = self.assertRaises(
+            v2v_exception.V2VMigrationRefused,
+            self.drvr.check_can_live_migrate_destination,
+            self.context, self.instance, src_info, {}, None, None)
+        self.assertIn('allow_cutover', str(e))
+
+    # -- source pre-check ------------------------------------------------
+
+    def _source_check(self, shared, requested=None, dest_kw=None,
+                      dom_type='kvm', nic='virtio'):
+        data = objects.LibvirtLiveMigrateData(filename='probe',
+                                              is_volume_backed=False)
+        if requested is not None:
+            data.block_migration = requested
+        self.instance.system_metadata[driver.SYSMETA_DEST_PROFILE] = (
+            jsonutils.dumps(self._dest_stats(**(dest_kw or {}))))
+        xml = GUEST_XML % {'type': dom_type, 'path': self.instances_path,
+                           'uuid': self.instance.uuid, 'nic': nic}
+        guest = mock.Mock(get_xml_desc=mock.Mock(return_value=xml))
+        disk_info = [{'path': '%s/%s/disk' % (self.instances_path,
+                                             self.instance.uuid),
+                      'type': 'qcow2', 'virt_disk_size': 10 << 30,
+                      'backing_file': ''}]
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr, '_check_shared_storage_test_file',
+            return_value=shared))
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr, '_is_shared_block_storage', return_value=shared))
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr._host, 'get_guest', return_value=guest))
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr, 'get_instance_disk_info',
+            return_value=jsonutils.dumps(disk_info)))
+        self.save = self.useFixture(fixtures.MockPatchObject(
+            self.instance, 'save')).mock
+        self.super_check = self.useFixture(fixtures.MockPatchObject(
+            libvirt_driver.LibvirtDriver, 'check_can_live_migrate_source',
+            side_effect=lambda ctxt, inst, d, block_device_info=None: d)
+        ).mock
+        return self.drvr.check_can_live_migrate_source(self.context,
+                                                       self.instance, data)
+
+    def _saved_plan(self):
+        return planner.MigrationPlan.from_json(
+            self.instance.system_metadata[driver.SYSMETA_PLAN])
+
+    def test_source_auto_local_resolves_block(self):
+        data = self._source_check(shared=False)
+        self.assertTrue(data.block_migration)
+        plan = self._saved_plan()
+        self.assertEqual(planner.BLOCK_LIVE, plan.mode)
+        self.assertEqual(10 << 30, plan.disks[0].virtual_size)
+        self.save.assert_called_once_with()
+        self.assertNotIn(driver.SYSMETA_DEST_PROFILE,
+                         self.instance.system_metadata)
+        self.super_check.assert_called_once()
+
+    def test_source_auto_shared_resolves_shared(self):
+        data = self._source_check(shared=True)
+        self.assertFalse(data.block_migration)
+        self.assertEqual(planner.SHARED_LIVE, self._saved_plan().mode)
+
+    def test_source_explicit_block_on_shared(self):
+        e = self.assertRaises(exception.InvalidLocalStorage,
+                              self._source_check, shared=True,
+                              requested=True)
+        self.assertIn('Block migration can not be used with shared storage',
+                      str(e))
+        self.save.assert_not_called()
+        self.super_check.assert_not_called()
+
+    def test_source_explicit_shared_on_local(self):
+        self.assertRaises(exception.InvalidSharedStorage,
+                          self._source_check, shared=False, requested=False)
+        self.save.assert_not_called()
+
+    def test_source_cutover_not_executable_yet(self):
+        e = self.assertRaises(v2v_exception.V2VModeNotAvailable,
+                              self._source_check, shared=False,
+                              dest_kw={'accelerator': profile.TCG})
+        self.assertIn('v2v-cutover', str(e))
+        self.assertIn('kvm -> qemu', str(e))
+        self.save.assert_not_called()
+
+    def test_source_translation_from_real_xml(self):
+        # The image says nothing; the running guest has a vmxnet3 NIC.
+        e = self.assertRaises(v2v_exception.V2VModeNotAvailable,
+                              self._source_check, shared=False,
+                              nic='vmxnet3')
+        self.assertIn('vmxnet3 -> virtio', str(e))
+
+    def test_source_without_dest_profile(self):
+        self.instance.system_metadata.pop(driver.SYSMETA_DEST_PROFILE, None)
+        data = objects.LibvirtLiveMigrateData(filename='probe')
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr, '_check_shared_storage_test_file',
+            return_value=False))
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr, '_is_shared_block_storage', return_value=False))
+        guest = mock.Mock(get_xml_desc=mock.Mock(return_value=GUEST_XML % {
+            'type': 'kvm', 'path': '/x', 'uuid': 'u', 'nic': 'virtio'}))
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr._host, 'get_guest', return_value=guest))
+        e = self.assertRaises(v2v_exception.V2VMigrationRefused,
+                              self.drvr.check_can_live_migrate_source,
+                              self.context, self.instance, data)
+        self.assertIn('destination host publishes no V2V profile', str(e))
+
+
+class RefusalMappingTestCase(test.NoDBTestCase):
+
+    def test_mapping(self):
+        self.assertIsInstance(
+            driver.refusal_to_exception(planner.PlanRefused(
+                'x', planner.INVALID_LOCAL_STORAGE), 'h'),
+            exception.InvalidLocalStorage)
+        self.assertIsInstance(
+            driver.refusal_to_exception(planner.PlanRefused(
+                'x', planner.INVALID_SHARED_STORAGE), 'h'),
+            exception.InvalidSharedStorage)
+        e = driver.refusal_to_exception(planner.PlanRefused('why'), 'h')
+        self.assertIsInstance(e, v2v_exception.V2VMigrationRefused)
+        self.assertEqual('V2V migration refused: why', str(e))
