@@ -1,0 +1,464 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Two libvirt "hosts" on one machine, each in its own network namespace.
+
+Host ``a`` and host ``b`` each run one ``libvirtd`` inside a network
+namespace (joined by a veth pair on the lab subnet), with its own UTS
+hostname, ``host_uuid`` and private mount namespace in which per-host
+directories under the state dir are bind-mounted over the libvirt paths.
+``/var/lib/nova/instances`` is per host (or common with ``shared=True``)
+and ``/var/lib/nova/shared`` is always the same directory on both hosts.
+
+Network safety: an ``unreachable`` route for the lab subnet is added in the
+root namespace before any daemon starts, and root-namespace clients only
+talk to the daemons over their unix sockets.
+"""
+
+import errno
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_STATE_DIR = '/var/lib/nova-v2v-lab'
+SUBNET = '10.77.0.0/24'
+PREFIX_LEN = 24
+NETNS_PREFIX = 'nv2v-lab-'
+VETH_PREFIX = 'nv2v-v'
+HOSTS = {
+    'a': {'ip': '10.77.0.1', 'hostname': 'labhost-a',
+          'uuid': '0a0a0a0a-0000-4000-8000-00000000000a'},
+    'b': {'ip': '10.77.0.2', 'hostname': 'labhost-b',
+          'uuid': '0b0b0b0b-0000-4000-8000-00000000000b'},
+}
+INSTANCES_PATH = '/var/lib/nova/instances'
+SHARED_PATH = '/var/lib/nova/shared'
+LIBVIRTD = '/usr/sbin/libvirtd'
+DAEMON_START_TIMEOUT = 60
+# Per-host subdirectory -> path it is mounted at inside the host's view.
+PRIVATE_DIRS = (
+    ('etc', '/etc/libvirt'),
+    ('run', '/run/libvirt'),
+    ('lib', '/var/lib/libvirt'),
+    ('log', '/var/log/libvirt'),
+    ('cache', '/var/cache/libvirt'),
+)
+PRIVATE_FILES = (('passwd', '/etc/passwd'), ('group', '/etc/group'),
+                 ('hosts', '/etc/hosts'))
+# Wiped by up(); "cache" keeps libvirt's QEMU capabilities between runs.
+RUNTIME_DIRS = ('etc', 'run', 'lib', 'log', 'instances')
+
+
+class LabError(Exception):
+    pass
+
+
+def _pid_alive(pid, needle):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            cmdline = f.read()
+    except (OSError, IOError):
+        return False
+    return needle.encode() in cmdline
+
+
+def kill_pid(pid, needle, timeout=10):
+    """Stop one process we started; needle guards against PID reuse."""
+    if not pid or not _pid_alive(pid, needle):
+        return False
+    LOG.debug('Stopping %(needle)s pid %(pid)d', {'needle': needle,
+                                                  'pid': pid})
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
+        try:
+            os.kill(pid, sig)
+        except OSError as exc:
+            if exc.errno == errno.ESRCH:
+                return True
+            raise
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _pid_alive(pid, needle):
+                return True
+            time.sleep(0.05)
+    return not _pid_alive(pid, needle)
+
+
+class Lab(object):
+    """The lab's layout under a state dir, plus up/down/status."""
+
+    def __init__(self, state_dir=DEFAULT_STATE_DIR):
+        self.state_dir = os.path.abspath(state_dir)
+        self.state_file = os.path.join(self.state_dir, 'lab.json')
+        self.cache_dir = os.path.join(self.state_dir, 'cache')
+        self.shared_dir = os.path.join(self.state_dir, 'shared')
+        self.shared_instances_dir = os.path.join(self.state_dir,
+                                                 'shared-instances')
+
+    # -- layout -----------------------------------------------------------
+    def host_dir(self, host):
+        if host not in HOSTS:
+            raise LabError('unknown lab host %r' % host)
+        return os.path.join(self.state_dir, 'host-%s' % host)
+
+    def netns(self, host):
+        return NETNS_PREFIX + host
+
+    def ip(self, host):
+        return HOSTS[host]['ip']
+
+    def socket_path(self, host):
+        return os.path.join(self.host_dir(host), 'run', 'libvirt-sock')
+
+    def local_uri(self, host):
+        """URI for root-namespace clients: the daemon's unix socket."""
+        return 'qemu:///system?socket=%s' % self.socket_path(host)
+
+    def lab_uri(self, host):
+        """URI valid only inside the lab network (p2p destinations)."""
+        return 'qemu+tcp://%s/system' % self.ip(host)
+
+    def load(self):
+        try:
+            with open(self.state_file) as f:
+                return json.load(f)
+        except (IOError, OSError):
+            return None
+
+    def _save(self, state):
+        os.makedirs(self.state_dir, exist_ok=True)
+        tmp = self.state_file + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(state, f, indent=2, sort_keys=True)
+        os.rename(tmp, self.state_file)
+
+    def is_shared(self):
+        state = self.load() or {}
+        return bool(state.get('shared'))
+
+    def mounts(self, host, shared=None):
+        """(root filesystem path, path inside host) pairs, dirs first."""
+        if shared is None:
+            shared = self.is_shared()
+        hdir = self.host_dir(host)
+        result = [(os.path.join(hdir, sub), path)
+                  for sub, path in PRIVATE_DIRS]
+        inst = self.shared_instances_dir if shared else os.path.join(
+            hdir, 'instances')
+        result.append((inst, INSTANCES_PATH))
+        result.append((self.shared_dir, SHARED_PATH))
+        return result
+
+    def root_path(self, host, path):
+        """Map a path as host X sees it to the root filesystem path."""
+        path = os.path.normpath(path)
+        for src, dst in self.mounts(host):
+            if path == dst or path.startswith(dst + os.sep):
+                return src + path[len(dst):]
+        return path
+
+    # -- network ----------------------------------------------------------
+    def _check_subnet_free(self):
+        out, _ = processutils.execute('ip', '-o', 'addr', 'show')
+        net = SUBNET.rsplit('.', 1)[0] + '.'
+        if (' %s' % net) in out:
+            raise LabError('%s is already used by an address in the root '
+                           'namespace' % SUBNET)
+        out, _ = processutils.execute('ip', 'route', 'show', 'match', net +
+                                      '1')
+        for line in out.splitlines():
+            if not line.startswith('default'):
+                raise LabError('a route already covers %s: %s'
+                               % (SUBNET, line))
+        out, _ = processutils.execute('ip', 'netns', 'list')
+        for host in HOSTS:
+            if self.netns(host) in out.split():
+                raise LabError('network namespace %s already exists; run '
+                               '"nova-v2v-lab down"' % self.netns(host))
+
+    def _setup_network(self, state):
+        processutils.execute('ip', 'route', 'add', 'unreachable', SUBNET)
+        state['route'] = SUBNET
+        self._save(state)
+        for host in HOSTS:
+            processutils.execute('ip', 'netns', 'add', self.netns(host))
+            state['netns'].append(self.netns(host))
+            self._save(state)
+        veth = {h: VETH_PREFIX + h for h in HOSTS}
+        processutils.execute('ip', 'link', 'add', veth['a'], 'type', 'veth',
+                             'peer', 'name', veth['b'])
+        for host in HOSTS:
+            ns = self.netns(host)
+            processutils.execute('ip', 'link', 'set', veth[host], 'netns',
+                                 ns)
+            ipns = ('ip', '-n', ns)
+            processutils.execute(*ipns, 'link', 'set', 'lo', 'up')
+            processutils.execute(*ipns, 'addr', 'add', '%s/%d' % (
+                self.ip(host), PREFIX_LEN), 'dev', veth[host])
+            processutils.execute(*ipns, 'link', 'set', veth[host], 'up')
+
+    # -- configuration ----------------------------------------------------
+    def _write_configs(self, host):
+        hdir = self.host_dir(host)
+        info = HOSTS[host]
+        for sub in RUNTIME_DIRS:
+            shutil.rmtree(os.path.join(hdir, sub), ignore_errors=True)
+        for sub in ('etc', 'run', 'lib', 'log/qemu', 'cache', 'instances'):
+            os.makedirs(os.path.join(hdir, sub), exist_ok=True)
+        libvirtd_conf = '\n'.join([
+            'listen_tls = 0',
+            'listen_tcp = 1',
+            'listen_addr = "%s"' % info['ip'],
+            'auth_tcp = "none"',
+            'auth_unix_rw = "none"',
+            'unix_sock_rw_perms = "0700"',
+            'host_uuid = "%s"' % info['uuid'],
+            'log_outputs = "3:file:/var/log/libvirt/libvirtd.log"',
+            ''])
+        qemu_conf = '\n'.join([
+            'user = "root"',
+            'group = "root"',
+            'dynamic_ownership = 0',
+            'remember_owner = 0',
+            'security_driver = "none"',
+            'cgroup_controllers = [ ]',
+            'namespaces = [ ]',
+            'stdio_handler = "file"',
+            'migration_address = "%s"' % info['ip'],
+            'migration_host = "%s"' % info['ip'],
+            ''])
+        files = {
+            'etc/libvirtd.conf': libvirtd_conf,
+            'etc/qemu.conf': qemu_conf,
+            'passwd': _with_entries('/etc/passwd', {
+                'libvirt-qemu':
+                    'libvirt-qemu:x:64055:64055::/var/lib/libvirt:'
+                    '/usr/sbin/nologin'}),
+            'group': _with_entries('/etc/group', {
+                'libvirt-qemu': 'libvirt-qemu:x:64055:',
+                'kvm': 'kvm:x:64056:'}),
+            'hosts': ''.join(
+                ['127.0.0.1 localhost\n'] +
+                ['%s %s\n' % (h['ip'], h['hostname'])
+                 for h in HOSTS.values()]),
+        }
+        for rel, text in files.items():
+            with open(os.path.join(hdir, rel), 'w') as f:
+                f.write(text)
+
+    def _ensure_mountpoints(self, state):
+        for _src, dst in self.mounts('a', state['shared']):
+            if not os.path.isdir(dst):
+                missing = dst
+                while not os.path.isdir(os.path.dirname(missing)):
+                    missing = os.path.dirname(missing)
+                os.makedirs(dst)
+                state['created_dirs'].append(missing)
+                self._save(state)
+
+    # -- daemons ----------------------------------------------------------
+    def _start_daemon(self, host):
+        pkg_parent = os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))))
+        env = dict(os.environ)
+        env['PYTHONPATH'] = os.pathsep.join(
+            [pkg_parent] + [p for p in env.get('PYTHONPATH', '').split(
+                os.pathsep) if p])
+        processutils.execute(
+            'setsid', 'nsenter', '--net=/run/netns/%s' % self.netns(host),
+            'unshare', '--mount', '--uts', '--propagation', 'private',
+            sys.executable, '-m', 'nova_v2v.lab.hosts', '--inner',
+            self.state_dir, host, env_variables=env)
+        pid_file = os.path.join(self.host_dir(host), 'run', 'libvirtd.pid')
+        deadline = time.monotonic() + DAEMON_START_TIMEOUT
+        pid = None
+        while time.monotonic() < deadline:
+            if pid is None and os.path.exists(pid_file):
+                with open(pid_file) as f:
+                    text = f.read().strip()
+                pid = int(text) if text else None
+            if pid and self._socket_ready(host):
+                return pid
+            time.sleep(0.1)
+        raise LabError('libvirtd for host %s did not come up; see %s'
+                       % (host, os.path.join(self.host_dir(host), 'log',
+                                             'libvirtd.log')))
+
+    def _socket_ready(self, host):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(self.socket_path(host))
+            return True
+        except OSError:
+            return False
+        finally:
+            sock.close()
+
+    # -- lifecycle --------------------------------------------------------
+    def up(self, shared=False):
+        """Create the network, start both daemons; returns the state."""
+        state = self.load()
+        if state:
+            raise LabError('lab state exists at %s; run "nova-v2v-lab down"'
+                           ' first' % self.state_file)
+        self._check_subnet_free()
+        state = {'subnet': SUBNET, 'shared': bool(shared), 'route': None,
+                 'netns': [], 'created_dirs': [], 'hosts': {}}
+        self._save(state)
+        try:
+            for host in HOSTS:
+                self._write_configs(host)
+            os.makedirs(self.shared_dir, exist_ok=True)
+            if shared:
+                shutil.rmtree(self.shared_instances_dir, ignore_errors=True)
+                os.makedirs(self.shared_instances_dir)
+            self._ensure_mountpoints(state)
+            self._setup_network(state)
+            for host in HOSTS:
+                start = time.monotonic()
+                pid = self._start_daemon(host)
+                state['hosts'][host] = {'pid': pid}
+                self._save(state)
+                LOG.info('libvirtd for host %(host)s is pid %(pid)d '
+                         '(%(sec).2f s)', {'host': host, 'pid': pid,
+                                           'sec': time.monotonic() - start})
+        except Exception:
+            LOG.exception('Lab start failed, tearing down')
+            self.down()
+            raise
+        return state
+
+    def _netns_pids(self, ns):
+        try:
+            out, _ = processutils.execute('ip', 'netns', 'pids', ns)
+        except processutils.ProcessExecutionError:
+            return []
+        return [int(p) for p in out.split()]
+
+    def _stop_host(self, host, info):
+        run_dir = os.path.join(self.host_dir(host), 'run', 'qemu')
+        if os.path.isdir(run_dir):
+            for name in os.listdir(run_dir):
+                if name.endswith('.pid'):
+                    with open(os.path.join(run_dir, name)) as f:
+                        text = f.read().strip()
+                    if text.isdigit():
+                        kill_pid(int(text), 'qemu-system')
+        kill_pid(info.get('pid'), 'libvirtd')
+        # Anything still inside the lab netns was started by the lab.
+        for pid in self._netns_pids(self.netns(host)):
+            LOG.warning('Stopping leftover process %(pid)d in %(ns)s',
+                        {'pid': pid, 'ns': self.netns(host)})
+            kill_pid(pid, '')
+
+    def down(self):
+        """Stop everything up() started; safe to run any number of times."""
+        state = self.load()
+        if state is None:
+            LOG.info('Lab is not up (no %(f)s)', {'f': self.state_file})
+            return False
+        for host, info in state.get('hosts', {}).items():
+            self._stop_host(host, info)
+        existing, _ = processutils.execute('ip', 'netns', 'list')
+        existing = [line.split()[0] for line in existing.splitlines()
+                    if line.strip()]
+        for ns in state.get('netns', []):
+            host = ns[len(NETNS_PREFIX):]
+            if host in HOSTS and host not in state.get('hosts', {}):
+                self._stop_host(host, {})
+            if ns in existing:
+                processutils.execute('ip', 'netns', 'del', ns)
+        if state.get('route'):
+            out, _ = processutils.execute('ip', 'route', 'show', 'type',
+                                          'unreachable')
+            if state['route'] in out.split():
+                processutils.execute('ip', 'route', 'del', 'unreachable',
+                                     state['route'])
+        for path in reversed(state.get('created_dirs', [])):
+            _remove_empty_tree(path)
+        os.unlink(self.state_file)
+        return True
+
+    def status(self):
+        state = self.load()
+        if state is None:
+            return {'up': False}
+        out, _ = processutils.execute('ip', 'netns', 'list')
+        route, _ = processutils.execute('ip', 'route', 'show', 'type',
+                                        'unreachable')
+        result = {'up': True, 'shared': state['shared'],
+                  'route': state.get('route') in route.split(),
+                  'hosts': {}}
+        for host in HOSTS:
+            pid = state.get('hosts', {}).get(host, {}).get('pid')
+            result['hosts'][host] = {
+                'pid': pid,
+                'running': bool(pid) and _pid_alive(pid, 'libvirtd'),
+                'netns': self.netns(host) in out.split(),
+                'ip': self.ip(host),
+                'uri': self.local_uri(host),
+                'socket_ready': self._socket_ready(host),
+            }
+        return result
+
+
+def _with_entries(path, entries):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    names = {line.split(':', 1)[0] for line in lines}
+    lines += [entry for name, entry in sorted(entries.items())
+              if name not in names]
+    return '\n'.join(lines) + '\n'
+
+
+def _remove_empty_tree(path):
+    """rmdir path and empty subdirectories; never removes files."""
+    if not os.path.isdir(path) or os.path.ismount(path):
+        return
+    for name in os.listdir(path):
+        _remove_empty_tree(os.path.join(path, name))
+    try:
+        os.rmdir(path)
+    except OSError as exc:
+        LOG.warning('Leaving %(path)s in place: %(err)s',
+                    {'path': path, 'err': exc})
+
+
+def _inner(state_dir, host):
+    """Runs inside the host's fresh mount+UTS namespaces, execs libvirtd."""
+    lab = Lab(state_dir)
+    hdir = lab.host_dir(host)
+    for src, dst in lab.mounts(host):
+        processutils.execute('mount', '--bind', src, dst)
+    for name, dst in PRIVATE_FILES:
+        processutils.execute('mount', '--bind', os.path.join(hdir, name),
+                             dst)
+    socket.sethostname(HOSTS[host]['hostname'])
+    os.execv(LIBVIRTD, [LIBVIRTD, '--daemon', '--listen',
+                        '--pid-file', '/run/libvirt/libvirtd.pid',
+                        '--config', '/etc/libvirt/libvirtd.conf'])
+
+
+if __name__ == '__main__':
+    if len(sys.argv) == 4 and sys.argv[1] == '--inner':
+        _inner(sys.argv[2], sys.argv[3])
+    sys.exit('usage: python -m nova_v2v.lab.hosts --inner STATE_DIR HOST')

@@ -1,0 +1,356 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Run one live migration of a fresh workload guest from host a to b.
+
+Boots the workload guest on host a, lets it write, migrates it to host b
+with ``nova_v2v.transfer.live`` (p2p, driven over host a's unix socket),
+lets it write on b, shuts it down over ACPI and verifies the data disk
+against the acknowledged writes in both serial logs.
+"""
+
+import mmap
+import os
+import tempfile
+import threading
+import time
+import uuid as uuidlib
+
+import libvirt
+from lxml import etree
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+
+from nova_v2v.lab import accel
+from nova_v2v.lab import domain
+from nova_v2v.lab import guest
+from nova_v2v.lab import hosts
+from nova_v2v.lab import workload
+from nova_v2v.storage import disks
+from nova_v2v.transfer import live
+
+LOG = logging.getLogger(__name__)
+
+MODES = ('shared-live', 'block-live')
+DISK_SIZE = 1024 ** 3
+BOOT_TIMEOUT = 90
+SHUTDOWN_TIMEOUT = 30
+
+
+class LabMigrationError(Exception):
+    pass
+
+
+class SerialTail(threading.Thread):
+    """Timestamp every "W n" line as it appears in the serial logs.
+
+    The guest's own clock stops while its vCPUs are paused, so it cannot
+    see the migration downtime; the host clock at which acknowledgements
+    appear in the logs can.
+    """
+
+    def __init__(self, paths, interval=0.01):
+        super(SerialTail, self).__init__(name='serial-tail', daemon=True)
+        self.paths = paths
+        self.interval = interval
+        self.acks = {p: [] for p in paths}
+        self._offsets = {p: 0 for p in paths}
+        self._partial = {p: '' for p in paths}
+        self._stop_evt = threading.Event()
+
+    def _scan(self):
+        now = time.time()
+        for path in self.paths:
+            try:
+                with open(path, 'rb') as f:
+                    f.seek(self._offsets[path])
+                    data = f.read()
+            except (IOError, OSError):
+                continue
+            if not data:
+                continue
+            self._offsets[path] += len(data)
+            text = self._partial[path] + data.decode('ascii', 'replace')
+            lines = text.split('\n')
+            self._partial[path] = lines.pop()
+            for line in lines:
+                for n, _t in workload.parse_acks(line):
+                    self.acks[path].append((n, now))
+
+    def run(self):
+        while not self._stop_evt.is_set():
+            self._scan()
+            self._stop_evt.wait(self.interval)
+        self._scan()
+
+    def stop(self):
+        self._stop_evt.set()
+        self.join()
+
+    def first_ack(self, path):
+        return self.acks[path][0] if self.acks[path] else None
+
+    def last_ack(self, path):
+        return self.acks[path][-1] if self.acks[path] else None
+
+
+def _domain_type(dom):
+    return etree.fromstring(dom.XMLDesc(0).encode()).get('type')
+
+
+def _wait_for(predicate, timeout, what, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise LabMigrationError('timed out after %ss waiting for %s'
+                            % (timeout, what))
+
+
+def _raw_copy(image, work_dir):
+    fd, raw = tempfile.mkstemp(prefix='verify-', suffix='.raw',
+                               dir=work_dir)
+    os.close(fd)
+    processutils.execute('qemu-img', 'convert', '-U', '-O', 'raw', image,
+                         raw)
+    return raw
+
+
+def verify_disk(image, logs, work_dir):
+    """Convert image to a sparse raw file and run the workload verifier."""
+    raw = _raw_copy(image, work_dir)
+    try:
+        with open(raw, 'rb') as f:
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            try:
+                return workload.verify(mm, logs)
+            finally:
+                mm.close()
+    finally:
+        os.unlink(raw)
+
+
+def _read(path):
+    try:
+        with open(path, errors='replace') as f:
+            return f.read()
+    except (IOError, OSError):
+        return ''
+
+
+def _shutdown(dom, timeout=SHUTDOWN_TIMEOUT):
+    """ACPI shutdown; destroy if the guest does not power off in time."""
+    try:
+        dom.shutdown()
+        _wait_for(lambda: not dom.isActive(), timeout, 'guest power off')
+        return True
+    except (LabMigrationError, libvirt.libvirtError) as exc:
+        LOG.warning('Clean shutdown failed (%(err)s), destroying',
+                    {'err': exc})
+        if dom.isActive():
+            dom.destroy()
+        return False
+
+
+def _transferred(completed, progress):
+    """(memory bytes, disk bytes) from completed stats and the last polls.
+
+    The destination's completed stats may lack the disk counters (the
+    mirror is driven by the source), so the polled maximum is used too.
+    """
+    def best(key):
+        return int(max([completed.get(key, 0) or 0] +
+                       [s.get(key, 0) or 0 for s in progress]))
+    return best('memory_processed'), best('disk_processed')
+
+
+def _leftovers(lab, conn_a, name, store_inside, instance_dir_inside,
+               shared_store):
+    left = []
+    if not shared_store:
+        root = lab.root_path('a', instance_dir_inside)
+        if os.path.exists(root):
+            for dirpath, _dirs, files in os.walk(root):
+                left += [os.path.join(dirpath, f) for f in files]
+            if not left:
+                left.append(root + '/')
+    for dom in conn_a.listAllDomains(0):
+        if dom.name() == name:
+            left.append('domain:%s' % name)
+    return left
+
+
+def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
+        keep=False):
+    """Run one migration; returns the result dict printed by the CLI."""
+    if mode not in MODES:
+        raise LabMigrationError('mode must be one of %s' % (MODES,))
+    state = lab.load()
+    if not state:
+        raise LabMigrationError('lab is not up; run "nova-v2v-lab up"')
+    block = mode == 'block-live'
+    lab_shared = bool(state.get('shared'))
+    if block and lab_shared:
+        raise LabMigrationError('block-live needs per-host instance stores;'
+                                ' the lab was started with --shared')
+    store = (hosts.INSTANCES_PATH if block or lab_shared
+             else hosts.SHARED_PATH)
+    image = guest.build(lab.cache_dir)
+    virt_type, reason = accel.detect(
+        image, cache_file=os.path.join(lab.cache_dir, 'accel'))
+    libvirt.registerErrorHandler(_quiet_libvirt, None)
+    LOG.info('Guest accelerator: %(t)s (%(r)s)',
+             {'t': virt_type, 'r': reason})
+    conn_a = libvirt.open(lab.local_uri('a'))
+    conn_b = libvirt.open(lab.local_uri('b'))
+    inst_uuid = str(uuidlib.uuid4())
+    name = 'lab-%s-%s' % (mode.split('-')[0], inst_uuid[:8])
+    inst_dir = os.path.join(store, inst_uuid)
+    disk_inside = os.path.join(inst_dir, 'disk')
+    serial_inside = '/var/log/libvirt/qemu/%s-serial.log' % name
+    serial = {h: lab.root_path(h, serial_inside) for h in hosts.HOSTS}
+    disk_rel = os.path.relpath(disk_inside, store)
+    disk_a = disks.precreate(lab.root_path('a', store), disk_rel, 'qcow2',
+                             DISK_SIZE)
+    spec = domain.DomainSpec(
+        name, inst_uuid, image.kernel, image.initrd, disk_inside,
+        serial_inside, domain_type=virt_type, profile=profile,
+        cmdline_extra={'lab.dirty_mb': dirty_mb})
+    tail = SerialTail([serial['a'], serial['b']])
+    tail.start()
+    result = {'mode': mode, 'name': name, 'uuid': inst_uuid,
+              'accel_reason': reason}
+    dest_dom = None
+    try:
+        t0 = time.monotonic()
+        dom = conn_a.defineXML(domain.to_xml(spec))
+        dom.create()
+        _wait_for(lambda: tail.first_ack(serial['a']), BOOT_TIMEOUT,
+                  'first write of the guest on host a')
+        result['boot_seconds'] = round(time.monotonic() - t0, 2)
+        result['source_accel'] = _domain_type(dom)
+        time.sleep(before)
+        if block:
+            src = disks.describe(disk_a)
+            disks.precreate_like(lab.root_path('b', store), disk_rel, src)
+        flags = live.build_flags(block=block, trust_shared=not block)
+        mig = live.LiveMigration(dom, lab.lab_uri('b'), flags,
+                                 progress_cb=_log_progress)
+        mig.run()
+        dest_dom = conn_b.lookupByName(name)
+        completed = live.completed_stats(dest_dom)
+        state_b = dest_dom.state()[0]
+        result['dest_running'] = state_b == libvirt.VIR_DOMAIN_RUNNING
+        result['dest_accel'] = _domain_type(dest_dom)
+        mem_bytes, disk_bytes = _transferred(completed, mig.progress)
+        result['bytes_moved'] = mem_bytes + disk_bytes
+        result['memory_bytes'] = mem_bytes
+        result['disk_bytes'] = disk_bytes
+        result['total_seconds'] = round(mig.elapsed, 3)
+        result['downtime_ms_libvirt'] = completed.get('downtime')
+        result['libvirt_time_elapsed_ms'] = completed.get('time_elapsed')
+        try:
+            _wait_for(lambda: tail.first_ack(serial['b']), BOOT_TIMEOUT,
+                      'first write of the guest on host b')
+        except LabMigrationError as exc:
+            raise LabMigrationError('%s; guest state on b %s; serial log '
+                                    'tail on b: %r' % (
+                                        exc, dest_dom.state(),
+                                        _read(serial['b'])[-300:]))
+        time.sleep(after)
+        result['clean_shutdown'] = _shutdown(dest_dom)
+        tail.stop()
+        last_a = tail.last_ack(serial['a'])
+        first_b = tail.first_ack(serial['b'])
+        result['downtime_ms_guest'] = (
+            round((first_b[1] - last_a[1]) * 1000.0, 1)
+            if last_a and first_b else None)
+        result['ack_period_ms'] = _median_period(tail.acks[serial['a']])
+        if block:
+            # What Nova does after a block migration: the source copy is
+            # dropped once the destination runs.
+            src_dir = lab.root_path('a', inst_dir)
+            result['source_files_removed'] = sorted(os.listdir(src_dir))
+            for f in result['source_files_removed']:
+                os.unlink(os.path.join(src_dir, f))
+            os.rmdir(src_dir)
+        disk_b = lab.root_path('b', disk_inside)
+        logs = [_read(serial['a']), _read(serial['b'])]
+        check = verify_disk(disk_b, logs, lab.state_dir)
+        result.update({
+            'records_written': check['records_written'],
+            'records_verified': check['records_verified'],
+            'records_lost': check['records_lost'],
+            'serial_gaps': check['serial_gaps'],
+            'serial_repeats': check['serial_repeats'],
+            'log_ranges': check['log_ranges'],
+            'guest_clock_max_gap_ms': check['guest_max_gap_ms'],
+        })
+        result['source_leftovers'] = _leftovers(
+            lab, conn_a, name, store, inst_dir, shared_store=not block)
+    finally:
+        if tail.is_alive():
+            tail.stop()
+        if not keep:
+            _cleanup(lab, (conn_a, conn_b), name, inst_dir)
+        conn_a.close()
+        conn_b.close()
+    return result
+
+
+def _median_period(acks):
+    """Median host-observed time between acknowledgements, in ms."""
+    periods = sorted(b[1] - a[1] for a, b in zip(acks, acks[1:]))
+    if not periods:
+        return None
+    return round(periods[len(periods) // 2] * 1000.0, 1)
+
+
+def _quiet_libvirt(_ctx, err):
+    # Errors are raised as libvirtError; don't also print them on stderr.
+    LOG.debug('libvirt: %(err)s', {'err': err})
+
+
+def _log_progress(stats):
+    LOG.info('progress t=%(t).2fs memory %(mp)d/%(mt)d disk %(dp)d/%(dt)d '
+             'iteration %(it)s',
+             {'t': stats.get('_t', 0),
+              'mp': stats.get('memory_processed', 0),
+              'mt': stats.get('memory_total', 0),
+              'dp': stats.get('disk_processed', 0),
+              'dt': stats.get('disk_total', 0),
+              'it': stats.get('memory_iteration')})
+
+
+def _cleanup(lab, conns, name, inst_dir):
+    """Remove the guest from both hosts: domains, disks."""
+    for conn in conns:
+        try:
+            dom = conn.lookupByName(name)
+        except libvirt.libvirtError:
+            continue
+        try:
+            if dom.isActive():
+                dom.destroy()
+            dom.undefine()
+        except libvirt.libvirtError as exc:
+            LOG.warning('Cleanup of %(name)s: %(err)s',
+                        {'name': name, 'err': exc})
+    for host in hosts.HOSTS:
+        root = lab.root_path(host, inst_dir)
+        if os.path.isdir(root):
+            for f in os.listdir(root):
+                os.unlink(os.path.join(root, f))
+            os.rmdir(root)

@@ -1,0 +1,145 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Create destination disks at the same path as on the source.
+
+Used before a block live migration (``VIR_MIGRATE_NON_SHARED_DISK``):
+libvirt needs a disk at the identical path on the destination, with the
+same format and virtual size.  Paths are confined under an instances
+root; a leftover of an earlier failed attempt is replaced when no process
+holds it open, and refused with ``DiskInUse`` when one does.
+"""
+
+import json
+import os
+
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+SUPPORTED_FORMATS = ('qcow2', 'raw', 'vmdk')
+
+
+class DiskError(Exception):
+    """Base class of disk preparation errors."""
+
+
+class PathEscape(DiskError):
+    """The path resolves outside the instances root."""
+
+
+class DiskInUse(DiskError):
+    """An existing file at the target path is open by a running QEMU."""
+
+
+class UnsupportedFormat(DiskError):
+    pass
+
+
+class DiskInfo(object):
+    def __init__(self, path, fmt, virtual_size, actual_size=None,
+                 backing_file=None):
+        self.path = path
+        self.format = fmt
+        self.virtual_size = int(virtual_size)
+        self.actual_size = actual_size
+        self.backing_file = backing_file
+
+    def __repr__(self):
+        return 'DiskInfo(%s, %s, %d)' % (self.path, self.format,
+                                         self.virtual_size)
+
+
+def confine(root, path):
+    """Resolve path under root; raise PathEscape for any escape.
+
+    ``path`` may be absolute (it must then start with ``root``) or relative
+    to root.  ``..`` components and symlinks that leave root are refused.
+    """
+    real_root = os.path.realpath(root)
+    if os.path.isabs(path):
+        norm = os.path.normpath(path)
+        if norm != path.rstrip(os.sep) or not (
+                norm + os.sep).startswith(os.path.normpath(root) + os.sep):
+            raise PathEscape('%s is not below %s' % (path, root))
+        rel = os.path.relpath(norm, os.path.normpath(root))
+    else:
+        rel = path
+    if any(part == '..' for part in rel.split(os.sep)):
+        raise PathEscape('%s contains ".."' % path)
+    candidate = os.path.join(real_root, rel)
+    resolved = os.path.realpath(candidate)
+    if resolved == real_root or not resolved.startswith(real_root + os.sep):
+        raise PathEscape('%s resolves to %s, outside %s'
+                         % (path, resolved, real_root))
+    if os.path.islink(candidate):
+        raise PathEscape('%s is a symlink' % candidate)
+    return resolved
+
+
+def describe(path, force_share=True):
+    """qemu-img info for path (readable while a VM has it open)."""
+    args = ['qemu-img', 'info', '--output=json']
+    if force_share:
+        args.append('-U')
+    out, _err = processutils.execute(*(args + [path]))
+    info = json.loads(out)
+    return DiskInfo(path, info['format'], info['virtual-size'],
+                    info.get('actual-size'), info.get('backing-filename'))
+
+
+def _in_use(path):
+    """True when another process holds QEMU's image lock on path.
+
+    Opening read-write as raw takes the file-level locks that every QEMU
+    user of the file takes, whatever the image format; ``qemu-img info``
+    alone misses a raw image in use.
+    """
+    try:
+        processutils.execute('qemu-io', '-f', 'raw', '-c', 'quit', path)
+    except processutils.ProcessExecutionError as exc:
+        if 'lock' in (exc.stderr or '').lower():
+            return True
+        LOG.debug('qemu-io %(path)s failed: %(err)s',
+                  {'path': path, 'err': exc.stderr})
+    return False
+
+
+def precreate(root, path, fmt, virtual_size):
+    """Create an empty sparse disk at path (confined under root).
+
+    Returns the resolved path.  Any existing file is replaced when it is
+    not in use; DiskInUse otherwise.
+    """
+    if fmt not in SUPPORTED_FORMATS:
+        raise UnsupportedFormat('format %r is not one of %s'
+                                % (fmt, SUPPORTED_FORMATS))
+    target = confine(root, path)
+    if os.path.lexists(target):
+        if os.path.isdir(target):
+            raise DiskError('%s is a directory' % target)
+        if _in_use(target):
+            raise DiskInUse('%s exists and is in use' % target)
+        LOG.info('Replacing leftover disk %(path)s', {'path': target})
+        os.unlink(target)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    processutils.execute('qemu-img', 'create', '-q', '-f', fmt, target,
+                         str(int(virtual_size)))
+    return target
+
+
+def precreate_like(root, path, source):
+    """Precreate path with the format and virtual size of a DiskInfo."""
+    return precreate(root, path, source.format, source.virtual_size)
