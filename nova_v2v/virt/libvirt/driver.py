@@ -70,6 +70,9 @@ class V2VDriverMixin(object):
         # [libvirt] virt_type is not mutable: the profile keeps the value
         # this service started with.
         self._v2v_virt_type = CONF.libvirt.virt_type
+        # The compute service's host, the name the scheduler and the
+        # conductor use for it (CONF.host in a nova-compute process).
+        self._v2v_hostname = host
 
     # -- the host's V2V profile ------------------------------------------
 
@@ -88,10 +91,12 @@ class V2VDriverMixin(object):
                 if domain is None:
                     continue
                 machines.update(domain.machines)
+                # Aliases ('pc', 'q35') name the canonical machine type.
+                machines.update(domain.aliases)
         virt_type = getattr(self, '_v2v_virt_type', CONF.libvirt.virt_type)
         conn = self._host.get_connection()
         return profile.HostProfile(
-            hostname=CONF.host,
+            hostname=getattr(self, '_v2v_hostname', None) or CONF.host,
             accelerator=profile.detect_accelerator(virt_type, domain_types),
             arch=arch or '',
             libvirt_version=conn.getLibVersion(),
@@ -241,7 +246,7 @@ class V2VDriverMixin(object):
             LOG.info('V2V pre-check on the source refused the move: '
                      '%(reason)s', {'reason': refused.reason},
                      instance=instance)
-            raise refusal_to_exception(refused, CONF.host)
+            raise refusal_to_exception(refused, source.hostname)
         if plan.mode not in EXECUTABLE_MODES:
             raise v2v_exception.V2VModeNotAvailable(
                 mode=plan.mode,
@@ -258,6 +263,26 @@ class V2VDriverMixin(object):
         sysmeta[SYSMETA_PLAN] = plan.to_json()
         instance.save()
         return data
+
+
+    # -- the move itself -------------------------------------------------
+
+    def live_migration(self, context, instance, dest, post_method,
+                       recover_method, block_migration=False,
+                       migrate_data=None):
+        # The manager's instance object was serialised by the conductor
+        # before the source's pre-check recorded the plan, and Nova writes
+        # system_metadata back whole when it saves it (the source cleanup
+        # after a block migration does): carry the plan on that object so
+        # that the record of the move survives it.
+        plan = load_plan(context, instance)
+        if plan is not None:
+            instance.system_metadata[SYSMETA_PLAN] = plan.to_json()
+            LOG.debug('Running V2V plan %(plan)s', {'plan': plan.summary()},
+                      instance=instance)
+        return super().live_migration(
+            context, instance, dest, post_method, recover_method,
+            block_migration=block_migration, migrate_data=migrate_data)
 
 
 class V2VLibvirtDriver(V2VDriverMixin, libvirt_driver.LibvirtDriver):

@@ -46,7 +46,7 @@ GUEST_XML = """<domain type='%(type)s'>
 </domain>"""
 
 
-class V2VDriverTestCase(test.NoDBTestCase):
+class _DriverTestBase(test.NoDBTestCase):
 
     def setUp(self):
         super().setUp()
@@ -71,6 +71,9 @@ class V2VDriverTestCase(test.NoDBTestCase):
                       instances_path=self.instances_path)
         values.update(kw)
         return profile.HostProfile(**values).to_stats()
+
+
+class V2VDriverTestCase(_DriverTestBase):
 
     def test_is_a_libvirt_driver(self):
         self.assertIsInstance(self.drvr, libvirt_driver.LibvirtDriver)
@@ -291,3 +294,37 @@ class RefusalMappingTestCase(test.NoDBTestCase):
         e = driver.refusal_to_exception(planner.PlanRefused('why'), 'h')
         self.assertIsInstance(e, v2v_exception.V2VMigrationRefused)
         self.assertEqual('V2V migration refused: why', str(e))
+
+
+class LiveMigrationTestCase(_DriverTestBase):
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver, 'live_migration')
+    @mock.patch.object(objects.Instance, 'get_by_uuid')
+    def test_plan_carried_onto_the_managers_instance(self, mock_get,
+                                                     mock_super):
+        plan = planner.plan_live_migration(
+            profile.HostProfile('src', 'kvm', 'x86_64'),
+            profile.HostProfile('dest', 'kvm', 'x86_64'),
+            profile.GuestProfile('kvm'))
+        mock_get.return_value = objects.Instance(
+            uuid=uuids.instance,
+            system_metadata={driver.SYSMETA_PLAN: plan.to_json()})
+        self.drvr.live_migration(self.context, self.instance, 'dest',
+                                 mock.sentinel.post, mock.sentinel.recover,
+                                 True, mock.sentinel.data)
+        self.assertEqual(plan.to_json(),
+                         self.instance.system_metadata[driver.SYSMETA_PLAN])
+        mock_super.assert_called_once_with(
+            self.context, self.instance, 'dest', mock.sentinel.post,
+            mock.sentinel.recover, block_migration=True,
+            migrate_data=mock.sentinel.data)
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver, 'live_migration')
+    @mock.patch.object(objects.Instance, 'get_by_uuid')
+    def test_no_plan_recorded(self, mock_get, mock_super):
+        mock_get.return_value = objects.Instance(uuid=uuids.instance,
+                                                 system_metadata={})
+        self.drvr.live_migration(self.context, self.instance, 'dest',
+                                 None, None)
+        self.assertNotIn(driver.SYSMETA_PLAN, self.instance.system_metadata)
+        mock_super.assert_called_once()
