@@ -352,9 +352,7 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
                 check_response_status=[202, 400, 409, 500])
 
     def assert_refused(self, response, status, *fragments):
-        """The API refused the request with ``status`` and a message
-        holding every fragment.
-        """
+        """Assert the API refused with ``status`` and every fragment."""
         self.assertEqual(status, response.status, response.body)
         message = error_message(response.body)
         for fragment in fragments:

@@ -97,7 +97,9 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
                          self.prechecks)
 
     def test_auto_scheduled_passes_cutover_host_then_runs_block_live(self):
-        """Both hosts pass the filter (a cutover plan exists for the TCG
+        """The conductor moves on from a refused cutover host.
+
+        Both hosts pass the filter (a cutover plan exists for the TCG
         host); the TCG host, ranked first, is refused by the source's
         pre-check since this release cannot run the cutover, and the
         conductor moves on to the KVM host.
@@ -127,9 +129,7 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
                          self.prechecks)
 
     def test_novaclient_live_migrate_auto(self):
-        """python-novaclient, as an operator runs it, against the
-        in-process API.
-        """
+        """python-novaclient, as an operator runs it, on the API."""
         api = self.api
         session = ks_session.Session(
             auth=noauth.NoAuth(endpoint=api.base_url),
@@ -165,9 +165,10 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
         self.assertEqual([], self.libvirt_migrations)
 
     def test_forced_cutover_host_is_refused(self):
-        """kvm -> tcg: the destination's pre-check finds a cutover plan,
-        the source's plans it too and refuses: the cutover does not run
-        yet.
+        """kvm -> tcg, forced: refused, the cutover does not run yet.
+
+        The destination's pre-check finds a cutover plan, the source's
+        plans it too and refuses.
         """
         response = self.live_migrate(self.server, host='tcg-local',
                                      force=True, microversion=base.MV_FORCE)

@@ -264,7 +264,6 @@ class V2VDriverMixin(object):
         instance.save()
         return data
 
-
     # -- the move itself -------------------------------------------------
 
     def live_migration(self, context, instance, dest, post_method,

@@ -190,8 +190,8 @@ class V2VDriverTestCase(_DriverTestBase):
         xml = GUEST_XML % {'type': dom_type, 'path': self.instances_path,
                            'uuid': self.instance.uuid, 'nic': nic}
         guest = mock.Mock(get_xml_desc=mock.Mock(return_value=xml))
-        disk_info = [{'path': '%s/%s/disk' % (self.instances_path,
-                                             self.instance.uuid),
+        disk_path = '%s/%s/disk' % (self.instances_path, self.instance.uuid)
+        disk_info = [{'path': disk_path,
                       'type': 'qcow2', 'virt_disk_size': 10 << 30,
                       'backing_file': ''}]
         self.useFixture(fixtures.MockPatchObject(

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+#
+# The project's test command (README.rst, CI's .ci/run): runs the tox envs
+# one after the other, prints each env's stestr counts and its time, then one
+# closing line "N passed, M failed, K skipped" summed over the envs.
+#
+# Usage: tools/run-tests.sh [ENV ...]
+#   default envs: pep8 py3 functional nova-regression
+#   TOX=/path/to/tox to use a tox that is not on PATH.
+#
+# Every env runs even when an earlier one fails; the exit status is non-zero
+# if any env failed or if no test ran at all.
+
+set -uo pipefail
+
+DEFAULT_ENVS=(pep8 py3 functional nova-regression)
+
+cd "$(dirname "$0")/.."
+TOPDIR=$(pwd)
+
+# Install what is missing (Debian packages as root, tox in a venv) unless
+# the caller brings its own tox.
+if [ -z "${TOX:-}" ]; then
+    TOX=$(tools/install-deps.sh default) || exit 1
+fi
+
+if [ "$#" -gt 0 ]; then
+    ENVS=("$@")
+else
+    ENVS=("${DEFAULT_ENVS[@]}")
+fi
+
+total_passed=0
+total_failed=0
+total_skipped=0
+failed_envs=()
+summary=()
+
+# totals LOG -> "passed failed skipped" from the last "Totals" block that
+# stestr (subunit-trace) printed in LOG, or nothing. The output of this very
+# run is parsed, not the shared ./.stestr repository, which other runs in
+# the same tree may write to at the same time.
+totals() {
+    awk '/^Totals$/ {seen=1; p=""; f=""; s=""}
+         seen && /^ - Passed: [0-9]+/ {p=$3}
+         seen && /^ - Failed: [0-9]+/ {f=$3}
+         seen && /^ - Skipped: [0-9]+/ {s=$3}
+         END {if (p != "" && f != "") print p+0, f+0, s+0}' "$1"
+}
+
+LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/nova-v2v-tests.XXXXXX")
+trap 'rm -rf "$LOGDIR"' EXIT
+
+for env in "${ENVS[@]}"; do
+    echo
+    echo "=== tox -e $env ==="
+    log="$LOGDIR/$env.log"
+    start=$SECONDS
+    "$TOX" -e "$env" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    elapsed=$((SECONDS - start))
+    counts=$(totals "$log")
+    if [ -n "$counts" ]; then
+        read -r passed failed skipped <<<"$counts"
+        total_passed=$((total_passed + passed))
+        total_failed=$((total_failed + failed))
+        total_skipped=$((total_skipped + skipped))
+        line="$env: $passed passed, $failed failed, $skipped skipped"
+        if [ "$rc" -eq 0 ] && [ "$failed" -gt 0 ]; then
+            rc=1
+        fi
+    else
+        line="$env: no test counts (not a test env, or stestr did not finish)"
+    fi
+    if [ "$rc" -ne 0 ]; then
+        failed_envs+=("$env")
+        line="$line, exit $rc, FAILED"
+    else
+        line="$line, OK"
+    fi
+    line="$line (${elapsed}s)"
+    echo "--- $line"
+    summary+=("$line")
+done
+
+echo
+echo "=== Summary ==="
+for line in "${summary[@]}"; do
+    echo "  $line"
+done
+status=0
+if [ "${#failed_envs[@]}" -gt 0 ]; then
+    echo "Failed envs: ${failed_envs[*]}"
+    status=1
+fi
+if [ $((total_passed + total_failed)) -eq 0 ]; then
+    case " ${ENVS[*]} " in
+        *" py3 "*|*" functional "*|*" nova-regression "*|*" integration "*)
+            echo "No test ran."
+            status=1
+            ;;
+    esac
+fi
+echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
+exit "$status"
