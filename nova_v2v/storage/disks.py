@@ -100,7 +100,7 @@ def describe(path, force_share=True):
                     info.get('actual-size'), info.get('backing-filename'))
 
 
-def _in_use(path):
+def in_use(path):
     """True when another process holds QEMU's image lock on path.
 
     Opening read-write as raw takes the file-level locks that every QEMU
@@ -130,7 +130,7 @@ def precreate(root, path, fmt, virtual_size):
     if os.path.lexists(target):
         if os.path.isdir(target):
             raise DiskError('%s is a directory' % target)
-        if _in_use(target):
+        if in_use(target):
             raise DiskInUse('%s exists and is in use' % target)
         LOG.info('Replacing leftover disk %(path)s', {'path': target})
         os.unlink(target)

@@ -20,10 +20,13 @@ migration pre-checks, and records the plan on the instance. The decisions
 themselves live in the pure planning layer.
 """
 
+import os
+
 from nova import exception
 from nova import objects
 from nova import utils as nova_utils
 from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import utils as libvirt_utils
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 
@@ -33,7 +36,9 @@ from nova_v2v import exception as v2v_exception
 from nova_v2v.hardware import inspect
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
+from nova_v2v.storage import disks
 from nova_v2v.storage import identity
+from nova_v2v.storage import leftovers
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -265,6 +270,39 @@ class V2VDriverMixin(object):
         return data
 
     # -- the move itself -------------------------------------------------
+
+    def _v2v_clear_leftover(self, instance, instance_dir):
+        """Replace what an earlier failed attempt left at ``instance_dir``.
+
+        Nova refuses a destination whose instance directory exists. When no
+        domain of the instance is defined here and none of its files is in
+        use, the directory is a leftover and is removed, so that a retry
+        works; otherwise Nova's refusal stands.
+        """
+        try:
+            self._host.get_guest(instance)
+        except exception.InstanceNotFound:
+            pass
+        else:
+            LOG.warning('The instance has a domain on this host: keeping '
+                        '%(dir)s', {'dir': instance_dir}, instance=instance)
+            return
+        try:
+            leftovers.clear_instance_dir(CONF.instances_path, instance_dir)
+        except disks.DiskError as e:
+            LOG.warning('Not removing %(dir)s: %(err)s',
+                        {'dir': instance_dir, 'err': e}, instance=instance)
+
+    def pre_live_migration(self, context, instance, block_device_info,
+                           network_info, disk_info, migrate_data):
+        if not migrate_data.is_shared_instance_path:
+            instance_dir = libvirt_utils.get_instance_path_at_destination(
+                instance, migrate_data)
+            if os.path.exists(instance_dir):
+                self._v2v_clear_leftover(instance, instance_dir)
+        return super().pre_live_migration(
+            context, instance, block_device_info, network_info, disk_info,
+            migrate_data)
 
     def live_migration(self, context, instance, dest, post_method,
                        recover_method, block_migration=False,

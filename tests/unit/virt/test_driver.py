@@ -14,6 +14,7 @@
 
 """Unit tests of the V2V driver glue, on Nova's fake libvirt."""
 
+import os
 from unittest import mock
 
 import fixtures
@@ -328,3 +329,67 @@ class LiveMigrationTestCase(_DriverTestBase):
                                  None, None)
         self.assertNotIn(driver.SYSMETA_PLAN, self.instance.system_metadata)
         mock_super.assert_called_once()
+
+
+class PreLiveMigrationTestCase(_DriverTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.data = objects.LibvirtLiveMigrateData(
+            is_shared_instance_path=False,
+            instance_relative_path=self.instance.uuid)
+        self.instance_dir = os.path.join(self.instances_path,
+                                         self.instance.uuid)
+        self.super_pre = self.useFixture(fixtures.MockPatchObject(
+            libvirt_driver.LibvirtDriver, 'pre_live_migration')).mock
+        self.in_use = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.storage.disks.in_use', return_value=False)).mock
+        self.get_guest = self.useFixture(fixtures.MockPatchObject(
+            self.drvr._host, 'get_guest',
+            side_effect=exception.InstanceNotFound(
+                instance_id=self.instance.uuid))).mock
+
+    def _leftover(self):
+        os.makedirs(self.instance_dir)
+        with open(os.path.join(self.instance_dir, 'disk'), 'w') as f:
+            f.write('partial copy')
+
+    def _pre(self):
+        return self.drvr.pre_live_migration(self.context, self.instance,
+                                            None, [], [], self.data)
+
+    def test_leftover_of_failed_attempt_is_replaced(self):
+        self._leftover()
+        self._pre()
+        self.assertFalse(os.path.exists(self.instance_dir))
+        self.in_use.assert_called_once_with(
+            os.path.join(self.instance_dir, 'disk'))
+        self.super_pre.assert_called_once()
+
+    def test_leftover_in_use_is_kept(self):
+        self._leftover()
+        self.in_use.return_value = True
+        self._pre()
+        # Nova's own check then refuses with DestinationDiskExists.
+        self.assertTrue(os.path.exists(self.instance_dir))
+        self.super_pre.assert_called_once()
+
+    def test_dir_of_a_domain_defined_here_is_kept(self):
+        self._leftover()
+        self.get_guest.side_effect = None
+        self._pre()
+        self.assertTrue(os.path.exists(self.instance_dir))
+        self.in_use.assert_not_called()
+
+    def test_shared_instance_path_untouched(self):
+        self._leftover()
+        self.data.is_shared_instance_path = True
+        self._pre()
+        self.assertTrue(os.path.exists(self.instance_dir))
+        self.get_guest.assert_not_called()
+
+    def test_no_leftover(self):
+        self._pre()
+        self.get_guest.assert_not_called()
+        self.super_pre.assert_called_once_with(
+            self.context, self.instance, None, [], [], self.data)
