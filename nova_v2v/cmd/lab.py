@@ -17,6 +17,8 @@
   nova-v2v-lab up [--shared]
   nova-v2v-lab status
   nova-v2v-lab migrate --mode shared-live|block-live [--json]
+  nova-v2v-lab migrate --mode v2v-cutover|offline [--profile vmware|virtio|ide]
+               [--dest-accel kvm|tcg] [--cutover suspend|acpi] [--json]
   nova-v2v-lab down
 """
 
@@ -46,7 +48,7 @@ def _parser():
     up.add_argument('--shared', action='store_true',
                     help='both hosts share /var/lib/nova/instances')
     sub.add_parser('status', help='show the lab state as JSON')
-    mig = sub.add_parser('migrate', help='run one live migration a -> b')
+    mig = sub.add_parser('migrate', help='run one migration a -> b')
     mig.add_argument('--mode', choices=migrate.MODES, required=True)
     mig.add_argument('--json', action='store_true',
                      help='print only the JSON result on stdout')
@@ -55,8 +57,24 @@ def _parser():
     mig.add_argument('--after', type=float, default=4.0,
                      help='seconds of writes on host b after migrating')
     mig.add_argument('--dirty-mb', type=int, default=8)
-    mig.add_argument('--profile', default='virtio',
-                     choices=sorted(migrate.domain.PROFILES))
+    mig.add_argument('--profile', default=None,
+                     choices=sorted(migrate.domain.PROFILES),
+                     help='source hardware (default: virtio for the live '
+                          'modes, vmware for the V2V modes)')
+    mig.add_argument('--dest-accel', choices=('kvm', 'tcg'),
+                     help='V2V modes: accelerator of the clone on host b '
+                          '(default: what the lab can boot)')
+    mig.add_argument('--cutover', choices=('suspend', 'acpi'),
+                     default='suspend',
+                     help='v2v-cutover: how the source guest is stopped')
+    mig.add_argument('--disk-format', choices=('qcow2', 'raw', 'vmdk'),
+                     help='V2V modes: source disk format (default: vmdk '
+                          'for the vmware profile, else qcow2)')
+    mig.add_argument('--fault', choices=('kill-export', 'clone-fails'),
+                     help='v2v-cutover fault injection: kill the NBD export'
+                          ' once the disks are in sync (the cutover must '
+                          'be refused), or declare the started clone '
+                          'broken (the paused source must resume)')
     mig.add_argument('--keep', action='store_true',
                      help='leave the guest defined on host b')
     sub.add_parser('down', help='stop everything "up" started')
@@ -87,6 +105,22 @@ def _up(lab, args):
     return status
 
 
+def _migrate(lab, args):
+    kwargs = dict(before=args.before, after=args.after,
+                  dirty_mb=args.dirty_mb, keep=args.keep)
+    if args.mode in migrate.V2V_MODES:
+        kwargs.update(profile=args.profile or 'vmware',
+                      dest_accel=args.dest_accel, cutover_mode=args.cutover,
+                      disk_format=args.disk_format, fault=args.fault)
+    else:
+        if args.dest_accel or args.disk_format or args.fault:
+            raise migrate.LabMigrationError(
+                '--dest-accel, --disk-format and --fault are for the V2V '
+                'modes')
+        kwargs['profile'] = args.profile or 'virtio'
+    return migrate.run(lab, args.mode, **kwargs)
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     _setup_logging(args.debug)
@@ -99,9 +133,7 @@ def main(argv=None):
         elif args.command == 'down':
             out = {'stopped': lab.down()}
         else:
-            out = migrate.run(lab, args.mode, before=args.before,
-                              after=args.after, dirty_mb=args.dirty_mb,
-                              profile=args.profile, keep=args.keep)
+            out = _migrate(lab, args)
     except (hosts.LabError, migrate.LabMigrationError) as exc:
         LOG.error('%(cmd)s failed: %(err)s', {'cmd': args.command,
                                               'err': exc})

@@ -12,12 +12,18 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Run one live migration of a fresh workload guest from host a to b.
+"""Run one migration of a fresh workload guest from host a to b.
 
-Boots the workload guest on host a, lets it write, migrates it to host b
-with ``nova_v2v.transfer.live`` (p2p, driven over host a's unix socket),
+Boots the workload guest on host a, lets it write, moves it to host b,
 lets it write on b, shuts it down over ACPI and verifies the data disk
 against the acknowledged writes in both serial logs.
+
+* ``shared-live`` / ``block-live``: a libvirt live migration with
+  ``nova_v2v.transfer.live`` (p2p, driven over host a's unix socket).
+* ``v2v-cutover``: ``nova_v2v.transfer.cutover``: block copy onto an NBD
+  export started in host b's netns, stop, boot the translated clone on b.
+* ``offline``: ``nova_v2v.transfer.offline``: shutdown, ``qemu-img
+  convert`` into b's store, boot the translated clone on b.
 """
 
 import mmap
@@ -38,11 +44,14 @@ from nova_v2v.lab import guest
 from nova_v2v.lab import hosts
 from nova_v2v.lab import workload
 from nova_v2v.storage import disks
+from nova_v2v.transfer import cutover
 from nova_v2v.transfer import live
 
 LOG = logging.getLogger(__name__)
 
-MODES = ('shared-live', 'block-live')
+LIVE_MODES = ('shared-live', 'block-live')
+V2V_MODES = ('v2v-cutover', 'offline')
+MODES = LIVE_MODES + V2V_MODES
 DISK_SIZE = 1024 ** 3
 BOOT_TIMEOUT = 90
 SHUTDOWN_TIMEOUT = 30
@@ -193,10 +202,15 @@ def _leftovers(lab, conn_a, name, store_inside, instance_dir_inside,
 
 
 def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
-        keep=False):
+        keep=False, **v2v_args):
     """Run one migration; returns the result dict printed by the CLI."""
     if mode not in MODES:
         raise LabMigrationError('mode must be one of %s' % (MODES,))
+    if mode in V2V_MODES:
+        from nova_v2v.lab import v2v
+        return v2v.run(lab, mode, before=before, after=after,
+                       dirty_mb=dirty_mb, profile=profile, keep=keep,
+                       **v2v_args)
     state = lab.load()
     if not state:
         raise LabMigrationError('lab is not up; run "nova-v2v-lab up"')
@@ -211,6 +225,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
     virt_type, reason = accel.detect(
         image, cache_file=os.path.join(lab.cache_dir, 'accel'))
     libvirt.registerErrorHandler(_quiet_libvirt, None)
+    cutover.ensure_event_loop()
     LOG.info('Guest accelerator: %(t)s (%(r)s)',
              {'t': virt_type, 'r': reason})
     conn_a = libvirt.open(lab.local_uri('a'))

@@ -1,0 +1,394 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""V2V modes of the lab: a cutover or an offline move from host a to b.
+
+The guest boots on host a with a hardware profile (``vmware``: pvscsi +
+vmxnet3, ``ide``, ``virtio``), writes, and moves to host b where its
+translated clone (virtio, the destination's format and accelerator) runs
+on.  The planner decides the hardware changes from the real capabilities
+of both lab hosts; the transfer engines of ``nova_v2v.transfer`` do the
+move.  Nothing here dials a lab address: libvirt is reached over the
+daemons' unix sockets, the NBD export runs inside host b's netns and only
+host a's QEMU connects to it.
+"""
+
+import os
+import time
+import uuid as uuidlib
+
+import libvirt
+from lxml import etree
+from oslo_log import log as logging
+
+from nova_v2v.hardware import inspect
+from nova_v2v.hardware import translate
+from nova_v2v.lab import accel
+from nova_v2v.lab import domain
+from nova_v2v.lab import guest
+from nova_v2v.lab import hosts
+from nova_v2v.lab import migrate
+from nova_v2v.planning import planner
+from nova_v2v.planning import profile as hw_profile
+from nova_v2v.storage import disks
+from nova_v2v.transfer import cutover
+from nova_v2v.transfer import exception
+from nova_v2v.transfer import nbd
+from nova_v2v.transfer import offline
+
+LOG = logging.getLogger(__name__)
+
+NBD_PORT = 10809
+FAULTS = (None, 'kill-export', 'clone-fails')
+FAULT_WAIT = 20
+# The planner's defaults keep SCSI disks on SCSI (virtio-scsi); the lab
+# moves them to virtio-blk too, as a VMware guest imported to KVM would.
+TRANSLATIONS = dict(planner.DEFAULT_TRANSLATIONS, scsi='virtio')
+
+
+def host_profile(conn, hostname, accelerator, instances_path):
+    """A planner HostProfile from a lab host's libvirt capabilities."""
+    caps = etree.fromstring(conn.getCapabilities().encode())
+    arch = caps.findtext('./host/cpu/arch') or 'x86_64'
+    machines = set()
+    for g in caps.findall('./guest'):
+        if g.find('./arch').get('name') != arch:
+            continue
+        for m in g.findall('./arch/machine'):
+            machines.add(m.text)
+            if m.get('canonical'):
+                machines.add(m.get('canonical'))
+    return hw_profile.HostProfile(
+        hostname=hostname, accelerator=accelerator, arch=arch,
+        libvirt_version=conn.getLibVersion(), qemu_version=conn.getVersion(),
+        machine_types=tuple(sorted(machines)),
+        cpu_model=caps.findtext('./host/cpu/model') or '',
+        cpu_vendor=caps.findtext('./host/cpu/vendor') or '',
+        disk_formats=('raw', 'qcow2'), storage_id='lab-%s' % hostname,
+        instances_path=instances_path)
+
+
+def plan(conn_a, conn_b, dom, source_accel, dest_accel):
+    """(offline plan, live mode or refusal) for dom from a to b."""
+    src = host_profile(conn_a, 'labhost-a', source_accel,
+                       hosts.INSTANCES_PATH)
+    dst = host_profile(conn_b, 'labhost-b', dest_accel,
+                       hosts.INSTANCES_PATH)
+    guest_p = inspect.parse_domain_xml(dom.XMLDesc(0))
+    storage = hw_profile.StorageFacts(shared_instance_path=False)
+    try:
+        live_mode = planner.plan_live_migration(
+            src, dst, guest_p, storage, translations=TRANSLATIONS).mode
+    except planner.PlanRefused as exc:
+        live_mode = 'refused: %s' % exc
+    return planner.plan_offline_migration(
+        src, dst, guest_p, storage, translations=TRANSLATIONS), live_mode
+
+
+def _disks(dom, the_plan, lab):
+    by_path = {d.path: d for d in the_plan.disks}
+    result = []
+    for dev, _bus, path, fmt in translate.disk_targets(dom.XMLDesc(0)):
+        if path not in by_path:
+            continue
+        info = disks.describe(lab.root_path('a', path))
+        result.append(cutover.Disk(dev, path, fmt, info.virtual_size,
+                                   dest_format=by_path[path].dest_format))
+    return result
+
+
+def _verify_clone(tail, serial_b):
+    def verify(clone, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if tail.first_ack(serial_b):
+                return
+            if not clone.isActive():
+                break
+            time.sleep(0.05)
+        raise exception.CloneNotRunning(
+            'the clone %s did not write on host b; state %s; serial tail '
+            '%r' % (clone.name(), clone.state(),
+                    migrate._read(serial_b)[-300:]))
+    return verify
+
+
+def _failing_clone(verify):
+    def check(clone, timeout):
+        verify(clone, timeout)
+        raise exception.CloneNotRunning('fault injection: the clone %s is '
+                                        'declared broken' % clone.name())
+    return check
+
+
+def _kill_export(result):
+    def hook(sync, export):
+        LOG.warning('Fault injection: killing the NBD export pid %(pid)s',
+                    {'pid': export.pid})
+        result['export_pid'] = export.pid
+        export.kill()
+        deadline = time.monotonic() + FAULT_WAIT
+        while time.monotonic() < deadline and not sync.watcher.failures():
+            time.sleep(0.05)
+        result['fault_event_seen'] = bool(sync.watcher.failures())
+        result['fault_seconds_to_event'] = round(
+            FAULT_WAIT - (deadline - time.monotonic()), 2)
+    return hook
+
+
+def _dest_leftovers(lab, conn_b, name, inst_dir):
+    left = []
+    root = lab.root_path('b', inst_dir)
+    if os.path.exists(root):
+        for dirpath, _dirs, files in os.walk(root):
+            left += [os.path.join(dirpath, f) for f in files]
+        if not left:
+            left.append(root + '/')
+    for dom in conn_b.listAllDomains(0):
+        if dom.name() == name:
+            left.append('domain:%s' % name)
+    return left
+
+
+def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
+        keep=False, dest_accel=None, source_accel=None, cutover_mode='suspend',
+        disk_format=None, fault=None):
+    """Run one V2V move (mode 'v2v-cutover' or 'offline') from a to b."""
+    if mode not in migrate.V2V_MODES:
+        raise migrate.LabMigrationError('mode must be one of %s'
+                                        % (migrate.V2V_MODES,))
+    if fault not in FAULTS or (fault and mode != 'v2v-cutover'):
+        raise migrate.LabMigrationError('fault must be one of %s (cutover '
+                                        'only)' % (FAULTS[1:],))
+    state = lab.load()
+    if not state:
+        raise migrate.LabMigrationError('lab is not up; run "nova-v2v-lab '
+                                        'up"')
+    if state.get('shared'):
+        raise migrate.LabMigrationError('%s needs per-host instance stores; '
+                                        'the lab was started with --shared'
+                                        % mode)
+    image = guest.build(lab.cache_dir)
+    virt_type, reason = accel.detect(
+        image, cache_file=os.path.join(lab.cache_dir, 'accel'))
+    usable = {'qemu': hw_profile.TCG, 'kvm': hw_profile.KVM}[virt_type]
+    source_accel = source_accel or usable
+    dest_accel = dest_accel or usable
+    for which, acc in (('source', source_accel), ('destination',
+                                                  dest_accel)):
+        if acc == hw_profile.KVM and usable != hw_profile.KVM:
+            raise migrate.LabMigrationError(
+                'the %s accelerator kvm cannot boot guests here (%s)'
+                % (which, reason))
+    disk_format = disk_format or ('vmdk' if profile == 'vmware' else
+                                  'qcow2')
+    libvirt.registerErrorHandler(migrate._quiet_libvirt, None)
+    cutover.ensure_event_loop()
+    conn_a = libvirt.open(lab.local_uri('a'))
+    conn_b = libvirt.open(lab.local_uri('b'))
+    store = hosts.INSTANCES_PATH
+    inst_uuid = str(uuidlib.uuid4())
+    name = 'lab-%s-%s' % (mode.split('-')[0], inst_uuid[:8])
+    inst_dir = os.path.join(store, inst_uuid)
+    disk_inside = os.path.join(inst_dir, 'disk')
+    serial_inside = '/var/log/libvirt/qemu/%s-serial.log' % name
+    serial = {h: lab.root_path(h, serial_inside) for h in hosts.HOSTS}
+    disks.precreate(lab.root_path('a', store),
+                    os.path.relpath(disk_inside, store), disk_format,
+                    migrate.DISK_SIZE)
+    spec = domain.DomainSpec(
+        name, inst_uuid, image.kernel, image.initrd, disk_inside,
+        serial_inside, domain_type=hw_profile.DOMAIN_TYPE[source_accel],
+        profile=profile, disk_format=disk_format,
+        cmdline_extra={'lab.dirty_mb': dirty_mb})
+    tail = migrate.SerialTail([serial['a'], serial['b']])
+    tail.start()
+    result = {'mode': mode, 'name': name, 'uuid': inst_uuid,
+              'accel_reason': reason, 'profile': profile,
+              'source_format': disk_format}
+    try:
+        t0 = time.monotonic()
+        dom = conn_a.defineXML(domain.to_xml(spec))
+        dom.create()
+        migrate._wait_for(lambda: tail.first_ack(serial['a']),
+                          migrate.BOOT_TIMEOUT,
+                          'first write of the guest on host a')
+        result['boot_seconds'] = round(time.monotonic() - t0, 2)
+        result['source_accel'] = migrate._domain_type(dom)
+        time.sleep(before)
+        the_plan, live_mode = plan(conn_a, conn_b, dom, source_accel,
+                                   dest_accel)
+        result['planner_live_mode'] = live_mode
+        result['hardware_changes'] = [str(c) for c in
+                                      the_plan.hardware_changes]
+        moves = _disks(dom, the_plan, lab)
+        result['dest_format'] = ','.join(d.dest_format for d in moves)
+        common = dict(
+            dest_local_path=lambda p: lab.root_path('b', p),
+            source_local_path=lambda p: lab.root_path('a', p),
+            verify_clone=_verify_clone(tail, serial['b']),
+            clone_timeout=migrate.BOOT_TIMEOUT)
+        if fault == 'clone-fails':
+            common['verify_clone'] = _failing_clone(common['verify_clone'])
+        try:
+            if mode == 'offline':
+                stats = offline.run_offline(
+                    dom, conn_b, moves, the_plan.hardware_changes, store,
+                    **common)
+            else:
+                run_dir = os.path.join(lab.state_dir, 'run')
+                os.makedirs(run_dir, exist_ok=True)
+                stats = cutover.run_cutover(
+                    dom, conn_b, moves, the_plan.hardware_changes,
+                    lab.ip('b'), store, port=NBD_PORT, run_dir=run_dir,
+                    run_prefix=['nsenter', '--net=/run/netns/%s'
+                                % lab.netns('b')],
+                    mode=cutover_mode,
+                    before_cutover=(_kill_export(result)
+                                    if fault == 'kill-export' else None),
+                    **common)
+        except exception.TransferError as exc:
+            if not fault:
+                raise migrate.LabMigrationError('%s failed: %s'
+                                                % (mode, exc))
+            return _after_fault(lab, result, exc, dom, conn_b, tail,
+                                serial, name, inst_dir, after)
+        result['engine'] = stats
+        # What Nova's cleanup does with the emptied instance directory.
+        src_dir = lab.root_path('a', inst_dir)
+        if os.path.isdir(src_dir) and not os.listdir(src_dir):
+            os.rmdir(src_dir)
+        dest_dom = conn_b.lookupByName(name)
+        result['dest_running'] = (dest_dom.state()[0] ==
+                                  libvirt.VIR_DOMAIN_RUNNING)
+        result['dest_accel'] = migrate._domain_type(dest_dom)
+        result['dest_disk_bus'] = ','.join(
+            '%s:%s' % (t[0], t[1])
+            for t in translate.disk_targets(dest_dom.XMLDesc(0)))
+        result['bytes_moved'] = stats.get('bytes_copied')
+        result['dest_allocated_bytes'] = disks.describe(
+            lab.root_path('b', disk_inside)).actual_size
+        result['total_seconds'] = stats['total_seconds']
+        result['sync_seconds'] = stats.get('sync_seconds')
+        result['downtime_ms_engine'] = round(
+            stats['downtime_seconds'] * 1000.0, 1)
+        time.sleep(after)
+        result['clean_shutdown'] = migrate._shutdown(dest_dom)
+        tail.stop()
+        last_a = tail.last_ack(serial['a'])
+        first_b = tail.first_ack(serial['b'])
+        result['downtime_ms_guest'] = (
+            round((first_b[1] - last_a[1]) * 1000.0, 1)
+            if last_a and first_b else None)
+        result['ack_period_ms'] = migrate._median_period(
+            tail.acks[serial['a']])
+        logs = [migrate._read(serial['a']), migrate._read(serial['b'])]
+        _check(result, lab.root_path('b', disk_inside), logs, lab)
+        result['source_leftovers'] = migrate._leftovers(
+            lab, conn_a, name, store, inst_dir, shared_store=False)
+    finally:
+        if tail.is_alive():
+            tail.stop()
+        if not keep:
+            migrate._cleanup(lab, (conn_a, conn_b), name, inst_dir)
+        conn_a.close()
+        conn_b.close()
+    return result
+
+
+def _check(result, image, logs, lab):
+    check = migrate.verify_disk(image, logs, lab.state_dir)
+    result.update({
+        'records_written': check['records_written'],
+        'records_verified': check['records_verified'],
+        'records_lost': check['records_lost'],
+        'serial_gaps': check['serial_gaps'],
+        'serial_repeats': check['serial_repeats'],
+        'log_ranges': check['log_ranges'],
+        'guest_clock_max_gap_ms': check['guest_max_gap_ms'],
+    })
+
+
+def _after_fault(lab, result, exc, dom, conn_b, tail, serial, name,
+                 inst_dir, after):
+    """The cutover was refused: the source must run on, b must be clean."""
+    result['refused'] = '%s: %s' % (type(exc).__name__, exc)
+    result['source_running'] = (dom.state()[0] ==
+                                libvirt.VIR_DOMAIN_RUNNING)
+    result['dest_leftovers'] = _dest_leftovers(lab, conn_b, name, inst_dir)
+    result['export_alive'] = bool(result.get('export_pid')) and \
+        nbd.pid_alive(result['export_pid'])
+    before_acks = len(tail.acks[serial['a']])
+    time.sleep(after)
+    result['source_writes_after_rollback'] = (len(tail.acks[serial['a']]) -
+                                              before_acks)
+    result['dest_writes'] = len(tail.acks[serial['b']])
+    result['clean_shutdown'] = migrate._shutdown(dom)
+    tail.stop()
+    _check(result, lab.root_path('a', os.path.join(inst_dir, 'disk')),
+           [migrate._read(serial['a'])], lab)
+    return result
+
+
+def cross_accel_live(lab, dest_type='kvm'):
+    """Ask libvirt to live-migrate a TCG guest into a <domain type=kvm>.
+
+    Returns {'refused': bool, 'error': message}.  The guest runs from the
+    shared store, so storage plays no part in libvirt's answer.
+    """
+    from nova_v2v.transfer import live
+    image = guest.build(lab.cache_dir)
+    libvirt.registerErrorHandler(migrate._quiet_libvirt, None)
+    conn_a = libvirt.open(lab.local_uri('a'))
+    conn_b = libvirt.open(lab.local_uri('b'))
+    inst_uuid = str(uuidlib.uuid4())
+    name = 'lab-xaccel-%s' % inst_uuid[:8]
+    inst_dir = os.path.join(hosts.SHARED_PATH, inst_uuid)
+    disk_inside = os.path.join(inst_dir, 'disk')
+    disks.precreate(lab.root_path('a', hosts.SHARED_PATH),
+                    os.path.relpath(disk_inside, hosts.SHARED_PATH),
+                    'qcow2', migrate.DISK_SIZE)
+    spec = domain.DomainSpec(
+        name, inst_uuid, image.kernel, image.initrd, disk_inside,
+        '/var/log/libvirt/qemu/%s-serial.log' % name, domain_type='qemu')
+    result = {'source_type': 'qemu', 'dest_type': dest_type}
+    try:
+        dom = conn_a.defineXML(domain.to_xml(spec))
+        dom.create()
+        xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_MIGRATABLE)
+        root = etree.fromstring(xml.encode())
+        root.set('type', dest_type)
+        params = live.build_params(
+            dest_xml=etree.tostring(root).decode())
+        mig = live.LiveMigration(dom, lab.lab_uri('b'),
+                                 live.build_flags(trust_shared=True),
+                                 params, timeout=60)
+        try:
+            mig.run()
+            result['refused'] = False
+            result['error'] = None
+        except live.MigrationFailed as exc:
+            result['refused'] = True
+            result['error'] = str(exc.cause)
+        result['source_still_running'] = bool(dom.isActive())
+    finally:
+        migrate._cleanup(lab, (conn_a, conn_b), name, inst_dir)
+        shared = lab.root_path('a', inst_dir)
+        if os.path.isdir(shared):
+            for f in os.listdir(shared):
+                os.unlink(os.path.join(shared, f))
+            os.rmdir(shared)
+        conn_a.close()
+        conn_b.close()
+    return result

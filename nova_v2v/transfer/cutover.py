@@ -1,0 +1,621 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Source side of the V2V cutover: mirror the disks, stop, switch.
+
+The running source guest's disks are copied with libvirt block copy jobs
+(``virDomainBlockCopy``) onto the destination's NBD export
+(:mod:`nova_v2v.transfer.nbd`) of precreated disks, with synchronous
+writes once in sync.  The source's own QEMU dials the export, so this is
+peer-to-peer safe: this process only talks to the source's libvirtd.
+
+At the cutover the guest is suspended (or shut down over ACPI), the jobs
+are checked to be in sync and aborted *without* pivot: the source keeps
+its own disk, the destination holds a consistent copy.  The export is
+released and the translated clone boots on the destination.  Until the
+clone is confirmed running, every failure is rolled back to a running
+source guest.
+
+A failed mirror is silent but for a ``VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2``
+event (the guest keeps running, the job vanishes), so every job is
+watched through events and re-checked right before the guest is stopped.
+The connection needs a libvirt event loop: Nova's libvirt driver runs
+one; other callers use :func:`ensure_event_loop` before they open it.
+"""
+
+import os
+import threading
+import time
+
+import libvirt
+from lxml import etree
+from oslo_log import log as logging
+
+from nova_v2v.hardware import translate
+from nova_v2v.storage import disks as disk_store
+from nova_v2v.transfer import exception
+from nova_v2v.transfer import nbd
+
+LOG = logging.getLogger(__name__)
+
+SUSPEND = 'suspend'
+ACPI = 'acpi'
+CUTOVER_MODES = (SUSPEND, ACPI)
+COPY_FLAGS = (libvirt.VIR_DOMAIN_BLOCK_COPY_REUSE_EXT |
+              libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB |
+              libvirt.VIR_DOMAIN_BLOCK_COPY_SYNCHRONOUS_WRITES)
+SYNC_TIMEOUT = 3600
+IN_SYNC_TIMEOUT = 60
+SHUTDOWN_TIMEOUT = 60
+CLONE_TIMEOUT = 120
+POLL = 0.05
+
+_loop_lock = threading.Lock()
+_loop_thread = None
+
+
+def ensure_event_loop():
+    """Register libvirt's default event loop and run it in a thread.
+
+    Must be called before the connections whose events are wanted are
+    opened.  Idempotent.  Not needed inside Nova, whose libvirt driver
+    runs its own loop.
+    """
+    global _loop_thread
+    with _loop_lock:
+        if _loop_thread is not None:
+            return
+        libvirt.virEventRegisterDefaultImpl()
+
+        def _run():
+            while True:
+                libvirt.virEventRunDefaultImpl()
+
+        _loop_thread = threading.Thread(target=_run, name='libvirt-events',
+                                        daemon=True)
+        _loop_thread.start()
+
+
+class BlockJobWatcher(object):
+    """Record block job and lifecycle events of one domain, in order."""
+
+    def __init__(self, dom):
+        self.dom = dom
+        self.conn = dom.connect()
+        self.uuid = dom.UUIDString()
+        self._lock = threading.Lock()
+        self._seq = 0
+        self.events = []
+        self._ids = []
+
+    def start(self):
+        try:
+            self._ids.append(self.conn.domainEventRegisterAny(
+                self.dom, libvirt.VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2,
+                self._on_block_job, None))
+            self._ids.append(self.conn.domainEventRegisterAny(
+                self.dom, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                self._on_lifecycle, None))
+        except libvirt.libvirtError as exc:
+            self.stop()
+            raise exception.SyncFailed(
+                'cannot watch block job events of %s (is a libvirt event '
+                'loop running?): %s' % (self.dom.name(), exc))
+        return self
+
+    def stop(self):
+        for cb_id in self._ids:
+            try:
+                self.conn.domainEventDeregisterAny(cb_id)
+            except libvirt.libvirtError as exc:
+                LOG.debug('Event deregistration: %(err)s', {'err': exc})
+        self._ids = []
+
+    def _add(self, kind, *data):
+        with self._lock:
+            self._seq += 1
+            self.events.append((self._seq, kind) + data)
+
+    def _on_block_job(self, _conn, dom, disk, job_type, status, _opaque):
+        if dom.UUIDString() != self.uuid:
+            return
+        LOG.info('Block job event for %(dom)s disk %(disk)s: type '
+                 '%(type)s status %(status)s',
+                 {'dom': dom.name(), 'disk': disk, 'type': job_type,
+                  'status': status})
+        self._add('block-job', disk, status)
+
+    def _on_lifecycle(self, _conn, dom, event, detail, _opaque):
+        if dom.UUIDString() != self.uuid:
+            return
+        self._add('lifecycle', event, detail)
+
+    def mark(self):
+        with self._lock:
+            return self._seq
+
+    def block_events(self, status, after=0, before=None):
+        with self._lock:
+            return [e for e in self.events
+                    if e[1] == 'block-job' and e[3] == status and
+                    e[0] > after and (before is None or e[0] < before)]
+
+    def failures(self, after=0, before=None):
+        """[(seq, 'block-job', disk, status)] of FAILED events."""
+        return self.block_events(libvirt.VIR_DOMAIN_BLOCK_JOB_FAILED,
+                                 after, before)
+
+    def ready_disks(self):
+        return {e[2] for e in self.block_events(
+            libvirt.VIR_DOMAIN_BLOCK_JOB_READY)}
+
+    def first_stop(self, after=0):
+        """Sequence number of the first shutdown/stopped event, or None."""
+        stops = (libvirt.VIR_DOMAIN_EVENT_SHUTDOWN,
+                 libvirt.VIR_DOMAIN_EVENT_STOPPED)
+        with self._lock:
+            for e in self.events:
+                if e[0] > after and e[1] == 'lifecycle' and e[2] in stops:
+                    return e[0]
+        return None
+
+
+def nbd_disk_xml(export_name, host, port):
+    """The block copy destination: a raw NBD stream."""
+    disk = etree.Element('disk', type='network', device='disk')
+    etree.SubElement(disk, 'driver', name='qemu', type='raw')
+    source = etree.SubElement(disk, 'source', protocol='nbd',
+                              name=export_name)
+    etree.SubElement(source, 'host', name=host, port=str(port))
+    return etree.tostring(disk).decode('utf-8')
+
+
+def _mirror_ready(dom):
+    """{target dev: ready} for disks with a <mirror> in the live XML."""
+    root = etree.fromstring(dom.XMLDesc(0).encode('utf-8'))
+    result = {}
+    for disk in root.findall('./devices/disk'):
+        mirror = disk.find('./mirror')
+        target = disk.find('./target')
+        if mirror is not None and target is not None:
+            result[target.get('dev')] = mirror.get('ready') == 'yes'
+    return result
+
+
+class DiskSync(object):
+    """The block copy jobs of one guest onto an NBD export."""
+
+    def __init__(self, dom, disks, watcher=None):
+        """disks: [(target dev, export name, host, port)]."""
+        self.dom = dom
+        self.disks = list(disks)
+        self.watcher = watcher or BlockJobWatcher(dom)
+        self.started = []
+        self.last = {}
+        self.sync_seconds = None
+
+    @property
+    def targets(self):
+        return [d[0] for d in self.disks]
+
+    def start(self, bandwidth=0):
+        self.watcher.start()
+        for dev, name, host, port in self.disks:
+            xml = nbd_disk_xml(name, host, port)
+            LOG.info('Starting block copy of %(dom)s %(dev)s to '
+                     'nbd://%(host)s:%(port)s/%(name)s',
+                     {'dom': self.dom.name(), 'dev': dev, 'host': host,
+                      'port': port, 'name': name})
+            params = {}
+            if bandwidth:
+                params[libvirt.VIR_DOMAIN_BLOCK_COPY_BANDWIDTH] = int(
+                    bandwidth)
+            try:
+                self.dom.blockCopy(dev, xml, params, COPY_FLAGS)
+            except libvirt.libvirtError as exc:
+                raise exception.SyncFailed('block copy of %s %s failed to '
+                                           'start: %s' % (self.dom.name(),
+                                                          dev, exc))
+            self.started.append(dev)
+
+    def job_info(self, dev):
+        try:
+            info = self.dom.blockJobInfo(dev, 0)
+        except libvirt.libvirtError as exc:
+            raise exception.SyncFailed('block job of %s %s: %s'
+                                       % (self.dom.name(), dev, exc))
+        if info:
+            self.last[dev] = info
+        return info
+
+    def progress(self):
+        copied = total = 0
+        for dev in self.targets:
+            info = self.last.get(dev) or {}
+            copied += info.get('cur', 0)
+            total += info.get('end', 0)
+        return {'copied': copied, 'total': total,
+                'remaining': max(total - copied, 0)}
+
+    def check_intact(self, require_ready=True):
+        """Raise SyncFailed unless every job exists (and is ready)."""
+        failed = self.watcher.failures()
+        if failed:
+            raise exception.SyncFailed(
+                'block copy of %s failed (event for %s)'
+                % (self.dom.name(), ', '.join(sorted({e[2] for e in
+                                                      failed}))))
+        ready = _mirror_ready(self.dom) if require_ready else {}
+        for dev in self.targets:
+            info = self.job_info(dev)
+            if not info:
+                raise exception.SyncFailed('the block copy job of %s %s is '
+                                           'gone' % (self.dom.name(), dev))
+            if require_ready and not ready.get(dev):
+                raise exception.SyncFailed('the block copy job of %s %s is '
+                                           'not ready' % (self.dom.name(),
+                                                          dev))
+
+    def wait_ready(self, timeout=SYNC_TIMEOUT, progress_cb=None):
+        start = time.monotonic()
+        while True:
+            self.check_intact(require_ready=False)
+            ready_events = self.watcher.ready_disks()
+            xml_ready = _mirror_ready(self.dom)
+            done = all(
+                (dev in ready_events or xml_ready.get(dev)) and
+                self.last[dev]['cur'] == self.last[dev]['end']
+                for dev in self.targets)
+            if progress_cb:
+                progress_cb(self.progress())
+            if done:
+                self.sync_seconds = time.monotonic() - start
+                LOG.info('Disks of %(dom)s in sync after %(sec).2f s '
+                         '(%(copied)d bytes)',
+                         dict(dom=self.dom.name(), sec=self.sync_seconds,
+                              **self.progress()))
+                return self.sync_seconds
+            if time.monotonic() - start > timeout:
+                raise exception.SyncFailed('disks of %s not in sync after '
+                                           '%ss' % (self.dom.name(),
+                                                    timeout))
+            time.sleep(POLL)
+
+    def wait_in_sync(self, timeout=IN_SYNC_TIMEOUT):
+        """With the guest stopped: wait until cur == end for every job."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check_intact(require_ready=False)
+            if all(self.last[d]['cur'] == self.last[d]['end']
+                   for d in self.targets):
+                return
+            if time.monotonic() > deadline:
+                raise exception.SyncFailed('block jobs of %s not in sync '
+                                           'within %ss' % (self.dom.name(),
+                                                           timeout))
+            time.sleep(0.01)
+
+    def finish(self):
+        """Abort every job without pivot: the source keeps its disks."""
+        mark = self.watcher.mark()
+        for dev in self.targets:
+            try:
+                self.dom.blockJobAbort(dev, 0)
+            except libvirt.libvirtError as exc:
+                raise exception.SyncFailed('ending the block copy of %s %s '
+                                           'failed: %s' % (self.dom.name(),
+                                                           dev, exc))
+            self.started.remove(dev)
+        failed = self.watcher.failures(after=mark)
+        if failed:
+            raise exception.SyncFailed('block copy of %s failed while it '
+                                       'ended' % self.dom.name())
+
+    def abort(self):
+        """Best effort: cancel whatever job is still running."""
+        for dev in list(self.started):
+            try:
+                if self.dom.isActive() and self.dom.blockJobInfo(dev, 0):
+                    self.dom.blockJobAbort(dev, 0)
+            except libvirt.libvirtError as exc:
+                LOG.debug('Abort of block job %(dev)s: %(err)s',
+                          {'dev': dev, 'err': exc})
+            self.started.remove(dev)
+
+    def close(self):
+        self.watcher.stop()
+
+
+def wait_inactive(dom, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not dom.isActive():
+            return True
+        time.sleep(POLL)
+    return False
+
+
+def stop_source(dom, sync, mode=SUSPEND, shutdown_timeout=SHUTDOWN_TIMEOUT):
+    """Stop the source guest with its disks in sync; returns what it did.
+
+    Returns 'suspended' (the guest is paused, the jobs ended without
+    pivot), 'shutdown' (clean ACPI power off, QEMU gone with the jobs) or
+    'forced' (the ACPI shutdown timed out: suspended instead).  Raises
+    CutoverRefused when the mirror is not intact before the stop, and
+    SyncFailed when it broke during the stop (the caller rolls back).
+    """
+    if mode not in CUTOVER_MODES:
+        raise ValueError('cutover mode must be one of %s' % (CUTOVER_MODES,))
+    try:
+        sync.check_intact()
+    except exception.SyncFailed as exc:
+        raise exception.CutoverRefused('cutover of %s refused: %s'
+                                       % (dom.name(), exc))
+    if mode == ACPI:
+        mark = sync.watcher.mark()
+        LOG.info('Shutting %(dom)s down over ACPI', {'dom': dom.name()})
+        dom.shutdown()
+        if wait_inactive(dom, shutdown_timeout):
+            stop_seq = sync.watcher.first_stop(after=mark)
+            # Events are delivered in order: a failure that came before the
+            # guest's shutdown means the copy is stale.
+            deadline = time.monotonic() + 5
+            while stop_seq is None and time.monotonic() < deadline:
+                time.sleep(POLL)
+                stop_seq = sync.watcher.first_stop(after=mark)
+            if stop_seq is None:
+                raise exception.SyncFailed('no shutdown event for %s'
+                                           % dom.name())
+            failed = sync.watcher.failures(before=stop_seq)
+            if failed:
+                raise exception.SyncFailed('block copy of %s failed before '
+                                           'its shutdown' % dom.name())
+            sync.started = []
+            return 'shutdown'
+        LOG.warning('%(dom)s did not power off within %(t)ss; suspending '
+                    'it instead', {'dom': dom.name(), 't': shutdown_timeout})
+    dom.suspend()
+    sync.wait_in_sync()
+    sync.finish()
+    return 'forced' if mode == ACPI else 'suspended'
+
+
+class Disk(object):
+    """One disk to move.
+
+    :param target: the source's target dev (``sda``)
+    :param path: its path on the source host
+    :param dest_path: its path on the destination host (default: same)
+    :param source_format, dest_format: driver types
+    :param virtual_size: bytes
+    """
+
+    def __init__(self, target, path, source_format, virtual_size,
+                 dest_path=None, dest_format=None):
+        self.target = target
+        self.path = path
+        self.dest_path = dest_path or path
+        self.source_format = source_format
+        self.dest_format = dest_format or source_format
+        self.virtual_size = int(virtual_size)
+
+    def __repr__(self):
+        return 'Disk(%s %s:%s -> %s:%s)' % (
+            self.target, self.path, self.source_format, self.dest_path,
+            self.dest_format)
+
+
+def identity(path):
+    return path
+
+
+class DestinationDisks(object):
+    """Precreated destination disks; removed again on rollback."""
+
+    def __init__(self, disks, dest_root, local_path=None):
+        self.disks = disks
+        self.dest_root = dest_root
+        self.local_path = local_path or identity
+        self.created = []
+        self.created_dirs = []
+
+    def precreate(self):
+        root = self.local_path(self.dest_root)
+        for disk in self.disks:
+            local = self.local_path(disk.dest_path)
+            parent = os.path.dirname(local)
+            if not os.path.isdir(parent):
+                self.created_dirs.append(parent)
+            rel = os.path.relpath(disk.dest_path, self.dest_root)
+            path = disk_store.precreate(root, rel, disk.dest_format,
+                                        disk.virtual_size)
+            self.created.append(path)
+        return list(self.created)
+
+    def remove(self):
+        for path in self.created:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                LOG.warning('Cannot remove %(path)s: %(err)s',
+                            {'path': path, 'err': exc})
+        self.created = []
+        for path in reversed(self.created_dirs):
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+        self.created_dirs = []
+
+
+def remove_source_disks(disks, local_path=None):
+    """Delete the source's disk files (after the clone runs)."""
+    local_path = local_path or identity
+    removed = []
+    for disk in disks:
+        path = local_path(disk.path)
+        try:
+            os.unlink(path)
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def _destroy(dom):
+    try:
+        if dom.isActive():
+            dom.destroy()
+    except libvirt.libvirtError as exc:
+        LOG.warning('Destroy of %(dom)s: %(err)s',
+                    {'dom': dom.name(), 'err': exc})
+
+
+def start_clone(dest_conn, xml, verify_clone, timeout):
+    clone = dest_conn.defineXML(xml)
+    try:
+        clone.create()
+        started = time.monotonic()
+        state = clone.state()[0]
+        if state != libvirt.VIR_DOMAIN_RUNNING:
+            raise exception.CloneNotRunning('the clone %s is not running '
+                                            '(state %s)' % (clone.name(),
+                                                            state))
+        if verify_clone:
+            verify_clone(clone, timeout)
+        if not clone.isActive():
+            raise exception.CloneNotRunning('the clone %s stopped'
+                                            % clone.name())
+    except Exception:
+        _destroy(clone)
+        try:
+            clone.undefine()
+        except libvirt.libvirtError as exc:
+            LOG.warning('Undefine of the clone: %(err)s', {'err': exc})
+        raise
+    return clone, started
+
+
+def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
+                dest_root, port=nbd.DEFAULT_PORT, run_dir='/tmp',
+                run_prefix=None, dest_local_path=None,
+                source_local_path=None, mode=SUSPEND,
+                shutdown_timeout=SHUTDOWN_TIMEOUT, sync_timeout=SYNC_TIMEOUT,
+                verify_clone=None, clone_timeout=CLONE_TIMEOUT,
+                progress_cb=None, before_cutover=None, new_name=None,
+                bandwidth=0):
+    """Move the running guest ``dom`` to ``dest_conn`` with a V2V cutover.
+
+    :param disks: :class:`Disk` list, one per disk to move
+    :param hardware_changes: the plan's HardwareChange list
+    :param dest_address: the destination's migration address (the NBD
+        server binds it; the source's QEMU dials it)
+    :param dest_root: the destination's instances root (as it sees it)
+    :param run_prefix: wrapper for the export daemon (lab: nsenter)
+    :param dest_local_path, source_local_path: map a host's path to the
+        path this process reaches it at (lab: ``Lab.root_path``)
+    :param verify_clone: ``f(clone_dom, timeout)`` raising when the clone
+        does not come up (e.g. the lab checks it writes)
+    :param before_cutover: ``f(sync, export)`` called once the disks are
+        in sync (fault injection, extra checks)
+    :returns: stats dict
+    :raises: CutoverRefused / CutoverFailed / SyncFailed / ExportError,
+        always after a rollback that left the source guest running
+    """
+    t0 = time.monotonic()
+    name = dom.name()
+    if dom.isPersistent():
+        src_xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    else:
+        src_xml = dom.XMLDesc(0)
+    clone_xml = translate.translate_domain_xml(
+        src_xml, hardware_changes, new_name=new_name,
+        disk_paths={d.target: d.dest_path for d in disks},
+        disk_formats={d.target: d.dest_format for d in disks})
+    dest = DestinationDisks(disks, dest_root, dest_local_path)
+    local = dest.local_path
+    tag = 'v2v-%s' % dom.UUIDString()[:8]
+    export = nbd.NBDExport(
+        [nbd.ExportedDisk(local(d.dest_path), d.dest_format,
+                          '%s-%s' % (tag, d.target)) for d in disks],
+        dest_address, port=port, run_dir=run_dir, run_prefix=run_prefix,
+        tag=tag)
+    sync = DiskSync(dom, [(d.target,) + export.nbd_source(e)
+                          for d, e in zip(disks, export.disks)])
+    stats = {'mode': mode, 'disks': len(disks)}
+    stopped = None
+    clone = None
+    try:
+        dest.precreate()
+        export.start()
+        sync.start(bandwidth)
+        stats['sync_seconds'] = round(sync.wait_ready(sync_timeout,
+                                                      progress_cb), 3)
+        if before_cutover:
+            before_cutover(sync, export)
+        t_stop = time.monotonic()
+        stopped = stop_source(dom, sync, mode, shutdown_timeout)
+        stats['stop'] = stopped
+        stats['bytes_copied'] = sync.progress()['copied']
+        stats['stop_seconds'] = round(time.monotonic() - t_stop, 3)
+        if not export.release():
+            raise exception.ExportError('the NBD export of %s was not '
+                                        'released cleanly' % name)
+        clone, t_started = start_clone(dest_conn, clone_xml, verify_clone,
+                                       clone_timeout)
+        stats['downtime_seconds'] = round(t_started - t_stop, 3)
+    except Exception as exc:
+        LOG.error('V2V cutover of %(dom)s failed, rolling back: %(err)s',
+                  {'dom': name, 'err': exc})
+        _rollback(dom, sync, export, dest, stopped)
+        if isinstance(exc, (exception.TransferError,)):
+            raise
+        raise exception.CutoverFailed('V2V cutover of %s failed: %s'
+                                      % (name, exc))
+    finally:
+        sync.close()
+    # The clone runs: the source is history.
+    _destroy(dom)
+    try:
+        dom.undefine()
+    except libvirt.libvirtError as exc:
+        LOG.warning('Undefine of the source %(dom)s: %(err)s',
+                    {'dom': name, 'err': exc})
+    stats['source_removed'] = remove_source_disks(disks, source_local_path)
+    stats['total_seconds'] = round(time.monotonic() - t0, 3)
+    stats['clone'] = clone.name()
+    LOG.info('V2V cutover of %(dom)s done: %(stats)s',
+             {'dom': name, 'stats': stats})
+    return stats
+
+
+def _rollback(dom, sync, export, dest, stopped):
+    """Leave the source running and the destination clean."""
+    sync.abort()
+    try:
+        state = dom.state()[0] if dom.isActive() else None
+        if state == libvirt.VIR_DOMAIN_PAUSED:
+            dom.resume()
+        elif state is None:
+            # Shut down (ACPI) or died: boot it again from its own disks.
+            dom.create()
+    except libvirt.libvirtError as exc:
+        LOG.error('Rollback could not restart %(dom)s: %(err)s',
+                  {'dom': dom.name(), 'err': exc})
+    try:
+        export.release(hard=True)
+    except exception.TransferError as exc:
+        LOG.error('Rollback could not release the export: %(err)s',
+                  {'err': exc})
+    dest.remove()

@@ -1,0 +1,50 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Typed errors of the V2V transfer engines (no Nova import here)."""
+
+
+class TransferError(Exception):
+    """Base class of the transfer engines' errors."""
+
+
+class ExportError(TransferError):
+    """The destination's NBD export could not be started or released."""
+
+
+class QMPError(ExportError):
+    """A QMP command failed or the monitor went away."""
+
+
+class SyncFailed(TransferError):
+    """A disk synchronisation (block copy) job failed or vanished."""
+
+
+class CutoverRefused(TransferError):
+    """The cutover was not started: the mirror is not intact.
+
+    The source guest is untouched (still running) when this is raised.
+    """
+
+
+class CutoverFailed(TransferError):
+    """The cutover or the start of the clone failed (rolled back)."""
+
+
+class CloneNotRunning(CutoverFailed):
+    """The translated clone did not start or did not come up."""
+
+
+class OfflineMigrationFailed(TransferError):
+    """An offline (cold) migration failed and was rolled back."""
