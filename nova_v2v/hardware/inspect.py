@@ -36,8 +36,8 @@ class InvalidDomainXML(ValueError):
     """The text given is not a libvirt domain definition."""
 
 
-def parse_domain_xml(xml):
-    """The :class:`GuestProfile` of a libvirt domain definition."""
+def domain_root(xml):
+    """The root element of a libvirt domain definition (text or bytes)."""
     try:
         root = etree.fromstring(
             xml.encode('utf-8') if isinstance(xml, str) else xml)
@@ -45,6 +45,12 @@ def parse_domain_xml(xml):
         raise InvalidDomainXML('not XML: %s' % e)
     if root.tag != 'domain':
         raise InvalidDomainXML('not a libvirt domain: <%s>' % root.tag)
+    return root
+
+
+def parse_domain_xml(xml):
+    """The :class:`GuestProfile` of a libvirt domain definition."""
+    root = domain_root(xml)
 
     os_type = root.find('./os/type')
     arch = os_type.get('arch', 'x86_64') if os_type is not None else 'x86_64'

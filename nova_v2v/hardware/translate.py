@@ -26,6 +26,8 @@ import copy
 
 from lxml import etree
 
+from nova_v2v.hardware import inspect
+
 # The planner's (and Nova's) SCSI controller model names -> libvirt's.
 SCSI_MODEL_TO_LIBVIRT = {
     'pvscsi': 'vmpvscsi',
@@ -58,13 +60,9 @@ def _field(change, name):
 
 def _parse(xml):
     try:
-        root = etree.fromstring(
-            xml.encode('utf-8') if isinstance(xml, str) else xml)
-    except etree.XMLSyntaxError as exc:
-        raise TranslationError('not XML: %s' % exc)
-    if root.tag != 'domain':
-        raise TranslationError('not a libvirt domain: <%s>' % root.tag)
-    return root
+        return inspect.domain_root(xml)
+    except inspect.InvalidDomainXML as exc:
+        raise TranslationError(str(exc))
 
 
 def _drop(el):
