@@ -20,8 +20,10 @@ and ``list_opts()``, as in ``nova.conf``.
 
 from oslo_config import cfg
 
+from nova_v2v.conf import scheduler
 from nova_v2v.conf import v2v
 
 CONF = cfg.CONF
 
 v2v.register_opts(CONF)
+scheduler.register_opts(CONF)

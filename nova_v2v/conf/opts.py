@@ -16,15 +16,16 @@
 
 import copy
 
+from nova_v2v.conf import scheduler
 from nova_v2v.conf import v2v
 
-_MODULES = (v2v,)
+_MODULES = (v2v, scheduler)
 
 
 def list_opts():
     """Return a list of ``(group, [options])`` for the sample config."""
-    result = []
+    grouped = {}
     for module in _MODULES:
         for group, opts in module.list_opts().items():
-            result.append((group, copy.deepcopy(opts)))
-    return result
+            grouped.setdefault(group, []).extend(copy.deepcopy(opts))
+    return list(grouped.items())

@@ -136,6 +136,9 @@ class MigrationPlan:
     def from_json(cls, text):
         return cls.from_dict(json.loads(text))
 
+    def __str__(self):
+        return self.summary()
+
     def summary(self):
         text = '%s from %s (%s) to %s (%s)' % (
             self.mode, self.source_host, self.source_accel, self.dest_host,
