@@ -36,13 +36,31 @@ class InvalidDomainXML(ValueError):
     """The text given is not a libvirt domain definition."""
 
 
+def _parser():
+    # Domain definitions come from libvirt, but also from operators' files
+    # (the translate command): no DTD, no entity, no network, no huge tree.
+    return etree.XMLParser(resolve_entities=False, no_network=True,
+                           load_dtd=False, dtd_validation=False,
+                           huge_tree=False, remove_pis=True)
+
+
 def domain_root(xml):
-    """The root element of a libvirt domain definition (text or bytes)."""
+    """The root element of a libvirt domain definition (text or bytes).
+
+    :raises: InvalidDomainXML for anything but a plain ``<domain>``
+        document, including any document with a DTD or an entity.
+    """
+    data = xml.encode('utf-8') if isinstance(xml, str) else xml
     try:
-        root = etree.fromstring(
-            xml.encode('utf-8') if isinstance(xml, str) else xml)
+        root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as e:
         raise InvalidDomainXML('not XML: %s' % e)
+    if root.getroottree().docinfo.doctype:
+        raise InvalidDomainXML('a document type declaration (DTD) is not '
+                               'accepted in a domain definition')
+    if any(isinstance(el, etree._Entity) for el in root.iter()):
+        raise InvalidDomainXML('entities are not accepted in a domain '
+                               'definition')
     if root.tag != 'domain':
         raise InvalidDomainXML('not a libvirt domain: <%s>' % root.tag)
     return root

@@ -92,6 +92,25 @@ class TestParseDomainXML(testtools.TestCase):
         self.assertRaises(inspect.InvalidDomainXML,
                           inspect.parse_domain_xml, '<domain')
 
+    def test_xxe_refused(self):
+        xml = ('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM '
+               '"file:///etc/passwd">]><domain type="kvm"><name>&x;</name>'
+               '</domain>')
+        e = self.assertRaises(inspect.InvalidDomainXML,
+                              inspect.parse_domain_xml, xml)
+        self.assertIn('DTD', str(e))
+
+    def test_entity_expansion_refused(self):
+        xml = ('<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;'
+               '&a;&a;&a;">]><domain type="kvm"><name>&b;</name></domain>')
+        self.assertRaises(inspect.InvalidDomainXML,
+                          inspect.parse_domain_xml, xml)
+
+    def test_processing_instructions_dropped(self):
+        g = inspect.parse_domain_xml(
+            '<?pi x?><domain type="qemu"><?evil?></domain>')
+        self.assertEqual('qemu', g.domain_type)
+
     def test_not_a_domain(self):
         e = self.assertRaises(inspect.InvalidDomainXML,
                               inspect.parse_domain_xml, '<network/>')
