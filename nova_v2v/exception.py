@@ -29,3 +29,15 @@ class V2VMigrationRefused(exception.MigrationPreCheckError):
 class V2VModeNotAvailable(exception.MigrationPreCheckError):
     msg_fmt = ('V2V migration plan %(mode)s cannot run on this compute '
                'service: %(reason)s')
+
+
+class V2VCutoverFailed(exception.MigrationError):
+    msg_fmt = 'V2V cutover failed: %(reason)s'
+
+
+class V2VCutoverCancelled(V2VCutoverFailed):
+    msg_fmt = 'V2V cutover cancelled: %(reason)s'
+
+
+class V2VOfflineMigrationFailed(exception.MigrationError):
+    msg_fmt = 'Offline V2V migration failed: %(reason)s'

@@ -46,6 +46,63 @@ Related options:
 Seconds to wait for a clean (ACPI) shutdown of the guest at a V2V cutover
 before it is powered off. 0 powers it off at once.
 """),
+    cfg.StrOpt('cutover_mode',
+               default='suspend',
+               choices=[('suspend', 'Pause the guest, finish the copy and '
+                                    'power the paused guest off once its '
+                                    'clone runs (crash-consistent).'),
+                        ('acpi', 'Shut the guest down over ACPI (clean); '
+                                 'suspend it after '
+                                 '``cutover_shutdown_timeout``.')],
+               help="""
+How the source guest is stopped at a V2V cutover.
+
+Related options:
+
+* ``[v2v] cutover_shutdown_timeout``
+"""),
+    cfg.IntOpt('cutover_sync_timeout',
+               default=3600,
+               min=1,
+               help="""
+Seconds the disks of a guest moving with a V2V cutover may take to reach
+synchronisation (every block copy job ready) before the move is rolled back.
+"""),
+    cfg.IntOpt('cutover_release_timeout',
+               default=30,
+               min=1,
+               help="""
+Seconds to wait, after the source guest stopped at a V2V cutover, for the
+destination's NBD exports to close the disk images before the clone starts.
+"""),
+    cfg.IntOpt('cutover_clone_check',
+               default=3,
+               min=0,
+               help="""
+Seconds the clone started at a V2V cutover must keep running before the
+source guest is removed.
+"""),
+    cfg.PortOpt('nbd_port_min',
+                default=10810,
+                help="""
+First TCP port of the range the destination's NBD exports of a V2V cutover
+listen on (one port per disk, on the live migration address).
+
+Related options:
+
+* ``[v2v] nbd_port_max``
+* ``[libvirt] live_migration_inbound_addr``
+"""),
+    cfg.PortOpt('nbd_port_max',
+                default=10909,
+                help="""
+Last TCP port of the range the destination's NBD exports of a V2V cutover
+listen on.
+
+Related options:
+
+* ``[v2v] nbd_port_min``
+"""),
     cfg.ListOpt('translate_device_models',
                 default=['vmxnet3:virtio', 'e1000:virtio', 'e1000e:virtio',
                          'rtl8139:virtio', 'pvscsi:virtio-scsi',

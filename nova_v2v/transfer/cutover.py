@@ -292,6 +292,20 @@ class DiskSync(object):
                                                     timeout))
             time.sleep(POLL)
 
+    def poll_ready(self):
+        """One step of :meth:`wait_ready`: True once every job is ready.
+
+        Raises SyncFailed when a job failed or vanished.  For callers that
+        run their own loop (progress, abort, force-complete).
+        """
+        self.check_intact(require_ready=False)
+        ready_events = self.watcher.ready_disks()
+        xml_ready = _mirror_ready(self.dom)
+        return all(
+            (dev in ready_events or xml_ready.get(dev)) and
+            self.last[dev]['cur'] == self.last[dev]['end']
+            for dev in self.targets)
+
     def wait_in_sync(self, timeout=IN_SYNC_TIMEOUT):
         """With the guest stopped: wait until cur == end for every job."""
         deadline = time.monotonic() + timeout
@@ -619,3 +633,25 @@ def _rollback(dom, sync, export, dest, stopped):
         LOG.error('Rollback could not release the export: %(err)s',
                   {'err': exc})
     dest.remove()
+
+
+def rollback_source(dom, sync):
+    """The source's half of a rollback: jobs aborted, the guest running.
+
+    For callers where the destination cleans up after itself (Nova: the
+    destination's own rollback).  Returns the guest's state afterwards.
+    """
+    sync.abort()
+    try:
+        state = dom.state()[0] if dom.isActive() else None
+        if state == libvirt.VIR_DOMAIN_PAUSED:
+            dom.resume()
+        elif state is None:
+            dom.create()
+    except libvirt.libvirtError as exc:
+        LOG.error('Rollback could not restart %(dom)s: %(err)s',
+                  {'dom': dom.name(), 'err': exc})
+    try:
+        return dom.state()[0]
+    except libvirt.libvirtError:
+        return None

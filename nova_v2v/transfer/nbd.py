@@ -330,3 +330,204 @@ class NBDExport(object):
             if exc.errno != errno.ESRCH:
                 raise
         return True
+
+
+# -- exports that release themselves -----------------------------------
+
+QEMU_NBD = 'qemu-nbd'
+
+
+def _cmdline_has(pid, program):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return program.encode() in f.read()
+    except (IOError, OSError):
+        return False
+
+
+def read_pid_file(path):
+    """The pid in ``path``, or None when it is missing or unreadable."""
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (IOError, OSError, ValueError):
+        return None
+
+
+def stop_pid_file(pid_file, timeout=EXIT_TIMEOUT, program=QEMU_NBD):
+    """Stop the ``program`` whose pid ``pid_file`` holds, remove the file.
+
+    SIGTERM first (qemu-nbd then flushes and closes its image), SIGKILL
+    after ``timeout``.  Returns True when a live process was stopped.
+    """
+    pid = read_pid_file(pid_file)
+    stopped = False
+    if pid and _cmdline_has(pid, program):
+        stopped = True
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
+            try:
+                os.kill(pid, sig)
+            except OSError as exc:
+                if exc.errno != errno.ESRCH:
+                    raise
+            deadline = time.monotonic() + wait
+            while (time.monotonic() < deadline and
+                   _cmdline_has(pid, program)):
+                time.sleep(0.05)
+            if not _cmdline_has(pid, program):
+                break
+            LOG.warning('%(prog)s pid %(pid)d did not exit on signal '
+                        '%(sig)d', {'prog': program, 'pid': pid, 'sig': sig})
+    try:
+        os.unlink(pid_file)
+    except OSError:
+        pass
+    return stopped
+
+
+def port_open(address, port, timeout=1.0):
+    """Whether something accepts TCP connections on address:port."""
+    try:
+        with socket.create_connection((address, int(port)), timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_closed(address, port, timeout=EXIT_TIMEOUT, poll=0.05):
+    """Wait until nothing listens on address:port; True when it closed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if not port_open(address, port):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll)
+
+
+def free_port(address, port_min, port_max, exclude=()):
+    """The first port of the range that ``address`` can bind, or None."""
+    for port in range(int(port_min), int(port_max) + 1):
+        if port in exclude:
+            continue
+        family = socket.AF_INET6 if ':' in address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.bind((address, port))
+        except OSError:
+            continue
+        finally:
+            sock.close()
+        return port
+    return None
+
+
+class ClientBoundExport(object):
+    """One ``qemu-nbd`` per disk that lives as long as its single client.
+
+    Used across hosts, where the source cannot reach the destination's
+    QMP monitor to release a :class:`NBDExport`: each disk is served by a
+    non-persistent ``qemu-nbd`` (``--shared=1``, no ``--persistent``),
+    which flushes and closes its image and exits as soon as its client
+    disconnects.  The source's QEMU is that client: ending its block copy
+    job (abort without pivot) or its exit releases the image, with no
+    call from the source to the destination.  A daemon that never got its
+    client (a failed move) is stopped by :meth:`stop` or
+    :func:`stop_pid_file` with SIGTERM, on which qemu-nbd closes its image
+    cleanly too.
+
+    :param disks: :class:`ExportedDisk` list
+    :param address: the destination's migration address to listen on
+    :param ports: one TCP port per disk
+    :param run_dir: directory for the pid files
+    :param run_prefix: command wrapper, as for :class:`NBDExport`
+    """
+
+    def __init__(self, disks, address, ports=None, run_dir='/tmp',
+                 run_prefix=None, tag='v2v', port_range=(DEFAULT_PORT,
+                                                         DEFAULT_PORT + 99)):
+        self.disks = list(disks)
+        self.ports = [int(p) for p in ports] if ports is not None else None
+        if self.ports is not None and len(self.ports) != len(self.disks):
+            raise ValueError('one port per disk is needed')
+        self.port_range = port_range
+        self.address = address
+        self.run_prefix = list(run_prefix or [])
+        self.tag = tag
+        self.pid_files = [os.path.join(run_dir, '%s-nbd-%d.pid' % (tag, i))
+                          for i in range(len(self.disks))]
+        self.pids = [None] * len(self.disks)
+
+    def command(self, index):
+        disk = self.disks[index]
+        return self.run_prefix + [
+            QEMU_NBD, '--fork', '--pid-file', self.pid_files[index],
+            '--format', disk.format, '--cache', 'none', '--aio', 'native',
+            '--discard', 'unmap', '--detect-zeroes', 'unmap',
+            '--shared', '1', '--export-name', disk.name,
+            '--bind', self.address, '--port', str(self.ports[index]),
+            disk.path]
+
+    def allocate_ports(self):
+        """Pick a free port of ``port_range`` for each disk."""
+        ports = []
+        for disk in self.disks:
+            port = free_port(self.address, self.port_range[0],
+                             self.port_range[1], exclude=ports)
+            if port is None:
+                raise exception.ExportError(
+                    'no free port in %d-%d on %s to export %s'
+                    % (self.port_range[0], self.port_range[1],
+                       self.address, disk.path))
+            ports.append(port)
+        self.ports = ports
+        return ports
+
+    def start(self):
+        """Start every daemon; on a failure stop those already started."""
+        if self.ports is None:
+            self.allocate_ports()
+        try:
+            for index in range(len(self.disks)):
+                self._start_one(index)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def _start_one(self, index):
+        pid_file = self.pid_files[index]
+        if os.path.exists(pid_file):
+            stop_pid_file(pid_file)
+        try:
+            processutils.execute(*self.command(index))
+        except processutils.ProcessExecutionError as exc:
+            raise exception.ExportError(
+                'qemu-nbd failed to export %s: %s'
+                % (self.disks[index].path, (exc.stderr or exc).strip()))
+        self.pids[index] = read_pid_file(pid_file)
+        LOG.info('NBD export %(name)s of %(path)s on %(addr)s:%(port)d, '
+                 'qemu-nbd pid %(pid)s',
+                 {'name': self.disks[index].name,
+                  'path': self.disks[index].path, 'addr': self.address,
+                  'port': self.ports[index], 'pid': self.pids[index]})
+
+    def nbd_source(self, disk):
+        """(export name, host, port) the source QEMU connects to."""
+        return disk.name, self.address, self.ports[self.disks.index(disk)]
+
+    def alive(self):
+        return any(pid and _cmdline_has(pid, QEMU_NBD) for pid in self.pids)
+
+    def stop(self, timeout=EXIT_TIMEOUT):
+        """Stop whatever daemon still runs (rollback)."""
+        for index, pid_file in enumerate(self.pid_files):
+            stop_pid_file(pid_file, timeout)
+            self.pids[index] = None
+
+    def records(self):
+        """Plain data describing the exports, for the other host."""
+        return [{'path': d.path, 'format': d.format, 'name': d.name,
+                 'host': self.address, 'port': port, 'pid_file': pid_file}
+                for d, port, pid_file in zip(self.disks, self.ports,
+                                             self.pid_files)]

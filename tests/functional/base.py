@@ -132,8 +132,9 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
         super().setUp()
 
         self.ctxt = nova_context.get_admin_context()
+        # The filter's and its move lookup's (nova_v2v.scheduler.move).
         self.filter_log = self.useFixture(fixtures.FakeLogger(
-            name=v2v_filters.__name__, level=logging.DEBUG,
+            name='nova_v2v.scheduler', level=logging.DEBUG,
             format='%(levelname)s %(message)s'))
         self._stub_per_host_storage()
         self._stub_local_disks()

@@ -37,6 +37,7 @@ from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.virt.libvirt import driver as v2v_driver
 from tests.functional import base
+from tests.functional import test_cutover
 
 CONF = base.CONF
 
@@ -53,6 +54,9 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
 
     def setUp(self):
         super().setUp()
+        # A cutover runs on the engine's fake boundary (test_cutover).
+        self.engine = self.useFixture(test_cutover.FakeEngineBoundary(self))
+        self.flags(cutover_clone_check=0, group='v2v')
         self.start_v2v_compute('kvm-local-1')
         self.start_v2v_compute('kvm-local-2')
         self.start_v2v_compute('tcg-local', accel='tcg', memory_gb=32)
@@ -96,35 +100,32 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
                           ('source', 'kvm-local-1', None, None)],
                          self.prechecks)
 
-    def test_auto_scheduled_passes_cutover_host_then_runs_block_live(self):
-        """The conductor moves on from a refused cutover host.
+    def _assert_cutover_to_tcg_local(self):
+        self._wait_for_migration_status(self.server, ['completed'])
+        server = self._wait_for_state_change(self.server, 'ACTIVE')
+        self.assertEqual('tcg-local', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual(['tcg-local'],
+                         self.hosts_with_domain(self.server['id']))
+        self.assert_plan(self.server, planner.V2V_CUTOVER, 'kvm-local-1',
+                         'tcg-local', True)
+        self.assertEqual([], self.libvirt_migrations)
 
-        Both hosts pass the filter (a cutover plan exists for the TCG
-        host); the TCG host, ranked first, is refused by the source's
-        pre-check since this release cannot run the cutover, and the
-        conductor moves on to the KVM host.
-        """
+    def test_auto_scheduled_picks_cutover_host_and_runs_it(self):
+        """The TCG host, ranked first, gets the guest with a cutover."""
         response = self.live_migrate(self.server)
 
         self.assertEqual(202, response.status)
-        self._assert_block_live_to_kvm_local_2()
+        self._assert_cutover_to_tcg_local()
         uuid = self.server['id']
         self.assertEqual(
             [(uuid, ['kvm-local-2', 'tcg-local'],
-              ['kvm-local-2', 'tcg-local']),
-             (uuid, ['kvm-local-2'], ['kvm-local-2'])],
+              ['kvm-local-2', 'tcg-local'])],
             self.filter_runs)
         self.assertIn('V2VMigrationFilter: tcg-local passes for instance '
                       '%s: v2v-cutover from kvm-local-1 (kvm) to tcg-local '
                       '(tcg): %s' % (uuid, KVM_TO_TCG_WHY),
                       self.filter_log.output)
-        refused = ('source', 'kvm-local-1', 'V2VModeNotAvailable',
-                   'V2V migration plan v2v-cutover cannot run on this '
-                   'compute service: this release runs shared-live, '
-                   'block-live; the plan needs it because %s'
-                   % KVM_TO_TCG_WHY)
-        self.assertEqual([('dest', 'tcg-local', None, None), refused,
-                          ('dest', 'kvm-local-2', None, None),
+        self.assertEqual([('dest', 'tcg-local', None, None),
                           ('source', 'kvm-local-1', None, None)],
                          self.prechecks)
 
@@ -143,11 +144,11 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
         nova.servers.live_migrate(self.server['id'], host=None,
                                   block_migration='auto')
 
-        self._assert_block_live_to_kvm_local_2()
-        self.assertEqual('kvm-local-2', getattr(
+        self._assert_cutover_to_tcg_local()
+        self.assertEqual('tcg-local', getattr(
             nova.servers.get(self.server['id']), 'OS-EXT-SRV-ATTR:host'))
         self.assertEqual(
-            ['tcg-local', 'kvm-local-2'],
+            ['tcg-local'],
             [p[1] for p in self.prechecks if p[0] == 'dest'])
 
     def test_explicit_shared_on_local_storage_is_refused(self):
@@ -164,57 +165,29 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
         self.assertEqual('InvalidSharedStorage', self.prechecks[-1][2])
         self.assertEqual([], self.libvirt_migrations)
 
-    def test_forced_cutover_host_is_refused(self):
-        """kvm -> tcg, forced: refused, the cutover does not run yet.
-
-        The destination's pre-check finds a cutover plan, the source's
-        plans it too and refuses.
-        """
+    def test_forced_cutover_host_runs_the_cutover(self):
+        """kvm -> tcg, forced: both pre-checks plan the cutover."""
         response = self.live_migrate(self.server, host='tcg-local',
                                      force=True, microversion=base.MV_FORCE)
 
-        self.assert_refused(
-            response, 400,
-            'Error while check_can_live_migrate_source from kvm-local-1 to '
-            'host tcg-local: V2VModeNotAvailable',
-            'V2V migration plan v2v-cutover cannot run on this compute '
-            'service', KVM_TO_TCG_WHY)
+        self.assertEqual(202, response.status, response.body)
+        self._assert_cutover_to_tcg_local()
         self.assertEqual([('dest', 'tcg-local', None),
-                          ('source', 'kvm-local-1', 'V2VModeNotAvailable')],
+                          ('source', 'kvm-local-1', None)],
                          [p[:3] for p in self.prechecks])
-        migration = self.last_migration(self.server)
-        self.assertEqual(('tcg-local', 'error'),
-                         (migration['dest_compute'], migration['status']))
-        self.assert_stayed(self.server, 'kvm-local-1')
         self.assertEqual([], self.filter_runs)
-        self.assertEqual([], self.libvirt_migrations)
-        # Neither the plan nor the destination's profile was saved.
-        sysmeta = self.instance(self.server).system_metadata
-        self.assertNotIn(v2v_driver.SYSMETA_PLAN, sysmeta)
-        self.assertNotIn(v2v_driver.SYSMETA_DEST_PROFILE, sysmeta)
-        events = self.action_events(self.server)
-        event = events['compute_check_can_live_migrate_source']
-        self.assertEqual('Error', event['result'])
-        self.assertIn('V2VModeNotAvailable', event['traceback'])
+        # The destination's profile, handed to the source, was not saved.
+        self.assertNotIn(v2v_driver.SYSMETA_DEST_PROFILE,
+                         self.instance(self.server).system_metadata)
 
-    def test_requested_cutover_host_is_refused_at_the_source(self):
+    def test_requested_cutover_host_runs_the_cutover(self):
         response = self.live_migrate(self.server, host='tcg-local')
 
-        self.assert_refused(response, 500, NO_VALID_HOST)
+        self.assertEqual(202, response.status)
+        self._assert_cutover_to_tcg_local()
         self.assertEqual(
             [(self.server['id'], ['tcg-local'], ['tcg-local'])],
             self.filter_runs)
-        self.assertEqual([('dest', 'tcg-local', None),
-                          ('source', 'kvm-local-1', 'V2VModeNotAvailable')],
-                         [p[:3] for p in self.prechecks])
-        self.assertEqual('error', self.last_migration(self.server)['status'])
-        self.assert_stayed(self.server, 'kvm-local-1')
-        events = self.action_events(self.server)
-        self.assertEqual(
-            'Error', events['conductor_live_migrate_instance']['result'])
-        self.assertIn(
-            'V2VModeNotAvailable',
-            events['compute_check_can_live_migrate_source']['traceback'])
 
     def test_requested_cutover_host_is_filtered_out_when_disabled(self):
         self.flags(allow_cutover=False, group='v2v')
@@ -225,7 +198,7 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
         self.assertEqual([(self.server['id'], ['tcg-local'], [])],
                          self.filter_runs)
         self.assertIn(
-            'V2VMigrationFilter: tcg-local refused for instance %s: the '
+            'V2V: no plan to tcg-local for instance %s: the '
             'live state cannot move (%s) and the V2V cutover is disabled '
             '([v2v] allow_cutover = False)'
             % (self.server['id'], KVM_TO_TCG_WHY),
@@ -358,7 +331,7 @@ class HostWithoutProfileTest(base.V2VLiveMigrationTestBase):
         self.assertEqual([(self.server['id'], ['plain-libvirt'], [])],
                          self.filter_runs)
         self.assertIn(
-            'V2VMigrationFilter: plain-libvirt refused for instance %s: the '
+            'V2V: no plan to plain-libvirt for instance %s: the '
             'destination host publishes no V2V profile'
             % self.server['id'], self.filter_log.output)
         self.assertEqual([], self.prechecks)

@@ -18,27 +18,61 @@
 asks the planner (:mod:`nova_v2v.planning.planner`) during both live
 migration pre-checks, and records the plan on the instance. The decisions
 themselves live in the pure planning layer.
+
+A ``v2v-cutover`` plan runs inside Nova's own live migration flow:
+
+* the destination's ``pre_live_migration`` lets Nova precreate the disks
+  (in the plan's formats) and exports them over NBD with one non-persistent
+  ``qemu-nbd`` per disk, which releases its image by itself when the
+  source's QEMU disconnects (:class:`nbd.ClientBoundExport`);
+* the source's ``_live_migration`` mirrors every local disk into those
+  exports (:class:`cutover.DiskSync`), saving progress into the migration
+  record, honouring abort and force-complete; then stops the guest, ends
+  the mirror without pivot, defines and starts the translated clone on the
+  destination through a libvirt connection to it (as libvirt's own
+  peer-to-peer migration creates the domain there), checks it runs, powers
+  the paused source off and only then calls ``post_method``: Nova's
+  cleanup then undefines the source and deletes its disks. Any failure
+  before the clone runs rolls the source back and calls
+  ``recover_method``; the destination's rollback stops the exports and
+  removes what was created there.
+
+An ``offline`` plan (cold migration) converts the disks the destination
+does not run into the plan's format in ``finish_migration``.
 """
 
+import collections
+import functools
+import glob
 import os
+import threading
+import time
 
 from nova import exception
 from nova import objects
 from nova import utils as nova_utils
 from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import guest as libvirt_guest
+from nova.virt.libvirt import migration as libvirt_migrate
 from nova.virt.libvirt import utils as libvirt_utils
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
+from oslo_utils import units
 
 from nova_v2v import conf
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v import exception as v2v_exception
 from nova_v2v.hardware import inspect
+from nova_v2v.hardware import translate
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.storage import disks
 from nova_v2v.storage import identity
 from nova_v2v.storage import leftovers
+from nova_v2v.transfer import cutover
+from nova_v2v.transfer import exception as transfer_exception
+from nova_v2v.transfer import nbd
+from nova_v2v.transfer import offline
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -46,10 +80,21 @@ LOG = logging.getLogger(__name__)
 # instance.system_metadata keys.
 SYSMETA_PLAN = 'v2v_plan'
 SYSMETA_DEST_PROFILE = 'v2v_dest_profile'
+SYSMETA_NBD = 'v2v_nbd'
+SYSMETA_OFFLINE_PLAN = 'v2v_offline_plan'
 
 # The modes this driver runs today. The planner may choose others; they are
 # then refused at the pre-check with a typed error, before anything moves.
-EXECUTABLE_MODES = (planner.SHARED_LIVE, planner.BLOCK_LIVE)
+EXECUTABLE_MODES = (planner.SHARED_LIVE, planner.BLOCK_LIVE,
+                    planner.V2V_CUTOVER)
+# Where the destination keeps the pid files of its NBD exports, in the
+# instance's directory: its rollback finds them there whatever the
+# instance's system_metadata says.
+NBD_PID_GLOB = 'v2v-nbd-*.pid'
+# Seconds between two polls of the block copy jobs.
+SYNC_POLL = 0.2
+# Attempts to start the clone while the image lock may still be held.
+CLONE_START_ATTEMPTS = 3
 
 
 def refusal_to_exception(refused, host):
@@ -69,6 +114,11 @@ def refusal_to_exception(refused, host):
 
 class V2VDriverMixin(object):
     """V2V additions on top of :class:`LibvirtDriver`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # {instance uuid: CutoverState} of the cutovers this source runs.
+        self._v2v_cutovers = {}
 
     def init_host(self, host):
         super().init_host(host)
@@ -258,6 +308,12 @@ class V2VDriverMixin(object):
                 reason='this release runs %s; the plan needs it because %s'
                        % (', '.join(EXECUTABLE_MODES),
                           '; '.join(plan.reasons)))
+        if plan.mode == planner.V2V_CUTOVER and not plan.block_migration:
+            raise v2v_exception.V2VModeNotAvailable(
+                mode=plan.mode,
+                reason='this release runs the cutover of guests on local '
+                       'instance storage only; the plan needs it because '
+                       '%s' % '; '.join(plan.reasons))
         if requested is None:
             dest_check_data.block_migration = plan.block_migration
         data = super().check_can_live_migrate_source(
@@ -293,6 +349,35 @@ class V2VDriverMixin(object):
             LOG.warning('Not removing %(dir)s: %(err)s',
                         {'dir': instance_dir, 'err': e}, instance=instance)
 
+    # -- helpers ---------------------------------------------------------
+
+    @staticmethod
+    def _v2v_set_sysmeta(context, instance, key, value):
+        """Set (or, with None, remove) one system_metadata key.
+
+        Written through a fresh copy of the instance: the objects that RPC
+        calls carry are stale and Nova saves system_metadata whole. The
+        given object gets the same change, so that a later save of it does
+        not undo it.
+        """
+        fresh = objects.Instance.get_by_uuid(
+            context, instance.uuid, expected_attrs=['system_metadata'])
+        if value is None:
+            if key not in fresh.system_metadata:
+                instance.system_metadata.pop(key, None)
+                return
+            del fresh.system_metadata[key]
+            instance.system_metadata.pop(key, None)
+        else:
+            fresh.system_metadata[key] = value
+            instance.system_metadata[key] = value
+        fresh.save()
+
+    def _v2v_is_cutover(self, plan):
+        return plan is not None and plan.mode == planner.V2V_CUTOVER
+
+    # -- the move itself: destination ------------------------------------
+
     def pre_live_migration(self, context, instance, block_device_info,
                            network_info, disk_info, migrate_data):
         if not migrate_data.is_shared_instance_path:
@@ -300,9 +385,127 @@ class V2VDriverMixin(object):
                 instance, migrate_data)
             if os.path.exists(instance_dir):
                 self._v2v_clear_leftover(instance, instance_dir)
-        return super().pre_live_migration(
+        plan = load_plan(context, instance)
+        if not self._v2v_is_cutover(plan):
+            return super().pre_live_migration(
+                context, instance, block_device_info, network_info,
+                disk_info, migrate_data)
+        if migrate_data.is_shared_instance_path:
+            raise v2v_exception.V2VCutoverFailed(
+                reason='the instance path is shared with the source; the '
+                       'cutover runs on local instance storage only')
+        instance.system_metadata[SYSMETA_PLAN] = plan.to_json()
+        # Local storage: the disks are copied (by the cutover's mirror).
+        migrate_data.block_migration = True
+        disk_info = cutover_disk_info(plan, disk_info)
+        result = super().pre_live_migration(
             context, instance, block_device_info, network_info, disk_info,
             migrate_data)
+        self._v2v_export_disks(context, instance, plan, disk_info,
+                               migrate_data)
+        return result
+
+    def _v2v_export_disks(self, context, instance, plan, disk_info,
+                          migrate_data):
+        """Export the precreated disks over NBD; record the exports."""
+        planned = {d.path: d for d in plan.disks}
+        instance_dir = libvirt_utils.get_instance_path_at_destination(
+            instance, migrate_data)
+        exported = []
+        sources = []
+        for info in jsonutils.loads(disk_info or '[]'):
+            disk_plan = planned.get(info['path'])
+            if disk_plan is None:
+                continue
+            base = os.path.basename(info['path'])
+            exported.append(nbd.ExportedDisk(
+                os.path.join(instance_dir, base), disk_plan.dest_format,
+                'v2v-%s-%s' % (instance.uuid, base)))
+            sources.append(info['path'])
+        if not exported:
+            raise v2v_exception.V2VCutoverFailed(
+                reason='no local disk of the guest to synchronise')
+        address = (CONF.libvirt.live_migration_inbound_addr or
+                   CONF.my_ip)
+        export = nbd.ClientBoundExport(
+            exported, address, run_dir=instance_dir, tag='v2v',
+            port_range=(CONF.v2v.nbd_port_min, CONF.v2v.nbd_port_max))
+        try:
+            export.start()
+        except transfer_exception.TransferError as exc:
+            raise v2v_exception.V2VCutoverFailed(reason=str(exc))
+        records = export.records()
+        for record, source_path in zip(records, sources):
+            record['source_path'] = source_path
+        LOG.info('V2V cutover: %(n)d disk(s) exported on %(addr)s',
+                 {'n': len(records), 'addr': address}, instance=instance)
+        self._v2v_set_sysmeta(context, instance, SYSMETA_NBD,
+                              jsonutils.dumps(records))
+
+    def _v2v_stop_exports(self, context, instance, migrate_data):
+        """Stop every NBD export of the instance on this host."""
+        pid_files = set()
+        try:
+            fresh = objects.Instance.get_by_uuid(
+                context, instance.uuid, expected_attrs=['system_metadata'])
+            records = jsonutils.loads(
+                fresh.system_metadata.get(SYSMETA_NBD) or '[]')
+        except Exception:
+            LOG.exception('Cannot read the NBD exports of the instance',
+                          instance=instance)
+            records = []
+        pid_files.update(r['pid_file'] for r in records if 'pid_file' in r)
+        if migrate_data is not None and not (
+                'is_shared_instance_path' in migrate_data and
+                migrate_data.is_shared_instance_path):
+            instance_dir = libvirt_utils.get_instance_path_at_destination(
+                instance, migrate_data)
+            pid_files.update(glob.glob(os.path.join(instance_dir,
+                                                    NBD_PID_GLOB)))
+        stopped = 0
+        for pid_file in sorted(pid_files):
+            if nbd.stop_pid_file(pid_file):
+                stopped += 1
+        if pid_files:
+            LOG.info('V2V: %(n)d NBD export(s) were still running and '
+                     'stopped', {'n': stopped}, instance=instance)
+        if records:
+            self._v2v_set_sysmeta(context, instance, SYSMETA_NBD, None)
+        return stopped
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               network_info,
+                                               block_device_info,
+                                               destroy_disks=True,
+                                               migrate_data=None):
+        try:
+            self._v2v_stop_exports(context, instance, migrate_data)
+        except Exception:
+            LOG.exception('V2V: stopping the NBD exports failed',
+                          instance=instance)
+        # Nova destroys and undefines the domain defined here, if any (a
+        # clone), and removes the instance directory when not shared.
+        return super().rollback_live_migration_at_destination(
+            context, instance, network_info, block_device_info,
+            destroy_disks=destroy_disks, migrate_data=migrate_data)
+
+    def post_live_migration_at_destination(self, context, instance,
+                                           network_info,
+                                           block_migration=False,
+                                           block_device_info=None):
+        # A cutover's clone already runs here: Nova reattaches its VIFs.
+        super().post_live_migration_at_destination(
+            context, instance, network_info,
+            block_migration=block_migration,
+            block_device_info=block_device_info)
+        # Each qemu-nbd exited when the source disconnected; only their
+        # pid files and the record remain.
+        for pid_file in glob.glob(os.path.join(
+                libvirt_utils.get_instance_path(instance), NBD_PID_GLOB)):
+            nbd.stop_pid_file(pid_file)
+        self._v2v_set_sysmeta(context, instance, SYSMETA_NBD, None)
+
+    # -- the move itself: source -----------------------------------------
 
     def live_migration(self, context, instance, dest, post_method,
                        recover_method, block_migration=False,
@@ -321,6 +524,357 @@ class V2VDriverMixin(object):
             context, instance, dest, post_method, recover_method,
             block_migration=block_migration, migrate_data=migrate_data)
 
+    def _live_migration(self, context, instance, dest, post_method,
+                        recover_method, block_migration, migrate_data):
+        fresh = objects.Instance.get_by_uuid(
+            context, instance.uuid, expected_attrs=['system_metadata'])
+        text = fresh.system_metadata.get(SYSMETA_PLAN)
+        plan = planner.MigrationPlan.from_json(text) if text else None
+        if not self._v2v_is_cutover(plan):
+            return super()._live_migration(
+                context, instance, dest, post_method, recover_method,
+                block_migration, migrate_data)
+        records = jsonutils.loads(
+            fresh.system_metadata.get(SYSMETA_NBD) or '[]')
+        # The destination forgets the exports itself; this stale object
+        # must not write them back when Nova saves it.
+        instance.system_metadata.pop(SYSMETA_NBD, None)
+        state = CutoverState(CONF.v2v.cutover_mode)
+        self._v2v_cutovers[instance.uuid] = state
+        self.active_migrations[instance.uuid] = collections.deque()
+        try:
+            try:
+                self._v2v_run_cutover(context, instance, dest, plan,
+                                      records, migrate_data, state)
+            except v2v_exception.V2VCutoverCancelled as exc:
+                LOG.warning('%(err)s', {'err': exc}, instance=instance)
+                recover_method(context, instance, dest, migrate_data,
+                               migration_status='cancelled')
+                return
+            except Exception as exc:
+                LOG.error('V2V cutover failed, rolled back: %(err)s',
+                          {'err': exc}, instance=instance)
+                recover_method(context, instance, dest, migrate_data)
+                return
+            post_method(context, instance, dest, block_migration,
+                        migrate_data)
+        finally:
+            self._v2v_cutovers.pop(instance.uuid, None)
+            self._clear_empty_migration(instance)
+
+    def live_migration_abort(self, instance):
+        state = self._v2v_cutovers.get(instance.uuid)
+        if state is None:
+            return super().live_migration_abort(instance)
+        if not state.request_abort():
+            LOG.warning('The V2V cutover is past the point where it can be '
+                        'cancelled', instance=instance)
+            return
+        LOG.info('Cancelling the V2V cutover', instance=instance)
+
+    def _v2v_run_cutover(self, context, instance, dest, plan, records,
+                         migrate_data, state):
+        """Sync, stop, switch; the clone runs on ``dest`` on return.
+
+        Raises after rolling the source back (running guest, no job).
+        """
+        guest = self._host.get_guest(instance)
+        dom = guest._domain
+        targets = {path: dev for dev, _bus, path, _fmt in
+                   translate.disk_targets(guest.get_xml_desc())}
+        disks = []
+        for record in records:
+            path = record.get('source_path') or record['path']
+            if path not in targets:
+                raise v2v_exception.V2VCutoverFailed(
+                    reason='the guest has no disk %s' % path)
+            disks.append((targets[path], record['name'], record['host'],
+                          record['port']))
+        if not disks:
+            raise v2v_exception.V2VCutoverFailed(
+                reason='the destination exported no disk')
+        # Built while the guest runs: a translation error stops the move
+        # before anything happened.
+        clone_xml = self._v2v_clone_xml(instance, guest, plan, migrate_data)
+        sync = cutover.DiskSync(dom, disks)
+        try:
+            sync.start(CONF.libvirt.live_migration_bandwidth * units.Mi)
+            self._v2v_wait_ready(instance, migrate_data, dom, sync, state)
+            if not state.enter_cutover():
+                raise v2v_exception.V2VCutoverCancelled(
+                    reason='aborted by request')
+            stopped = cutover.stop_source(
+                dom, sync, state.mode, CONF.v2v.cutover_shutdown_timeout)
+            LOG.info('V2V cutover: the source guest is stopped (%(how)s)',
+                     {'how': stopped}, instance=instance)
+            self._v2v_save_progress(instance, migrate_data, sync)
+            for record in records:
+                if not nbd.wait_closed(record['host'], record['port'],
+                                       CONF.v2v.cutover_release_timeout):
+                    raise v2v_exception.V2VCutoverFailed(
+                        reason='the NBD export %s did not release its image '
+                               'within %ss' % (
+                                   record['name'],
+                                   CONF.v2v.cutover_release_timeout))
+            self._v2v_start_clone(instance, dest, clone_xml)
+        except Exception as exc:
+            state.rolled_back = True
+            try:
+                run_state = cutover.rollback_source(dom, sync)
+            except Exception:
+                LOG.exception('V2V cutover: the rollback of the source '
+                              'failed', instance=instance)
+                run_state = None
+            LOG.warning('V2V cutover rolled back (source state %(state)s): '
+                        '%(err)s', {'state': run_state, 'err': exc},
+                        instance=instance)
+            if state.aborted and not isinstance(
+                    exc, v2v_exception.V2VCutoverCancelled):
+                raise v2v_exception.V2VCutoverCancelled(
+                    reason='aborted by request (%s)' % exc)
+            raise
+        finally:
+            try:
+                sync.close()
+            except Exception as exc:
+                LOG.warning('Block job event deregistration: %(err)s',
+                            {'err': exc}, instance=instance)
+        # The clone runs: the source guest is history. Nova's cleanup
+        # undefines it and deletes its disks once post_method runs.
+        try:
+            if dom.isActive():
+                dom.destroy()
+        except Exception as exc:
+            LOG.warning('Powering off the source guest failed: %(err)s',
+                        {'err': exc}, instance=instance)
+
+    def _v2v_wait_ready(self, instance, migrate_data, dom, sync, state):
+        """Wait until every mirror is ready; progress, abort, force."""
+        start = time.monotonic()
+        interval = max(CONF.libvirt.live_migration_monitor_interval, 1)
+        saved = None
+        tasks = self.active_migrations.get(instance.uuid)
+        while True:
+            if state.aborted:
+                raise v2v_exception.V2VCutoverCancelled(
+                    reason='aborted by request')
+            ready = sync.poll_ready()
+            now = time.monotonic()
+            if ready or saved is None or now - saved >= interval:
+                self._v2v_save_progress(instance, migrate_data, sync)
+                saved = now
+            while tasks:
+                task = tasks.popleft()
+                if task == 'force-complete' and not state.forced:
+                    # As Nova pauses a guest to force a migration to
+                    # complete: the mirror converges, the cutover follows
+                    # at once (no clean shutdown of a paused guest).
+                    LOG.info('V2V cutover forced to complete: pausing the '
+                             'guest', instance=instance)
+                    state.forced = True
+                    state.mode = cutover.SUSPEND
+                    dom.suspend()
+            if ready:
+                return
+            if now - start > CONF.v2v.cutover_sync_timeout:
+                raise transfer_exception.SyncFailed(
+                    'the disks are not in sync after %ss'
+                    % CONF.v2v.cutover_sync_timeout)
+            time.sleep(SYNC_POLL)
+
+    @staticmethod
+    def _v2v_save_progress(instance, migrate_data, sync):
+        if 'migration' not in migrate_data or not migrate_data.migration:
+            return
+        progress = sync.progress()
+        total = progress['total']
+        info = libvirt_guest.JobInfo(
+            type=libvirt_driver.libvirt.VIR_DOMAIN_JOB_UNBOUNDED,
+            disk_total=total, disk_processed=progress['copied'],
+            disk_remaining=progress['remaining'], memory_total=0,
+            memory_processed=0, memory_remaining=0)
+        remaining = (int(round(progress['remaining'] * 100.0 / total))
+                     if total else 100)
+        libvirt_migrate.save_stats(instance, migrate_data.migration, info,
+                                   remaining)
+
+    def _v2v_clone_xml(self, instance, guest, plan, migrate_data):
+        """The clone's definition, from the running source guest.
+
+        Nova's update for the destination (VIFs, volumes, graphics,
+        serial...) plus the plan's translation.
+        """
+        get_vif_config = None
+        if 'vifs' in migrate_data and migrate_data.vifs:
+            get_vif_config = functools.partial(
+                self.vif_driver.get_config, instance=instance,
+                image_meta=instance.image_meta, flavor=instance.flavor,
+                virt_type=profile.DOMAIN_TYPE.get(plan.dest_accel,
+                                                  CONF.libvirt.virt_type))
+        new_resources = None
+        if isinstance(instance, objects.Instance):
+            new_resources = self._sorted_migrating_resources(
+                instance, instance.flavor)
+        xml = libvirt_migrate.get_updated_guest_xml(
+            instance, guest, migrate_data, self._get_volume_config,
+            get_vif_config=get_vif_config, new_resources=new_resources)
+        try:
+            return translate.translate_domain_xml(
+                xml, plan.hardware_changes,
+                disk_formats={d.path: d.dest_format for d in plan.disks})
+        except translate.TranslationError as exc:
+            raise v2v_exception.V2VCutoverFailed(reason=str(exc))
+
+    def _v2v_dest_connection(self, dest):
+        """A libvirt connection to the destination's libvirtd.
+
+        The URI Nova's own (peer-to-peer) live migration uses, through the
+        libvirt module Nova's driver imported.
+        """
+        lv = libvirt_driver.libvirt
+        auth = [[lv.VIR_CRED_AUTHNAME, lv.VIR_CRED_ECHOPROMPT,
+                 lv.VIR_CRED_REALM, lv.VIR_CRED_PASSPHRASE,
+                 lv.VIR_CRED_NOECHOPROMPT, lv.VIR_CRED_EXTERNAL],
+                _no_auth, None]
+        return lv.openAuth(self._live_migration_uri(dest), auth, 0)
+
+    def _v2v_start_clone(self, instance, dest, clone_xml):
+        conn = self._v2v_dest_connection(dest)
+        try:
+            for attempt in range(1, CLONE_START_ATTEMPTS + 1):
+                try:
+                    clone, _started = cutover.start_clone(
+                        conn, clone_xml, _verify_clone,
+                        CONF.v2v.cutover_clone_check)
+                    break
+                except libvirt_driver.libvirt.libvirtError as exc:
+                    # The image lock of an export that is still exiting.
+                    if (attempt == CLONE_START_ATTEMPTS or
+                            'lock' not in str(exc).lower()):
+                        raise
+                    LOG.info('V2V cutover: the clone could not start yet '
+                             '(%(err)s); retrying', {'err': exc},
+                             instance=instance)
+                    time.sleep(1)
+            LOG.info('V2V cutover: the clone %(name)s runs on %(dest)s',
+                     {'name': clone.name(), 'dest': dest},
+                     instance=instance)
+        finally:
+            try:
+                conn.close()
+            except Exception:
+                pass
+
+    # -- offline (cold migration) ----------------------------------------
+
+    def _v2v_offline_plan(self, context, instance, block_device_info):
+        """Plan a cold move of ``instance`` (None: Nova's own move)."""
+        try:
+            migration = objects.Migration.get_by_instance_and_status(
+                context, instance.uuid, 'migrating')
+            node = objects.ComputeNode.get_by_host_and_nodename(
+                context, migration.dest_compute, migration.dest_node)
+        except exception.NotFound:
+            LOG.debug('No migration record to plan an offline V2V move',
+                      instance=instance)
+            return None
+        dest = profile.HostProfile.from_stats(migration.dest_compute,
+                                              node.stats)
+        if dest is None:
+            LOG.info('The destination %(host)s publishes no V2V profile: '
+                     'Nova moves the guest as it is',
+                     {'host': migration.dest_compute}, instance=instance)
+            return None
+        guest = self._v2v_guest_from_domain(instance, block_device_info,
+                                            with_sizes=True)
+        try:
+            return planner.plan_offline_migration(
+                self.v2v_host_profile(), dest, guest,
+                translations=v2v_conf.planner_options(CONF)['translations'])
+        except planner.PlanRefused as refused:
+            raise exception.InstanceFaultRollback(
+                inner_exception=v2v_exception.V2VOfflineMigrationFailed(
+                    reason=refused.reason))
+
+    def migrate_disk_and_power_off(self, context, instance, dest,
+                                   flavor, network_info,
+                                   block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        plan = self._v2v_offline_plan(context, instance, block_device_info)
+        self._v2v_set_sysmeta(context, instance, SYSMETA_OFFLINE_PLAN,
+                              plan.to_json() if plan else None)
+        if plan is not None:
+            LOG.info('V2V offline plan: %(plan)s', {'plan': plan.summary()},
+                     instance=instance)
+        # Nova stops the guest and copies its disks as they are; the
+        # destination converts them (finish_migration), so that a revert
+        # finds the source's files untouched.
+        return super().migrate_disk_and_power_off(
+            context, instance, dest, flavor, network_info,
+            block_device_info=block_device_info, timeout=timeout,
+            retry_interval=retry_interval)
+
+    def _v2v_convert_disks(self, instance, plan, disk_info):
+        """Convert the copied disks the plan changes; new disk_info."""
+        changes = {d.path: d for d in plan.disks
+                   if d.dest_format != d.source_format}
+        if not changes or not disk_info:
+            return disk_info
+        instance_dir = libvirt_utils.get_instance_path(instance)
+        infos = jsonutils.loads(disk_info)
+        formats = {}
+        for info in infos:
+            disk_plan = changes.get(info['path'])
+            if disk_plan is None:
+                continue
+            path = os.path.join(instance_dir, os.path.basename(info['path']))
+            converted = path + '.v2v'
+            LOG.info('Converting %(path)s from %(src)s to %(dst)s',
+                     {'path': path, 'src': disk_plan.source_format,
+                      'dst': disk_plan.dest_format}, instance=instance)
+            try:
+                offline.convert_disk(path, disk_plan.source_format,
+                                     converted, disk_plan.dest_format)
+                os.rename(converted, path)
+            except Exception as exc:
+                if os.path.exists(converted):
+                    os.unlink(converted)
+                raise v2v_exception.V2VOfflineMigrationFailed(
+                    reason='converting %s to %s failed: %s'
+                           % (path, disk_plan.dest_format, exc))
+            info['type'] = disk_plan.dest_format
+            info['backing_file'] = ''
+            formats[path] = disk_plan.dest_format
+        # Nova's image backend reads each disk's format from disk.info.
+        disk_info_file = os.path.join(instance_dir, 'disk.info')
+        known = {}
+        if os.path.exists(disk_info_file):
+            with open(disk_info_file) as f:
+                known = jsonutils.loads(f.read() or '{}')
+        known.update(formats)
+        with open(disk_info_file, 'w') as f:
+            f.write(jsonutils.dumps(known))
+        return jsonutils.dumps(infos)
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None,
+                         power_on=True, share_info=None):
+        fresh = objects.Instance.get_by_uuid(
+            context, instance.uuid, expected_attrs=['system_metadata'])
+        text = fresh.system_metadata.get(SYSMETA_OFFLINE_PLAN)
+        if text:
+            plan = planner.MigrationPlan.from_json(text)
+            instance.system_metadata[SYSMETA_OFFLINE_PLAN] = text
+            disk_info = self._v2v_convert_disks(instance, plan, disk_info)
+        # The domain is generated from this host's own configuration: the
+        # guest gets this host's accelerator and native hardware.
+        return super().finish_migration(
+            context, migration, instance, disk_info, network_info,
+            image_meta, resize_instance, allocations,
+            block_device_info=block_device_info, power_on=power_on,
+            share_info=share_info)
+
 
 class V2VLibvirtDriver(V2VDriverMixin, libvirt_driver.LibvirtDriver):
     """Nova's libvirt driver with V2V migration."""
@@ -336,3 +890,69 @@ def load_plan(context, instance):
                                          expected_attrs=['system_metadata'])
     text = fresh.system_metadata.get(SYSMETA_PLAN)
     return planner.MigrationPlan.from_json(text) if text else None
+
+
+def cutover_disk_info(plan, disk_info):
+    """Nova's disk_info JSON with the plan's formats and no backing file.
+
+    The destination precreates each disk in the format it will run, as a
+    full image: the block copy writes every block, no ``_base`` is needed.
+    """
+    if not disk_info:
+        return disk_info
+    formats = {d.path: d.dest_format for d in plan.disks}
+    infos = jsonutils.loads(disk_info)
+    for info in infos:
+        if info.get('path') in formats:
+            info['type'] = formats[info['path']]
+            info['backing_file'] = ''
+    return jsonutils.dumps(infos)
+
+
+def _no_auth(creds, opaque):
+    return 0
+
+
+def _verify_clone(clone, timeout):
+    """The clone must keep running for ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if not clone.isActive():
+            raise transfer_exception.CloneNotRunning(
+                'the clone %s stopped' % clone.name())
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.1)
+
+
+class CutoverState(object):
+    """What the source's cutover thread and an abort request share."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.forced = False
+        self.rolled_back = False
+        self._lock = threading.Lock()
+        self._aborted = False
+        self._cutting_over = False
+
+    @property
+    def aborted(self):
+        with self._lock:
+            return self._aborted
+
+    def request_abort(self):
+        """False once the cutover started: too late to cancel."""
+        with self._lock:
+            if self._cutting_over:
+                return False
+            self._aborted = True
+            return True
+
+    def enter_cutover(self):
+        """False when an abort came first."""
+        with self._lock:
+            if self._aborted:
+                return False
+            self._cutting_over = True
+            return True

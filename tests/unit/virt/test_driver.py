@@ -248,20 +248,30 @@ class V2VDriverTestCase(_DriverTestBase):
                           self._source_check, shared=False, requested=False)
         self.save.assert_not_called()
 
-    def test_source_cutover_not_executable_yet(self):
+    def test_source_cutover_local_is_planned(self):
+        data = self._source_check(shared=False,
+                                  dest_kw={'accelerator': profile.TCG})
+        self.assertTrue(data.block_migration)
+        plan = self._saved_plan()
+        self.assertEqual(planner.V2V_CUTOVER, plan.mode)
+        self.assertIn('kvm -> qemu', str(plan.hardware_changes[0]))
+        self.save.assert_called_once_with()
+
+    def test_source_cutover_on_shared_storage_not_executable(self):
         e = self.assertRaises(v2v_exception.V2VModeNotAvailable,
-                              self._source_check, shared=False,
+                              self._source_check, shared=True,
                               dest_kw={'accelerator': profile.TCG})
-        self.assertIn('v2v-cutover', str(e))
-        self.assertIn('kvm -> qemu', str(e))
+        self.assertIn('local instance storage only', str(e))
         self.save.assert_not_called()
 
     def test_source_translation_from_real_xml(self):
         # The image says nothing; the running guest has a vmxnet3 NIC.
-        e = self.assertRaises(v2v_exception.V2VModeNotAvailable,
-                              self._source_check, shared=False,
-                              nic='vmxnet3')
-        self.assertIn('vmxnet3 -> virtio', str(e))
+        self._source_check(shared=False, nic='vmxnet3')
+        plan = self._saved_plan()
+        self.assertEqual(planner.V2V_CUTOVER, plan.mode)
+        self.assertIn('vmxnet3 -> virtio',
+                      [str(c).split(': ')[1] for c in plan.hardware_changes
+                       if c.kind == 'nic-model'])
 
     def test_source_without_dest_profile(self):
         self.instance.system_metadata.pop(driver.SYSMETA_DEST_PROFILE, None)
@@ -348,6 +358,9 @@ class PreLiveMigrationTestCase(_DriverTestBase):
             self.drvr._host, 'get_guest',
             side_effect=exception.InstanceNotFound(
                 instance_id=self.instance.uuid))).mock
+        self.load_plan = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.driver.load_plan',
+            return_value=None)).mock
 
     def _leftover(self):
         os.makedirs(self.instance_dir)
@@ -393,3 +406,86 @@ class PreLiveMigrationTestCase(_DriverTestBase):
         self.get_guest.assert_not_called()
         self.super_pre.assert_called_once_with(
             self.context, self.instance, None, [], [], self.data)
+
+
+class CutoverDriverTestCase(_DriverTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.plan = planner.MigrationPlan(
+            mode=planner.V2V_CUTOVER, source_host='src', dest_host='dest',
+            source_accel='kvm', dest_accel='tcg', block_migration=True,
+            disks=(planner.DiskPlan('/i/u/disk', 'vmdk', 'qcow2', 10),))
+        fresh = objects.Instance(
+            uuid=uuids.instance,
+            system_metadata={driver.SYSMETA_PLAN: self.plan.to_json(),
+                             driver.SYSMETA_NBD: '[]'})
+        self.useFixture(fixtures.MockPatchObject(
+            objects.Instance, 'get_by_uuid', return_value=fresh))
+        self.post = mock.Mock()
+        self.recover = mock.Mock()
+        self.data = objects.LibvirtLiveMigrateData()
+
+    def _run(self):
+        self.drvr._live_migration(self.context, self.instance, 'dest',
+                                  self.post, self.recover, True, self.data)
+
+    def test_disk_info_gets_plan_formats_without_backing(self):
+        info = jsonutils.dumps([
+            {'path': '/i/u/disk', 'type': 'vmdk', 'backing_file': 'b'},
+            {'path': '/i/u/disk.config', 'type': 'raw', 'backing_file': ''}])
+        out = jsonutils.loads(driver.cutover_disk_info(self.plan, info))
+        self.assertEqual(('qcow2', ''), (out[0]['type'],
+                                         out[0]['backing_file']))
+        self.assertEqual('raw', out[1]['type'])
+
+    def test_success_calls_post_only(self):
+        with mock.patch.object(self.drvr, '_v2v_run_cutover') as run:
+            self._run()
+        run.assert_called_once()
+        self.post.assert_called_once_with(self.context, self.instance,
+                                          'dest', True, self.data)
+        self.recover.assert_not_called()
+        self.assertEqual({}, self.drvr._v2v_cutovers)
+        self.assertNotIn(self.instance.uuid, self.drvr.active_migrations)
+
+    def test_failure_calls_recover_only(self):
+        with mock.patch.object(self.drvr, '_v2v_run_cutover',
+                               side_effect=RuntimeError('boom')):
+            self._run()
+        self.recover.assert_called_once_with(self.context, self.instance,
+                                             'dest', self.data)
+        self.post.assert_not_called()
+
+    def test_cancel_calls_recover_cancelled(self):
+        with mock.patch.object(
+                self.drvr, '_v2v_run_cutover',
+                side_effect=v2v_exception.V2VCutoverCancelled(reason='x')):
+            self._run()
+        self.recover.assert_called_once_with(
+            self.context, self.instance, 'dest', self.data,
+            migration_status='cancelled')
+        self.post.assert_not_called()
+
+    def test_abort_too_late_is_ignored(self):
+        state = driver.CutoverState('suspend')
+        self.drvr._v2v_cutovers[self.instance.uuid] = state
+        self.assertTrue(state.enter_cutover())
+        self.drvr.live_migration_abort(self.instance)
+        self.assertFalse(state.aborted)
+
+    def test_abort_before_cutover(self):
+        state = driver.CutoverState('suspend')
+        self.drvr._v2v_cutovers[self.instance.uuid] = state
+        self.drvr.live_migration_abort(self.instance)
+        self.assertTrue(state.aborted)
+        self.assertFalse(state.enter_cutover())
+
+    def test_not_a_cutover_runs_nova(self):
+        self.plan = None
+        objects.Instance.get_by_uuid.return_value = objects.Instance(
+            uuid=uuids.instance, system_metadata={})
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration') as nova:
+            self._run()
+        nova.assert_called_once()

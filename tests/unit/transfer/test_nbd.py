@@ -1,0 +1,200 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The NBD exports: QMP client on a fake server, qemu-nbd exports."""
+
+import json
+import os
+import socket
+import tempfile
+import threading
+import unittest
+from unittest import mock
+
+from oslo_concurrency import processutils
+
+from nova_v2v.transfer import exception
+from nova_v2v.transfer import nbd
+
+
+class FakeQMPServer(threading.Thread):
+    """A unix socket QMP server answering from a script."""
+
+    def __init__(self, path, replies):
+        super().__init__(daemon=True)
+        self.path = path
+        self.replies = replies
+        self.received = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(1)
+
+    def run(self):
+        conn, _ = self.sock.accept()
+        f = conn.makefile('rwb')
+        f.write(b'{"QMP": {"version": {}}}\r\n')
+        f.flush()
+        for line in f:
+            msg = json.loads(line)
+            self.received.append(msg)
+            for reply in self.replies.get(msg['execute'],
+                                          [{'return': {}}]):
+                f.write(json.dumps(reply).encode() + b'\r\n')
+            f.flush()
+            if msg['execute'] == 'quit':
+                break
+        conn.close()
+        self.sock.close()
+
+
+class QMPClientTest(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.path = os.path.join(self.dir, 'qmp')
+
+    def test_events_kept_and_errors_typed(self):
+        server = FakeQMPServer(self.path, {
+            'block-export-del': [
+                {'event': 'BLOCK_EXPORT_DELETED', 'data': {'id': 'e0'}},
+                {'return': {}}],
+            'blockdev-del': [{'error': {'desc': 'node in use'}}]})
+        server.start()
+        with nbd.QMPClient(self.path, timeout=5) as qmp:
+            qmp.execute('block-export-del', {'id': 'e0', 'mode': 'safe'})
+            evt = qmp.wait_event('BLOCK_EXPORT_DELETED', {'id': 'e0'})
+            self.assertEqual('e0', evt['data']['id'])
+            e = self.assertRaises(exception.QMPError, qmp.execute,
+                                  'blockdev-del', {'node-name': 'd0'})
+            self.assertIn('node in use', str(e))
+            self.assertIsNone(qmp.execute('quit', allow_eof=True) or None)
+        server.join(5)
+        self.assertEqual(['qmp_capabilities', 'block-export-del',
+                          'blockdev-del', 'quit'],
+                         [m['execute'] for m in server.received])
+
+    def test_no_socket(self):
+        self.assertRaises(exception.QMPError,
+                          nbd.QMPClient(self.path).connect)
+
+    def assertRaises(self, exc, fn, *args, **kwargs):
+        with self.subTest():
+            try:
+                fn(*args, **kwargs)
+            except exc as e:
+                return e
+            self.fail('%s not raised' % exc.__name__)
+
+
+class ClientBoundExportTest(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.disks = [nbd.ExportedDisk('/inst/u/disk', 'qcow2', 'v2v-disk'),
+                      nbd.ExportedDisk('/inst/u/disk.eph0', 'raw',
+                                       'v2v-eph')]
+
+    def _export(self, **kw):
+        return nbd.ClientBoundExport(self.disks, '192.0.2.2',
+                                     run_dir=self.dir, **kw)
+
+    def test_command_is_one_client_non_persistent(self):
+        cmd = self._export(ports=[10810, 10811]).command(1)
+        self.assertEqual('qemu-nbd', cmd[0])
+        self.assertNotIn('--persistent', cmd)
+        self.assertNotIn('-t', cmd)
+        for opt, value in (('--shared', '1'), ('--format', 'raw'),
+                           ('--export-name', 'v2v-eph'),
+                           ('--bind', '192.0.2.2'), ('--port', '10811'),
+                           ('--cache', 'none')):
+            self.assertEqual(value, cmd[cmd.index(opt) + 1])
+        self.assertEqual('/inst/u/disk.eph0', cmd[-1])
+        self.assertIn('--fork', cmd)
+
+    @mock.patch.object(nbd, 'free_port', side_effect=[20001, 20002])
+    @mock.patch.object(processutils, 'execute')
+    def test_start_allocates_ports_and_records(self, mock_exec, mock_port):
+        def fork(*cmd):
+            with open(cmd[cmd.index('--pid-file') + 1], 'w') as f:
+                f.write('4242\n')
+            return '', ''
+        mock_exec.side_effect = fork
+        export = self._export(port_range=(20000, 20009)).start()
+        self.assertEqual([20001, 20002], export.ports)
+        self.assertEqual([4242, 4242], export.pids)
+        records = export.records()
+        self.assertEqual(('v2v-disk', '192.0.2.2', 20001),
+                         (records[0]['name'], records[0]['host'],
+                          records[0]['port']))
+        self.assertEqual(('v2v-eph', '192.0.2.2', 20002),
+                         export.nbd_source(self.disks[1]))
+        self.assertEqual(2, mock_port.call_count)
+        self.assertEqual(('192.0.2.2', 20000, 20009),
+                         mock_port.call_args[0])
+
+    @mock.patch.object(nbd, 'stop_pid_file')
+    @mock.patch.object(processutils, 'execute')
+    def test_failed_start_stops_the_others(self, mock_exec, mock_stop):
+        mock_exec.side_effect = [('', ''), processutils.ProcessExecutionError(
+            stderr='Failed to get "write" lock')]
+        export = self._export(ports=[1, 2])
+        e = self.assertRaises(exception.ExportError, export.start)
+        self.assertIn('write', str(e))
+        self.assertEqual(sorted(export.pid_files),
+                         sorted(c[0][0] for c in mock_stop.call_args_list))
+
+    @mock.patch.object(nbd, 'free_port', return_value=None)
+    def test_no_free_port(self, mock_port):
+        self.assertRaises(exception.ExportError,
+                          self._export(port_range=(1, 2)).start)
+
+    def assertRaises(self, exc, fn, *args, **kwargs):
+        try:
+            fn(*args, **kwargs)
+        except exc as e:
+            return e
+        self.fail('%s not raised' % exc.__name__)
+
+
+class PidFileTest(unittest.TestCase):
+
+    def test_stop_pid_file_of_a_dead_process_removes_it(self):
+        fd, path = tempfile.mkstemp()
+        os.write(fd, b'999999999\n')
+        os.close(fd)
+        self.assertFalse(nbd.stop_pid_file(path))
+        self.assertFalse(os.path.exists(path))
+
+    def test_missing_pid_file(self):
+        self.assertFalse(nbd.stop_pid_file('/nonexistent/v2v.pid'))
+
+    @mock.patch.object(nbd, '_cmdline_has', side_effect=[True, False, False])
+    @mock.patch('os.kill')
+    def test_stop_sends_sigterm(self, mock_kill, mock_has):
+        fd, path = tempfile.mkstemp()
+        os.write(fd, b'4242\n')
+        os.close(fd)
+        self.assertTrue(nbd.stop_pid_file(path, timeout=1))
+        mock_kill.assert_called_once_with(4242, nbd.signal.SIGTERM)
+
+    def test_port_helpers_on_loopback(self):
+        sock = socket.socket()
+        sock.bind(('127.0.0.1', 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        self.assertTrue(nbd.port_open('127.0.0.1', port))
+        self.assertNotEqual(port, nbd.free_port('127.0.0.1', port, port))
+        sock.close()
+        self.assertTrue(nbd.wait_closed('127.0.0.1', port, timeout=2))
+        self.assertEqual(port, nbd.free_port('127.0.0.1', port, port))
