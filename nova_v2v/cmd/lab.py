@@ -20,6 +20,7 @@
   nova-v2v-lab migrate --mode v2v-cutover|offline [--profile vmware|virtio|ide]
                [--dest-accel kvm|tcg] [--cutover suspend|acpi] [--json]
   nova-v2v-lab down
+  nova-v2v-lab demo [--json] [--mode MODE ...]
 """
 
 import argparse
@@ -31,6 +32,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_v2v.lab import accel
+from nova_v2v.lab import demo
 from nova_v2v.lab import guest
 from nova_v2v.lab import hosts
 from nova_v2v.lab import migrate
@@ -78,6 +80,17 @@ def _parser():
     mig.add_argument('--keep', action='store_true',
                      help='leave the guest defined on host b')
     sub.add_parser('down', help='stop everything "up" started')
+    dem = sub.add_parser(
+        'demo', help='up, one migration of each mode, a table, down')
+    dem.add_argument('--json', action='store_true',
+                     help='print the results as JSON instead of a table')
+    dem.add_argument('--mode', action='append', choices=migrate.MODES,
+                     help='run only this mode (repeatable; default: all)')
+    dem.add_argument('--before', type=float, default=2.0,
+                     help='seconds of writes on host a before each move')
+    dem.add_argument('--after', type=float, default=2.0,
+                     help='seconds of writes on host b after each move')
+    dem.add_argument('--dirty-mb', type=int, default=8)
     return parser
 
 
@@ -121,11 +134,28 @@ def _migrate(lab, args):
     return migrate.run(lab, args.mode, **kwargs)
 
 
+def _demo(lab, args):
+    results, seconds = demo.run(lab, before=args.before, after=args.after,
+                                dirty_mb=args.dirty_mb, modes=args.mode)
+    failed = [r.get('mode') for r in results if demo.problems(r)]
+    if args.json:
+        print(json.dumps({'results': results, 'seconds': seconds,
+                          'failed': failed}, indent=2, sort_keys=True))
+    else:
+        print(demo.table(results))
+        print('%d migrations in %.1f s, %s' % (
+            len(results), seconds,
+            'failed: %s' % ', '.join(failed) if failed else 'all passed'))
+    return 1 if failed else 0
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     _setup_logging(args.debug)
     lab = hosts.Lab(args.state_dir)
     try:
+        if args.command == 'demo':
+            return _demo(lab, args)
         if args.command == 'up':
             out = _up(lab, args)
         elif args.command == 'status':
@@ -138,6 +168,12 @@ def main(argv=None):
         LOG.error('%(cmd)s failed: %(err)s', {'cmd': args.command,
                                               'err': exc})
         return 1
+    except KeyboardInterrupt as exc:
+        LOG.error('%(cmd)s interrupted (%(err)s); the lab was taken down'
+                  if args.command == 'demo' else
+                  '%(cmd)s interrupted (%(err)s)',
+                  {'cmd': args.command, 'err': str(exc) or 'Ctrl-C'})
+        return 130
     if args.command == 'migrate' and args.json:
         print(json.dumps(out, sort_keys=True))
     else:

@@ -138,3 +138,41 @@ def to_xml(spec):
     _sub(serial, 'target', port=0)
     _sub(devices, 'memballoon', model='none')
     return etree.tostring(dom, pretty_print=True).decode()
+
+
+_SCSI_LABEL = {'vmpvscsi': 'pvscsi', 'virtio-scsi': 'virtio-scsi'}
+
+
+def hardware_label(xml):
+    """Short description of a domain's disk/NIC hardware and disk format.
+
+    'pvscsi+vmxnet3 vmdk' for the VMware profile, 'virtio qcow2' when the
+    disk and the NIC are both virtio; read from any domain XML (ours or
+    libvirt's), so it can describe a guest as it really runs.
+    """
+    root = etree.fromstring(xml.encode() if isinstance(xml, str) else xml)
+    devices = root.find('devices')
+    scsi_models = [c.get('model') for c in devices.findall('controller')
+                   if c.get('type') == 'scsi']
+    buses, formats = [], []
+    for disk in devices.findall('disk'):
+        if disk.get('device', 'disk') != 'disk':
+            continue
+        bus = disk.find('target').get('bus')
+        if bus == 'scsi':
+            model = scsi_models[0] if scsi_models else None
+            bus = _SCSI_LABEL.get(model, model or 'scsi')
+        if bus not in buses:
+            buses.append(bus)
+        driver = disk.find('driver')
+        fmt = driver.get('type', 'raw') if driver is not None else 'raw'
+        if fmt not in formats:
+            formats.append(fmt)
+    nics = []
+    for iface in devices.findall('interface'):
+        model = iface.find('model')
+        name = model.get('type') if model is not None else 'default'
+        if name not in nics:
+            nics.append(name)
+    parts = buses + [n for n in nics if n not in buses]
+    return '%s %s' % ('+'.join(parts) or 'none', ','.join(formats) or '-')

@@ -48,6 +48,17 @@ GUEST_MODULES = (
 # The guest's PID 1.  Record N goes to 512-byte sector N of the data disk,
 # the header (sector 0) holds the last record written.  Every write is
 # fsync'd and "W <n> <guest time>" is printed on ttyS0 only afterwards.
+#
+# Everything the guest prints goes through /dev/kmsg to the kernel console
+# on ttyS0, never through the ttyS0 tty itself: the console driver writes
+# each character by polling the UART (synchronously, under the console
+# lock), while the tty path queues output in a buffer drained by transmit
+# interrupts and blocks the writer (and every close, for up to 30 s of
+# closing_wait) whenever that buffer does not drain.  A line printed by
+# "say" is in the serial log when say returns, whatever becomes of the
+# UART's transmit interrupt across a migration.  /dev/kmsg is rate
+# limited (10 lines per 5 s) unless printk_devkmsg is "on"; printk time
+# stamps are switched off so a line reads exactly as printed.
 WORKLOAD_INIT = r'''#!/bin/busybox sh
 /bin/busybox mkdir -p /bin /proc /sys /dev /tmp /var/run /var/log /mnt
 /bin/busybox --install -s /bin
@@ -56,8 +67,11 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs -o size=192m tmpfs /tmp
-TTY=/dev/ttyS0
-say() { echo "$*" > $TTY; }
+echo on > /proc/sys/kernel/printk_devkmsg
+echo N > /sys/module/printk/parameters/time
+# Console log level 6: "say" lines (level 5, notice) and kernel warnings.
+echo 6 > /proc/sys/kernel/printk
+say() { echo "<5>$*" > /dev/kmsg; }
 arg() {
     for kv in $(cat /proc/cmdline); do
         case "$kv" in "$1"=*) echo "${kv#*=}"; return;; esac

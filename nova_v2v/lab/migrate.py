@@ -34,6 +34,7 @@ import time
 import uuid as uuidlib
 
 import libvirt
+import libvirt_qemu
 from lxml import etree
 from oslo_concurrency import processutils
 from oslo_log import log as logging
@@ -256,6 +257,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
                   'first write of the guest on host a')
         result['boot_seconds'] = round(time.monotonic() - t0, 2)
         result['source_accel'] = _domain_type(dom)
+        result['source_hardware'] = domain.hardware_label(dom.XMLDesc(0))
         time.sleep(before)
         if block:
             src = disks.describe(disk_a)
@@ -269,6 +271,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         state_b = dest_dom.state()[0]
         result['dest_running'] = state_b == libvirt.VIR_DOMAIN_RUNNING
         result['dest_accel'] = _domain_type(dest_dom)
+        result['dest_hardware'] = domain.hardware_label(
+            dest_dom.XMLDesc(0))
         mem_bytes, disk_bytes = _transferred(completed, mig.progress)
         result['bytes_moved'] = mem_bytes + disk_bytes
         result['memory_bytes'] = mem_bytes
@@ -280,10 +284,13 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
             _wait_for(lambda: tail.first_ack(serial['b']), BOOT_TIMEOUT,
                       'first write of the guest on host b')
         except LabMigrationError as exc:
+            where = collect_diagnostics(
+                lab, dest_dom, 'b', name, serial,
+                lab.root_path('b', disk_inside))
             raise LabMigrationError('%s; guest state on b %s; serial log '
-                                    'tail on b: %r' % (
+                                    'tail on b: %r; diagnostics in %s' % (
                                         exc, dest_dom.state(),
-                                        _read(serial['b'])[-300:]))
+                                        _read(serial['b'])[-300:], where))
         time.sleep(after)
         result['clean_shutdown'] = _shutdown(dest_dom)
         tail.stop()
@@ -323,6 +330,78 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         conn_a.close()
         conn_b.close()
     return result
+
+
+# HMP commands whose output explains a silent guest: where the vCPU is
+# (halted in the idle loop or spinning), the interrupt controllers, and
+# the UART registers IER, LCR, MCR, LSR, MSR (reads without side effects;
+# IIR is not read, that would acknowledge a pending THRE interrupt).
+_HMP_DIAGNOSTICS = ('info status', 'info registers', 'info pic',
+                    'info lapic', 'info irq', 'i /b 0x3f9', 'i /b 0x3fb',
+                    'i /b 0x3fc', 'i /b 0x3fd', 'i /b 0x3fe')
+DIAG_SAMPLES = 3
+DIAG_INTERVAL = 2.0
+
+
+def _hmp(dom, command):
+    try:
+        return libvirt_qemu.qemuMonitorCommand(
+            dom, command, libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
+    except libvirt.libvirtError as exc:
+        return 'error: %s' % exc
+
+
+def collect_diagnostics(lab, dom, host, name, serial, disk):
+    """Keep the evidence of a guest that stopped writing; returns a dir.
+
+    Writes <state>/failures/<name>/: the serial logs of both hosts,
+    QEMU's log on the host, the domain state with its reason, HMP
+    register/interrupt/UART dumps and the data disk's header sampled
+    DIAG_SAMPLES times (is the guest still writing to disk while its
+    serial output is silent?).  Never raises.
+    """
+    out = os.path.join(lab.state_dir, 'failures', name)
+    try:
+        os.makedirs(out, exist_ok=True)
+        for h, path in serial.items():
+            text = _read(path)
+            with open(os.path.join(out, '%s-serial.log' % h), 'w') as f:
+                f.write(text)
+        qemu_log = lab.root_path(host, '/var/log/libvirt/qemu/%s.log'
+                                 % name)
+        with open(os.path.join(out, '%s-qemu.log' % host), 'w') as f:
+            f.write(_read(qemu_log))
+        with open(os.path.join(out, 'diagnostics.txt'), 'w') as f:
+            for i in range(DIAG_SAMPLES):
+                if i:
+                    time.sleep(DIAG_INTERVAL)
+                f.write('=== sample %d at %s\n' % (i, time.time()))
+                try:
+                    f.write('state %s active %s\n'
+                            % (dom.state(), dom.isActive()))
+                except libvirt.libvirtError as exc:
+                    f.write('state: %s\n' % exc)
+                try:
+                    raw = _raw_copy(disk, lab.state_dir)
+                    try:
+                        with open(raw, 'rb') as r:
+                            f.write('disk header: %s\n'
+                                    % workload.read_header(r.read(512)))
+                    finally:
+                        os.unlink(raw)
+                except (OSError, processutils.ProcessExecutionError) as exc:
+                    f.write('disk header: %s\n' % exc)
+                acks = [workload.parse_acks(_read(p))[-1:]
+                        for p in serial.values()]
+                f.write('last acknowledgements per log: %s\n' % acks)
+                for command in _HMP_DIAGNOSTICS:
+                    f.write('--- %s\n%s\n' % (command, _hmp(dom, command)))
+    except Exception as exc:  # diagnostics must not mask the failure
+        LOG.warning('Collecting diagnostics for %(name)s failed: %(err)s',
+                    {'name': name, 'err': exc})
+    LOG.error('Guest %(name)s stopped writing; diagnostics in %(out)s',
+              {'name': name, 'out': out})
+    return out
 
 
 def _median_period(acks):

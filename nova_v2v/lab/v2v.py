@@ -226,6 +226,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
                           'first write of the guest on host a')
         result['boot_seconds'] = round(time.monotonic() - t0, 2)
         result['source_accel'] = migrate._domain_type(dom)
+        result['source_hardware'] = domain.hardware_label(dom.XMLDesc(0))
         time.sleep(before)
         the_plan, live_mode = plan(conn_a, conn_b, dom, source_accel,
                                    dest_accel)
@@ -273,6 +274,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         result['dest_running'] = (dest_dom.state()[0] ==
                                   libvirt.VIR_DOMAIN_RUNNING)
         result['dest_accel'] = migrate._domain_type(dest_dom)
+        result['dest_hardware'] = domain.hardware_label(
+            dest_dom.XMLDesc(0))
         result['dest_disk_bus'] = ','.join(
             '%s:%s' % (t[0], t[1])
             for t in translate.disk_targets(dest_dom.XMLDesc(0)))

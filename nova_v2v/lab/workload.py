@@ -25,7 +25,8 @@ import re
 SECTOR = 512
 _RECORD = re.compile(rb'^SEQ (\d{10}) T (\d+\.\d+) ([0-9a-f]{32})\n')
 _HEADER = re.compile(rb'^LABHDR (\d{10})\n')
-_ACK = re.compile(r'^W (\d+) (\d+\.\d+)\s*$')
+# "W <n> <guest time>", possibly behind a printk time stamp "[  1.23] ".
+_ACK = re.compile(r'^(?:\[\s*\d+\.\d+\] )?W (\d+) (\d+\.\d+)\s*$')
 
 
 def parse_acks(log_text):

@@ -25,29 +25,16 @@ cutover for that pair).
 Needs root, libvirtd, qemu-system-x86, qemu-utils, qemu-storage-daemon
 (Debian: qemu-system-common), busybox-static, kmod, iproute2 and the
 Debian archive for the guest kernel.  Nothing is skipped: a missing
-prerequisite fails the test with a message.  Run with
-OS_NOVA_DISABLE_EVENTLET_PATCHING=1.
+prerequisite fails every test with one message (tests.integration.base).
+Run with OS_NOVA_DISABLE_EVENTLET_PATCHING=1.
 """
 
 import json
 import os
-import shutil
 
-import testtools
 from testtools import content
 
-PREREQUISITES = ('/usr/sbin/libvirtd', '/usr/bin/qemu-system-x86_64',
-                 '/usr/bin/qemu-img', '/usr/bin/qemu-storage-daemon',
-                 '/bin/busybox', '/sbin/depmod', '/sbin/modprobe',
-                 '/usr/bin/nsenter', '/usr/bin/unshare', '/sbin/ip')
-
-
-def _eventlet_patched():
-    try:
-        from nova import monkey_patch
-    except ImportError:
-        return False
-    return monkey_patch.is_patched()
+from tests.integration import base
 
 
 def _processes_with(needle):
@@ -66,60 +53,13 @@ def _processes_with(needle):
     return found
 
 
-class TestLabV2V(testtools.TestCase):
+class TestLabV2V(base.LabTestCase):
     """One lab; V2V cutovers, an offline move, a fault, cross-accel."""
 
-    @classmethod
-    def setUpClass(cls):
-        super(TestLabV2V, cls).setUpClass()
-        cls.setup_error = None
-        cls.lab = None
-        missing = [p for p in PREREQUISITES
-                   if not os.path.exists(p) and
-                   not shutil.which(os.path.basename(p))]
-        if _eventlet_patched():
-            cls.setup_error = (
-                'eventlet monkey patching is active (tests/__init__.py); '
-                'the V2V engines wait on libvirt events and poll from '
-                'native threads, so run with '
-                'OS_NOVA_DISABLE_EVENTLET_PATCHING=1')
-        elif os.geteuid() != 0:
-            cls.setup_error = 'the lab needs root'
-        elif missing:
-            cls.setup_error = 'missing prerequisites: %s' % ', '.join(
-                missing)
-        else:
-            try:
-                from nova_v2v.lab import hosts
-                from nova_v2v.lab import v2v
-            except ImportError as exc:
-                cls.setup_error = ('cannot import the lab (libvirt-python '
-                                   'and lxml needed): %s' % exc)
-                return
-            cls.v2v = v2v
-            state_dir = os.environ.get('NOVA_V2V_LAB_STATE',
-                                       hosts.DEFAULT_STATE_DIR)
-            cls.lab = hosts.Lab(state_dir)
-            if cls.lab.load():
-                cls.setup_error = ('a lab is already up at %s; run '
-                                   '"nova-v2v-lab down" first' % state_dir)
-                cls.lab = None
-                return
-            try:
-                cls.lab.up(shared=False)
-            except Exception as exc:
-                cls.setup_error = 'nova-v2v-lab up failed: %s' % exc
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.lab is not None:
-            cls.lab.down()
-        super(TestLabV2V, cls).tearDownClass()
-
-    def setUp(self):
-        super(TestLabV2V, self).setUp()
-        if self.setup_error:
-            self.fail(self.setup_error)
+    @property
+    def v2v(self):
+        from nova_v2v.lab import v2v
+        return v2v
 
     def _record(self, name, result):
         print('\n%s: %s' % (name, json.dumps(result, sort_keys=True)))
