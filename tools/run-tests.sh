@@ -18,7 +18,8 @@
 # closing line "N passed, M failed, K skipped" summed over the envs.
 #
 # Usage: tools/run-tests.sh [ENV ...]
-#   default envs: pep8 py3 functional nova-regression
+#   default envs: pep8 py3 functional nova-regression integration
+#   (integration runs the real libvirt/QEMU lab: root)
 #   TOX=/path/to/tox to use a tox that is not on PATH.
 #
 # Every env runs even when an earlier one fails; the exit status is non-zero
@@ -26,21 +27,26 @@
 
 set -uo pipefail
 
-DEFAULT_ENVS=(pep8 py3 functional nova-regression)
+DEFAULT_ENVS=(pep8 py3 functional nova-regression integration)
 
 cd "$(dirname "$0")/.."
 TOPDIR=$(pwd)
-
-# Install what is missing (Debian packages as root, tox in a venv) unless
-# the caller brings its own tox.
-if [ -z "${TOX:-}" ]; then
-    TOX=$(tools/install-deps.sh default) || exit 1
-fi
 
 if [ "$#" -gt 0 ]; then
     ENVS=("$@")
 else
     ENVS=("${DEFAULT_ENVS[@]}")
+fi
+
+# Install what is missing (Debian packages as root, tox in a venv) unless
+# the caller brings its own tox.
+# The integration env needs the libvirt/QEMU lab's packages too.
+PROFILES=(default)
+case " ${ENVS[*]} " in
+    *" integration "*|*" demo "*) PROFILES+=(test) ;;
+esac
+if [ -z "${TOX:-}" ]; then
+    TOX=$(tools/install-deps.sh "${PROFILES[@]}") || exit 1
 fi
 
 total_passed=0
