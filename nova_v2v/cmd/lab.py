@@ -18,7 +18,8 @@
   nova-v2v-lab status
   nova-v2v-lab migrate --mode shared-live|block-live [--json]
   nova-v2v-lab migrate --mode v2v-cutover|offline [--profile vmware|virtio|ide]
-               [--dest-accel kvm|tcg] [--cutover suspend|acpi] [--json]
+               [--dest-accel kvm|tcg] [--cutover suspend|acpi]
+               [--export client-bound|qsd] [--release-check port|pid] [--json]
   nova-v2v-lab down
   nova-v2v-lab demo [--json] [--mode MODE ...]
 """
@@ -77,6 +78,17 @@ def _parser():
                           ' once the disks are in sync (the cutover must '
                           'be refused), or declare the started clone '
                           'broken (the paused source must resume)')
+    mig.add_argument('--export', choices=('client-bound', 'qsd'),
+                     default='client-bound',
+                     help='v2v-cutover: the NBD export of host b: one '
+                          'non-persistent qemu-nbd per disk, released when '
+                          'the source lets go (what Nova runs), or a '
+                          'qemu-storage-daemon released over QMP')
+    mig.add_argument('--release-check', choices=('port', 'pid'),
+                     default='port',
+                     help='v2v-cutover, client-bound: wait for the port '
+                          'to refuse (dialled from host a\'s netns) or for '
+                          'the qemu-nbd processes to exit')
     mig.add_argument('--keep', action='store_true',
                      help='leave the guest defined on host b')
     sub.add_parser('down', help='stop everything "up" started')
@@ -124,7 +136,9 @@ def _migrate(lab, args):
     if args.mode in migrate.V2V_MODES:
         kwargs.update(profile=args.profile or 'vmware',
                       dest_accel=args.dest_accel, cutover_mode=args.cutover,
-                      disk_format=args.disk_format, fault=args.fault)
+                      disk_format=args.disk_format, fault=args.fault,
+                      export=args.export,
+                      release_check=args.release_check)
     else:
         if args.dest_accel or args.disk_format or args.fault:
             raise migrate.LabMigrationError(

@@ -25,6 +25,7 @@ host a's QEMU connects to it.
 """
 
 import os
+import threading
 import time
 import uuid as uuidlib
 
@@ -39,6 +40,7 @@ from nova_v2v.lab import domain
 from nova_v2v.lab import guest
 from nova_v2v.lab import hosts
 from nova_v2v.lab import migrate
+from nova_v2v.lab import netns
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile as hw_profile
 from nova_v2v.storage import disks
@@ -51,6 +53,11 @@ LOG = logging.getLogger(__name__)
 
 NBD_PORT = 10809
 FAULTS = (None, 'kill-export', 'clone-fails')
+EXPORTS = cutover.EXPORT_KINDS
+# How the lab sees that a client-bound export released its image: 'port'
+# runs nbd.wait_closed (what Nova's source runs) inside host a's netns,
+# 'pid' watches the qemu-nbd processes exit.
+RELEASE_CHECKS = ('port', 'pid')
 FAULT_WAIT = 20
 # The planner's defaults keep SCSI disks on SCSI (virtio-scsi); the lab
 # moves them to virtio-blk too, as a VMware guest imported to KVM would.
@@ -132,11 +139,17 @@ def _failing_clone(verify):
     return check
 
 
+def _export_pids(export):
+    if isinstance(export, nbd.NBDExport):
+        return [export.pid] if export.pid else []
+    return [pid for pid in export.pids if pid]
+
+
 def _kill_export(result):
     def hook(sync, export):
-        LOG.warning('Fault injection: killing the NBD export pid %(pid)s',
-                    {'pid': export.pid})
-        result['export_pid'] = export.pid
+        result['export_pids'] = _export_pids(export)
+        LOG.warning('Fault injection: killing the NBD export pid(s) '
+                    '%(pids)s', {'pids': result['export_pids']})
         export.kill()
         deadline = time.monotonic() + FAULT_WAIT
         while time.monotonic() < deadline and not sync.watcher.failures():
@@ -145,6 +158,64 @@ def _kill_export(result):
         result['fault_seconds_to_event'] = round(
             FAULT_WAIT - (deadline - time.monotonic()), 2)
     return hook
+
+
+def _release_check(lab, kind, result):
+    """A release check factory for cutover.run_cutover (client-bound).
+
+    Both kinds record when the port refused (as seen from host a) and
+    when each qemu-nbd exited, counted from the end of the source's stop
+    (the abort of the block jobs without pivot).
+    """
+    ns_a = '/run/netns/%s' % lab.netns('a')
+
+    def factory(export):
+        def check(timeout):
+            t0 = time.monotonic()
+            pids = _export_pids(export)
+            exited = {}
+            done = threading.Event()
+
+            def watch():
+                while not done.is_set() and len(exited) < len(pids):
+                    for pid in pids:
+                        if pid not in exited and not nbd._cmdline_has(
+                                pid, nbd.QEMU_NBD):
+                            exited[pid] = time.monotonic()
+                    time.sleep(0.002)
+
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+            held = []
+            closed_at = None
+            try:
+                if kind == 'port':
+                    for rec in export.records():
+                        left = max(timeout - (time.monotonic() - t0), 0)
+                        if not netns.run_in(ns_a, nbd.wait_closed,
+                                            rec['host'], rec['port'], left,
+                                            poll=0.01):
+                            held.append(rec['name'])
+                    closed_at = time.monotonic()
+                left = max(timeout - (time.monotonic() - t0), 0)
+                held += [n for n in export.wait_exited(left)
+                         if n not in held]
+            finally:
+                done.set()
+                watcher.join(1)
+            result['release'] = {
+                'check': kind,
+                'port_refused_ms': (round((closed_at - t0) * 1000.0, 1)
+                                    if closed_at else None),
+                'qemu_nbd_exited_ms': (
+                    round((max(exited.values()) - t0) * 1000.0, 1)
+                    if len(exited) == len(pids) and pids else None),
+                'held': held}
+            LOG.info('Export release as the lab saw it: %(rel)s',
+                     {'rel': result['release']})
+            return held
+        return check
+    return factory
 
 
 def _dest_leftovers(lab, conn_b, name, inst_dir):
@@ -163,14 +234,27 @@ def _dest_leftovers(lab, conn_b, name, inst_dir):
 
 def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         keep=False, dest_accel=None, source_accel=None, cutover_mode='suspend',
-        disk_format=None, fault=None):
-    """Run one V2V move (mode 'v2v-cutover' or 'offline') from a to b."""
+        disk_format=None, fault=None, export=cutover.CLIENT_BOUND,
+        release_check='port'):
+    """Run one V2V move (mode 'v2v-cutover' or 'offline') from a to b.
+
+    The cutover runs :func:`cutover.run_source_cutover`, the sequence
+    Nova's driver runs, with the export ``export``: ``client-bound`` (one
+    non-persistent qemu-nbd per disk in host b's netns, as Nova's
+    destination starts them; released when the source's QEMU lets go,
+    seen by ``release_check``) or ``qsd`` (qemu-storage-daemon released
+    over QMP, for comparison).
+    """
     if mode not in migrate.V2V_MODES:
         raise migrate.LabMigrationError('mode must be one of %s'
                                         % (migrate.V2V_MODES,))
     if fault not in FAULTS or (fault and mode != 'v2v-cutover'):
         raise migrate.LabMigrationError('fault must be one of %s (cutover '
                                         'only)' % (FAULTS[1:],))
+    if export not in EXPORTS or release_check not in RELEASE_CHECKS:
+        raise migrate.LabMigrationError('export must be one of %s, release '
+                                        'check one of %s'
+                                        % (EXPORTS, RELEASE_CHECKS))
     state = lab.load()
     if not state:
         raise migrate.LabMigrationError('lab is not up; run "nova-v2v-lab '
@@ -217,6 +301,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
     result = {'mode': mode, 'name': name, 'uuid': inst_uuid,
               'accel_reason': reason, 'profile': profile,
               'source_format': disk_format}
+    if mode == 'v2v-cutover':
+        result['export'] = export
     try:
         t0 = time.monotonic()
         dom = conn_a.defineXML(domain.to_xml(spec))
@@ -258,6 +344,9 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
                     mode=cutover_mode,
                     before_cutover=(_kill_export(result)
                                     if fault == 'kill-export' else None),
+                    export_kind=export,
+                    release_check=_release_check(lab, release_check,
+                                                 result),
                     **common)
         except exception.TransferError as exc:
             if not fault:
@@ -330,8 +419,9 @@ def _after_fault(lab, result, exc, dom, conn_b, tail, serial, name,
     result['source_running'] = (dom.state()[0] ==
                                 libvirt.VIR_DOMAIN_RUNNING)
     result['dest_leftovers'] = _dest_leftovers(lab, conn_b, name, inst_dir)
-    result['export_alive'] = bool(result.get('export_pid')) and \
-        nbd.pid_alive(result['export_pid'])
+    result['export_alive'] = any(
+        nbd._cmdline_has(pid, 'qemu-') for pid in
+        result.get('export_pids', []))
     before_acks = len(tail.acks[serial['a']])
     time.sleep(after)
     result['source_writes_after_rollback'] = (len(tail.acks[serial['a']]) -

@@ -32,8 +32,16 @@ event (the guest keeps running, the job vanishes), so every job is
 watched through events and re-checked right before the guest is stopped.
 The connection needs a libvirt event loop: Nova's libvirt driver runs
 one; other callers use :func:`ensure_event_loop` before they open it.
+
+:func:`run_source_cutover` is the source's whole sequence, the one code
+path of Nova's driver (``V2VDriverMixin._v2v_run_cutover``) and of the
+lab (:func:`run_cutover`, which adds the destination's half around it).
+With a client-bound export (one non-persistent ``qemu-nbd`` per disk) the
+abort without pivot disconnects the only client, the daemon flushes,
+closes its image and exits, and the release check sees its port refuse.
 """
 
+import functools
 import os
 import threading
 import time
@@ -59,7 +67,16 @@ SYNC_TIMEOUT = 3600
 IN_SYNC_TIMEOUT = 60
 SHUTDOWN_TIMEOUT = 60
 CLONE_TIMEOUT = 120
+CLONE_START_ATTEMPTS = 3
+CLONE_RETRY_DELAY = 1.0
+RELEASE_TIMEOUT = nbd.EXIT_TIMEOUT
+PROGRESS_INTERVAL = 5
 POLL = 0.05
+SYNC_POLL = 0.2
+# The destination's export of the lab's run_cutover.
+CLIENT_BOUND = 'client-bound'
+QSD = 'qsd'
+EXPORT_KINDS = (CLIENT_BOUND, QSD)
 
 _loop_lock = threading.Lock()
 _loop_thread = None
@@ -521,6 +538,217 @@ def start_clone(dest_conn, xml, verify_clone, timeout):
     return clone, started
 
 
+def start_clone_retrying(dest_conn, xml, verify_clone, timeout,
+                         attempts=CLONE_START_ATTEMPTS,
+                         delay=CLONE_RETRY_DELAY):
+    """:func:`start_clone`, again while an image lock is still held.
+
+    The export that held the destination's images may still be closing
+    them when its port or process is gone; QEMU then refuses to start
+    with a lock error.  Returns (clone, monotonic start time).
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return start_clone(dest_conn, xml, verify_clone, timeout)
+        except libvirt.libvirtError as exc:
+            if attempt == attempts or 'lock' not in str(exc).lower():
+                raise
+            LOG.info('The clone could not start yet (attempt %(n)d: '
+                     '%(err)s); retrying', {'n': attempt, 'err': exc})
+            time.sleep(delay)
+
+
+def clone_starter(dest_conn, verify_clone=None, timeout=CLONE_TIMEOUT,
+                  attempts=CLONE_START_ATTEMPTS):
+    """A ``start_clone_fn`` for :func:`run_source_cutover` on dest_conn."""
+    def start(xml):
+        return start_clone_retrying(dest_conn, xml, verify_clone, timeout,
+                                    attempts)
+    return start
+
+
+def ports_released(endpoints, probe=None):
+    """A ``release_check``: every export's TCP port stops accepting.
+
+    :param endpoints: [(export name, host, port)]
+    :param probe: ``f(host, port, timeout) -> closed`` (default
+        :func:`nbd.wait_closed`, which dials host:port from this process:
+        the source host dialling the destination's migration address)
+    """
+    def check(timeout):
+        wait = probe or nbd.wait_closed
+        deadline = time.monotonic() + timeout
+        held = []
+        for name, host, port in endpoints:
+            if not wait(host, port, max(deadline - time.monotonic(), 0)):
+                held.append(name)
+        return held
+    return check
+
+
+def _wait_ready(dom, sync, stats, sync_timeout, on_progress,
+                progress_interval, should_abort, force_complete, poll):
+    """Wait until every mirror is ready: progress, abort, force-complete."""
+    start = time.monotonic()
+    reported = None
+    while True:
+        if should_abort is not None and should_abort():
+            raise exception.CutoverCancelled('the cutover of %s was '
+                                             'cancelled by request'
+                                             % dom.name())
+        ready = sync.poll_ready()
+        now = time.monotonic()
+        if on_progress is not None and (
+                ready or reported is None or
+                now - reported >= progress_interval):
+            on_progress(sync.progress())
+            reported = now
+        if (force_complete is not None and not stats['forced'] and
+                force_complete()):
+            # As Nova pauses a guest to force a migration to complete: the
+            # mirror converges, the cutover follows at once (no clean
+            # shutdown of a paused guest).
+            LOG.info('Cutover of %(dom)s forced to complete: pausing the '
+                     'guest', {'dom': dom.name()})
+            stats['forced'] = True
+            dom.suspend()
+        if ready:
+            sync.sync_seconds = now - start
+            LOG.info('Disks of %(dom)s in sync after %(sec).2f s '
+                     '(%(copied)d bytes)',
+                     dict(dom=dom.name(), sec=sync.sync_seconds,
+                          **sync.progress()))
+            return sync.sync_seconds
+        if now - start > sync_timeout:
+            raise exception.SyncFailed('disks of %s not in sync after %ss'
+                                       % (dom.name(), sync_timeout))
+        time.sleep(poll)
+
+
+def run_source_cutover(dom, disks, clone_xml, start_clone_fn, mode=SUSPEND,
+                       release_check=None, release_timeout=RELEASE_TIMEOUT,
+                       bandwidth=0, sync_timeout=SYNC_TIMEOUT,
+                       shutdown_timeout=SHUTDOWN_TIMEOUT, on_progress=None,
+                       progress_interval=PROGRESS_INTERVAL,
+                       should_abort=None, force_complete=None,
+                       enter_cutover=None, before_cutover=None,
+                       poll=SYNC_POLL):
+    """The source's half of a V2V cutover: sync, stop, switch.
+
+    The one sequence both Nova's driver and the lab run.  The destination
+    has exported its precreated disks over NBD already; this mirrors the
+    running guest ``dom`` into them, stops it with its disks in sync, waits
+    until the exports released the images, starts the translated clone and
+    powers the source off.  The source keeps its definition and its disks
+    (the caller's cleanup removes them); the destination's exports and
+    disks are the caller's too.
+
+    :param disks: [(target dev, export name, host, port)] of the exports
+    :param clone_xml: the translated clone's definition
+    :param start_clone_fn: ``f(clone_xml) -> (clone, monotonic start
+        time)``, e.g. :func:`clone_starter` (it defines and starts the
+        clone on the destination and checks that it runs)
+    :param mode: SUSPEND or ACPI (force-complete switches to SUSPEND)
+    :param release_check: ``f(timeout) -> [export names still holding
+        their image]``; default :func:`ports_released` on ``disks``: a
+        non-persistent qemu-nbd exits once its client (the source's QEMU)
+        is gone.  The lab passes a check run inside its namespaces, or an
+        active QMP release
+    :param on_progress: ``f(sync.progress())`` at most every
+        ``progress_interval`` seconds while syncing, and once stopped
+    :param should_abort: ``f() -> bool``, polled until the cutover starts
+    :param force_complete: ``f() -> bool``, polled while syncing: True
+        pauses the guest so that the mirror converges
+    :param enter_cutover: ``f() -> bool`` called once, right before the
+        guest is stopped; False cancels (an abort won the race)
+    :param before_cutover: ``f(sync)`` once in sync (fault injection)
+    :returns: stats dict (``downtime_seconds`` runs from the stop to the
+        clone's start, ``release_seconds`` from the end of the stop to the
+        release of every export)
+    :raises: CutoverCancelled, CutoverRefused, SyncFailed, ExportError,
+        CutoverFailed (CloneNotRunning), always after
+        :func:`rollback_source` left the source guest running
+    """
+    t0 = time.monotonic()
+    name = dom.name()
+    sync = DiskSync(dom, disks)
+    check = release_check or ports_released(
+        [(export, host, port) for _dev, export, host, port in sync.disks])
+    stats = {'mode': mode, 'disks': len(sync.disks), 'forced': False}
+    try:
+        sync.start(bandwidth)
+        stats['sync_seconds'] = round(_wait_ready(
+            dom, sync, stats, sync_timeout, on_progress, progress_interval,
+            should_abort, force_complete, poll), 3)
+        if before_cutover is not None:
+            before_cutover(sync)
+        if enter_cutover is not None and not enter_cutover():
+            raise exception.CutoverCancelled('the cutover of %s was '
+                                             'cancelled by request' % name)
+        if stats['forced']:
+            mode = stats['mode'] = SUSPEND
+        t_stop = time.monotonic()
+        stats['stop'] = stop_source(dom, sync, mode, shutdown_timeout)
+        t_stopped = time.monotonic()
+        stats['stop_seconds'] = round(t_stopped - t_stop, 3)
+        stats['bytes_copied'] = sync.progress()['copied']
+        LOG.info('Cutover of %(dom)s: the guest is stopped (%(how)s)',
+                 {'dom': name, 'how': stats['stop']})
+        if on_progress is not None:
+            on_progress(sync.progress())
+        held = check(release_timeout)
+        stats['release_confirmed'] = not held
+        if held:
+            # Not proof of a failure: a firewall may drop the probe of a
+            # closed port. The clone's start decides: QEMU's image locks
+            # refuse it while an export still holds a disk, and
+            # start_clone_fn retries, then fails into the rollback.
+            LOG.warning('Cutover of %(dom)s: the release of the NBD '
+                        'export(s) %(held)s was not confirmed within '
+                        '%(timeout)ss; starting the clone, which the image '
+                        'locks guard', {'dom': name,
+                                        'held': ', '.join(held),
+                                        'timeout': release_timeout})
+        t_released = time.monotonic()
+        stats['release_seconds'] = round(t_released - t_stopped, 3)
+        clone, t_started = start_clone_fn(clone_xml)
+        stats['clone_start_seconds'] = round(t_started - t_released, 3)
+        stats['downtime_seconds'] = round(t_started - t_stop, 3)
+        stats['clone'] = clone.name()
+    except Exception as exc:
+        LOG.error('Cutover of %(dom)s failed, rolling the source back: '
+                  '%(err)s', {'dom': name, 'err': exc})
+        try:
+            rollback_source(dom, sync)
+        except Exception:
+            LOG.exception('The rollback of the source %(dom)s failed',
+                          {'dom': name})
+        if isinstance(exc, exception.TransferError):
+            raise
+        raise exception.CutoverFailed('cutover of %s failed: %s'
+                                      % (name, exc)) from exc
+    finally:
+        sync.close()
+    # The clone runs: the source guest is history.
+    _destroy(dom)
+    stats['total_seconds'] = round(time.monotonic() - t0, 3)
+    LOG.info('Cutover of %(dom)s done: %(stats)s',
+             {'dom': name, 'stats': stats})
+    return stats
+
+
+class _QMPRelease(object):
+    """The release step of a :class:`nbd.NBDExport`: active, over QMP."""
+
+    def __init__(self, export):
+        self.export = export
+
+    def __call__(self, timeout):
+        if self.export.release(timeout=timeout):
+            return []
+        return [d.name for d in self.export.disks]
+
+
 def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
                 dest_root, port=nbd.DEFAULT_PORT, run_dir='/tmp',
                 run_prefix=None, dest_local_path=None,
@@ -528,25 +756,42 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
                 shutdown_timeout=SHUTDOWN_TIMEOUT, sync_timeout=SYNC_TIMEOUT,
                 verify_clone=None, clone_timeout=CLONE_TIMEOUT,
                 progress_cb=None, before_cutover=None, new_name=None,
-                bandwidth=0):
+                bandwidth=0, export_kind=CLIENT_BOUND, release_check=None,
+                release_timeout=RELEASE_TIMEOUT):
     """Move the running guest ``dom`` to ``dest_conn`` with a V2V cutover.
+
+    Both hosts' halves in one process (the lab): the destination's
+    (precreate, export, clean up on failure) around
+    :func:`run_source_cutover`, then what Nova's cleanup does on the
+    source (undefine, delete the disks).
 
     :param disks: :class:`Disk` list, one per disk to move
     :param hardware_changes: the plan's HardwareChange list
     :param dest_address: the destination's migration address (the NBD
-        server binds it; the source's QEMU dials it)
+        servers bind it; the source's QEMU dials it)
     :param dest_root: the destination's instances root (as it sees it)
-    :param run_prefix: wrapper for the export daemon (lab: nsenter)
+    :param port: the first NBD port (one per disk for a client-bound
+        export)
+    :param run_prefix: wrapper for the export daemons (lab: nsenter)
     :param dest_local_path, source_local_path: map a host's path to the
         path this process reaches it at (lab: ``Lab.root_path``)
     :param verify_clone: ``f(clone_dom, timeout)`` raising when the clone
         does not come up (e.g. the lab checks it writes)
     :param before_cutover: ``f(sync, export)`` called once the disks are
         in sync (fault injection, extra checks)
+    :param export_kind: CLIENT_BOUND (one non-persistent qemu-nbd per
+        disk, what Nova runs) or QSD (a qemu-storage-daemon released over
+        QMP)
+    :param release_check: CLIENT_BOUND: ``f(export) -> release_check`` for
+        :func:`run_source_cutover` (default: wait for every qemu-nbd
+        process to exit)
     :returns: stats dict
-    :raises: CutoverRefused / CutoverFailed / SyncFailed / ExportError,
-        always after a rollback that left the source guest running
+    :raises: CutoverCancelled / CutoverRefused / CutoverFailed /
+        SyncFailed / ExportError, always after a rollback that left the
+        source guest running and the destination clean
     """
+    if export_kind not in EXPORT_KINDS:
+        raise ValueError('export_kind must be one of %s' % (EXPORT_KINDS,))
     t0 = time.monotonic()
     name = dom.name()
     if dom.isPersistent():
@@ -560,77 +805,71 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
     dest = DestinationDisks(disks, dest_root, dest_local_path)
     local = dest.local_path
     tag = 'v2v-%s' % dom.UUIDString()[:8]
-    export = nbd.NBDExport(
-        [nbd.ExportedDisk(local(d.dest_path), d.dest_format,
-                          '%s-%s' % (tag, d.target)) for d in disks],
-        dest_address, port=port, run_dir=run_dir, run_prefix=run_prefix,
-        tag=tag)
-    sync = DiskSync(dom, [(d.target,) + export.nbd_source(e)
-                          for d, e in zip(disks, export.disks)])
-    stats = {'mode': mode, 'disks': len(disks)}
-    stopped = None
-    clone = None
+    exported = [nbd.ExportedDisk(local(d.dest_path), d.dest_format,
+                                 '%s-%s' % (tag, d.target)) for d in disks]
+    if export_kind == QSD:
+        export = nbd.NBDExport(exported, dest_address, port=port,
+                               run_dir=run_dir, run_prefix=run_prefix,
+                               tag=tag)
+        release = _QMPRelease(export)
+    else:
+        export = nbd.ClientBoundExport(
+            exported, dest_address,
+            ports=[port + i for i in range(len(exported))],
+            run_dir=run_dir, run_prefix=run_prefix, tag=tag)
+        release = (release_check(export) if release_check else
+                   export.wait_exited)
+    hook = (functools.partial(_call_with_export, before_cutover, export)
+            if before_cutover is not None else None)
     try:
         dest.precreate()
         export.start()
-        sync.start(bandwidth)
-        stats['sync_seconds'] = round(sync.wait_ready(sync_timeout,
-                                                      progress_cb), 3)
-        if before_cutover:
-            before_cutover(sync, export)
-        t_stop = time.monotonic()
-        stopped = stop_source(dom, sync, mode, shutdown_timeout)
-        stats['stop'] = stopped
-        stats['bytes_copied'] = sync.progress()['copied']
-        stats['stop_seconds'] = round(time.monotonic() - t_stop, 3)
-        if not export.release():
-            raise exception.ExportError('the NBD export of %s was not '
-                                        'released cleanly' % name)
-        clone, t_started = start_clone(dest_conn, clone_xml, verify_clone,
-                                       clone_timeout)
-        stats['downtime_seconds'] = round(t_started - t_stop, 3)
+        stats = run_source_cutover(
+            dom, [(d.target,) + export.nbd_source(e)
+                  for d, e in zip(disks, export.disks)],
+            clone_xml, clone_starter(dest_conn, verify_clone,
+                                     clone_timeout),
+            mode=mode, release_check=release, release_timeout=release_timeout,
+            bandwidth=bandwidth, sync_timeout=sync_timeout,
+            shutdown_timeout=shutdown_timeout, on_progress=progress_cb,
+            before_cutover=hook, poll=POLL)
     except Exception as exc:
-        LOG.error('V2V cutover of %(dom)s failed, rolling back: %(err)s',
-                  {'dom': name, 'err': exc})
-        _rollback(dom, sync, export, dest, stopped)
-        if isinstance(exc, (exception.TransferError,)):
+        LOG.error('V2V cutover of %(dom)s failed, cleaning the destination '
+                  'up: %(err)s', {'dom': name, 'err': exc})
+        _clean_destination(export, dest)
+        if isinstance(exc, exception.TransferError):
             raise
         raise exception.CutoverFailed('V2V cutover of %s failed: %s'
-                                      % (name, exc))
-    finally:
-        sync.close()
-    # The clone runs: the source is history.
-    _destroy(dom)
+                                      % (name, exc)) from exc
+    # What Nova's cleanup does on the source once the clone runs.
+    if export_kind == CLIENT_BOUND:
+        export.stop()
     try:
         dom.undefine()
     except libvirt.libvirtError as exc:
         LOG.warning('Undefine of the source %(dom)s: %(err)s',
                     {'dom': name, 'err': exc})
+    stats['export'] = export_kind
     stats['source_removed'] = remove_source_disks(disks, source_local_path)
     stats['total_seconds'] = round(time.monotonic() - t0, 3)
-    stats['clone'] = clone.name()
     LOG.info('V2V cutover of %(dom)s done: %(stats)s',
              {'dom': name, 'stats': stats})
     return stats
 
 
-def _rollback(dom, sync, export, dest, stopped):
-    """Leave the source running and the destination clean."""
-    sync.abort()
+def _call_with_export(before_cutover, export, sync):
+    before_cutover(sync, export)
+
+
+def _clean_destination(export, dest):
+    """The destination's rollback: no export left, no disk created."""
     try:
-        state = dom.state()[0] if dom.isActive() else None
-        if state == libvirt.VIR_DOMAIN_PAUSED:
-            dom.resume()
-        elif state is None:
-            # Shut down (ACPI) or died: boot it again from its own disks.
-            dom.create()
-    except libvirt.libvirtError as exc:
-        LOG.error('Rollback could not restart %(dom)s: %(err)s',
-                  {'dom': dom.name(), 'err': exc})
-    try:
-        export.release(hard=True)
+        if isinstance(export, nbd.NBDExport):
+            export.release(hard=True)
+        else:
+            export.stop()
     except exception.TransferError as exc:
-        LOG.error('Rollback could not release the export: %(err)s',
+        LOG.error('Rollback could not stop the export: %(err)s',
                   {'err': exc})
     dest.remove()
 

@@ -38,6 +38,13 @@ class CutoverRefused(TransferError):
     """
 
 
+class CutoverCancelled(TransferError):
+    """The cutover was cancelled by request before the guest stopped.
+
+    Raised after the rollback: the source guest runs, no job is left.
+    """
+
+
 class CutoverFailed(TransferError):
     """The cutover or the start of the clone failed (rolled back)."""
 

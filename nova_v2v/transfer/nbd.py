@@ -385,20 +385,43 @@ def stop_pid_file(pid_file, timeout=EXIT_TIMEOUT, program=QEMU_NBD):
     return stopped
 
 
-def port_open(address, port, timeout=1.0):
-    """Whether something accepts TCP connections on address:port."""
+OPEN = 'open'
+REFUSED = 'refused'
+UNKNOWN = 'unknown'
+
+
+def port_state(address, port, timeout=1.0):
+    """OPEN, REFUSED (nothing listens) or UNKNOWN (no answer, no route).
+
+    A listener whose accept queue is full (a qemu-nbd that serves its one
+    client) drops new SYNs: that is UNKNOWN, never REFUSED.
+    """
     try:
         with socket.create_connection((address, int(port)), timeout):
-            return True
+            return OPEN
+    except ConnectionRefusedError:
+        return REFUSED
     except OSError:
-        return False
+        return UNKNOWN
 
 
-def wait_closed(address, port, timeout=EXIT_TIMEOUT, poll=0.05):
-    """Wait until nothing listens on address:port; True when it closed."""
+def port_open(address, port, timeout=1.0):
+    """Whether something accepts TCP connections on address:port."""
+    return port_state(address, port, timeout) == OPEN
+
+
+def wait_closed(address, port, timeout=EXIT_TIMEOUT, poll=0.05,
+                connect_timeout=0.2):
+    """Wait until address:port refuses connections; True when it did.
+
+    Only a refusal counts: a connection attempt that times out or finds
+    no route proves nothing, and is tried again until ``timeout``.
+    """
     deadline = time.monotonic() + timeout
     while True:
-        if not port_open(address, port):
+        left = deadline - time.monotonic()
+        if port_state(address, port,
+                      max(min(connect_timeout, left), 0.01)) == REFUSED:
             return True
         if time.monotonic() > deadline:
             return False
@@ -518,6 +541,33 @@ class ClientBoundExport(object):
 
     def alive(self):
         return any(pid and _cmdline_has(pid, QEMU_NBD) for pid in self.pids)
+
+    def wait_exited(self, timeout=EXIT_TIMEOUT, poll=0.01):
+        """Wait until every daemon exited; the export names still running.
+
+        A release check for the host that runs the daemons: a qemu-nbd
+        exits once it flushed and closed its image, after its client left.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            held = [disk.name for disk, pid in zip(self.disks, self.pids)
+                    if pid and _cmdline_has(pid, QEMU_NBD)]
+            if not held or time.monotonic() > deadline:
+                return held
+            time.sleep(poll)
+
+    def kill(self, sig=signal.SIGKILL):
+        """Send sig to every running daemon (fault injection)."""
+        killed = []
+        for pid in self.pids:
+            if pid and _cmdline_has(pid, QEMU_NBD):
+                try:
+                    os.kill(pid, sig)
+                except OSError as exc:
+                    if exc.errno != errno.ESRCH:
+                        raise
+                killed.append(pid)
+        return killed
 
     def stop(self, timeout=EXIT_TIMEOUT):
         """Stop whatever daemon still runs (rollback)."""

@@ -31,6 +31,7 @@ PREREQUISITES = (
     ('/usr/bin/virsh', 'libvirt-clients'),
     ('/usr/bin/qemu-system-x86_64', 'qemu-system-x86'),
     ('/usr/bin/qemu-img', 'qemu-utils'),
+    ('/usr/bin/qemu-nbd', 'qemu-utils'),
     ('/usr/bin/qemu-storage-daemon', 'qemu-system-common'),
     ('/bin/busybox', 'busybox-static'),
     ('/sbin/depmod', 'kmod'),

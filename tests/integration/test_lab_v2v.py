@@ -15,10 +15,13 @@
 """V2V cutover and offline moves in the two-host lab (nova_v2v.lab).
 
 Real libvirt/QEMU: a VMware-shaped guest (pvscsi + vmxnet3 on a vmdk) and
-a virtio guest move from host a to host b with the warm cutover (block
-copy onto an NBD export in host b's netns, stop, boot the translated
-clone), an offline move converts vmdk to qcow2, a killed NBD export makes
-the cutover refuse and roll back, and libvirt itself is asked to live
+a virtio guest move from host a to host b with the warm cutover that Nova's
+driver runs (cutover.run_source_cutover: block copy onto one
+non-persistent qemu-nbd per disk in host b's netns, stop, abort without
+pivot, wait until the port refuses as seen from host a, boot the
+translated clone), once with a qemu-storage-daemon released over QMP for
+comparison, an offline move converts vmdk to qcow2, a killed NBD export
+makes the cutover refuse and roll back, and libvirt itself is asked to live
 migrate a TCG guest into a KVM domain (it refuses; the planner picks the
 cutover for that pair).
 
@@ -76,6 +79,17 @@ class TestLabV2V(base.LabTestCase):
     def _no_export_left(self):
         self.assertEqual([], _processes_with('qemu-storage-daemon'),
                          'a qemu-storage-daemon is left behind')
+        self.assertEqual([], _processes_with('qemu-nbd'),
+                         'a qemu-nbd is left behind')
+
+    def _assert_released_by_client(self, result):
+        """The qemu-nbd exited on the abort, the port refused from a."""
+        self.assertEqual('client-bound', result['export'])
+        release = result['release']
+        self.assertEqual('port', release['check'], release)
+        self.assertEqual([], release['held'], release)
+        self.assertIsNotNone(release['qemu_nbd_exited_ms'], release)
+        self.assertIsNotNone(release['port_refused_ms'], release)
 
     def _move(self, mode, **kwargs):
         result = self.v2v.run(self.lab, mode, **kwargs)
@@ -112,17 +126,27 @@ class TestLabV2V(base.LabTestCase):
                       result['hardware_changes'])
         self.assertEqual('suspended', result['engine']['stop'])
         self.assertGreater(result['bytes_moved'], 0)
+        self._assert_released_by_client(result)
+
+    def test_cutover_qsd_release(self):
+        result = self._move('v2v-cutover', profile='vmware',
+                            disk_format='qcow2', export='qsd')
+        self.assertEqual('qsd', result['engine']['export'])
+        self.assertEqual('suspended', result['engine']['stop'])
+        self.assertEqual('vda:virtio', result['dest_disk_bus'])
 
     def test_cutover_virtio_to_virtio(self):
         result = self._move('v2v-cutover', profile='virtio')
         self.assertEqual('vda:virtio', result['dest_disk_bus'])
         self.assertEqual([], result['hardware_changes'])
+        self._assert_released_by_client(result)
 
     def test_cutover_acpi(self):
         result = self._move('v2v-cutover', profile='vmware',
                             disk_format='qcow2', cutover_mode='acpi')
         self.assertEqual('shutdown', result['engine']['stop'])
         self.assertEqual('vda:virtio', result['dest_disk_bus'])
+        self._assert_released_by_client(result)
 
     def test_offline_vmdk_to_qcow2(self):
         result = self._move('offline', profile='vmware', disk_format='vmdk')
@@ -135,6 +159,8 @@ class TestLabV2V(base.LabTestCase):
                               fault='kill-export')
         self._record('v2v-cutover kill-export', result)
         self.assertIn('CutoverRefused', result.get('refused', ''), result)
+        self.assertEqual('client-bound', result['export'])
+        self.assertTrue(result['export_pids'], result)
         self.assertTrue(result['fault_event_seen'], result)
         self.assertTrue(result['source_running'],
                         'the source guest is not running after rollback')

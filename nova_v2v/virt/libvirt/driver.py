@@ -25,10 +25,12 @@ A ``v2v-cutover`` plan runs inside Nova's own live migration flow:
   (in the plan's formats) and exports them over NBD with one non-persistent
   ``qemu-nbd`` per disk, which releases its image by itself when the
   source's QEMU disconnects (:class:`nbd.ClientBoundExport`);
-* the source's ``_live_migration`` mirrors every local disk into those
-  exports (:class:`cutover.DiskSync`), saving progress into the migration
-  record, honouring abort and force-complete; then stops the guest, ends
-  the mirror without pivot, defines and starts the translated clone on the
+* the source's ``_live_migration`` runs :func:`cutover.run_source_cutover`
+  (the sequence the lab runs on real QEMU too): it mirrors every local
+  disk into those exports (:class:`cutover.DiskSync`), saving progress
+  into the migration record, honouring abort and force-complete; then
+  stops the guest, ends the mirror without pivot, waits until each export
+  refuses connections (its qemu-nbd exited), starts the translated clone on the
   destination through a libvirt connection to it (as libvirt's own
   peer-to-peer migration creates the domain there), checks it runs, powers
   the paused source off and only then calls ``post_method``: Nova's
@@ -93,8 +95,6 @@ EXECUTABLE_MODES = (planner.SHARED_LIVE, planner.BLOCK_LIVE,
 NBD_PID_GLOB = 'v2v-nbd-*.pid'
 # Seconds between two polls of the block copy jobs.
 SYNC_POLL = 0.2
-# Attempts to start the clone while the image lock may still be held.
-CLONE_START_ATTEMPTS = 3
 
 
 def refusal_to_exception(refused, host):
@@ -576,7 +576,11 @@ class V2VDriverMixin(object):
                          migrate_data, state):
         """Sync, stop, switch; the clone runs on ``dest`` on return.
 
-        Raises after rolling the source back (running guest, no job).
+        Nova's side of :func:`cutover.run_source_cutover`, the sequence the
+        lab runs too: the exports the destination recorded, the clone's
+        definition, progress into the migration record, abort and
+        force-complete. Raises after rolling the source back (running
+        guest, no job).
         """
         guest = self._host.get_guest(instance)
         dom = guest._domain
@@ -596,97 +600,52 @@ class V2VDriverMixin(object):
         # Built while the guest runs: a translation error stops the move
         # before anything happened.
         clone_xml = self._v2v_clone_xml(instance, guest, plan, migrate_data)
-        sync = cutover.DiskSync(dom, disks)
+        tasks = self.active_migrations.get(instance.uuid)
+
+        def force_complete():
+            forced = False
+            while tasks:
+                if tasks.popleft() == 'force-complete':
+                    forced = True
+            if forced:
+                state.forced = True
+                state.mode = cutover.SUSPEND
+            return forced
+
         try:
-            sync.start(CONF.libvirt.live_migration_bandwidth * units.Mi)
-            self._v2v_wait_ready(instance, migrate_data, dom, sync, state)
-            if not state.enter_cutover():
-                raise v2v_exception.V2VCutoverCancelled(
-                    reason='aborted by request')
-            stopped = cutover.stop_source(
-                dom, sync, state.mode, CONF.v2v.cutover_shutdown_timeout)
-            LOG.info('V2V cutover: the source guest is stopped (%(how)s)',
-                     {'how': stopped}, instance=instance)
-            self._v2v_save_progress(instance, migrate_data, sync)
-            for record in records:
-                if not nbd.wait_closed(record['host'], record['port'],
-                                       CONF.v2v.cutover_release_timeout):
-                    raise v2v_exception.V2VCutoverFailed(
-                        reason='the NBD export %s did not release its image '
-                               'within %ss' % (
-                                   record['name'],
-                                   CONF.v2v.cutover_release_timeout))
-            self._v2v_start_clone(instance, dest, clone_xml)
+            stats = cutover.run_source_cutover(
+                dom, disks, clone_xml,
+                functools.partial(self._v2v_start_clone, instance, dest),
+                mode=state.mode,
+                release_timeout=CONF.v2v.cutover_release_timeout,
+                bandwidth=CONF.libvirt.live_migration_bandwidth * units.Mi,
+                sync_timeout=CONF.v2v.cutover_sync_timeout,
+                shutdown_timeout=CONF.v2v.cutover_shutdown_timeout,
+                on_progress=functools.partial(
+                    self._v2v_save_progress, instance, migrate_data),
+                progress_interval=max(
+                    CONF.libvirt.live_migration_monitor_interval, 1),
+                should_abort=lambda: state.aborted,
+                force_complete=force_complete,
+                enter_cutover=state.enter_cutover, poll=SYNC_POLL)
         except Exception as exc:
             state.rolled_back = True
-            try:
-                run_state = cutover.rollback_source(dom, sync)
-            except Exception:
-                LOG.exception('V2V cutover: the rollback of the source '
-                              'failed', instance=instance)
-                run_state = None
-            LOG.warning('V2V cutover rolled back (source state %(state)s): '
-                        '%(err)s', {'state': run_state, 'err': exc},
+            LOG.warning('V2V cutover rolled back: %(err)s', {'err': exc},
                         instance=instance)
-            if state.aborted and not isinstance(
-                    exc, v2v_exception.V2VCutoverCancelled):
+            if state.aborted:
                 raise v2v_exception.V2VCutoverCancelled(
                     reason='aborted by request (%s)' % exc)
             raise
-        finally:
-            try:
-                sync.close()
-            except Exception as exc:
-                LOG.warning('Block job event deregistration: %(err)s',
-                            {'err': exc}, instance=instance)
-        # The clone runs: the source guest is history. Nova's cleanup
-        # undefines it and deletes its disks once post_method runs.
-        try:
-            if dom.isActive():
-                dom.destroy()
-        except Exception as exc:
-            LOG.warning('Powering off the source guest failed: %(err)s',
-                        {'err': exc}, instance=instance)
-
-    def _v2v_wait_ready(self, instance, migrate_data, dom, sync, state):
-        """Wait until every mirror is ready; progress, abort, force."""
-        start = time.monotonic()
-        interval = max(CONF.libvirt.live_migration_monitor_interval, 1)
-        saved = None
-        tasks = self.active_migrations.get(instance.uuid)
-        while True:
-            if state.aborted:
-                raise v2v_exception.V2VCutoverCancelled(
-                    reason='aborted by request')
-            ready = sync.poll_ready()
-            now = time.monotonic()
-            if ready or saved is None or now - saved >= interval:
-                self._v2v_save_progress(instance, migrate_data, sync)
-                saved = now
-            while tasks:
-                task = tasks.popleft()
-                if task == 'force-complete' and not state.forced:
-                    # As Nova pauses a guest to force a migration to
-                    # complete: the mirror converges, the cutover follows
-                    # at once (no clean shutdown of a paused guest).
-                    LOG.info('V2V cutover forced to complete: pausing the '
-                             'guest', instance=instance)
-                    state.forced = True
-                    state.mode = cutover.SUSPEND
-                    dom.suspend()
-            if ready:
-                return
-            if now - start > CONF.v2v.cutover_sync_timeout:
-                raise transfer_exception.SyncFailed(
-                    'the disks are not in sync after %ss'
-                    % CONF.v2v.cutover_sync_timeout)
-            time.sleep(SYNC_POLL)
+        LOG.info('V2V cutover done: downtime %(down)ss, stop %(how)s, '
+                 '%(bytes)d bytes copied', {'down': stats['downtime_seconds'],
+                                            'how': stats['stop'],
+                                            'bytes': stats['bytes_copied']},
+                 instance=instance)
 
     @staticmethod
-    def _v2v_save_progress(instance, migrate_data, sync):
+    def _v2v_save_progress(instance, migrate_data, progress):
         if 'migration' not in migrate_data or not migrate_data.migration:
             return
-        progress = sync.progress()
         total = progress['total']
         info = libvirt_guest.JobInfo(
             type=libvirt_driver.libvirt.VIR_DOMAIN_JOB_UNBOUNDED,
@@ -739,26 +698,16 @@ class V2VDriverMixin(object):
         return lv.openAuth(self._live_migration_uri(dest), auth, 0)
 
     def _v2v_start_clone(self, instance, dest, clone_xml):
+        """Define and start the clone on ``dest``: (clone, start time)."""
         conn = self._v2v_dest_connection(dest)
         try:
-            for attempt in range(1, CLONE_START_ATTEMPTS + 1):
-                try:
-                    clone, _started = cutover.start_clone(
-                        conn, clone_xml, _verify_clone,
-                        CONF.v2v.cutover_clone_check)
-                    break
-                except libvirt_driver.libvirt.libvirtError as exc:
-                    # The image lock of an export that is still exiting.
-                    if (attempt == CLONE_START_ATTEMPTS or
-                            'lock' not in str(exc).lower()):
-                        raise
-                    LOG.info('V2V cutover: the clone could not start yet '
-                             '(%(err)s); retrying', {'err': exc},
-                             instance=instance)
-                    time.sleep(1)
+            clone, started = cutover.start_clone_retrying(
+                conn, clone_xml, _verify_clone,
+                CONF.v2v.cutover_clone_check)
             LOG.info('V2V cutover: the clone %(name)s runs on %(dest)s',
                      {'name': clone.name(), 'dest': dest},
                      instance=instance)
+            return clone, started
         finally:
             try:
                 conn.close()

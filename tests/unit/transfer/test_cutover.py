@@ -174,3 +174,108 @@ class StartCloneTest(unittest.TestCase):
         self.assertRaises(exception.CloneNotRunning, cutover.start_clone,
                           conn, '<domain/>', None, 1)
         clone.undefine.assert_called_once_with()
+
+
+class RunSourceCutoverTest(unittest.TestCase):
+    """The one sequence Nova's driver and the lab run."""
+
+    def setUp(self):
+        super().setUp()
+        self.dom = _dom()
+        self.watcher = FakeWatcher()
+        self.watcher._add('block-job', 'vda',
+                          libvirt.VIR_DOMAIN_BLOCK_JOB_READY)
+        patcher = mock.patch.object(cutover, 'BlockJobWatcher',
+                                    return_value=self.watcher)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.clone = mock.Mock()
+        self.clone.name.return_value = 'clone'
+        self.start_clone = mock.Mock(return_value=(self.clone, 0.0))
+        self.disks = [('vda', 'exp', '192.0.2.2', 10810)]
+
+    def _run(self, **kwargs):
+        kwargs.setdefault('release_check', mock.Mock(return_value=[]))
+        kwargs.setdefault('poll', 0)
+        return cutover.run_source_cutover(
+            self.dom, self.disks, '<domain/>', self.start_clone, **kwargs)
+
+    def test_success_starts_the_clone_and_powers_the_source_off(self):
+        release = mock.Mock(return_value=[])
+        progress = mock.Mock()
+        stats = self._run(release_check=release, on_progress=progress)
+        self.assertEqual('suspended', stats['stop'])
+        self.assertEqual('clone', stats['clone'])
+        self.dom.blockJobAbort.assert_called_once_with('vda', 0)
+        release.assert_called_once_with(cutover.RELEASE_TIMEOUT)
+        self.start_clone.assert_called_once_with('<domain/>')
+        self.dom.destroy.assert_called_once_with()
+        self.dom.undefine.assert_not_called()
+        self.assertEqual(2, progress.call_count)
+
+    def test_default_release_check_waits_for_the_ports(self):
+        with mock.patch.object(cutover.nbd, 'wait_closed',
+                               return_value=True) as wait:
+            self._run(release_check=None, release_timeout=7)
+        wait.assert_called_once_with('192.0.2.2', 10810, mock.ANY)
+
+    def test_unconfirmed_release_lets_the_clone_start_decide(self):
+        stats = self._run(release_check=mock.Mock(return_value=['exp']))
+        self.assertFalse(stats['release_confirmed'])
+        self.start_clone.assert_called_once_with('<domain/>')
+        self.dom.destroy.assert_called_once_with()
+
+    def test_held_export_and_locked_clone_roll_back(self):
+        self.dom.state.return_value = [libvirt.VIR_DOMAIN_PAUSED, 0]
+        self.start_clone.side_effect = RuntimeError('Failed to get "write" '
+                                                    'lock')
+        self.assertRaises(exception.CutoverFailed, self._run,
+                          release_check=mock.Mock(return_value=['exp']))
+        self.dom.resume.assert_called_once_with()
+        self.dom.destroy.assert_not_called()
+
+    def test_clone_failure_rolls_back_wrapped(self):
+        self.start_clone.side_effect = RuntimeError('boom')
+        self.assertRaises(exception.CutoverFailed, self._run)
+        self.dom.destroy.assert_not_called()
+
+    def test_abort_before_cutover(self):
+        self.assertRaises(exception.CutoverCancelled, self._run,
+                          should_abort=lambda: True)
+        self.dom.suspend.assert_not_called()
+        self.start_clone.assert_not_called()
+
+    def test_enter_cutover_refused(self):
+        self.assertRaises(exception.CutoverCancelled, self._run,
+                          enter_cutover=lambda: False)
+        self.dom.suspend.assert_not_called()
+
+    def test_force_complete_pauses_and_suspends_the_cutover(self):
+        stats = self._run(mode=cutover.ACPI, force_complete=lambda: True)
+        self.assertTrue(stats['forced'])
+        self.assertEqual(cutover.SUSPEND, stats['mode'])
+        self.dom.shutdown.assert_not_called()
+        self.assertEqual('suspended', stats['stop'])
+
+
+class StartCloneRetryingTest(unittest.TestCase):
+
+    def test_lock_error_is_retried(self):
+        conn = mock.Mock()
+        clone = conn.defineXML.return_value
+        clone.state.return_value = [libvirt.VIR_DOMAIN_RUNNING, 0]
+        clone.create.side_effect = [
+            libvirt.libvirtError('Failed to get "write" lock'), None]
+        with mock.patch.object(cutover.time, 'sleep'):
+            got, _t = cutover.start_clone_retrying(conn, '<d/>', None, 0)
+        self.assertIs(clone, got)
+        self.assertEqual(2, clone.create.call_count)
+
+    def test_other_error_is_not_retried(self):
+        conn = mock.Mock()
+        clone = conn.defineXML.return_value
+        clone.create.side_effect = libvirt.libvirtError('no memory')
+        self.assertRaises(libvirt.libvirtError,
+                          cutover.start_clone_retrying, conn, '<d/>', None,
+                          0)
+        self.assertEqual(1, clone.create.call_count)

@@ -198,3 +198,28 @@ class PidFileTest(unittest.TestCase):
         sock.close()
         self.assertTrue(nbd.wait_closed('127.0.0.1', port, timeout=2))
         self.assertEqual(port, nbd.free_port('127.0.0.1', port, port))
+
+    @mock.patch.object(nbd, 'port_state', return_value=nbd.UNKNOWN)
+    def test_wait_closed_needs_a_refusal(self, mock_state):
+        self.assertFalse(nbd.wait_closed('192.0.2.2', 1, timeout=0.05,
+                                         poll=0.01))
+        self.assertGreater(mock_state.call_count, 1)
+
+    @mock.patch.object(nbd, 'port_state',
+                       side_effect=[nbd.OPEN, nbd.UNKNOWN, nbd.REFUSED])
+    def test_wait_closed_after_dropped_syn(self, mock_state):
+        self.assertTrue(nbd.wait_closed('192.0.2.2', 1, timeout=5,
+                                        poll=0))
+        self.assertEqual(3, mock_state.call_count)
+
+    def test_wait_exited_names_what_still_runs(self):
+        export = nbd.ClientBoundExport(
+            [nbd.ExportedDisk('/a', 'qcow2', 'a'),
+             nbd.ExportedDisk('/b', 'qcow2', 'b')], '192.0.2.2',
+            ports=[1, 2])
+        export.pids = [11, 12]
+        with mock.patch.object(nbd, '_cmdline_has',
+                               side_effect=lambda pid, prog: pid == 12):
+            self.assertEqual(['b'], export.wait_exited(timeout=0))
+        with mock.patch.object(nbd, '_cmdline_has', return_value=False):
+            self.assertEqual([], export.wait_exited(timeout=0))
