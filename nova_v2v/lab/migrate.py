@@ -186,17 +186,22 @@ def _transferred(completed, progress):
     return best('memory_processed'), best('disk_processed')
 
 
-def _leftovers(lab, conn_a, name, store_inside, instance_dir_inside,
-               shared_store):
+def host_leftovers(lab, host, conn, name, instance_dir_inside,
+                   files=True):
+    """What of guest ``name`` is left on ``host``: files, a domain.
+
+    :param files: also list the files under the instance directory (not
+        on a shared store, where the destination uses them)
+    """
     left = []
-    if not shared_store:
-        root = lab.root_path('a', instance_dir_inside)
+    if files:
+        root = lab.root_path(host, instance_dir_inside)
         if os.path.exists(root):
-            for dirpath, _dirs, files in os.walk(root):
-                left += [os.path.join(dirpath, f) for f in files]
+            for dirpath, _dirs, found in os.walk(root):
+                left += [os.path.join(dirpath, f) for f in found]
             if not left:
                 left.append(root + '/')
-    for dom in conn_a.listAllDomains(0):
+    for dom in conn.listAllDomains(0):
         if dom.name() == name:
             left.append('domain:%s' % name)
     return left
@@ -320,8 +325,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
             'log_ranges': check['log_ranges'],
             'guest_clock_max_gap_ms': check['guest_max_gap_ms'],
         })
-        result['source_leftovers'] = _leftovers(
-            lab, conn_a, name, store, inst_dir, shared_store=not block)
+        result['source_leftovers'] = host_leftovers(
+            lab, 'a', conn_a, name, inst_dir, files=block)
     finally:
         if tail.is_alive():
             tail.stop()

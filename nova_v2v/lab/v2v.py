@@ -218,20 +218,6 @@ def _release_check(lab, kind, result):
     return factory
 
 
-def _dest_leftovers(lab, conn_b, name, inst_dir):
-    left = []
-    root = lab.root_path('b', inst_dir)
-    if os.path.exists(root):
-        for dirpath, _dirs, files in os.walk(root):
-            left += [os.path.join(dirpath, f) for f in files]
-        if not left:
-            left.append(root + '/')
-    for dom in conn_b.listAllDomains(0):
-        if dom.name() == name:
-            left.append('domain:%s' % name)
-    return left
-
-
 def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         keep=False, dest_accel=None, source_accel=None, cutover_mode='suspend',
         disk_format=None, fault=None, export=cutover.CLIENT_BOUND,
@@ -387,8 +373,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
             tail.acks[serial['a']])
         logs = [migrate._read(serial['a']), migrate._read(serial['b'])]
         _check(result, lab.root_path('b', disk_inside), logs, lab)
-        result['source_leftovers'] = migrate._leftovers(
-            lab, conn_a, name, store, inst_dir, shared_store=False)
+        result['source_leftovers'] = migrate.host_leftovers(
+            lab, 'a', conn_a, name, inst_dir)
     finally:
         if tail.is_alive():
             tail.stop()
@@ -418,7 +404,8 @@ def _after_fault(lab, result, exc, dom, conn_b, tail, serial, name,
     result['refused'] = '%s: %s' % (type(exc).__name__, exc)
     result['source_running'] = (dom.state()[0] ==
                                 libvirt.VIR_DOMAIN_RUNNING)
-    result['dest_leftovers'] = _dest_leftovers(lab, conn_b, name, inst_dir)
+    result['dest_leftovers'] = migrate.host_leftovers(
+        lab, 'b', conn_b, name, inst_dir)
     result['export_alive'] = any(
         nbd._cmdline_has(pid, 'qemu-') for pid in
         result.get('export_pids', []))

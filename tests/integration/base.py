@@ -126,3 +126,15 @@ class LabTestCase(testtools.TestCase):
         super(LabTestCase, self).setUp()
         if self.setup_error:
             self.fail(self.setup_error)
+
+    def assertGuestMovedIntact(self, result):
+        """The guest runs on b and every acknowledged record is there."""
+        self.assertTrue(result['dest_running'],
+                        'the guest is not running on host b')
+        self.assertEqual(0, result['records_lost'], result)
+        self.assertGreater(result['records_written'], 0, result)
+        self.assertGreaterEqual(result['records_verified'],
+                                result['records_written'], result)
+        self.assertEqual([], result['serial_gaps'], result)
+        self.assertEqual([], result['serial_repeats'], result)
+        self.assertEqual([], result['source_leftovers'], result)

@@ -35,15 +35,7 @@ class TestLabMigrations(base.LabTestCase):
         print('\n%s: %s' % (mode, json.dumps(result, sort_keys=True)))
         self.addDetail('result', content.text_content(
             json.dumps(result, indent=2, sort_keys=True)))
-        self.assertTrue(result['dest_running'],
-                        'guest is not running on host b after migration')
-        self.assertEqual(0, result['records_lost'], result)
-        self.assertGreater(result['records_written'], 0, result)
-        self.assertGreaterEqual(result['records_verified'],
-                                result['records_written'], result)
-        self.assertEqual([], result['serial_gaps'], result)
-        self.assertEqual([], result['serial_repeats'], result)
-        self.assertEqual([], result['source_leftovers'], result)
+        self.assertGuestMovedIntact(result)
         first_b, _last_b = result['log_ranges'][1]
         self.assertGreater(first_b, 1, 'guest did not write on host a')
         return result

@@ -94,15 +94,7 @@ class TestLabV2V(base.LabTestCase):
     def _move(self, mode, **kwargs):
         result = self.v2v.run(self.lab, mode, **kwargs)
         self._record('%s %s' % (mode, kwargs), result)
-        self.assertTrue(result['dest_running'],
-                        'the clone is not running on host b')
-        self.assertEqual(0, result['records_lost'], result)
-        self.assertGreater(result['records_written'], 0, result)
-        self.assertGreaterEqual(result['records_verified'],
-                                result['records_written'], result)
-        self.assertEqual([], result['serial_gaps'], result)
-        self.assertEqual([], result['serial_repeats'], result)
-        self.assertEqual([], result['source_leftovers'], result)
+        self.assertGuestMovedIntact(result)
         (first_a, last_a), range_b = result['log_ranges']
         self.assertEqual(1, first_a, result)
         self.assertIsNotNone(range_b, 'the clone wrote nothing on host b')
