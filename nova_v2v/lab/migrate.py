@@ -186,6 +186,20 @@ def _transferred(completed, progress):
     return best('memory_processed'), best('disk_processed')
 
 
+def check_records(result, image, logs, lab):
+    """Verify the records on ``image`` against the serial ``logs``."""
+    check = verify_disk(image, logs, lab.state_dir)
+    result.update({
+        'records_written': check['records_written'],
+        'records_verified': check['records_verified'],
+        'records_lost': check['records_lost'],
+        'serial_gaps': check['serial_gaps'],
+        'serial_repeats': check['serial_repeats'],
+        'log_ranges': check['log_ranges'],
+        'guest_clock_max_gap_ms': check['guest_max_gap_ms'],
+    })
+
+
 def host_leftovers(lab, host, conn, name, instance_dir_inside,
                    files=True):
     """What of guest ``name`` is left on ``host``: files, a domain.
@@ -313,18 +327,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
             for f in result['source_files_removed']:
                 os.unlink(os.path.join(src_dir, f))
             os.rmdir(src_dir)
-        disk_b = lab.root_path('b', disk_inside)
-        logs = [_read(serial['a']), _read(serial['b'])]
-        check = verify_disk(disk_b, logs, lab.state_dir)
-        result.update({
-            'records_written': check['records_written'],
-            'records_verified': check['records_verified'],
-            'records_lost': check['records_lost'],
-            'serial_gaps': check['serial_gaps'],
-            'serial_repeats': check['serial_repeats'],
-            'log_ranges': check['log_ranges'],
-            'guest_clock_max_gap_ms': check['guest_max_gap_ms'],
-        })
+        check_records(result, lab.root_path('b', disk_inside),
+                      [_read(serial['a']), _read(serial['b'])], lab)
         result['source_leftovers'] = host_leftovers(
             lab, 'a', conn_a, name, inst_dir, files=block)
     finally:

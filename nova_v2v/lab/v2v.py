@@ -372,7 +372,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         result['ack_period_ms'] = migrate._median_period(
             tail.acks[serial['a']])
         logs = [migrate._read(serial['a']), migrate._read(serial['b'])]
-        _check(result, lab.root_path('b', disk_inside), logs, lab)
+        migrate.check_records(result, lab.root_path('b', disk_inside),
+                              logs, lab)
         result['source_leftovers'] = migrate.host_leftovers(
             lab, 'a', conn_a, name, inst_dir)
     finally:
@@ -383,19 +384,6 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         conn_a.close()
         conn_b.close()
     return result
-
-
-def _check(result, image, logs, lab):
-    check = migrate.verify_disk(image, logs, lab.state_dir)
-    result.update({
-        'records_written': check['records_written'],
-        'records_verified': check['records_verified'],
-        'records_lost': check['records_lost'],
-        'serial_gaps': check['serial_gaps'],
-        'serial_repeats': check['serial_repeats'],
-        'log_ranges': check['log_ranges'],
-        'guest_clock_max_gap_ms': check['guest_max_gap_ms'],
-    })
 
 
 def _after_fault(lab, result, exc, dom, conn_b, tail, serial, name,
@@ -416,8 +404,9 @@ def _after_fault(lab, result, exc, dom, conn_b, tail, serial, name,
     result['dest_writes'] = len(tail.acks[serial['b']])
     result['clean_shutdown'] = migrate._shutdown(dom)
     tail.stop()
-    _check(result, lab.root_path('a', os.path.join(inst_dir, 'disk')),
-           [migrate._read(serial['a'])], lab)
+    migrate.check_records(
+        result, lab.root_path('a', os.path.join(inst_dir, 'disk')),
+        [migrate._read(serial['a'])], lab)
     return result
 
 
