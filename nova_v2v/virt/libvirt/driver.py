@@ -44,6 +44,7 @@ does not run into the plan's format in ``finish_migration``.
 """
 
 import collections
+import dataclasses
 import functools
 import glob
 import os
@@ -261,13 +262,11 @@ class V2VDriverMixin(object):
         for disk in guest.disks:
             found = sizes.get(disk.path)
             if found:
-                disk = profile.GuestDisk(
-                    **dict(disk.__dict__,
-                           virtual_size=found.get('virt_disk_size'),
-                           backing_file=found.get('backing_file') or None))
+                disk = dataclasses.replace(
+                    disk, virtual_size=found.get('virt_disk_size'),
+                    backing_file=found.get('backing_file') or None)
             disks.append(disk)
-        return profile.GuestProfile(**dict(guest.__dict__,
-                                           disks=tuple(disks)))
+        return dataclasses.replace(guest, disks=tuple(disks))
 
     def check_can_live_migrate_source(self, context, instance,
                                       dest_check_data,
