@@ -26,6 +26,7 @@ against the acknowledged writes in both serial logs.
   convert`` into b's store, boot the translated clone on b.
 """
 
+import collections
 import mmap
 import os
 import tempfile
@@ -186,6 +187,27 @@ def _transferred(completed, progress):
     return best('memory_processed'), best('disk_processed')
 
 
+GuestPaths = collections.namedtuple(
+    'GuestPaths', ['uuid', 'name', 'instance_dir', 'disk', 'serial_inside',
+                   'serial'])
+
+
+def new_guest(lab, tag, store):
+    """Name and paths of a new lab guest whose instance dir is in store.
+
+    ``disk`` and ``serial_inside`` are paths inside the hosts' view;
+    ``serial`` maps each host to its serial log on the root filesystem.
+    """
+    inst_uuid = str(uuidlib.uuid4())
+    name = 'lab-%s-%s' % (tag, inst_uuid[:8])
+    inst_dir = os.path.join(store, inst_uuid)
+    serial_inside = '/var/log/libvirt/qemu/%s-serial.log' % name
+    return GuestPaths(inst_uuid, name, inst_dir,
+                      os.path.join(inst_dir, 'disk'), serial_inside,
+                      {h: lab.root_path(h, serial_inside)
+                       for h in hosts.HOSTS})
+
+
 def check_records(result, image, logs, lab):
     """Verify the records on ``image`` against the serial ``logs``."""
     check = verify_disk(image, logs, lab.state_dir)
@@ -250,12 +272,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
              {'t': virt_type, 'r': reason})
     conn_a = libvirt.open(lab.local_uri('a'))
     conn_b = libvirt.open(lab.local_uri('b'))
-    inst_uuid = str(uuidlib.uuid4())
-    name = 'lab-%s-%s' % (mode.split('-')[0], inst_uuid[:8])
-    inst_dir = os.path.join(store, inst_uuid)
-    disk_inside = os.path.join(inst_dir, 'disk')
-    serial_inside = '/var/log/libvirt/qemu/%s-serial.log' % name
-    serial = {h: lab.root_path(h, serial_inside) for h in hosts.HOSTS}
+    inst_uuid, name, inst_dir, disk_inside, serial_inside, serial = (
+        new_guest(lab, mode.split('-')[0], store))
     disk_rel = os.path.relpath(disk_inside, store)
     disk_a = disks.precreate(lab.root_path('a', store), disk_rel, 'qcow2',
                              DISK_SIZE)

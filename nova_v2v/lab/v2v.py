@@ -27,7 +27,6 @@ host a's QEMU connects to it.
 import os
 import threading
 import time
-import uuid as uuidlib
 
 import libvirt
 from lxml import etree
@@ -268,12 +267,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
     conn_a = libvirt.open(lab.local_uri('a'))
     conn_b = libvirt.open(lab.local_uri('b'))
     store = hosts.INSTANCES_PATH
-    inst_uuid = str(uuidlib.uuid4())
-    name = 'lab-%s-%s' % (mode.split('-')[0], inst_uuid[:8])
-    inst_dir = os.path.join(store, inst_uuid)
-    disk_inside = os.path.join(inst_dir, 'disk')
-    serial_inside = '/var/log/libvirt/qemu/%s-serial.log' % name
-    serial = {h: lab.root_path(h, serial_inside) for h in hosts.HOSTS}
+    inst_uuid, name, inst_dir, disk_inside, serial_inside, serial = (
+        migrate.new_guest(lab, mode.split('-')[0], store))
     disks.precreate(lab.root_path('a', store),
                     os.path.relpath(disk_inside, store), disk_format,
                     migrate.DISK_SIZE)
@@ -421,16 +416,14 @@ def cross_accel_live(lab, dest_type='kvm'):
     libvirt.registerErrorHandler(migrate._quiet_libvirt, None)
     conn_a = libvirt.open(lab.local_uri('a'))
     conn_b = libvirt.open(lab.local_uri('b'))
-    inst_uuid = str(uuidlib.uuid4())
-    name = 'lab-xaccel-%s' % inst_uuid[:8]
-    inst_dir = os.path.join(hosts.SHARED_PATH, inst_uuid)
-    disk_inside = os.path.join(inst_dir, 'disk')
+    paths = migrate.new_guest(lab, 'xaccel', hosts.SHARED_PATH)
+    inst_uuid, name, inst_dir, disk_inside = paths[:4]
     disks.precreate(lab.root_path('a', hosts.SHARED_PATH),
                     os.path.relpath(disk_inside, hosts.SHARED_PATH),
                     'qcow2', migrate.DISK_SIZE)
     spec = domain.DomainSpec(
         name, inst_uuid, image.kernel, image.initrd, disk_inside,
-        '/var/log/libvirt/qemu/%s-serial.log' % name, domain_type='qemu')
+        paths.serial_inside, domain_type='qemu')
     result = {'source_type': 'qemu', 'dest_type': dest_type}
     try:
         dom = conn_a.defineXML(domain.to_xml(spec))
