@@ -36,6 +36,10 @@ class InvalidDomainXML(ValueError):
     """The text given is not a libvirt domain definition."""
 
 
+class HostileDomainXML(InvalidDomainXML):
+    """The definition carries a DTD or entities: refused, never resolved."""
+
+
 def _parser():
     # Domain definitions come from libvirt, but also from operators' files
     # (the translate command): no DTD, no entity, no network, no huge tree.
@@ -56,10 +60,10 @@ def domain_root(xml):
     except etree.XMLSyntaxError as e:
         raise InvalidDomainXML('not XML: %s' % e)
     if root.getroottree().docinfo.doctype:
-        raise InvalidDomainXML('a document type declaration (DTD) is not '
+        raise HostileDomainXML('a document type declaration (DTD) is not '
                                'accepted in a domain definition')
     if any(isinstance(el, etree._Entity) for el in root.iter()):
-        raise InvalidDomainXML('entities are not accepted in a domain '
+        raise HostileDomainXML('entities are not accepted in a domain '
                                'definition')
     if root.tag != 'domain':
         raise InvalidDomainXML('not a libvirt domain: <%s>' % root.tag)

@@ -36,9 +36,9 @@ person can act on.
 
 import dataclasses
 import json
-import re
 import typing as ty
 
+from nova_v2v.hardware import machines
 from nova_v2v.planning import compat
 from nova_v2v.planning import profile
 
@@ -149,35 +149,12 @@ class MigrationPlan:
 
 
 def _machine_family(machine):
-    """'pc-i440fx-7.2' -> 'pc-i440fx'; 'pc' -> 'pc-i440fx'; 'q35' ..."""
-    aliases = {'pc': 'pc-i440fx', 'q35': 'pc-q35'}
-    if machine in aliases:
-        return aliases[machine]
-    match = re.match(r'^(.*?)-(\d+(\.\d+)*)$', machine)
-    return match.group(1) if match else machine
-
-
-def _machine_version(machine):
-    match = re.search(r'-(\d+(?:\.\d+)*)$', machine)
-    if not match:
-        return ()
-    return tuple(int(p) for p in match.group(1).split('.'))
+    return machines.family(machine)
 
 
 def pick_machine_type(machine, available):
-    """The destination's machine type for a guest built on ``machine``.
-
-    The machine itself when the destination runs it, else the newest one of
-    the same family, else None.
-    """
-    if not machine or machine in available:
-        return machine
-    family = _machine_family(machine)
-    same = [m for m in available if _machine_family(m) == family and
-            _machine_version(m)]
-    if not same:
-        return None
-    return max(same, key=_machine_version)
+    """The destination's machine type for a guest built on ``machine``."""
+    return machines.pick(machine, available)
 
 
 def _check_profiles(source, dest):

@@ -78,9 +78,8 @@ class TestTranslate(testtools.TestCase):
                                                     VMWARE_CHANGES))
         self.assertEqual('virtio', root.find(
             './devices/interface/model').get('type'))
-        ctrl = root.find("./devices/controller[@type='scsi']")
-        self.assertEqual('virtio-scsi', ctrl.get('model'))
-        self.assertIsNone(ctrl.find('./address'))
+        # No disk is left on the SCSI controller: it goes.
+        self.assertIsNone(root.find("./devices/controller[@type='scsi']"))
         disk = root.findall('./devices/disk')[0]
         self.assertEqual({'dev': 'vda', 'bus': 'virtio'},
                          dict(disk.find('./target').attrib))
@@ -156,7 +155,8 @@ class TestTranslate(testtools.TestCase):
             'type'))
 
     def test_ide_disks_renamed_in_order(self):
-        xml = """<domain type='qemu'><name>g</name><devices>
+        xml = """<domain type='qemu'><name>g</name>
+          <os><type arch='x86_64' machine='pc'>hvm</type></os><devices>
           <disk type='file' device='disk'><source file='/a'/>
             <target dev='hda' bus='ide'/></disk>
           <disk type='file' device='disk'><source file='/b'/>
