@@ -210,6 +210,12 @@ HYPERV = SourceProfile(
                'netvsc': TARGET_NIC_MODEL},
     video_model={'hyperv': 'vga', 'default': 'vga'},
     sound_model={},
+    removals=(
+        Removal("./maxMemory[@slots='0']",
+                'Hyper-V\'s dynamic memory maximum: on KVM <maxMemory> is '
+                'memory hotplug, which needs slots; the guest keeps its '
+                'startup memory'),
+    ),
     path_style='windows',
     map_networks=True,
     nvram_portable=False,
@@ -235,6 +241,8 @@ XEN = SourceProfile(
                 'Xen driver domains do not exist on KVM'),
         Removal('./devices/input[@bus="xen"]',
                 'Xen\'s paravirtual input devices do not exist on KVM'),
+        Removal('./devices/controller[@type="xenbus"]',
+                'the XenBus controller does not exist on KVM'),
     ),
     path_style='posix',
     map_networks=True,

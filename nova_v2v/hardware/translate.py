@@ -400,6 +400,14 @@ class _Translator(object):
         for el in root.findall('./devices/graphics'):
             if el.get('autoport') == 'yes' and 'port' in el.attrib:
                 del el.attrib['port']
+        os_el = root.find('./os')
+        if os_el is not None and os_el.get('firmware'):
+            # Firmware autoselection: the loader and the variable store
+            # template in a live XML are what the source host resolved.
+            for el in os_el.findall('./loader'):
+                _drop(el)
+            for el in os_el.findall('./nvram'):
+                el.attrib.pop('template', None)
 
     def unmappable(self, extra=()):
         rules = tables.COMMON_UNMAPPABLE + self.profile.unmappable + tuple(
