@@ -139,6 +139,38 @@ ones by this host's machine id, the device and the mount root, so that no two
 hosts share a local store by accident. Set this when the automatic identity is
 wrong, for example for a clustered block file system.
 """),
+    cfg.StrOpt('unmappable_devices',
+               default='refuse',
+               choices=[
+                   ('refuse', 'Refuse to translate a guest that has a device '
+                              'with no equivalent on the destination.'),
+                   ('drop', 'Translate it without such devices, each listed '
+                            'as a warning in the translation report.'),
+               ],
+               help="""
+What a V2V translation does with a device that cannot be mapped to the
+destination: a host device passed through, a host block device, a network
+disk, a floppy drive on a q35 destination, a shared host directory, and so
+on (see the mapping tables in the documentation).
+
+Nothing is ever dropped silently: ``nova-v2v translate`` lists such devices in
+its report either way.
+"""),
+    cfg.StrOpt('translate_disk_bus',
+               default='virtio',
+               choices=[('virtio', 'virtio-blk'),
+                        ('scsi', 'virtio-scsi (one controller)')],
+               help="""
+The disk bus that a guest from another hypervisor (VMware, Hyper-V, Xen)
+gets on KVM.
+"""),
+    cfg.StrOpt('translate_disk_format',
+               default='qcow2',
+               choices=['qcow2', 'raw'],
+               help="""
+The format that disks in a format this host does not run (vmdk, vhdx, vpc)
+are converted to.
+"""),
 ]
 
 
@@ -151,6 +183,14 @@ def planner_options(conf):
             translations[old.strip()] = new.strip()
     return {'allow_cutover': conf.v2v.allow_cutover,
             'translations': translations}
+
+
+def translation_options(conf):
+    """The translator's Target keyword options, as configured."""
+    return {'overrides': planner_options(conf)['translations'],
+            'unmappable': conf.v2v.unmappable_devices,
+            'disk_bus': conf.v2v.translate_disk_bus,
+            'disk_format': conf.v2v.translate_disk_format}
 
 
 def register_opts(conf):

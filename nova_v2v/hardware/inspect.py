@@ -55,6 +55,11 @@ def domain_root(xml):
         document, including any document with a DTD or an entity.
     """
     data = xml.encode('utf-8') if isinstance(xml, str) else xml
+    if b'<!DOCTYPE' in data or b'<!ENTITY' in data:
+        # Refused before parsing: libxml2 must not even expand them.
+        raise HostileDomainXML('a document type declaration (DTD) or an '
+                               'entity is not accepted in a domain '
+                               'definition')
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as e:

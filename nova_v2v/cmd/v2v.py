@@ -1,0 +1,196 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``nova-v2v``: operators' commands.
+
+``nova-v2v translate SOURCE.xml`` prints the domain XML a guest gets on a
+KVM destination on stdout and the translation report on stderr; it exits
+non-zero with the reason when it refuses.  It reads the same ``[v2v]``
+options as the compute service (``--config-file /etc/nova/nova.conf``).
+
+Exit codes: 0 translated, 1 refused (hostile input, an unsupported guest,
+unmappable devices under the ``refuse`` policy), 2 bad usage, 3 the source
+could not be read, 4 the output failed libvirt's schema (``--validate``).
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+from oslo_concurrency import processutils
+from oslo_config import cfg
+
+from nova_v2v.conf import v2v as v2v_conf
+from nova_v2v.hardware import translate as hw_translate
+from nova_v2v.storage import disks
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_UNREADABLE = 3
+EXIT_INVALID = 4
+
+
+def _network(text):
+    src, sep, dest = text.partition('=')
+    kind, sep2, name = dest.partition(':')
+    if not (sep and sep2 and src and name and kind in ('network', 'bridge')):
+        raise argparse.ArgumentTypeError(
+            'expected SOURCE=network:NAME or SOURCE=bridge:NAME, not %r'
+            % text)
+    return src, (kind, name)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog='nova-v2v', description='nova-v2v operator commands')
+    parser.add_argument('--config-file', action='append', default=[],
+                        help='nova.conf to read [v2v] options from')
+    sub = parser.add_subparsers(dest='command', required=True)
+    tr = sub.add_parser(
+        'translate',
+        help='print the KVM domain XML of a guest from another hypervisor',
+        description='Translate a libvirt domain definition (QEMU/KVM, '
+                    'VMware, Hyper-V or Xen HVM) for a KVM or QEMU/TCG '
+                    'destination: the XML on stdout, the report on stderr.')
+    tr.add_argument('source', help='the source domain XML file ("-" for '
+                                   'stdin)')
+    tr.add_argument('--target', choices=('kvm', 'qemu'), default='kvm',
+                    help='the destination\'s virt_type (default: kvm)')
+    tr.add_argument('--instances-path', default='/var/lib/nova/instances',
+                    help='the destination\'s instances directory')
+    tr.add_argument('--guest-dir',
+                    help='the guest\'s directory under it (default: its '
+                         'UUID)')
+    tr.add_argument('--machine', help='the machine type to use')
+    tr.add_argument('--machine-types', default='',
+                    help='comma-separated machine types the destination '
+                         'offers')
+    tr.add_argument('--cpu-model',
+                    help='the CPU model for a qemu (TCG) destination')
+    tr.add_argument('--disk-bus', choices=('virtio', 'scsi'),
+                    help='default: [v2v] translate_disk_bus')
+    tr.add_argument('--disk-format', choices=('qcow2', 'raw'),
+                    help='default: [v2v] translate_disk_format')
+    tr.add_argument('--network', action='append', type=_network,
+                    default=[], metavar='SRC=network:NAME|bridge:NAME',
+                    help='map a source network or bridge (repeatable)')
+    tr.add_argument('--firmware', choices=('bios', 'uefi'),
+                    help='the source\'s firmware where its definition does '
+                         'not say (a Hyper-V Generation 2 VM is uefi)')
+    tr.add_argument('--unmappable', choices=('refuse', 'drop'),
+                    help='default: [v2v] unmappable_devices')
+    tr.add_argument('--json', action='store_true',
+                    help='the report as JSON on stderr')
+    tr.add_argument('--validate', action='store_true',
+                    help='check the output with virt-xml-validate')
+    return parser
+
+
+def _read(path):
+    if path == '-':
+        return sys.stdin.buffer.read()
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+def validate(xml):
+    """Run libvirt's virt-xml-validate on a domain XML; None or the error."""
+    with tempfile.NamedTemporaryFile('w', suffix='.xml') as f:
+        f.write(xml)
+        f.flush()
+        try:
+            processutils.execute('virt-xml-validate', f.name, 'domain')
+        except processutils.ProcessExecutionError as exc:
+            return (exc.stderr or exc.stdout or str(exc)).strip()
+    return None
+
+
+def translate(args, conf, out=None, err=None):
+    out = out or sys.stdout
+    err = err or sys.stderr
+    options = v2v_conf.translation_options(conf)
+    if args.disk_bus:
+        options['disk_bus'] = args.disk_bus
+    if args.disk_format:
+        options['disk_format'] = args.disk_format
+    if args.unmappable:
+        options['unmappable'] = args.unmappable
+    target = hw_translate.Target(
+        accelerator=args.target,
+        instances_path=os.path.normpath(args.instances_path),
+        guest_dir=args.guest_dir, machine=args.machine,
+        machine_types=tuple(m for m in args.machine_types.split(',') if m),
+        cpu_model=args.cpu_model, networks=dict(args.network),
+        firmware=args.firmware, **options)
+    try:
+        data = _read(args.source)
+    except OSError as exc:
+        err.write('nova-v2v: cannot read %s: %s\n' % (args.source, exc))
+        return EXIT_UNREADABLE
+    try:
+        result = hw_translate.translate(data, target)
+        if os.path.isdir(target.instances_path):
+            # Symlinks on this host that would take a disk elsewhere.
+            for d in result.report.disks:
+                if d.path:
+                    disks.confine(target.instances_path, d.path)
+    except hw_translate.UnmappableDevices as exc:
+        _report(exc.report, args, err)
+        err.write('nova-v2v: refused: %s\n' % exc)
+        return EXIT_REFUSED
+    except (hw_translate.TranslationError, disks.PathEscape) as exc:
+        err.write('nova-v2v: refused (%s): %s\n'
+                  % (type(exc).__name__, exc))
+        return EXIT_REFUSED
+    if args.validate:
+        problem = validate(result.xml)
+        if problem:
+            _report(result.report, args, err)
+            err.write('nova-v2v: the translated XML fails libvirt\'s '
+                      'schema: %s\n' % problem)
+            return EXIT_INVALID
+    out.write(result.xml)
+    _report(result.report, args, err)
+    return EXIT_OK
+
+
+def _report(rep, args, err):
+    if args.json:
+        err.write(json.dumps(rep.to_dict(), indent=2, sort_keys=True))
+        err.write('\n')
+    else:
+        err.write(rep.to_text() + '\n')
+
+
+def main(argv=None):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    conf = cfg.ConfigOpts()
+    v2v_conf.register_opts(conf)
+    try:
+        conf([], project='nova', default_config_files=args.config_file,
+             validate_default_values=True)
+    except cfg.Error as exc:
+        sys.stderr.write('nova-v2v: %s\n' % exc)
+        return EXIT_USAGE
+    if args.command == 'translate':
+        return translate(args, conf)
+    parser.error('unknown command %s' % args.command)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,153 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``nova-v2v translate``: XML on stdout, report on stderr, exit codes."""
+
+import io
+import json
+import os
+import sys
+from unittest import mock
+
+import fixtures
+from lxml import etree
+import testtools
+
+from nova_v2v.cmd import v2v
+from tests.unit.hardware import schema
+
+SOURCES = schema.FIXTURES
+
+
+def _fixture(prefix):
+    for name in sorted(os.listdir(SOURCES)):
+        if name.startswith(prefix):
+            return os.path.join(SOURCES, name)
+    raise AssertionError('no fixture %s' % prefix)
+
+
+class TestTranslateCommand(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.out = io.StringIO()
+        self.err = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.out))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.err))
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def run_cmd(self, *argv):
+        return v2v.main(['translate'] + list(argv))
+
+    def test_vmware_to_kvm(self):
+        rc = self.run_cmd(_fixture('12'))
+        self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
+        root = etree.fromstring(self.out.getvalue().encode())
+        self.assertEqual('kvm', root.get('type'))
+        self.assertIsNone(schema.schema_errors(self.out.getvalue()))
+        report = self.err.getvalue()
+        self.assertIn('source: vmware', report)
+        self.assertIn('vmxnet3 -> virtio', report)
+        self.assertIn(', convert', report)
+
+    def test_json_report_and_target_qemu(self):
+        rc = self.run_cmd(_fixture('11'), '--target', 'qemu', '--json',
+                          '--instances-path', self.tmp, '--guest-dir', 'g1',
+                          '--cpu-model', 'qemu64')
+        self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
+        report = json.loads(self.err.getvalue())
+        self.assertEqual('qemu', report['target_type'])
+        self.assertEqual(os.path.join(self.tmp, 'g1', 'web01.qcow2'),
+                         report['disks'][0]['path'])
+        self.assertTrue(report['disks'][0]['needs_conversion'])
+        self.assertIn('qemu64', self.out.getvalue())
+
+    def test_refusal_exit_code_and_reason(self):
+        rc = self.run_cmd(_fixture('09'))
+        self.assertEqual(v2v.EXIT_REFUSED, rc)
+        self.assertEqual('', self.out.getvalue())
+        self.assertIn('refused', self.err.getvalue())
+        self.assertIn('hostdev', self.err.getvalue())
+        rc = self.run_cmd(_fixture('09'), '--unmappable', 'drop')
+        self.assertEqual(v2v.EXIT_OK, rc)
+        self.assertNotIn('<hostdev', self.out.getvalue())
+        self.assertIn('dropped', self.err.getvalue())
+
+    def test_unsupported_guest(self):
+        rc = self.run_cmd(_fixture('23'))
+        self.assertEqual(v2v.EXIT_REFUSED, rc)
+        self.assertIn('UnsupportedGuest', self.err.getvalue())
+
+    def test_unreadable_source(self):
+        rc = self.run_cmd(os.path.join(self.tmp, 'missing.xml'))
+        self.assertEqual(v2v.EXIT_UNREADABLE, rc)
+
+    def test_stdin(self):
+        with open(_fixture('18'), 'rb') as f:
+            data = f.read()
+        stdin = mock.Mock(buffer=io.BytesIO(data))
+        self.useFixture(fixtures.MonkeyPatch('sys.stdin', stdin))
+        rc = self.run_cmd('-', '--firmware', 'bios')
+        self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
+
+    def test_symlink_in_instances_path_refused(self):
+        # The guest's directory is a symlink out of the instances path.
+        elsewhere = self.useFixture(fixtures.TempDir()).path
+        os.symlink(elsewhere, os.path.join(self.tmp, 'g1'))
+        rc = self.run_cmd(_fixture('11'), '--instances-path', self.tmp,
+                          '--guest-dir', 'g1')
+        self.assertEqual(v2v.EXIT_REFUSED, rc)
+        self.assertIn('PathEscape', self.err.getvalue())
+        self.assertEqual('', self.out.getvalue())
+
+    def test_network_mapping_option(self):
+        rc = self.run_cmd(_fixture('11'), '--network',
+                          'VM Network=bridge:br-int')
+        self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
+        self.assertIn('bridge="br-int"', self.out.getvalue())
+        self.assertRaises(SystemExit, self.run_cmd, _fixture('11'),
+                          '--network', 'nonsense')
+
+    def test_config_file_policy(self):
+        conf = os.path.join(self.tmp, 'nova.conf')
+        with open(conf, 'w') as f:
+            f.write('[v2v]\nunmappable_devices = drop\n'
+                    'translate_disk_format = raw\n')
+        rc = v2v.main(['--config-file', conf, 'translate', _fixture('09')])
+        self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
+        rc = v2v.main(['--config-file', conf, 'translate', _fixture('11')])
+        self.assertIn('type="raw"', self.out.getvalue())
+
+    def test_validate_option_uses_virt_xml_validate(self):
+        with mock.patch.object(v2v.processutils, 'execute') as execute:
+            rc = self.run_cmd(_fixture('12'), '--validate')
+        self.assertEqual(v2v.EXIT_OK, rc)
+        args = execute.call_args[0]
+        self.assertEqual(('virt-xml-validate',), args[:1])
+        self.assertEqual('domain', args[-1])
+        with mock.patch.object(
+                v2v.processutils, 'execute',
+                side_effect=v2v.processutils.ProcessExecutionError(
+                    stderr='fails to validate')):
+            rc = self.run_cmd(_fixture('12'), '--validate')
+        self.assertEqual(v2v.EXIT_INVALID, rc)
+        self.assertIn('fails to validate', self.err.getvalue())
+
+    def test_console_script_declared(self):
+        setup_cfg = os.path.join(os.path.dirname(SOURCES), '..', '..', '..',
+                                 '..', 'setup.cfg')
+        with open(setup_cfg) as f:
+            self.assertIn('nova-v2v = nova_v2v.cmd.v2v:main', f.read())
+        self.assertTrue(callable(v2v.main))
+        self.assertIs(sys.modules['nova_v2v.cmd.v2v'], v2v)
