@@ -129,6 +129,10 @@ class Target:
     default_network: ty.Tuple[str, str] = ('network', 'default')
     # 'refuse' or 'drop' devices that cannot be mapped.
     unmappable: str = 'refuse'
+    # Block, network and pool-volume disks are Nova's Cinder volumes,
+    # which Nova connects on the destination itself: keep them as they are
+    # (the compute driver's moves), instead of refusing them.
+    keep_host_disks: bool = False
     # The source's firmware where its definition does not tell (libvirt's
     # Hyper-V driver does not report a VM's generation): 'bios', 'uefi'.
     firmware: ty.Optional[str] = None
@@ -412,6 +416,9 @@ class _Translator(object):
     def unmappable(self, extra=()):
         rules = tables.COMMON_UNMAPPABLE + self.profile.unmappable + tuple(
             extra)
+        if self.target.keep_host_disks:
+            rules = tuple(r for r in rules
+                          if not r.xpath.startswith('./devices/disk['))
         found = []
         for rule in rules:
             for el in self.root.findall(rule.xpath):
@@ -763,6 +770,9 @@ class _Translator(object):
         """Set the disk's destination path and format: (path, format)."""
         if src_path is None:
             return None, fmt
+        if disk.get('type', 'file') != 'file' and (
+                self.target.keep_host_disks):
+            return src_path, fmt
         if device != 'disk':
             # Install media: kept where they are Nova's (config drive),
             # ejected where they are the source hypervisor's.
@@ -1115,7 +1125,7 @@ def target_from_changes(xml, hardware_changes, instances_path=None,
                                % accel)
     return Target(accelerator=accel, machine=machine,
                   instances_path=instances_path, overrides=overrides,
-                  unmappable=unmappable)
+                  unmappable=unmappable, keep_host_disks=True)
 
 
 def translate_domain_xml(xml, hardware_changes, new_name=None,

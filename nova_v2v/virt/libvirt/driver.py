@@ -313,6 +313,18 @@ class V2VDriverMixin(object):
                 reason='this release runs the cutover of guests on local '
                        'instance storage only; the plan needs it because '
                        '%s' % '; '.join(plan.reasons))
+        if plan.mode == planner.V2V_CUTOVER:
+            # The translation the cutover will apply, tried now: a guest
+            # that cannot be translated is refused before anything moves.
+            try:
+                self._v2v_translate(
+                    self._host.get_guest(instance).get_xml_desc(), plan)
+            except translate.TranslationError as exc:
+                LOG.info('V2V pre-check: the guest cannot be translated: '
+                         '%(reason)s', {'reason': exc}, instance=instance)
+                raise v2v_exception.V2VMigrationRefused(
+                    reason='the guest cannot be translated for %s: %s'
+                           % (plan.dest_host, exc))
         if requested is None:
             dest_check_data.block_migration = plan.block_migration
         data = super().check_can_live_migrate_source(
@@ -677,11 +689,18 @@ class V2VDriverMixin(object):
             instance, guest, migrate_data, self._get_volume_config,
             get_vif_config=get_vif_config, new_resources=new_resources)
         try:
-            return translate.translate_domain_xml(
-                xml, plan.hardware_changes,
-                disk_formats={d.path: d.dest_format for d in plan.disks})
+            return self._v2v_translate(xml, plan)
         except translate.TranslationError as exc:
             raise v2v_exception.V2VCutoverFailed(reason=str(exc))
+
+    @staticmethod
+    def _v2v_translate(xml, plan):
+        """The plan's translation of a domain XML (paths stay identical)."""
+        return translate.translate_domain_xml(
+            xml, plan.hardware_changes,
+            disk_formats={d.path: d.dest_format for d in plan.disks},
+            instances_path=CONF.instances_path,
+            unmappable=CONF.v2v.unmappable_devices)
 
     def _v2v_dest_connection(self, dest):
         """A libvirt connection to the destination's libvirtd.

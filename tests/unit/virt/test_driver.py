@@ -43,6 +43,7 @@ GUEST_XML = """<domain type='%(type)s'>
       <target dev='vda' bus='virtio'/>
     </disk>
     <interface type='bridge'><model type='%(nic)s'/></interface>
+    %(extra)s
   </devices>
 </domain>"""
 
@@ -181,7 +182,7 @@ class V2VDriverTestCase(_DriverTestBase):
     # -- source pre-check ------------------------------------------------
 
     def _source_check(self, shared, requested=None, dest_kw=None,
-                      dom_type='kvm', nic='virtio'):
+                      dom_type='kvm', nic='virtio', extra=''):
         data = objects.LibvirtLiveMigrateData(filename='probe',
                                               is_volume_backed=False)
         if requested is not None:
@@ -189,7 +190,8 @@ class V2VDriverTestCase(_DriverTestBase):
         self.instance.system_metadata[driver.SYSMETA_DEST_PROFILE] = (
             jsonutils.dumps(self._dest_stats(**(dest_kw or {}))))
         xml = GUEST_XML % {'type': dom_type, 'path': self.instances_path,
-                           'uuid': self.instance.uuid, 'nic': nic}
+                           'uuid': self.instance.uuid, 'nic': nic,
+                           'extra': extra}
         guest = mock.Mock(get_xml_desc=mock.Mock(return_value=xml))
         disk_path = '%s/%s/disk' % (self.instances_path, self.instance.uuid)
         disk_info = [{'path': disk_path,
@@ -273,6 +275,30 @@ class V2VDriverTestCase(_DriverTestBase):
                       [str(c).split(': ')[1] for c in plan.hardware_changes
                        if c.kind == 'nic-model'])
 
+    def test_source_cutover_untranslatable_guest_refused(self):
+        # A PCI device passed through cannot follow the guest: refused in
+        # the pre-check, before anything is saved or moved.
+        hostdev = ("<hostdev mode='subsystem' type='pci' managed='yes'>"
+                   "<source><address domain='0x0000' bus='0x3b' "
+                   "slot='0x00' function='0x0'/></source></hostdev>")
+        e = self.assertRaises(v2v_exception.V2VMigrationRefused,
+                              self._source_check, shared=False,
+                              dest_kw={'accelerator': profile.TCG},
+                              extra=hostdev)
+        self.assertIn('cannot be translated', str(e))
+        self.assertIn('hostdev pci', str(e))
+        self.save.assert_not_called()
+        self.super_check.assert_not_called()
+
+    def test_source_cutover_untranslatable_guest_dropped_by_policy(self):
+        self.flags(unmappable_devices='drop', group='v2v')
+        hostdev = ("<hostdev mode='subsystem' type='usb'><source>"
+                   "<vendor id='0x046d'/><product id='0xc52b'/></source>"
+                   "</hostdev>")
+        self._source_check(shared=False, dest_kw={'accelerator': profile.TCG},
+                           extra=hostdev)
+        self.assertEqual(planner.V2V_CUTOVER, self._saved_plan().mode)
+
     def test_source_without_dest_profile(self):
         self.instance.system_metadata.pop(driver.SYSMETA_DEST_PROFILE, None)
         data = objects.LibvirtLiveMigrateData(filename='probe')
@@ -282,7 +308,8 @@ class V2VDriverTestCase(_DriverTestBase):
         self.useFixture(fixtures.MockPatchObject(
             self.drvr, '_is_shared_block_storage', return_value=False))
         guest = mock.Mock(get_xml_desc=mock.Mock(return_value=GUEST_XML % {
-            'type': 'kvm', 'path': '/x', 'uuid': 'u', 'nic': 'virtio'}))
+            'type': 'kvm', 'path': '/x', 'uuid': 'u', 'nic': 'virtio',
+            'extra': ''}))
         self.useFixture(fixtures.MockPatchObject(
             self.drvr._host, 'get_guest', return_value=guest))
         e = self.assertRaises(v2v_exception.V2VMigrationRefused,
