@@ -34,6 +34,7 @@ from oslo_concurrency import processutils
 from oslo_config import cfg
 
 from nova_v2v.conf import v2v as v2v_conf
+from nova_v2v.hardware import tables
 from nova_v2v.hardware import translate as hw_translate
 from nova_v2v.storage import disks
 
@@ -97,6 +98,9 @@ def _parser():
                     help='the report as JSON on stderr')
     tr.add_argument('--validate', action='store_true',
                     help='check the output with virt-xml-validate')
+    tb = sub.add_parser('tables',
+                        help='print the translation\'s mapping tables')
+    tb.add_argument('--json', action='store_true')
     return parser
 
 
@@ -168,6 +172,38 @@ def translate(args, conf, out=None, err=None):
     return EXIT_OK
 
 
+def print_tables(args, conf_overrides=None, out=None):
+    """The mapping tables of every source profile, and what is refused."""
+    out = out or sys.stdout
+    rows = tables.as_rows()
+    unmappable = [(r.xpath, r.reason) for r in tables.COMMON_UNMAPPABLE]
+    removals = [(p.name, r.xpath, r.reason) for p in tables.PROFILES
+                for r in p.removals]
+    if args.json:
+        out.write(json.dumps({'mappings': rows, 'unmappable': unmappable,
+                              'removed': removals}, indent=2) + '\n')
+        return EXIT_OK
+    out.write('%-8s %-12s %-12s %s\n' % ('profile', 'table', 'source',
+                                         'target'))
+    for row in rows:
+        out.write('%-8s %-12s %-12s %s\n' % tuple(
+            r.replace(tables.TARGET_DISK_BUS, '(target disk bus)')
+            for r in row))
+    out.write('kvm/qemu: kept as they are, but for [v2v] '
+              'translate_device_models (%s)\n'
+              % ', '.join(conf_overrides or ()))
+    out.write('\nremoved (meaningless on KVM):\n')
+    for name, xpath, reason in removals:
+        out.write('  %-7s %s: %s\n' % (name, xpath, reason))
+    out.write('\nunmappable (refused, or dropped with a warning by '
+              '[v2v] unmappable_devices):\n')
+    for xpath, reason in unmappable:
+        out.write('  %s: %s\n' % (xpath, reason))
+    out.write('  a floppy drive on a q35 destination: q35 has no floppy '
+              'controller\n')
+    return EXIT_OK
+
+
 def _report(rep, args, err):
     if args.json:
         err.write(json.dumps(rep.to_dict(), indent=2, sort_keys=True))
@@ -189,6 +225,8 @@ def main(argv=None):
         return EXIT_USAGE
     if args.command == 'translate':
         return translate(args, conf)
+    if args.command == 'tables':
+        return print_tables(args, conf.v2v.translate_device_models)
     parser.error('unknown command %s' % args.command)
 
 

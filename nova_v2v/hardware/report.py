@@ -67,6 +67,8 @@ class DiskMapping:
     bus: str
     path: ty.Optional[str]
     format: str
+    # Bytes, when known (a conversion keeps it).
+    virtual_size: ty.Optional[int] = None
 
     @property
     def needs_conversion(self):

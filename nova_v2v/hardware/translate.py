@@ -214,8 +214,8 @@ def _scaled(el, default_unit='KiB'):
 def _check_limits(root, disk_sizes):
     for tag in ('memory', 'currentMemory', 'maxMemory'):
         el = root.find('./%s' % tag)
-        if el is not None and (_scaled(el) //
-                               1024 > tables.MAX_MEMORY_KIB):
+        if el is not None and (_scaled(el) >
+                               tables.MAX_MEMORY_KIB * 1024):
             raise LimitExceeded('<%s> of %s %s is beyond %d GiB' % (
                 tag, el.text, el.get('unit', 'KiB'),
                 tables.MAX_MEMORY_KIB // 1024 ** 2))
@@ -309,12 +309,14 @@ def _source_parts(path, style):
 def _inside(root, path):
     root = root.rstrip('/') or '/'
     return (posixpath.isabs(path) and posixpath.normpath(path) == path and
+            not path.startswith('//') and
             posixpath.commonpath([root, path]) == root and path != root)
 
 
 def _check_dest_path(target, path, what):
     if (not posixpath.isabs(path) or posixpath.normpath(path) != path or
-            '\x00' in path or '/../' in path + '/'):
+            path.startswith('//') or any(ord(c) < 32 for c in path) or
+            '/../' in path + '/'):
         raise PathEscape('%s path %r is not absolute and normal'
                          % (what, path))
     if target.instances_path is not None and not _inside(
@@ -351,7 +353,8 @@ def _dev_name(prefix, index):
 
 class _Translator(object):
 
-    def __init__(self, root, target, profile, rep, disk_paths, disk_formats):
+    def __init__(self, root, target, profile, rep, disk_paths, disk_formats,
+                 disk_sizes=None):
         self.src = root
         self.root = copy.deepcopy(root)
         self.target = target
@@ -359,6 +362,7 @@ class _Translator(object):
         self.rep = rep
         self.disk_paths = dict(disk_paths or {})
         self.disk_formats = dict(disk_formats or {})
+        self.disk_sizes = dict(disk_sizes or {})
         self.devices = self.root.find('./devices')
         if self.devices is None:
             self.devices = _sub(self.root, 'devices')
@@ -696,7 +700,17 @@ class _Translator(object):
         disks = self.devices.findall('./disk')
         used = set()
         plans = []
+        # File names taken in the guest's directory: the kept disks and
+        # NVRAM, then each relocated disk's (two disks never share a file).
         relocated = set()
+        if self.target.instances_path is not None:
+            guest_dir = posixpath.join(self.target.instances_path,
+                                       self.guest_dir())
+            kept = [d.find('./source').get('file') for d in disks
+                    if d.find('./source') is not None]
+            kept += [f.path for f in self.rep.extra_files]
+            relocated = {posixpath.basename(p) for p in kept
+                         if p and posixpath.dirname(p) == guest_dir}
         for disk in disks:
             target_el = disk.find('./target')
             if target_el is None:
@@ -736,10 +750,12 @@ class _Translator(object):
                              bus, '%s (%s)' % (new_bus, new_dev))
             new_path, new_fmt = self._disk_source(
                 disk, device, dev, source, src_path, parts, fmt, relocated)
+            size = self._lookup(self.disk_sizes, dev, src_path)
             self.rep.disks.append(hw_report.DiskMapping(
                 device=device, source_target=dev, source_bus=bus,
                 source_path=src_path, source_format=fmt, target=new_dev,
-                bus=new_bus, path=new_path, format=new_fmt))
+                bus=new_bus, path=new_path, format=new_fmt,
+                virtual_size=int(size) if size is not None else None))
 
     def _bus_of(self, dev):
         for prefix, bus in (('vd', 'virtio'), ('sd', 'scsi'), ('hd', 'ide'),
@@ -970,6 +986,12 @@ class _Translator(object):
                 graphics.set('type', 'vnc')
                 graphics.set('autoport', 'yes')
                 self.rep.add(hw_report.CHANGED, 'graphics', old, 'vnc')
+        for tpm in self.devices.findall("./tpm/backend[@type='emulator']"):
+            self.rep.add(hw_report.NOTE, 'tpm', reason='the emulated TPM\'s '
+                         'state stays on the source host: the guest gets a '
+                         'fresh TPM, and secrets sealed to the old one (disk '
+                         'encryption keys) must be recovered',
+                         severity=hw_report.WARNING)
         for balloon in self.devices.findall('./memballoon'):
             old = balloon.get('model')
             if old not in ('virtio', 'none', 'virtio-transitional',
@@ -1042,7 +1064,8 @@ def translate(xml, target, name=None, uuid=None, keep_uuid=True,
             % (source_type, ', '.join(sorted(tables.BY_DOMAIN_TYPE))))
     rep = hw_report.Report(source_profile=profile.name,
                            source_type=source_type)
-    tr = _Translator(root, target, profile, rep, disk_paths, disk_formats)
+    tr = _Translator(root, target, profile, rep, disk_paths, disk_formats,
+                     disk_sizes)
     os_el, os_type = tr.os_checks()
     tr.strip_source_host_state(keep_uuid or uuid)
     if name:

@@ -144,6 +144,19 @@ class TestTranslateCommand(testtools.TestCase):
         self.assertEqual(v2v.EXIT_INVALID, rc)
         self.assertIn('fails to validate', self.err.getvalue())
 
+    def test_tables(self):
+        self.assertEqual(v2v.EXIT_OK, v2v.main(['tables']))
+        text = self.out.getvalue()
+        self.assertIn('vmware   nic_model    vmxnet3      virtio', text)
+        self.assertIn('(target disk bus)', text)
+        self.assertIn('hostdev', text)
+        self.out.truncate(0)
+        self.out.seek(0)
+        self.assertEqual(v2v.EXIT_OK, v2v.main(['tables', '--json']))
+        data = json.loads(self.out.getvalue())
+        self.assertIn(['hyperv', 'nic_model', '(none)', 'virtio'],
+                      data['mappings'])
+
     def test_console_script_declared(self):
         setup_cfg = os.path.join(os.path.dirname(SOURCES), '..', '..', '..',
                                  '..', 'setup.cfg')

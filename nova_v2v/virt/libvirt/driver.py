@@ -695,11 +695,15 @@ class V2VDriverMixin(object):
 
     @staticmethod
     def _v2v_translate(xml, plan):
-        """The plan's translation of a domain XML (paths stay identical)."""
+        """The plan's translation of a domain XML.
+
+        Disk and NVRAM paths stay identical: the destination's disks were
+        precreated at the source's paths (no instances path is given, so
+        nothing is relocated).
+        """
         return translate.translate_domain_xml(
             xml, plan.hardware_changes,
             disk_formats={d.path: d.dest_format for d in plan.disks},
-            instances_path=CONF.instances_path,
             unmappable=CONF.v2v.unmappable_devices)
 
     def _v2v_dest_connection(self, dest):
