@@ -29,10 +29,11 @@ import os
 import time
 
 import libvirt
-from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 from nova_v2v.hardware import translate
+from nova_v2v.storage import convert as disk_convert
+from nova_v2v.storage import disks
 from nova_v2v.transfer import cutover
 from nova_v2v.transfer import exception
 
@@ -60,12 +61,25 @@ def shutdown(dom, timeout=SHUTDOWN_TIMEOUT):
 
 
 def convert_disk(source, source_format, dest, dest_format):
-    """qemu-img convert source -> dest (a new file); returns its size."""
-    if os.path.lexists(dest):
-        raise exception.OfflineMigrationFailed('%s already exists' % dest)
+    """Convert source -> dest (a new file), verified; returns its size.
+
+    :func:`nova_v2v.storage.convert.convert`: the source's real format is
+    probed first (a declared format that differs is refused), sparseness
+    is kept, and the result's virtual size and content are compared with
+    the source's before the clone may boot from it.
+    """
     os.makedirs(os.path.dirname(dest), exist_ok=True)
-    processutils.execute('qemu-img', 'convert', '-p', '-f', source_format,
-                         '-O', dest_format, '-t', 'none', source, dest)
+    try:
+        result = disk_convert.convert(source, source_format, dest,
+                                      dest_format)
+    except disks.DiskError as exc:
+        raise exception.OfflineMigrationFailed(
+            'converting %s (%s) to %s (%s) failed: %s'
+            % (source, source_format, dest, dest_format, exc))
+    LOG.info('Converted %(src)s (%(sfmt)s) to %(dst)s (%(dfmt)s) in '
+             '%(secs).1f s, verified',
+             {'src': source, 'sfmt': source_format, 'dst': dest,
+              'dfmt': dest_format, 'secs': result.seconds})
     return os.path.getsize(dest)
 
 
