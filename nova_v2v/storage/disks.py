@@ -27,6 +27,10 @@ import os
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
+# nova_v2v.privsep.path imports this module too (for confine); each
+# uses the other only at call time.
+from nova_v2v.privsep import path as priv_path
+
 LOG = logging.getLogger(__name__)
 
 SUPPORTED_FORMATS = ('qcow2', 'raw', 'vmdk')
@@ -133,8 +137,9 @@ def precreate(root, path, fmt, virtual_size):
         if in_use(target):
             raise DiskInUse('%s exists and is in use' % target)
         LOG.info('Replacing leftover disk %(path)s', {'path': target})
-        os.unlink(target)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+        priv_path.unlink(root, path)
+    if os.path.dirname(target) != os.path.realpath(root):
+        priv_path.makedirs(root, os.path.dirname(path))
     processutils.execute('qemu-img', 'create', '-q', '-f', fmt, target,
                          str(int(virtual_size)))
     return target

@@ -22,10 +22,10 @@ leftover: it is replaced. One whose files are in use is not touched.
 """
 
 import os
-import shutil
 
 from oslo_log import log as logging
 
+from nova_v2v.privsep import path as priv_path
 from nova_v2v.storage import disks
 
 LOG = logging.getLogger(__name__)
@@ -60,5 +60,6 @@ def clear_instance_dir(root, instance_dir):
                               % (target, ', '.join(sorted(busy))))
     LOG.warning('Removing %(dir)s, left by an earlier failed migration',
                 {'dir': target})
-    shutil.rmtree(target)
+    # Confined again in the privileged daemon; nothing is followed.
+    priv_path.remove_tree(root, instance_dir)
     return True

@@ -32,6 +32,7 @@ import libvirt
 from oslo_log import log as logging
 
 from nova_v2v.hardware import translate
+from nova_v2v.privsep import path as priv_path
 from nova_v2v.storage import convert as disk_convert
 from nova_v2v.storage import disks
 from nova_v2v.transfer import cutover
@@ -118,6 +119,10 @@ def run_offline(dom, dest_conn, disks, hardware_changes, dest_root,
             target = dest_local(disk.dest_path)
             if not os.path.isdir(os.path.dirname(target)):
                 dest.created_dirs.append(os.path.dirname(target))
+                # Made by the privileged daemon, confined under the
+                # destination root (copy's own makedirs finds it).
+                priv_path.makedirs(dest_local(dest_root),
+                                   os.path.dirname(target))
             dest.created.append(target)
             copy(src_local(disk.path), disk.source_format, target,
                  disk.dest_format)

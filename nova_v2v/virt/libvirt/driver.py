@@ -69,6 +69,7 @@ from nova_v2v.hardware import inspect
 from nova_v2v.hardware import translate
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
+from nova_v2v.privsep import path as priv_path
 from nova_v2v.storage import disks
 from nova_v2v.storage import identity
 from nova_v2v.storage import leftovers
@@ -809,7 +810,7 @@ class V2VDriverMixin(object):
                 os.rename(converted, path)
             except Exception as exc:
                 if os.path.exists(converted):
-                    os.unlink(converted)
+                    priv_path.unlink(CONF.instances_path, converted)
                 raise v2v_exception.V2VOfflineMigrationFailed(
                     reason='converting %s to %s failed: %s'
                            % (path, disk_plan.dest_format, exc))

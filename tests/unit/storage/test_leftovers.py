@@ -21,12 +21,14 @@ import testtools
 
 from nova_v2v.storage import disks
 from nova_v2v.storage import leftovers
+from tests import v2v_fixtures
 
 
 class TestClearInstanceDir(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
+        self.useFixture(v2v_fixtures.PrivsepFixture())
         self.root = self.useFixture(fixtures.TempDir()).path
         self.dir = os.path.join(self.root, 'uuid')
         os.makedirs(os.path.join(self.dir, 'sub'))

@@ -33,6 +33,7 @@ from nova_v2v import exception as v2v_exception
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.virt.libvirt import driver
+from tests import v2v_fixtures
 
 GUEST_XML = """<domain type='%(type)s'>
   <os><type arch='x86_64' machine='pc-i440fx-2.11'>hvm</type></os>
@@ -54,6 +55,8 @@ class _DriverTestBase(test.NoDBTestCase):
         super().setUp()
         self.useFixture(nova_fixtures.LibvirtFixture())
         self.useFixture(nova_fixtures.CGroupsFixture())
+        # nova_v2v.privsep entrypoints run in-process.
+        self.useFixture(v2v_fixtures.PrivsepFixture())
         self.instances_path = self.useFixture(fixtures.TempDir()).path
         self.flags(instances_path=self.instances_path)
         self.flags(storage_id='store-src', group='v2v')

@@ -1,0 +1,35 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Fixtures shared by the unit and functional tests."""
+
+import fixtures
+
+import nova_v2v.privsep
+
+
+class PrivsepFixture(fixtures.Fixture):
+    """Run nova-v2v's privileged functions in the test process.
+
+    As Nova's ``nova.tests.fixtures.PrivsepFixture`` does for its own
+    context: the entrypoints of ``nova_v2v.privsep.sys_admin_pctxt`` run
+    in-process (with the test's privileges) instead of in a daemon started
+    through sudo/rootwrap. Nova's functional base only does that for
+    ``nova.privsep.sys_admin_pctxt`` and makes any other daemon start fail
+    (``PrivsepNoHelperFixture``).
+    """
+
+    def _setUp(self):
+        self.useFixture(fixtures.MockPatchObject(
+            nova_v2v.privsep.sys_admin_pctxt, 'client_mode', False))
