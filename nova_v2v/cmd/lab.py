@@ -22,6 +22,7 @@
                [--export client-bound|qsd] [--release-check port|pid] [--json]
   nova-v2v-lab down
   nova-v2v-lab demo [--json] [--mode MODE ...]
+  nova-v2v-lab faults [--json] [--cell FAULT/PHASE ...]
 """
 
 import argparse
@@ -34,6 +35,7 @@ from oslo_log import log as logging
 
 from nova_v2v.lab import accel
 from nova_v2v.lab import demo
+from nova_v2v.lab import faults
 from nova_v2v.lab import guest
 from nova_v2v.lab import hosts
 from nova_v2v.lab import migrate
@@ -103,6 +105,13 @@ def _parser():
     dem.add_argument('--after', type=float, default=2.0,
                      help='seconds of writes on host b after each move')
     dem.add_argument('--dirty-mb', type=int, default=8)
+    flt = sub.add_parser('faults', help='the fault matrix: faults injected '
+                                        'into V2V cutovers')
+    flt.add_argument('--json', action='store_true')
+    flt.add_argument('--cell', action='append', metavar='FAULT/PHASE',
+                     help='run only this cell (repeatable); faults: %s; '
+                          'phases: %s' % (', '.join(faults.FAULTS),
+                                          ', '.join(faults.PHASES)))
     return parser
 
 
@@ -163,6 +172,29 @@ def _demo(lab, args):
     return 1 if failed else 0
 
 
+def _faults(lab, args):
+    cells = faults.CELLS
+    if args.cell:
+        cells = []
+        for cell in args.cell:
+            fault, _sep, phase = cell.partition('/')
+            if (fault, phase) not in faults.CELLS:
+                raise migrate.LabMigrationError('unknown cell %r' % cell)
+            cells.append((fault, phase))
+    results, rows, seconds = faults.run_matrix(lab, cells)
+    failed = [r for r in rows if r['problems']]
+    if args.json:
+        print(json.dumps({'rows': rows, 'seconds': seconds,
+                          'results': results}, indent=2, sort_keys=True,
+                         default=str))
+    else:
+        print(faults.format_table(rows))
+        print('%d cells in %.1f s, %s' % (
+            len(rows), seconds, '%d failed' % len(failed) if failed
+            else 'all passed'))
+    return 1 if failed else 0
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     _setup_logging(args.debug)
@@ -170,6 +202,8 @@ def main(argv=None):
     try:
         if args.command == 'demo':
             return _demo(lab, args)
+        if args.command == 'faults':
+            return _faults(lab, args)
         if args.command == 'up':
             out = _up(lab, args)
         elif args.command == 'status':

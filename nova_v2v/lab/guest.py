@@ -88,6 +88,7 @@ fi
 INTERVAL=$(arg lab.interval 0.05)
 DIRTY_MB=$(arg lab.dirty_mb 0)
 DIRTY_SLEEP=$(arg lab.dirty_sleep 1)
+FILL_MB=$(arg lab.fill_mb 0)
 acpid -c /etc/acpi -l /var/log/acpid.log
 DISK=
 i=0
@@ -115,6 +116,18 @@ if [ "$DIRTY_MB" -gt 0 ]; then
     (while [ ! -e /tmp/stop ]; do
         dd if=/dev/urandom of=/tmp/dirty bs=1M count=$DIRTY_MB 2>/dev/null
         sleep $DIRTY_SLEEP
+    done) &
+fi
+if [ "$FILL_MB" -gt 0 ]; then
+    # Fresh data past the records (from 512 MiB on): the disk keeps
+    # allocating new clusters, as a guest filling its disk does.
+    (off=512
+    while [ ! -e /tmp/stop ]; do
+        dd if=/dev/urandom of=$DISK bs=1M seek=$off count=$FILL_MB \
+            conv=fsync 2>/dev/null
+        off=$((off + FILL_MB))
+        [ $off -ge 1000 ] && off=512
+        sleep 1
     done) &
 fi
 n=$((last + 1))

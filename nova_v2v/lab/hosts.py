@@ -314,8 +314,30 @@ class Lab(object):
             sock.close()
 
     # -- lifecycle --------------------------------------------------------
-    def up(self, shared=False):
-        """Create the network, start both daemons; returns the state."""
+    def store_image(self, host):
+        return os.path.join(self.host_dir(host), 'instances.ext4')
+
+    def _mount_small_store(self, state, host, size_mib):
+        """Host's instance store on its own small ext4 (a loop mount).
+
+        So that the store can be filled up (fault injection) without
+        touching the machine's filesystems.  ``down`` unmounts it.
+        """
+        image = self.store_image(host)
+        target = os.path.join(self.host_dir(host), 'instances')
+        with open(image, 'wb') as f:
+            f.truncate(size_mib * 1024 * 1024)
+        processutils.execute('mkfs.ext4', '-q', '-F', '-m', '0', image)
+        processutils.execute('mount', '-o', 'loop', image, target)
+        state.setdefault('mounts', []).append(target)
+        self._save(state)
+
+    def up(self, shared=False, small_store_mib=None):
+        """Create the network, start both daemons; returns the state.
+
+        :param small_store_mib: put host b's instance store on a dedicated
+            ext4 filesystem of that size (fault injection: a full store)
+        """
         state = self.load()
         if state:
             raise LabError('lab state exists at %s; run "nova-v2v-lab down"'
@@ -332,6 +354,8 @@ class Lab(object):
                 shutil.rmtree(self.shared_instances_dir, ignore_errors=True)
                 os.makedirs(self.shared_instances_dir)
             self._ensure_mountpoints(state)
+            if small_store_mib:
+                self._mount_small_store(state, 'b', int(small_store_mib))
             self._setup_network(state)
             for host in HOSTS:
                 start = time.monotonic()
@@ -393,6 +417,18 @@ class Lab(object):
             if state['route'] in out.split():
                 processutils.execute('ip', 'route', 'del', 'unreachable',
                                      state['route'])
+        for target in reversed(state.get('mounts', [])):
+            try:
+                processutils.execute('umount', target)
+            except processutils.ProcessExecutionError as exc:
+                LOG.error('Could not unmount %(t)s: %(err)s',
+                          {'t': target, 'err': exc.stderr})
+                continue
+            for host in HOSTS:
+                image = self.store_image(host)
+                if os.path.dirname(image) == os.path.dirname(target) and (
+                        os.path.exists(image)):
+                    os.unlink(image)
         for path in reversed(state.get('created_dirs', [])):
             _remove_empty_tree(path)
         os.unlink(self.state_file)

@@ -45,6 +45,7 @@ from nova_v2v.lab import domain
 from nova_v2v.lab import guest
 from nova_v2v.lab import hosts
 from nova_v2v.lab import workload
+from nova_v2v import privsep
 from nova_v2v.storage import disks
 from nova_v2v.transfer import cutover
 from nova_v2v.transfer import live
@@ -268,6 +269,9 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         image, cache_file=os.path.join(lab.cache_dir, 'accel'))
     libvirt.registerErrorHandler(_quiet_libvirt, None)
     cutover.ensure_event_loop()
+    # The lab runs as root on purpose: the privileged file operations
+    # run in this process, no privsep daemon.
+    privsep.run_in_process()
     LOG.info('Guest accelerator: %(t)s (%(r)s)',
              {'t': virt_type, 'r': reason})
     conn_a = libvirt.open(lab.local_uri('a'))

@@ -42,6 +42,7 @@ from nova_v2v.lab import migrate
 from nova_v2v.lab import netns
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile as hw_profile
+from nova_v2v import privsep
 from nova_v2v.storage import disks
 from nova_v2v.transfer import cutover
 from nova_v2v.transfer import exception
@@ -220,7 +221,7 @@ def _release_check(lab, kind, result):
 def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         keep=False, dest_accel=None, source_accel=None, cutover_mode='suspend',
         disk_format=None, fault=None, export=cutover.CLIENT_BOUND,
-        release_check='port'):
+        release_check='port', injector=None, fill_mb=0):
     """Run one V2V move (mode 'v2v-cutover' or 'offline') from a to b.
 
     The cutover runs :func:`cutover.run_source_cutover`, the sequence
@@ -229,6 +230,10 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
     destination starts them; released when the source's QEMU lets go,
     seen by ``release_check``) or ``qsd`` (qemu-storage-daemon released
     over QMP, for comparison).
+
+    ``injector`` (a :class:`nova_v2v.lab.faults.Injector`) injects a fault
+    into a first attempt; what it left is checked, then a second attempt
+    moves the same guest (see :func:`_fault_attempts`).
     """
     if mode not in migrate.V2V_MODES:
         raise migrate.LabMigrationError('mode must be one of %s'
@@ -264,6 +269,9 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
                                   'qcow2')
     libvirt.registerErrorHandler(migrate._quiet_libvirt, None)
     cutover.ensure_event_loop()
+    # The lab runs as root on purpose: the privileged file operations
+    # run in this process, no privsep daemon.
+    privsep.run_in_process()
     conn_a = libvirt.open(lab.local_uri('a'))
     conn_b = libvirt.open(lab.local_uri('b'))
     store = hosts.INSTANCES_PATH
@@ -276,7 +284,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         name, inst_uuid, image.kernel, image.initrd, disk_inside,
         serial_inside, domain_type=hw_profile.DOMAIN_TYPE[source_accel],
         profile=profile, disk_format=disk_format,
-        cmdline_extra={'lab.dirty_mb': dirty_mb})
+        cmdline_extra={'lab.dirty_mb': dirty_mb, 'lab.fill_mb': fill_mb})
     tail = migrate.SerialTail([serial['a'], serial['b']])
     tail.start()
     result = {'mode': mode, 'name': name, 'uuid': inst_uuid,
@@ -309,26 +317,38 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
             clone_timeout=migrate.BOOT_TIMEOUT)
         if fault == 'clone-fails':
             common['verify_clone'] = _failing_clone(common['verify_clone'])
+        run_dir = os.path.join(lab.state_dir, 'run')
+        os.makedirs(run_dir, exist_ok=True)
+
+        def cutover_once(hooks=None, conn=conn_b):
+            hooks = dict(hooks or {})
+            kw = dict(common)
+            wrap = hooks.pop('wrap_verify', None)
+            if wrap is not None:
+                kw['verify_clone'] = wrap(kw['verify_clone'])
+            kw.update(hooks)
+            return cutover.run_cutover(
+                dom, conn, moves, the_plan.hardware_changes,
+                lab.ip('b'), store, port=NBD_PORT, run_dir=run_dir,
+                run_prefix=['nsenter', '--net=/run/netns/%s'
+                            % lab.netns('b')],
+                mode=cutover_mode, export_kind=export,
+                release_check=_release_check(lab, release_check, result),
+                **kw)
+
         try:
             if mode == 'offline':
                 stats = offline.run_offline(
                     dom, conn_b, moves, the_plan.hardware_changes, store,
                     **common)
+            elif injector is not None:
+                stats, conn_b = _fault_attempts(
+                    lab, injector, result, cutover_once, dom, conn_b,
+                    tail, serial, name, inst_dir)
             else:
-                run_dir = os.path.join(lab.state_dir, 'run')
-                os.makedirs(run_dir, exist_ok=True)
-                stats = cutover.run_cutover(
-                    dom, conn_b, moves, the_plan.hardware_changes,
-                    lab.ip('b'), store, port=NBD_PORT, run_dir=run_dir,
-                    run_prefix=['nsenter', '--net=/run/netns/%s'
-                                % lab.netns('b')],
-                    mode=cutover_mode,
-                    before_cutover=(_kill_export(result)
-                                    if fault == 'kill-export' else None),
-                    export_kind=export,
-                    release_check=_release_check(lab, release_check,
-                                                 result),
-                    **common)
+                stats = cutover_once(
+                    {'before_cutover': _kill_export(result)}
+                    if fault == 'kill-export' else None)
         except exception.TransferError as exc:
             if not fault:
                 raise migrate.LabMigrationError('%s failed: %s'
@@ -381,6 +401,70 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
     return result
 
 
+def _export_processes(tag):
+    """qemu-nbd processes of the lab guest ``tag`` (its uuid prefix)."""
+    found = []
+    for pid in os.listdir('/proc'):
+        if (pid.isdigit() and nbd._cmdline_has(int(pid), nbd.QEMU_NBD) and
+                nbd._cmdline_has(int(pid), 'v2v-%s-' % tag)):
+            found.append(int(pid))
+    return found
+
+
+def _fault_attempts(lab, injector, result, cutover_once, dom, conn_b, tail,
+                    serial, name, inst_dir):
+    """A first attempt with the fault, the checks, a second attempt.
+
+    Returns (stats of the attempt that moved the guest, a live connection
+    to host b).  The second attempt runs only when the first one did not
+    move the guest; it moves the same, still writing, guest.
+    """
+    t0 = time.monotonic()
+    injector.name = name
+    result['fault'] = injector.fault
+    result['phase'] = injector.phase
+    first = result['first_attempt'] = {}
+    stats = None
+    try:
+        stats = cutover_once(injector.hooks())
+        first['outcome'] = 'completed'
+    except exception.CloneStateUnknown as exc:
+        first['outcome'] = 'clone state unknown'
+        first['error'] = '%s: %s' % (type(exc).__name__, exc)
+    except exception.TransferError as exc:
+        first['outcome'] = ('cancelled' if isinstance(
+            exc, exception.CutoverCancelled) else 'rolled back')
+        first['error'] = '%s: %s' % (type(exc).__name__, exc)
+    first['injected'] = injector.injected
+    first['restored'] = injector.restore()
+    result['fault_events'] = injector.events
+    if not conn_b.isAlive():
+        conn_b = libvirt.open(lab.local_uri('b'))
+    if stats is None:
+        first['source_state'] = dom.state()[0] if dom.isActive() else None
+        first['source_running'] = (first['source_state'] ==
+                                   libvirt.VIR_DOMAIN_RUNNING)
+        first['dest_leftovers'] = migrate.host_leftovers(
+            lab, 'b', conn_b, name, inst_dir) + [
+                'qemu-nbd pid %d' % p for p in
+                _export_processes(dom.UUIDString()[:8])]
+        acks = len(tail.acks[serial['a']])
+        migrate._wait_for(lambda: len(tail.acks[serial['a']]) > acks + 2,
+                          migrate.BOOT_TIMEOUT,
+                          'writes of the guest on host a after the '
+                          'rollback')
+        first['source_writes_after'] = len(tail.acks[serial['a']]) - acks
+        try:
+            stats = cutover_once(conn=conn_b)
+        except exception.TransferError as exc:
+            result['retry'] = {'outcome': 'failed: %s: %s'
+                               % (type(exc).__name__, exc)}
+            raise
+        result['retry'] = {'outcome': 'completed'}
+    result['cell_seconds'] = round(time.monotonic() - t0, 1)
+    return stats, conn_b
+
+
 def _after_fault(lab, result, exc, dom, conn_b, tail, serial, name,
                  inst_dir, after):
     """The cutover was refused: the source must run on, b must be clean."""
@@ -416,6 +500,9 @@ def cross_accel_live(lab, dest_type='kvm'):
     libvirt.registerErrorHandler(migrate._quiet_libvirt, None)
     conn_a = libvirt.open(lab.local_uri('a'))
     conn_b = libvirt.open(lab.local_uri('b'))
+    # The lab runs as root on purpose: the privileged file operations
+    # run in this process, no privsep daemon.
+    privsep.run_in_process()
     paths = migrate.new_guest(lab, 'xaccel', hosts.SHARED_PATH)
     inst_uuid, name, inst_dir, disk_inside = paths[:4]
     disks.precreate(lab.root_path('a', hosts.SHARED_PATH),

@@ -51,6 +51,7 @@ from lxml import etree
 from oslo_log import log as logging
 
 from nova_v2v.hardware import translate
+from nova_v2v.privsep import path as priv_path
 from nova_v2v.storage import disks as disk_store
 from nova_v2v.transfer import exception
 from nova_v2v.transfer import nbd
@@ -451,6 +452,21 @@ def identity(path):
     return path
 
 
+def below(root, path):
+    """``path`` in a form that ``confine(root, ...)`` accepts.
+
+    :func:`nova_v2v.storage.disks.precreate` returns paths with the root
+    resolved (``realpath``); when ``root`` is reached through a symlink,
+    such a path is given relative to the resolved root. The change is
+    lexical: the privileged operation confines the result itself.
+    """
+    real = os.path.realpath(root)
+    if (path.startswith(real + os.sep) and
+            not path.startswith(os.path.normpath(root) + os.sep)):
+        return os.path.relpath(path, real)
+    return path
+
+
 class DestinationDisks(object):
     """Precreated destination disks; removed again on rollback."""
 
@@ -475,17 +491,19 @@ class DestinationDisks(object):
         return list(self.created)
 
     def remove(self):
+        """Remove what was created, confined under the destination root."""
+        root = self.local_path(self.dest_root)
         for path in self.created:
             try:
-                os.unlink(path)
-            except OSError as exc:
+                priv_path.unlink(root, below(root, path))
+            except (OSError, disk_store.DiskError) as exc:
                 LOG.warning('Cannot remove %(path)s: %(err)s',
                             {'path': path, 'err': exc})
         self.created = []
         for path in reversed(self.created_dirs):
             try:
-                os.rmdir(path)
-            except OSError:
+                priv_path.rmdir(root, below(root, path))
+            except (OSError, disk_store.DiskError):
                 pass
         self.created_dirs = []
 
@@ -513,7 +531,38 @@ def _destroy(dom):
                     {'dom': dom.name(), 'err': exc})
 
 
+def _conn_alive(conn):
+    try:
+        return bool(conn.isAlive())
+    except libvirt.libvirtError:
+        return False
+
+
+def _remove_clone(dest_conn, clone):
+    """Destroy and undefine a clone; False if it may still be running."""
+    try:
+        if clone.isActive():
+            clone.destroy()
+    except libvirt.libvirtError as exc:
+        if not _conn_alive(dest_conn):
+            LOG.error('The clone %(name)s could not be destroyed: the '
+                      'destination is unreachable (%(err)s)',
+                      {'name': clone.name(), 'err': exc})
+            return False
+        LOG.warning('Destroy of the clone: %(err)s', {'err': exc})
+    try:
+        clone.undefine()
+    except libvirt.libvirtError as exc:
+        LOG.warning('Undefine of the clone: %(err)s', {'err': exc})
+    return True
+
+
 def start_clone(dest_conn, xml, verify_clone, timeout):
+    if not _conn_alive(dest_conn):
+        # Nothing was sent: the clone cannot run, the source may resume.
+        raise exception.CloneNotRunning('the destination\'s libvirt is '
+                                        'unreachable; the clone was not '
+                                        'defined')
     clone = dest_conn.defineXML(xml)
     try:
         clone.create()
@@ -528,12 +577,12 @@ def start_clone(dest_conn, xml, verify_clone, timeout):
         if not clone.isActive():
             raise exception.CloneNotRunning('the clone %s stopped'
                                             % clone.name())
-    except Exception:
-        _destroy(clone)
-        try:
-            clone.undefine()
-        except libvirt.libvirtError as exc:
-            LOG.warning('Undefine of the clone: %(err)s', {'err': exc})
+    except Exception as exc:
+        if not _remove_clone(dest_conn, clone):
+            raise exception.CloneStateUnknown(
+                'the clone %s failed (%s) and the destination became '
+                'unreachable before its removal was confirmed'
+                % (clone.name(), exc), clone=clone.name()) from exc
         raise
     return clone, started
 
@@ -632,7 +681,7 @@ def run_source_cutover(dom, disks, clone_xml, start_clone_fn, mode=SUSPEND,
                        progress_interval=PROGRESS_INTERVAL,
                        should_abort=None, force_complete=None,
                        enter_cutover=None, before_cutover=None,
-                       poll=SYNC_POLL):
+                       before_clone=None, poll=SYNC_POLL):
     """The source's half of a V2V cutover: sync, stop, switch.
 
     The one sequence both Nova's driver and the lab run.  The destination
@@ -662,6 +711,8 @@ def run_source_cutover(dom, disks, clone_xml, start_clone_fn, mode=SUSPEND,
     :param enter_cutover: ``f() -> bool`` called once, right before the
         guest is stopped; False cancels (an abort won the race)
     :param before_cutover: ``f(sync)`` once in sync (fault injection)
+    :param before_clone: ``f()`` once the source is stopped and the
+        exports released, right before the clone starts (fault injection)
     :returns: stats dict (``downtime_seconds`` runs from the stop to the
         clone's start, ``release_seconds`` from the end of the stop to the
         release of every export)
@@ -711,10 +762,20 @@ def run_source_cutover(dom, disks, clone_xml, start_clone_fn, mode=SUSPEND,
                                         'timeout': release_timeout})
         t_released = time.monotonic()
         stats['release_seconds'] = round(t_released - t_stopped, 3)
+        if before_clone is not None:
+            before_clone()
         clone, t_started = start_clone_fn(clone_xml)
         stats['clone_start_seconds'] = round(t_started - t_released, 3)
         stats['downtime_seconds'] = round(t_started - t_stop, 3)
         stats['clone'] = clone.name()
+    except exception.CloneStateUnknown as exc:
+        # The clone may run on the destination: starting the source again
+        # could run two copies of the guest on two disks. The jobs go, the
+        # source stays stopped for the operator (or Nova) to decide.
+        LOG.critical('Cutover of %(dom)s: %(err)s; the source is left '
+                     'stopped', {'dom': name, 'err': exc})
+        sync.abort()
+        raise
     except Exception as exc:
         LOG.error('Cutover of %(dom)s failed, rolling the source back: '
                   '%(err)s', {'dom': name, 'err': exc})
@@ -757,7 +818,8 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
                 verify_clone=None, clone_timeout=CLONE_TIMEOUT,
                 progress_cb=None, before_cutover=None, new_name=None,
                 bandwidth=0, export_kind=CLIENT_BOUND, release_check=None,
-                release_timeout=RELEASE_TIMEOUT):
+                release_timeout=RELEASE_TIMEOUT, should_abort=None,
+                enter_cutover=None, before_clone=None):
     """Move the running guest ``dom`` to ``dest_conn`` with a V2V cutover.
 
     Both hosts' halves in one process (the lab): the destination's
@@ -779,6 +841,8 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
         does not come up (e.g. the lab checks it writes)
     :param before_cutover: ``f(sync, export)`` called once the disks are
         in sync (fault injection, extra checks)
+    :param should_abort, enter_cutover, before_clone: as for
+        :func:`run_source_cutover`
     :param export_kind: CLIENT_BOUND (one non-persistent qemu-nbd per
         disk, what Nova runs) or QSD (a qemu-storage-daemon released over
         QMP)
@@ -832,7 +896,9 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
             mode=mode, release_check=release, release_timeout=release_timeout,
             bandwidth=bandwidth, sync_timeout=sync_timeout,
             shutdown_timeout=shutdown_timeout, on_progress=progress_cb,
-            before_cutover=hook, poll=POLL)
+            before_cutover=hook, should_abort=should_abort,
+            enter_cutover=enter_cutover, before_clone=before_clone,
+            poll=POLL)
     except Exception as exc:
         LOG.error('V2V cutover of %(dom)s failed, cleaning the destination '
                   'up: %(err)s', {'dom': name, 'err': exc})

@@ -53,5 +53,18 @@ class CloneNotRunning(CutoverFailed):
     """The translated clone did not start or did not come up."""
 
 
+class CloneStateUnknown(CutoverFailed):
+    """The clone's start failed and its removal could not be confirmed.
+
+    The destination became unreachable after the clone was sent: it may
+    run.  The source guest is left stopped (never two copies running);
+    ``clone`` names it for the operator.
+    """
+
+    def __init__(self, message, clone=None):
+        super().__init__(message)
+        self.clone = clone
+
+
 class OfflineMigrationFailed(TransferError):
     """An offline (cold) migration failed and was rolled back."""

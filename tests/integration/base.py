@@ -88,6 +88,8 @@ class LabTestCase(testtools.TestCase):
 
     setup_error = None
     lab = None
+    # Keyword arguments of Lab.up for the class's lab.
+    lab_options = {}
 
     @classmethod
     def setUpClass(cls):
@@ -108,7 +110,7 @@ class LabTestCase(testtools.TestCase):
                                '"nova-v2v-lab down" first' % state_dir)
             return
         try:
-            lab.up(shared=False)
+            lab.up(shared=False, **cls.lab_options)
         except Exception as exc:
             cls.setup_error = 'nova-v2v-lab up failed: %s: %s' % (
                 type(exc).__name__, exc)

@@ -175,6 +175,41 @@ class StartCloneTest(unittest.TestCase):
                           conn, '<domain/>', None, 1)
         clone.undefine.assert_called_once_with()
 
+    def test_unreachable_destination_defines_nothing(self):
+        conn = mock.Mock()
+        conn.isAlive.return_value = False
+        self.assertRaises(exception.CloneNotRunning, cutover.start_clone,
+                          conn, '<domain/>', None, 1)
+        conn.defineXML.assert_not_called()
+
+    def test_clone_that_cannot_be_removed_is_unknown(self):
+        # The clone was started, then the destination became unreachable:
+        # it may be running.
+        conn = mock.Mock()
+        conn.isAlive.side_effect = [True, False]
+        clone = conn.defineXML.return_value
+        clone.name.return_value = 'clone'
+        clone.state.return_value = [libvirt.VIR_DOMAIN_RUNNING, 0]
+        clone.isActive.return_value = True
+        clone.destroy.side_effect = libvirt.libvirtError('connection reset')
+        verify = mock.Mock(side_effect=exception.CloneNotRunning('silent'))
+        with self.assertRaises(exception.CloneStateUnknown) as ctx:
+            cutover.start_clone(conn, '<domain/>', verify, 1)
+        self.assertEqual('clone', ctx.exception.clone)
+        clone.undefine.assert_not_called()
+
+    def test_destroy_error_on_a_live_connection_still_removes(self):
+        conn = mock.Mock()
+        conn.isAlive.return_value = True
+        clone = conn.defineXML.return_value
+        clone.state.return_value = [libvirt.VIR_DOMAIN_RUNNING, 0]
+        clone.isActive.return_value = True
+        clone.destroy.side_effect = libvirt.libvirtError('not running')
+        verify = mock.Mock(side_effect=exception.CloneNotRunning('silent'))
+        self.assertRaises(exception.CloneNotRunning, cutover.start_clone,
+                          conn, '<domain/>', verify, 1)
+        clone.undefine.assert_called_once_with()
+
 
 class RunSourceCutoverTest(unittest.TestCase):
     """The one sequence Nova's driver and the lab run."""
@@ -238,6 +273,26 @@ class RunSourceCutoverTest(unittest.TestCase):
         self.start_clone.side_effect = RuntimeError('boom')
         self.assertRaises(exception.CutoverFailed, self._run)
         self.dom.destroy.assert_not_called()
+
+    def test_clone_state_unknown_leaves_the_source_stopped(self):
+        # Never two copies: the source is not resumed or restarted.
+        self.dom.state.return_value = [libvirt.VIR_DOMAIN_PAUSED, 0]
+        self.start_clone.side_effect = exception.CloneStateUnknown(
+            'unreachable', clone='clone')
+        self.assertRaises(exception.CloneStateUnknown, self._run)
+        self.dom.resume.assert_not_called()
+        self.dom.create.assert_not_called()
+        self.dom.blockJobAbort.assert_called()
+
+    def test_before_clone_hook_runs_after_the_release(self):
+        order = []
+        release = mock.Mock(side_effect=lambda t: order.append('release')
+                            or [])
+        self.start_clone.side_effect = lambda xml: (
+            order.append('start') or (self.clone, 0.0))
+        self._run(release_check=release,
+                  before_clone=lambda: order.append('hook'))
+        self.assertEqual(['release', 'hook', 'start'], order)
 
     def test_abort_before_cutover(self):
         self.assertRaises(exception.CutoverCancelled, self._run,
