@@ -169,6 +169,7 @@ class FakeEngineBoundary(fixtures.Fixture):
             conn + 'domainEventDeregisterAny': deregister,
             conn + 'defineXML': define,
             conn + 'close': lambda connection: 0,
+            conn + 'isAlive': lambda connection: 1,
             conn + '_emit_lifecycle': emit_lifecycle,
             conn + '_mark_not_running': mark_not_running,
             'nova.tests.fixtures.libvirt.openAuth': self.open_auth,
