@@ -30,7 +30,6 @@ tcg-local, on the fake boundary of :mod:`tests.functional.test_cutover`).
 import os
 import threading
 import time
-import unittest
 
 import fixtures
 from lxml import etree
@@ -461,15 +460,15 @@ class AbortTest(RollbackTestBase):
         self.assertEqual([], self.libvirt_migrations)
         self.retry(BLOCK_DEST, planner.BLOCK_LIVE)
 
-    @unittest.expectedFailure
     def test_block_live_abort_when_libvirt_raises(self):
         """libvirt's ``migrateToURI3`` raises once its job is cancelled.
 
-        Known Nova 34 issue, not nova-v2v's: ``LibvirtDriver._live_migration``
-        calls ``future.result()`` after its monitor rolled back (migration
+        Nova 34's ``LibvirtDriver._live_migration`` calls
+        ``future.result()`` after its monitor rolled back (migration
         'cancelled', instance ACTIVE on the source); the migration thread's
-        libvirtError then reaches ``ComputeManager._do_live_migration``,
-        which records the migration 'error' and the instance ERROR.
+        libvirtError then reached ``ComputeManager._do_live_migration``,
+        which recorded the migration 'error' and the instance ERROR. The
+        V2V driver's ``_live_migration_operation`` lets the monitor decide.
         """
         self.libvirt_hold = self.libvirt_raises = True
         self.live_migrate(self.server, host=BLOCK_DEST)

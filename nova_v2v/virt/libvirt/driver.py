@@ -574,6 +574,31 @@ class V2VDriverMixin(object):
             self._v2v_cutovers.pop(instance.uuid, None)
             self._clear_empty_migration(instance)
 
+    def _live_migration_operation(self, context, instance, dest,
+                                  block_migration, migrate_data, guest,
+                                  device_names):
+        """Nova's migration thread, whose failure the monitor reports.
+
+        Nova 34's ``_live_migration`` collects this thread's result after
+        its monitor has already handled the job's end: when libvirt's
+        ``migrateToURI3`` raises (as it does for a cancelled or failed
+        job), the monitor has rolled back (migration 'cancelled' or
+        'failed', the instance ACTIVE on the source), and the re-raised
+        error then made the compute manager record the migration 'error'
+        and the instance ERROR. As Nova's own comment after the migrate
+        call says, the job's state is what tells the outcome: the error is
+        logged (Nova already logged it as "Live Migration failure") and
+        the monitor decides.
+        """
+        try:
+            return super()._live_migration_operation(
+                context, instance, dest, block_migration, migrate_data,
+                guest, device_names)
+        except Exception as exc:
+            LOG.warning('The migration call ended with %(err)s; the job '
+                        'monitor reports the outcome', {'err': exc},
+                        instance=instance)
+
     def live_migration_abort(self, instance):
         state = self._v2v_cutovers.get(instance.uuid)
         if state is None:
