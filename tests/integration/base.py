@@ -42,6 +42,8 @@ PREREQUISITES = (
     ('/sbin/ip', 'iproute2'),
     ('/usr/bin/apt-get', 'apt'),
     ('/usr/bin/dpkg-deb', 'dpkg'),
+    ('/sbin/mkfs.ext4', 'e2fsprogs'),
+    ('/usr/bin/virt-xml-validate', 'libvirt-clients'),
 )
 
 
