@@ -29,6 +29,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 
 from oslo_concurrency import processutils
 from oslo_config import cfg
@@ -36,7 +37,6 @@ from oslo_config import cfg
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v.hardware import tables
 from nova_v2v.hardware import translate as hw_translate
-from nova_v2v.storage import disks
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -123,9 +123,20 @@ def validate(xml):
     return None
 
 
+def _disks_module():
+    # nova_v2v.storage.disks imports oslo.privsep, which imports eventlet,
+    # which warns on import: an operator's command has no use for that.
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message=r'\s*Eventlet is '
+                                                  r'deprecated')
+        from nova_v2v.storage import disks
+    return disks
+
+
 def translate(args, conf, out=None, err=None):
     out = out or sys.stdout
     err = err or sys.stderr
+    disks = _disks_module()
     options = v2v_conf.translation_options(conf)
     if args.disk_bus:
         options['disk_bus'] = args.disk_bus

@@ -642,7 +642,7 @@ class _Translator(object):
         mode = cpu.get('mode', 'custom') if cpu is not None else None
         old = mode
         if cpu is not None and mode == 'custom':
-            old = 'custom %s' % (cpu.findtext('./model') or '')
+            old = 'custom %s' % (cpu.findtext('./model') or '(no model)')
         tcg = self.target.accelerator == 'qemu'
         if not self.profile.foreign and not (
                 tcg and mode in ('host-model', 'host-passthrough')):
