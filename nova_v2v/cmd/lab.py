@@ -14,9 +14,10 @@
 
 """nova-v2v-lab: a two-host libvirt/QEMU lab on one machine.
 
-  nova-v2v-lab up [--shared]
+  nova-v2v-lab up [--shared] [--tls]
   nova-v2v-lab status
   nova-v2v-lab migrate --mode shared-live|block-live [--json]
+               [--tls | --nova-config NOVA_CONF]
   nova-v2v-lab migrate --mode v2v-cutover|offline [--profile vmware|virtio|ide]
                [--dest-accel kvm|tcg] [--cutover suspend|acpi]
                [--export client-bound|qsd] [--release-check port|pid] [--json]
@@ -39,6 +40,7 @@ from nova_v2v.lab import faults
 from nova_v2v.lab import guest
 from nova_v2v.lab import hosts
 from nova_v2v.lab import migrate
+from nova_v2v.lab import tls
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -52,6 +54,10 @@ def _parser():
     up = sub.add_parser('up', help='start the two lab hosts')
     up.add_argument('--shared', action='store_true',
                     help='both hosts share /var/lib/nova/instances')
+    up.add_argument('--tls', action='store_true',
+                    help='also listen for libvirt TLS (16514) with a lab '
+                         'CA and per-host certificates, and give QEMU its '
+                         'migration certificates')
     sub.add_parser('status', help='show the lab state as JSON')
     mig = sub.add_parser('migrate', help='run one migration a -> b')
     mig.add_argument('--mode', choices=migrate.MODES, required=True)
@@ -62,6 +68,17 @@ def _parser():
     mig.add_argument('--after', type=float, default=4.0,
                      help='seconds of writes on host b after migrating')
     mig.add_argument('--dirty-mb', type=int, default=8)
+    tls_group = mig.add_mutually_exclusive_group()
+    tls_group.add_argument(
+        '--tls', action='store_true',
+        help='live modes over libvirt native TLS, as Nova\'s [libvirt] '
+             'live_migration_with_native_tls = True and '
+             'live_migration_scheme = tls (needs "up --tls")')
+    tls_group.add_argument(
+        '--nova-config', metavar='NOVA_CONF', action='append',
+        help='live modes: take live_migration_with_native_tls and '
+             'live_migration_scheme from this nova.conf\'s [libvirt] '
+             'section (repeatable)')
     mig.add_argument('--profile', default=None,
                      choices=sorted(migrate.domain.PROFILES),
                      help='source hardware (default: virtio for the live '
@@ -129,7 +146,7 @@ def _up(lab, args):
     built = time.monotonic()
     virt_type, reason = accel.detect(
         image, cache_file=lab.cache_dir + '/accel')
-    lab.up(shared=args.shared)
+    lab.up(shared=args.shared, tls=args.tls)
     status = lab.status()
     status.update({
         'guest_kernel': image.kernel, 'guest_initrd': image.initrd,
@@ -142,6 +159,11 @@ def _up(lab, args):
 def _migrate(lab, args):
     kwargs = dict(before=args.before, after=args.after,
                   dirty_mb=args.dirty_mb, keep=args.keep)
+    if args.tls:
+        kwargs['tls'] = True
+    elif args.nova_config:
+        kwargs['libvirt_options'] = tls.Transport.from_config_files(
+            args.nova_config).options()
     if args.mode in migrate.V2V_MODES:
         kwargs.update(profile=args.profile or 'vmware',
                       dest_accel=args.dest_accel, cutover_mode=args.cutover,
@@ -212,7 +234,7 @@ def main(argv=None):
             out = {'stopped': lab.down()}
         else:
             out = _migrate(lab, args)
-    except (hosts.LabError, migrate.LabMigrationError) as exc:
+    except (hosts.LabError, migrate.LabMigrationError, tls.TLSError) as exc:
         LOG.error('%(cmd)s failed: %(err)s', {'cmd': args.command,
                                               'err': exc})
         return 1

@@ -38,6 +38,8 @@ import time
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
+from nova_v2v.lab import tls as lab_tls
+
 LOG = logging.getLogger(__name__)
 
 DEFAULT_STATE_DIR = '/var/lib/nova-v2v-lab'
@@ -133,9 +135,13 @@ class Lab(object):
         """URI for root-namespace clients: the daemon's unix socket."""
         return 'qemu:///system?socket=%s' % self.socket_path(host)
 
-    def lab_uri(self, host):
-        """URI valid only inside the lab network (p2p destinations)."""
-        return 'qemu+tcp://%s/system' % self.ip(host)
+    def lab_uri(self, host, scheme='tcp'):
+        """URI valid only inside the lab network (p2p destinations).
+
+        ``scheme`` is Nova's ``[libvirt] live_migration_scheme``; ``tls``
+        needs a lab started with ``tls=True`` (see nova_v2v.lab.tls).
+        """
+        return lab_tls.uri(self.ip(host), HOSTS[host]['hostname'], scheme)
 
     def load(self):
         try:
@@ -217,15 +223,14 @@ class Lab(object):
             processutils.execute(*ipns, 'link', 'set', veth[host], 'up')
 
     # -- configuration ----------------------------------------------------
-    def _write_configs(self, host):
+    def _write_configs(self, host, tls=False):
         hdir = self.host_dir(host)
         info = HOSTS[host]
         for sub in RUNTIME_DIRS:
             shutil.rmtree(os.path.join(hdir, sub), ignore_errors=True)
         for sub in ('etc', 'run', 'lib', 'log/qemu', 'cache', 'instances'):
             os.makedirs(os.path.join(hdir, sub), exist_ok=True)
-        libvirtd_conf = '\n'.join([
-            'listen_tls = 0',
+        libvirtd_conf = '\n'.join(lab_tls.libvirtd_settings(tls) + [
             'listen_tcp = 1',
             'listen_addr = "%s"' % info['ip'],
             'auth_tcp = "none"',
@@ -244,8 +249,8 @@ class Lab(object):
             'namespaces = [ ]',
             'stdio_handler = "file"',
             'migration_address = "%s"' % info['ip'],
-            'migration_host = "%s"' % info['ip'],
-            ''])
+            'migration_host = "%s"' % info['ip']] +
+            lab_tls.qemu_settings(tls) + [''])
         files = {
             'etc/libvirtd.conf': libvirtd_conf,
             'etc/qemu.conf': qemu_conf,
@@ -332,9 +337,12 @@ class Lab(object):
         state.setdefault('mounts', []).append(target)
         self._save(state)
 
-    def up(self, shared=False, small_store_mib=None):
+    def up(self, shared=False, small_store_mib=None, tls=False):
         """Create the network, start both daemons; returns the state.
 
+        :param tls: also listen for TLS (port 16514) and give QEMU its
+            migration certificates: a lab CA and per-host certificates
+            (nova_v2v.lab.tls); plain TCP stays available
         :param small_store_mib: put host b's instance store on a dedicated
             ext4 filesystem of that size (fault injection: a full store)
         """
@@ -344,11 +352,14 @@ class Lab(object):
                            ' first' % self.state_file)
         self._check_subnet_free()
         state = {'subnet': SUBNET, 'shared': bool(shared), 'route': None,
-                 'netns': [], 'created_dirs': [], 'hosts': {}}
+                 'netns': [], 'created_dirs': [], 'hosts': {},
+                 'tls': bool(tls)}
         self._save(state)
         try:
             for host in HOSTS:
-                self._write_configs(host)
+                self._write_configs(host, tls=tls)
+            if tls:
+                lab_tls.setup(self, HOSTS)
             os.makedirs(self.shared_dir, exist_ok=True)
             if shared:
                 shutil.rmtree(self.shared_instances_dir, ignore_errors=True)
@@ -431,6 +442,8 @@ class Lab(object):
                     os.unlink(image)
         for path in reversed(state.get('created_dirs', [])):
             _remove_empty_tree(path)
+        if state.get('tls'):
+            lab_tls.remove(self, HOSTS)
         os.unlink(self.state_file)
         return True
 
@@ -442,6 +455,7 @@ class Lab(object):
         route, _ = processutils.execute('ip', 'route', 'show', 'type',
                                         'unreachable')
         result = {'up': True, 'shared': state['shared'],
+                  'tls': bool(state.get('tls')),
                   'route': state.get('route') in route.split(),
                   'hosts': {}}
         for host in HOSTS:

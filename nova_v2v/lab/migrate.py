@@ -27,6 +27,7 @@ against the acknowledged writes in both serial logs.
 """
 
 import collections
+import functools
 import mmap
 import os
 import tempfile
@@ -44,6 +45,7 @@ from nova_v2v.lab import accel
 from nova_v2v.lab import domain
 from nova_v2v.lab import guest
 from nova_v2v.lab import hosts
+from nova_v2v.lab import tls as lab_tls
 from nova_v2v.lab import workload
 from nova_v2v import privsep
 from nova_v2v.storage import disks
@@ -245,11 +247,29 @@ def host_leftovers(lab, host, conn, name, instance_dir_inside,
 
 
 def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
-        keep=False, **v2v_args):
-    """Run one migration; returns the result dict printed by the CLI."""
+        keep=False, tls=False, libvirt_options=None, expect_refusal=False,
+        **v2v_args):
+    """Run one migration; returns the result dict printed by the CLI.
+
+    :param tls: the live modes over libvirt native TLS: short for Nova's
+        ``[libvirt] live_migration_with_native_tls = True`` and
+        ``live_migration_scheme = tls`` (the lab must be up with TLS)
+    :param libvirt_options: those two Nova ``[libvirt]`` options as a
+        dict, to set them one by one (nova_v2v.lab.tls.Transport)
+    :param expect_refusal: a refused live migration is an outcome, not an
+        error: the result tells whether the source kept running and
+        writing, and its records are checked on host a's disk
+    """
     if mode not in MODES:
         raise LabMigrationError('mode must be one of %s' % (MODES,))
+    try:
+        transport = lab_tls.Transport.from_options(libvirt_options, tls=tls)
+    except lab_tls.TLSError as exc:
+        raise LabMigrationError(str(exc))
     if mode in V2V_MODES:
+        if transport.needs_certificates or expect_refusal:
+            raise LabMigrationError('TLS and expect_refusal are for the '
+                                    'live modes')
         from nova_v2v.lab import v2v
         return v2v.run(lab, mode, before=before, after=after,
                        dirty_mb=dirty_mb, profile=profile, keep=keep,
@@ -262,6 +282,10 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
     if block and lab_shared:
         raise LabMigrationError('block-live needs per-host instance stores;'
                                 ' the lab was started with --shared')
+    if transport.needs_certificates and not state.get('tls'):
+        raise LabMigrationError('%s needs the lab certificates; run '
+                                '"nova-v2v-lab up --tls"' % (
+                                    transport.options(),))
     store = (hosts.INSTANCES_PATH if block or lab_shared
              else hosts.SHARED_PATH)
     image = guest.build(lab.cache_dir)
@@ -288,7 +312,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
     tail = SerialTail([serial['a'], serial['b']])
     tail.start()
     result = {'mode': mode, 'name': name, 'uuid': inst_uuid,
-              'accel_reason': reason}
+              'accel_reason': reason, 'transport': transport.options()}
     dest_dom = None
     try:
         t0 = time.monotonic()
@@ -303,10 +327,28 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         if block:
             src = disks.describe(disk_a)
             disks.precreate_like(lab.root_path('b', store), disk_rel, src)
-        flags = live.build_flags(block=block, trust_shared=not block)
-        mig = live.LiveMigration(dom, lab.lab_uri('b'), flags,
-                                 progress_cb=_log_progress)
-        mig.run()
+        flags = live.build_flags(block=block, trust_shared=not block,
+                                 tls=transport.native_tls)
+        dest_uri = lab.lab_uri('b', transport.scheme)
+        result['migration_uri'] = dest_uri
+        result['migration_flags'] = flags
+        evidence = None
+        if transport.needs_certificates:
+            evidence = lab_tls.Evidence(lab, 'b', transport)
+        mig = live.LiveMigration(
+            dom, dest_uri, flags,
+            progress_cb=functools.partial(_progress, dom, evidence))
+        try:
+            mig.run()
+        except live.MigrationFailed as exc:
+            if not expect_refusal:
+                raise
+            _refused(lab, result, exc, dom, conn_b, tail, serial,
+                     lab.root_path('a', disk_inside), inst_dir)
+            return result
+        finally:
+            if evidence is not None:
+                result['tls_evidence'] = evidence.as_dict()
         dest_dom = conn_b.lookupByName(name)
         completed = live.completed_stats(dest_dom)
         state_b = dest_dom.state()[0]
@@ -361,6 +403,27 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         conn_a.close()
         conn_b.close()
     return result
+
+
+def _refused(lab, result, exc, dom, conn_b, tail, serial, disk_a,
+             inst_dir):
+    """The migration was refused: is the source still the guest?"""
+    result['refused'] = str(exc.cause or exc)
+    result['source_running'] = (
+        dom.isActive() and dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING)
+    last = tail.last_ack(serial['a'])
+    try:
+        _wait_for(lambda: tail.last_ack(serial['a'])[0] > last[0], 10,
+                  'a write on host a after the refusal')
+        result['source_writes_after_refusal'] = True
+    except LabMigrationError:
+        result['source_writes_after_refusal'] = False
+    result['dest_leftovers'] = host_leftovers(lab, 'b', conn_b,
+                                              result['name'], inst_dir,
+                                              files=False)
+    result['clean_shutdown'] = _shutdown(dom)
+    tail.stop()
+    check_records(result, disk_a, [_read(serial['a'])], lab)
 
 
 # HMP commands whose output explains a silent guest: where the vCPU is
@@ -446,6 +509,12 @@ def _median_period(acks):
 def _quiet_libvirt(_ctx, err):
     # Errors are raised as libvirtError; don't also print them on stderr.
     LOG.debug('libvirt: %(err)s', {'err': err})
+
+
+def _progress(dom, evidence, stats):
+    _log_progress(stats)
+    if evidence is not None:
+        evidence.sample(dom)
 
 
 def _log_progress(stats):

@@ -44,7 +44,8 @@ class MigrationTimeout(MigrationFailed):
     pass
 
 
-def build_flags(block=False, incremental=False, trust_shared=False):
+def build_flags(block=False, incremental=False, trust_shared=False,
+                tls=False):
     """Flags for a Nova-style p2p live migration.
 
     block: copy disks (NON_SHARED_DISK, or NON_SHARED_INC with
@@ -54,6 +55,10 @@ def build_flags(block=False, incremental=False, trust_shared=False):
     a local filesystem (like the lab's bind-mounted directory) is refused
     with "Migration without shared storage is unsafe" otherwise.  Never
     set it for storage that is not actually the same file on both ends.
+    tls: add VIR_MIGRATE_TLS, what Nova's ``[libvirt]
+    live_migration_with_native_tls = True`` adds: QEMU encrypts the
+    migration stream and, with block, the NBD disk stream (certificates
+    in qemu.conf's ``migrate_tls_x509_cert_dir`` on both hosts).
     """
     flags = BASE_FLAGS
     if block:
@@ -63,6 +68,8 @@ def build_flags(block=False, incremental=False, trust_shared=False):
         if block:
             raise ValueError('trust_shared makes no sense with block=True')
         flags |= libvirt.VIR_MIGRATE_UNSAFE
+    if tls:
+        flags |= libvirt.VIR_MIGRATE_TLS
     return flags
 
 

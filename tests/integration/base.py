@@ -44,6 +44,10 @@ PREREQUISITES = (
     ('/usr/bin/dpkg-deb', 'dpkg'),
     ('/sbin/mkfs.ext4', 'e2fsprogs'),
     ('/usr/bin/virt-xml-validate', 'libvirt-clients'),
+    # Lab TLS (nova_v2v.lab.tls): the certificates, the TLS evidence.
+    ('/usr/bin/openssl', 'openssl'),
+    ('/usr/bin/virt-admin', 'libvirt-clients'),
+    ('/usr/bin/ss', 'iproute2'),
 )
 
 
