@@ -14,6 +14,8 @@
 
 """Fixtures shared by the unit and functional tests."""
 
+import os
+
 import fixtures
 
 import nova_v2v.privsep
@@ -33,3 +35,24 @@ class PrivsepFixture(fixtures.Fixture):
     def _setUp(self):
         self.useFixture(fixtures.MockPatchObject(
             nova_v2v.privsep.sys_admin_pctxt, 'client_mode', False))
+
+
+class InstanceTree(fixtures.Fixture):
+    """An instances root with a guest directory, and a victim outside.
+
+    ``root/uuid`` is the guest's directory (``inst``); ``outside/victim``
+    is the file a confinement bug would reach. Privileged functions run
+    in-process (:class:`PrivsepFixture`).
+    """
+
+    def _setUp(self):
+        self.useFixture(PrivsepFixture())
+        self.tmp = os.path.realpath(self.useFixture(fixtures.TempDir()).path)
+        self.root = os.path.join(self.tmp, 'instances')
+        self.outside = os.path.join(self.tmp, 'elsewhere')
+        self.inst = os.path.join(self.root, 'uuid')
+        os.makedirs(self.inst)
+        os.makedirs(self.outside)
+        self.victim = os.path.join(self.outside, 'victim')
+        with open(self.victim, 'w') as f:
+            f.write('x')

@@ -39,14 +39,9 @@ class _Tree(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(v2v_fixtures.PrivsepFixture())
-        self.tmp = os.path.realpath(self.useFixture(fixtures.TempDir()).path)
-        self.root = os.path.join(self.tmp, 'instances')
-        self.outside = os.path.join(self.tmp, 'elsewhere')
-        os.makedirs(os.path.join(self.root, 'uuid'))
-        os.makedirs(self.outside)
-        self.victim = os.path.join(self.outside, 'victim')
-        open(self.victim, 'w').close()
+        tree = self.useFixture(v2v_fixtures.InstanceTree())
+        self.tmp, self.root = tree.tmp, tree.root
+        self.outside, self.victim = tree.outside, tree.victim
         self.execute = self.useFixture(fixtures.MockPatch(
             'oslo_concurrency.processutils.execute',
             return_value=('', ''))).mock

@@ -34,14 +34,10 @@ class _Tree(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(v2v_fixtures.PrivsepFixture())
-        self.tmp = os.path.realpath(self.useFixture(fixtures.TempDir()).path)
-        self.root = os.path.join(self.tmp, 'instances')
-        self.outside = os.path.join(self.tmp, 'elsewhere')
-        self.inst = os.path.join(self.root, 'uuid')
+        tree = self.useFixture(v2v_fixtures.InstanceTree())
+        self.tmp, self.root, self.inst = tree.tmp, tree.root, tree.inst
+        self.outside, self.victim = tree.outside, tree.victim
         os.makedirs(os.path.join(self.inst, 'sub'))
-        os.makedirs(self.outside)
-        self.victim = self._file(self.outside, 'victim')
         self.disk = self._file(self.inst, 'disk')
 
     @staticmethod
