@@ -51,6 +51,7 @@ from nova_v2v import conf
 from nova_v2v.scheduler import filters as v2v_filters
 from nova_v2v import virt
 from nova_v2v.virt.libvirt import driver as v2v_driver
+from nova_v2v.virt.libvirt import live as v2v_live
 
 CONF = conf.CONF
 
@@ -246,7 +247,7 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
                     # What the source's pre-check recorded, read back from
                     # the database right then.
                     context, instance = args[:2]
-                    test.plans[instance.uuid] = v2v_driver.load_plan(
+                    test.plans[instance.uuid] = v2v_live.load_plan(
                         context, instance)
                 return result
             return wrapper
@@ -391,7 +392,7 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
     def recorded_plan(self, server):
         """The plan the source's pre-check saved, or None."""
         with self.cell_context(server) as cctxt:
-            return v2v_driver.load_plan(
+            return v2v_live.load_plan(
                 cctxt, objects.Instance(uuid=server['id']))
 
     def action_events(self, server, action='live-migration'):

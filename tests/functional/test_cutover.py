@@ -45,6 +45,7 @@ from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.transfer import cutover
 from nova_v2v.transfer import nbd
+from nova_v2v.virt.libvirt import common as v2v_common
 from nova_v2v.virt.libvirt import driver as v2v_driver
 from tests.functional import base
 
@@ -301,7 +302,7 @@ class CutoverTestBase(base.V2VLiveMigrationTestBase):
                          (record.disk_total, record.disk_processed,
                           record.disk_remaining))
         sysmeta = self.instance(self.server).system_metadata
-        self.assertNotIn(v2v_driver.SYSMETA_NBD, sysmeta)
+        self.assertNotIn(v2v_common.SYSMETA_NBD, sysmeta)
         self.assertEqual(planner.V2V_CUTOVER,
                          self.recorded_plan(self.server).mode)
         return migration
@@ -315,10 +316,10 @@ class CutoverTestBase(base.V2VLiveMigrationTestBase):
         self.assertTrue(self.engine.exports)
         self.assertEqual({'stopped'}, set(self.engine.exports.values()))
         self.assertEqual([], glob.glob(os.path.join(
-            CONF.instances_path, '*', v2v_driver.NBD_PID_GLOB)))
+            CONF.instances_path, '*', v2v_common.NBD_PID_GLOB)))
         self.assertFalse(os.path.exists(os.path.dirname(self.disk_path)))
         self.assertEqual({}, self.engine.jobs)
-        self.assertNotIn(v2v_driver.SYSMETA_NBD,
+        self.assertNotIn(v2v_common.SYSMETA_NBD,
                          self.instance(self.server).system_metadata)
         return migration
 
@@ -466,7 +467,7 @@ class OfflineTest(CutoverTestBase):
             self.assertEqual('qcow2 data', f.read())
         sysmeta = self.instance(self.server).system_metadata
         plan = planner.MigrationPlan.from_json(
-            sysmeta[v2v_driver.SYSMETA_OFFLINE_PLAN])
+            sysmeta[v2v_common.SYSMETA_OFFLINE_PLAN])
         self.assertEqual((planner.OFFLINE, 'kvm-local-1', 'tcg-local'),
                          (plan.mode, plan.source_host, plan.dest_host))
         return server

@@ -35,7 +35,7 @@ from novaclient import client as nova_client
 from nova_v2v.planning import compat
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
-from nova_v2v.virt.libvirt import driver as v2v_driver
+from nova_v2v.virt.libvirt import common as v2v_common
 from tests.functional import base
 from tests.functional import test_cutover
 
@@ -177,7 +177,7 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
                          [p[:3] for p in self.prechecks])
         self.assertEqual([], self.filter_runs)
         # The destination's profile, handed to the source, was not saved.
-        self.assertNotIn(v2v_driver.SYSMETA_DEST_PROFILE,
+        self.assertNotIn(v2v_common.SYSMETA_DEST_PROFILE,
                          self.instance(self.server).system_metadata)
 
     def test_requested_cutover_host_runs_the_cutover(self):
@@ -262,7 +262,7 @@ class SharedStorageTest(base.V2VLiveMigrationTestBase):
         # the destination's profile, passed to the source, was not saved.
         self.assertEqual(planner.SHARED_LIVE,
                          self.recorded_plan(self.server).mode)
-        self.assertNotIn(v2v_driver.SYSMETA_DEST_PROFILE,
+        self.assertNotIn(v2v_common.SYSMETA_DEST_PROFILE,
                          self.instance(self.server).system_metadata)
 
     def test_auto_scheduled_is_shared_live(self):

@@ -39,6 +39,7 @@ from nova import utils as nova_utils
 from nova_v2v.planning import planner
 from nova_v2v.transfer import cutover
 from nova_v2v.transfer import exception as transfer_exception
+from nova_v2v.virt.libvirt import common as v2v_common
 from nova_v2v.virt.libvirt import driver as v2v_driver
 from tests.functional import base
 from tests.functional import test_cutover
@@ -282,8 +283,8 @@ class RollbackTestBase(test_cutover.CutoverTestBase):
         self.assertEqual(fakelibvirt.VIR_DOMAIN_RUNNING, dom.info()[0])
         self.assert_allocations(host, migration)
         sysmeta = self.instance(self.server).system_metadata
-        self.assertNotIn(v2v_driver.SYSMETA_NBD, sysmeta)
-        self.assertNotIn(v2v_driver.SYSMETA_DEST_PROFILE, sysmeta)
+        self.assertNotIn(v2v_common.SYSMETA_NBD, sysmeta)
+        self.assertNotIn(v2v_common.SYSMETA_DEST_PROFILE, sysmeta)
         return migration
 
     def assert_dest_cleaned(self, dest):

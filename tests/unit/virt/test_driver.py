@@ -32,7 +32,9 @@ from oslo_utils.fixture import uuidsentinel as uuids
 from nova_v2v import exception as v2v_exception
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
+from nova_v2v.virt.libvirt import common as v2v_common
 from nova_v2v.virt.libvirt import driver
+from nova_v2v.virt.libvirt import live as v2v_live
 from tests import v2v_fixtures
 
 GUEST_XML = """<domain type='%(type)s'>
@@ -149,7 +151,7 @@ class V2VDriverTestCase(_DriverTestBase):
             self.context, self.instance, src_info, {}, None, None)
         self.assertIs(mock_super.return_value, data)
         handed = jsonutils.loads(
-            self.instance.system_metadata[driver.SYSMETA_DEST_PROFILE])
+            self.instance.system_metadata[v2v_common.SYSMETA_DEST_PROFILE])
         self.assertEqual('src', handed['v2v_host'])
         mock_super.assert_called_once_with(
             self.context, self.instance, src_info, {},
@@ -166,7 +168,7 @@ class V2VDriverTestCase(_DriverTestBase):
         self.assertIsInstance(e, exception.MigrationPreCheckError)
         self.assertIn('source host publishes no V2V profile', str(e))
         mock_super.assert_not_called()
-        self.assertNotIn(driver.SYSMETA_DEST_PROFILE,
+        self.assertNotIn(v2v_common.SYSMETA_DEST_PROFILE,
                          self.instance.system_metadata)
 
     @mock.patch.object(libvirt_driver.LibvirtDriver,
@@ -190,7 +192,7 @@ class V2VDriverTestCase(_DriverTestBase):
                                               is_volume_backed=False)
         if requested is not None:
             data.block_migration = requested
-        self.instance.system_metadata[driver.SYSMETA_DEST_PROFILE] = (
+        self.instance.system_metadata[v2v_common.SYSMETA_DEST_PROFILE] = (
             jsonutils.dumps(self._dest_stats(**(dest_kw or {}))))
         xml = GUEST_XML % {'type': dom_type, 'path': self.instances_path,
                            'uuid': self.instance.uuid, 'nic': nic,
@@ -221,7 +223,7 @@ class V2VDriverTestCase(_DriverTestBase):
 
     def _saved_plan(self):
         return planner.MigrationPlan.from_json(
-            self.instance.system_metadata[driver.SYSMETA_PLAN])
+            self.instance.system_metadata[v2v_common.SYSMETA_PLAN])
 
     def test_source_auto_local_resolves_block(self):
         data = self._source_check(shared=False)
@@ -230,7 +232,7 @@ class V2VDriverTestCase(_DriverTestBase):
         self.assertEqual(planner.BLOCK_LIVE, plan.mode)
         self.assertEqual(10 << 30, plan.disks[0].virtual_size)
         self.save.assert_called_once_with()
-        self.assertNotIn(driver.SYSMETA_DEST_PROFILE,
+        self.assertNotIn(v2v_common.SYSMETA_DEST_PROFILE,
                          self.instance.system_metadata)
         self.super_check.assert_called_once()
 
@@ -303,7 +305,8 @@ class V2VDriverTestCase(_DriverTestBase):
         self.assertEqual(planner.V2V_CUTOVER, self._saved_plan().mode)
 
     def test_source_without_dest_profile(self):
-        self.instance.system_metadata.pop(driver.SYSMETA_DEST_PROFILE, None)
+        self.instance.system_metadata.pop(v2v_common.SYSMETA_DEST_PROFILE,
+                                          None)
         data = objects.LibvirtLiveMigrateData(filename='probe')
         self.useFixture(fixtures.MockPatchObject(
             self.drvr, '_check_shared_storage_test_file',
@@ -325,14 +328,14 @@ class RefusalMappingTestCase(test.NoDBTestCase):
 
     def test_mapping(self):
         self.assertIsInstance(
-            driver.refusal_to_exception(planner.PlanRefused(
+            v2v_common.refusal_to_exception(planner.PlanRefused(
                 'x', planner.INVALID_LOCAL_STORAGE), 'h'),
             exception.InvalidLocalStorage)
         self.assertIsInstance(
-            driver.refusal_to_exception(planner.PlanRefused(
+            v2v_common.refusal_to_exception(planner.PlanRefused(
                 'x', planner.INVALID_SHARED_STORAGE), 'h'),
             exception.InvalidSharedStorage)
-        e = driver.refusal_to_exception(planner.PlanRefused('why'), 'h')
+        e = v2v_common.refusal_to_exception(planner.PlanRefused('why'), 'h')
         self.assertIsInstance(e, v2v_exception.V2VMigrationRefused)
         self.assertEqual('V2V migration refused: why', str(e))
 
@@ -349,12 +352,13 @@ class LiveMigrationTestCase(_DriverTestBase):
             profile.GuestProfile('kvm'))
         mock_get.return_value = objects.Instance(
             uuid=uuids.instance,
-            system_metadata={driver.SYSMETA_PLAN: plan.to_json()})
+            system_metadata={v2v_common.SYSMETA_PLAN: plan.to_json()})
         self.drvr.live_migration(self.context, self.instance, 'dest',
                                  mock.sentinel.post, mock.sentinel.recover,
                                  True, mock.sentinel.data)
         self.assertEqual(plan.to_json(),
-                         self.instance.system_metadata[driver.SYSMETA_PLAN])
+                         self.instance.system_metadata[
+                             v2v_common.SYSMETA_PLAN])
         mock_super.assert_called_once_with(
             self.context, self.instance, 'dest', mock.sentinel.post,
             mock.sentinel.recover, block_migration=True,
@@ -367,7 +371,8 @@ class LiveMigrationTestCase(_DriverTestBase):
                                                  system_metadata={})
         self.drvr.live_migration(self.context, self.instance, 'dest',
                                  None, None)
-        self.assertNotIn(driver.SYSMETA_PLAN, self.instance.system_metadata)
+        self.assertNotIn(v2v_common.SYSMETA_PLAN,
+                         self.instance.system_metadata)
         mock_super.assert_called_once()
 
 
@@ -389,7 +394,7 @@ class PreLiveMigrationTestCase(_DriverTestBase):
             side_effect=exception.InstanceNotFound(
                 instance_id=self.instance.uuid))).mock
         self.load_plan = self.useFixture(fixtures.MockPatch(
-            'nova_v2v.virt.libvirt.driver.load_plan',
+            'nova_v2v.virt.libvirt.live.load_plan',
             return_value=None)).mock
 
     def _leftover(self):
@@ -448,8 +453,8 @@ class CutoverDriverTestCase(_DriverTestBase):
             disks=(planner.DiskPlan('/i/u/disk', 'vmdk', 'qcow2', 10),))
         fresh = objects.Instance(
             uuid=uuids.instance,
-            system_metadata={driver.SYSMETA_PLAN: self.plan.to_json(),
-                             driver.SYSMETA_NBD: '[]'})
+            system_metadata={v2v_common.SYSMETA_PLAN: self.plan.to_json(),
+                             v2v_common.SYSMETA_NBD: '[]'})
         self.useFixture(fixtures.MockPatchObject(
             objects.Instance, 'get_by_uuid', return_value=fresh))
         self.post = mock.Mock()
@@ -464,7 +469,7 @@ class CutoverDriverTestCase(_DriverTestBase):
         info = jsonutils.dumps([
             {'path': '/i/u/disk', 'type': 'vmdk', 'backing_file': 'b'},
             {'path': '/i/u/disk.config', 'type': 'raw', 'backing_file': ''}])
-        out = jsonutils.loads(driver.cutover_disk_info(self.plan, info))
+        out = jsonutils.loads(v2v_live.cutover_disk_info(self.plan, info))
         self.assertEqual(('qcow2', ''), (out[0]['type'],
                                          out[0]['backing_file']))
         self.assertEqual('raw', out[1]['type'])
@@ -498,14 +503,14 @@ class CutoverDriverTestCase(_DriverTestBase):
         self.post.assert_not_called()
 
     def test_abort_too_late_is_ignored(self):
-        state = driver.CutoverState('suspend')
+        state = v2v_live.CutoverState('suspend')
         self.drvr._v2v_cutovers[self.instance.uuid] = state
         self.assertTrue(state.enter_cutover())
         self.drvr.live_migration_abort(self.instance)
         self.assertFalse(state.aborted)
 
     def test_abort_before_cutover(self):
-        state = driver.CutoverState('suspend')
+        state = v2v_live.CutoverState('suspend')
         self.drvr._v2v_cutovers[self.instance.uuid] = state
         self.drvr.live_migration_abort(self.instance)
         self.assertTrue(state.aborted)
