@@ -1,0 +1,157 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The all-in-one's virtualenvs, created with pip and the constraints.
+
+Three virtualenvs under ``<state dir>/venvs``, all installed with the
+project's upper-constraints.txt (the Nova 34 series pins, as tox uses):
+
+``main``
+    nova 34, keystone, placement, python-openstackclient, osc-placement,
+    PyMySQL, uWSGI and nova-v2v itself (the scheduler loads its filter).
+``neutron``
+    neutron (the same OpenStack series), PyMySQL, uWSGI.
+``glance``
+    glance and glance_store (the same series), PyMySQL, uWSGI.
+
+Neutron and Glance get their own virtualenvs: their requirements are
+resolved on their own, not against nova's. A virtualenv whose recorded
+spec (packages and constraints digest) is unchanged is reused as is.
+"""
+
+import concurrent.futures
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+
+from nova_v2v.aio import paths
+
+LOG = logging.getLogger(__name__)
+
+# Versions of the OpenStack series of nova 34.0.0 that the constraints do
+# not pin (nova and openstack-placement are pinned there).
+UWSGI = 'uWSGI==2.0.31'
+PYMYSQL = 'PyMySQL'
+PACKAGES = {
+    'main': ['nova', 'openstack-placement', 'keystone==30.0.0',
+             'python-openstackclient==10.5.0', 'osc-placement==4.9.1',
+             PYMYSQL, UWSGI],
+    'neutron': ['neutron==29.0.0', PYMYSQL, UWSGI],
+    'glance': ['glance==33.0.0', 'glance-store==5.7.0', PYMYSQL, UWSGI],
+}
+VENVS = ('main', 'neutron', 'glance')
+MARKER = '.nova-v2v-aio.json'
+
+
+def project_dir():
+    """The source tree of nova-v2v (installed in develop mode)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+
+
+def default_constraints():
+    """TOX_CONSTRAINTS_FILE, else the project's upper-constraints.txt."""
+    return os.environ.get('TOX_CONSTRAINTS_FILE') or os.path.join(
+        project_dir(), 'upper-constraints.txt')
+
+
+def base_python():
+    """The interpreter the virtualenvs are made from (not a venv's)."""
+    return getattr(sys, '_base_executable', None) or sys.executable
+
+
+def _digest(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def spec(name, constraints, project=None):
+    """What the virtualenv ``name`` holds: recorded in its marker."""
+    packages = list(PACKAGES[name])
+    if name == 'main':
+        packages += ['-e', project or project_dir()]
+    return {'packages': packages, 'constraints': _digest(constraints)}
+
+
+def commands(layout, name, constraints, python=None, project=None):
+    """The argument lists that create the virtualenv ``name``."""
+    venv = layout.venv(name)
+    return [
+        [python or base_python(), '-m', 'venv', '--clear', venv],
+        [os.path.join(venv, 'bin', 'pip'), 'install',
+         '--disable-pip-version-check', '-c', constraints] +
+        spec(name, constraints, project)['packages'],
+    ]
+
+
+def _read_marker(venv):
+    try:
+        with open(os.path.join(venv, MARKER)) as f:
+            return json.load(f)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def is_current(layout, name, constraints, project=None):
+    return _read_marker(layout.venv(name)) == spec(name, constraints,
+                                                   project)
+
+
+def create(layout, name, constraints, python=None, project=None):
+    """Create (or reuse) one virtualenv; returns the seconds it took."""
+    start = time.monotonic()
+    if is_current(layout, name, constraints, project):
+        LOG.info('virtualenv %s is current', name)
+        return 0.0
+    log_path = layout.log('venv-' + name)
+    with open(log_path, 'w') as log:
+        for argv in commands(layout, name, constraints, python, project):
+            LOG.info('venv %(name)s: %(cmd)s',
+                     {'name': name, 'cmd': ' '.join(argv)})
+            try:
+                out, err = processutils.execute(*argv)
+            except processutils.ProcessExecutionError as exc:
+                log.write('%s\n%s\n%s\n' % (argv, exc.stdout, exc.stderr))
+                raise paths.AioError(
+                    'creating the %s virtualenv failed (%s); see %s'
+                    % (name, ' '.join(argv[:3]), log_path))
+            log.write('%s\n%s\n%s\n' % (argv, out, err))
+    with open(os.path.join(layout.venv(name), MARKER), 'w') as f:
+        json.dump(spec(name, constraints, project), f, indent=2)
+    return round(time.monotonic() - start, 1)
+
+
+def create_all(layout, constraints=None, python=None, project=None):
+    """All virtualenvs, in parallel; returns ``{name: seconds}``."""
+    constraints = constraints or default_constraints()
+    if not os.path.exists(constraints):
+        raise paths.AioError('constraints file %s not found (set '
+                             'TOX_CONSTRAINTS_FILE)' % constraints)
+    os.makedirs(layout.venv_dir, exist_ok=True)
+    os.makedirs(layout.log_dir, exist_ok=True)
+    with concurrent.futures.ThreadPoolExecutor(len(VENVS)) as pool:
+        futures = {name: pool.submit(create, layout, name, constraints,
+                                     python, project)
+                   for name in VENVS}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def remove_all(layout):
+    shutil.rmtree(layout.venv_dir, ignore_errors=True)

@@ -1,0 +1,92 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""nova-v2v-aio: the gate's all-in-one OpenStack control plane.
+
+  nova-v2v-aio up [--constraints FILE]
+  nova-v2v-aio status
+  nova-v2v-aio down [--purge]
+
+Everything listens on 127.0.0.1; state, logs, virtualenvs and configs
+live under --state-dir (default /var/lib/nova-v2v-aio, configs in its
+etc/). ``down`` stops only what ``up`` started, by recorded PID and
+process group, and keeps the data unless --purge.
+"""
+
+import argparse
+import json
+import sys
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_v2v.aio import paths
+from nova_v2v.aio import stack
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog='nova-v2v-aio')
+    parser.add_argument('--state-dir', default=paths.DEFAULT_STATE_DIR)
+    parser.add_argument('--debug', action='store_true')
+    sub = parser.add_subparsers(dest='command', required=True)
+    up = sub.add_parser('up', help='start the control plane')
+    up.add_argument('--constraints', metavar='FILE',
+                    help='pip constraints of the virtualenvs (default: '
+                         'TOX_CONSTRAINTS_FILE or the project\'s '
+                         'upper-constraints.txt)')
+    sub.add_parser('status', help='each service as JSON')
+    down = sub.add_parser('down', help='stop what "up" started')
+    down.add_argument('--purge', action='store_true',
+                      help='also remove the state dir (data, logs, '
+                           'configs, virtualenvs)')
+    return parser
+
+
+def _setup_logging(debug):
+    logging.register_options(CONF)
+    CONF([], project='nova-v2v-aio')
+    CONF.set_override('use_stderr', True)
+    CONF.set_override('debug', debug)
+    logging.setup(CONF, 'nova-v2v-aio')
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    _setup_logging(args.debug)
+    layout = paths.Layout(args.state_dir)
+    try:
+        if args.command == 'up':
+            out = stack.up(layout, args.constraints)
+        elif args.command == 'status':
+            out = stack.status(layout)
+        else:
+            out = stack.down(layout, purge=args.purge)
+    except paths.AioError as exc:
+        LOG.error('%(cmd)s failed: %(err)s', {'cmd': args.command,
+                                              'err': exc})
+        return 1
+    except KeyboardInterrupt:
+        LOG.error('%s interrupted', args.command)
+        return 130
+    print(json.dumps(out, indent=2, sort_keys=True))
+    if args.command == 'status' and not out['up']:
+        return 3
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
