@@ -18,7 +18,6 @@ An ``offline`` plan (cold migration) converts the disks the destination
 does not run into the plan's format in ``finish_migration``.
 """
 
-
 import os
 
 from nova import exception

@@ -19,7 +19,6 @@ pre-checks ask the planner (:mod:`nova_v2v.planning.planner`) and the
 source records the plan on the instance.
 """
 
-
 import dataclasses
 
 from nova import objects
