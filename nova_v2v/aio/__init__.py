@@ -21,14 +21,17 @@ Neutron API (ML2, no agents) and Glance (file store) from PyPI, in
 virtualenvs the tool creates. nova.conf's nova-v2v part is written by
 :mod:`nova_v2v.deploy.novaconf`, the code path the devstack plugin uses.
 
-This is the control plane only: the nova-compute services (in the lab
-hosts' namespaces, see :mod:`nova_v2v.lab`) come next.
+``nova-v2v-aio computes up|down`` then starts (after ``nova-v2v-lab up``)
+one nova-compute with the nova-v2v driver per lab host, in that host's
+mount and UTS namespaces but the root network namespace (:mod:`.computes`);
+``down`` stops them too.
 
 Modules, one concern each: :mod:`.paths` (layout and the state file),
 :mod:`.procs` (processes we start, by PID and process group),
 :mod:`.packages` (the Debian packages of bindep's ``gate`` profile),
 :mod:`.venvs` (the virtualenvs), :mod:`.infra` (MariaDB, RabbitMQ),
 :mod:`.config` (every service's configuration files), :mod:`.identity`
-(keystone's users, services and endpoints over its API) and
-:mod:`.services` (database syncs, cells and the OpenStack services).
+(keystone's users, services and endpoints over its API),
+:mod:`.services` (database syncs, cells and the OpenStack services) and
+:mod:`.computes` (the nova-computes on the lab hosts).
 """

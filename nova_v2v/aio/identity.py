@@ -22,6 +22,8 @@ project, one user per service with the ``admin`` and ``service`` roles
 without it neutron answers nova with 401), and the catalog.
 """
 
+import datetime
+
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
@@ -139,6 +141,53 @@ def compute_services(passwords):
     except ks_exc.ClientException as exc:
         raise paths.AioError('nova-api: %s' % exc)
     return parse_services(resp.json())
+
+
+def compute_hosts(passwords, since=None):
+    """``{host: state}`` of the nova-compute services (admin).
+
+    With ``since`` (a UTC POSIX time), a service that has not reported
+    after it counts as ``starting``: a restarted compute's record is
+    "up" on its old heartbeat for a minute.
+    """
+    sess = admin_session(passwords)
+    try:
+        resp = sess.get('/os-services?binary=nova-compute',
+                        endpoint_filter={'service_type': 'compute',
+                                         'interface': 'public'})
+    except ks_exc.ClientException as exc:
+        raise paths.AioError('nova-api: %s' % exc)
+    return parse_compute_hosts(resp.json(), since)
+
+
+def hypervisors(passwords):
+    """``{hypervisor_hostname: state}`` from os-hypervisors (admin)."""
+    sess = admin_session(passwords)
+    try:
+        resp = sess.get('/os-hypervisors',
+                        endpoint_filter={'service_type': 'compute',
+                                         'interface': 'public'})
+    except ks_exc.ClientException as exc:
+        raise paths.AioError('nova-api: %s' % exc)
+    return {h['hypervisor_hostname']: h['state']
+            for h in resp.json().get('hypervisors', [])}
+
+
+def parse_compute_hosts(body, since=None):
+    found = {}
+    for service in body.get('services', []):
+        if service['binary'] != 'nova-compute':
+            continue
+        state = service['state']
+        if since is not None and state == 'up':
+            updated = service.get('updated_at')
+            when = (datetime.datetime.fromisoformat(updated).replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+                if updated else None)
+            if when is None or when < since:
+                state = 'starting'
+        found[service['host']] = state
+    return found
 
 
 def parse_services(body):

@@ -185,7 +185,9 @@ def wait_ready(name, record, check, timeout=60):
     while time.monotonic() - start < timeout:
         if check():
             return round(time.monotonic() - start, 2)
-        if not alive(record):
+        # The group, not ours(): uWSGI rewrites its process titles while
+        # it starts, and the needle may be missing for a moment.
+        if not group_pids(record['pgid']):
             raise paths.AioError('%s exited; last lines of %s:\n%s'
                                  % (name, record['log'],
                                     tail(record['log'])))

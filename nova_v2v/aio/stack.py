@@ -21,6 +21,7 @@ import time
 
 from oslo_log import log as logging
 
+from nova_v2v.aio import computes
 from nova_v2v.aio import config
 from nova_v2v.aio import identity
 from nova_v2v.aio import infra
@@ -173,11 +174,14 @@ def summarize(result):
 
 def down(layout, purge=False):
     """Stop what ``up`` recorded, in reverse order; safe to repeat."""
+    stopped = computes.down(layout)['stopped']
     state = layout.load()
-    stopped, failed = [], []
+    failed = []
     if state is not None:
         records = state.get('services', {})
-        order = [n for n in reversed(paths.SERVICES) if n in records]
+        # The computes first (any record not of the control plane).
+        order = [n for n in sorted(records) if n not in paths.SERVICES]
+        order += [n for n in reversed(paths.SERVICES) if n in records]
         for name in order:
             if procs.stop(records[name]):
                 stopped.append(name)

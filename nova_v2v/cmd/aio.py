@@ -17,6 +17,7 @@
   nova-v2v-aio up [--constraints FILE]
   nova-v2v-aio status
   nova-v2v-aio down [--purge]
+  nova-v2v-aio computes up|down [--lab-state-dir DIR]
 
 Everything listens on 127.0.0.1; state, logs, virtualenvs and configs
 live under --state-dir (default /var/lib/nova-v2v-aio, configs in its
@@ -31,8 +32,10 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from nova_v2v.aio import computes
 from nova_v2v.aio import paths
 from nova_v2v.aio import stack
+from nova_v2v.lab import hosts as lab_hosts
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -53,6 +56,12 @@ def _parser():
     down.add_argument('--purge', action='store_true',
                       help='also remove the state dir (data, logs, '
                            'configs, virtualenvs)')
+    comp = sub.add_parser('computes', help='one nova-compute per lab host '
+                          '(after "nova-v2v-lab up" and "up")')
+    comp.add_argument('action', choices=('up', 'down'))
+    comp.add_argument('--lab-state-dir', default=lab_hosts.DEFAULT_STATE_DIR)
+    comp.add_argument('--timeout', type=int, default=180,
+                      help='seconds to wait for both in os-services')
     return parser
 
 
@@ -71,6 +80,11 @@ def main(argv=None):
     try:
         if args.command == 'up':
             out = stack.up(layout, args.constraints)
+        elif args.command == 'computes' and args.action == 'up':
+            out = computes.up(layout, lab_hosts.Lab(args.lab_state_dir),
+                              args.timeout)
+        elif args.command == 'computes':
+            out = computes.down(layout)
         elif args.command == 'status':
             out = stack.status(layout)
         else:

@@ -276,6 +276,22 @@ class TestProcs(testtools.TestCase):
     def test_port_open_none(self):
         self.assertIsNone(procs.port_open(None))
 
+    @mock.patch.object(procs, 'cmdline', return_value='')
+    @mock.patch.object(procs, 'group_pids', return_value=[10])
+    def test_wait_ready_ignores_title_rewrite(self, group_pids, cmdline):
+        # uWSGI rewrites its title while starting: no needle for a moment
+        # is not "exited" as long as the group lives.
+        checks = iter([False, True])
+        self.assertIsNotNone(procs.wait_ready(
+            'keystone', {'pgid': 10, 'needle': 'x', 'log': '/nowhere'},
+            lambda: next(checks), timeout=5))
+
+    @mock.patch.object(procs, 'group_pids', return_value=[])
+    def test_wait_ready_group_gone(self, group_pids):
+        self.assertRaises(paths.AioError, procs.wait_ready, 'keystone',
+                          {'pgid': 10, 'needle': 'x', 'log': '/nowhere'},
+                          lambda: False, 5)
+
 
 class TestStack(_LayoutTest):
 

@@ -1,0 +1,252 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The two nova-compute services of the all-in-one, one per lab host.
+
+Each ``nova-v2v-compute`` runs in the **root network namespace** (it talks
+to the control plane on 127.0.0.1) but inside its lab host's mount and UTS
+namespaces (``nsenter --mount --uts`` into the host's libvirtd): there
+``qemu:///system`` is that host's libvirtd (its ``/run/libvirt``), the
+instance store ``/var/lib/nova/instances`` is that host's, and the hostname
+is ``labhost-X``. Nothing of the compute itself dials a lab address: live
+migrations are peer-to-peer, the source libvirtd (in its network namespace)
+dials ``qemu+tcp://labhost-Y/system``.
+
+Configuration: the control plane's nova.conf, then ``compute-X.conf`` with
+the per-host lines below and nova-v2v's compute part written by
+:func:`nova_v2v.deploy.novaconf.apply` (role ``compute``).
+"""
+
+import concurrent.futures
+import os
+import time
+
+from oslo_log import log as logging
+
+from nova_v2v.aio import config
+from nova_v2v.aio import identity
+from nova_v2v.aio import paths
+from nova_v2v.aio import procs
+from nova_v2v.aio import services
+from nova_v2v.deploy import novaconf
+from nova_v2v.lab import hosts as lab_hosts
+
+LOG = logging.getLogger(__name__)
+
+NSENTER = '/usr/bin/nsenter'
+BINARY = 'nova-v2v-compute'
+# oslo.privsep contexts nova-compute (and the libraries it loads) may use;
+# there is no sudo: each starts the venv's privsep-helper directly.
+PRIVSEP_SECTIONS = ('privsep', 'nova_sys_admin', 'privsep_osbrick',
+                    'vif_plug_linux_bridge_privileged',
+                    'vif_plug_ovs_privileged')
+
+
+def service_name(host):
+    """The state file's record name of host ``host``'s compute."""
+    return 'nova-compute-' + host
+
+
+def hostname(host):
+    return lab_hosts.HOSTS[host]['hostname']
+
+
+def conf_path(layout, host):
+    return layout.etc('nova', 'compute-%s.conf' % host)
+
+
+def storage_id(host):
+    return 'aio-lab-%s-local' % host
+
+
+def compute_conf(layout, host):
+    """The per-host lines of ``compute-<host>.conf``.
+
+    They come after nova.conf on the command line, so ``host`` and the
+    lock path here win over the control plane's.
+    """
+    info = lab_hosts.HOSTS[host]
+    helper = ' '.join([layout.bin('main', 'privsep-helper'),
+                       '--config-file', layout.etc('nova', 'nova.conf'),
+                       '--config-file', conf_path(layout, host)])
+    lines = [
+        ('DEFAULT', 'host', info['hostname']),
+        ('DEFAULT', 'state_path', layout.data('nova', host)),
+        ('DEFAULT', 'instances_path', lab_hosts.INSTANCES_PATH),
+        ('libvirt', 'virt_type', 'qemu'),
+        ('libvirt', 'cpu_mode', 'none'),
+        ('libvirt', 'live_migration_scheme', 'tcp'),
+        ('libvirt', 'live_migration_inbound_addr', info['ip']),
+        ('vnc', 'enabled', 'false'),
+        ('oslo_concurrency', 'lock_path', layout.data('nova', host, 'lock')),
+        ('glance', 'api_servers', config.url('glance-api')),
+    ]
+    lines += [(section, 'helper_command', helper)
+              for section in PRIVSEP_SECTIONS]
+    return lines
+
+
+def write_conf(layout, host):
+    """Write ``compute-<host>.conf``; returns its path.
+
+    The transport, database, keystone_authtoken, placement, neutron and
+    service_user settings are the control plane's nova.conf (given first).
+    """
+    path = conf_path(layout, host)
+    os.makedirs(layout.data('nova', host, 'lock'), exist_ok=True)
+    config._write(path, config.render(compute_conf(layout, host)))
+    novaconf.apply(path, 'compute', {'storage_id': storage_id(host)})
+    return path
+
+
+def command(layout, host, libvirtd_pid):
+    """nsenter into the host's mount/UTS namespaces (not its network)."""
+    return [NSENTER, '--mount=/proc/%d/ns/mnt' % libvirtd_pid,
+            '--uts=/proc/%d/ns/uts' % libvirtd_pid, '--',
+            layout.bin('main', BINARY),
+            '--config-file', layout.etc('nova', 'nova.conf'),
+            '--config-file', conf_path(layout, host)]
+
+
+def lab_pids(lab):
+    """``{host: libvirtd pid}`` of a running lab, or AioError."""
+    state = lab.load()
+    if not state:
+        raise paths.AioError('the lab is not up: run "nova-v2v-lab up" '
+                             'first (state dir %s)' % lab.state_dir)
+    found = {}
+    for host in sorted(lab_hosts.HOSTS):
+        pid = state.get('hosts', {}).get(host, {}).get('pid')
+        if not pid or not lab_hosts._pid_alive(pid, 'libvirtd'):
+            raise paths.AioError('libvirtd of lab host %s is not running; '
+                                 'restart the lab' % host)
+        found[host] = pid
+    return found
+
+
+def _wait_up(passwords, names, timeout, since):
+    deadline = time.monotonic() + timeout
+    found = {}
+    while time.monotonic() < deadline:
+        try:
+            found = identity.compute_hosts(passwords, since)
+        except paths.AioError as exc:
+            LOG.debug('os-services: %s', exc)
+        if all(found.get(name) == 'up' for name in names):
+            return found
+        time.sleep(2)
+    raise paths.AioError('nova-compute not up after %d s: %s'
+                         % (timeout, found))
+
+
+def discover_command(layout):
+    return [layout.bin('main', 'nova-manage'), '--config-file',
+            layout.etc('nova', 'nova.conf'), 'cell_v2', 'discover_hosts',
+            '--verbose']
+
+
+def _discover(layout, passwords, names, timeout):
+    """Map the new compute nodes to cell1 until both hypervisors show.
+
+    A compute node record exists only after the compute's first resource
+    update, shortly after its service is up: repeat until os-hypervisors
+    lists every host.
+    """
+    deadline = time.monotonic() + timeout
+    found = {}
+    while time.monotonic() < deadline:
+        services.run(layout, 'nova', discover_command(layout))
+        try:
+            found = identity.hypervisors(passwords)
+        except paths.AioError as exc:
+            LOG.debug('os-hypervisors: %s', exc)
+        if all(name in found for name in names):
+            return found
+        time.sleep(2)
+    raise paths.AioError('hypervisors not listed after %d s: %s'
+                         % (timeout, found))
+
+
+def up(layout, lab, timeout=180):
+    """Start one compute per lab host; the control plane must be up."""
+    state = layout.load()
+    if not state or not procs.alive(state['services'].get(
+            'nova-conductor', {})):
+        raise paths.AioError('the control plane is not up: run '
+                             '"nova-v2v-aio up" first')
+    pids = lab_pids(lab)
+    passwords = layout.passwords()
+    start = time.monotonic()
+    # A second of slack: the heartbeat times are whole seconds.
+    since = time.time() - 1
+    for host, pid in sorted(pids.items()):
+        name = service_name(host)
+        record = state['services'].get(name)
+        if record and procs.alive(record):
+            LOG.info('%s is running already', name)
+            continue
+        write_conf(layout, host)
+        record = procs.spawn(layout, name, command(layout, host, pid),
+                             needle=conf_path(layout, host))
+        record['lab_host'] = host
+        record['libvirtd_pid'] = pid
+        state['services'][name] = record
+        layout.save(state)
+    try:
+        found = _wait_up(passwords, [hostname(h) for h in pids], timeout,
+                         since)
+    except paths.AioError:
+        for host in pids:
+            record = state['services'][service_name(host)]
+            if not procs.alive(record):
+                LOG.error('%s exited:\n%s', service_name(host),
+                          procs.tail(record['log']))
+        raise
+    hypervisors = _discover(layout, passwords,
+                            [hostname(h) for h in pids], timeout)
+    state['steps']['computes'] = round(time.monotonic() - start, 1)
+    layout.save(state)
+    return {'computes': found, 'hypervisors': hypervisors,
+            'seconds': state['steps']['computes'],
+            'logs': {service_name(h): layout.log(service_name(h))
+                     for h in pids}}
+
+
+def down(layout):
+    """Stop the computes only (``nova-v2v-aio down`` stops them too)."""
+    state = layout.load()
+    stopped = []
+    if not state:
+        return {'stopped': stopped}
+    names = sorted(n for n in state['services'] if is_compute(n))
+    if not names:
+        return {'stopped': stopped}
+    # In parallel: nova-compute 34 may hang in its graceful shutdown
+    # (thread pool) until procs.stop's SIGKILL, 30 s later.
+    with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+        results = dict(zip(names, pool.map(
+            lambda n: procs.stop(state['services'][n]), names)))
+    for name in names:
+        if results[name]:
+            del state['services'][name]
+            stopped.append(name)
+    layout.save(state)
+    failed = [n for n in names if not results[n]]
+    if failed:
+        raise paths.AioError('could not stop %s' % ', '.join(failed))
+    return {'stopped': stopped}
+
+
+def is_compute(name):
+    return name.startswith('nova-compute-')

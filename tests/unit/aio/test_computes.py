@@ -1,0 +1,192 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""nova_v2v.aio.computes: configuration, command lines, up and down."""
+
+import os
+from unittest import mock
+
+import fixtures
+import testtools
+
+from nova_v2v.aio import computes
+from nova_v2v.aio import identity
+from nova_v2v.aio import paths
+from nova_v2v.aio import procs
+from nova_v2v.aio import stack
+from nova_v2v.deploy import novaconf
+from nova_v2v.lab import hosts as lab_hosts
+
+
+class TestComputes(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        self.layout = paths.Layout(os.path.join(self.dir, 'aio'))
+        self.lab = lab_hosts.Lab(os.path.join(self.dir, 'lab'))
+        self.execute = self.useFixture(fixtures.MockPatch(
+            'oslo_concurrency.processutils.execute',
+            return_value=('', ''))).mock
+
+    def _values(self, host):
+        with open(computes.conf_path(self.layout, host)) as f:
+            return novaconf.values(novaconf.read_ini(f.read()))
+
+    def test_compute_conf(self):
+        conf = dict(((s, k), v) for s, k, v in
+                    computes.compute_conf(self.layout, 'b'))
+        self.assertEqual('labhost-b', conf['DEFAULT', 'host'])
+        self.assertEqual('/var/lib/nova/instances',
+                         conf['DEFAULT', 'instances_path'])
+        self.assertEqual(self.layout.data('nova', 'b'),
+                         conf['DEFAULT', 'state_path'])
+        self.assertEqual('qemu', conf['libvirt', 'virt_type'])
+        self.assertEqual('none', conf['libvirt', 'cpu_mode'])
+        self.assertEqual('tcp', conf['libvirt', 'live_migration_scheme'])
+        self.assertEqual('10.77.0.2',
+                         conf['libvirt', 'live_migration_inbound_addr'])
+        self.assertEqual('http://127.0.0.1:9292', conf['glance',
+                                                       'api_servers'])
+        helper = conf['nova_sys_admin', 'helper_command'].split()
+        self.assertEqual(self.layout.bin('main', 'privsep-helper'),
+                         helper[0])
+        self.assertEqual(computes.conf_path(self.layout, 'b'), helper[-1])
+        for section in computes.PRIVSEP_SECTIONS:
+            self.assertIn((section, 'helper_command'), conf)
+
+    def test_write_conf_adds_v2v_compute_part(self):
+        path = computes.write_conf(self.layout, 'a')
+        self.assertEqual(self.layout.etc('nova', 'compute-a.conf'), path)
+        values = self._values('a')
+        self.assertEqual([novaconf.COMPUTE_DRIVER],
+                         values['DEFAULT', 'compute_driver'])
+        self.assertEqual(['aio-lab-a-local'], values['v2v', 'storage_id'])
+        self.assertEqual(['labhost-a'], values['DEFAULT', 'host'])
+        self.assertTrue(os.path.isdir(self.layout.data('nova', 'a',
+                                                       'lock')))
+        # Idempotent: a second write gives the same file.
+        with open(path) as f:
+            first = f.read()
+        computes.write_conf(self.layout, 'a')
+        with open(path) as f:
+            self.assertEqual(first, f.read())
+
+    def test_command_enters_mount_and_uts_not_net(self):
+        argv = computes.command(self.layout, 'a', 1234)
+        self.assertEqual(['/usr/bin/nsenter', '--mount=/proc/1234/ns/mnt',
+                          '--uts=/proc/1234/ns/uts', '--',
+                          self.layout.bin('main', 'nova-v2v-compute'),
+                          '--config-file',
+                          self.layout.etc('nova', 'nova.conf'),
+                          '--config-file',
+                          self.layout.etc('nova', 'compute-a.conf')], argv)
+        self.assertFalse([a for a in argv if a.startswith('--net')])
+
+    def test_lab_pids_requires_lab(self):
+        self.assertRaises(paths.AioError, computes.lab_pids, self.lab)
+
+    @mock.patch.object(lab_hosts, '_pid_alive', return_value=True)
+    def test_lab_pids(self, alive):
+        self.lab._save({'hosts': {'a': {'pid': 11}, 'b': {'pid': 12}}})
+        self.assertEqual({'a': 11, 'b': 12}, computes.lab_pids(self.lab))
+
+    @mock.patch.object(lab_hosts, '_pid_alive', return_value=False)
+    def test_lab_pids_dead_libvirtd(self, alive):
+        self.lab._save({'hosts': {'a': {'pid': 11}, 'b': {'pid': 12}}})
+        self.assertRaises(paths.AioError, computes.lab_pids, self.lab)
+
+    def test_up_requires_control_plane(self):
+        self.assertRaises(paths.AioError, computes.up, self.layout,
+                          self.lab)
+
+    @mock.patch.object(computes.time, 'sleep')
+    @mock.patch.object(identity, 'hypervisors',
+                       return_value={'labhost-a': 'up', 'labhost-b': 'up'})
+    @mock.patch.object(identity, 'compute_hosts',
+                       return_value={'labhost-a': 'up', 'labhost-b': 'up'})
+    @mock.patch.object(procs, 'spawn')
+    @mock.patch.object(procs, 'alive')
+    @mock.patch.object(computes, 'lab_pids',
+                       return_value={'a': 11, 'b': 12})
+    def test_up(self, lab_pids, alive, spawn, hosts, hypervisors, sleep):
+        state = paths.new_state()
+        state['services']['nova-conductor'] = {'pid': 1, 'pgid': 1}
+        self.layout.save(state)
+        self.layout.makedirs()
+        alive.side_effect = lambda record: record.get('pid') == 1
+        spawn.side_effect = lambda lo, name, argv, needle: {
+            'pid': 5, 'argv': argv, 'needle': needle}
+        out = computes.up(self.layout, self.lab)
+        self.assertEqual({'labhost-a': 'up', 'labhost-b': 'up'},
+                         out['computes'])
+        saved = self.layout.load()['services']
+        self.assertEqual(11, saved['nova-compute-a']['libvirtd_pid'])
+        self.assertEqual(self.layout.etc('nova', 'compute-b.conf'),
+                         saved['nova-compute-b']['needle'])
+        self.assertIn('--mount=/proc/12/ns/mnt',
+                      saved['nova-compute-b']['argv'])
+        self.assertEqual(['labhost-a', 'labhost-b'],
+                         sorted(out['hypervisors']))
+        discover = self.execute.call_args[0]
+        self.assertEqual(['cell_v2', 'discover_hosts', '--verbose'],
+                         list(discover[-3:]))
+
+    def test_discover_command(self):
+        self.assertEqual([self.layout.bin('main', 'nova-manage'),
+                          '--config-file',
+                          self.layout.etc('nova', 'nova.conf'), 'cell_v2',
+                          'discover_hosts', '--verbose'],
+                         computes.discover_command(self.layout))
+
+    @mock.patch.object(procs, 'stop', return_value=True)
+    def test_down_only_computes(self, stop):
+        state = paths.new_state()
+        state['services'] = {'nova-compute-a': {'pid': 5},
+                             'nova-conductor': {'pid': 1}}
+        self.layout.save(state)
+        self.assertEqual({'stopped': ['nova-compute-a']},
+                         computes.down(self.layout))
+        self.assertEqual(['nova-conductor'],
+                         list(self.layout.load()['services']))
+
+    @mock.patch.object(procs, 'stop', return_value=True)
+    def test_stack_down_stops_computes_first(self, stop):
+        state = paths.new_state()
+        state['services'] = {'mariadb': {'pid': 1},
+                             'nova-compute-b': {'pid': 6},
+                             'nova-compute-a': {'pid': 5}}
+        self.layout.save(state)
+        out = stack.down(self.layout)
+        self.assertEqual(['nova-compute-a', 'nova-compute-b', 'mariadb'],
+                         out['stopped'])
+
+    def test_parse_compute_hosts(self):
+        body = {'services': [
+            {'binary': 'nova-compute', 'host': 'labhost-a', 'state': 'up'},
+            {'binary': 'nova-conductor', 'host': 'aio', 'state': 'up'}]}
+        self.assertEqual({'labhost-a': 'up'},
+                         identity.parse_compute_hosts(body))
+
+    def test_parse_compute_hosts_since(self):
+        def body(updated):
+            return {'services': [{'binary': 'nova-compute', 'host': 'h',
+                                  'state': 'up', 'updated_at': updated}]}
+        since = 1795677600.0  # 2026-11-26T07:20:00Z
+        self.assertEqual({'h': 'starting'}, identity.parse_compute_hosts(
+            body(None), since))
+        self.assertEqual({'h': 'starting'}, identity.parse_compute_hosts(
+            body('2026-11-26T07:19:59.000000'), since))
+        self.assertEqual({'h': 'up'}, identity.parse_compute_hosts(
+            body('2026-11-26T07:20:01.000000'), since))
