@@ -466,8 +466,8 @@ class OfflineTest(CutoverTestBase):
         with open(self.disk_path) as f:
             self.assertEqual('qcow2 data', f.read())
         sysmeta = self.instance(self.server).system_metadata
-        plan = planner.MigrationPlan.from_json(
-            sysmeta[v2v_common.SYSMETA_OFFLINE_PLAN])
+        plan = planner.MigrationPlan.from_json(v2v_common.sysmeta_get(
+            sysmeta, v2v_common.SYSMETA_OFFLINE_PLAN))
         self.assertEqual((planner.OFFLINE, 'kvm-local-1', 'tcg-local'),
                          (plan.mode, plan.source_host, plan.dest_host))
         return server

@@ -139,10 +139,12 @@ class ColdMigrationMixin(object):
                          power_on=True, share_info=None):
         fresh = objects.Instance.get_by_uuid(
             context, instance.uuid, expected_attrs=['system_metadata'])
-        text = fresh.system_metadata.get(common.SYSMETA_OFFLINE_PLAN)
+        text = common.sysmeta_get(fresh.system_metadata,
+                                  common.SYSMETA_OFFLINE_PLAN)
         if text:
             plan = planner.MigrationPlan.from_json(text)
-            instance.system_metadata[common.SYSMETA_OFFLINE_PLAN] = text
+            common.sysmeta_put(instance.system_metadata,
+                               common.SYSMETA_OFFLINE_PLAN, text)
             disk_info = self._v2v_convert_disks(instance, plan, disk_info)
         # The domain is generated from this host's own configuration: the
         # guest gets this host's accelerator and native hardware.

@@ -35,6 +35,37 @@ EXECUTABLE_MODES = (planner.SHARED_LIVE, planner.BLOCK_LIVE,
 NBD_PID_GLOB = 'v2v-nbd-*.pid'
 # Seconds between two polls of the block copy jobs.
 SYNC_POLL = 0.2
+# Nova's instance_system_metadata.value is a VARCHAR(255): MySQL refuses a
+# longer value ("Data too long for column 'value'"). A plan's JSON is
+# longer, so values are stored in pieces: KEY holds '#N', KEY#0..KEY#N-1
+# the text.
+SYSMETA_VALUE_MAX = 255
+SYSMETA_CHUNK = 240
+
+
+def sysmeta_put(sysmeta, key, text):
+    """Store ``text`` under ``key`` in pieces that fit; None removes it."""
+    for name in [k for k in sysmeta if k == key or
+                 k.startswith(key + '#')]:
+        del sysmeta[name]
+    if text is None:
+        return
+    chunks = [text[i:i + SYSMETA_CHUNK]
+              for i in range(0, len(text), SYSMETA_CHUNK)] or ['']
+    sysmeta[key] = '#%d' % len(chunks)
+    for index, chunk in enumerate(chunks):
+        sysmeta['%s#%d' % (key, index)] = chunk
+
+
+def sysmeta_get(sysmeta, key):
+    """The text :func:`sysmeta_put` stored under ``key``, or None."""
+    head = sysmeta.get(key)
+    if head is None:
+        return None
+    if not head.startswith('#') or not head[1:].isdigit():
+        return head
+    return ''.join(sysmeta.get('%s#%d' % (key, index), '')
+                   for index in range(int(head[1:])))
 
 
 def refusal_to_exception(refused, host):

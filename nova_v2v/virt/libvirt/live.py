@@ -115,7 +115,8 @@ class LiveMigrationMixin(object):
             raise v2v_exception.V2VCutoverFailed(
                 reason='the instance path is shared with the source; the '
                        'cutover runs on local instance storage only')
-        instance.system_metadata[common.SYSMETA_PLAN] = plan.to_json()
+        common.sysmeta_put(instance.system_metadata, common.SYSMETA_PLAN,
+                           plan.to_json())
         # Local storage: the disks are copied (by the cutover's mirror).
         migrate_data.block_migration = True
         disk_info = cutover_disk_info(plan, disk_info)
@@ -169,8 +170,8 @@ class LiveMigrationMixin(object):
         try:
             fresh = objects.Instance.get_by_uuid(
                 context, instance.uuid, expected_attrs=['system_metadata'])
-            records = jsonutils.loads(
-                fresh.system_metadata.get(common.SYSMETA_NBD) or '[]')
+            records = jsonutils.loads(common.sysmeta_get(
+                fresh.system_metadata, common.SYSMETA_NBD) or '[]')
         except Exception:
             LOG.exception('Cannot read the NBD exports of the instance',
                           instance=instance)
@@ -239,7 +240,8 @@ class LiveMigrationMixin(object):
         # that the record of the move survives it.
         plan = load_plan(context, instance)
         if plan is not None:
-            instance.system_metadata[common.SYSMETA_PLAN] = plan.to_json()
+            common.sysmeta_put(instance.system_metadata,
+                               common.SYSMETA_PLAN, plan.to_json())
             LOG.debug('Running V2V plan %(plan)s', {'plan': plan.summary()},
                       instance=instance)
         return super().live_migration(
@@ -250,17 +252,18 @@ class LiveMigrationMixin(object):
                         recover_method, block_migration, migrate_data):
         fresh = objects.Instance.get_by_uuid(
             context, instance.uuid, expected_attrs=['system_metadata'])
-        text = fresh.system_metadata.get(common.SYSMETA_PLAN)
+        text = common.sysmeta_get(fresh.system_metadata, common.SYSMETA_PLAN)
         plan = planner.MigrationPlan.from_json(text) if text else None
         if not self._v2v_is_cutover(plan):
             return super()._live_migration(
                 context, instance, dest, post_method, recover_method,
                 block_migration, migrate_data)
         records = jsonutils.loads(
-            fresh.system_metadata.get(common.SYSMETA_NBD) or '[]')
+            common.sysmeta_get(fresh.system_metadata, common.SYSMETA_NBD) or
+            '[]')
         # The destination forgets the exports itself; this stale object
         # must not write them back when Nova saves it.
-        instance.system_metadata.pop(common.SYSMETA_NBD, None)
+        common.sysmeta_put(instance.system_metadata, common.SYSMETA_NBD, None)
         state = CutoverState(CONF.v2v.cutover_mode)
         self._v2v_cutovers[instance.uuid] = state
         self.active_migrations[instance.uuid] = collections.deque()
@@ -481,7 +484,7 @@ def load_plan(context, instance):
     """
     fresh = objects.Instance.get_by_uuid(context, instance.uuid,
                                          expected_attrs=['system_metadata'])
-    text = fresh.system_metadata.get(common.SYSMETA_PLAN)
+    text = common.sysmeta_get(fresh.system_metadata, common.SYSMETA_PLAN)
     return planner.MigrationPlan.from_json(text) if text else None
 
 

@@ -143,8 +143,9 @@ class PrecheckMixin(object):
             disk_over_commit=disk_over_commit)
         # The source's pre-check needs this host's profile. The instance
         # travels with the RPC call to the source; it is not saved here.
-        instance.system_metadata[common.SYSMETA_DEST_PROFILE] = (
-            jsonutils.dumps(dest.to_stats()))
+        common.sysmeta_put(instance.system_metadata,
+                           common.SYSMETA_DEST_PROFILE,
+                           jsonutils.dumps(dest.to_stats()))
         return data
 
     def _v2v_storage_facts(self, instance, dest_check_data,
@@ -195,7 +196,8 @@ class PrecheckMixin(object):
                      if 'block_migration' in dest_check_data else None)
         sysmeta = instance.system_metadata
         dest_stats = jsonutils.loads(
-            sysmeta.pop(common.SYSMETA_DEST_PROFILE, None) or '{}')
+            common.sysmeta_get(sysmeta, common.SYSMETA_DEST_PROFILE) or '{}')
+        common.sysmeta_put(sysmeta, common.SYSMETA_DEST_PROFILE, None)
         dest = profile.HostProfile.from_stats(None, dest_stats)
         source = self.v2v_host_profile()
         storage = self._v2v_storage_facts(instance, dest_check_data,
@@ -245,7 +247,7 @@ class PrecheckMixin(object):
             block_device_info=block_device_info)
         LOG.info('V2V plan: %(plan)s', {'plan': plan.summary()},
                  instance=instance)
-        sysmeta[common.SYSMETA_PLAN] = plan.to_json()
+        common.sysmeta_put(sysmeta, common.SYSMETA_PLAN, plan.to_json())
         instance.save()
         return data
 
@@ -262,15 +264,10 @@ class PrecheckMixin(object):
         """
         fresh = objects.Instance.get_by_uuid(
             context, instance.uuid, expected_attrs=['system_metadata'])
-        if value is None:
-            if key not in fresh.system_metadata:
-                instance.system_metadata.pop(key, None)
-                return
-            del fresh.system_metadata[key]
-            instance.system_metadata.pop(key, None)
-        else:
-            fresh.system_metadata[key] = value
-            instance.system_metadata[key] = value
+        common.sysmeta_put(instance.system_metadata, key, value)
+        if value is None and key not in fresh.system_metadata:
+            return
+        common.sysmeta_put(fresh.system_metadata, key, value)
         fresh.save()
 
     def _v2v_is_cutover(self, plan):

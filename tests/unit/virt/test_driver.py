@@ -150,8 +150,8 @@ class V2VDriverTestCase(_DriverTestBase):
         data = self.drvr.check_can_live_migrate_destination(
             self.context, self.instance, src_info, {}, None, None)
         self.assertIs(mock_super.return_value, data)
-        handed = jsonutils.loads(
-            self.instance.system_metadata[v2v_common.SYSMETA_DEST_PROFILE])
+        handed = jsonutils.loads(v2v_common.sysmeta_get(
+            self.instance.system_metadata, v2v_common.SYSMETA_DEST_PROFILE))
         self.assertEqual('src', handed['v2v_host'])
         mock_super.assert_called_once_with(
             self.context, self.instance, src_info, {},
@@ -192,7 +192,8 @@ class V2VDriverTestCase(_DriverTestBase):
                                               is_volume_backed=False)
         if requested is not None:
             data.block_migration = requested
-        self.instance.system_metadata[v2v_common.SYSMETA_DEST_PROFILE] = (
+        v2v_common.sysmeta_put(
+            self.instance.system_metadata, v2v_common.SYSMETA_DEST_PROFILE,
             jsonutils.dumps(self._dest_stats(**(dest_kw or {}))))
         xml = GUEST_XML % {'type': dom_type, 'path': self.instances_path,
                            'uuid': self.instance.uuid, 'nic': nic,
@@ -222,8 +223,13 @@ class V2VDriverTestCase(_DriverTestBase):
                                                        self.instance, data)
 
     def _saved_plan(self):
+        sysmeta = self.instance.system_metadata
+        # Every value fits Nova's VARCHAR(255) column (MySQL refuses more).
+        for key, value in sysmeta.items():
+            self.assertLessEqual(len(value), v2v_common.SYSMETA_VALUE_MAX,
+                                 key)
         return planner.MigrationPlan.from_json(
-            self.instance.system_metadata[v2v_common.SYSMETA_PLAN])
+            v2v_common.sysmeta_get(sysmeta, v2v_common.SYSMETA_PLAN))
 
     def test_source_auto_local_resolves_block(self):
         data = self._source_check(shared=False)
@@ -305,8 +311,8 @@ class V2VDriverTestCase(_DriverTestBase):
         self.assertEqual(planner.V2V_CUTOVER, self._saved_plan().mode)
 
     def test_source_without_dest_profile(self):
-        self.instance.system_metadata.pop(v2v_common.SYSMETA_DEST_PROFILE,
-                                          None)
+        v2v_common.sysmeta_put(self.instance.system_metadata,
+                               v2v_common.SYSMETA_DEST_PROFILE, None)
         data = objects.LibvirtLiveMigrateData(filename='probe')
         self.useFixture(fixtures.MockPatchObject(
             self.drvr, '_check_shared_storage_test_file',
@@ -356,9 +362,8 @@ class LiveMigrationTestCase(_DriverTestBase):
         self.drvr.live_migration(self.context, self.instance, 'dest',
                                  mock.sentinel.post, mock.sentinel.recover,
                                  True, mock.sentinel.data)
-        self.assertEqual(plan.to_json(),
-                         self.instance.system_metadata[
-                             v2v_common.SYSMETA_PLAN])
+        self.assertEqual(plan.to_json(), v2v_common.sysmeta_get(
+            self.instance.system_metadata, v2v_common.SYSMETA_PLAN))
         mock_super.assert_called_once_with(
             self.context, self.instance, 'dest', mock.sentinel.post,
             mock.sentinel.recover, block_migration=True,
@@ -524,3 +529,28 @@ class CutoverDriverTestCase(_DriverTestBase):
                                '_live_migration') as nova:
             self._run()
         nova.assert_called_once()
+
+
+class SysmetaPiecesTestCase(test.NoDBTestCase):
+    """Values longer than Nova's VARCHAR(255) are stored in pieces."""
+
+    def test_round_trip_and_removal(self):
+        sysmeta = {'image_hw_disk_bus': 'virtio'}
+        text = 'x' * 600 + 'end'
+        v2v_common.sysmeta_put(sysmeta, 'v2v_plan', text)
+        self.assertEqual(text, v2v_common.sysmeta_get(sysmeta, 'v2v_plan'))
+        self.assertEqual('#3', sysmeta['v2v_plan'])
+        for value in sysmeta.values():
+            self.assertLessEqual(len(value), v2v_common.SYSMETA_VALUE_MAX)
+        v2v_common.sysmeta_put(sysmeta, 'v2v_plan', 'short')
+        self.assertEqual({'image_hw_disk_bus', 'v2v_plan', 'v2v_plan#0'},
+                         set(sysmeta))
+        v2v_common.sysmeta_put(sysmeta, 'v2v_plan', None)
+        self.assertEqual({'image_hw_disk_bus': 'virtio'}, sysmeta)
+        self.assertIsNone(v2v_common.sysmeta_get(sysmeta, 'v2v_plan'))
+
+    def test_a_plain_value_reads_as_it_is(self):
+        # What an earlier release stored (and short test fixtures).
+        self.assertEqual('{"mode": "offline"}', v2v_common.sysmeta_get(
+            {'v2v_plan': '{"mode": "offline"}'}, 'v2v_plan'))
+        self.assertEqual('', v2v_common.sysmeta_get({'k': ''}, 'k'))
