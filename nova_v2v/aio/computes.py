@@ -142,18 +142,9 @@ def lab_pids(lab):
 
 
 def _wait_up(passwords, names, timeout, since):
-    deadline = time.monotonic() + timeout
-    found = {}
-    while time.monotonic() < deadline:
-        try:
-            found = identity.compute_hosts(passwords, since)
-        except paths.AioError as exc:
-            LOG.debug('os-services: %s', exc)
-        if all(found.get(name) == 'up' for name in names):
-            return found
-        time.sleep(2)
-    raise paths.AioError('nova-compute not up after %d s: %s'
-                         % (timeout, found))
+    return identity.wait_up(
+        lambda: identity.compute_hosts(passwords, since), names, timeout,
+        2, 'nova-compute')
 
 
 def discover_command(layout):

@@ -23,6 +23,7 @@ without it neutron answers nova with 401), and the catalog.
 """
 
 import datetime
+import time
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1.identity import v3
@@ -131,16 +132,20 @@ def setup(passwords):
     Keystone(admin_session(passwords)).setup(passwords)
 
 
-def compute_services(passwords):
-    """``{binary: state}`` from nova's os-services (admin)."""
+def _nova_get(passwords, path):
+    """The JSON body of an admin GET on nova's API."""
     sess = admin_session(passwords)
     try:
-        resp = sess.get('/os-services',
-                        endpoint_filter={'service_type': 'compute',
-                                         'interface': 'public'})
+        resp = sess.get(path, endpoint_filter={'service_type': 'compute',
+                                               'interface': 'public'})
     except ks_exc.ClientException as exc:
         raise paths.AioError('nova-api: %s' % exc)
-    return parse_services(resp.json())
+    return resp.json()
+
+
+def compute_services(passwords):
+    """``{binary: state}`` from nova's os-services (admin)."""
+    return parse_services(_nova_get(passwords, '/os-services'))
 
 
 def compute_hosts(passwords, since=None):
@@ -150,27 +155,34 @@ def compute_hosts(passwords, since=None):
     after it counts as ``starting``: a restarted compute's record is
     "up" on its old heartbeat for a minute.
     """
-    sess = admin_session(passwords)
-    try:
-        resp = sess.get('/os-services?binary=nova-compute',
-                        endpoint_filter={'service_type': 'compute',
-                                         'interface': 'public'})
-    except ks_exc.ClientException as exc:
-        raise paths.AioError('nova-api: %s' % exc)
-    return parse_compute_hosts(resp.json(), since)
+    return parse_compute_hosts(
+        _nova_get(passwords, '/os-services?binary=nova-compute'), since)
 
 
 def hypervisors(passwords):
     """``{hypervisor_hostname: state}`` from os-hypervisors (admin)."""
-    sess = admin_session(passwords)
-    try:
-        resp = sess.get('/os-hypervisors',
-                        endpoint_filter={'service_type': 'compute',
-                                         'interface': 'public'})
-    except ks_exc.ClientException as exc:
-        raise paths.AioError('nova-api: %s' % exc)
+    body = _nova_get(passwords, '/os-hypervisors')
     return {h['hypervisor_hostname']: h['state']
-            for h in resp.json().get('hypervisors', [])}
+            for h in body.get('hypervisors', [])}
+
+
+def wait_up(fetch, names, timeout, interval, what):
+    """Poll ``fetch() -> {name: state}`` until every name is ``up``.
+
+    A failing fetch (the API not answering yet) is retried until the
+    deadline. Returns the last mapping; raises AioError at the deadline.
+    """
+    deadline = time.monotonic() + timeout
+    found = {}
+    while time.monotonic() < deadline:
+        try:
+            found = fetch()
+        except paths.AioError as exc:
+            LOG.debug('os-services: %s', exc)
+        if all(found.get(name) == 'up' for name in names):
+            return found
+        time.sleep(interval)
+    raise paths.AioError('%s not up after %d s: %s' % (what, timeout, found))
 
 
 def parse_compute_hosts(body, since=None):

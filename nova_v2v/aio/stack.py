@@ -71,18 +71,8 @@ def running(state):
 
 
 def _wait_nova(passwords, timeout=120):
-    deadline = time.monotonic() + timeout
-    found = {}
-    while time.monotonic() < deadline:
-        try:
-            found = identity.compute_services(passwords)
-        except paths.AioError as exc:
-            LOG.debug('os-services: %s', exc)
-        if all(found.get(binary) == 'up' for binary in NOVA_DAEMONS):
-            return found
-        time.sleep(1)
-    raise paths.AioError('nova services not up after %d s: %s'
-                         % (timeout, found))
+    return identity.wait_up(lambda: identity.compute_services(passwords),
+                            NOVA_DAEMONS, timeout, 1, 'nova services')
 
 
 def up(layout, constraints=None):

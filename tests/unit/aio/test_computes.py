@@ -190,3 +190,24 @@ class TestComputes(testtools.TestCase):
             body('2026-11-26T07:19:59.000000'), since))
         self.assertEqual({'h': 'up'}, identity.parse_compute_hosts(
             body('2026-11-26T07:20:01.000000'), since))
+
+
+class TestWaitUp(testtools.TestCase):
+
+    def test_retries_until_every_name_is_up(self):
+        answers = iter([paths.AioError('not yet'), {'a': 'up', 'b': 'down'},
+                        {'a': 'up', 'b': 'up'}])
+
+        def fetch():
+            answer = next(answers)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        self.assertEqual({'a': 'up', 'b': 'up'},
+                         identity.wait_up(fetch, ['a', 'b'], 10, 0, 'x'))
+
+    def test_deadline(self):
+        exc = self.assertRaises(paths.AioError, identity.wait_up,
+                                lambda: {'a': 'down'}, ['a'], 0.05, 0.01,
+                                'nova-compute')
+        self.assertIn('nova-compute not up', str(exc))
