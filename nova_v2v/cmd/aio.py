@@ -29,16 +29,15 @@ import argparse
 import json
 import sys
 
-from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_v2v.aio import computes
 from nova_v2v.aio import paths
 from nova_v2v.aio import stack
+from nova_v2v.cmd import common as cmd_common
 from nova_v2v.lab import hosts as lab_hosts
 
 LOG = logging.getLogger(__name__)
-CONF = cfg.CONF
 
 
 def _parser():
@@ -65,17 +64,9 @@ def _parser():
     return parser
 
 
-def _setup_logging(debug):
-    logging.register_options(CONF)
-    CONF([], project='nova-v2v-aio')
-    CONF.set_override('use_stderr', True)
-    CONF.set_override('debug', debug)
-    logging.setup(CONF, 'nova-v2v-aio')
-
-
 def main(argv=None):
     args = _parser().parse_args(argv)
-    _setup_logging(args.debug)
+    cmd_common.setup_logging('nova-v2v-aio', args.debug)
     layout = paths.Layout(args.state_dir)
     try:
         if args.command == 'up':

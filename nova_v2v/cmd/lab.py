@@ -31,9 +31,9 @@ import json
 import sys
 import time
 
-from oslo_config import cfg
 from oslo_log import log as logging
 
+from nova_v2v.cmd import common as cmd_common
 from nova_v2v.lab import accel
 from nova_v2v.lab import demo
 from nova_v2v.lab import faults
@@ -43,7 +43,6 @@ from nova_v2v.lab import migrate
 from nova_v2v.lab import tls
 
 LOG = logging.getLogger(__name__)
-CONF = cfg.CONF
 
 
 def _parser():
@@ -132,14 +131,6 @@ def _parser():
     return parser
 
 
-def _setup_logging(debug):
-    logging.register_options(CONF)
-    CONF([], project='nova-v2v-lab')
-    CONF.set_override('use_stderr', True)
-    CONF.set_override('debug', debug)
-    logging.setup(CONF, 'nova-v2v-lab')
-
-
 def _up(lab, args):
     start = time.monotonic()
     image = guest.build(lab.cache_dir)
@@ -219,7 +210,7 @@ def _faults(lab, args):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    _setup_logging(args.debug)
+    cmd_common.setup_logging('nova-v2v-lab', args.debug)
     lab = hosts.Lab(args.state_dir)
     try:
         if args.command == 'demo':
