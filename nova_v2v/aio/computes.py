@@ -45,6 +45,8 @@ from nova_v2v.lab import hosts as lab_hosts
 LOG = logging.getLogger(__name__)
 
 NSENTER = '/usr/bin/nsenter'
+QEMU_NBD = '/usr/bin/qemu-nbd'
+DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 BINARY = 'nova-v2v-compute'
 # oslo.privsep contexts nova-compute (and the libraries it loads) may use;
 # there is no sudo: each starts the venv's privsep-helper directly.
@@ -103,16 +105,81 @@ def compute_conf(layout, host):
     return lines
 
 
-def write_conf(layout, host):
+def socket_link(layout, hostname_):
+    """Where the computes find lab host ``hostname_``'s libvirt socket."""
+    return os.path.join(layout.run_dir, 'libvirt', '%s-sock' % hostname_)
+
+
+def clone_uri(layout):
+    """``[v2v] clone_uri``: the destination's libvirtd by its socket.
+
+    A compute is in the root network namespace and never dials a lab
+    address: at a V2V cutover it defines the clone through the unix socket
+    of the destination's libvirtd (linked by :func:`link_sockets`), while
+    the libvirt daemons migrate peer to peer inside the lab's network.
+    """
+    return 'qemu:///system?socket=%s' % socket_link(layout, '%s')
+
+
+def link_sockets(layout, lab):
+    """Link each lab host's libvirt socket under the all-in-one's run dir."""
+    for host in sorted(lab_hosts.HOSTS):
+        link = socket_link(layout, hostname(host))
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(lab.socket_path(host), link)
+
+
+def nbd_wrapper(layout, host):
+    return layout.data('nova', host, 'bin', 'qemu-nbd')
+
+
+def write_nbd_wrapper(layout, host, libvirtd_pid):
+    """A ``qemu-nbd`` first on the compute's PATH, in the host's network.
+
+    The destination of a V2V cutover serves its disks with ``qemu-nbd`` on
+    its live migration address, which exists only in the lab host's
+    network namespace (libvirtd's); the compute itself runs in the root
+    one. The wrapper runs the real qemu-nbd in the host's namespace.
+    """
+    path = nbd_wrapper(layout, host)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    text = ('#!/bin/sh\n'
+            '# nova-v2v-aio: qemu-nbd in lab host %s\'s network namespace.\n'
+            'exec %s --net=/proc/%d/ns/net -- %s "$@"\n'
+            % (host, NSENTER, libvirtd_pid, QEMU_NBD))
+    with open(path + '.tmp', 'w') as f:
+        f.write(text)
+    os.chmod(path + '.tmp', 0o755)
+    os.rename(path + '.tmp', path)
+    return path
+
+
+def environment(layout, host):
+    """The compute's environment: its ``qemu-nbd`` wrapper first."""
+    return {'PATH': os.pathsep.join([os.path.dirname(nbd_wrapper(layout,
+                                                                 host)),
+                                     os.environ.get('PATH', DEFAULT_PATH)])}
+
+
+def write_conf(layout, host, v2v_options=None):
     """Write ``compute-<host>.conf``; returns its path.
 
     The transport, database, keystone_authtoken, placement, neutron and
     service_user settings are the control plane's nova.conf (given first).
+    ``v2v_options`` are more ``[v2v]`` options for this host (``{key:
+    value}``), for example ``disk_formats`` to give it another profile.
     """
     path = conf_path(layout, host)
     os.makedirs(layout.data('nova', host, 'lock'), exist_ok=True)
     config._write(path, config.render(compute_conf(layout, host)))
-    novaconf.apply(path, 'compute', {'storage_id': storage_id(host)})
+    options = {'storage_id': storage_id(host),
+               'clone_uri': clone_uri(layout),
+               # The compute cannot reach the exports' address (see above).
+               'cutover_release_probe': 'false'}
+    options.update(v2v_options or {})
+    novaconf.apply(path, 'compute', options)
     return path
 
 
@@ -175,14 +242,20 @@ def _discover(layout, passwords, names, timeout):
                          % (timeout, found))
 
 
-def up(layout, lab, timeout=180):
-    """Start one compute per lab host; the control plane must be up."""
+def up(layout, lab, timeout=180, v2v_options=None):
+    """Start one compute per lab host; the control plane must be up.
+
+    :param v2v_options: ``{host: {key: value}}``, more ``[v2v]`` options
+        for the computes of some lab hosts (see :func:`write_conf`)
+    """
+    v2v_options = v2v_options or {}
     state = layout.load()
     if not state or not procs.alive(state['services'].get(
             'nova-conductor', {})):
         raise paths.AioError('the control plane is not up: run '
                              '"nova-v2v-aio up" first')
     pids = lab_pids(lab)
+    link_sockets(layout, lab)
     passwords = layout.passwords()
     start = time.monotonic()
     # A second of slack: the heartbeat times are whole seconds.
@@ -193,11 +266,14 @@ def up(layout, lab, timeout=180):
         if record and procs.alive(record):
             LOG.info('%s is running already', name)
             continue
-        write_conf(layout, host)
+        write_conf(layout, host, v2v_options.get(host))
+        write_nbd_wrapper(layout, host, pid)
         record = procs.spawn(layout, name, command(layout, host, pid),
-                             needle=conf_path(layout, host))
+                             needle=conf_path(layout, host),
+                             env=environment(layout, host))
         record['lab_host'] = host
         record['libvirtd_pid'] = pid
+        record['v2v_options'] = dict(v2v_options.get(host) or {})
         state['services'][name] = record
         layout.save(state)
     try:

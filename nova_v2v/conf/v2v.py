@@ -75,6 +75,37 @@ synchronisation (every block copy job ready) before the move is rolled back.
 Seconds to wait, after the source guest stopped at a V2V cutover, for the
 destination's NBD exports to close the disk images before the clone starts.
 """),
+    cfg.BoolOpt('cutover_release_probe',
+                default=True,
+                help="""
+Whether the source host probes the destination's NBD export ports, after the
+source guest stopped at a V2V cutover, to confirm that the exports closed
+the disk images before the clone starts (at most
+``[v2v] cutover_release_timeout`` seconds).
+
+Turn it off where nova-compute cannot reach the destination's live
+migration address (only libvirtd can): the clone's start then waits on
+QEMU's image locks, which refuse it while an export still holds a disk.
+
+Related options:
+
+* ``[v2v] clone_uri``
+"""),
+    cfg.StrOpt('clone_uri',
+               help="""
+libvirt URI the source's nova-compute opens to define and start the clone on
+the destination at a V2V cutover, with ``%s`` for the destination host.
+
+By default it is the URI of Nova's own live migration
+(``[libvirt] live_migration_scheme`` and ``live_migration_inbound_addr``).
+Set it when nova-compute reaches the destination's libvirtd another way
+than the libvirt daemons reach each other, for example
+``qemu+ssh://nova@%s/system``.
+
+Related options:
+
+* ``[v2v] cutover_release_probe``
+"""),
     cfg.IntOpt('cutover_clone_check',
                default=3,
                min=0,

@@ -635,6 +635,15 @@ def ports_released(endpoints, probe=None):
     return check
 
 
+def release_not_probed(timeout):
+    """A ``release_check`` that does not probe: the image locks decide.
+
+    Returns None (not probed): the clone's start waits, with
+    :func:`start_clone_retrying`, while an export still holds an image.
+    """
+    return None
+
+
 def _wait_ready(dom, sync, stats, sync_timeout, on_progress,
                 progress_interval, should_abort, force_complete, poll):
     """Wait until every mirror is ready: progress, abort, force-complete."""
@@ -699,10 +708,11 @@ def run_source_cutover(dom, disks, clone_xml, start_clone_fn, mode=SUSPEND,
         clone on the destination and checks that it runs)
     :param mode: SUSPEND or ACPI (force-complete switches to SUSPEND)
     :param release_check: ``f(timeout) -> [export names still holding
-        their image]``; default :func:`ports_released` on ``disks``: a
-        non-persistent qemu-nbd exits once its client (the source's QEMU)
-        is gone.  The lab passes a check run inside its namespaces, or an
-        active QMP release
+        their image]``, or None when it did not probe
+        (:func:`release_not_probed`); default :func:`ports_released` on
+        ``disks``: a non-persistent qemu-nbd exits once its client (the
+        source's QEMU) is gone.  The lab passes a check run inside its
+        namespaces, or an active QMP release
     :param on_progress: ``f(sync.progress())`` at most every
         ``progress_interval`` seconds while syncing, and once stopped
     :param should_abort: ``f() -> bool``, polled until the cutover starts
@@ -748,7 +758,7 @@ def run_source_cutover(dom, disks, clone_xml, start_clone_fn, mode=SUSPEND,
         if on_progress is not None:
             on_progress(sync.progress())
         held = check(release_timeout)
-        stats['release_confirmed'] = not held
+        stats['release_confirmed'] = None if held is None else not held
         if held:
             # Not proof of a failure: a firewall may drop the probe of a
             # closed port. The clone's start decides: QEMU's image locks

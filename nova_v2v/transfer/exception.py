@@ -23,6 +23,10 @@ class ExportError(TransferError):
     """The destination's NBD export could not be started or released."""
 
 
+class PortInUse(ExportError):
+    """The export's TCP port is taken (the next one may be free)."""
+
+
 class QMPError(ExportError):
     """A QMP command failed or the monitor went away."""
 

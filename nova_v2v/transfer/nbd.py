@@ -335,6 +335,8 @@ class NBDExport(object):
 # -- exports that release themselves -----------------------------------
 
 QEMU_NBD = 'qemu-nbd'
+# How qemu-nbd (strerror(EADDRINUSE)) says that its port is taken.
+ADDRESS_IN_USE = 'Address already in use'
 
 
 def _cmdline_has(pid, program):
@@ -428,23 +430,6 @@ def wait_closed(address, port, timeout=EXIT_TIMEOUT, poll=0.05,
         time.sleep(poll)
 
 
-def free_port(address, port_min, port_max, exclude=()):
-    """The first port of the range that ``address`` can bind, or None."""
-    for port in range(int(port_min), int(port_max) + 1):
-        if port in exclude:
-            continue
-        family = socket.AF_INET6 if ':' in address else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.bind((address, port))
-        except OSError:
-            continue
-        finally:
-            sock.close()
-        return port
-    return None
-
-
 class ClientBoundExport(object):
     """One ``qemu-nbd`` per disk that lives as long as its single client.
 
@@ -491,32 +476,45 @@ class ClientBoundExport(object):
             '--bind', self.address, '--port', str(self.ports[index]),
             disk.path]
 
-    def allocate_ports(self):
-        """Pick a free port of ``port_range`` for each disk."""
-        ports = []
-        for disk in self.disks:
-            port = free_port(self.address, self.port_range[0],
-                             self.port_range[1], exclude=ports)
-            if port is None:
-                raise exception.ExportError(
-                    'no free port in %d-%d on %s to export %s'
-                    % (self.port_range[0], self.port_range[1],
-                       self.address, disk.path))
-            ports.append(port)
-        self.ports = ports
-        return ports
-
     def start(self):
-        """Start every daemon; on a failure stop those already started."""
-        if self.ports is None:
-            self.allocate_ports()
+        """Start every daemon; on a failure stop those already started.
+
+        Without ``ports``, each disk gets the first port of
+        ``port_range`` that its ``qemu-nbd`` manages to bind: the daemon
+        itself is the test, so there is no window between a check and the
+        bind, and the test runs where the daemon runs (its network
+        namespace may not be this process's).
+        """
+        allocate = self.ports is None
+        if allocate:
+            self.ports = [None] * len(self.disks)
         try:
             for index in range(len(self.disks)):
-                self._start_one(index)
+                if allocate:
+                    self._start_on_free_port(index)
+                else:
+                    self._start_one(index)
         except Exception:
             self.stop()
             raise
         return self
+
+    def _start_on_free_port(self, index):
+        low, high = self.port_range
+        # After the previous disk's port: those below it were taken.
+        taken = [p for p in self.ports[:index] if p is not None]
+        first = max(taken) + 1 if taken else int(low)
+        for port in range(first, int(high) + 1):
+            self.ports[index] = port
+            try:
+                self._start_one(index)
+            except exception.PortInUse:
+                continue
+            return
+        self.ports[index] = None
+        raise exception.ExportError(
+            'no free port in %d-%d on %s to export %s'
+            % (low, high, self.address, self.disks[index].path))
 
     def _start_one(self, index):
         pid_file = self.pid_files[index]
@@ -525,9 +523,14 @@ class ClientBoundExport(object):
         try:
             processutils.execute(*self.command(index))
         except processutils.ProcessExecutionError as exc:
+            detail = (exc.stderr or str(exc)).strip()
+            if ADDRESS_IN_USE in detail:
+                raise exception.PortInUse(
+                    'port %d on %s is in use' % (self.ports[index],
+                                                 self.address))
             raise exception.ExportError(
                 'qemu-nbd failed to export %s: %s'
-                % (self.disks[index].path, (exc.stderr or exc).strip()))
+                % (self.disks[index].path, detail))
         self.pids[index] = read_pid_file(pid_file)
         LOG.info('NBD export %(name)s of %(path)s on %(addr)s:%(port)d, '
                  'qemu-nbd pid %(pid)s',

@@ -367,6 +367,8 @@ class LiveMigrationMixin(object):
                 dom, disks, clone_xml,
                 functools.partial(self._v2v_start_clone, instance, dest),
                 mode=state.mode,
+                release_check=(None if CONF.v2v.cutover_release_probe
+                               else cutover.release_not_probed),
                 release_timeout=CONF.v2v.cutover_release_timeout,
                 bandwidth=CONF.libvirt.live_migration_bandwidth * units.Mi,
                 sync_timeout=CONF.v2v.cutover_sync_timeout,
@@ -448,15 +450,18 @@ class LiveMigrationMixin(object):
     def _v2v_dest_connection(self, dest):
         """A libvirt connection to the destination's libvirtd.
 
-        The URI Nova's own (peer-to-peer) live migration uses, through the
-        libvirt module Nova's driver imported.
+        ``[v2v] clone_uri``, by default the URI Nova's own (peer-to-peer)
+        live migration uses, through the libvirt module Nova's driver
+        imported.
         """
         lv = libvirt_driver.libvirt
         auth = [[lv.VIR_CRED_AUTHNAME, lv.VIR_CRED_ECHOPROMPT,
                  lv.VIR_CRED_REALM, lv.VIR_CRED_PASSPHRASE,
                  lv.VIR_CRED_NOECHOPROMPT, lv.VIR_CRED_EXTERNAL],
                 _no_auth, None]
-        return lv.openAuth(self._live_migration_uri(dest), auth, 0)
+        uri = (CONF.v2v.clone_uri % dest if CONF.v2v.clone_uri
+               else self._live_migration_uri(dest))
+        return lv.openAuth(uri, auth, 0)
 
     def _v2v_start_clone(self, instance, dest, clone_xml):
         """Define and start the clone on ``dest``: (clone, start time)."""

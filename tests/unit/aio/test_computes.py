@@ -73,6 +73,12 @@ class TestComputes(testtools.TestCase):
         self.assertEqual([novaconf.COMPUTE_DRIVER],
                          values['DEFAULT', 'compute_driver'])
         self.assertEqual(['aio-lab-a-local'], values['v2v', 'storage_id'])
+        # Nothing of the compute dials a lab address (root namespace).
+        self.assertEqual(['false'], values['v2v', 'cutover_release_probe'])
+        self.assertEqual(
+            ['qemu:///system?socket=%s'
+             % computes.socket_link(self.layout, '%s')],
+            values['v2v', 'clone_uri'])
         self.assertEqual(['labhost-a'], values['DEFAULT', 'host'])
         self.assertTrue(os.path.isdir(self.layout.data('nova', 'a',
                                                        'lock')))
@@ -126,9 +132,10 @@ class TestComputes(testtools.TestCase):
         self.layout.save(state)
         self.layout.makedirs()
         alive.side_effect = lambda record: record.get('pid') == 1
-        spawn.side_effect = lambda lo, name, argv, needle: {
-            'pid': 5, 'argv': argv, 'needle': needle}
-        out = computes.up(self.layout, self.lab)
+        spawn.side_effect = lambda lo, name, argv, needle, env: {
+            'pid': 5, 'argv': argv, 'needle': needle, 'env': env}
+        out = computes.up(self.layout, self.lab,
+                          v2v_options={'b': {'disk_formats': 'raw'}})
         self.assertEqual({'labhost-a': 'up', 'labhost-b': 'up'},
                          out['computes'])
         saved = self.layout.load()['services']
@@ -139,6 +146,21 @@ class TestComputes(testtools.TestCase):
                       saved['nova-compute-b']['argv'])
         self.assertEqual(['labhost-a', 'labhost-b'],
                          sorted(out['hypervisors']))
+        # Host b got its own profile, host a the default one.
+        self.assertEqual({'disk_formats': 'raw'},
+                         saved['nova-compute-b']['v2v_options'])
+        self.assertEqual(['raw'], self._values('b')['v2v', 'disk_formats'])
+        self.assertNotIn(('v2v', 'disk_formats'), self._values('a'))
+        # qemu-nbd runs in the lab host's network namespace.
+        path = saved['nova-compute-b']['env']['PATH'].split(os.pathsep)
+        self.assertEqual(os.path.dirname(computes.nbd_wrapper(self.layout,
+                                                              'b')), path[0])
+        with open(computes.nbd_wrapper(self.layout, 'b')) as f:
+            self.assertIn('exec /usr/bin/nsenter --net=/proc/12/ns/net -- '
+                          '/usr/bin/qemu-nbd "$@"', f.read())
+        # The destination's libvirtd is reached by its socket.
+        self.assertEqual(self.lab.socket_path('b'), os.readlink(
+            computes.socket_link(self.layout, 'labhost-b')))
         discover = self.execute.call_args[0]
         self.assertEqual(['cell_v2', 'discover_hosts', '--verbose'],
                          list(discover[-3:]))

@@ -260,6 +260,13 @@ class RunSourceCutoverTest(unittest.TestCase):
         self.start_clone.assert_called_once_with('<domain/>')
         self.dom.destroy.assert_called_once_with()
 
+    def test_release_not_probed_dials_nothing(self):
+        with mock.patch.object(cutover.nbd, 'wait_closed') as wait:
+            stats = self._run(release_check=cutover.release_not_probed)
+        wait.assert_not_called()
+        self.assertIsNone(stats['release_confirmed'])
+        self.start_clone.assert_called_once_with('<domain/>')
+
     def test_held_export_and_locked_clone_roll_back(self):
         self.dom.state.return_value = [libvirt.VIR_DOMAIN_PAUSED, 0]
         self.start_clone.side_effect = RuntimeError('Failed to get "write" '

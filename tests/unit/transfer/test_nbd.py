@@ -122,26 +122,44 @@ class ClientBoundExportTest(unittest.TestCase):
         self.assertEqual('/inst/u/disk.eph0', cmd[-1])
         self.assertIn('--fork', cmd)
 
-    @mock.patch.object(nbd, 'free_port', side_effect=[20001, 20002])
     @mock.patch.object(processutils, 'execute')
-    def test_start_allocates_ports_and_records(self, mock_exec, mock_port):
+    def test_start_takes_the_first_ports_qemu_nbd_binds(self, mock_exec):
+        tried = []
+
         def fork(*cmd):
+            port = int(cmd[cmd.index('--port') + 1])
+            tried.append(port)
+            if port in (20000, 20002):
+                raise processutils.ProcessExecutionError(
+                    stderr='qemu-nbd: Failed to find an available port: '
+                           'Address already in use\n')
             with open(cmd[cmd.index('--pid-file') + 1], 'w') as f:
                 f.write('4242\n')
             return '', ''
         mock_exec.side_effect = fork
         export = self._export(port_range=(20000, 20009)).start()
-        self.assertEqual([20001, 20002], export.ports)
+        # 20000 is taken, 20001 for the first disk, 20002 taken, 20003.
+        self.assertEqual([20000, 20001, 20002, 20003], tried)
+        self.assertEqual([20001, 20003], export.ports)
         self.assertEqual([4242, 4242], export.pids)
         records = export.records()
         self.assertEqual(('v2v-disk', '192.0.2.2', 20001),
                          (records[0]['name'], records[0]['host'],
                           records[0]['port']))
-        self.assertEqual(('v2v-eph', '192.0.2.2', 20002),
+        self.assertEqual(('v2v-eph', '192.0.2.2', 20003),
                          export.nbd_source(self.disks[1]))
-        self.assertEqual(2, mock_port.call_count)
-        self.assertEqual(('192.0.2.2', 20000, 20009),
-                         mock_port.call_args[0])
+
+    @mock.patch.object(nbd, 'stop_pid_file')
+    @mock.patch.object(processutils, 'execute')
+    def test_other_failure_is_not_retried_on_another_port(self, mock_exec,
+                                                          mock_stop):
+        mock_exec.side_effect = processutils.ProcessExecutionError(
+            stderr='qemu-nbd: Failed to get "write" lock')
+        export = self._export(port_range=(20000, 20009))
+        e = self.assertRaises(exception.ExportError, export.start)
+        self.assertNotIsInstance(e, exception.PortInUse)
+        self.assertIn('write', str(e))
+        self.assertEqual(1, mock_exec.call_count)
 
     @mock.patch.object(nbd, 'stop_pid_file')
     @mock.patch.object(processutils, 'execute')
@@ -154,10 +172,16 @@ class ClientBoundExportTest(unittest.TestCase):
         self.assertEqual(sorted(export.pid_files),
                          sorted(c[0][0] for c in mock_stop.call_args_list))
 
-    @mock.patch.object(nbd, 'free_port', return_value=None)
-    def test_no_free_port(self, mock_port):
-        self.assertRaises(exception.ExportError,
-                          self._export(port_range=(1, 2)).start)
+    @mock.patch.object(nbd, 'stop_pid_file')
+    @mock.patch.object(processutils, 'execute')
+    def test_no_free_port(self, mock_exec, mock_stop):
+        mock_exec.side_effect = processutils.ProcessExecutionError(
+            stderr='Failed to find an available port: Address already in '
+                   'use')
+        e = self.assertRaises(exception.ExportError,
+                              self._export(port_range=(1, 2)).start)
+        self.assertIn('no free port in 1-2 on 192.0.2.2', str(e))
+        self.assertEqual(2, mock_exec.call_count)
 
     def assertRaises(self, exc, fn, *args, **kwargs):
         try:
@@ -194,10 +218,8 @@ class PidFileTest(unittest.TestCase):
         sock.listen(1)
         port = sock.getsockname()[1]
         self.assertTrue(nbd.port_open('127.0.0.1', port))
-        self.assertNotEqual(port, nbd.free_port('127.0.0.1', port, port))
         sock.close()
         self.assertTrue(nbd.wait_closed('127.0.0.1', port, timeout=2))
-        self.assertEqual(port, nbd.free_port('127.0.0.1', port, port))
 
     @mock.patch.object(nbd, 'port_state', return_value=nbd.UNKNOWN)
     def test_wait_closed_needs_a_refusal(self, mock_state):

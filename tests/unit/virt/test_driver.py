@@ -531,6 +531,50 @@ class CutoverDriverTestCase(_DriverTestBase):
         nova.assert_called_once()
 
 
+class CloneConnectionTestCase(_DriverTestBase):
+
+    def _uri(self):
+        lv = libvirt_driver.libvirt
+        with mock.patch.object(lv, 'openAuth', create=True) as open_auth:
+            self.drvr._v2v_dest_connection('dest-host')
+        return open_auth.call_args[0][0]
+
+    def test_default_is_novas_live_migration_uri(self):
+        self.flags(live_migration_scheme='tls', virt_type='kvm',
+                   group='libvirt')
+        self.assertEqual('qemu+tls://dest-host/system', self._uri())
+
+    def test_clone_uri_template(self):
+        self.flags(clone_uri='qemu+ssh://nova@%s/system', group='v2v')
+        self.assertEqual('qemu+ssh://nova@dest-host/system', self._uri())
+
+    def _release_check(self):
+        self.drvr._host.get_guest = mock.Mock()
+        self.drvr._host.get_guest.return_value.get_xml_desc.return_value = (
+            '<domain><devices><disk type="file" device="disk">'
+            '<source file="/i/u/disk"/><target dev="vda" bus="virtio"/>'
+            '</disk></devices></domain>')
+        records = [{'path': '/i/u/disk', 'name': 'exp', 'host': '192.0.2.2',
+                    'port': 10810}]
+        with mock.patch.object(self.drvr, '_v2v_clone_xml',
+                               return_value='<domain/>'), \
+                mock.patch.object(v2v_live.cutover,
+                                  'run_source_cutover') as run:
+            self.drvr._v2v_run_cutover(
+                self.context, self.instance, 'dest', mock.Mock(), records,
+                objects.LibvirtLiveMigrateData(),
+                v2v_live.CutoverState('suspend'))
+        return run.call_args[1]['release_check']
+
+    def test_release_probed_by_default(self):
+        self.assertIsNone(self._release_check())
+
+    def test_release_not_probed(self):
+        self.flags(cutover_release_probe=False, group='v2v')
+        self.assertIs(v2v_live.cutover.release_not_probed,
+                      self._release_check())
+
+
 class SysmetaPiecesTestCase(test.NoDBTestCase):
     """Values longer than Nova's VARCHAR(255) are stored in pieces."""
 
