@@ -68,15 +68,22 @@ def conf_path(layout, host):
     return layout.etc('nova', 'compute-%s.conf' % host)
 
 
-def storage_id(host):
-    return 'aio-lab-%s-local' % host
+def storage_id(host, shared=False):
+    return 'aio-lab-shared' if shared else 'aio-lab-%s-local' % host
 
 
-def compute_conf(layout, host):
+def instances_path(shared=False):
+    """The lab's common directory, or each host's own store."""
+    return lab_hosts.SHARED_PATH if shared else lab_hosts.INSTANCES_PATH
+
+
+def compute_conf(layout, host, shared=False):
     """The per-host lines of ``compute-<host>.conf``.
 
     They come after nova.conf on the command line, so ``host`` and the
-    lock path here win over the control plane's.
+    lock path here win over the control plane's. With ``shared``, both
+    computes keep their instances in the directory common to the lab's
+    hosts (shared storage).
     """
     info = lab_hosts.HOSTS[host]
     helper = ' '.join([layout.bin('main', 'privsep-helper'),
@@ -85,7 +92,14 @@ def compute_conf(layout, host):
     lines = [
         ('DEFAULT', 'host', info['hostname']),
         ('DEFAULT', 'state_path', layout.data('nova', host)),
-        ('DEFAULT', 'instances_path', lab_hosts.INSTANCES_PATH),
+        ('DEFAULT', 'instances_path', instances_path(shared)),
+        # The host's own address: Nova compares it with the destination's
+        # to tell a cold migration's shared instance path (same address)
+        # from a copy over ssh; nothing of the compute dials it.
+        ('DEFAULT', 'my_ip', info['ip']),
+        # A stop (down, or a new configuration) need not wait the default
+        # minute for the service's threads.
+        ('DEFAULT', 'graceful_shutdown_timeout', '5'),
         ('libvirt', 'virt_type', 'qemu'),
         ('libvirt', 'cpu_mode', 'none'),
         ('libvirt', 'live_migration_scheme', 'tcp'),
@@ -156,6 +170,81 @@ def write_nbd_wrapper(layout, host, libvirtd_pid):
     return path
 
 
+_HOST_PID = """host_pid() {
+    case "$1" in
+%s
+        *) return 1 ;;
+    esac
+}
+"""
+
+REMOTE_HEADER = """#!/bin/sh
+# nova-v2v-aio: Nova's "%s" to a lab host, for its cold
+# migrations and resizes ([libvirt] remote_filesystem_transport = ssh).
+# The lab's hosts are namespaces of this machine: the command runs in the
+# destination host's mount namespace, no sshd, nothing is dialled.
+"""
+
+SSH_BODY = """while [ $# -gt 0 ]; do
+    case "$1" in
+        -o|-p|-i|-l) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+    esac
+done
+host=$1
+shift
+pid=$(host_pid "$host") || { echo "ssh: $host: not a lab host" >&2; exit 255; }
+exec %s --mount=/proc/$pid/ns/mnt --uts=/proc/$pid/ns/uts -- "$@"
+"""
+
+SCP_BODY = """while [ $# -gt 0 ]; do
+    case "$1" in
+        -o|-P|-i|-l) shift 2 ;;
+        -*) shift ;;
+        *) break ;;
+    esac
+done
+if [ $# -ne 2 ]; then echo "scp: SOURCE HOST:TARGET expected" >&2; exit 1; fi
+case "$2" in
+    *:*) host=${2%%%%:*}; target=${2#*:} ;;
+    *) echo "scp: $2: copies go to a lab host" >&2; exit 1 ;;
+esac
+pid=$(host_pid "$host") || { echo "scp: $host: not a lab host" >&2; exit 1; }
+# The source is opened here, in the caller's (source host's) namespace.
+exec 3< "$1" || exit 1
+exec %s --mount=/proc/$pid/ns/mnt -- cp --sparse=always /dev/fd/3 "$target"
+"""
+
+
+def _script(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + '.tmp', 'w') as f:
+        f.write(text)
+    os.chmod(path + '.tmp', 0o755)
+    os.rename(path + '.tmp', path)
+    return path
+
+
+def write_remote_wrappers(layout, host, pids):
+    """``ssh`` and ``scp`` first on the compute's PATH (see the scripts).
+
+    :param pids: ``{lab host: libvirtd pid}`` of every lab host
+    """
+    cases = '\n'.join(
+        '        %s|%s) echo %d ;;' % (lab_hosts.HOSTS[h]['ip'],
+                                       lab_hosts.HOSTS[h]['hostname'],
+                                       pid)
+        for h, pid in sorted(pids.items()))
+    lookup = _HOST_PID % cases
+    bindir = os.path.dirname(nbd_wrapper(layout, host))
+    return [
+        _script(os.path.join(bindir, 'ssh'), REMOTE_HEADER % 'ssh HOST ...' +
+                lookup + SSH_BODY % NSENTER),
+        _script(os.path.join(bindir, 'scp'), REMOTE_HEADER % 'scp FILE '
+                'HOST:PATH' + lookup + SCP_BODY % NSENTER)]
+
+
 def environment(layout, host):
     """The compute's environment: its ``qemu-nbd`` wrapper first."""
     return {'PATH': os.pathsep.join([os.path.dirname(nbd_wrapper(layout,
@@ -163,7 +252,7 @@ def environment(layout, host):
                                      os.environ.get('PATH', DEFAULT_PATH)])}
 
 
-def write_conf(layout, host, v2v_options=None):
+def write_conf(layout, host, v2v_options=None, shared=False):
     """Write ``compute-<host>.conf``; returns its path.
 
     The transport, database, keystone_authtoken, placement, neutron and
@@ -173,11 +262,14 @@ def write_conf(layout, host, v2v_options=None):
     """
     path = conf_path(layout, host)
     os.makedirs(layout.data('nova', host, 'lock'), exist_ok=True)
-    config._write(path, config.render(compute_conf(layout, host)))
-    options = {'storage_id': storage_id(host),
+    config._write(path, config.render(compute_conf(layout, host, shared)))
+    options = {'storage_id': storage_id(host, shared),
                'clone_uri': clone_uri(layout),
                # The compute cannot reach the exports' address (see above).
                'cutover_release_probe': 'false'}
+    if shared:
+        # A bind-mounted directory: libvirt 9.0 does not know it is shared.
+        options['shared_filesystems'] = lab_hosts.SHARED_PATH
     options.update(v2v_options or {})
     novaconf.apply(path, 'compute', options)
     return path
@@ -242,11 +334,12 @@ def _discover(layout, passwords, names, timeout):
                          % (timeout, found))
 
 
-def up(layout, lab, timeout=180, v2v_options=None):
+def up(layout, lab, timeout=180, v2v_options=None, shared=False):
     """Start one compute per lab host; the control plane must be up.
 
     :param v2v_options: ``{host: {key: value}}``, more ``[v2v]`` options
         for the computes of some lab hosts (see :func:`write_conf`)
+    :param shared: both computes on the lab's shared directory
     """
     v2v_options = v2v_options or {}
     state = layout.load()
@@ -266,14 +359,16 @@ def up(layout, lab, timeout=180, v2v_options=None):
         if record and procs.alive(record):
             LOG.info('%s is running already', name)
             continue
-        write_conf(layout, host, v2v_options.get(host))
+        write_conf(layout, host, v2v_options.get(host), shared)
         write_nbd_wrapper(layout, host, pid)
+        write_remote_wrappers(layout, host, pids)
         record = procs.spawn(layout, name, command(layout, host, pid),
                              needle=conf_path(layout, host),
                              env=environment(layout, host))
         record['lab_host'] = host
         record['libvirtd_pid'] = pid
         record['v2v_options'] = dict(v2v_options.get(host) or {})
+        record['shared'] = bool(shared)
         state['services'][name] = record
         layout.save(state)
     try:

@@ -18,6 +18,7 @@
   nova-v2v-aio status
   nova-v2v-aio down [--purge]
   nova-v2v-aio computes up|down [--lab-state-dir DIR]
+  nova-v2v-aio gate [--json] [--keep] [--stage STAGE ...]
 
 Everything listens on 127.0.0.1; state, logs, virtualenvs and configs
 live under --state-dir (default /var/lib/nova-v2v-aio, configs in its
@@ -32,6 +33,7 @@ import sys
 from oslo_log import log as logging
 
 from nova_v2v.aio import computes
+from nova_v2v.aio import gate
 from nova_v2v.aio import paths
 from nova_v2v.aio import stack
 from nova_v2v.cmd import common as cmd_common
@@ -61,13 +63,39 @@ def _parser():
     comp.add_argument('--lab-state-dir', default=lab_hosts.DEFAULT_STATE_DIR)
     comp.add_argument('--timeout', type=int, default=180,
                       help='seconds to wait for both in os-services')
+    gate_p = sub.add_parser(
+        'gate', help='the gate: lab, control plane, computes, then moves '
+        'of a guest by the openstack client, checked (a table)')
+    gate_p.add_argument('--lab-state-dir',
+                        default=lab_hosts.DEFAULT_STATE_DIR)
+    gate_p.add_argument('--json', action='store_true',
+                        help='the report as JSON instead of the table')
+    gate_p.add_argument('--keep', action='store_true',
+                        help='leave the lab and the all-in-one up')
+    gate_p.add_argument('--stage', action='append', choices=gate.STAGES,
+                        help='run these stages only (repeat; default: all)')
+    gate_p.add_argument('--constraints', metavar='FILE',
+                        help='as for "up"')
     return parser
+
+
+def _gate(args, layout):
+    report = gate.run(layout, lab_hosts.Lab(args.lab_state_dir),
+                      stages=tuple(args.stage or gate.STAGES),
+                      keep=args.keep, constraints=args.constraints)
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        print(gate.table(report))
+    return 0 if report['ok'] else 1
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
     cmd_common.setup_logging('nova-v2v-aio', args.debug)
     layout = paths.Layout(args.state_dir)
+    if args.command == 'gate':
+        return _gate(args, layout)
     try:
         if args.command == 'up':
             out = stack.up(layout, args.constraints)

@@ -91,6 +91,20 @@ Related options:
 
 * ``[v2v] clone_uri``
 """),
+    cfg.ListOpt('shared_filesystems',
+                default=[],
+                help="""
+Directories on a filesystem that is shared between the compute hosts but
+that libvirt does not recognise as shared (it knows NFS, GFS2, OCFS2, Ceph,
+GlusterFS and a few more; libvirt 10.3 and later take such paths in
+qemu.conf's ``shared_filesystems``).
+
+A live migration without block migration whose instance path Nova's
+shared-storage probe found shared and whose disks all lie below one of these
+directories is started with ``VIR_MIGRATE_UNSAFE``, which libvirt otherwise
+refuses with "Migration without shared storage is unsafe". List only storage
+that really is the same file on every host.
+"""),
     cfg.StrOpt('clone_uri',
                help="""
 libvirt URI the source's nova-compute opens to define and start the clone on

@@ -69,6 +69,10 @@ from nova_v2v.virt.libvirt import common
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
+# libvirt's virDomainMigrateFlags value (libvirt-domain.h); Nova's fake
+# libvirt module in its tests does not define it.
+VIR_MIGRATE_UNSAFE = 1 << 9
+
 
 class LiveMigrationMixin(object):
     """Both halves of a live migration; the V2V cutover."""
@@ -303,6 +307,13 @@ class LiveMigrationMixin(object):
         logged (Nova already logged it as "Live Migration failure") and
         the monitor decides.
         """
+        if not block_migration and trusted_shared(
+                migrate_data, guest_disk_paths(guest.get_xml_desc()),
+                CONF.v2v.shared_filesystems):
+            LOG.info('The guest\'s disks are on a shared filesystem of '
+                     '[v2v] shared_filesystems: migrating with '
+                     'VIR_MIGRATE_UNSAFE', instance=instance)
+            guest = _UnsafeMigrateGuest(guest)
         try:
             return super()._live_migration_operation(
                 context, instance, dest, block_migration, migrate_data,
@@ -479,6 +490,45 @@ class LiveMigrationMixin(object):
                 conn.close()
             except Exception:
                 pass
+
+
+def guest_disk_paths(xml):
+    """The paths of the guest's file-backed disks."""
+    return [path for _dev, _bus, path, _fmt in translate.disk_targets(xml)
+            if path]
+
+
+def trusted_shared(migrate_data, paths, shared_filesystems):
+    """Whether the shared-storage move may tell libvirt to trust it.
+
+    libvirt (before 10.3's ``shared_filesystems`` in qemu.conf) refuses a
+    live migration whose disks are on a filesystem it does not know as
+    shared ("Migration without shared storage is unsafe"). True only when
+    Nova's shared-storage probe found the instance path shared and every
+    disk is below one of the operator's ``shared_filesystems``.
+    """
+    if not shared_filesystems or not paths:
+        return False
+    if not ('is_shared_instance_path' in migrate_data and
+            migrate_data.is_shared_instance_path):
+        return False
+    roots = [os.path.normpath(r) for r in shared_filesystems]
+    return all(any(os.path.normpath(p).startswith(root + os.sep)
+                   for root in roots) for p in paths)
+
+
+class _UnsafeMigrateGuest(object):
+    """A Guest whose ``migrate`` adds VIR_MIGRATE_UNSAFE to its flags."""
+
+    def __init__(self, guest):
+        self._guest = guest
+
+    def __getattr__(self, name):
+        return getattr(self._guest, name)
+
+    def migrate(self, *args, **kwargs):
+        kwargs['flags'] = kwargs.get('flags', 0) | VIR_MIGRATE_UNSAFE
+        return self._guest.migrate(*args, **kwargs)
 
 
 def load_plan(context, instance):

@@ -57,6 +57,13 @@ class TestComputes(testtools.TestCase):
         self.assertEqual('tcp', conf['libvirt', 'live_migration_scheme'])
         self.assertEqual('10.77.0.2',
                          conf['libvirt', 'live_migration_inbound_addr'])
+        self.assertEqual('10.77.0.2', conf['DEFAULT', 'my_ip'])
+        self.assertEqual('/var/lib/nova/instances',
+                         conf['DEFAULT', 'instances_path'])
+        shared = dict(((s, k), v) for s, k, v in
+                      computes.compute_conf(self.layout, 'b', shared=True))
+        self.assertEqual('/var/lib/nova/shared',
+                         shared['DEFAULT', 'instances_path'])
         self.assertEqual('http://127.0.0.1:9292', conf['glance',
                                                        'api_servers'])
         helper = conf['nova_sys_admin', 'helper_command'].split()
@@ -158,6 +165,14 @@ class TestComputes(testtools.TestCase):
         with open(computes.nbd_wrapper(self.layout, 'b')) as f:
             self.assertIn('exec /usr/bin/nsenter --net=/proc/12/ns/net -- '
                           '/usr/bin/qemu-nbd "$@"', f.read())
+        # Nova's ssh and scp reach the other host's mount namespace.
+        bindir = os.path.dirname(computes.nbd_wrapper(self.layout, 'a'))
+        with open(os.path.join(bindir, 'ssh')) as f:
+            text = f.read()
+        self.assertIn('10.77.0.2|labhost-b) echo 12 ;;', text)
+        self.assertIn('exec /usr/bin/nsenter --mount=/proc/$pid/ns/mnt', text)
+        with open(os.path.join(bindir, 'scp')) as f:
+            self.assertIn('cp --sparse=always /dev/fd/3 "$target"', f.read())
         # The destination's libvirtd is reached by its socket.
         self.assertEqual(self.lab.socket_path('b'), os.readlink(
             computes.socket_link(self.layout, 'labhost-b')))

@@ -575,6 +575,74 @@ class CloneConnectionTestCase(_DriverTestBase):
                       self._release_check())
 
 
+class TrustedSharedTestCase(test.NoDBTestCase):
+
+    def _data(self, shared=True):
+        return objects.LibvirtLiveMigrateData(is_shared_instance_path=shared)
+
+    def test_all_disks_below_a_listed_path(self):
+        self.assertTrue(v2v_live.trusted_shared(
+            self._data(), ['/srv/shared/u/disk', '/srv/shared/u/disk.eph0'],
+            ['/other', '/srv/shared/']))
+
+    def test_one_disk_elsewhere(self):
+        self.assertFalse(v2v_live.trusted_shared(
+            self._data(), ['/srv/shared/u/disk', '/var/lib/u/disk.eph0'],
+            ['/srv/shared']))
+
+    def test_prefix_is_not_a_parent(self):
+        self.assertFalse(v2v_live.trusted_shared(
+            self._data(), ['/srv/shared2/u/disk'], ['/srv/shared']))
+
+    def test_not_confirmed_by_novas_probe(self):
+        self.assertFalse(v2v_live.trusted_shared(
+            self._data(False), ['/srv/shared/u/disk'], ['/srv/shared']))
+        self.assertFalse(v2v_live.trusted_shared(
+            objects.LibvirtLiveMigrateData(), ['/srv/shared/u/disk'],
+            ['/srv/shared']))
+
+    def test_nothing_listed(self):
+        self.assertFalse(v2v_live.trusted_shared(
+            self._data(), ['/srv/shared/u/disk'], []))
+
+
+class UnsafeFlagTestCase(_DriverTestBase):
+
+    XML = ('<domain><devices><disk type="file" device="disk">'
+           '<source file="/srv/shared/u/disk"/>'
+           '<target dev="vda" bus="virtio"/></disk></devices></domain>')
+
+    def _run(self, block_migration=False, shared=True):
+        guest = mock.Mock()
+        guest.get_xml_desc.return_value = self.XML
+        data = objects.LibvirtLiveMigrateData(
+            is_shared_instance_path=shared)
+        seen = []
+
+        def operation(ctxt, inst, dest, block, md, g, names):
+            g.migrate('uri', flags=1)
+            seen.append(g)
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_operation',
+                               side_effect=operation):
+            self.drvr._live_migration_operation(
+                self.context, self.instance, 'dest', block_migration, data,
+                guest, [])
+        return guest.migrate.call_args[1]['flags']
+
+    def test_listed_shared_path_adds_unsafe(self):
+        self.flags(shared_filesystems=['/srv/shared'], group='v2v')
+        self.assertEqual(1 | 512,
+                         self._run())
+
+    def test_default_keeps_novas_flags(self):
+        self.assertEqual(1, self._run())
+
+    def test_block_migration_keeps_novas_flags(self):
+        self.flags(shared_filesystems=['/srv/shared'], group='v2v')
+        self.assertEqual(1, self._run(block_migration=True, shared=False))
+
+
 class SysmetaPiecesTestCase(test.NoDBTestCase):
     """Values longer than Nova's VARCHAR(255) are stored in pieces."""
 

@@ -1,0 +1,133 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The ``openstack`` command line client, as an operator runs it.
+
+The gate drives the cloud through this class only: one ``openstack``
+process per call, with the admin credentials of ``admin-openrc`` in its
+environment. Every call is kept (command, seconds, exit status) so that a
+run can show what it did.
+"""
+
+import json
+import os
+import shlex
+import time
+
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+
+from nova_v2v.aio import paths
+
+LOG = logging.getLogger(__name__)
+
+# Enough for every command the gate uses: --host on a live migration needs
+# 2.30, migration UUIDs in "server migration list/show" need 2.59.
+COMPUTE_API_VERSION = '2.80'
+
+
+class CommandFailed(paths.AioError):
+    """An ``openstack`` command exited with an error."""
+
+
+def read_openrc(path):
+    """``{name: value}`` of the ``export NAME=VALUE`` lines of an openrc."""
+    env = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line.startswith('export '):
+                continue
+            name, _sep, value = line[len('export '):].partition('=')
+            words = shlex.split(value) if value else ['']
+            env[name.strip()] = words[0] if words else ''
+    return env
+
+
+class OpenStack(object):
+    """Runs ``openstack`` commands with the all-in-one's admin account."""
+
+    def __init__(self, layout, timeout=900):
+        self.argv0 = layout.bin('main', 'openstack')
+        self.env = read_openrc(layout.openrc)
+        self.env['OS_COMPUTE_API_VERSION'] = COMPUTE_API_VERSION
+        # The client must not pick up a proxy for 127.0.0.1.
+        self.env['no_proxy'] = self.env['NO_PROXY'] = '127.0.0.1,localhost'
+        for name, default in (('PATH', '/usr/bin:/bin'), ('HOME', '/root'),
+                              ('LANG', 'C.UTF-8')):
+            self.env[name] = os.environ.get(name, default)
+        self.timeout = timeout
+        self.calls = []
+
+    def __call__(self, *args, parse=False, check=True):
+        """Run ``openstack ARGS``; the parsed JSON output if ``parse``."""
+        argv = [self.argv0] + [str(a) for a in args]
+        if parse:
+            argv += ['-f', 'json']
+        start = time.monotonic()
+        shown = 'openstack ' + ' '.join(shlex.quote(str(a)) for a in args)
+        LOG.info('$ %(cmd)s', {'cmd': shown})
+        try:
+            out, _err = processutils.execute(
+                'timeout', '--signal=KILL', str(self.timeout), *argv,
+                env_variables=self.env)
+            rc = 0
+        except processutils.ProcessExecutionError as exc:
+            out, rc = exc.stdout, exc.exit_code
+            self.calls.append({'command': shown, 'exit': rc,
+                               'seconds': round(time.monotonic() - start,
+                                                1)})
+            if check:
+                raise CommandFailed('%s: exit %s: %s'
+                                    % (shown, rc, (exc.stderr or '')
+                                       .strip()[-2000:]))
+            return None
+        self.calls.append({'command': shown, 'exit': rc,
+                           'seconds': round(time.monotonic() - start, 1)})
+        if parse:
+            return json.loads(out or 'null')
+        return out
+
+    # -- the few reads the gate repeats ----------------------------------
+    def server(self, server):
+        return self('server', 'show', server, parse=True)
+
+    def migrations(self, server):
+        """The server's migrations, newest first."""
+        rows = self('server', 'migration', 'list', '--server', server,
+                    parse=True) or []
+        return sorted(rows, key=lambda r: r.get('Id', 0), reverse=True)
+
+    def wait_status(self, server, wanted, timeout=300, interval=2,
+                    failed=('ERROR',)):
+        """Poll ``server show`` until its status is one of ``wanted``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self.server(server)
+            status = info.get('status')
+            if status in wanted:
+                return info
+            if status in failed:
+                raise paths.AioError('server %s is %s: %s'
+                                     % (server, status, info.get('fault')))
+            if time.monotonic() > deadline:
+                raise paths.AioError('server %s still %s after %d s '
+                                     '(waiting for %s)'
+                                     % (server, status, timeout,
+                                        '/'.join(wanted)))
+            time.sleep(interval)
+
+
+def host_of(server_info):
+    return server_info.get('OS-EXT-SRV-ATTR:host')

@@ -1,0 +1,564 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The gate: real moves of a real guest through the ``openstack`` client.
+
+``tox -e gate`` (``nova-v2v-aio gate``) builds the lab (two libvirt/QEMU
+hosts), the all-in-one control plane and its two nova-v2v computes, puts
+the lab guest in Glance, then moves guests the way an operator does, with
+the ``openstack`` client only, in three stages:
+
+``local``
+    Each compute on its own store, same profile. A guest is created on
+    labhost-a; ``server migrate --live-migration --block-migration``
+    (scheduled), again with ``--host labhost-a``, then a cold ``server
+    migrate`` and ``server resize confirm``.
+``profiles``
+    labhost-b runs raw disks only (``[v2v] disk_formats = raw``): a live
+    migration of a qcow2 guest to it is a V2V cutover.
+``shared``
+    Both computes on the lab's common directory: ``server migrate
+    --live-migration`` without ``--block-migration`` (``block_migration``
+    auto) resolves to a shared-storage live migration.
+
+During each live move ``server migration list`` and ``server migration
+show`` are read; after each move the gate checks the server's host and
+status, the migration record, the mode the planner chose (the compute's
+log) and the guest's records on the destination's disk against every write
+the guest acknowledged on its serial console (0 lost).
+
+The downtime is the longest gap between two acknowledged writes as the host
+saw them appear on the serial console: the guest's own clock stops while
+it is paused.
+"""
+
+import mmap
+import os
+import re
+import tempfile
+import threading
+import time
+
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+
+from nova_v2v.aio import cli
+from nova_v2v.aio import computes
+from nova_v2v.aio import images
+from nova_v2v.aio import paths
+from nova_v2v.aio import stack
+from nova_v2v.lab import hosts as lab_hosts
+from nova_v2v.lab import workload
+
+LOG = logging.getLogger(__name__)
+
+STAGES = ('local', 'profiles', 'shared')
+HOST_A = lab_hosts.HOSTS['a']['hostname']
+HOST_B = lab_hosts.HOSTS['b']['hostname']
+LAB_HOST = {lab_hosts.HOSTS[h]['hostname']: h for h in lab_hosts.HOSTS}
+# Migration states of a move in progress (nova.objects.migration).
+IN_PROGRESS = ('queued', 'accepted', 'preparing', 'pre-migrating',
+               'running', 'migrating', 'post-migrating')
+BOOT_TIMEOUT = 120
+RESUME_TIMEOUT = 120
+_PLAN = re.compile(r'\[instance: (?P<uuid>[0-9a-f-]{36})\] '
+                   r'V2V (?:offline )?plan: (?P<mode>[a-z0-9-]+) from ')
+
+
+class GateError(paths.AioError):
+    """The gate could not run a step (not a failed check)."""
+
+
+# -- the guest's acknowledgements -----------------------------------------
+
+class ConsoleTail(threading.Thread):
+    """Every "W n" line of the guest's console logs, with its arrival time.
+
+    The logs are Nova's ``console.log`` of the instance on each host; a log
+    that shrinks (a new QEMU truncates it) is read again from its start.
+    """
+
+    def __init__(self, paths_, interval=0.01):
+        super().__init__(name='console-tail', daemon=True)
+        self.paths = sorted(set(paths_))
+        self.interval = interval
+        self.acks = []
+        self._offsets = {p: 0 for p in self.paths}
+        self._partial = {p: '' for p in self.paths}
+        self._lock = threading.Lock()
+        self._stop_evt = threading.Event()
+
+    def _scan(self):
+        now = time.time()
+        for path in self.paths:
+            try:
+                with open(path, 'rb') as f:
+                    size = os.fstat(f.fileno()).st_size
+                    if size < self._offsets[path]:
+                        self._offsets[path] = 0
+                        self._partial[path] = ''
+                    f.seek(self._offsets[path])
+                    data = f.read()
+            except OSError:
+                continue
+            if not data:
+                continue
+            self._offsets[path] += len(data)
+            text = self._partial[path] + data.decode('ascii', 'replace')
+            lines = text.split('\n')
+            self._partial[path] = lines.pop()
+            with self._lock:
+                for line in lines:
+                    for n, guest_time in workload.parse_acks(line):
+                        self.acks.append((n, guest_time, now))
+
+    def run(self):
+        while not self._stop_evt.is_set():
+            self._scan()
+            self._stop_evt.wait(self.interval)
+        self._scan()
+
+    def stop(self):
+        self._stop_evt.set()
+        self.join()
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.acks)
+
+    def wait_ack(self, after, timeout, what):
+        """The first ack that arrived after ``after`` (host time)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for ack in self.snapshot():
+                if ack[2] > after:
+                    return ack
+            time.sleep(0.1)
+        raise GateError('no write acknowledged by the guest %d s after %s'
+                        % (timeout, what))
+
+
+def largest_gap(acks, start, end):
+    """Seconds of the longest pause between acks around [start, end].
+
+    The gap that spans ``start`` counts: it is the move's if the guest
+    stopped right when the move began.
+    """
+    times = sorted(t for _n, _g, t in acks)
+    before = [t for t in times if t <= start]
+    window = ([before[-1]] if before else []) + [
+        t for t in times if start < t <= end]
+    gaps = [b - a for a, b in zip(window, window[1:])]
+    return round(max(gaps), 2) if gaps else None
+
+
+def acks_text(acks):
+    """The acks as the serial log lines :func:`workload.verify` reads."""
+    return ''.join('W %d %.6f\n' % (n, g) for n, g, _t in acks)
+
+
+# -- checks on the destination --------------------------------------------
+
+def read_records(lab, host, disk_inside, acks):
+    """:func:`workload.verify` of the guest's disk as ``host`` sees it.
+
+    The disk (a qcow2 over a base image in ``_base``, or raw) is read
+    inside the host's mount namespace, where its backing file's path
+    resolves, with ``qemu-img convert -U`` while the guest runs: every
+    write acknowledged before the copy began must be in it.
+    """
+    state = lab.load() or {}
+    pid = state.get('hosts', {}).get(host, {}).get('pid')
+    if not pid:
+        raise GateError('lab host %s is not running' % host)
+    work = os.path.join(lab.state_dir, 'run')
+    os.makedirs(work, exist_ok=True)
+    fd, raw = tempfile.mkstemp(prefix='gate-', suffix='.raw', dir=work)
+    os.close(fd)
+    try:
+        processutils.execute(
+            'nsenter', '--mount=/proc/%d/ns/mnt' % pid, '--',
+            'qemu-img', 'convert', '-U', '-O', 'raw', disk_inside, raw)
+        with open(raw, 'rb') as f:
+            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            try:
+                return workload.verify(mm, [acks_text(acks)])
+            finally:
+                mm.close()
+    finally:
+        os.unlink(raw)
+
+
+def planned_mode(text, server_id):
+    """The last mode the compute logs in ``text`` planned for the server."""
+    modes = [m.group('mode') for m in _PLAN.finditer(text)
+             if m.group('uuid') == server_id]
+    return modes[-1] if modes else None
+
+
+class LogMark(object):
+    """New lines of the computes' logs since the mark was made."""
+
+    def __init__(self, layout):
+        self.paths = [layout.log(computes.service_name(h))
+                      for h in sorted(lab_hosts.HOSTS)]
+        self.offsets = {}
+        for path in self.paths:
+            try:
+                self.offsets[path] = os.path.getsize(path)
+            except OSError:
+                self.offsets[path] = 0
+
+    def text(self):
+        out = []
+        for path in self.paths:
+            try:
+                with open(path, errors='replace') as f:
+                    f.seek(self.offsets[path])
+                    out.append(f.read())
+            except OSError:
+                continue
+        return '\n'.join(out)
+
+
+class MigrationWatch(threading.Thread):
+    """Reads ``server migration list`` (and ``show``) while a move runs."""
+
+    def __init__(self, cloud, server, known, interval=0.5):
+        super().__init__(name='migration-watch', daemon=True)
+        self.cloud = cloud
+        self.server = server
+        self.known = set(known)
+        self.interval = interval
+        self.seen = []
+        self.shown = None
+        self._stop_evt = threading.Event()
+
+    def run(self):
+        while not self._stop_evt.is_set():
+            try:
+                rows = self.cloud.migrations(self.server)
+            except paths.AioError as exc:
+                LOG.debug('migration list: %s', exc)
+                rows = []
+            for row in rows:
+                if row.get('Id') in self.known:
+                    continue
+                status = row.get('Status')
+                if not self.seen or self.seen[-1] != status:
+                    self.seen.append(status)
+                if (self.shown is None and status in IN_PROGRESS and
+                        row.get('Type') == 'live-migration'):
+                    # Nova shows a live migration only while it runs.
+                    shown = self.cloud('server', 'migration', 'show',
+                                       self.server, row['UUID'],
+                                       parse=True, check=False)
+                    if shown:
+                        self.shown = {
+                            'status': shown.get('Status'),
+                            'uuid': shown.get('UUID'),
+                            'memory_total_bytes':
+                                shown.get('Memory Total Bytes'),
+                            'disk_total_bytes':
+                                shown.get('Disk Total Bytes')}
+            self._stop_evt.wait(self.interval)
+
+    def stop(self):
+        self._stop_evt.set()
+        self.join()
+
+
+# -- one guest, its moves --------------------------------------------------
+
+class Guest(object):
+    """A server of the gate and the tail of its console logs."""
+
+    def __init__(self, cloud, lab, name, shared):
+        self.cloud = cloud
+        self.lab = lab
+        self.name = name
+        self.shared = shared
+        self.id = None
+        self.tail = None
+
+    def inside(self, filename):
+        return os.path.join(computes.instances_path(self.shared), self.id,
+                            filename)
+
+    def create(self, host, image, flavor):
+        start = time.time()
+        info = self.cloud('server', 'create', '--flavor', flavor,
+                          '--image', image, '--nic', 'none',
+                          '--availability-zone', 'nova:%s' % host,
+                          '--wait', self.name, parse=True)
+        self.id = info['id']
+        logs = [self.lab.root_path(h, self.inside('console.log'))
+                for h in sorted(lab_hosts.HOSTS)]
+        self.tail = ConsoleTail(logs)
+        self.tail.start()
+        self.tail.wait_ack(start, BOOT_TIMEOUT, 'the boot')
+        LOG.info('Server %(name)s (%(id)s) writes its records on %(host)s',
+                 {'name': self.name, 'id': self.id, 'host': host})
+        return info
+
+    def delete(self):
+        if self.tail is not None:
+            self.tail.stop()
+        if self.id:
+            self.cloud('server', 'delete', '--wait', self.id, check=False)
+
+
+def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
+             cold=False, settle=2.0):
+    """One move by the ``openstack`` client, then every check; a result."""
+    before = cloud.server(guest.id)
+    source = cli.host_of(before)
+    known = [r.get('Id') for r in cloud.migrations(guest.id)]
+    mark = LogMark(layout)
+    watch = MigrationWatch(cloud, guest.id, known)
+    start = time.time()
+    watch.start()
+    problems = []
+    try:
+        cloud(*args)
+        if cold:
+            cloud.wait_status(guest.id, ('VERIFY_RESIZE',))
+            cloud('server', 'resize', 'confirm', guest.id)
+    finally:
+        watch.stop()
+    info = cloud.wait_status(guest.id, ('ACTIVE',))
+    seconds = round(time.time() - start, 1)
+    host = cli.host_of(info)
+    resumed = guest.tail.wait_ack(time.time(), RESUME_TIMEOUT,
+                                  'the move ' + label)
+    time.sleep(settle)
+    acks = guest.tail.snapshot()
+    check = read_records(guest.lab, LAB_HOST.get(host, 'a'),
+                         guest.inside('disk'), acks)
+    mode = planned_mode(mark.text(), guest.id)
+    rows = [r for r in cloud.migrations(guest.id)
+            if r.get('Id') not in known]
+    record = rows[0] if rows else {}
+    want_status = 'confirmed' if cold else 'completed'
+    if host != expect_host:
+        problems.append('on %s, not %s' % (host, expect_host))
+    if mode != expect_mode:
+        problems.append('mode %s, not %s' % (mode, expect_mode))
+    if check['records_lost']:
+        problems.append('%d records lost: %s' % (check['records_lost'],
+                                                 check['lost']))
+    if check['records_verified'] < check['records_written']:
+        problems.append('records verified up to %d of %d'
+                        % (check['records_verified'],
+                           check['records_written']))
+    if record.get('Status') != want_status:
+        problems.append('migration record %s, not %s'
+                        % (record.get('Status'), want_status))
+    if (record.get('Source Compute'), record.get('Dest Compute')) != (
+            source, host):
+        problems.append('migration record %s -> %s, not %s -> %s'
+                        % (record.get('Source Compute'),
+                           record.get('Dest Compute'), source, host))
+    if not cold and not watch.seen:
+        problems.append('the migration was not listed while it ran')
+    result = {
+        'move': label,
+        'command': 'openstack ' + ' '.join(str(a) for a in args),
+        'server': guest.id,
+        'from': source, 'to': host, 'expected_to': expect_host,
+        'mode': mode, 'expected_mode': expect_mode,
+        'seconds': seconds,
+        'downtime_s': largest_gap(acks, start, resumed[2]),
+        'records_written': check['records_written'],
+        'records_verified': check['records_verified'],
+        'records_lost': check['records_lost'],
+        'serial_gaps': check['serial_gaps'],
+        'migration': {'id': record.get('Id'), 'uuid': record.get('UUID'),
+                      'type': record.get('Type'),
+                      'status': record.get('Status')},
+        'listed_during': watch.seen,
+        'shown_during': watch.shown,
+        'problems': problems,
+        'ok': not problems,
+    }
+    LOG.info('%(move)s: %(ok)s %(problems)s', {
+        'move': label, 'ok': 'OK' if result['ok'] else 'FAILED',
+        'problems': '; '.join(problems)})
+    return result
+
+
+def _live(guest, *extra):
+    return ('server', 'migrate', '--live-migration') + extra + (
+        '--wait', guest.id)
+
+
+def stage_local(layout, cloud, lab, ids):
+    guest = Guest(cloud, lab, 'gate-local', shared=False)
+    results = []
+    try:
+        guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
+        results.append(run_move(
+            layout, cloud, guest, 'live, block (scheduled)',
+            _live(guest, '--block-migration'), HOST_B, 'block-live'))
+        results.append(run_move(
+            layout, cloud, guest, 'live, block (--host)',
+            _live(guest, '--block-migration', '--host', HOST_A), HOST_A,
+            'block-live'))
+        results.append(run_move(
+            layout, cloud, guest, 'cold + resize confirm',
+            ('server', 'migrate', '--wait', guest.id), HOST_B, 'offline',
+            cold=True))
+    finally:
+        guest.delete()
+    return results
+
+
+def stage_profiles(layout, cloud, lab, ids):
+    guest = Guest(cloud, lab, 'gate-profiles', shared=False)
+    try:
+        guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
+        return [run_move(
+            layout, cloud, guest, 'live, profiles differ',
+            _live(guest, '--block-migration'), HOST_B, 'v2v-cutover')]
+    finally:
+        guest.delete()
+
+
+def stage_shared(layout, cloud, lab, ids):
+    guest = Guest(cloud, lab, 'gate-shared', shared=True)
+    try:
+        guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
+        return [run_move(
+            layout, cloud, guest, 'live, shared storage (auto)',
+            _live(guest), HOST_B, 'shared-live')]
+    finally:
+        guest.delete()
+
+
+# The computes' configuration of each stage: (v2v_options, shared).
+STAGE_COMPUTES = {
+    'local': ({}, False),
+    'profiles': ({'b': {'disk_formats': 'raw'}}, False),
+    'shared': ({}, True),
+}
+STAGE_RUN = {'local': stage_local, 'profiles': stage_profiles,
+             'shared': stage_shared}
+
+
+def _computes(layout, lab, stage, current):
+    """(Re)start the computes for ``stage`` unless they run that way."""
+    wanted = STAGE_COMPUTES[stage]
+    if current == wanted:
+        return current
+    start = time.monotonic()
+    computes.down(layout)
+    computes.up(layout, lab, v2v_options=wanted[0], shared=wanted[1])
+    LOG.info('Computes for stage %(stage)s up in %(s).1f s',
+             {'stage': stage, 's': time.monotonic() - start})
+    return wanted
+
+
+def run(layout, lab, stages=STAGES, keep=False, constraints=None):
+    """Build, move, check, tear down; the report (a dict)."""
+    t0 = time.monotonic()
+    report = {'moves': [], 'steps': {}, 'errors': []}
+    started_lab = started_aio = False
+    try:
+        step = time.monotonic()
+        if not lab.load():
+            lab.up(shared=False)
+            started_lab = True
+        report['steps']['lab'] = round(time.monotonic() - step, 1)
+        step = time.monotonic()
+        if not stack.running(layout.load()):
+            stack.up(layout, constraints)
+            started_aio = True
+        report['steps']['control plane'] = round(time.monotonic() - step, 1)
+        cloud = cli.OpenStack(layout)
+        step = time.monotonic()
+        ids = images.ensure(cloud, lab.cache_dir)
+        report['steps']['images'] = round(time.monotonic() - step, 1)
+        current = None
+        for stage in stages:
+            step = time.monotonic()
+            current = _computes(layout, lab, stage, current)
+            report['steps']['computes (%s)' % stage] = round(
+                time.monotonic() - step, 1)
+            step = time.monotonic()
+            try:
+                report['moves'] += STAGE_RUN[stage](layout, cloud, lab, ids)
+            except paths.AioError as exc:
+                LOG.exception('Stage %s failed', stage)
+                report['errors'].append('%s: %s' % (stage, exc))
+            report['steps']['moves (%s)' % stage] = round(
+                time.monotonic() - step, 1)
+        report['openstack_calls'] = len(cloud.calls)
+    except Exception as exc:
+        LOG.exception('The gate could not run')
+        report['errors'].append(str(exc))
+    finally:
+        if not keep:
+            step = time.monotonic()
+            try:
+                if started_aio:
+                    stack.down(layout)
+                else:
+                    computes.down(layout)
+                if started_lab:
+                    lab.down()
+            except Exception as exc:
+                LOG.exception('Tear-down failed')
+                report['errors'].append('tear-down: %s' % exc)
+            report['steps']['down'] = round(time.monotonic() - step, 1)
+    report['seconds'] = round(time.monotonic() - t0, 1)
+    report['ok'] = (not report['errors'] and
+                    len(report['moves']) == expected_moves(stages) and
+                    all(m['ok'] for m in report['moves']))
+    return report
+
+
+def expected_moves(stages):
+    return sum({'local': 3, 'profiles': 1, 'shared': 1}[s] for s in stages)
+
+
+COLUMNS = (('move', 'move', 29), ('from', 'from', 10), ('to', 'to', 10),
+           ('mode', 'mode chosen', 12), ('seconds', 'seconds', 7),
+           ('downtime_s', 'downtime s', 10),
+           ('records_written', 'records', 7),
+           ('records_lost', 'lost', 4), ('status', 'migration', 9),
+           ('result', 'result', 6))
+
+
+def table(report):
+    """The report as the table the gate prints."""
+    lines = ['  '.join(title.ljust(width) for _k, title, width in COLUMNS)]
+    for move in report['moves']:
+        row = dict(move, status=move['migration']['status'],
+                   result='OK' if move['ok'] else 'FAILED')
+        lines.append('  '.join(
+            ('-' if row.get(key) is None else str(row.get(key))).ljust(width)
+            for key, _title, width in COLUMNS))
+    for move in report['moves']:
+        for problem in move['problems']:
+            lines.append('%s: %s' % (move['move'], problem))
+    for error in report['errors']:
+        lines.append('error: %s' % error)
+    lines.append('%d of %d moves OK, %d records lost, %s s in all (%s)'
+                 % (sum(1 for m in report['moves'] if m['ok']),
+                    len(report['moves']),
+                    sum(m['records_lost'] for m in report['moves']),
+                    report['seconds'],
+                    ', '.join('%s %s s' % kv
+                              for kv in report['steps'].items())))
+    return '\n'.join(lines)

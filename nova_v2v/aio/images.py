@@ -1,0 +1,95 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The lab guest in Glance, and its flavor.
+
+Three images make the lab's test guest bootable by ``openstack server
+create``: its kernel (``aki``), its initramfs (``ari``, whose ``/init`` is
+the data-integrity workload of :mod:`nova_v2v.lab.guest`) and an empty
+qcow2 disk that names both (``kernel_id``, ``ramdisk_id``) and the kernel
+command line (``os_command_line``). The workload writes its records to that
+disk (``/dev/vda``) and acknowledges each on the serial console, which Nova
+logs to the instance's ``console.log``.
+
+Everything is made through the ``openstack`` client, once: an image or a
+flavor that exists with the expected name is reused.
+"""
+
+import os
+import tempfile
+
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+
+from nova_v2v.lab import guest as lab_guest
+
+LOG = logging.getLogger(__name__)
+
+KERNEL = 'lab-kernel'
+RAMDISK = 'lab-initrd'
+DISK = 'lab-disk'
+FLAVOR = 'lab.tiny'
+# The workload's disk: its records are 512-byte sectors from the start.
+DISK_MIB = 64
+FLAVOR_RAM_MIB = 256
+FLAVOR_DISK_GIB = 1
+# The serial console is the kernel console (the workload's acknowledgements).
+COMMAND_LINE = 'console=ttyS0 quiet loglevel=1'
+
+
+def _find(cloud, kind, name):
+    """The id of the ``kind`` (image, flavor) called ``name``, or None."""
+    for row in cloud(kind, 'list', parse=True) or []:
+        if row.get('Name') == name:
+            if kind == 'image' and row.get('Status') != 'active':
+                continue
+            return row['ID']
+    return None
+
+
+def _image(cloud, name, path, disk_format, container_format,
+           properties=()):
+    found = _find(cloud, 'image', name)
+    if found:
+        LOG.info('Image %(name)s exists: %(id)s', {'name': name, 'id': found})
+        return found
+    args = ['image', 'create', '--public', '--file', path,
+            '--disk-format', disk_format,
+            '--container-format', container_format]
+    for key, value in properties:
+        args += ['--property', '%s=%s' % (key, value)]
+    return cloud(*(args + [name]), parse=True)['id']
+
+
+def ensure(cloud, cache_dir):
+    """Upload the lab guest and create its flavor; ``{name: id}``."""
+    image = lab_guest.build(cache_dir)
+    ids = {}
+    ids[KERNEL] = _image(cloud, KERNEL, image.kernel, 'aki', 'aki')
+    ids[RAMDISK] = _image(cloud, RAMDISK, image.initrd, 'ari', 'ari')
+    if not _find(cloud, 'image', DISK):
+        with tempfile.TemporaryDirectory(prefix='nova-v2v-image-') as tmp:
+            disk = os.path.join(tmp, 'lab-disk.qcow2')
+            processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
+                                 disk, '%dM' % DISK_MIB)
+            ids[DISK] = _image(cloud, DISK, disk, 'qcow2', 'bare', (
+                ('kernel_id', ids[KERNEL]),
+                ('ramdisk_id', ids[RAMDISK]),
+                ('os_command_line', COMMAND_LINE)))
+    else:
+        ids[DISK] = _find(cloud, 'image', DISK)
+    ids[FLAVOR] = _find(cloud, 'flavor', FLAVOR) or cloud(
+        'flavor', 'create', '--public', '--ram', FLAVOR_RAM_MIB,
+        '--disk', FLAVOR_DISK_GIB, '--vcpus', 1, FLAVOR, parse=True)['id']
+    return ids
