@@ -43,7 +43,21 @@ apt_install() {
         apt-get update -q >&2
         apt_updated=1
     fi
-    apt-get install -y -q --no-install-recommends "$@" >&2
+    # The distribution's services (MariaDB, RabbitMQ, libvirtd) are not
+    # started by their packages: the lab and the all-in-one run their own
+    # on this machine. Debian's policy-rc.d says so, unless one is there.
+    local policy=/usr/sbin/policy-rc.d added=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy"
+        chmod 755 "$policy"
+        added=1
+    fi
+    local rc=0
+    apt-get install -y -q --no-install-recommends "$@" >&2 || rc=$?
+    if [ "$added" -eq 1 ]; then
+        rm -f "$policy"
+    fi
+    return "$rc"
 }
 
 # A Python that can make virtualenvs (Debian's needs python3-venv).
@@ -59,7 +73,7 @@ fi
 # bindep -b prints the missing packages and exits 1 when there are some.
 missing=$("$TOOLS/bindep/bin/bindep" -b "${PROFILES[@]}" || true)
 if [ -n "$missing" ]; then
-    echo "Installing Debian packages: $(echo $missing)" >&2
+    echo "Installing Debian packages: ${missing//$'\n'/ }" >&2
     # shellcheck disable=SC2086
     apt_install $missing
 fi

@@ -18,8 +18,9 @@
 # closing line "N passed, M failed, K skipped" summed over the envs.
 #
 # Usage: tools/run-tests.sh [ENV ...]
-#   default envs: pep8 py3 functional nova-regression integration
-#   (integration runs the real libvirt/QEMU lab: root)
+#   default envs: pep8 py3 functional nova-regression integration gate
+#   (integration runs the real libvirt/QEMU lab, gate the lab and a real
+#   OpenStack all-in-one on it: root)
 #   TOX=/path/to/tox to use a tox that is not on PATH.
 #
 # Every env runs even when an earlier one fails; the exit status is non-zero
@@ -27,10 +28,9 @@
 
 set -uo pipefail
 
-DEFAULT_ENVS=(pep8 py3 functional nova-regression integration)
+DEFAULT_ENVS=(pep8 py3 functional nova-regression integration gate)
 
-cd "$(dirname "$0")/.."
-TOPDIR=$(pwd)
+cd "$(dirname "$0")/.." || exit 1
 
 if [ "$#" -gt 0 ]; then
     ENVS=("$@")
@@ -43,7 +43,10 @@ fi
 # The integration env needs the libvirt/QEMU lab's packages too.
 PROFILES=(default)
 case " ${ENVS[*]} " in
-    *" integration "*|*" demo "*) PROFILES+=(test) ;;
+    *" integration "*|*" demo "*|*" faults "*|*" gate "*) PROFILES+=(test) ;;
+esac
+case " ${ENVS[*]} " in
+    *" gate "*) PROFILES+=(gate) ;;
 esac
 if [ -z "${TOX:-}" ]; then
     TOX=$(tools/install-deps.sh "${PROFILES[@]}") || exit 1
@@ -67,6 +70,13 @@ totals() {
          END {if (p != "" && f != "") print p+0, f+0, s+0}' "$1"
 }
 
+# moves LOG -> "passed failed 0" from the gate's closing line "N of M moves
+# OK, ...": each move of the gate is a checked test.
+moves() {
+    awk '/^[0-9]+ of [0-9]+ moves OK/ {p=$1; f=$3-$1}
+         END {if (p != "") print p+0, f+0, 0}' "$1"
+}
+
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/nova-v2v-tests.XXXXXX")
 trap 'rm -rf "$LOGDIR"' EXIT
 
@@ -79,6 +89,9 @@ for env in "${ENVS[@]}"; do
     rc=${PIPESTATUS[0]}
     elapsed=$((SECONDS - start))
     counts=$(totals "$log")
+    if [ -z "$counts" ]; then
+        counts=$(moves "$log")
+    fi
     if [ -n "$counts" ]; then
         read -r passed failed skipped <<<"$counts"
         total_passed=$((total_passed + passed))
@@ -114,7 +127,7 @@ if [ "${#failed_envs[@]}" -gt 0 ]; then
 fi
 if [ $((total_passed + total_failed)) -eq 0 ]; then
     case " ${ENVS[*]} " in
-        *" py3 "*|*" functional "*|*" nova-regression "*|*" integration "*)
+        *" py3 "*|*" functional "*|*" nova-regression "*|*" integration "*|*" gate "*)
             echo "No test ran."
             status=1
             ;;

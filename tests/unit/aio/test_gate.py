@@ -1,0 +1,335 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import hashlib
+import json
+import os
+from unittest import mock
+
+import fixtures
+from oslo_concurrency import processutils
+import testtools
+
+from nova_v2v.aio import cli
+from nova_v2v.aio import gate
+from nova_v2v.aio import images
+from nova_v2v.aio import paths
+from nova_v2v.lab import workload
+
+U1 = '11111111-2222-4333-8444-555555555555'
+U2 = '99999999-2222-4333-8444-555555555555'
+
+
+def _record(n):
+    body = b'SEQ %010d T %s' % (n, b'100.000000')
+    line = body + b' ' + hashlib.md5(body).hexdigest().encode() + b'\n'
+    return line.ljust(workload.SECTOR, b'\0')
+
+
+def _disk(records, header=None):
+    top = max(records) if records else 0
+    head = b'LABHDR %010d\n' % (header if header is not None else top)
+    data = [head.ljust(workload.SECTOR, b'\0')]
+    for n in range(1, top + 1):
+        data.append(_record(n) if n in records
+                    else b'\0' * workload.SECTOR)
+    return b''.join(data)
+
+
+class TestPureHelpers(testtools.TestCase):
+
+    def test_largest_gap_counts_the_gap_over_the_start(self):
+        acks = [(1, 0, 10.0), (2, 0, 10.1), (3, 0, 13.1), (4, 0, 13.2)]
+        # The move started at 10.5, while the guest was already quiet.
+        self.assertEqual(3.0, gate.largest_gap(acks, 10.5, 13.2))
+        self.assertEqual(0.1, gate.largest_gap(acks, 13.15, 13.2))
+        self.assertIsNone(gate.largest_gap([], 0, 1))
+
+    def test_planned_mode_of_the_server_only(self):
+        log = '\n'.join([
+            '... [instance: %s] V2V plan: block-live from a (tcg) to b' % U1,
+            '... [instance: %s] V2V plan: shared-live from a (tcg) to b' % U2,
+            '... [instance: %s] V2V plan: v2v-cutover from a (tcg) to b' % U1,
+        ])
+        self.assertEqual('v2v-cutover', gate.planned_mode(log, U1))
+        self.assertEqual('shared-live', gate.planned_mode(log, U2))
+        self.assertIsNone(gate.planned_mode('', U1))
+        self.assertEqual('offline', gate.planned_mode(
+            '[instance: %s] V2V offline plan: offline from a (tcg) to b'
+            % U1, U1))
+
+    def test_acks_are_checked_against_the_disk(self):
+        acks = [(n, 100.0 + n / 10.0, 0.0) for n in (1, 2, 3)]
+        text = gate.acks_text(acks)
+        self.assertEqual([(1, 100.1), (2, 100.2), (3, 100.3)],
+                         workload.parse_acks(text))
+        good = workload.verify(_disk({1, 2, 3}), [text])
+        self.assertEqual((3, 3, 0), (good['records_written'],
+                                     good['records_verified'],
+                                     good['records_lost']))
+        bad = workload.verify(_disk({1, 3}), [text])
+        self.assertEqual(1, bad['records_lost'])
+        self.assertEqual([2], bad['lost'])
+
+
+class TestConsoleTail(testtools.TestCase):
+
+    def test_reads_lines_and_a_truncated_log_again(self):
+        log = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                           'console.log')
+        with open(log, 'w') as f:
+            f.write('boot\nW 1 10.5\nW 2 10.6\nW 3')
+        tail = gate.ConsoleTail([log, log])
+        self.assertEqual([log], tail.paths)
+        tail._scan()
+        self.assertEqual([1, 2], [a[0] for a in tail.snapshot()])
+        # A new QEMU truncates the log: it is read from its start.
+        with open(log, 'w') as f:
+            f.write('W 4 11.0\n')
+        tail._scan()
+        self.assertEqual([1, 2, 4], [a[0] for a in tail.snapshot()])
+        self.assertEqual(11.0, tail.snapshot()[-1][1])
+
+    def test_wait_ack_times_out(self):
+        tail = gate.ConsoleTail([])
+        with mock.patch.object(gate.time, 'sleep'):
+            self.assertRaises(gate.GateError, tail.wait_ack, 0, 0, 'x')
+
+
+class FakeCloud(object):
+    """The answers of the openstack client during one live move."""
+
+    def __init__(self, before_host, after_host, status='completed',
+                 migration_dest=None):
+        self.before_host = before_host
+        self.after_host = after_host
+        self.moved = False
+        self.status = status
+        self.migration_dest = migration_dest or after_host
+        self.commands = []
+
+    def __call__(self, *args, parse=False, check=True):
+        self.commands.append(args)
+        if args[:2] == ('server', 'migrate'):
+            self.moved = True
+        return {} if parse else ''
+
+    def server(self, server):
+        return {'status': 'ACTIVE', 'OS-EXT-SRV-ATTR:host':
+                self.after_host if self.moved else self.before_host}
+
+    def wait_status(self, server, wanted, **kwargs):
+        return self.server(server)
+
+    def migrations(self, server):
+        rows = [{'Id': 1, 'Status': 'completed', 'Type': 'live-migration'}]
+        if self.moved:
+            rows.insert(0, {'Id': 2, 'UUID': 'm2', 'Status': self.status,
+                            'Type': 'live-migration',
+                            'Source Compute': self.before_host,
+                            'Dest Compute': self.migration_dest})
+        return rows
+
+
+class TestRunMove(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.layout = paths.Layout(self.useFixture(fixtures.TempDir()).path)
+        self.guest = mock.Mock(id=U1)
+        self.guest.tail.wait_ack.return_value = (9, 0.0, 1.0)
+        self.guest.tail.snapshot.return_value = [(1, 0.0, 0.0)]
+        self.records = {'records_written': 9, 'records_verified': 9,
+                        'records_lost': 0, 'lost': [], 'serial_gaps': []}
+        self.useFixture(fixtures.MockPatchObject(
+            gate, 'read_records', side_effect=lambda *a: self.records))
+        self.useFixture(fixtures.MockPatchObject(gate.time, 'sleep'))
+        self.mode = self.useFixture(fixtures.MockPatchObject(
+            gate, 'planned_mode', return_value='block-live')).mock
+        self.watch = self.useFixture(fixtures.MockPatchObject(
+            gate, 'MigrationWatch')).mock
+        self.watch.return_value.seen = ['running', 'completed']
+        self.watch.return_value.shown = {'status': 'running'}
+
+    def _run(self, cloud, **kwargs):
+        return gate.run_move(self.layout, cloud, self.guest, 'move',
+                             ('server', 'migrate', '--live-migration'),
+                             'labhost-b', 'block-live', **kwargs)
+
+    def test_all_checks_pass(self):
+        result = self._run(FakeCloud('labhost-a', 'labhost-b'))
+        self.assertEqual([], result['problems'])
+        self.assertTrue(result['ok'])
+        self.assertEqual(('labhost-a', 'labhost-b', 'block-live'),
+                         (result['from'], result['to'], result['mode']))
+        self.assertEqual('completed', result['migration']['status'])
+        self.assertEqual(['running', 'completed'], result['listed_during'])
+
+    def test_each_check_can_fail(self):
+        self.mode.return_value = 'v2v-cutover'
+        self.records.update(records_lost=2, lost=[4, 5],
+                            records_verified=3)
+        self.watch.return_value.seen = []
+        result = self._run(FakeCloud('labhost-a', 'labhost-a',
+                                     status='failed',
+                                     migration_dest='labhost-b'))
+        self.assertFalse(result['ok'])
+        problems = '\n'.join(result['problems'])
+        for text in ('on labhost-a, not labhost-b',
+                     'mode v2v-cutover, not block-live',
+                     '2 records lost', 'verified up to 3 of 9',
+                     'migration record failed, not completed',
+                     'labhost-a -> labhost-b, not labhost-a -> labhost-a',
+                     'not listed while it ran'):
+            self.assertIn(text, problems)
+
+    def test_cold_move_is_confirmed(self):
+        cloud = FakeCloud('labhost-a', 'labhost-b', status='confirmed')
+        result = self._run(cloud, cold=True)
+        self.assertTrue(result['ok'], result['problems'])
+        self.assertIn(('server', 'resize', 'confirm', U1), cloud.commands)
+
+
+class TestReport(testtools.TestCase):
+
+    def test_table(self):
+        move = {'move': 'live', 'from': 'a', 'to': 'b', 'mode': 'block-live',
+                'seconds': 8.0, 'downtime_s': 0.3, 'records_written': 10,
+                'records_lost': 0, 'migration': {'status': 'completed'},
+                'ok': True, 'problems': []}
+        bad = dict(move, move='cold', ok=False, records_lost=2,
+                   problems=['2 records lost'])
+        text = gate.table({'moves': [move, bad], 'errors': ['x: boom'],
+                           'seconds': 100.0, 'steps': {'lab': 1.0}})
+        self.assertIn('block-live', text)
+        self.assertIn('cold: 2 records lost', text)
+        self.assertIn('error: x: boom', text)
+        self.assertIn('1 of 2 moves OK, 2 records lost, 100.0 s', text)
+        self.assertEqual(5, gate.expected_moves(gate.STAGES))
+
+    @mock.patch.object(gate.stack, 'down')
+    @mock.patch.object(gate.stack, 'running', return_value=['mariadb'])
+    @mock.patch.object(gate.images, 'ensure', return_value={})
+    @mock.patch.object(gate.cli, 'OpenStack')
+    @mock.patch.object(gate, '_computes')
+    @mock.patch.object(gate.computes, 'down')
+    def test_a_failed_stage_fails_the_gate(self, down, comp, cloud, ens,
+                                           running, stack_down):
+        lab = mock.Mock()
+        lab.load.return_value = {'hosts': {}}
+        layout = mock.Mock()
+        ok = {'ok': True}
+        with mock.patch.dict(gate.STAGE_RUN, {
+                'local': mock.Mock(return_value=[ok, ok, ok]),
+                'profiles': mock.Mock(side_effect=paths.AioError('boom')),
+                'shared': mock.Mock(return_value=[ok])}):
+            report = gate.run(layout, lab)
+        self.assertFalse(report['ok'])
+        self.assertEqual(['profiles: boom'], report['errors'])
+        # It did not start them: it stops the computes only.
+        down.assert_called_once_with(layout)
+        stack_down.assert_not_called()
+        lab.down.assert_not_called()
+
+
+class TestCli(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.layout = paths.Layout(self.useFixture(fixtures.TempDir()).path)
+        os.makedirs(self.layout.etc_dir)
+        with open(self.layout.openrc, 'w') as f:
+            f.write('export OS_AUTH_URL=http://127.0.0.1:5000/v3\n'
+                    'export OS_PASSWORD="s3 cret"\n# comment\n')
+        self.execute = self.useFixture(fixtures.MockPatchObject(
+            processutils, 'execute')).mock
+
+    def test_read_openrc(self):
+        self.assertEqual({'OS_AUTH_URL': 'http://127.0.0.1:5000/v3',
+                          'OS_PASSWORD': 's3 cret'},
+                         cli.read_openrc(self.layout.openrc))
+
+    def test_call_parses_json_and_keeps_the_call(self):
+        self.execute.return_value = (json.dumps({'id': 'x'}), '')
+        cloud = cli.OpenStack(self.layout)
+        self.assertEqual({'id': 'x'}, cloud('server', 'show', 'vm',
+                                            parse=True))
+        argv = self.execute.call_args[0]
+        self.assertEqual(self.layout.bin('main', 'openstack'), argv[3])
+        self.assertEqual(('server', 'show', 'vm', '-f', 'json'), argv[4:])
+        env = self.execute.call_args[1]['env_variables']
+        self.assertEqual('2.80', env['OS_COMPUTE_API_VERSION'])
+        self.assertEqual('s3 cret', env['OS_PASSWORD'])
+        self.assertEqual('openstack server show vm',
+                         cloud.calls[0]['command'])
+
+    def test_failure(self):
+        self.execute.side_effect = processutils.ProcessExecutionError(
+            exit_code=1, stderr='No server with a name or ID of vm')
+        cloud = cli.OpenStack(self.layout)
+        e = self.assertRaises(cli.CommandFailed, cloud, 'server', 'show',
+                              'vm')
+        self.assertIn('No server with a name', str(e))
+        self.assertIsNone(cloud('server', 'show', 'vm', check=False))
+        self.assertEqual([1, 1], [c['exit'] for c in cloud.calls])
+
+
+class FakeImageCloud(object):
+
+    def __init__(self, images_=(), flavors=()):
+        self.images = list(images_)
+        self.flavors = list(flavors)
+        self.created = []
+
+    def __call__(self, *args, parse=False, check=True):
+        if args[:2] == ('image', 'list'):
+            return self.images
+        if args[:2] == ('flavor', 'list'):
+            return self.flavors
+        self.created.append(args)
+        return {'id': 'new-%s' % args[-1]}
+
+
+class TestImages(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        build = self.useFixture(fixtures.MockPatchObject(
+            images.lab_guest, 'build')).mock
+        build.return_value = mock.Mock(kernel='/k', initrd='/i')
+        self.useFixture(fixtures.MockPatchObject(processutils, 'execute'))
+
+    def test_creates_what_is_missing(self):
+        cloud = FakeImageCloud(
+            images_=[{'Name': images.KERNEL, 'ID': 'k1',
+                      'Status': 'active'},
+                     {'Name': images.RAMDISK, 'ID': 'r0',
+                      'Status': 'queued'}])
+        ids = images.ensure(cloud, '/cache')
+        self.assertEqual('k1', ids[images.KERNEL])
+        self.assertEqual('new-lab-initrd', ids[images.RAMDISK])
+        disk = [c for c in cloud.created if c[-1] == images.DISK][0]
+        self.assertIn('kernel_id=k1', disk)
+        self.assertIn('ramdisk_id=new-lab-initrd', disk)
+        self.assertIn('os_command_line=%s' % images.COMMAND_LINE, disk)
+        self.assertEqual('new-lab.tiny', ids[images.FLAVOR])
+
+    def test_reuses_everything(self):
+        cloud = FakeImageCloud(
+            images_=[{'Name': n, 'ID': n, 'Status': 'active'}
+                     for n in (images.KERNEL, images.RAMDISK, images.DISK)],
+            flavors=[{'Name': images.FLAVOR, 'ID': 'f'}])
+        ids = images.ensure(cloud, '/cache')
+        self.assertEqual([], cloud.created)
+        self.assertEqual('f', ids[images.FLAVOR])
