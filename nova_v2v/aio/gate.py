@@ -59,6 +59,7 @@ from nova_v2v.aio import images
 from nova_v2v.aio import paths
 from nova_v2v.aio import stack
 from nova_v2v.lab import hosts as lab_hosts
+from nova_v2v.lab import migrate as lab_migrate
 from nova_v2v.lab import workload
 
 LOG = logging.getLogger(__name__)
@@ -82,71 +83,16 @@ class GateError(paths.AioError):
 
 # -- the guest's acknowledgements -----------------------------------------
 
-class ConsoleTail(threading.Thread):
-    """Every "W n" line of the guest's console logs, with its arrival time.
-
-    The logs are Nova's ``console.log`` of the instance on each host; a log
-    that shrinks (a new QEMU truncates it) is read again from its start.
-    """
-
-    def __init__(self, paths_, interval=0.01):
-        super().__init__(name='console-tail', daemon=True)
-        self.paths = sorted(set(paths_))
-        self.interval = interval
-        self.acks = []
-        self._offsets = {p: 0 for p in self.paths}
-        self._partial = {p: '' for p in self.paths}
-        self._lock = threading.Lock()
-        self._stop_evt = threading.Event()
-
-    def _scan(self):
-        now = time.time()
-        for path in self.paths:
-            try:
-                with open(path, 'rb') as f:
-                    size = os.fstat(f.fileno()).st_size
-                    if size < self._offsets[path]:
-                        self._offsets[path] = 0
-                        self._partial[path] = ''
-                    f.seek(self._offsets[path])
-                    data = f.read()
-            except OSError:
-                continue
-            if not data:
-                continue
-            self._offsets[path] += len(data)
-            text = self._partial[path] + data.decode('ascii', 'replace')
-            lines = text.split('\n')
-            self._partial[path] = lines.pop()
-            with self._lock:
-                for line in lines:
-                    for n, guest_time in workload.parse_acks(line):
-                        self.acks.append((n, guest_time, now))
-
-    def run(self):
-        while not self._stop_evt.is_set():
-            self._scan()
-            self._stop_evt.wait(self.interval)
-        self._scan()
-
-    def stop(self):
-        self._stop_evt.set()
-        self.join()
-
-    def snapshot(self):
-        with self._lock:
-            return list(self.acks)
-
-    def wait_ack(self, after, timeout, what):
-        """The first ack that arrived after ``after`` (host time)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for ack in self.snapshot():
-                if ack[2] > after:
-                    return ack
-            time.sleep(0.1)
-        raise GateError('no write acknowledged by the guest %d s after %s'
-                        % (timeout, what))
+def wait_ack(tail, after, timeout, what):
+    """The first ack of ``tail`` the host saw after ``after``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for ack in tail.merged():
+            if ack[1] > after:
+                return ack
+        time.sleep(0.1)
+    raise GateError('no write acknowledged by the guest %d s after %s'
+                    % (timeout, what))
 
 
 def largest_gap(acks, start, end):
@@ -155,7 +101,7 @@ def largest_gap(acks, start, end):
     The gap that spans ``start`` counts: it is the move's if the guest
     stopped right when the move began.
     """
-    times = sorted(t for _n, _g, t in acks)
+    times = sorted(t for _n, t, _g in acks)
     before = [t for t in times if t <= start]
     window = ([before[-1]] if before else []) + [
         t for t in times if start < t <= end]
@@ -165,7 +111,7 @@ def largest_gap(acks, start, end):
 
 def acks_text(acks):
     """The acks as the serial log lines :func:`workload.verify` reads."""
-    return ''.join('W %d %.6f\n' % (n, g) for n, g, _t in acks)
+    return ''.join('W %d %.6f\n' % (n, g) for n, _t, g in acks)
 
 
 # -- checks on the destination --------------------------------------------
@@ -282,7 +228,11 @@ class MigrationWatch(threading.Thread):
 # -- one guest, its moves --------------------------------------------------
 
 class Guest(object):
-    """A server of the gate and the tail of its console logs."""
+    """A server of the gate and the tail of its console logs.
+
+    The logs are Nova's ``console.log`` of the instance on each host (one
+    file on shared storage, truncated by the destination's QEMU).
+    """
 
     def __init__(self, cloud, lab, name, shared):
         self.cloud = cloud
@@ -305,9 +255,9 @@ class Guest(object):
         self.id = info['id']
         logs = [self.lab.root_path(h, self.inside('console.log'))
                 for h in sorted(lab_hosts.HOSTS)]
-        self.tail = ConsoleTail(logs)
+        self.tail = lab_migrate.SerialTail(logs)
         self.tail.start()
-        self.tail.wait_ack(start, BOOT_TIMEOUT, 'the boot')
+        wait_ack(self.tail, start, BOOT_TIMEOUT, 'the boot')
         LOG.info('Server %(name)s (%(id)s) writes its records on %(host)s',
                  {'name': self.name, 'id': self.id, 'host': host})
         return info
@@ -340,10 +290,10 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
     info = cloud.wait_status(guest.id, ('ACTIVE',))
     seconds = round(time.time() - start, 1)
     host = cli.host_of(info)
-    resumed = guest.tail.wait_ack(time.time(), RESUME_TIMEOUT,
-                                  'the move ' + label)
+    resumed = wait_ack(guest.tail, time.time(), RESUME_TIMEOUT,
+                       'the move ' + label)
     time.sleep(settle)
-    acks = guest.tail.snapshot()
+    acks = guest.tail.merged()
     check = read_records(guest.lab, LAB_HOST.get(host, 'a'),
                          guest.inside('disk'), acks)
     mode = planned_mode(mark.text(), guest.id)
@@ -379,7 +329,7 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         'from': source, 'to': host, 'expected_to': expect_host,
         'mode': mode, 'expected_mode': expect_mode,
         'seconds': seconds,
-        'downtime_s': largest_gap(acks, start, resumed[2]),
+        'downtime_s': largest_gap(acks, start, resumed[1]),
         'records_written': check['records_written'],
         'records_verified': check['records_verified'],
         'records_lost': check['records_lost'],

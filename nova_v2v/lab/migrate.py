@@ -71,16 +71,19 @@ class SerialTail(threading.Thread):
 
     The guest's own clock stops while its vCPUs are paused, so it cannot
     see the migration downtime; the host clock at which acknowledgements
-    appear in the logs can.
+    appear in the logs can. Each ack is ``(n, host time, guest time)``. A
+    log that shrinks (a new QEMU truncated it) is read again from its
+    start; a path given twice is read once.
     """
 
     def __init__(self, paths, interval=0.01):
         super(SerialTail, self).__init__(name='serial-tail', daemon=True)
-        self.paths = paths
+        self.paths = list(dict.fromkeys(paths))
         self.interval = interval
-        self.acks = {p: [] for p in paths}
-        self._offsets = {p: 0 for p in paths}
-        self._partial = {p: '' for p in paths}
+        self.acks = {p: [] for p in self.paths}
+        self._offsets = {p: 0 for p in self.paths}
+        self._partial = {p: '' for p in self.paths}
+        self._lock = threading.Lock()
         self._stop_evt = threading.Event()
 
     def _scan(self):
@@ -88,6 +91,9 @@ class SerialTail(threading.Thread):
         for path in self.paths:
             try:
                 with open(path, 'rb') as f:
+                    if os.fstat(f.fileno()).st_size < self._offsets[path]:
+                        self._offsets[path] = 0
+                        self._partial[path] = ''
                     f.seek(self._offsets[path])
                     data = f.read()
             except (IOError, OSError):
@@ -98,9 +104,10 @@ class SerialTail(threading.Thread):
             text = self._partial[path] + data.decode('ascii', 'replace')
             lines = text.split('\n')
             self._partial[path] = lines.pop()
-            for line in lines:
-                for n, _t in workload.parse_acks(line):
-                    self.acks[path].append((n, now))
+            with self._lock:
+                for line in lines:
+                    for n, guest_time in workload.parse_acks(line):
+                        self.acks[path].append((n, now, guest_time))
 
     def run(self):
         while not self._stop_evt.is_set():
@@ -117,6 +124,12 @@ class SerialTail(threading.Thread):
 
     def last_ack(self, path):
         return self.acks[path][-1] if self.acks[path] else None
+
+    def merged(self):
+        """Every path's acks in the order the host saw them."""
+        with self._lock:
+            acks = [a for path in self.paths for a in self.acks[path]]
+        return sorted(acks, key=lambda a: a[1])
 
 
 def _domain_type(dom):

@@ -25,6 +25,7 @@ from nova_v2v.aio import cli
 from nova_v2v.aio import gate
 from nova_v2v.aio import images
 from nova_v2v.aio import paths
+from nova_v2v.lab import migrate as lab_migrate
 from nova_v2v.lab import workload
 
 U1 = '11111111-2222-4333-8444-555555555555'
@@ -50,7 +51,7 @@ def _disk(records, header=None):
 class TestPureHelpers(testtools.TestCase):
 
     def test_largest_gap_counts_the_gap_over_the_start(self):
-        acks = [(1, 0, 10.0), (2, 0, 10.1), (3, 0, 13.1), (4, 0, 13.2)]
+        acks = [(1, 10.0, 0), (2, 10.1, 0), (3, 13.1, 0), (4, 13.2, 0)]
         # The move started at 10.5, while the guest was already quiet.
         self.assertEqual(3.0, gate.largest_gap(acks, 10.5, 13.2))
         self.assertEqual(0.1, gate.largest_gap(acks, 13.15, 13.2))
@@ -70,7 +71,7 @@ class TestPureHelpers(testtools.TestCase):
             % U1, U1))
 
     def test_acks_are_checked_against_the_disk(self):
-        acks = [(n, 100.0 + n / 10.0, 0.0) for n in (1, 2, 3)]
+        acks = [(n, 0.0, 100.0 + n / 10.0) for n in (1, 2, 3)]
         text = gate.acks_text(acks)
         self.assertEqual([(1, 100.1), (2, 100.2), (3, 100.3)],
                          workload.parse_acks(text))
@@ -86,25 +87,33 @@ class TestPureHelpers(testtools.TestCase):
 class TestConsoleTail(testtools.TestCase):
 
     def test_reads_lines_and_a_truncated_log_again(self):
-        log = os.path.join(self.useFixture(fixtures.TempDir()).path,
-                           'console.log')
+        tmp = self.useFixture(fixtures.TempDir()).path
+        log = os.path.join(tmp, 'console.log')
+        other = os.path.join(tmp, 'other.log')
         with open(log, 'w') as f:
             f.write('boot\nW 1 10.5\nW 2 10.6\nW 3')
-        tail = gate.ConsoleTail([log, log])
-        self.assertEqual([log], tail.paths)
+        tail = lab_migrate.SerialTail([log, other, log])
+        self.assertEqual([log, other], tail.paths)
         tail._scan()
-        self.assertEqual([1, 2], [a[0] for a in tail.snapshot()])
+        self.assertEqual([1, 2], [a[0] for a in tail.merged()])
         # A new QEMU truncates the log: it is read from its start.
         with open(log, 'w') as f:
             f.write('W 4 11.0\n')
+        with open(other, 'w') as f:
+            f.write('W 5 11.1\n')
         tail._scan()
-        self.assertEqual([1, 2, 4], [a[0] for a in tail.snapshot()])
-        self.assertEqual(11.0, tail.snapshot()[-1][1])
+        self.assertEqual([1, 2, 4, 5], [a[0] for a in tail.merged()])
+        self.assertEqual(11.1, tail.merged()[-1][2])
+        self.assertEqual((4, 11.0), (tail.last_ack(log)[0],
+                                     tail.last_ack(log)[2]))
 
-    def test_wait_ack_times_out(self):
-        tail = gate.ConsoleTail([])
+    def test_wait_ack(self):
+        tail = mock.Mock()
+        tail.merged.return_value = [(1, 5.0, 0.0), (2, 7.0, 0.0)]
+        self.assertEqual(2, gate.wait_ack(tail, 6.0, 1, 'x')[0])
         with mock.patch.object(gate.time, 'sleep'):
-            self.assertRaises(gate.GateError, tail.wait_ack, 0, 0, 'x')
+            self.assertRaises(gate.GateError, gate.wait_ack, tail, 8.0, 0,
+                              'x')
 
 
 class FakeCloud(object):
@@ -148,8 +157,9 @@ class TestRunMove(testtools.TestCase):
         super().setUp()
         self.layout = paths.Layout(self.useFixture(fixtures.TempDir()).path)
         self.guest = mock.Mock(id=U1)
-        self.guest.tail.wait_ack.return_value = (9, 0.0, 1.0)
-        self.guest.tail.snapshot.return_value = [(1, 0.0, 0.0)]
+        self.guest.tail.merged.return_value = [(1, 0.0, 0.0)]
+        self.useFixture(fixtures.MockPatchObject(
+            gate, 'wait_ack', return_value=(9, 1.0, 0.0)))
         self.records = {'records_written': 9, 'records_verified': 9,
                         'records_lost': 0, 'lost': [], 'serial_gaps': []}
         self.useFixture(fixtures.MockPatchObject(
