@@ -35,8 +35,10 @@ the ``openstack`` client only, in three stages:
 During each live move ``server migration list`` and ``server migration
 show`` are read; after each move the gate checks the server's host and
 status, the migration record, the mode the planner chose (the compute's
-log) and the guest's records on the destination's disk against every write
-the guest acknowledged on its serial console (0 lost).
+log), that nothing of the guest is left on the source (its domain, its
+instance directory on a host's own store) and the guest's records on the
+destination's disk against every write the guest acknowledged on its serial
+console (0 lost).
 
 The downtime is the longest gap between two acknowledged writes as the host
 saw them appear on the serial console: the guest's own clock stops while
@@ -50,6 +52,7 @@ import tempfile
 import threading
 import time
 
+import libvirt
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
@@ -71,6 +74,8 @@ LAB_HOST = {lab_hosts.HOSTS[h]['hostname']: h for h in lab_hosts.HOSTS}
 # Migration states of a move in progress (nova.objects.migration).
 IN_PROGRESS = ('queued', 'accepted', 'preparing', 'pre-migrating',
                'running', 'migrating', 'post-migrating')
+# States a migration record ends in (a cold one: after its confirmation).
+FINAL = ('completed', 'confirmed', 'failed', 'error', 'cancelled')
 BOOT_TIMEOUT = 120
 RESUME_TIMEOUT = 120
 _PLAN = re.compile(r'\[instance: (?P<uuid>[0-9a-f-]{36})\] '
@@ -144,6 +149,40 @@ def read_records(lab, host, disk_inside, acks):
                 mm.close()
     finally:
         os.unlink(raw)
+
+
+def wait_migration(cloud, server, known, timeout=120, interval=1):
+    """The server's new migration record once it reached a final state."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = [r for r in cloud.migrations(server)
+                if r.get('Id') not in known]
+        if (rows and rows[0].get('Status') in FINAL or
+                time.monotonic() > deadline):
+            return rows[0] if rows else {}
+        time.sleep(interval)
+
+
+def source_leftovers(lab, host, instance_name, instance_dir, shared):
+    """What of the guest is left on the source host after its move.
+
+    The domain (over the host libvirtd's unix socket) and, on a host's own
+    store, the instance directory and a cold migration's ``_resize`` copy.
+    """
+    lab_host = LAB_HOST.get(host)
+    if lab_host is None:
+        return ['unknown host %s' % host]
+    conn = libvirt.open(lab.local_uri(lab_host))
+    try:
+        left = lab_migrate.host_leftovers(lab, lab_host, conn,
+                                          instance_name, instance_dir,
+                                          files=not shared)
+    finally:
+        conn.close()
+    resize = lab.root_path(lab_host, instance_dir + '_resize')
+    if not shared and os.path.exists(resize):
+        left.append(resize)
+    return left
 
 
 def planned_mode(text, server_id):
@@ -242,9 +281,12 @@ class Guest(object):
         self.id = None
         self.tail = None
 
+    def instance_dir(self):
+        """The guest's directory as the compute hosts see it."""
+        return os.path.join(computes.instances_path(self.shared), self.id)
+
     def inside(self, filename):
-        return os.path.join(computes.instances_path(self.shared), self.id,
-                            filename)
+        return os.path.join(self.instance_dir(), filename)
 
     def create(self, host, image, flavor):
         start = time.time()
@@ -297,10 +339,14 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
     check = read_records(guest.lab, LAB_HOST.get(host, 'a'),
                          guest.inside('disk'), acks)
     mode = planned_mode(mark.text(), guest.id)
-    rows = [r for r in cloud.migrations(guest.id)
-            if r.get('Id') not in known]
-    record = rows[0] if rows else {}
+    record = wait_migration(cloud, guest.id, known)
     want_status = 'confirmed' if cold else 'completed'
+    left = source_leftovers(guest.lab, source,
+                            before.get('OS-EXT-SRV-ATTR:instance_name'),
+                            guest.instance_dir(),
+                            guest.shared)
+    if left:
+        problems.append('left on %s: %s' % (source, ', '.join(left)))
     if host != expect_host:
         problems.append('on %s, not %s' % (host, expect_host))
     if mode != expect_mode:
@@ -337,6 +383,7 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         'migration': {'id': record.get('Id'), 'uuid': record.get('UUID'),
                       'type': record.get('Type'),
                       'status': record.get('Status')},
+        'source_leftovers': left,
         'listed_during': watch.seen,
         'shown_during': watch.shown,
         'problems': problems,

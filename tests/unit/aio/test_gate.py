@@ -25,6 +25,7 @@ from nova_v2v.aio import cli
 from nova_v2v.aio import gate
 from nova_v2v.aio import images
 from nova_v2v.aio import paths
+from nova_v2v.lab import hosts as lab_hosts
 from nova_v2v.lab import migrate as lab_migrate
 from nova_v2v.lab import workload
 
@@ -157,6 +158,7 @@ class TestRunMove(testtools.TestCase):
         super().setUp()
         self.layout = paths.Layout(self.useFixture(fixtures.TempDir()).path)
         self.guest = mock.Mock(id=U1)
+        self.guest.instance_dir.return_value = '/i/' + U1
         self.guest.tail.merged.return_value = [(1, 0.0, 0.0)]
         self.useFixture(fixtures.MockPatchObject(
             gate, 'wait_ack', return_value=(9, 1.0, 0.0)))
@@ -171,6 +173,8 @@ class TestRunMove(testtools.TestCase):
             gate, 'MigrationWatch')).mock
         self.watch.return_value.seen = ['running', 'completed']
         self.watch.return_value.shown = {'status': 'running'}
+        self.left = self.useFixture(fixtures.MockPatchObject(
+            gate, 'source_leftovers', return_value=[])).mock
 
     def _run(self, cloud, **kwargs):
         return gate.run_move(self.layout, cloud, self.guest, 'move',
@@ -190,6 +194,7 @@ class TestRunMove(testtools.TestCase):
         self.mode.return_value = 'v2v-cutover'
         self.records.update(records_lost=2, lost=[4, 5],
                             records_verified=3)
+        self.left.return_value = ['domain:instance-1']
         self.watch.return_value.seen = []
         result = self._run(FakeCloud('labhost-a', 'labhost-a',
                                      status='failed',
@@ -201,7 +206,8 @@ class TestRunMove(testtools.TestCase):
                      '2 records lost', 'verified up to 3 of 9',
                      'migration record failed, not completed',
                      'labhost-a -> labhost-b, not labhost-a -> labhost-a',
-                     'not listed while it ran'):
+                     'not listed while it ran',
+                     'left on labhost-a: domain:instance-1'):
             self.assertIn(text, problems)
 
     def test_cold_move_is_confirmed(self):
@@ -209,6 +215,52 @@ class TestRunMove(testtools.TestCase):
         result = self._run(cloud, cold=True)
         self.assertTrue(result['ok'], result['problems'])
         self.assertIn(('server', 'resize', 'confirm', U1), cloud.commands)
+
+
+class TestLeftovers(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.lab = lab_hosts.Lab(self.useFixture(fixtures.TempDir()).path)
+        self.conn = mock.Mock()
+        self.conn.listAllDomains.return_value = []
+        self.useFixture(fixtures.MockPatchObject(
+            gate.libvirt, 'open', return_value=self.conn))
+
+    def _dir(self, host, inside):
+        path = self.lab.root_path(host, inside)
+        os.makedirs(path)
+        return path
+
+    def test_clean_source(self):
+        self.assertEqual([], gate.source_leftovers(
+            self.lab, 'labhost-a', 'instance-1',
+            '/var/lib/nova/instances/' + U1, shared=False))
+        gate.libvirt.open.assert_called_once_with(self.lab.local_uri('a'))
+
+    def test_domain_directory_and_resize_copy(self):
+        dom = mock.Mock()
+        dom.name.return_value = 'instance-1'
+        self.conn.listAllDomains.return_value = [dom]
+        inside = '/var/lib/nova/instances/' + U1
+        self._dir('a', inside)
+        resize = self._dir('a', inside + '_resize')
+        left = gate.source_leftovers(self.lab, 'labhost-a', 'instance-1',
+                                     inside, shared=False)
+        self.assertIn('domain:instance-1', left)
+        self.assertIn(resize, left)
+        # On shared storage the destination uses the files.
+        self.assertEqual(['domain:instance-1'], gate.source_leftovers(
+            self.lab, 'labhost-a', 'instance-1', inside, shared=True))
+
+    def test_wait_migration(self):
+        cloud = mock.Mock()
+        cloud.migrations.side_effect = [
+            [{'Id': 2, 'Status': 'confirming'}, {'Id': 1}],
+            [{'Id': 2, 'Status': 'confirmed'}, {'Id': 1}]]
+        with mock.patch.object(gate.time, 'sleep'):
+            self.assertEqual('confirmed', gate.wait_migration(
+                cloud, U1, [1])['Status'])
 
 
 class TestReport(testtools.TestCase):
