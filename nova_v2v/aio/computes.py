@@ -113,6 +113,10 @@ def compute_conf(layout, host, shared=False):
         ('workarounds', 'disable_deep_image_inspection', 'true'),
         ('oslo_concurrency', 'lock_path', layout.data('nova', host, 'lock')),
         ('glance', 'api_servers', config.url('glance-api')),
+        # Versioned notifications on the broker: nova-v2v's migration
+        # events go with them (the gate listens to them).
+        ('notifications', 'notification_format', 'versioned'),
+        ('oslo_messaging_notifications', 'driver', 'messagingv2'),
     ]
     lines += [(section, 'helper_command', helper)
               for section in PRIVSEP_SECTIONS]

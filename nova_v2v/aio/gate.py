@@ -54,16 +54,20 @@ import time
 
 import libvirt
 from oslo_concurrency import processutils
+from oslo_config import cfg
 from oslo_log import log as logging
+import oslo_messaging
 
 from nova_v2v.aio import cli
 from nova_v2v.aio import computes
+from nova_v2v.aio import config
 from nova_v2v.aio import images
 from nova_v2v.aio import paths
 from nova_v2v.aio import stack
 from nova_v2v.lab import hosts as lab_hosts
 from nova_v2v.lab import migrate as lab_migrate
 from nova_v2v.lab import workload
+from nova_v2v import notifications
 
 LOG = logging.getLogger(__name__)
 
@@ -217,6 +221,84 @@ class LogMark(object):
         return '\n'.join(out)
 
 
+# The V2V events each mode's source sends, in order (see
+# nova_v2v.notifications; progress events are counted once).
+EXPECTED_EVENTS = {
+    'block-live': (notifications.PLAN, notifications.START,
+                   notifications.END),
+    'shared-live': (notifications.PLAN, notifications.START,
+                    notifications.END),
+    'v2v-cutover': (notifications.PLAN, notifications.START,
+                    notifications.PROGRESS, notifications.CUTOVER_START,
+                    notifications.CUTOVER_END, notifications.END),
+    'offline': (notifications.PLAN,),
+}
+
+
+class EventListener(object):
+    """nova-v2v's events as a consumer on the real broker receives them.
+
+    An oslo.messaging notification listener on Nova's versioned topic, in
+    its own pool (queue), started before the first move.
+    """
+
+    def __init__(self, transport_url,
+                 topic='versioned_notifications'):
+        self.events = []
+        self._lock = threading.Lock()
+        transport = oslo_messaging.get_notification_transport(
+            cfg.ConfigOpts(), url=transport_url)
+        self.listener = oslo_messaging.get_notification_listener(
+            transport, [oslo_messaging.Target(topic=topic)], [self],
+            executor='threading', pool='nova-v2v-gate')
+
+    def start(self):
+        self.listener.start()
+        return self
+
+    def stop(self):
+        self.listener.stop()
+        self.listener.wait()
+
+    def _record(self, priority, publisher_id, event_type, payload):
+        if not event_type.startswith('v2v.'):
+            return
+        data = (payload or {}).get('nova_object.data', {})
+        with self._lock:
+            self.events.append({'event_type': event_type,
+                                'priority': priority,
+                                'publisher_id': publisher_id,
+                                'instance_uuid': data.get('instance_uuid'),
+                                'data': data, 'received': time.time()})
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        self._record('INFO', publisher_id, event_type, payload)
+
+    def error(self, ctxt, publisher_id, event_type, payload, metadata):
+        self._record('ERROR', publisher_id, event_type, payload)
+
+    def of(self, server_id, since):
+        """The server's event types received since ``since``, in order.
+
+        Repeated progress events count once.
+        """
+        with self._lock:
+            types = [e['event_type'] for e in self.events
+                     if e['instance_uuid'] == server_id and
+                     e['received'] >= since]
+        return [t for i, t in enumerate(types)
+                if not (i and t == notifications.PROGRESS and
+                        types[i - 1] == t)]
+
+    def wait_for(self, server_id, since, last, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            got = self.of(server_id, since)
+            if (got and got[-1] == last) or time.monotonic() > deadline:
+                return got
+            time.sleep(0.2)
+
+
 class MigrationWatch(threading.Thread):
     """Reads ``server migration list`` (and ``show``) while a move runs."""
 
@@ -312,7 +394,7 @@ class Guest(object):
 
 
 def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
-             cold=False, settle=2.0):
+             cold=False, settle=2.0, events=None):
     """One move by the ``openstack`` client, then every check; a result."""
     before = cloud.server(guest.id)
     source = cli.host_of(before)
@@ -347,6 +429,12 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
                             guest.shared)
     if left:
         problems.append('left on %s: %s' % (source, ', '.join(left)))
+    got = None
+    if events is not None:
+        expected = list(EXPECTED_EVENTS[expect_mode])
+        got = events.wait_for(guest.id, start, expected[-1])
+        if got != expected:
+            problems.append('events %s, not %s' % (got, expected))
     if host != expect_host:
         problems.append('on %s, not %s' % (host, expect_host))
     if mode != expect_mode:
@@ -384,6 +472,7 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
                       'type': record.get('Type'),
                       'status': record.get('Status')},
         'source_leftovers': left,
+        'events': got,
         'listed_during': watch.seen,
         'shown_during': watch.shown,
         'problems': problems,
@@ -400,45 +489,47 @@ def _live(guest, *extra):
         '--wait', guest.id)
 
 
-def stage_local(layout, cloud, lab, ids):
+def stage_local(layout, cloud, lab, ids, events=None):
     guest = Guest(cloud, lab, 'gate-local', shared=False)
     results = []
     try:
         guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
         results.append(run_move(
             layout, cloud, guest, 'live, block (scheduled)',
-            _live(guest, '--block-migration'), HOST_B, 'block-live'))
+            _live(guest, '--block-migration'), HOST_B, 'block-live',
+            events=events))
         results.append(run_move(
             layout, cloud, guest, 'live, block (--host)',
             _live(guest, '--block-migration', '--host', HOST_A), HOST_A,
-            'block-live'))
+            'block-live', events=events))
         results.append(run_move(
             layout, cloud, guest, 'cold + resize confirm',
             ('server', 'migrate', '--wait', guest.id), HOST_B, 'offline',
-            cold=True))
+            cold=True, events=events))
     finally:
         guest.delete()
     return results
 
 
-def stage_profiles(layout, cloud, lab, ids):
+def stage_profiles(layout, cloud, lab, ids, events=None):
     guest = Guest(cloud, lab, 'gate-profiles', shared=False)
     try:
         guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
         return [run_move(
             layout, cloud, guest, 'live, profiles differ',
-            _live(guest, '--block-migration'), HOST_B, 'v2v-cutover')]
+            _live(guest, '--block-migration'), HOST_B, 'v2v-cutover',
+            events=events)]
     finally:
         guest.delete()
 
 
-def stage_shared(layout, cloud, lab, ids):
+def stage_shared(layout, cloud, lab, ids, events=None):
     guest = Guest(cloud, lab, 'gate-shared', shared=True)
     try:
         guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
         return [run_move(
             layout, cloud, guest, 'live, shared storage (auto)',
-            _live(guest), HOST_B, 'shared-live')]
+            _live(guest), HOST_B, 'shared-live', events=events)]
     finally:
         guest.delete()
 
@@ -471,6 +562,7 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None):
     t0 = time.monotonic()
     report = {'moves': [], 'steps': {}, 'errors': []}
     started_lab = started_aio = False
+    events = None
     try:
         step = time.monotonic()
         if not lab.load():
@@ -483,6 +575,8 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None):
             started_aio = True
         report['steps']['control plane'] = round(time.monotonic() - step, 1)
         cloud = cli.OpenStack(layout)
+        events = EventListener(
+            config.transport_url(layout.passwords())).start()
         step = time.monotonic()
         ids = images.ensure(cloud, lab.cache_dir)
         report['steps']['images'] = round(time.monotonic() - step, 1)
@@ -494,17 +588,21 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None):
                 time.monotonic() - step, 1)
             step = time.monotonic()
             try:
-                report['moves'] += STAGE_RUN[stage](layout, cloud, lab, ids)
+                report['moves'] += STAGE_RUN[stage](layout, cloud, lab, ids,
+                                                    events)
             except paths.AioError as exc:
                 LOG.exception('Stage %s failed', stage)
                 report['errors'].append('%s: %s' % (stage, exc))
             report['steps']['moves (%s)' % stage] = round(
                 time.monotonic() - step, 1)
         report['openstack_calls'] = len(cloud.calls)
+        report['events_received'] = len(events.events)
     except Exception as exc:
         LOG.exception('The gate could not run')
         report['errors'].append(str(exc))
     finally:
+        if events is not None:
+            events.stop()
         if not keep:
             step = time.monotonic()
             try:

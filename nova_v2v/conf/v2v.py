@@ -105,6 +105,25 @@ directories is started with ``VIR_MIGRATE_UNSAFE``, which libvirt otherwise
 refuses with "Migration without shared storage is unsafe". List only storage
 that really is the same file on every host.
 """),
+    cfg.BoolOpt('notifications',
+                default=True,
+                help="""
+Whether the compute hosts send V2V migration events (``v2v.migration.*``:
+plan, start, progress, cutover start and end, end, rollback) as versioned
+notifications. They go where Nova's versioned notifications go
+(``[notifications] versioned_notifications_topics``, sent only when
+``[oslo_messaging_notifications] driver`` is set).
+
+Related options:
+
+* ``[v2v] notification_progress_interval``
+"""),
+    cfg.FloatOpt('notification_progress_interval',
+                 default=5.0,
+                 min=0.0,
+                 help="""
+Seconds between two ``v2v.migration.progress`` events of one migration.
+"""),
     cfg.StrOpt('clone_uri',
                help="""
 libvirt URI the source's nova-compute opens to define and start the clone on

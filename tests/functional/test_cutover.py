@@ -41,6 +41,7 @@ from nova import objects
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova import utils as nova_utils
 
+from nova_v2v import notifications
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.transfer import cutover
@@ -323,6 +324,24 @@ class CutoverTestBase(base.V2VLiveMigrationTestBase):
                          self.instance(self.server).system_metadata)
         return migration
 
+    def v2v_events(self):
+        """(event type, payload data) of the V2V notifications sent."""
+        return [(n['event_type'], n['payload']['nova_object.data'])
+                for n in self.notifier.versioned_notifications
+                if n['event_type'].startswith('v2v.')]
+
+    def assert_events(self, expected):
+        events = self.v2v_events()
+        types = [t for t, _d in events]
+        # Progress events are throttled: one at least, where expected.
+        squeezed = [t for i, t in enumerate(types)
+                    if not (t == notifications.PROGRESS and i and
+                            types[i - 1] == t)]
+        self.assertEqual(expected, squeezed)
+        for _t, data in events:
+            self.assertEqual(self.server['id'], data['instance_uuid'])
+        return events
+
     def retry_succeeds(self):
         self.engine.mode = 'ready'
         self.engine.clone_fails = False
@@ -340,6 +359,23 @@ class CutoverTest(CutoverTestBase):
         self.assertEqual(202, self.live_migrate(self.server).status)
 
         self.assert_cutover_done()
+        events = dict(self.assert_events([
+            notifications.PLAN, notifications.START, notifications.PROGRESS,
+            notifications.CUTOVER_START, notifications.CUTOVER_END,
+            notifications.END]))
+        plan = events[notifications.PLAN]
+        self.assertEqual(('v2v-cutover', 'kvm-local-1', 'tcg-local'),
+                         (plan['mode'], plan['source_host'],
+                          plan['dest_host']))
+        self.assertEqual([self.disk_path],
+                         [d['path'] for d in plan['disks']])
+        self.assertIn('downtime_s', events[notifications.CUTOVER_END])
+        self.assertEqual(DISK_SIZE,
+                         events[notifications.PROGRESS]['bytes_total'])
+        publishers = {n['publisher_id']
+                      for n in self.notifier.versioned_notifications
+                      if n['event_type'].startswith('v2v.')}
+        self.assertEqual({'nova-v2v:kvm-local-1'}, publishers)
         self.assertEqual([('dest', 'tcg-local', None, None),
                           ('source', 'kvm-local-1', None, None)],
                          self.prechecks)
@@ -365,6 +401,12 @@ class CutoverTest(CutoverTestBase):
         self.live_migrate(self.server, host='tcg-local')
 
         self.assert_rolled_back('failed')
+        events = self.assert_events([
+            notifications.PLAN, notifications.START, notifications.ROLLBACK])
+        self.assertIn('reason', events[-1][1])
+        rollback = [n for n in self.notifier.versioned_notifications
+                    if n['event_type'] == notifications.ROLLBACK]
+        self.assertEqual('ERROR', rollback[0]['priority'])
         self.retry_succeeds()
 
     def test_clone_not_starting_rolls_back_then_retry_succeeds(self):

@@ -29,6 +29,7 @@ from oslo_serialization import jsonutils
 from nova_v2v import conf
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v import exception as v2v_exception
+from nova_v2v import notifications
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.privsep import path as priv_path
@@ -83,6 +84,8 @@ class ColdMigrationMixin(object):
         if plan is not None:
             LOG.info('V2V offline plan: %(plan)s', {'plan': plan.summary()},
                      instance=instance)
+            self._v2v_emit(context, notifications.PLAN, instance,
+                           **notifications.plan_fields(plan))
         # Nova stops the guest and copies its disks as they are; the
         # destination converts them (finish_migration), so that a revert
         # finds the source's files untouched.

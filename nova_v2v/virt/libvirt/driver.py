@@ -21,14 +21,18 @@ The decisions themselves live in the pure planning layer
 (:mod:`nova_v2v.planning`), the data path in :mod:`nova_v2v.transfer`.
 """
 
+from nova import rpc
 from nova.virt.libvirt import driver as libvirt_driver
+from oslo_log import log as logging
 
 from nova_v2v import conf
+from nova_v2v import notifications
 from nova_v2v.virt.libvirt import cold
 from nova_v2v.virt.libvirt import live
 from nova_v2v.virt.libvirt import prechecks
 
 CONF = conf.CONF
+LOG = logging.getLogger(__name__)
 
 
 class V2VDriverMixin(prechecks.PrecheckMixin, live.LiveMigrationMixin,
@@ -39,6 +43,11 @@ class V2VDriverMixin(prechecks.PrecheckMixin, live.LiveMigrationMixin,
         super().__init__(*args, **kwargs)
         # {instance uuid: CutoverState} of the cutovers this source runs.
         self._v2v_cutovers = {}
+        self._v2v_emitter = notifications.Emitter(
+            rpc.get_versioned_notifier, CONF.host,
+            enabled=CONF.v2v.notifications,
+            progress_interval=CONF.v2v.notification_progress_interval,
+            log=LOG)
 
     def init_host(self, host):
         super().init_host(host)
@@ -48,6 +57,12 @@ class V2VDriverMixin(prechecks.PrecheckMixin, live.LiveMigrationMixin,
         # The compute service's host, the name the scheduler and the
         # conductor use for it (CONF.host in a nova-compute process).
         self._v2v_hostname = host
+        self._v2v_emitter.publisher_id = '%s:%s' % (
+            notifications.PUBLISHER, host)
+
+    def _v2v_emit(self, context, event, instance, **fields):
+        """Send one V2V event about ``instance`` (see notifications)."""
+        self._v2v_emitter.emit(context, event, instance.uuid, **fields)
 
 
 class V2VLibvirtDriver(V2VDriverMixin, libvirt_driver.LibvirtDriver):

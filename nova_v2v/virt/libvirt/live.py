@@ -57,6 +57,7 @@ from oslo_utils import units
 from nova_v2v import conf
 from nova_v2v import exception as v2v_exception
 from nova_v2v.hardware import translate
+from nova_v2v import notifications
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.storage import disks
@@ -248,6 +249,8 @@ class LiveMigrationMixin(object):
                                common.SYSMETA_PLAN, plan.to_json())
             LOG.debug('Running V2V plan %(plan)s', {'plan': plan.summary()},
                       instance=instance)
+        self._v2v_emit(context, notifications.START, instance,
+                       **_event_hosts(plan, dest))
         return super().live_migration(
             context, instance, dest, post_method, recover_method,
             block_migration=block_migration, migrate_data=migrate_data)
@@ -277,12 +280,14 @@ class LiveMigrationMixin(object):
                                       records, migrate_data, state)
             except v2v_exception.V2VCutoverCancelled as exc:
                 LOG.warning('%(err)s', {'err': exc}, instance=instance)
+                state.failure = str(exc)
                 recover_method(context, instance, dest, migrate_data,
                                migration_status='cancelled')
                 return
             except Exception as exc:
                 LOG.error('V2V cutover failed, rolled back: %(err)s',
                           {'err': exc}, instance=instance)
+                state.failure = str(exc)
                 recover_method(context, instance, dest, migrate_data)
                 return
             post_method(context, instance, dest, block_migration,
@@ -385,12 +390,15 @@ class LiveMigrationMixin(object):
                 sync_timeout=CONF.v2v.cutover_sync_timeout,
                 shutdown_timeout=CONF.v2v.cutover_shutdown_timeout,
                 on_progress=functools.partial(
-                    self._v2v_save_progress, instance, migrate_data),
+                    self._v2v_on_progress, context, instance, plan,
+                    migrate_data),
                 progress_interval=max(
                     CONF.libvirt.live_migration_monitor_interval, 1),
                 should_abort=lambda: state.aborted,
                 force_complete=force_complete,
-                enter_cutover=state.enter_cutover, poll=common.SYNC_POLL)
+                enter_cutover=functools.partial(
+                    self._v2v_enter_cutover, context, instance, plan, state),
+                poll=common.SYNC_POLL)
         except Exception as exc:
             state.rolled_back = True
             LOG.warning('V2V cutover rolled back: %(err)s', {'err': exc},
@@ -404,6 +412,46 @@ class LiveMigrationMixin(object):
                                             'how': stats['stop'],
                                             'bytes': stats['bytes_copied']},
                  instance=instance)
+        self._v2v_emit(context, notifications.CUTOVER_END, instance,
+                       downtime_s=stats['downtime_seconds'],
+                       stop=stats['stop'],
+                       bytes_copied=stats['bytes_copied'],
+                       **_event_hosts(plan, dest))
+
+    def _v2v_on_progress(self, context, instance, plan, migrate_data,
+                         progress):
+        self._v2v_save_progress(instance, migrate_data, progress)
+        self._v2v_emit(context, notifications.PROGRESS, instance,
+                       **dict(notifications.progress_fields(progress),
+                              **_event_hosts(plan, plan.dest_host)))
+
+    def _v2v_enter_cutover(self, context, instance, plan, state):
+        """The guest stops now, unless an abort came first."""
+        if not state.enter_cutover():
+            return False
+        self._v2v_emit(context, notifications.CUTOVER_START, instance,
+                       **_event_hosts(plan, plan.dest_host))
+        return True
+
+    def post_live_migration_at_source(self, context, instance,
+                                      network_info):
+        super().post_live_migration_at_source(context, instance,
+                                              network_info)
+        plan = load_plan(context, instance)
+        self._v2v_emit(context, notifications.END, instance,
+                       **_event_hosts(plan, plan.dest_host if plan
+                                      else None))
+
+    def rollback_live_migration_at_source(self, context, instance,
+                                          migrate_data):
+        super().rollback_live_migration_at_source(context, instance,
+                                                  migrate_data)
+        state = self._v2v_cutovers.get(instance.uuid)
+        plan = load_plan(context, instance)
+        self._v2v_emit(context, notifications.ROLLBACK, instance,
+                       reason=state.failure if state is not None else None,
+                       **_event_hosts(plan, plan.dest_host if plan
+                                      else None))
 
     @staticmethod
     def _v2v_save_progress(instance, migrate_data, progress):
@@ -531,6 +579,15 @@ class _UnsafeMigrateGuest(object):
         return self._guest.migrate(*args, **kwargs)
 
 
+def _event_hosts(plan, dest):
+    """Payload fields that name the move."""
+    fields = {'dest_host': dest}
+    if plan is not None:
+        fields.update(source_host=plan.source_host, mode=plan.mode,
+                      block_migration=plan.block_migration)
+    return fields
+
+
 def load_plan(context, instance):
     """The plan the source's pre-check recorded for ``instance``, or None.
 
@@ -583,6 +640,8 @@ class CutoverState(object):
         self.mode = mode
         self.forced = False
         self.rolled_back = False
+        # Why the cutover rolled back, for the rollback event.
+        self.failure = None
         self._lock = threading.Lock()
         self._aborted = False
         self._cutting_over = False

@@ -31,6 +31,7 @@ from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v import exception as v2v_exception
 from nova_v2v.hardware import inspect
 from nova_v2v.hardware import translate
+from nova_v2v import notifications
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.storage import identity
@@ -249,6 +250,8 @@ class PrecheckMixin(object):
                  instance=instance)
         common.sysmeta_put(sysmeta, common.SYSMETA_PLAN, plan.to_json())
         instance.save()
+        self._v2v_emit(context, notifications.PLAN, instance,
+                       **notifications.plan_fields(plan))
         return data
 
     # -- helpers ---------------------------------------------------------

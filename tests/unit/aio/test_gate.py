@@ -15,6 +15,7 @@
 import hashlib
 import json
 import os
+import time
 from unittest import mock
 
 import fixtures
@@ -28,6 +29,7 @@ from nova_v2v.aio import paths
 from nova_v2v.lab import hosts as lab_hosts
 from nova_v2v.lab import migrate as lab_migrate
 from nova_v2v.lab import workload
+from nova_v2v import notifications
 
 U1 = '11111111-2222-4333-8444-555555555555'
 U2 = '99999999-2222-4333-8444-555555555555'
@@ -173,10 +175,14 @@ class TestRunMove(testtools.TestCase):
             gate, 'MigrationWatch')).mock
         self.watch.return_value.seen = ['running', 'completed']
         self.watch.return_value.shown = {'status': 'running'}
+        self.events = mock.Mock()
+        self.events.wait_for.return_value = list(
+            gate.EXPECTED_EVENTS['block-live'])
         self.left = self.useFixture(fixtures.MockPatchObject(
             gate, 'source_leftovers', return_value=[])).mock
 
     def _run(self, cloud, **kwargs):
+        kwargs.setdefault('events', self.events)
         return gate.run_move(self.layout, cloud, self.guest, 'move',
                              ('server', 'migrate', '--live-migration'),
                              'labhost-b', 'block-live', **kwargs)
@@ -195,6 +201,7 @@ class TestRunMove(testtools.TestCase):
         self.records.update(records_lost=2, lost=[4, 5],
                             records_verified=3)
         self.left.return_value = ['domain:instance-1']
+        self.events.wait_for.return_value = [notifications.PLAN]
         self.watch.return_value.seen = []
         result = self._run(FakeCloud('labhost-a', 'labhost-a',
                                      status='failed',
@@ -207,12 +214,13 @@ class TestRunMove(testtools.TestCase):
                      'migration record failed, not completed',
                      'labhost-a -> labhost-b, not labhost-a -> labhost-a',
                      'not listed while it ran',
-                     'left on labhost-a: domain:instance-1'):
+                     'left on labhost-a: domain:instance-1',
+                     "events ['v2v.migration.plan'], not"):
             self.assertIn(text, problems)
 
     def test_cold_move_is_confirmed(self):
         cloud = FakeCloud('labhost-a', 'labhost-b', status='confirmed')
-        result = self._run(cloud, cold=True)
+        result = self._run(cloud, cold=True, events=None)
         self.assertTrue(result['ok'], result['problems'])
         self.assertIn(('server', 'resize', 'confirm', U1), cloud.commands)
 
@@ -263,6 +271,39 @@ class TestLeftovers(testtools.TestCase):
                 cloud, U1, [1])['Status'])
 
 
+class TestEventListener(testtools.TestCase):
+
+    def test_events_of_a_server_in_order(self):
+        with mock.patch.object(gate.oslo_messaging,
+                               'get_notification_listener'), \
+                mock.patch.object(gate.oslo_messaging,
+                                  'get_notification_transport'):
+            events = gate.EventListener('rabbit://u:p@127.0.0.1:5672/')
+
+        def send(event, uuid=U1, priority='info'):
+            getattr(events, priority)(
+                {}, 'nova-v2v:labhost-a', event,
+                notifications.payload(uuid), {})
+        send('instance.live_migration_pre.start')
+        for event in (notifications.PLAN, notifications.START,
+                      notifications.PROGRESS, notifications.PROGRESS):
+            send(event)
+        send(notifications.PLAN, uuid=U2)
+        send(notifications.ROLLBACK, priority='error')
+        self.assertEqual([notifications.PLAN, notifications.START,
+                          notifications.PROGRESS, notifications.ROLLBACK],
+                         events.of(U1, 0))
+        self.assertEqual([], events.of(U1, time.time() + 60))
+        self.assertEqual('ERROR', events.events[-1]['priority'])
+        self.assertEqual([notifications.PLAN], events.wait_for(
+            U2, 0, notifications.PLAN))
+
+    def test_expected_events_per_mode(self):
+        self.assertEqual(
+            {'block-live', 'shared-live', 'v2v-cutover', 'offline'},
+            set(gate.EXPECTED_EVENTS))
+
+
 class TestReport(testtools.TestCase):
 
     def test_table(self):
@@ -280,6 +321,8 @@ class TestReport(testtools.TestCase):
         self.assertIn('1 of 2 moves OK, 2 records lost, 100.0 s', text)
         self.assertEqual(5, gate.expected_moves(gate.STAGES))
 
+    @mock.patch.object(gate, 'EventListener')
+    @mock.patch.object(gate.config, 'transport_url')
     @mock.patch.object(gate.stack, 'down')
     @mock.patch.object(gate.stack, 'running', return_value=['mariadb'])
     @mock.patch.object(gate.images, 'ensure', return_value={})
@@ -287,7 +330,8 @@ class TestReport(testtools.TestCase):
     @mock.patch.object(gate, '_computes')
     @mock.patch.object(gate.computes, 'down')
     def test_a_failed_stage_fails_the_gate(self, down, comp, cloud, ens,
-                                           running, stack_down):
+                                           running, stack_down, url,
+                                           listener):
         lab = mock.Mock()
         lab.load.return_value = {'hosts': {}}
         layout = mock.Mock()
@@ -302,6 +346,7 @@ class TestReport(testtools.TestCase):
         # It did not start them: it stops the computes only.
         down.assert_called_once_with(layout)
         stack_down.assert_not_called()
+        listener.return_value.start.return_value.stop.assert_called_once()
         lab.down.assert_not_called()
 
 
