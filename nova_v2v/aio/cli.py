@@ -23,6 +23,7 @@ run can show what it did.
 import json
 import os
 import shlex
+import sys
 import time
 
 from oslo_concurrency import processutils
@@ -98,6 +99,29 @@ class OpenStack(object):
         if parse:
             return json.loads(out or 'null')
         return out
+
+    def v2v_check(self, server, *extra):
+        """``nova-v2v check SERVER --json``: (exit status, report).
+
+        The command of this environment (the gate's), with the same
+        credentials as the ``openstack`` client.
+        """
+        argv = [os.path.join(os.path.dirname(sys.executable), 'nova-v2v'),
+                'check', server, '--json'] + list(extra)
+        shown = ' '.join(['nova-v2v'] + argv[1:])
+        LOG.info('$ %(cmd)s', {'cmd': shown})
+        start = time.monotonic()
+        try:
+            out, _err = processutils.execute(*argv, env_variables=self.env)
+            rc = 0
+        except processutils.ProcessExecutionError as exc:
+            out, rc = exc.stdout, exc.exit_code
+        self.calls.append({'command': shown, 'exit': rc,
+                           'seconds': round(time.monotonic() - start, 1)})
+        try:
+            return rc, json.loads(out)
+        except ValueError:
+            return rc, {'output': out}
 
     # -- the few reads the gate repeats ----------------------------------
     def server(self, server):

@@ -484,16 +484,54 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
     return result
 
 
+def run_check(cloud, guest, label, expect_exit, expect_modes):
+    """``nova-v2v check`` of the guest, against what the move will show.
+
+    :param expect_modes: ``{host: mode or None}``; None: it cannot go there
+    """
+    rc, report = cloud.v2v_check(guest.id)
+    hosts = {h['host']: h for h in report.get('hosts', [])}
+    problems = []
+    if rc != expect_exit:
+        problems.append('exit %s, not %s' % (rc, expect_exit))
+    for host, mode in sorted(expect_modes.items()):
+        got = hosts.get(host, {})
+        if (got.get('mode') if got.get('fits') else None) != mode:
+            problems.append('%s: %s (%s), not %s' % (
+                host, got.get('mode'), '; '.join(got.get('reasons', [])),
+                mode or 'refused'))
+    result = {'check': label, 'exit': rc, 'problems': problems,
+              'ok': not problems,
+              'hosts': {h: (v.get('mode') if v.get('fits') else
+                            'cannot: ' + '; '.join(v.get('reasons', [])))
+                        for h, v in sorted(hosts.items())}}
+    LOG.info('check %(label)s: %(ok)s %(hosts)s %(problems)s',
+             {'label': label, 'ok': 'OK' if result['ok'] else 'FAILED',
+              'hosts': result['hosts'], 'problems': '; '.join(problems)})
+    return result
+
+
 def _live(guest, *extra):
     return ('server', 'migrate', '--live-migration') + extra + (
         '--wait', guest.id)
 
 
-def stage_local(layout, cloud, lab, ids, events=None):
+def stage_local(layout, cloud, lab, ids, events=None, checks=None):
     guest = Guest(cloud, lab, 'gate-local', shared=False)
     results = []
+    checks = checks if checks is not None else []
     try:
         guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
+        checks.append(run_check(cloud, guest, 'fits live', 0,
+                                {HOST_A: None, HOST_B: 'block-live'}))
+        cloud('compute', 'service', 'set', '--disable', HOST_B,
+              'nova-compute')
+        try:
+            checks.append(run_check(cloud, guest, 'none fits (disabled)', 1,
+                                    {HOST_A: None, HOST_B: None}))
+        finally:
+            cloud('compute', 'service', 'set', '--enable', HOST_B,
+                  'nova-compute')
         results.append(run_move(
             layout, cloud, guest, 'live, block (scheduled)',
             _live(guest, '--block-migration'), HOST_B, 'block-live',
@@ -511,10 +549,13 @@ def stage_local(layout, cloud, lab, ids, events=None):
     return results
 
 
-def stage_profiles(layout, cloud, lab, ids, events=None):
+def stage_profiles(layout, cloud, lab, ids, events=None, checks=None):
     guest = Guest(cloud, lab, 'gate-profiles', shared=False)
     try:
         guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
+        if checks is not None:
+            checks.append(run_check(cloud, guest, 'needs the cutover', 0,
+                                    {HOST_B: 'v2v-cutover'}))
         return [run_move(
             layout, cloud, guest, 'live, profiles differ',
             _live(guest, '--block-migration'), HOST_B, 'v2v-cutover',
@@ -523,10 +564,13 @@ def stage_profiles(layout, cloud, lab, ids, events=None):
         guest.delete()
 
 
-def stage_shared(layout, cloud, lab, ids, events=None):
+def stage_shared(layout, cloud, lab, ids, events=None, checks=None):
     guest = Guest(cloud, lab, 'gate-shared', shared=True)
     try:
         guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
+        if checks is not None:
+            checks.append(run_check(cloud, guest, 'shared storage', 0,
+                                    {HOST_B: 'shared-live'}))
         return [run_move(
             layout, cloud, guest, 'live, shared storage (auto)',
             _live(guest), HOST_B, 'shared-live', events=events)]
@@ -560,7 +604,7 @@ def _computes(layout, lab, stage, current):
 def run(layout, lab, stages=STAGES, keep=False, constraints=None):
     """Build, move, check, tear down; the report (a dict)."""
     t0 = time.monotonic()
-    report = {'moves': [], 'steps': {}, 'errors': []}
+    report = {'moves': [], 'checks': [], 'steps': {}, 'errors': []}
     started_lab = started_aio = False
     events = None
     try:
@@ -588,8 +632,8 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None):
                 time.monotonic() - step, 1)
             step = time.monotonic()
             try:
-                report['moves'] += STAGE_RUN[stage](layout, cloud, lab, ids,
-                                                    events)
+                report['moves'] += STAGE_RUN[stage](
+                    layout, cloud, lab, ids, events, report['checks'])
             except paths.AioError as exc:
                 LOG.exception('Stage %s failed', stage)
                 report['errors'].append('%s: %s' % (stage, exc))
@@ -619,8 +663,14 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None):
     report['seconds'] = round(time.monotonic() - t0, 1)
     report['ok'] = (not report['errors'] and
                     len(report['moves']) == expected_moves(stages) and
-                    all(m['ok'] for m in report['moves']))
+                    all(m['ok'] for m in report['moves']) and
+                    len(report['checks']) == expected_checks(stages) and
+                    all(c['ok'] for c in report['checks']))
     return report
+
+
+def expected_checks(stages):
+    return sum({'local': 2, 'profiles': 1, 'shared': 1}[s] for s in stages)
 
 
 def expected_moves(stages):
@@ -647,6 +697,12 @@ def table(report):
     for move in report['moves']:
         for problem in move['problems']:
             lines.append('%s: %s' % (move['move'], problem))
+    for item in report.get('checks', []):
+        lines.append('nova-v2v check, %s: %s, exit %s: %s' % (
+            item['check'], 'OK' if item['ok'] else 'FAILED', item['exit'],
+            ', '.join('%s %s' % kv for kv in item['hosts'].items())))
+        for problem in item['problems']:
+            lines.append('  %s' % problem)
     for error in report['errors']:
         lines.append('error: %s' % error)
     lines.append('%d of %d moves OK, %d records lost, %s s in all (%s)'

@@ -14,6 +14,12 @@
 
 """``nova-v2v``: operators' commands.
 
+``nova-v2v check SERVER [--host HOST] [--json]`` tells which compute hosts
+can take a server by live migration, in which mode, with which disks and
+hardware changes, and why the others cannot (see
+:mod:`nova_v2v.cmd.check`; exit 0 some host fits, 1 none, 3 the cloud could
+not be asked).
+
 ``nova-v2v translate SOURCE.xml`` prints the domain XML a guest gets on a
 KVM destination on stdout and the translation report on stderr; it exits
 non-zero with the reason when it refuses.  It reads the same ``[v2v]``
@@ -34,6 +40,7 @@ import warnings
 from oslo_concurrency import processutils
 from oslo_config import cfg
 
+from nova_v2v.cmd import check
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v.hardware import tables
 from nova_v2v.hardware import translate as hw_translate
@@ -55,7 +62,7 @@ def _network(text):
     return src, (kind, name)
 
 
-def _parser():
+def _parser(argv=None):
     parser = argparse.ArgumentParser(
         prog='nova-v2v', description='nova-v2v operator commands')
     parser.add_argument('--config-file', action='append', default=[],
@@ -101,6 +108,10 @@ def _parser():
     tb = sub.add_parser('tables',
                         help='print the translation\'s mapping tables')
     tb.add_argument('--json', action='store_true')
+    ck = sub.add_parser(
+        'check', help='which hosts can take a server, in which mode, and '
+        'why the others cannot (asks the cloud\'s APIs)')
+    check.add_arguments(ck, sys.argv[1:] if argv is None else argv)
     return parser
 
 
@@ -224,7 +235,7 @@ def _report(rep, args, err):
 
 
 def main(argv=None):
-    parser = _parser()
+    parser = _parser(argv)
     args = parser.parse_args(argv)
     conf = cfg.ConfigOpts()
     v2v_conf.register_opts(conf)
@@ -238,6 +249,8 @@ def main(argv=None):
         return translate(args, conf)
     if args.command == 'tables':
         return print_tables(args, conf.v2v.translate_device_models)
+    if args.command == 'check':
+        return check.run(args, v2v_conf.planner_options(conf))
     parser.error('unknown command %s' % args.command)
 
 

@@ -15,6 +15,7 @@
 """Host and guest profiles: the facts the planner decides from."""
 
 import dataclasses
+import hashlib
 import typing as ty
 
 KVM = 'kvm'
@@ -29,6 +30,7 @@ ACCEL_OF_DOMAIN_TYPE = {v: k for k, v in DOMAIN_TYPE.items()}
 # profile it does not understand from a missing one.
 PROFILE_VERSION = '1'
 STATS_PREFIX = 'v2v_'
+TRAIT_PREFIX = 'CUSTOM_V2V_'
 
 
 def version_to_str(version):
@@ -53,6 +55,8 @@ class HostProfile:
     disk_formats: ty.Tuple[str, ...] = ('raw', 'qcow2')
     storage_id: str = ''
     instances_path: str = ''
+    # The format of the disks Nova creates here ([libvirt] images_type).
+    images_format: str = ''
 
     def to_stats(self):
         """The profile as ComputeNode stats: a flat dict of strings."""
@@ -70,6 +74,7 @@ class HostProfile:
             p + 'disk_formats': ','.join(self.disk_formats),
             p + 'storage_id': self.storage_id,
             p + 'instances_path': self.instances_path,
+            p + 'images_format': self.images_format,
         }
 
     @classmethod
@@ -104,19 +109,108 @@ class HostProfile:
                    cpu_vendor=stats.get(p + 'cpu_vendor', ''),
                    disk_formats=_list('disk_formats'),
                    storage_id=stats.get(p + 'storage_id', ''),
-                   instances_path=stats.get(p + 'instances_path', ''))
+                   instances_path=stats.get(p + 'instances_path', ''),
+                   images_format=stats.get(p + 'images_format', ''))
 
     def traits(self):
-        """Custom placement traits that advertise this profile."""
-        traits = {'CUSTOM_V2V_CAPABLE',
-                  'CUSTOM_V2V_ACCEL_%s' % self.accelerator.upper()}
+        """Custom placement traits that advertise this profile.
+
+        Placement is where an API user can read a host's profile (the
+        compute node stats are not in Nova's API): :meth:`from_traits`
+        rebuilds it, with the storage identity as a digest and without the
+        instances path.
+        """
+        t = TRAIT_PREFIX
+        traits = {t + 'CAPABLE', t + 'PROFILE_' + PROFILE_VERSION,
+                  t + 'ACCEL_%s' % _trait_part(self.accelerator)}
+        if self.arch:
+            traits.add(t + 'ARCH_%s' % _trait_part(self.arch))
+        if self.libvirt_version:
+            traits.add(t + 'LIBVIRT_%d' % int(self.libvirt_version))
+        if self.qemu_version:
+            traits.add(t + 'QEMU_%d' % int(self.qemu_version))
+        if self.cpu_vendor:
+            traits.add(t + 'CPU_VENDOR_%s' % _trait_part(self.cpu_vendor))
+        if self.storage_id:
+            traits.add(t + 'STORAGE_%s' % storage_digest(self.storage_id))
+        if self.images_format:
+            traits.add(t + 'IMAGES_%s' % _trait_part(self.images_format))
         for fmt in self.disk_formats:
-            traits.add('CUSTOM_V2V_DISK_FORMAT_%s' % _trait_part(fmt))
+            traits.add(t + 'DISK_FORMAT_%s' % _trait_part(fmt))
+        for machine in self.machine_types:
+            encoded = encode_machine(machine)
+            if encoded:
+                traits.add(t + 'MACHINE_' + encoded)
         return traits
+
+    @classmethod
+    def from_traits(cls, hostname, traits):
+        """The profile a host published as traits, or None.
+
+        None when it publishes none, or another layout than this code's.
+        """
+        t = TRAIT_PREFIX
+        traits = set(traits or ())
+        if t + 'PROFILE_' + PROFILE_VERSION not in traits:
+            return None
+
+        def values(kind):
+            head = t + kind + '_'
+            return sorted(x[len(head):] for x in traits
+                          if x.startswith(head))
+
+        def one(kind, convert=str):
+            found = values(kind)
+            try:
+                return convert(found[0]) if found else convert()
+            except ValueError:
+                return convert()
+
+        return cls(hostname=hostname,
+                   accelerator=one('ACCEL').lower(),
+                   arch=one('ARCH').lower(),
+                   libvirt_version=one('LIBVIRT', int),
+                   qemu_version=one('QEMU', int),
+                   machine_types=tuple(
+                       m for m in (decode_machine(v)
+                                   for v in values('MACHINE')) if m),
+                   cpu_vendor=_vendor(one('CPU_VENDOR')),
+                   disk_formats=tuple(v.lower()
+                                      for v in values('DISK_FORMAT')),
+                   storage_id=one('STORAGE'),
+                   images_format=one('IMAGES').lower())
 
 
 def _trait_part(value):
     return ''.join(c if c.isalnum() else '_' for c in value.upper())
+
+
+def storage_digest(storage_id):
+    """What the traits carry of a storage identity: equal if it is."""
+    return hashlib.sha256(storage_id.encode()).hexdigest()[:24].upper()
+
+
+def encode_machine(machine):
+    """A machine type as a trait part: 'pc-i440fx-7.2' -> 'PC_I440FX_7__2'.
+
+    None for a name with other characters than [a-z0-9.-].
+    """
+    if not machine or not all(c.isalnum() and c.isascii() or c in '.-'
+                              for c in machine) or machine != machine.lower():
+        return None
+    return machine.upper().replace('.', '__').replace('-', '_')
+
+
+def decode_machine(part):
+    """The inverse of :func:`encode_machine`."""
+    return part.lower().replace('__', '.').replace('_', '-')
+
+
+_VENDORS = {'INTEL': 'Intel', 'AMD': 'AMD'}
+
+
+def _vendor(part):
+    return _VENDORS.get(part, part)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -395,11 +395,56 @@ class TestProfileStats(testtools.TestCase):
 
     def test_traits(self):
         traits = dataclasses.replace(
-            host('a'), disk_formats=('raw', 'qcow2', 'vmdk')).traits()
-        self.assertEqual({'CUSTOM_V2V_CAPABLE', 'CUSTOM_V2V_ACCEL_KVM',
+            host('a'), disk_formats=('raw', 'qcow2', 'vmdk'),
+            machine_types=('pc-i440fx-7.2', 'q35'),
+            images_format='qcow2').traits()
+        self.assertEqual({'CUSTOM_V2V_CAPABLE', 'CUSTOM_V2V_PROFILE_1',
+                          'CUSTOM_V2V_ACCEL_KVM', 'CUSTOM_V2V_ARCH_X86_64',
+                          'CUSTOM_V2V_LIBVIRT_9000000',
+                          'CUSTOM_V2V_QEMU_7002000',
+                          'CUSTOM_V2V_CPU_VENDOR_INTEL',
+                          'CUSTOM_V2V_STORAGE_' +
+                          profile.storage_digest('local:a'),
+                          'CUSTOM_V2V_IMAGES_QCOW2',
                           'CUSTOM_V2V_DISK_FORMAT_RAW',
                           'CUSTOM_V2V_DISK_FORMAT_QCOW2',
-                          'CUSTOM_V2V_DISK_FORMAT_VMDK'}, traits)
+                          'CUSTOM_V2V_DISK_FORMAT_VMDK',
+                          'CUSTOM_V2V_MACHINE_PC_I440FX_7__2',
+                          'CUSTOM_V2V_MACHINE_Q35'}, traits)
+        for trait in traits:
+            self.assertRegex(trait, '^CUSTOM_[A-Z0-9_]{1,248}$')
+
+    def test_profile_round_trip_through_traits(self):
+        source = dataclasses.replace(host('a'), images_format='raw')
+        back = profile.HostProfile.from_traits('a', source.traits())
+        self.assertEqual(
+            dataclasses.replace(source, cpu_model='', instances_path='',
+                                storage_id=profile.storage_digest('local:a'),
+                                machine_types=tuple(sorted(MACHINES)),
+                                disk_formats=('qcow2', 'raw')),
+            back)
+        # What the planner decides from it is what it decides from stats.
+        guest = profile.GuestProfile(
+            domain_type='kvm', machine='pc-i440fx-7.2',
+            disks=(disk(path=None),))
+        self.assertEqual(
+            planner.plan_live_migration(host('a'), host('b'), guest).mode,
+            planner.plan_live_migration(
+                profile.HostProfile.from_traits('a', host('a').traits()),
+                profile.HostProfile.from_traits('b', host('b').traits()),
+                guest).mode)
+
+    def test_no_or_other_profile_traits(self):
+        self.assertIsNone(profile.HostProfile.from_traits('a', []))
+        self.assertIsNone(profile.HostProfile.from_traits(
+            'a', ['CUSTOM_V2V_CAPABLE', 'CUSTOM_V2V_PROFILE_2']))
+
+    def test_machine_trait_encoding(self):
+        for name in ('pc-i440fx-7.2', 'pc-q35-rhel9.2.0', 'q35', 'none'):
+            self.assertEqual(name, profile.decode_machine(
+                profile.encode_machine(name)))
+        self.assertIsNone(profile.encode_machine('PC'))
+        self.assertIsNone(profile.encode_machine('pc_x'))
 
     def test_detect_accelerator(self):
         self.assertEqual('kvm', profile.detect_accelerator(

@@ -41,6 +41,17 @@ CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
 
+def images_format(images_type, use_cow_images):
+    """The format of the disk files Nova's image backend creates, or ''.
+
+    '' for a backend whose disks are not files (lvm, rbd) or unknown.
+    """
+    if images_type == 'default':
+        return 'qcow2' if use_cow_images else 'raw'
+    formats = {'qcow2': 'qcow2', 'raw': 'raw', 'flat': 'raw'}
+    return formats.get(images_type, '')
+
+
 class PrecheckMixin(object):
     """The host's V2V profile and the live migration pre-checks."""
 
@@ -77,7 +88,9 @@ class PrecheckMixin(object):
             disk_formats=tuple(CONF.v2v.disk_formats),
             storage_id=(CONF.v2v.storage_id or
                         identity.identity_of(CONF.instances_path)),
-            instances_path=CONF.instances_path)
+            instances_path=CONF.instances_path,
+            images_format=images_format(CONF.libvirt.images_type,
+                                        CONF.use_cow_images))
 
     def get_available_resource(self, nodename):
         data = super().get_available_resource(nodename)
@@ -100,6 +113,12 @@ class PrecheckMixin(object):
         except Exception:
             LOG.exception('Could not read the V2V profile of this host')
             return
+        # The profile's traits replace those of the host's former profile
+        # (another configuration, a new QEMU): nova-v2v check reads them.
+        stale = {t for t in provider_tree.data(nodename).traits
+                 if t.startswith(profile.TRAIT_PREFIX)} - traits
+        if stale:
+            provider_tree.remove_traits(nodename, *sorted(stale))
         provider_tree.add_traits(nodename, *sorted(traits))
 
     # -- live migration pre-checks ---------------------------------------

@@ -304,6 +304,33 @@ class TestEventListener(testtools.TestCase):
             set(gate.EXPECTED_EVENTS))
 
 
+class TestRunCheck(testtools.TestCase):
+
+    def _check(self, rc, hosts, expect_exit, expect):
+        cloud = mock.Mock()
+        cloud.v2v_check.return_value = (rc, {'hosts': hosts})
+        return gate.run_check(cloud, mock.Mock(id=U1), 'case', expect_exit,
+                              expect)
+
+    def test_matches(self):
+        result = self._check(0, [
+            {'host': 'labhost-a', 'fits': False, 'reasons': ['runs here']},
+            {'host': 'labhost-b', 'fits': True, 'mode': 'block-live'}],
+            0, {'labhost-a': None, 'labhost-b': 'block-live'})
+        self.assertTrue(result['ok'], result['problems'])
+        self.assertEqual({'labhost-a': 'cannot: runs here',
+                          'labhost-b': 'block-live'}, result['hosts'])
+
+    def test_each_difference_is_a_problem(self):
+        result = self._check(3, [
+            {'host': 'labhost-b', 'fits': True, 'mode': 'block-live'}],
+            0, {'labhost-a': None, 'labhost-b': 'v2v-cutover'})
+        self.assertFalse(result['ok'])
+        self.assertEqual(['exit 3, not 0',
+                          'labhost-b: block-live (), not v2v-cutover'],
+                         result['problems'])
+
+
 class TestReport(testtools.TestCase):
 
     def test_table(self):
@@ -314,12 +341,18 @@ class TestReport(testtools.TestCase):
         bad = dict(move, move='cold', ok=False, records_lost=2,
                    problems=['2 records lost'])
         text = gate.table({'moves': [move, bad], 'errors': ['x: boom'],
-                           'seconds': 100.0, 'steps': {'lab': 1.0}})
+                           'seconds': 100.0, 'steps': {'lab': 1.0},
+                           'checks': [{'check': 'fits live', 'ok': True,
+                                       'exit': 0, 'problems': [],
+                                       'hosts': {'b': 'block-live'}}]})
+        self.assertIn('nova-v2v check, fits live: OK, exit 0: b block-live',
+                      text)
         self.assertIn('block-live', text)
         self.assertIn('cold: 2 records lost', text)
         self.assertIn('error: x: boom', text)
         self.assertIn('1 of 2 moves OK, 2 records lost, 100.0 s', text)
         self.assertEqual(5, gate.expected_moves(gate.STAGES))
+        self.assertEqual(4, gate.expected_checks(gate.STAGES))
 
     @mock.patch.object(gate, 'EventListener')
     @mock.patch.object(gate.config, 'transport_url')

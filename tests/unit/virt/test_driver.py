@@ -137,6 +137,25 @@ class V2VDriverTestCase(_DriverTestBase):
         self.assertIn('CUSTOM_V2V_CAPABLE', traits)
         self.assertIn('CUSTOM_V2V_DISK_FORMAT_QCOW2', traits)
         mock_super.assert_called_once_with(tree, 'src', allocations=None)
+        self.assertEqual(
+            'src', profile.HostProfile.from_traits('src', traits).hostname)
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver, 'update_provider_tree')
+    def test_update_provider_tree_replaces_a_former_profile(self,
+                                                            mock_super):
+        tree = provider_tree.ProviderTree()
+        tree.new_root('src', uuids.rp)
+        tree.add_traits('src', 'CUSTOM_V2V_DISK_FORMAT_VMDK',
+                        'HW_CPU_X86_SSE', 'CUSTOM_OTHER')
+        self.flags(disk_formats=['raw'], group='v2v')
+        self.drvr.update_provider_tree(tree, 'src')
+        traits = tree.data('src').traits
+        self.assertIn('CUSTOM_V2V_DISK_FORMAT_RAW', traits)
+        self.assertNotIn('CUSTOM_V2V_DISK_FORMAT_VMDK', traits)
+        self.assertNotIn('CUSTOM_V2V_DISK_FORMAT_QCOW2', traits)
+        # Other traits are not nova-v2v's to remove.
+        self.assertIn('HW_CPU_X86_SSE', traits)
+        self.assertIn('CUSTOM_OTHER', traits)
 
     # -- destination pre-check -------------------------------------------
 
