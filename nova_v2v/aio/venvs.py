@@ -82,12 +82,25 @@ def _digest(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def spec(name, constraints, project=None):
-    """What the virtualenv ``name`` holds: recorded in its marker."""
+def spec(name, constraints, project=None, python=None):
+    """What the virtualenv ``name`` holds: recorded in its marker.
+
+    The interpreter is part of it: uWSGI embeds the libpython it was built
+    against, so a virtualenv (or a wheel) from another Python 3.11 on the
+    same machine (a pyenv one, Debian's) cannot serve.
+    """
     packages = list(PACKAGES[name])
     if name == 'main':
         packages += ['-e', project or project_dir()]
-    return {'packages': packages, 'constraints': _digest(constraints)}
+    return {'packages': packages, 'constraints': _digest(constraints),
+            'python': os.path.realpath(python or base_python())}
+
+
+def pip_cache(layout, python=None):
+    """pip's cache for one interpreter: no wheel built for another."""
+    key = hashlib.sha256(os.path.realpath(
+        python or base_python()).encode()).hexdigest()[:16]
+    return layout.data('pip-cache', key)
 
 
 def commands(layout, name, constraints, python=None, project=None):
@@ -97,7 +110,7 @@ def commands(layout, name, constraints, python=None, project=None):
         [python or base_python(), '-m', 'venv', '--clear', venv],
         [os.path.join(venv, 'bin', 'pip'), 'install',
          '--disable-pip-version-check', '-c', constraints] +
-        spec(name, constraints, project)['packages'],
+        spec(name, constraints, project, python)['packages'],
     ]
 
 
@@ -109,15 +122,15 @@ def _read_marker(venv):
         return None
 
 
-def is_current(layout, name, constraints, project=None):
+def is_current(layout, name, constraints, project=None, python=None):
     return _read_marker(layout.venv(name)) == spec(name, constraints,
-                                                   project)
+                                                   project, python)
 
 
 def create(layout, name, constraints, python=None, project=None):
     """Create (or reuse) one virtualenv; returns the seconds it took."""
     start = time.monotonic()
-    if is_current(layout, name, constraints, project):
+    if is_current(layout, name, constraints, project, python):
         LOG.info('virtualenv %s is current', name)
         return 0.0
     log_path = layout.log('venv-' + name)
@@ -126,7 +139,9 @@ def create(layout, name, constraints, python=None, project=None):
             LOG.info('venv %(name)s: %(cmd)s',
                      {'name': name, 'cmd': ' '.join(argv)})
             try:
-                out, err = processutils.execute(*argv)
+                out, err = processutils.execute(
+                    *argv, env_variables=dict(
+                        os.environ, PIP_CACHE_DIR=pip_cache(layout, python)))
             except processutils.ProcessExecutionError as exc:
                 log.write('%s\n%s\n%s\n' % (argv, exc.stdout, exc.stderr))
                 raise paths.AioError(
@@ -134,7 +149,7 @@ def create(layout, name, constraints, python=None, project=None):
                     % (name, ' '.join(argv[:3]), log_path))
             log.write('%s\n%s\n%s\n' % (argv, out, err))
     with open(os.path.join(layout.venv(name), MARKER), 'w') as f:
-        json.dump(spec(name, constraints, project), f, indent=2)
+        json.dump(spec(name, constraints, project, python), f, indent=2)
     return round(time.monotonic() - start, 1)
 
 

@@ -80,13 +80,24 @@ class TestVenvs(_LayoutTest):
         self.layout.makedirs()
         venvs.create(self.layout, 'glance', self.uc, python='py')
         self.assertEqual(2, self.execute.call_count)
-        self.assertTrue(venvs.is_current(self.layout, 'glance', self.uc))
+        self.assertTrue(venvs.is_current(self.layout, 'glance', self.uc,
+                                         python='py'))
+        # pip caches its wheels per interpreter.
+        env = self.execute.call_args[1]['env_variables']
+        self.assertEqual(venvs.pip_cache(self.layout, 'py'),
+                         env['PIP_CACHE_DIR'])
+        self.assertNotEqual(venvs.pip_cache(self.layout, 'py'),
+                            venvs.pip_cache(self.layout, 'other-py'))
         self.assertEqual(0.0, venvs.create(self.layout, 'glance', self.uc,
                                            python='py'))
         self.assertEqual(2, self.execute.call_count)
+        # Another interpreter (uWSGI embeds its libpython) rebuilds it.
+        self.assertFalse(venvs.is_current(self.layout, 'glance', self.uc,
+                                          python='other-py'))
         with open(self.uc, 'a') as f:
             f.write('glance===33.0.0\n')
-        self.assertFalse(venvs.is_current(self.layout, 'glance', self.uc))
+        self.assertFalse(venvs.is_current(self.layout, 'glance', self.uc,
+                                          python='py'))
 
     def test_create_failure_names_the_log(self):
         self.layout.makedirs()
