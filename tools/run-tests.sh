@@ -71,9 +71,13 @@ totals() {
 }
 
 # moves LOG -> "passed failed 0" from the gate's closing line "N of M moves
-# OK, ...": each move of the gate is a checked test.
+# OK, K of L checks OK, ...": each move and each check of the gate is a
+# checked test.
 moves() {
-    awk '/^[0-9]+ of [0-9]+ moves OK/ {p=$1; f=$3-$1}
+    awk '/^[0-9]+ of [0-9]+ moves OK/ {
+             p=$1; f=$3-$1
+             if ($9 == "checks") {p+=$6; f+=$8-$6}
+         }
          END {if (p != "") print p+0, f+0, 0}' "$1"
 }
 

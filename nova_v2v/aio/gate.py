@@ -238,18 +238,20 @@ EXPECTED_EVENTS = {
 class EventListener(object):
     """nova-v2v's events as a consumer on the real broker receives them.
 
-    An oslo.messaging notification listener on Nova's versioned topic, in
-    its own pool (queue), started before the first move.
+    An oslo.messaging notification listener on Nova's versioned topic (in
+    Nova's exchange, ``nova``), in its own pool (queue), started before the
+    first move.
     """
 
-    def __init__(self, transport_url,
-                 topic='versioned_notifications'):
+    def __init__(self, transport_url, topic='versioned_notifications',
+                 exchange='nova'):
         self.events = []
         self._lock = threading.Lock()
         transport = oslo_messaging.get_notification_transport(
             cfg.ConfigOpts(), url=transport_url)
         self.listener = oslo_messaging.get_notification_listener(
-            transport, [oslo_messaging.Target(topic=topic)], [self],
+            transport, [oslo_messaging.Target(topic=topic,
+                                              exchange=exchange)], [self],
             executor='threading', pool='nova-v2v-gate')
 
     def start(self):
@@ -705,9 +707,12 @@ def table(report):
             lines.append('  %s' % problem)
     for error in report['errors']:
         lines.append('error: %s' % error)
-    lines.append('%d of %d moves OK, %d records lost, %s s in all (%s)'
+    checks = report.get('checks', [])
+    lines.append('%d of %d moves OK, %d of %d checks OK, %d records lost, '
+                 '%s s in all (%s)'
                  % (sum(1 for m in report['moves'] if m['ok']),
                     len(report['moves']),
+                    sum(1 for c in checks if c['ok']), len(checks),
                     sum(m['records_lost'] for m in report['moves']),
                     report['seconds'],
                     ', '.join('%s %s s' % kv
