@@ -100,14 +100,16 @@ class OpenStack(object):
             return json.loads(out or 'null')
         return out
 
-    def v2v_check(self, server, *extra):
-        """``nova-v2v check SERVER --json``: (exit status, report).
+    def v2v_check(self, server, *extra, as_json=True):
+        """``nova-v2v check SERVER [--json]``: (exit status, report).
 
         The command of this environment (the gate's), with the same
-        credentials as the ``openstack`` client.
+        credentials as the ``openstack`` client. The report is the parsed
+        JSON, or the text with ``as_json=False``.
         """
         argv = [os.path.join(os.path.dirname(sys.executable), 'nova-v2v'),
-                'check', server, '--json'] + list(extra)
+                'check', server] + (['--json'] if as_json else []) + list(
+                    extra)
         shown = ' '.join(['nova-v2v'] + argv[1:])
         LOG.info('$ %(cmd)s', {'cmd': shown})
         start = time.monotonic()
@@ -118,6 +120,8 @@ class OpenStack(object):
             out, rc = exc.stdout, exc.exit_code
         self.calls.append({'command': shown, 'exit': rc,
                            'seconds': round(time.monotonic() - start, 1)})
+        if not as_json:
+            return rc, out
         try:
             return rc, json.loads(out)
         except ValueError:

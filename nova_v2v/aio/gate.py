@@ -496,6 +496,14 @@ def run_check(cloud, guest, label, expect_exit, expect_modes):
     problems = []
     if rc != expect_exit:
         problems.append('exit %s, not %s' % (rc, expect_exit))
+    # The text an operator reads says the same.
+    text_rc, text = cloud.v2v_check(guest.id, as_json=False)
+    if text_rc != rc:
+        problems.append('text: exit %s, JSON: exit %s' % (text_rc, rc))
+    for host, mode in sorted(expect_modes.items()):
+        line = '  %s: %s' % (host, '%s, ' % mode if mode else 'cannot: ')
+        if line not in (text or ''):
+            problems.append('the text has no line %r' % line.strip())
     for host, mode in sorted(expect_modes.items()):
         got = hosts.get(host, {})
         if (got.get('mode') if got.get('fits') else None) != mode:

@@ -308,7 +308,11 @@ class TestRunCheck(testtools.TestCase):
 
     def _check(self, rc, hosts, expect_exit, expect):
         cloud = mock.Mock()
-        cloud.v2v_check.return_value = (rc, {'hosts': hosts})
+        text = '\n'.join(
+            '  %s: %s' % (h['host'], '%s, live' % h['mode'] if h['fits']
+                          else 'cannot: x') for h in hosts)
+        cloud.v2v_check.side_effect = lambda server, as_json=True: (
+            (rc, {'hosts': hosts}) if as_json else (rc, text))
         return gate.run_check(cloud, mock.Mock(id=U1), 'case', expect_exit,
                               expect)
 
@@ -327,6 +331,8 @@ class TestRunCheck(testtools.TestCase):
             0, {'labhost-a': None, 'labhost-b': 'v2v-cutover'})
         self.assertFalse(result['ok'])
         self.assertEqual(['exit 3, not 0',
+                          "the text has no line 'labhost-a: cannot:'",
+                          "the text has no line 'labhost-b: v2v-cutover,'",
                           'labhost-b: block-live (), not v2v-cutover'],
                          result['problems'])
 
