@@ -437,7 +437,7 @@ class LiveMigrationMixin(object):
                                       network_info):
         super().post_live_migration_at_source(context, instance,
                                               network_info)
-        plan = load_plan(context, instance)
+        plan = self._v2v_plan_for_event(context, instance)
         self._v2v_emit(context, notifications.END, instance,
                        **_event_hosts(plan, plan.dest_host if plan
                                       else None))
@@ -447,11 +447,21 @@ class LiveMigrationMixin(object):
         super().rollback_live_migration_at_source(context, instance,
                                                   migrate_data)
         state = self._v2v_cutovers.get(instance.uuid)
-        plan = load_plan(context, instance)
+        plan = self._v2v_plan_for_event(context, instance)
         self._v2v_emit(context, notifications.ROLLBACK, instance,
                        reason=state.failure if state is not None else None,
                        **_event_hosts(plan, plan.dest_host if plan
                                       else None))
+
+    @staticmethod
+    def _v2v_plan_for_event(context, instance):
+        """The recorded plan, or None: an event never fails the move."""
+        try:
+            return load_plan(context, instance)
+        except Exception as exc:
+            LOG.debug('No V2V plan for the event: %(err)s', {'err': exc},
+                      instance=instance)
+            return None
 
     @staticmethod
     def _v2v_save_progress(instance, migrate_data, progress):

@@ -662,6 +662,36 @@ class UnsafeFlagTestCase(_DriverTestBase):
         self.assertEqual(1, self._run(block_migration=True, shared=False))
 
 
+class EventHooksTestCase(_DriverTestBase):
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver,
+                       'post_live_migration_at_source')
+    @mock.patch.object(v2v_live, 'load_plan',
+                       side_effect=exception.InstanceNotFound(
+                           instance_id='x'))
+    def test_end_event_survives_an_unreadable_plan(self, load, mock_super):
+        with mock.patch.object(self.drvr, '_v2v_emit') as emit:
+            self.drvr.post_live_migration_at_source(self.context,
+                                                    self.instance, [])
+        mock_super.assert_called_once()
+        emit.assert_called_once_with(self.context, 'v2v.migration.end',
+                                     self.instance, dest_host=None)
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver,
+                       'rollback_live_migration_at_source')
+    @mock.patch.object(v2v_live, 'load_plan', return_value=None)
+    def test_rollback_event_has_the_cutovers_reason(self, load, mock_super):
+        state = v2v_live.CutoverState('suspend')
+        state.failure = 'the clone did not start'
+        self.drvr._v2v_cutovers[self.instance.uuid] = state
+        with mock.patch.object(self.drvr, '_v2v_emit') as emit:
+            self.drvr.rollback_live_migration_at_source(
+                self.context, self.instance, None)
+        emit.assert_called_once_with(
+            self.context, 'v2v.migration.rollback', self.instance,
+            reason='the clone did not start', dest_host=None)
+
+
 class SysmetaPiecesTestCase(test.NoDBTestCase):
     """Values longer than Nova's VARCHAR(255) are stored in pieces."""
 
