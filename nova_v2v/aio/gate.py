@@ -292,6 +292,16 @@ class EventListener(object):
                 if not (i and t == notifications.PROGRESS and
                         types[i - 1] == t)]
 
+    def payload(self, server_id, since, event_type):
+        """The payload data of the server's first ``event_type`` event."""
+        with self._lock:
+            for event in self.events:
+                if (event['instance_uuid'] == server_id and
+                        event['received'] >= since and
+                        event['event_type'] == event_type):
+                    return event['data']
+        return None
+
     def wait_for(self, server_id, since, last, timeout=30):
         deadline = time.monotonic() + timeout
         while True:
@@ -437,6 +447,15 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         got = events.wait_for(guest.id, start, expected[-1])
         if got != expected:
             problems.append('events %s, not %s' % (got, expected))
+        planned = events.payload(guest.id, start, notifications.PLAN) or {}
+        if planned.get('mode') != expect_mode:
+            problems.append('the plan event says %s, not %s'
+                            % (planned.get('mode'), expect_mode))
+        if expect_mode == 'v2v-cutover':
+            ended = events.payload(guest.id, start,
+                                   notifications.CUTOVER_END) or {}
+            if ended.get('downtime_s') is None:
+                problems.append('the cutover.end event has no downtime')
     if host != expect_host:
         problems.append('on %s, not %s' % (host, expect_host))
     if mode != expect_mode:

@@ -178,6 +178,7 @@ class TestRunMove(testtools.TestCase):
         self.events = mock.Mock()
         self.events.wait_for.return_value = list(
             gate.EXPECTED_EVENTS['block-live'])
+        self.events.payload.return_value = {'mode': 'block-live'}
         self.left = self.useFixture(fixtures.MockPatchObject(
             gate, 'source_leftovers', return_value=[])).mock
 
@@ -202,6 +203,7 @@ class TestRunMove(testtools.TestCase):
                             records_verified=3)
         self.left.return_value = ['domain:instance-1']
         self.events.wait_for.return_value = [notifications.PLAN]
+        self.events.payload.return_value = {'mode': 'v2v-cutover'}
         self.watch.return_value.seen = []
         result = self._run(FakeCloud('labhost-a', 'labhost-a',
                                      status='failed',
@@ -215,7 +217,8 @@ class TestRunMove(testtools.TestCase):
                      'labhost-a -> labhost-b, not labhost-a -> labhost-a',
                      'not listed while it ran',
                      'left on labhost-a: domain:instance-1',
-                     "events ['v2v.migration.plan'], not"):
+                     "events ['v2v.migration.plan'], not",
+                     'the plan event says v2v-cutover, not block-live'):
             self.assertIn(text, problems)
 
     def test_cold_move_is_confirmed(self):
@@ -297,6 +300,9 @@ class TestEventListener(testtools.TestCase):
         self.assertEqual('ERROR', events.events[-1]['priority'])
         self.assertEqual([notifications.PLAN], events.wait_for(
             U2, 0, notifications.PLAN))
+        self.assertEqual(U2, events.payload(U2, 0, notifications.PLAN)[
+            'instance_uuid'])
+        self.assertIsNone(events.payload(U2, 0, notifications.END))
 
     def test_expected_events_per_mode(self):
         self.assertEqual(
