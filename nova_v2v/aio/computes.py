@@ -162,15 +162,10 @@ def write_nbd_wrapper(layout, host, libvirtd_pid):
     one. The wrapper runs the real qemu-nbd in the host's namespace.
     """
     path = nbd_wrapper(layout, host)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    text = ('#!/bin/sh\n'
+    _script(path, '#!/bin/sh\n'
             '# nova-v2v-aio: qemu-nbd in lab host %s\'s network namespace.\n'
             'exec %s --net=/proc/%d/ns/net -- %s "$@"\n'
             % (host, NSENTER, libvirtd_pid, QEMU_NBD))
-    with open(path + '.tmp', 'w') as f:
-        f.write(text)
-    os.chmod(path + '.tmp', 0o755)
-    os.rename(path + '.tmp', path)
     return path
 
 
@@ -222,11 +217,8 @@ exec %s --mount=/proc/$pid/ns/mnt -- cp --sparse=always /dev/fd/3 "$target"
 
 
 def _script(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + '.tmp', 'w') as f:
-        f.write(text)
-    os.chmod(path + '.tmp', 0o755)
-    os.rename(path + '.tmp', path)
+    """An executable script, written at once."""
+    config._write(path, text, mode=0o755)
     return path
 
 

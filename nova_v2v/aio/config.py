@@ -297,9 +297,12 @@ DATA_DIRS = ('mysql', 'rabbitmq', 'keystone', 'nova/lock', 'neutron/lock',
 
 
 def _write(path, text, mode=0o640):
+    """Write ``text`` to ``path`` at once (a renamed file), with ``mode``."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd = os.open(path + '.tmp', os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
                  mode)
+    # Whatever the umask, and a leftover .tmp's mode.
+    os.fchmod(fd, mode)
     with os.fdopen(fd, 'w') as f:
         f.write(text)
     os.rename(path + '.tmp', path)
