@@ -45,6 +45,7 @@ saw them appear on the serial console: the guest's own clock stops while
 it is paused.
 """
 
+import contextlib
 import mmap
 import os
 import re
@@ -545,12 +546,21 @@ def _live(guest, *extra):
         '--wait', guest.id)
 
 
-def stage_local(layout, cloud, lab, ids, events=None, checks=None):
-    guest = Guest(cloud, lab, 'gate-local', shared=False)
-    results = []
-    checks = checks if checks is not None else []
+@contextlib.contextmanager
+def _created(cloud, lab, ids, name, shared):
+    """A new guest of the lab image on labhost-a, deleted afterwards."""
+    guest = Guest(cloud, lab, name, shared)
     try:
         guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
+        yield guest
+    finally:
+        guest.delete()
+
+
+def stage_local(layout, cloud, lab, ids, events=None, checks=None):
+    checks = [] if checks is None else checks
+    results = []
+    with _created(cloud, lab, ids, 'gate-local', False) as guest:
         checks.append(run_check(cloud, guest, 'fits live', 0,
                                 {HOST_A: None, HOST_B: 'block-live'}))
         cloud('compute', 'service', 'set', '--disable', HOST_B,
@@ -573,38 +583,30 @@ def stage_local(layout, cloud, lab, ids, events=None, checks=None):
             layout, cloud, guest, 'cold + resize confirm',
             ('server', 'migrate', '--wait', guest.id), HOST_B, 'offline',
             cold=True, events=events))
-    finally:
-        guest.delete()
     return results
 
 
+def _one_live_move(layout, cloud, lab, ids, events, checks, name, shared,
+                   check, move, extra, mode):
+    """A guest, ``nova-v2v check`` of it, one live move to labhost-b."""
+    checks = [] if checks is None else checks
+    with _created(cloud, lab, ids, name, shared) as guest:
+        checks.append(run_check(cloud, guest, check, 0, {HOST_B: mode}))
+        return [run_move(layout, cloud, guest, move, _live(guest, *extra),
+                         HOST_B, mode, events=events)]
+
+
 def stage_profiles(layout, cloud, lab, ids, events=None, checks=None):
-    guest = Guest(cloud, lab, 'gate-profiles', shared=False)
-    try:
-        guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
-        if checks is not None:
-            checks.append(run_check(cloud, guest, 'needs the cutover', 0,
-                                    {HOST_B: 'v2v-cutover'}))
-        return [run_move(
-            layout, cloud, guest, 'live, profiles differ',
-            _live(guest, '--block-migration'), HOST_B, 'v2v-cutover',
-            events=events)]
-    finally:
-        guest.delete()
+    return _one_live_move(layout, cloud, lab, ids, events, checks,
+                          'gate-profiles', False, 'needs the cutover',
+                          'live, profiles differ', ('--block-migration',),
+                          'v2v-cutover')
 
 
 def stage_shared(layout, cloud, lab, ids, events=None, checks=None):
-    guest = Guest(cloud, lab, 'gate-shared', shared=True)
-    try:
-        guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
-        if checks is not None:
-            checks.append(run_check(cloud, guest, 'shared storage', 0,
-                                    {HOST_B: 'shared-live'}))
-        return [run_move(
-            layout, cloud, guest, 'live, shared storage (auto)',
-            _live(guest), HOST_B, 'shared-live', events=events)]
-    finally:
-        guest.delete()
+    return _one_live_move(layout, cloud, lab, ids, events, checks,
+                          'gate-shared', True, 'shared storage',
+                          'live, shared storage (auto)', (), 'shared-live')
 
 
 # The computes' configuration of each stage: (v2v_options, shared).
