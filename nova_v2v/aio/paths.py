@@ -24,6 +24,8 @@ import json
 import os
 import secrets
 
+from nova_v2v.lab import hosts as lab_hosts
+
 DEFAULT_STATE_DIR = '/var/lib/nova-v2v-aio'
 HOST = '127.0.0.1'
 REGION = 'RegionOne'
@@ -98,11 +100,7 @@ class Layout(object):
             return None
 
     def save(self, state):
-        os.makedirs(self.state_dir, exist_ok=True)
-        tmp = self.state_file + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(state, f, indent=2, sort_keys=True)
-        os.rename(tmp, self.state_file)
+        lab_hosts.save_json(self.state_file, state)
 
     def forget(self):
         try:

@@ -84,6 +84,15 @@ def _pid_alive(pid, needle):
     return needle.encode() in cmdline
 
 
+def save_json(path, data):
+    """Write ``data`` as JSON to ``path`` at once (a renamed file)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+    os.rename(tmp, path)
+
+
 def kill_pid(pid, needle, timeout=10):
     """Stop one process we started; needle guards against PID reuse."""
     if not pid or not _pid_alive(pid, needle):
@@ -151,11 +160,7 @@ class Lab(object):
             return None
 
     def _save(self, state):
-        os.makedirs(self.state_dir, exist_ok=True)
-        tmp = self.state_file + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(state, f, indent=2, sort_keys=True)
-        os.rename(tmp, self.state_file)
+        save_json(self.state_file, state)
 
     def is_shared(self):
         state = self.load() or {}
