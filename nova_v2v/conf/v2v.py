@@ -105,6 +105,51 @@ directories is started with ``VIR_MIGRATE_UNSAFE``, which libvirt otherwise
 refuses with "Migration without shared storage is unsafe". List only storage
 that really is the same file on every host.
 """),
+    cfg.StrOpt('downtime_policy',
+               default='fitted',
+               choices=[
+                   ('fitted', 'Nova\'s downtime values, one step every '
+                    '[v2v] downtime_step_passes memory passes at the '
+                    'measured bandwidth, only while the job does not fit '
+                    'in the current value'),
+                   ('nova', 'Nova\'s own schedule: one step every '
+                    '[libvirt] live_migration_downtime_delay seconds per '
+                    'GiB of RAM and disk')],
+               help="""
+How the maximum downtime of a libvirt live or block migration is raised
+while the migration runs. Both policies use the values of Nova's
+``[libvirt] live_migration_downtime`` and ``live_migration_downtime_steps``
+(50 to 500 ms by default); they differ in when a step is taken.
+
+Related options:
+
+* ``[v2v] downtime_step_passes``
+"""),
+    cfg.FloatOpt('downtime_step_passes',
+                 default=2.0,
+                 min=0.5,
+                 help="""
+With ``[v2v] downtime_policy = fitted``: how many times the guest's memory
+could be sent, at the memory bandwidth measured during the migration,
+between two downtime steps.
+"""),
+    cfg.BoolOpt('auto_converge',
+                default=True,
+                help="""
+Start libvirt live and block migrations with ``VIR_MIGRATE_AUTO_CONVERGE``
+(QEMU throttles the vCPUs of a guest that dirties memory faster than the
+link sends it), unless post-copy is permitted (``[libvirt]
+live_migration_permit_post_copy``). Like Nova's ``[libvirt]
+live_migration_permit_auto_converge``, which also adds it.
+"""),
+    cfg.BoolOpt('synchronous_disk_writes',
+                default=True,
+                help="""
+Start block migrations with ``VIR_MIGRATE_NON_SHARED_SYNCHRONOUS_WRITES``
+(libvirt 8.0.0 and later): QEMU's disk mirror copies each guest write to the
+destination before completing it, so the disk copy converges whatever the
+guest's write rate, at the cost of write latency while the disks are copied.
+"""),
     cfg.BoolOpt('notifications',
                 default=True,
                 help="""

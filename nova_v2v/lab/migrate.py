@@ -45,6 +45,7 @@ from nova_v2v.lab import accel
 from nova_v2v.lab import domain
 from nova_v2v.lab import guest
 from nova_v2v.lab import hosts
+from nova_v2v.lab import link
 from nova_v2v.lab import tls as lab_tls
 from nova_v2v.lab import workload
 from nova_v2v import privsep
@@ -261,7 +262,8 @@ def host_leftovers(lab, host, conn, name, instance_dir_inside,
 
 def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         keep=False, tls=False, libvirt_options=None, expect_refusal=False,
-        **v2v_args):
+        memory_mib=256, disk_size=DISK_SIZE, fill_mb=0, prefill=False,
+        tuning=None, **v2v_args):
     """Run one migration; returns the result dict printed by the CLI.
 
     :param tls: the live modes over libvirt native TLS: short for Nova's
@@ -272,6 +274,15 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
     :param expect_refusal: a refused live migration is an outcome, not an
         error: the result tells whether the source kept running and
         writing, and its records are checked on host a's disk
+    :param memory_mib: the guest's memory
+    :param disk_size: the data disk's virtual size in bytes
+    :param fill_mb: MiB of fresh data the guest writes past its records
+        every second (disk write load, see guest.WORKLOAD_INIT)
+    :param prefill: write every cluster of the data disk before the guest
+        boots (a filled disk instead of a sparse one)
+    :param tuning: how the live migration is driven (flags, params and a
+        job monitor, see :class:`Tuning`); the default runs the lab's own
+        flags with no monitor
     """
     if mode not in MODES:
         raise LabMigrationError('mode must be one of %s' % (MODES,))
@@ -286,7 +297,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         from nova_v2v.lab import v2v
         return v2v.run(lab, mode, before=before, after=after,
                        dirty_mb=dirty_mb, profile=profile, keep=keep,
-                       **v2v_args)
+                       memory_mib=memory_mib, disk_size=disk_size,
+                       fill_mb=fill_mb, prefill=prefill, **v2v_args)
     state = lab.load()
     if not state:
         raise LabMigrationError('lab is not up; run "nova-v2v-lab up"')
@@ -317,11 +329,14 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         new_guest(lab, mode.split('-')[0], store))
     disk_rel = os.path.relpath(disk_inside, store)
     disk_a = disks.precreate(lab.root_path('a', store), disk_rel, 'qcow2',
-                             DISK_SIZE)
+                             disk_size)
+    if prefill:
+        fill_disk(disk_a, 'qcow2', disk_size)
     spec = domain.DomainSpec(
         name, inst_uuid, image.kernel, image.initrd, disk_inside,
         serial_inside, domain_type=virt_type, profile=profile,
-        cmdline_extra={'lab.dirty_mb': dirty_mb})
+        memory_mib=memory_mib,
+        cmdline_extra={'lab.dirty_mb': dirty_mb, 'lab.fill_mb': fill_mb})
     tail = SerialTail([serial['a'], serial['b']])
     tail.start()
     result = {'mode': mode, 'name': name, 'uuid': inst_uuid,
@@ -338,19 +353,29 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         result['source_hardware'] = domain.hardware_label(dom.XMLDesc(0))
         time.sleep(before)
         if block:
+            t_precreate = time.monotonic()
             src = disks.describe(disk_a)
             disks.precreate_like(lab.root_path('b', store), disk_rel, src)
+            result['precreate_seconds'] = round(
+                time.monotonic() - t_precreate, 3)
         flags = live.build_flags(block=block, trust_shared=not block,
                                  tls=transport.native_tls)
+        params = {}
+        tuning = tuning or Tuning()
+        flags, params = tuning.prepare(dom, flags, params, block=block)
         dest_uri = lab.lab_uri('b', transport.scheme)
         result['migration_uri'] = dest_uri
         result['migration_flags'] = flags
+        result['migration_params'] = sorted(params)
         evidence = None
         if transport.needs_certificates:
             evidence = lab_tls.Evidence(lab, 'b', transport)
         mig = live.LiveMigration(
-            dom, dest_uri, flags,
-            progress_cb=functools.partial(_progress, dom, evidence))
+            dom, dest_uri, flags, params,
+            poll_interval=tuning.poll_interval, timeout=tuning.timeout,
+            progress_cb=functools.partial(_progress, dom, evidence,
+                                          tuning))
+        wire = link.wire_bytes(lab)
         try:
             mig.run()
         except live.MigrationFailed as exc:
@@ -369,6 +394,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         result['dest_accel'] = _domain_type(dest_dom)
         result['dest_hardware'] = domain.hardware_label(
             dest_dom.XMLDesc(0))
+        result['wire_bytes'] = link.wire_bytes(lab) - wire
+        result['downtime_settings_ms'] = tuning.downtime_settings
         mem_bytes, disk_bytes = _transferred(completed, mig.progress)
         result['bytes_moved'] = mem_bytes + disk_bytes
         result['memory_bytes'] = mem_bytes
@@ -524,10 +551,49 @@ def _quiet_libvirt(_ctx, err):
     LOG.debug('libvirt: %(err)s', {'err': err})
 
 
-def _progress(dom, evidence, stats):
+def _progress(dom, evidence, tuning, stats):
     _log_progress(stats)
+    tuning.sample(dom, stats)
     if evidence is not None:
         evidence.sample(dom)
+
+
+class Tuning(object):
+    """How a lab live migration is driven; this one adds nothing.
+
+    Subclasses (the benchmarks' variants) change the flags and params
+    before the migration starts and act on each job sample the way a
+    compute driver's migration monitor does, e.g. with
+    ``migrateSetMaxDowntime``. ``downtime_settings`` records every
+    ``(seconds since the start, ms)`` the monitor set.
+    """
+
+    poll_interval = 0.2
+    timeout = None
+
+    def __init__(self):
+        self.downtime_settings = []
+
+    def prepare(self, dom, flags, params, block):
+        """(flags, params) for ``migrateToURI3``."""
+        return flags, params
+
+    def sample(self, dom, stats):
+        """One ``jobStats()`` sample (``stats['_t']``: seconds in)."""
+
+    def set_max_downtime(self, dom, elapsed, ms):
+        dom.migrateSetMaxDowntime(int(ms), 0)
+        self.downtime_settings.append((round(elapsed, 2), int(ms)))
+
+
+def fill_disk(path, fmt, size, pattern=0x5a):
+    """Write every byte of a disk image (a filled, not sparse, disk).
+
+    The pattern is not zero, so neither QEMU's block status nor a zero
+    detection can skip it: every cluster has to cross the link.
+    """
+    processutils.execute('qemu-io', '-f', fmt, '-c',
+                         'write -P %d 0 %d' % (pattern, size), path)
 
 
 def _log_progress(stats):

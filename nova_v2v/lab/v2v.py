@@ -38,6 +38,7 @@ from nova_v2v.lab import accel
 from nova_v2v.lab import domain
 from nova_v2v.lab import guest
 from nova_v2v.lab import hosts
+from nova_v2v.lab import link
 from nova_v2v.lab import migrate
 from nova_v2v.lab import netns
 from nova_v2v.planning import planner
@@ -221,7 +222,8 @@ def _release_check(lab, kind, result):
 def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         keep=False, dest_accel=None, source_accel=None, cutover_mode='suspend',
         disk_format=None, fault=None, export=cutover.CLIENT_BOUND,
-        release_check='port', injector=None, fill_mb=0):
+        release_check='port', injector=None, fill_mb=0, memory_mib=256,
+        disk_size=None, prefill=False):
     """Run one V2V move (mode 'v2v-cutover' or 'offline') from a to b.
 
     The cutover runs :func:`cutover.run_source_cutover`, the sequence
@@ -277,13 +279,16 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
     store = hosts.INSTANCES_PATH
     inst_uuid, name, inst_dir, disk_inside, serial_inside, serial = (
         migrate.new_guest(lab, mode.split('-')[0], store))
-    disks.precreate(lab.root_path('a', store),
-                    os.path.relpath(disk_inside, store), disk_format,
-                    migrate.DISK_SIZE)
+    disk_size = disk_size or migrate.DISK_SIZE
+    disk_a = disks.precreate(lab.root_path('a', store),
+                             os.path.relpath(disk_inside, store),
+                             disk_format, disk_size)
+    if prefill:
+        migrate.fill_disk(disk_a, disk_format, disk_size)
     spec = domain.DomainSpec(
         name, inst_uuid, image.kernel, image.initrd, disk_inside,
         serial_inside, domain_type=hw_profile.DOMAIN_TYPE[source_accel],
-        profile=profile, disk_format=disk_format,
+        profile=profile, disk_format=disk_format, memory_mib=memory_mib,
         cmdline_extra={'lab.dirty_mb': dirty_mb, 'lab.fill_mb': fill_mb})
     tail = migrate.SerialTail([serial['a'], serial['b']])
     tail.start()
@@ -336,6 +341,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
                 release_check=_release_check(lab, release_check, result),
                 **kw)
 
+        wire = link.wire_bytes(lab)
         try:
             if mode == 'offline':
                 stats = offline.run_offline(
@@ -356,6 +362,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
             return _after_fault(lab, result, exc, dom, conn_b, tail,
                                 serial, name, inst_dir, after)
         result['engine'] = stats
+        result['wire_bytes'] = link.wire_bytes(lab) - wire
         # What Nova's cleanup does with the emptied instance directory.
         src_dir = lab.root_path('a', inst_dir)
         if os.path.isdir(src_dir) and not os.listdir(src_dir):
@@ -374,6 +381,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
             lab.root_path('b', disk_inside)).actual_size
         result['total_seconds'] = stats['total_seconds']
         result['sync_seconds'] = stats.get('sync_seconds')
+        result['precreate_seconds'] = stats.get('precreate_seconds')
         result['downtime_ms_engine'] = round(
             stats['downtime_seconds'] * 1000.0, 1)
         time.sleep(after)

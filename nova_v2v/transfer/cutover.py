@@ -896,7 +896,9 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
     hook = (functools.partial(_call_with_export, before_cutover, export)
             if before_cutover is not None else None)
     try:
+        t_precreate = time.monotonic()
         dest.precreate()
+        precreate_seconds = round(time.monotonic() - t_precreate, 3)
         export.start()
         stats = run_source_cutover(
             dom, [(d.target,) + export.nbd_source(e)
@@ -926,6 +928,7 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
         LOG.warning('Undefine of the source %(dom)s: %(err)s',
                     {'dom': name, 'err': exc})
     stats['export'] = export_kind
+    stats['precreate_seconds'] = precreate_seconds
     stats['source_removed'] = remove_source_disks(disks, source_local_path)
     stats['total_seconds'] = round(time.monotonic() - t0, 3)
     LOG.info('V2V cutover of %(dom)s done: %(stats)s',

@@ -65,6 +65,7 @@ from nova_v2v.storage import leftovers
 from nova_v2v.transfer import cutover
 from nova_v2v.transfer import exception as transfer_exception
 from nova_v2v.transfer import nbd
+from nova_v2v.transfer import tuning
 from nova_v2v.virt.libvirt import common
 
 CONF = conf.CONF
@@ -73,6 +74,8 @@ LOG = logging.getLogger(__name__)
 # libvirt's virDomainMigrateFlags value (libvirt-domain.h); Nova's fake
 # libvirt module in its tests does not define it.
 VIR_MIGRATE_UNSAFE = 1 << 9
+# virDomainJobType: a job with no known end (a running migration).
+VIR_DOMAIN_JOB_UNBOUNDED = 2
 
 
 class LiveMigrationMixin(object):
@@ -312,13 +315,25 @@ class LiveMigrationMixin(object):
         logged (Nova already logged it as "Live Migration failure") and
         the monitor decides.
         """
+        add_flags = 0
         if not block_migration and trusted_shared(
                 migrate_data, guest_disk_paths(guest.get_xml_desc()),
                 CONF.v2v.shared_filesystems):
             LOG.info('The guest\'s disks are on a shared filesystem of '
                      '[v2v] shared_filesystems: migrating with '
                      'VIR_MIGRATE_UNSAFE', instance=instance)
-            guest = _UnsafeMigrateGuest(guest)
+            add_flags |= VIR_MIGRATE_UNSAFE
+        flags = self._get_migration_flags(block_migration)
+        tuned, added = tuning.live_flags(
+            flags, self._host.get_connection().getLibVersion(),
+            auto_converge=CONF.v2v.auto_converge,
+            synchronous_writes=CONF.v2v.synchronous_disk_writes)
+        if added:
+            LOG.info('Live migration tuning: %(added)s',
+                     {'added': ', '.join(added)}, instance=instance)
+        add_flags |= tuned & ~flags
+        if add_flags:
+            guest = _FlagsMigrateGuest(guest, add_flags)
         try:
             return super()._live_migration_operation(
                 context, instance, dest, block_migration, migrate_data,
@@ -327,6 +342,16 @@ class LiveMigrationMixin(object):
             LOG.warning('The migration call ended with %(err)s; the job '
                         'monitor reports the outcome', {'err': exc},
                         instance=instance)
+
+    def _live_migration_monitor(self, context, instance, guest, *args,
+                                **kwargs):
+        if CONF.v2v.downtime_policy == 'fitted':
+            guest = FittedDowntimeGuest(guest, tuning.FittedDowntime(
+                CONF.libvirt.live_migration_downtime,
+                CONF.libvirt.live_migration_downtime_steps,
+                passes=CONF.v2v.downtime_step_passes), instance)
+        return super()._live_migration_monitor(context, instance, guest,
+                                               *args, **kwargs)
 
     def live_migration_abort(self, instance):
         state = self._v2v_cutovers.get(instance.uuid)
@@ -575,18 +600,66 @@ def trusted_shared(migrate_data, paths, shared_filesystems):
                    for root in roots) for p in paths)
 
 
-class _UnsafeMigrateGuest(object):
-    """A Guest whose ``migrate`` adds VIR_MIGRATE_UNSAFE to its flags."""
+class _FlagsMigrateGuest(object):
+    """A Guest whose ``migrate`` adds ``add_flags`` to its flags."""
 
-    def __init__(self, guest):
+    def __init__(self, guest, add_flags):
         self._guest = guest
+        self.add_flags = add_flags
 
     def __getattr__(self, name):
         return getattr(self._guest, name)
 
     def migrate(self, *args, **kwargs):
-        kwargs['flags'] = kwargs.get('flags', 0) | VIR_MIGRATE_UNSAFE
+        kwargs['flags'] = kwargs.get('flags', 0) | self.add_flags
         return self._guest.migrate(*args, **kwargs)
+
+
+class FittedDowntimeGuest(object):
+    """A Guest whose maximum downtime follows a FittedDowntime policy.
+
+    Nova's ``_live_migration_monitor`` reads the job every 0.5 s with
+    ``get_job_info`` and then raises the downtime on its own schedule
+    with ``migrate_configure_max_downtime``. Each job sample read here
+    goes to the policy, whose value is applied; Nova's own steps are
+    left aside.
+    """
+
+    def __init__(self, guest, policy, instance):
+        self._guest = guest
+        self._policy = policy
+        self._instance = instance
+        self._t0 = time.monotonic()
+
+    def __getattr__(self, name):
+        return getattr(self._guest, name)
+
+    def get_job_info(self):
+        info = self._guest.get_job_info()
+        if info.type == VIR_DOMAIN_JOB_UNBOUNDED:
+            sample = {key: getattr(info, key, 0) for key in (
+                'memory_total', 'memory_processed', 'memory_remaining',
+                'memory_bps', 'memory_iteration')}
+            new = self._policy.update(sample, time.monotonic() - self._t0)
+            if new is not None:
+                step = self._policy.history[-1]
+                LOG.info('Setting the maximum downtime to %(ms)d ms after '
+                         '%(t).1f s (%(why)s)',
+                         {'ms': new, 't': step.elapsed, 'why': step.reason},
+                         instance=self._instance)
+                try:
+                    self._guest.migrate_configure_max_downtime(new)
+                except Exception as exc:
+                    LOG.warning('Unable to set the maximum downtime to '
+                                '%(ms)d ms: %(err)s',
+                                {'ms': new, 'err': exc},
+                                instance=self._instance)
+        return info
+
+    def migrate_configure_max_downtime(self, mstime):
+        LOG.debug('Nova\'s downtime step to %(ms)d ms not applied: [v2v] '
+                  'downtime_policy is fitted', {'ms': mstime},
+                  instance=self._instance)
 
 
 def _event_hosts(plan, dest):

@@ -625,11 +625,18 @@ class TrustedSharedTestCase(test.NoDBTestCase):
             self._data(), ['/srv/shared/u/disk'], []))
 
 
-class UnsafeFlagTestCase(_DriverTestBase):
+class MigrationFlagsTestCase(_DriverTestBase):
 
     XML = ('<domain><devices><disk type="file" device="disk">'
            '<source file="/srv/shared/u/disk"/>'
            '<target dev="vda" bus="virtio"/></disk></devices></domain>')
+    AUTO_CONVERGE = 1 << 13
+    SYNC_WRITES = 1 << 18
+
+    def setUp(self):
+        super().setUp()
+        # What init_host does: Nova's flags from its [libvirt] options.
+        self.drvr._parse_migration_flags()
 
     def _run(self, block_migration=False, shared=True):
         guest = mock.Mock()
@@ -649,17 +656,109 @@ class UnsafeFlagTestCase(_DriverTestBase):
                 guest, [])
         return guest.migrate.call_args[1]['flags']
 
+    def _untuned(self):
+        self.flags(auto_converge=False, synchronous_disk_writes=False,
+                   group='v2v')
+
     def test_listed_shared_path_adds_unsafe(self):
+        self._untuned()
         self.flags(shared_filesystems=['/srv/shared'], group='v2v')
         self.assertEqual(1 | 512,
                          self._run())
 
-    def test_default_keeps_novas_flags(self):
+    def test_untuned_keeps_novas_flags(self):
+        self._untuned()
         self.assertEqual(1, self._run())
 
-    def test_block_migration_keeps_novas_flags(self):
+    def test_block_migration_is_never_unsafe(self):
+        self._untuned()
         self.flags(shared_filesystems=['/srv/shared'], group='v2v')
         self.assertEqual(1, self._run(block_migration=True, shared=False))
+
+    def test_live_migration_tuned_by_default(self):
+        self.assertEqual(1 | self.AUTO_CONVERGE, self._run())
+
+    def test_block_migration_tuned_by_default(self):
+        self.assertEqual(1 | self.AUTO_CONVERGE | self.SYNC_WRITES,
+                         self._run(block_migration=True, shared=False))
+
+    def test_no_auto_converge_when_post_copy_is_permitted(self):
+        self.flags(live_migration_permit_post_copy=True, group='libvirt')
+        self.drvr._parse_migration_flags()
+        flags = self._run(block_migration=True, shared=False)
+        self.assertFalse(flags & self.AUTO_CONVERGE)
+        self.assertTrue(flags & self.SYNC_WRITES)
+
+
+class FittedDowntimeGuestTestCase(_DriverTestBase):
+
+    def _info(self, job_type=2, **kw):
+        values = dict(memory_total=256 << 20, memory_remaining=64 << 20,
+                      memory_processed=0, memory_bps=100 << 20,
+                      memory_iteration=1)
+        values.update(kw)
+        return mock.Mock(type=job_type, **values)
+
+    def test_monitor_gets_the_wrapped_guest(self):
+        guest = mock.Mock()
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_monitor') as monitor:
+            self.drvr._live_migration_monitor(
+                self.context, self.instance, guest, 'dest', None, None,
+                False, None, None, [])
+        wrapped = monitor.call_args[0][2]
+        self.assertIsInstance(wrapped, v2v_live.FittedDowntimeGuest)
+        self.assertEqual(50, wrapped._policy.values[0])
+
+    def test_nova_policy_keeps_novas_monitor(self):
+        self.flags(downtime_policy='nova', group='v2v')
+        guest = mock.Mock()
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_monitor') as monitor:
+            self.drvr._live_migration_monitor(
+                self.context, self.instance, guest, 'dest', None, None,
+                False, None, None, [])
+        self.assertIs(guest, monitor.call_args[0][2])
+
+    def test_policy_sets_downtime_nova_steps_ignored(self):
+        guest = mock.Mock()
+        policy = mock.Mock(history=[mock.Mock(elapsed=0.0, reason='start')])
+        policy.update.side_effect = [50, None]
+        wrapped = v2v_live.FittedDowntimeGuest(guest, policy, self.instance)
+        guest.get_job_info.return_value = self._info()
+        self.assertIs(guest.get_job_info.return_value,
+                      wrapped.get_job_info())
+        guest.migrate_configure_max_downtime.assert_called_once_with(50)
+        wrapped.migrate_configure_max_downtime(95)
+        wrapped.get_job_info()
+        guest.migrate_configure_max_downtime.assert_called_once_with(50)
+        sample = policy.update.call_args[0][0]
+        self.assertEqual(64 << 20, sample['memory_remaining'])
+
+    def test_no_job_no_policy(self):
+        guest = mock.Mock()
+        policy = mock.Mock()
+        wrapped = v2v_live.FittedDowntimeGuest(guest, policy, self.instance)
+        guest.get_job_info.return_value = self._info(job_type=0)
+        wrapped.get_job_info()
+        policy.update.assert_not_called()
+
+    def test_failure_to_set_is_not_fatal(self):
+        guest = mock.Mock()
+        guest.migrate_configure_max_downtime.side_effect = Exception('gone')
+        policy = mock.Mock(history=[mock.Mock(elapsed=0.0, reason='start')])
+        policy.update.return_value = 50
+        wrapped = v2v_live.FittedDowntimeGuest(guest, policy, self.instance)
+        guest.get_job_info.return_value = self._info()
+        self.assertIs(guest.get_job_info.return_value,
+                      wrapped.get_job_info())
+
+    def test_other_calls_reach_the_guest(self):
+        guest = mock.Mock()
+        wrapped = v2v_live.FittedDowntimeGuest(guest, mock.Mock(),
+                                               self.instance)
+        wrapped.abort_job()
+        guest.abort_job.assert_called_once_with()
 
 
 class EventHooksTestCase(_DriverTestBase):
