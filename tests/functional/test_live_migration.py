@@ -35,6 +35,7 @@ from novaclient import client as nova_client
 from nova_v2v.planning import compat
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
+from nova_v2v.transfer import tuning
 from nova_v2v.virt.libvirt import common as v2v_common
 from tests.functional import base
 from tests.functional import test_cutover
@@ -85,6 +86,10 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
         ((source, dest, flags),) = self.libvirt_migrations
         self.assertEqual(('kvm-local-1', 'kvm-local-2'), (source, dest))
         self.assertTrue(flags & fakelibvirt.VIR_MIGRATE_NON_SHARED_INC)
+        # With the V2V driver's tuning.
+        self.assertTrue(flags & tuning.VIR_MIGRATE_AUTO_CONVERGE)
+        self.assertTrue(
+            flags & tuning.VIR_MIGRATE_NON_SHARED_SYNCHRONOUS_WRITES)
         self.create_image.assert_called_once_with(
             disk_path, 'raw', base.FAKE_DISK_VIRTUAL_SIZE)
 
@@ -257,6 +262,9 @@ class SharedStorageTest(base.V2VLiveMigrationTestBase):
         ((source, dest, flags),) = self.libvirt_migrations
         self.assertEqual(('kvm-shared-a', 'kvm-shared-b'), (source, dest))
         self.assertFalse(flags & fakelibvirt.VIR_MIGRATE_NON_SHARED_INC)
+        self.assertTrue(flags & tuning.VIR_MIGRATE_AUTO_CONVERGE)
+        self.assertFalse(
+            flags & tuning.VIR_MIGRATE_NON_SHARED_SYNCHRONOUS_WRITES)
         self.create_image.assert_not_called()
         # Nothing saved a stale copy of the instance over the plan, and
         # the destination's profile, passed to the source, was not saved.

@@ -323,7 +323,9 @@ class LiveMigrationMixin(object):
                      '[v2v] shared_filesystems: migrating with '
                      'VIR_MIGRATE_UNSAFE', instance=instance)
             add_flags |= VIR_MIGRATE_UNSAFE
-        flags = self._get_migration_flags(block_migration)
+        # Nova decides by migrate_data, not by the argument (None when
+        # the request left block_migration to the pre-checks).
+        flags = self._get_migration_flags(migrate_data.block_migration)
         tuned, added = tuning.live_flags(
             flags, self._host.get_connection().getLibVersion(),
             auto_converge=CONF.v2v.auto_converge,

@@ -642,7 +642,7 @@ class MigrationFlagsTestCase(_DriverTestBase):
         guest = mock.Mock()
         guest.get_xml_desc.return_value = self.XML
         data = objects.LibvirtLiveMigrateData(
-            is_shared_instance_path=shared)
+            is_shared_instance_path=shared, block_migration=block_migration)
         seen = []
 
         def operation(ctxt, inst, dest, block, md, g, names):
@@ -651,9 +651,10 @@ class MigrationFlagsTestCase(_DriverTestBase):
         with mock.patch.object(libvirt_driver.LibvirtDriver,
                                '_live_migration_operation',
                                side_effect=operation):
+            # The argument is None when the request left block_migration
+            # to the pre-checks: migrate_data carries the decision.
             self.drvr._live_migration_operation(
-                self.context, self.instance, 'dest', block_migration, data,
-                guest, [])
+                self.context, self.instance, 'dest', None, data, guest, [])
         return guest.migrate.call_args[1]['flags']
 
     def _untuned(self):
