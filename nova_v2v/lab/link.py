@@ -64,7 +64,7 @@ def shape(lab, mbit):
 
 
 def shaped_rate(lab):
-    """The tbf rate on host a's end as tc prints it, or None."""
+    """The tbf rate on host a's end in bytes/s as tc reports it, or None."""
     out, _err = processutils.execute('tc', '-n', lab.netns('a'), '-j',
                                      'qdisc', 'show', 'dev', _veth('a'))
     for qdisc in json.loads(out or '[]'):

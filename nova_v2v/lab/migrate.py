@@ -61,6 +61,7 @@ MODES = LIVE_MODES + V2V_MODES
 DISK_SIZE = 1024 ** 3
 BOOT_TIMEOUT = 90
 SHUTDOWN_TIMEOUT = 30
+FILL_CHUNK = 1 << 30
 
 
 class LabMigrationError(Exception):
@@ -331,7 +332,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
     disk_a = disks.precreate(lab.root_path('a', store), disk_rel, 'qcow2',
                              disk_size)
     if prefill:
-        fill_disk(disk_a, 'qcow2', disk_size)
+        _fill_or_clean(lab, (conn_a, conn_b), name, inst_dir, disk_a,
+                       'qcow2', disk_size)
     spec = domain.DomainSpec(
         name, inst_uuid, image.kernel, image.initrd, disk_inside,
         serial_inside, domain_type=virt_type, profile=profile,
@@ -586,14 +588,28 @@ class Tuning(object):
         self.downtime_settings.append((round(elapsed, 2), int(ms)))
 
 
+def _fill_or_clean(lab, conns, name, inst_dir, path, fmt, size):
+    try:
+        fill_disk(path, fmt, size)
+    except Exception:
+        _cleanup(lab, conns, name, inst_dir)
+        for conn in conns:
+            conn.close()
+        raise
+
+
 def fill_disk(path, fmt, size, pattern=0x5a):
     """Write every byte of a disk image (a filled, not sparse, disk).
 
     The pattern is not zero, so neither QEMU's block status nor a zero
     detection can skip it: every cluster has to cross the link.
     """
-    processutils.execute('qemu-io', '-f', fmt, '-c',
-                         'write -P %d 0 %d' % (pattern, size), path)
+    args = ['qemu-io', '-f', fmt]
+    # qemu-io writes less than 2 GiB per request.
+    for offset in range(0, size, FILL_CHUNK):
+        args += ['-c', 'write -P %d %d %d' % (
+            pattern, offset, min(FILL_CHUNK, size - offset))]
+    processutils.execute(*(args + [path]))
 
 
 def _log_progress(stats):

@@ -284,7 +284,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
                              os.path.relpath(disk_inside, store),
                              disk_format, disk_size)
     if prefill:
-        migrate.fill_disk(disk_a, disk_format, disk_size)
+        migrate._fill_or_clean(lab, (conn_a, conn_b), name, inst_dir,
+                               disk_a, disk_format, disk_size)
     spec = domain.DomainSpec(
         name, inst_uuid, image.kernel, image.initrd, disk_inside,
         serial_inside, domain_type=hw_profile.DOMAIN_TYPE[source_accel],

@@ -182,8 +182,8 @@ def _meta(lab, args):
         'accelerator': '%s (%s)' % (virt_type, reason),
         'versions': '%s, nova %s' % (
             versions, nova_version.version_string()),
-        'link': '%s Mbit/s each way (tbf on the lab veth pair; tc shows '
-                '%s)' % (args.link_mbit, link.shaped_rate(lab)),
+        'link': '%s Mbit/s each way (tbf on the lab veth pair; tc: %s '
+                'bytes/s)' % (args.link_mbit, link.shaped_rate(lab)),
         'load': 'a record every 50 ms, %d MiB/s fresh disk data, %d MiB '
                 'memory rewritten every second' % (args.fill_mb,
                                                    args.dirty_mb),
