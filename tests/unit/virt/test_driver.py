@@ -700,26 +700,24 @@ class FittedDowntimeGuestTestCase(_DriverTestBase):
         values.update(kw)
         return mock.Mock(type=job_type, **values)
 
-    def test_monitor_gets_the_wrapped_guest(self):
-        guest = mock.Mock()
+    def _monitored_guest(self, guest):
+        """The guest Nova's monitor gets from the V2V driver's."""
         with mock.patch.object(libvirt_driver.LibvirtDriver,
                                '_live_migration_monitor') as monitor:
             self.drvr._live_migration_monitor(
                 self.context, self.instance, guest, 'dest', None, None,
                 False, None, None, [])
-        wrapped = monitor.call_args[0][2]
+        return monitor.call_args[0][2]
+
+    def test_monitor_gets_the_wrapped_guest(self):
+        wrapped = self._monitored_guest(mock.Mock())
         self.assertIsInstance(wrapped, v2v_live.FittedDowntimeGuest)
         self.assertEqual(50, wrapped._policy.values[0])
 
     def test_nova_policy_keeps_novas_monitor(self):
         self.flags(downtime_policy='nova', group='v2v')
         guest = mock.Mock()
-        with mock.patch.object(libvirt_driver.LibvirtDriver,
-                               '_live_migration_monitor') as monitor:
-            self.drvr._live_migration_monitor(
-                self.context, self.instance, guest, 'dest', None, None,
-                False, None, None, [])
-        self.assertIs(guest, monitor.call_args[0][2])
+        self.assertIs(guest, self._monitored_guest(guest))
 
     def test_policy_sets_downtime_nova_steps_ignored(self):
         guest = mock.Mock()
