@@ -125,6 +125,10 @@ def entry(point, variant, i, result, limit_s):
         'libvirt_elapsed_ms': result.get('libvirt_time_elapsed_ms'),
         'ack_period_ms': result.get('ack_period_ms'),
         'clean_shutdown': result.get('clean_shutdown'),
+        # Where a V2V move's time went (stop, final sync and release,
+        # clone start): the engine's own phases.
+        'engine': {k: v for k, v in (result.get('engine') or {}).items()
+                   if k.endswith('_seconds')},
         'flags': result.get('migration_flags'),
         'downtime_settings_ms': result.get('downtime_settings_ms'),
         'guest': result.get('name'),
