@@ -149,7 +149,8 @@ def run_one(lab, point, variant, args):
                   disk_size=point['disk_gib'] * GIB,
                   prefill=point['fill'] == 'filled')
     if point['mode'] in migrate.LIVE_MODES:
-        tuning = variants.make(variant, lab, point['mem_mib'])
+        tuning = variants.make(variant, lab, point['mem_mib'],
+                               args.parallel)
         result = migrate.run(lab, point['mode'], tuning=tuning, **common)
         result['flags_added'] = getattr(tuning, 'flags_added', [])
     else:
@@ -192,6 +193,7 @@ def _meta(lab, args):
                 'memory rewritten every second' % (args.fill_mb,
                                                    args.dirty_mb),
         'runs per point': args.runs,
+        'nova-v2v multifd connections': args.parallel,
         'probe cap': '%d MiB' % (args.probe_cap >> 20),
     }
 
@@ -216,6 +218,11 @@ def _parser():
                         help='the lab link\'s rate (0: no limit)')
     parser.add_argument('--probe-cap', type=int, default=1 << 30,
                         help='bytes the link probe sends at most')
+    parser.add_argument('--parallel', type=int, default=1,
+                        help='multifd connections of the nova-v2v variant '
+                             '(Nova\'s [libvirt] '
+                             'live_migration_parallel_connections; the '
+                             'baseline keeps Nova\'s default, 1)')
     parser.add_argument('--dirty-mb', type=int, default=32)
     parser.add_argument('--fill-mb', type=int, default=4)
     parser.add_argument('--before', type=float, default=3.0,

@@ -125,8 +125,9 @@ class NovaV2V(NovaBaseline):
 
     name = NOVA_V2V
 
-    def __init__(self, lab, memory_mib):
+    def __init__(self, lab, memory_mib, parallel=1):
         super(NovaV2V, self).__init__(lab, memory_mib)
+        self.parallel = parallel
         self.policy = tuning.FittedDowntime(
             NOVA_CONF.libvirt.live_migration_downtime,
             NOVA_CONF.libvirt.live_migration_downtime_steps,
@@ -139,6 +140,13 @@ class NovaV2V(NovaBaseline):
             flags, dom.connect().getLibVersion(),
             auto_converge=V2V_CONF.v2v.auto_converge,
             synchronous_writes=V2V_CONF.v2v.synchronous_disk_writes)
+        if self.parallel > 1:
+            # What Nova does with [libvirt]
+            # live_migration_parallel_connections > 1: multifd.
+            flags |= libvirt.VIR_MIGRATE_PARALLEL
+            params[libvirt.VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS] = (
+                self.parallel)
+            self.flags_added.append('parallel-%d' % self.parallel)
         return flags, params
 
     def sample(self, dom, stats):
@@ -147,9 +155,10 @@ class NovaV2V(NovaBaseline):
             self.set_max_downtime(dom, stats['_t'], new)
 
 
-def make(variant, lab, memory_mib):
+def make(variant, lab, memory_mib, parallel=1):
+    """A variant; ``parallel`` > 1 gives nova-v2v multifd connections."""
     if variant == BASELINE:
         return NovaBaseline(lab, memory_mib)
     if variant == NOVA_V2V:
-        return NovaV2V(lab, memory_mib)
+        return NovaV2V(lab, memory_mib, parallel)
     raise ValueError('variant must be one of %s' % (VARIANTS,))
