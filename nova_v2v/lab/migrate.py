@@ -584,7 +584,13 @@ class Tuning(object):
         """One ``jobStats()`` sample (``stats['_t']``: seconds in)."""
 
     def set_max_downtime(self, dom, elapsed, ms):
-        dom.migrateSetMaxDowntime(int(ms), 0)
+        """Set the downtime; a job that just ended is not an error."""
+        try:
+            dom.migrateSetMaxDowntime(int(ms), 0)
+        except libvirt.libvirtError as exc:
+            LOG.warning('Unable to set the maximum downtime to %(ms)d ms: '
+                        '%(err)s', {'ms': ms, 'err': exc})
+            return
         self.downtime_settings.append((round(elapsed, 2), int(ms)))
 
 

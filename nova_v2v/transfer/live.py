@@ -143,7 +143,13 @@ class LiveMigration(object):
                 stats['_t'] = time.monotonic() - start
                 self.progress.append(stats)
                 if self.progress_cb:
-                    self.progress_cb(stats)
+                    try:
+                        self.progress_cb(stats)
+                    except Exception as exc:
+                        # The migration runs on in its thread: a failing
+                        # observer must not leave it unwatched.
+                        LOG.warning('Progress callback failed: %(err)s',
+                                    {'err': exc})
             if (self.timeout and not aborted and
                     time.monotonic() - start > self.timeout):
                 aborted = 'timeout'

@@ -27,8 +27,10 @@ guest on a slow link and a big guest on a fast one are paced alike.
 to the link: the time between two steps is the time the measured memory
 bandwidth needs to send the guest's memory ``passes`` times, and a step
 is only taken while the job does not fit in the current limit (what is
-left to send, at that bandwidth, takes longer than the limit). A guest
-that converges is never given more downtime than Nova's first step.
+left to send, at that bandwidth, takes longer than the limit), from the
+second memory pass on (the first one sends memory never sent before, not
+what the guest dirties). A guest that converges is never given more
+downtime than Nova's first step.
 
 :func:`live_flags` adds the flags of the tuning to Nova's
 ``migrateToURI3`` flags: auto-converge (QEMU throttles a guest that
@@ -141,8 +143,11 @@ class FittedDowntime(object):
                 return self._step(elapsed, 'start')
             if self.index >= len(self.values) - 1:
                 return None
-            if int(sample.get('memory_iteration') or 0) < 1:
-                # The disks are being copied; memory has not started.
+            if int(sample.get('memory_iteration') or 0) < 2:
+                # The disks are being copied, or memory is in its first
+                # pass, whose "remaining" is memory never sent (mostly
+                # zero pages, cheap), not what the guest dirties again:
+                # the pace counts from the second pass.
                 self._last_step_at = elapsed
                 return None
             bps = self.bandwidth(sample, elapsed)

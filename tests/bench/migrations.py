@@ -47,6 +47,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 
 from nova_v2v.lab import accel
 from nova_v2v.lab import guest as lab_guest
@@ -293,7 +294,8 @@ def main(argv=None):
             except Exception as exc:
                 failures += 1
                 data['failed'].append({'run': label, 'error': '%s: %s' % (
-                    type(exc).__name__, exc)})
+                    type(exc).__name__, exc),
+                    'traceback': traceback.format_exc()})
                 sys.stderr.write('  FAILED: %s\n' % exc)
                 _save(results, data)
                 continue

@@ -19,7 +19,7 @@ from nova_v2v.transfer import tuning
 MIB = 1 << 20
 
 
-def _sample(remaining, bps=100 * MIB, total=256 * MIB, iteration=1,
+def _sample(remaining, bps=100 * MIB, total=256 * MIB, iteration=2,
             processed=0):
     return {'memory_total': total, 'memory_remaining': remaining,
             'memory_bps': bps, 'memory_iteration': iteration,
@@ -80,15 +80,18 @@ class FittedDowntimeTestCase(testtools.TestCase):
         self.assertEqual(95, fast.update(_sample(64 * MIB, bps=1000 * MIB),
                                          3.0))
 
-    def test_disk_copy_time_does_not_count(self):
+    def test_disk_copy_and_first_pass_do_not_count(self):
         policy = tuning.FittedDowntime(passes=2)
         policy.update(_sample(0, iteration=0), 0.0)
         # 60 s of disk copy: memory has not started.
         self.assertIsNone(policy.update(_sample(0, iteration=0), 60.0))
-        # Memory starts: the pace counts from here.
+        # The first pass: all of memory is "remaining".
+        self.assertIsNone(policy.update(_sample(200 * MIB, iteration=1),
+                                        61.0))
+        # The second pass: the pace counts from here.
         self.assertIsNone(policy.update(_sample(64 * MIB), 61.0))
-        self.assertIsNone(policy.update(_sample(64 * MIB), 64.0))
-        self.assertEqual(95, policy.update(_sample(64 * MIB), 65.2))
+        self.assertIsNone(policy.update(_sample(64 * MIB), 65.0))
+        self.assertEqual(95, policy.update(_sample(64 * MIB), 66.2))
 
     def test_min_interval(self):
         policy = tuning.FittedDowntime(passes=1, min_interval=3.0)
