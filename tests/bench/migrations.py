@@ -45,6 +45,7 @@ import datetime
 import json
 import os
 import platform
+import signal
 import sys
 import time
 import traceback
@@ -265,6 +266,9 @@ def main(argv=None):
     found = points(args.series or SERIES,
                    tuple(args.disk_gib or DISK_SIZES),
                    tuple(args.mem_mib or MEMORY_SIZES))
+    # A stopped benchmark still cleans its guest and the link up (the
+    # finally clauses run on SystemExit).
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
     lab = hosts.Lab(args.state_dir)
     state = lab.load()
     started = False
