@@ -41,6 +41,7 @@ from nova.virt.libvirt import migration as nova_migration
 from oslo_utils import units
 
 from nova_v2v import conf as v2v_conf
+from nova_v2v.hardware import translate
 from nova_v2v.lab import migrate
 from nova_v2v.transfer import tuning
 
@@ -51,15 +52,6 @@ NOVA_V2V = 'nova-v2v'
 VARIANTS = (BASELINE, NOVA_V2V)
 # Nova's _live_migration_monitor loops every 0.5 s.
 NOVA_MONITOR_INTERVAL = 0.5
-
-
-def _disk_paths(dom):
-    from lxml import etree
-    root = etree.fromstring(dom.XMLDesc(0).encode())
-    return [(d.find('target').get('dev'), d.find('source').get('file'))
-            for d in root.findall('./devices/disk')
-            if d.get('device', 'disk') == 'disk' and
-            d.find('source') is not None]
 
 
 def data_gb(memory_mib, disk_files):
@@ -101,7 +93,8 @@ class NovaBaseline(migrate.Tuning):
             NOVA_CONF.libvirt.live_migration_bandwidth)
         params[libvirt.VIR_MIGRATE_PARAM_DEST_XML] = xml
         params[libvirt.VIR_MIGRATE_PARAM_PERSIST_XML] = xml
-        disks = _disk_paths(dom)
+        disks = [(dev, path) for dev, _bus, path, _fmt in
+                 translate.disk_targets(dom.XMLDesc(0)) if path]
         if block:
             params[libvirt.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = [
                 dev for dev, _path in disks]
