@@ -90,7 +90,6 @@ def _receive(server, total, outcome):
             if not data:
                 break
             got += len(data)
-        outcome['received_at'] = time.monotonic()
         outcome['received'] = got
         conn.sendall(b'k')
 

@@ -62,7 +62,6 @@ SYNCHRONOUS_WRITES_LIBVIRT = 8000000
 
 NOVA_DOWNTIME_MS = 500
 NOVA_DOWNTIME_STEPS = 10
-NOVA_DOWNTIME_DELAY = 75
 
 Step = collections.namedtuple('Step', ['elapsed', 'downtime_ms', 'reason'])
 

@@ -163,13 +163,6 @@ def run_one(lab, point, variant, args):
     return result
 
 
-def _save(path, data):
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-    os.rename(tmp, path)
-
-
 def _meta(lab, args):
     image = lab_guest.build(lab.cache_dir)
     virt_type, reason = accel.detect(
@@ -301,11 +294,11 @@ def main(argv=None):
                     type(exc).__name__, exc),
                     'traceback': traceback.format_exc()})
                 sys.stderr.write('  FAILED: %s\n' % exc)
-                _save(results, data)
+                hosts.save_json(results, data)
                 continue
             run = entry(point, variant, i, result, limit_s)
             data['runs'].append(run)
-            _save(results, data)
+            hosts.save_json(results, data)
             sys.stderr.write(
                 '  downtime %s ms, guest gap %s ms, total %s s, %.0f MiB, '
                 'limit %.2f s, lost %s (%.0f s)\n' % (
