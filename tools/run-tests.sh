@@ -81,6 +81,20 @@ moves() {
          END {if (p != "") print p+0, f+0, 0}' "$1"
 }
 
+# failures LOG: the tests that failed in LOG and the end of each one's
+# traceback, as subunit-trace printed them, so that the closing lines of a
+# long run (all that a CI summary may keep) say what failed and why.
+failures() {
+    grep -E '\.\.\. FAILED$' "$1" | sed 's/^/    /'
+    awk '/^Captured traceback:$/ {tb=1; n=0; next}
+         tb && (/^Captured [a-z]+:$/ || /^={10,}$/) {
+             tb=0; start=(n > 25) ? n - 25 : 0
+             for (i = start; i < n; i++) print "    " buf[i]
+             print "    --"
+         }
+         tb && !/^~+$/ {buf[n++]=$0}' "$1"
+}
+
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/nova-v2v-tests.XXXXXX")
 trap 'rm -rf "$LOGDIR"' EXIT
 
@@ -117,6 +131,12 @@ for env in "${ENVS[@]}"; do
     line="$line (${elapsed}s)"
     echo "--- $line"
     summary+=("$line")
+done
+
+for env in "${failed_envs[@]}"; do
+    echo
+    echo "=== What failed in $env ==="
+    failures "$LOGDIR/$env.log"
 done
 
 echo
