@@ -17,8 +17,8 @@
 The source compute of a live migration emits, in this order:
 
 ``v2v.migration.plan``
-    The pre-check chose a plan: mode, reasons, hosts, disks, hardware
-    changes.
+    The pre-check chose a plan: mode, reasons, cautions, hosts, disks,
+    hardware changes.
 ``v2v.migration.start``
     The move begins (every mode).
 ``v2v.migration.progress``
@@ -37,7 +37,8 @@ The source compute of a live migration emits, in this order:
 A cold migration's source emits ``v2v.migration.plan`` with mode
 ``offline``. Each payload is a versioned object in Nova's notification
 format (``nova_object.name`` ``V2VMigrationPayload``, namespace
-``nova_v2v``, version ``1.0``); the publisher is ``nova-v2v:<host>``.
+``nova_v2v``, version ``1.1``: 1.1 added ``cautions``); the publisher is
+``nova-v2v:<host>``.
 They go where Nova's versioned notifications go (``[notifications]
 versioned_notifications_topics`` through ``[oslo_messaging_notifications]
 driver``), unless ``[v2v] notifications = False``.
@@ -50,7 +51,7 @@ import time
 PUBLISHER = 'nova-v2v'
 PAYLOAD_NAME = 'V2VMigrationPayload'
 PAYLOAD_NAMESPACE = 'nova_v2v'
-PAYLOAD_VERSION = '1.0'
+PAYLOAD_VERSION = '1.1'
 
 PLAN = 'v2v.migration.plan'
 START = 'v2v.migration.start'
@@ -63,12 +64,12 @@ ROLLBACK = 'v2v.migration.rollback'
 EVENTS = (PLAN, START, PROGRESS, CUTOVER_START, CUTOVER_END, END, ROLLBACK)
 ERROR_EVENTS = (ROLLBACK,)
 
-# The fields of V2VMigrationPayload 1.0; an event leaves out what it does
-# not know.
+# The fields of V2VMigrationPayload 1.1 (1.1: cautions); an event leaves
+# out what it does not know.
 FIELDS = ('instance_uuid', 'source_host', 'dest_host', 'mode',
           'block_migration', 'reasons', 'disks', 'hardware_changes',
           'bytes_copied', 'bytes_remaining', 'bytes_total', 'downtime_s',
-          'stop', 'reason', 'migration_status')
+          'stop', 'reason', 'migration_status', 'cautions')
 
 
 def payload(instance_uuid, **fields):
@@ -93,6 +94,7 @@ def plan_fields(plan):
             'mode': data.get('mode'),
             'block_migration': data.get('block_migration'),
             'reasons': list(data.get('reasons') or ()),
+            'cautions': list(data.get('cautions') or ()),
             'disks': [dict(d) for d in data.get('disks') or ()],
             'hardware_changes': [dict(c) if isinstance(c, dict) else c
                                  for c in data.get('hardware_changes')

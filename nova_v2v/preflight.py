@@ -82,6 +82,7 @@ class Verdict:
     disks: ty.List[dict] = dataclasses.field(default_factory=list)
     hardware_changes: ty.List[dict] = dataclasses.field(default_factory=list)
     reasons: ty.List[str] = dataclasses.field(default_factory=list)
+    cautions: ty.List[str] = dataclasses.field(default_factory=list)
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -158,7 +159,8 @@ def _verdict(server, source, compute, options):
                    hardware_changes=[dict(c) if isinstance(c, dict) else c
                                      for c in data.get('hardware_changes')
                                      or ()],
-                   reasons=list(plan.reasons))
+                   reasons=list(plan.reasons),
+                   cautions=list(plan.cautions))
 
 
 def exit_code(verdicts):
@@ -186,6 +188,8 @@ def format_text(server, verdicts):
             continue
         lines.append('  %s: %s, %s' % (v.host, v.mode, v.downtime))
         lines.append('      why: %s' % '; '.join(v.reasons))
+        for caution in v.cautions:
+            lines.append('      caution: %s' % caution)
         for disk in v.disks:
             lines.append('      precreates %s (%s -> %s, %s)'
                          % (disk.get('path'), disk.get('source_format'),

@@ -112,6 +112,9 @@ class MigrationPlan:
     disks: ty.Tuple[DiskPlan, ...] = ()
     hardware_changes: ty.Tuple[HardwareChange, ...] = ()
     reasons: ty.Tuple[str, ...] = ()
+    # What is known to put the guest at risk in this mode on these hosts
+    # (compat.live_state_caveat): the move is not refused, it is told.
+    cautions: ty.Tuple[str, ...] = ()
 
     @property
     def live_state_moves(self):
@@ -130,6 +133,7 @@ class MigrationPlan:
         data['hardware_changes'] = tuple(
             HardwareChange(**c) for c in data.get('hardware_changes', ()))
         data['reasons'] = tuple(data.get('reasons', ()))
+        data['cautions'] = tuple(data.get('cautions', ()))
         return cls(**data)
 
     @classmethod
@@ -145,6 +149,8 @@ class MigrationPlan:
             self.dest_accel)
         if self.reasons:
             text += ': ' + '; '.join(self.reasons)
+        if self.cautions:
+            text += ' (caution: %s)' % '; '.join(self.cautions)
         return text
 
 
@@ -344,7 +350,11 @@ def plan_live_migration(source, dest, guest, storage=None,
         mode = SHARED_LIVE if shared else BLOCK_LIVE
         why = ('both hosts share the guest storage' if shared else
                'local storage: disks are copied while the guest runs')
-        return MigrationPlan(mode=mode, reasons=(why,), **common)
+        caveat = compat.live_state_caveat(source.accelerator,
+                                          source.qemu_version)
+        return MigrationPlan(mode=mode, reasons=(why,),
+                             cautions=(caveat,) if caveat else (),
+                             **common)
 
     if not (allow_cutover and pair.cutover):
         raise PlanRefused(

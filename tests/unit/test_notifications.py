@@ -29,7 +29,7 @@ class PayloadTest(testtools.TestCase):
         self.assertEqual({
             'nova_object.name': 'V2VMigrationPayload',
             'nova_object.namespace': 'nova_v2v',
-            'nova_object.version': '1.0',
+            'nova_object.version': '1.1',
             'nova_object.data': {'instance_uuid': U, 'mode': 'block-live'}},
             body)
 
@@ -41,8 +41,10 @@ class PayloadTest(testtools.TestCase):
             mode=planner.V2V_CUTOVER, source_host='a', dest_host='b',
             source_accel='kvm', dest_accel='tcg', block_migration=True,
             disks=(planner.DiskPlan('/i/u/disk', 'qcow2', 'raw', 10),),
-            reasons=('the destination does not run qcow2 disks',))
+            reasons=('the destination does not run qcow2 disks',),
+            cautions=('told',))
         fields = notifications.plan_fields(plan)
+        self.assertEqual(['told'], fields['cautions'])
         self.assertEqual(('v2v-cutover', 'a', 'b', True),
                          (fields['mode'], fields['source_host'],
                           fields['dest_host'], fields['block_migration']))

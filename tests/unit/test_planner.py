@@ -317,6 +317,61 @@ class TestTable(testtools.TestCase):
         self.assertIsNone(planner.pick_machine_type('virt-7.2', MACHINES))
 
 
+class TestLiveStateCautions(testtools.TestCase):
+    """TCG's dirty tracking before QEMU 9.0 (compat.live_state_caveat)."""
+
+    def _plan(self, accel, qemu_version, **kw):
+        return planner.plan_live_migration(
+            host('a', accel, qemu_version=qemu_version),
+            host('b', accel, qemu_version=qemu_version),
+            guest('qemu' if accel == profile.TCG else 'kvm'), **kw)
+
+    def test_tcg_before_9_0_is_told(self):
+        plan = self._plan(profile.TCG, 7002022)
+        self.assertEqual(planner.BLOCK_LIVE, plan.mode)
+        self.assertEqual(1, len(plan.cautions))
+        self.assertIn('QEMU 7.2.22 before 9.0 can lose a TCG guest\'s '
+                      'memory writes', plan.cautions[0])
+        self.assertIn('(caution: QEMU 7.2.22', plan.summary())
+        self.assertEqual(plan, planner.MigrationPlan.from_json(
+            plan.to_json()))
+
+    def test_shared_live_is_told_too(self):
+        plan = planner.plan_live_migration(
+            host('a', profile.TCG, storage='nfs:x', qemu_version=8002000),
+            host('b', profile.TCG, storage='nfs:x', qemu_version=8002000),
+            guest('qemu'))
+        self.assertEqual(planner.SHARED_LIVE, plan.mode)
+        self.assertEqual(1, len(plan.cautions))
+
+    def test_nothing_to_tell(self):
+        for accel, version in ((profile.TCG, 9000000),
+                               (profile.TCG, 10001000),
+                               (profile.KVM, 7002022),
+                               (profile.TCG, 0)):
+            self.assertEqual((), self._plan(accel, version).cautions,
+                             (accel, version))
+
+    def test_cutover_moves_no_memory(self):
+        plan = planner.plan_live_migration(
+            host('a', profile.TCG, qemu_version=7002022),
+            host('b', qemu_version=7002022), guest('qemu'))
+        self.assertEqual(planner.V2V_CUTOVER, plan.mode)
+        self.assertEqual((), plan.cautions)
+
+    def test_plan_of_an_older_release_reads(self):
+        data = self._plan(profile.TCG, 7002022).to_dict()
+        del data['cautions']
+        self.assertEqual((), planner.MigrationPlan.from_dict(data).cautions)
+
+    def test_caveat(self):
+        self.assertIsNone(compat.live_state_caveat(profile.TCG, 9000000))
+        self.assertIsNone(compat.live_state_caveat(profile.KVM, 8002000))
+        self.assertIsNone(compat.live_state_caveat(profile.TCG, None))
+        self.assertIn('QEMU 8.2.9 before 9.0',
+                      compat.live_state_caveat(profile.TCG, '8002009'))
+
+
 class TestPlanSerialisation(testtools.TestCase):
 
     def test_json_round_trip(self):

@@ -142,10 +142,25 @@ class EvaluateTest(testtools.TestCase):
         self.assertIn('precreates <instances_path>/%s/disk (qcow2 -> raw, '
                       '1.0 GiB)' % U, text)
         self.assertIn('1 of 2 hosts can take it: b', text)
+        self.assertNotIn('caution', text)
         data = json.loads(preflight.to_json(server(), verdicts))
         self.assertEqual(['b'], data['fits'])
         self.assertEqual('v2v-cutover', data['hosts'][1]['mode'])
         self.assertEqual(U, data['server']['id'])
+
+    def test_reports_cautions(self):
+        # Both hosts run TCG on QEMU 7.2: the live state moves, told.
+        verdicts = preflight.evaluate(server(), [
+            preflight.Compute('a', host_profile=host('a')),
+            preflight.Compute('b', host_profile=host('b'))])
+        self.assertEqual(planner.BLOCK_LIVE, verdicts[1].mode)
+        text = preflight.format_text(server(), verdicts)
+        self.assertIn('      caution: QEMU 7.2.0 before 9.0 can lose a TCG '
+                      'guest\'s memory writes during a live migration',
+                      text)
+        data = json.loads(preflight.to_json(server(), verdicts))
+        self.assertEqual(list(verdicts[1].cautions),
+                         data['hosts'][1]['cautions'])
 
 
 class FakeCloud(object):

@@ -267,6 +267,10 @@ class PrecheckMixin(object):
             block_device_info=block_device_info)
         LOG.info('V2V plan: %(plan)s', {'plan': plan.summary()},
                  instance=instance)
+        for caution in plan.cautions:
+            LOG.warning('V2V plan %(mode)s to %(dest)s: %(caution)s',
+                        {'mode': plan.mode, 'dest': plan.dest_host,
+                         'caution': caution}, instance=instance)
         common.sysmeta_put(sysmeta, common.SYSMETA_PLAN, plan.to_json())
         instance.save()
         self._v2v_emit(context, notifications.PLAN, instance,

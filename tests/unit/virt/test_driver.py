@@ -261,6 +261,25 @@ class V2VDriverTestCase(_DriverTestBase):
                          self.instance.system_metadata)
         self.super_check.assert_called_once()
 
+    def test_source_caution_is_logged_and_saved(self):
+        # TCG on both hosts, the fake QEMU is older than 9.0.
+        self.drvr._v2v_virt_type = 'qemu'
+        self._source_check(shared=False, dom_type='qemu',
+                           dest_kw={'accelerator': profile.TCG})
+        plan = self._saved_plan()
+        self.assertEqual(planner.BLOCK_LIVE, plan.mode)
+        self.assertEqual(1, len(plan.cautions))
+        self.assertIn('before 9.0 can lose a TCG guest', plan.cautions[0])
+        self.assertIn('WARNING [nova_v2v.virt.libvirt.prechecks] V2V plan '
+                      'block-live to dest: QEMU ',
+                      self.stdlog.logger.output)
+
+    def test_source_no_caution_on_kvm(self):
+        self._source_check(shared=False)
+        self.assertEqual((), self._saved_plan().cautions)
+        self.assertNotIn('V2V plan block-live to dest:',
+                         self.stdlog.logger.output)
+
     def test_source_auto_shared_resolves_shared(self):
         data = self._source_check(shared=True)
         self.assertFalse(data.block_migration)
