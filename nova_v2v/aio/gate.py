@@ -91,6 +91,20 @@ class GateError(paths.AioError):
     """The gate could not run a step (not a failed check)."""
 
 
+class GuestCrashed(GateError):
+    """The server's kernel died after a move.
+
+    ``known_fault`` is the caution of the move's plan (the
+    ``v2v.migration.plan`` event's ``cautions``: why the source's QEMU may
+    lose guest memory writes), or None.
+    """
+
+    def __init__(self, message, crash, known_fault):
+        super(GuestCrashed, self).__init__(message)
+        self.crash = crash
+        self.known_fault = known_fault
+
+
 # -- the guest's acknowledgements -----------------------------------------
 
 def wait_ack(tail, after, timeout, what):
@@ -399,6 +413,18 @@ class Guest(object):
                  {'name': self.name, 'id': self.id, 'host': host})
         return info
 
+    def crash(self):
+        """The first line of a kernel crash in the server's logs, or None."""
+        for path in self.tail.paths if self.tail is not None else ():
+            try:
+                with open(path, errors='replace') as f:
+                    crash = lab_migrate.guest_crash(f.read())
+            except OSError:
+                continue
+            if crash:
+                return crash
+        return None
+
     def delete(self):
         if self.tail is not None:
             self.tail.stop()
@@ -427,9 +453,12 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
     info = cloud.wait_status(guest.id, ('ACTIVE',))
     seconds = round(time.time() - start, 1)
     host = cli.host_of(info)
-    resumed = wait_ack(guest.tail, time.time(), RESUME_TIMEOUT,
-                       'the move ' + label)
-    time.sleep(settle)
+    try:
+        resumed = wait_ack(guest.tail, time.time(), RESUME_TIMEOUT,
+                           'the move ' + label)
+        time.sleep(settle)
+    finally:
+        _crashed(guest, label, events, start)
     acks = guest.tail.merged()
     check = read_records(guest.lab, LAB_HOST.get(host, 'a'),
                          guest.inside('disk'), acks)
@@ -504,6 +533,18 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         'move': label, 'ok': 'OK' if result['ok'] else 'FAILED',
         'problems': '; '.join(problems)})
     return result
+
+
+def _crashed(guest, label, events, since):
+    """Raise :class:`GuestCrashed` if the server's kernel died."""
+    crash = guest.crash()
+    if not crash:
+        return
+    planned = (events.payload(guest.id, since, notifications.PLAN)
+               if events is not None else None) or {}
+    cautions = planned.get('cautions') or []
+    raise GuestCrashed('the server crashed after the move %s: %s' % (
+        label, crash), crash, '; '.join(cautions) or None)
 
 
 def run_check(cloud, guest, label, expect_exit, expect_modes):
@@ -632,10 +673,43 @@ def _computes(layout, lab, stage, current):
     return wanted
 
 
+def _run_stage(report, stage, layout, cloud, lab, ids, events):
+    """A stage's moves and checks into ``report``; once more on a known fault.
+
+    A server that crashed after a move whose plan told why QEMU may lose its
+    memory writes (:class:`GuestCrashed` with ``known_fault``) is recorded
+    in ``report['repeated']`` and the stage runs again with a new server;
+    any other failure, or a second crash, fails the stage.
+    """
+    for attempt in (1, 2):
+        checks = []
+        try:
+            moves = STAGE_RUN[stage](layout, cloud, lab, ids, events, checks)
+        except GuestCrashed as exc:
+            if attempt == 1 and exc.known_fault:
+                LOG.warning('Stage %(stage)s: %(exc)s; known QEMU fault: '
+                            '%(fault)s; running the stage once more',
+                            {'stage': stage, 'exc': exc,
+                             'fault': exc.known_fault})
+                report['repeated'].append({'stage': stage, 'crash': exc.crash,
+                                           'known_fault': exc.known_fault})
+                continue
+            LOG.exception('Stage %s failed', stage)
+            report['errors'].append('%s: %s' % (stage, exc))
+        except paths.AioError as exc:
+            LOG.exception('Stage %s failed', stage)
+            report['errors'].append('%s: %s' % (stage, exc))
+        else:
+            report['moves'] += moves
+        report['checks'] += checks
+        return
+
+
 def run(layout, lab, stages=STAGES, keep=False, constraints=None):
     """Build, move, check, tear down; the report (a dict)."""
     t0 = time.monotonic()
-    report = {'moves': [], 'checks': [], 'steps': {}, 'errors': []}
+    report = {'moves': [], 'checks': [], 'steps': {}, 'errors': [],
+              'repeated': []}
     started_lab = started_aio = False
     events = None
     try:
@@ -662,12 +736,7 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None):
             report['steps']['computes (%s)' % stage] = round(
                 time.monotonic() - step, 1)
             step = time.monotonic()
-            try:
-                report['moves'] += STAGE_RUN[stage](
-                    layout, cloud, lab, ids, events, report['checks'])
-            except paths.AioError as exc:
-                LOG.exception('Stage %s failed', stage)
-                report['errors'].append('%s: %s' % (stage, exc))
+            _run_stage(report, stage, layout, cloud, lab, ids, events)
             report['steps']['moves (%s)' % stage] = round(
                 time.monotonic() - step, 1)
         report['openstack_calls'] = len(cloud.calls)
@@ -736,6 +805,10 @@ def table(report):
             lines.append('  %s' % problem)
     for error in report['errors']:
         lines.append('error: %s' % error)
+    for again in report.get('repeated', ()):
+        lines.append('stage %s ran once more: the server crashed (%s); known '
+                     'QEMU fault: %s' % (again['stage'], again['crash'],
+                                         again['known_fault']))
     checks = report.get('checks', [])
     lines.append('%d of %d moves OK, %d of %d checks OK, %d records lost, '
                  '%s s in all (%s)'

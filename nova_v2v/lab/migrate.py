@@ -48,6 +48,8 @@ from nova_v2v.lab import hosts
 from nova_v2v.lab import link
 from nova_v2v.lab import tls as lab_tls
 from nova_v2v.lab import workload
+from nova_v2v.planning import compat
+from nova_v2v.planning import profile
 from nova_v2v import privsep
 from nova_v2v.storage import disks
 from nova_v2v.transfer import cutover
@@ -66,6 +68,33 @@ FILL_CHUNK = 1 << 30
 
 class LabMigrationError(Exception):
     pass
+
+
+class GuestCrashed(LabMigrationError):
+    """The guest's kernel died on host b after its live state moved.
+
+    ``crash`` is the guest's first line about it; ``known_fault`` is
+    :func:`nova_v2v.planning.compat.live_state_caveat` for the source (why
+    QEMU itself may have lost guest memory writes), or None.
+    """
+
+    def __init__(self, message, crash, known_fault):
+        super(GuestCrashed, self).__init__(message)
+        self.crash = crash
+        self.known_fault = known_fault
+
+
+# The first line Linux prints when its kernel dies.
+CRASH_MARKERS = ('Kernel panic - not syncing', 'BUG: ', 'Oops: ',
+                 'general protection fault')
+
+
+def guest_crash(text):
+    """The first line of a guest kernel crash in a serial log, or None."""
+    for line in text.splitlines():
+        if any(marker in line for marker in CRASH_MARKERS):
+            return line.strip()
+    return None
 
 
 class SerialTail(threading.Thread):
@@ -132,6 +161,10 @@ class SerialTail(threading.Thread):
         with self._lock:
             acks = [a for path in self.paths for a in self.acks[path]]
         return sorted(acks, key=lambda a: a[1])
+
+
+# libvirt's domain types as nova_v2v.planning.profile names accelerators.
+_ACCELERATORS = {'kvm': profile.KVM, 'qemu': profile.TCG}
 
 
 def _domain_type(dom):
@@ -405,6 +438,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         result['total_seconds'] = round(mig.elapsed, 3)
         result['downtime_ms_libvirt'] = completed.get('downtime')
         result['libvirt_time_elapsed_ms'] = completed.get('time_elapsed')
+        caveat = compat.live_state_caveat(
+            _ACCELERATORS.get(result['source_accel']), conn_a.getVersion())
         try:
             _wait_for(lambda: tail.first_ack(serial['b']), BOOT_TIMEOUT,
                       'first write of the guest on host b')
@@ -412,11 +447,22 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
             where = collect_diagnostics(
                 lab, dest_dom, 'b', name, serial,
                 lab.root_path('b', disk_inside))
-            raise LabMigrationError('%s; guest state on b %s; serial log '
-                                    'tail on b: %r; diagnostics in %s' % (
-                                        exc, dest_dom.state(),
-                                        _read(serial['b'])[-300:], where))
+            message = ('%s; guest state on b %s; serial log tail on b: %r; '
+                       'diagnostics in %s' % (exc, dest_dom.state(),
+                                              _read(serial['b'])[-300:],
+                                              where))
+            crash = guest_crash(_read(serial['b']))
+            if crash:
+                raise GuestCrashed(message, crash, caveat)
+            raise LabMigrationError(message)
         time.sleep(after)
+        crash = guest_crash(_read(serial['b']))
+        if crash:
+            raise GuestCrashed(
+                'the guest crashed on host b after the migration: %s; '
+                'serial log tail on b: %r' % (crash,
+                                              _read(serial['b'])[-300:]),
+                crash, caveat)
         result['clean_shutdown'] = _shutdown(dest_dom)
         tail.stop()
         last_a = tail.last_ack(serial['a'])

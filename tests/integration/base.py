@@ -21,8 +21,10 @@ the class fails with one message listing everything that is missing.
 
 import os
 import shutil
+import sys
 
 import testtools
+from testtools import content
 
 # Executables the lab runs, with the Debian package that provides each
 # (bindep.txt, profile "test").
@@ -134,6 +136,40 @@ class LabTestCase(testtools.TestCase):
         super(LabTestCase, self).setUp()
         if self.setup_error:
             self.fail(self.setup_error)
+
+    def migrate_live(self, mode, **kwargs):
+        """nova_v2v.lab.migrate.run of a live mode on this class's lab.
+
+        Runs once more on the known QEMU fault, see :meth:`once_more`.
+        """
+        from nova_v2v.lab import migrate
+        return self.once_more(
+            mode, lambda: migrate.run(self.lab, mode, **kwargs))
+
+    def once_more(self, what, migration):
+        """Call ``migration()``; again once if QEMU is known to lose writes.
+
+        A guest that crashes on host b after its live state moved fails
+        the test, except once: when the source's QEMU is known to lose TCG
+        guest writes during a live migration
+        (nova_v2v.planning.compat.live_state_caveat), the crash is recorded
+        as the test's "guest-crash" detail and on stderr, and
+        ``migration()`` runs once more (a new guest); a second crash fails
+        the test.
+        """
+        from nova_v2v.lab import migrate
+        try:
+            return migration()
+        except migrate.GuestCrashed as exc:
+            if not exc.known_fault:
+                raise
+            note = ('%s: the guest crashed on host b (%s); known QEMU '
+                    'fault: %s; running the migration once more' % (
+                        what, exc.crash, exc.known_fault))
+            self.addDetail('guest-crash', content.text_content(
+                '%s\n%s' % (note, exc)))
+            sys.stderr.write('\nWARNING: %s\n' % note)
+        return migration()
 
     def assertGuestMovedIntact(self, result):
         """The guest runs on b and every acknowledged record is there."""

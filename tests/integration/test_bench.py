@@ -59,9 +59,14 @@ class TestBenchParts(base.LabTestCase):
         from nova_v2v.lab import migrate
         from tests.bench import variants
         link.shape(self.lab, 1000)
-        tuning = variants.make(variant, self.lab, 256)
-        result = migrate.run(self.lab, 'block-live', before=2.0, after=2.0,
-                             dirty_mb=8, fill_mb=2, tuning=tuning)
+
+        def migration():
+            tuning = variants.make(variant, self.lab, 256)
+            return tuning, migrate.run(self.lab, 'block-live', before=2.0,
+                                       after=2.0, dirty_mb=8, fill_mb=2,
+                                       tuning=tuning)
+
+        tuning, result = self.once_more(variant, migration)
         self.addDetail(variant, content.text_content(
             json.dumps(result, indent=2, sort_keys=True)))
         self.assertGuestMovedIntact(result)

@@ -30,8 +30,7 @@ class TestLabMigrations(base.LabTestCase):
     """One lab, a shared-live and a block-live migration from a to b."""
 
     def _migrate(self, mode):
-        from nova_v2v.lab import migrate
-        result = migrate.run(self.lab, mode)
+        result = self.migrate_live(mode)
         print('\n%s: %s' % (mode, json.dumps(result, sort_keys=True)))
         self.addDetail('result', content.text_content(
             json.dumps(result, indent=2, sort_keys=True)))

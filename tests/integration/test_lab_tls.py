@@ -36,8 +36,7 @@ class TestLabTLS(base.LabTestCase):
     lab_options = {'tls': True}
 
     def _migrate(self, **kwargs):
-        from nova_v2v.lab import migrate
-        result = migrate.run(self.lab, 'block-live', **kwargs)
+        result = self.migrate_live('block-live', **kwargs)
         print('\nblock-live %s: %s' % (kwargs, json.dumps(result,
                                                           sort_keys=True)))
         self.addDetail('result', content.text_content(

@@ -162,6 +162,7 @@ class TestRunMove(testtools.TestCase):
         self.guest = mock.Mock(id=U1)
         self.guest.instance_dir.return_value = '/i/' + U1
         self.guest.tail.merged.return_value = [(1, 0.0, 0.0)]
+        self.guest.crash.return_value = None
         self.useFixture(fixtures.MockPatchObject(
             gate, 'wait_ack', return_value=(9, 1.0, 0.0)))
         self.records = {'records_written': 9, 'records_verified': 9,
@@ -220,6 +221,23 @@ class TestRunMove(testtools.TestCase):
                      "events ['v2v.migration.plan'], not",
                      'the plan event says v2v-cutover, not block-live'):
             self.assertIn(text, problems)
+
+    def test_crash_after_the_move(self):
+        self.guest.crash.return_value = 'Oops: 0000 [#1] PREEMPT SMP NOPTI'
+        self.events.payload.return_value = {'mode': 'block-live',
+                                            'cautions': ['QEMU 7.2.22 ...']}
+        exc = self.assertRaises(gate.GuestCrashed, self._run,
+                                FakeCloud('labhost-a', 'labhost-b'))
+        self.assertEqual(('Oops: 0000 [#1] PREEMPT SMP NOPTI',
+                          'QEMU 7.2.22 ...'), (exc.crash, exc.known_fault))
+        self.assertIn('crashed after the move move', str(exc))
+
+    def test_crash_without_a_caution_is_not_known(self):
+        self.guest.crash.return_value = 'Kernel panic - not syncing: x'
+        gate.wait_ack.side_effect = gate.GateError('no write acknowledged')
+        exc = self.assertRaises(gate.GuestCrashed, self._run,
+                                FakeCloud('labhost-a', 'labhost-b'))
+        self.assertIsNone(exc.known_fault)
 
     def test_cold_move_is_confirmed(self):
         cloud = FakeCloud('labhost-a', 'labhost-b', status='confirmed')
@@ -394,6 +412,69 @@ class TestReport(testtools.TestCase):
         stack_down.assert_not_called()
         listener.return_value.start.return_value.stop.assert_called_once()
         lab.down.assert_not_called()
+
+
+class TestStageOnceMore(testtools.TestCase):
+
+    def _stage(self, *outcomes):
+        report = {'moves': [], 'checks': [], 'errors': [], 'repeated': []}
+        runs = iter(outcomes)
+
+        def stage(layout, cloud, lab, ids, events, checks):
+            checks.append({'check': 'c', 'ok': True})
+            outcome = next(runs)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+
+        with mock.patch.dict(gate.STAGE_RUN, {'local': stage}):
+            gate._run_stage(report, 'local', None, None, None, {}, None)
+        return report
+
+    def test_known_crash_runs_the_stage_once_more(self):
+        report = self._stage(gate.GuestCrashed('boom', 'Oops: 0', 'QEMU'),
+                             [{'ok': True}])
+        self.assertEqual([{'ok': True}], report['moves'])
+        # The checks of the run that counts, once.
+        self.assertEqual(1, len(report['checks']))
+        self.assertEqual([], report['errors'])
+        self.assertEqual([{'stage': 'local', 'crash': 'Oops: 0',
+                           'known_fault': 'QEMU'}], report['repeated'])
+        text = gate.table(dict(report, moves=[], checks=[], seconds=1.0,
+                               steps={}))
+        self.assertIn('stage local ran once more: the server crashed '
+                      '(Oops: 0); known QEMU fault: QEMU', text)
+
+    def test_second_crash_fails(self):
+        crash = gate.GuestCrashed('boom', 'Oops: 0', 'QEMU')
+        report = self._stage(crash, crash)
+        self.assertEqual([], report['moves'])
+        self.assertEqual(['local: boom'], report['errors'])
+        self.assertEqual(1, len(report['repeated']))
+
+    def test_unknown_crash_fails_at_once(self):
+        report = self._stage(gate.GuestCrashed('boom', 'Oops: 0', None))
+        self.assertEqual(['local: boom'], report['errors'])
+        self.assertEqual([], report['repeated'])
+
+
+class TestGuestCrash(testtools.TestCase):
+
+    def test_reads_every_log(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        quiet = os.path.join(tmp, 'a.log')
+        died = os.path.join(tmp, 'b.log')
+        with open(quiet, 'w') as f:
+            f.write('W 1 17\n')
+        with open(died, 'w') as f:
+            f.write('W 2 18\nBUG: kernel NULL pointer dereference\n')
+        guest = gate.Guest(None, None, 'g', False)
+        self.assertIsNone(guest.crash())
+        guest.tail = mock.Mock(paths=[os.path.join(tmp, 'gone.log'), quiet])
+        self.assertIsNone(guest.crash())
+        guest.tail.paths.append(died)
+        self.assertEqual('BUG: kernel NULL pointer dereference',
+                         guest.crash())
 
 
 class TestCli(testtools.TestCase):

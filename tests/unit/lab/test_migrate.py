@@ -1,0 +1,50 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import testtools
+
+from nova_v2v.lab import migrate
+
+# The first lines of two destination serial logs of the lab (QEMU 7.2 TCG,
+# Debian's 6.1 cloud kernel), after a live migration that lost writes.
+NULL_CALL = '''W 412 1795691620
+BUG: kernel NULL pointer dereference, address: 0000000000000000
+#PF: supervisor instruction fetch in kernel mode
+Oops: 0010 [#1] PREEMPT SMP NOPTI
+Kernel panic - not syncing: Attempted to kill the idle task!
+'''
+TIMER = '''Oops: 0000 [#1] PREEMPT SMP NOPTI
+RIP: 0010:rb_insert_color+0x14/0x140
+Kernel panic - not syncing: Fatal exception in interrupt
+'''
+
+
+class GuestCrashTest(testtools.TestCase):
+
+    def test_first_line_of_the_crash(self):
+        self.assertEqual('BUG: kernel NULL pointer dereference, address: '
+                         '0000000000000000', migrate.guest_crash(NULL_CALL))
+        self.assertEqual('Oops: 0000 [#1] PREEMPT SMP NOPTI',
+                         migrate.guest_crash(TIMER))
+
+    def test_a_guest_that_writes(self):
+        self.assertIsNone(migrate.guest_crash('W 1 17956\nW 2 17957\n'))
+        self.assertIsNone(migrate.guest_crash(''))
+
+    def test_crash_is_a_migration_error(self):
+        exc = migrate.GuestCrashed('moved, then crashed', 'Oops: 0000',
+                                   'QEMU 7.2.22 before 9.0 ...')
+        self.assertIsInstance(exc, migrate.LabMigrationError)
+        self.assertEqual(('Oops: 0000', 'QEMU 7.2.22 before 9.0 ...'),
+                         (exc.crash, exc.known_fault))
