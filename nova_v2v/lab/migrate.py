@@ -297,7 +297,7 @@ def host_leftovers(lab, host, conn, name, instance_dir_inside,
 def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         keep=False, tls=False, libvirt_options=None, expect_refusal=False,
         memory_mib=256, disk_size=DISK_SIZE, fill_mb=0, prefill=False,
-        tuning=None, **v2v_args):
+        tuning=None, kernel_args=None, after_move=None, **v2v_args):
     """Run one migration; returns the result dict printed by the CLI.
 
     :param tls: the live modes over libvirt native TLS: short for Nova's
@@ -317,6 +317,10 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
     :param tuning: how the live migration is driven (flags, params and a
         job monitor, see :class:`Tuning`); the default runs the lab's own
         flags with no monitor
+    :param kernel_args: more guest kernel arguments, ``{name: value}``
+        (live modes)
+    :param after_move: called with host b's domain once the guest wrote
+        there (live modes; tests provoke faults with it)
     """
     if mode not in MODES:
         raise LabMigrationError('mode must be one of %s' % (MODES,))
@@ -325,9 +329,10 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
     except lab_tls.TLSError as exc:
         raise LabMigrationError(str(exc))
     if mode in V2V_MODES:
-        if transport.needs_certificates or expect_refusal:
-            raise LabMigrationError('TLS and expect_refusal are for the '
-                                    'live modes')
+        if (transport.needs_certificates or expect_refusal or kernel_args
+                or after_move):
+            raise LabMigrationError('TLS, expect_refusal, kernel_args and '
+                                    'after_move are for the live modes')
         from nova_v2v.lab import v2v
         return v2v.run(lab, mode, before=before, after=after,
                        dirty_mb=dirty_mb, profile=profile, keep=keep,
@@ -371,7 +376,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         name, inst_uuid, image.kernel, image.initrd, disk_inside,
         serial_inside, domain_type=virt_type, profile=profile,
         memory_mib=memory_mib,
-        cmdline_extra={'lab.dirty_mb': dirty_mb, 'lab.fill_mb': fill_mb})
+        cmdline_extra=dict(kernel_args or {}, **{'lab.dirty_mb': dirty_mb,
+                                                 'lab.fill_mb': fill_mb}))
     tail = SerialTail([serial['a'], serial['b']])
     tail.start()
     result = {'mode': mode, 'name': name, 'uuid': inst_uuid,
@@ -455,6 +461,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
             if crash:
                 raise GuestCrashed(message, crash, caveat)
             raise LabMigrationError(message)
+        if after_move is not None:
+            after_move(dest_dom)
         time.sleep(after)
         crash = guest_crash(_read(serial['b']))
         if crash:

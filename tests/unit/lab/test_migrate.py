@@ -48,3 +48,11 @@ class GuestCrashTest(testtools.TestCase):
         self.assertIsInstance(exc, migrate.LabMigrationError)
         self.assertEqual(('Oops: 0000', 'QEMU 7.2.22 before 9.0 ...'),
                          (exc.crash, exc.known_fault))
+
+    def test_fault_hooks_are_for_the_live_modes(self):
+        for kwargs in ({'kernel_args': {'unknown_nmi_panic': 1}},
+                       {'after_move': print}):
+            exc = self.assertRaises(migrate.LabMigrationError, migrate.run,
+                                    None, 'v2v-cutover', **kwargs)
+            self.assertIn('kernel_args and after_move are for the live '
+                          'modes', str(exc))
