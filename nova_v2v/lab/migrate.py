@@ -49,7 +49,7 @@ from nova_v2v.lab import link
 from nova_v2v.lab import tls as lab_tls
 from nova_v2v.lab import workload
 from nova_v2v.planning import compat
-from nova_v2v.planning import profile
+from nova_v2v.planning import profile as v2v_profile
 from nova_v2v import privsep
 from nova_v2v.storage import disks
 from nova_v2v.transfer import cutover
@@ -164,7 +164,7 @@ class SerialTail(threading.Thread):
 
 
 # libvirt's domain types as nova_v2v.planning.profile names accelerators.
-_ACCELERATORS = {'kvm': profile.KVM, 'qemu': profile.TCG}
+_ACCELERATORS = {'kvm': v2v_profile.KVM, 'qemu': v2v_profile.TCG}
 
 
 def _domain_type(dom):
