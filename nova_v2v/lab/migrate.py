@@ -453,23 +453,23 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
             where = collect_diagnostics(
                 lab, dest_dom, 'b', name, serial,
                 lab.root_path('b', disk_inside))
+            log_b = _read(serial['b'])
             message = ('%s; guest state on b %s; serial log tail on b: %r; '
                        'diagnostics in %s' % (exc, dest_dom.state(),
-                                              _read(serial['b'])[-300:],
-                                              where))
-            crash = guest_crash(_read(serial['b']))
+                                              log_b[-300:], where))
+            crash = guest_crash(log_b)
             if crash:
                 raise GuestCrashed(message, crash, caveat)
             raise LabMigrationError(message)
         if after_move is not None:
             after_move(dest_dom)
         time.sleep(after)
-        crash = guest_crash(_read(serial['b']))
+        log_b = _read(serial['b'])
+        crash = guest_crash(log_b)
         if crash:
             raise GuestCrashed(
                 'the guest crashed on host b after the migration: %s; '
-                'serial log tail on b: %r' % (crash,
-                                              _read(serial['b'])[-300:]),
+                'serial log tail on b: %r' % (crash, log_b[-300:]),
                 crash, caveat)
         result['clean_shutdown'] = _shutdown(dest_dom)
         tail.stop()
