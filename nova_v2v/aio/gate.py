@@ -91,20 +91,6 @@ class GateError(paths.AioError):
     """The gate could not run a step (not a failed check)."""
 
 
-class GuestCrashed(GateError):
-    """The server's kernel died after a move.
-
-    ``known_fault`` is the caution of the move's plan (the
-    ``v2v.migration.plan`` event's ``cautions``: why the source's QEMU may
-    lose guest memory writes), or None.
-    """
-
-    def __init__(self, message, crash, known_fault):
-        super(GuestCrashed, self).__init__(message)
-        self.crash = crash
-        self.known_fault = known_fault
-
-
 # -- the guest's acknowledgements -----------------------------------------
 
 def wait_ack(tail, after, timeout, what):
@@ -416,11 +402,7 @@ class Guest(object):
     def crash(self):
         """The first line of a kernel crash in the server's logs, or None."""
         for path in self.tail.paths if self.tail is not None else ():
-            try:
-                with open(path, errors='replace') as f:
-                    crash = lab_migrate.guest_crash(f.read())
-            except OSError:
-                continue
+            crash = lab_migrate.guest_crash(lab_migrate._read(path))
             if crash:
                 return crash
         return None
@@ -536,15 +518,21 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
 
 
 def _crashed(guest, label, events, since):
-    """Raise :class:`GuestCrashed` if the server's kernel died."""
+    """Raise :class:`lab_migrate.GuestCrashed` if the server's kernel died.
+
+    Its ``known_fault`` is the caution of the move's plan (the
+    ``v2v.migration.plan`` event's ``cautions``: why the source's QEMU may
+    lose guest memory writes), or None.
+    """
     crash = guest.crash()
     if not crash:
         return
     planned = (events.payload(guest.id, since, notifications.PLAN)
                if events is not None else None) or {}
     cautions = planned.get('cautions') or []
-    raise GuestCrashed('the server crashed after the move %s: %s' % (
-        label, crash), crash, '; '.join(cautions) or None)
+    raise lab_migrate.GuestCrashed(
+        'the server crashed after the move %s: %s' % (label, crash), crash,
+        '; '.join(cautions) or None)
 
 
 def run_check(cloud, guest, label, expect_exit, expect_modes):
@@ -677,32 +665,30 @@ def _run_stage(report, stage, layout, cloud, lab, ids, events):
     """A stage's moves and checks into ``report``; once more on a known fault.
 
     A server that crashed after a move whose plan told why QEMU may lose its
-    memory writes (:class:`GuestCrashed` with ``known_fault``) is recorded
-    in ``report['repeated']`` and the stage runs again with a new server;
-    any other failure, or a second crash, fails the stage.
+    memory writes (:class:`lab_migrate.GuestCrashed` with ``known_fault``)
+    is recorded in ``report['repeated']`` and the stage runs again with a
+    new server (:func:`lab_migrate.once_more`); any other failure, or a
+    second crash, fails the stage.
     """
-    for attempt in (1, 2):
-        checks = []
-        try:
-            moves = STAGE_RUN[stage](layout, cloud, lab, ids, events, checks)
-        except GuestCrashed as exc:
-            if attempt == 1 and exc.known_fault:
-                LOG.warning('Stage %(stage)s: %(exc)s; known QEMU fault: '
-                            '%(fault)s; running the stage once more',
-                            {'stage': stage, 'exc': exc,
-                             'fault': exc.known_fault})
-                report['repeated'].append({'stage': stage, 'crash': exc.crash,
-                                           'known_fault': exc.known_fault})
-                continue
-            LOG.exception('Stage %s failed', stage)
-            report['errors'].append('%s: %s' % (stage, exc))
-        except paths.AioError as exc:
-            LOG.exception('Stage %s failed', stage)
-            report['errors'].append('%s: %s' % (stage, exc))
-        else:
-            report['moves'] += moves
-        report['checks'] += checks
-        return
+    checks = []
+
+    def attempt():
+        del checks[:]
+        return STAGE_RUN[stage](layout, cloud, lab, ids, events, checks)
+
+    def told(exc):
+        LOG.warning('Stage %(stage)s: %(exc)s; known QEMU fault: %(fault)s; '
+                    'running the stage once more',
+                    {'stage': stage, 'exc': exc, 'fault': exc.known_fault})
+        report['repeated'].append({'stage': stage, 'crash': exc.crash,
+                                   'known_fault': exc.known_fault})
+
+    try:
+        report['moves'] += lab_migrate.once_more(attempt, told)
+    except (paths.AioError, lab_migrate.GuestCrashed) as exc:
+        LOG.exception('Stage %s failed', stage)
+        report['errors'].append('%s: %s' % (stage, exc))
+    report['checks'] += checks
 
 
 def run(layout, lab, stages=STAGES, keep=False, constraints=None):

@@ -71,17 +71,34 @@ class LabMigrationError(Exception):
 
 
 class GuestCrashed(LabMigrationError):
-    """The guest's kernel died on host b after its live state moved.
+    """The guest's kernel died on its new host after its live state moved.
 
     ``crash`` is the guest's first line about it; ``known_fault`` is
     :func:`nova_v2v.planning.compat.live_state_caveat` for the source (why
-    QEMU itself may have lost guest memory writes), or None.
+    QEMU itself may have lost guest memory writes), or None. Raised by
+    :func:`run` and by the all-in-one gate (nova_v2v.aio.gate).
     """
 
     def __init__(self, message, crash, known_fault):
         super(GuestCrashed, self).__init__(message)
         self.crash = crash
         self.known_fault = known_fault
+
+
+def once_more(migration, told):
+    """``migration()``, called again once if the guest died of a known fault.
+
+    A :class:`GuestCrashed` with a ``known_fault`` is given to ``told`` (to
+    record it) and ``migration()`` runs once more, with a new guest; any
+    other error, a crash without a known fault or a second crash propagates.
+    """
+    try:
+        return migration()
+    except GuestCrashed as exc:
+        if not exc.known_fault:
+            raise
+        told(exc)
+    return migration()
 
 
 # The first line Linux prints when its kernel dies.

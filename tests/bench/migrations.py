@@ -42,6 +42,7 @@ variants alternate which goes first, so drift spreads evenly.
 
 import argparse
 import datetime
+import functools
 import json
 import os
 import platform
@@ -147,6 +148,20 @@ def limit_seconds(lab, nbytes, cap):
 # The report's line for the runs that were run again (a guest crash on the
 # destination that the source's QEMU is known to cause).
 REPEATED = 'runs repeated after a guest crash (known QEMU fault)'
+
+
+def _repeated(data, label, exc):
+    """A run whose guest crashed of a known QEMU fault: it runs once more.
+
+    Recorded and counted in the report's settings: QEMU, not the variant,
+    lost the writes.
+    """
+    data['repeated'].append({'run': label, 'crash': exc.crash,
+                             'known_fault': exc.known_fault,
+                             'error': str(exc)})
+    data['meta'][REPEATED] = len(data['repeated'])
+    sys.stderr.write('  guest crashed on host b (%s): %s; once more\n'
+                     % (exc.crash, exc.known_fault))
 
 
 def run_one(lab, point, variant, args):
@@ -290,21 +305,9 @@ def main(argv=None):
             sys.stderr.write('[%d/%d] %s\n' % (n, len(order), label))
             t0 = time.monotonic()
             try:
-                try:
-                    result = run_one(lab, point, variant, args)
-                except migrate.GuestCrashed as exc:
-                    if not exc.known_fault:
-                        raise
-                    # Recorded, counted in the report's settings, and run
-                    # once more: QEMU, not the variant, lost the writes.
-                    data['repeated'].append({
-                        'run': label, 'crash': exc.crash,
-                        'known_fault': exc.known_fault, 'error': str(exc)})
-                    data['meta'][REPEATED] = len(data['repeated'])
-                    sys.stderr.write(
-                        '  guest crashed on host b (%s): %s; once more\n'
-                        % (exc.crash, exc.known_fault))
-                    result = run_one(lab, point, variant, args)
+                result = migrate.once_more(
+                    lambda: run_one(lab, point, variant, args),
+                    functools.partial(_repeated, data, label))
                 limit_s = limit_seconds(
                     lab, result.get('wire_bytes') or
                     result.get('bytes_moved'), args.probe_cap)

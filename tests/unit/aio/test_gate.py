@@ -226,7 +226,7 @@ class TestRunMove(testtools.TestCase):
         self.guest.crash.return_value = 'Oops: 0000 [#1] PREEMPT SMP NOPTI'
         self.events.payload.return_value = {'mode': 'block-live',
                                             'cautions': ['QEMU 7.2.22 ...']}
-        exc = self.assertRaises(gate.GuestCrashed, self._run,
+        exc = self.assertRaises(lab_migrate.GuestCrashed, self._run,
                                 FakeCloud('labhost-a', 'labhost-b'))
         self.assertEqual(('Oops: 0000 [#1] PREEMPT SMP NOPTI',
                           'QEMU 7.2.22 ...'), (exc.crash, exc.known_fault))
@@ -235,7 +235,7 @@ class TestRunMove(testtools.TestCase):
     def test_crash_without_a_caution_is_not_known(self):
         self.guest.crash.return_value = 'Kernel panic - not syncing: x'
         gate.wait_ack.side_effect = gate.GateError('no write acknowledged')
-        exc = self.assertRaises(gate.GuestCrashed, self._run,
+        exc = self.assertRaises(lab_migrate.GuestCrashed, self._run,
                                 FakeCloud('labhost-a', 'labhost-b'))
         self.assertIsNone(exc.known_fault)
 
@@ -432,8 +432,9 @@ class TestStageOnceMore(testtools.TestCase):
         return report
 
     def test_known_crash_runs_the_stage_once_more(self):
-        report = self._stage(gate.GuestCrashed('boom', 'Oops: 0', 'QEMU'),
-                             [{'ok': True}])
+        report = self._stage(
+            lab_migrate.GuestCrashed('boom', 'Oops: 0', 'QEMU'),
+            [{'ok': True}])
         self.assertEqual([{'ok': True}], report['moves'])
         # The checks of the run that counts, once.
         self.assertEqual(1, len(report['checks']))
@@ -446,14 +447,14 @@ class TestStageOnceMore(testtools.TestCase):
                       '(Oops: 0); known QEMU fault: QEMU', text)
 
     def test_second_crash_fails(self):
-        crash = gate.GuestCrashed('boom', 'Oops: 0', 'QEMU')
+        crash = lab_migrate.GuestCrashed('boom', 'Oops: 0', 'QEMU')
         report = self._stage(crash, crash)
         self.assertEqual([], report['moves'])
         self.assertEqual(['local: boom'], report['errors'])
         self.assertEqual(1, len(report['repeated']))
 
     def test_unknown_crash_fails_at_once(self):
-        report = self._stage(gate.GuestCrashed('boom', 'Oops: 0', None))
+        report = self._stage(lab_migrate.GuestCrashed('boom', 'Oops: 0', None))
         self.assertEqual(['local: boom'], report['errors'])
         self.assertEqual([], report['repeated'])
 

@@ -56,3 +56,45 @@ class GuestCrashTest(testtools.TestCase):
                                     None, 'v2v-cutover', **kwargs)
             self.assertIn('kernel_args and after_move are for the live '
                           'modes', str(exc))
+
+
+class OnceMoreTest(testtools.TestCase):
+
+    def _calls(self, *outcomes):
+        runs = iter(outcomes)
+        calls = []
+
+        def migration():
+            calls.append(1)
+            outcome = next(runs)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return outcome
+        return calls, migration
+
+    def test_known_crash_runs_once_more(self):
+        crash = migrate.GuestCrashed('moved, then crashed', 'Oops: 0', 'QEMU')
+        calls, migration = self._calls(crash, 'moved')
+        told = []
+        self.assertEqual('moved', migrate.once_more(migration, told.append))
+        self.assertEqual([crash], told)
+        self.assertEqual(2, len(calls))
+
+    def test_unknown_crash_and_second_crash_propagate(self):
+        unknown = migrate.GuestCrashed('crashed', 'Oops: 0', None)
+        calls, migration = self._calls(unknown)
+        self.assertRaises(migrate.GuestCrashed, migrate.once_more,
+                          migration, self.fail)
+        self.assertEqual(1, len(calls))
+        known = migrate.GuestCrashed('crashed', 'Oops: 0', 'QEMU')
+        calls, migration = self._calls(known, known)
+        told = []
+        self.assertRaises(migrate.GuestCrashed, migrate.once_more,
+                          migration, told.append)
+        self.assertEqual((2, 1), (len(calls), len(told)))
+
+    def test_other_errors_propagate(self):
+        calls, migration = self._calls(migrate.LabMigrationError('no'))
+        self.assertRaises(migrate.LabMigrationError, migrate.once_more,
+                          migration, self.fail)
+        self.assertEqual(1, len(calls))
