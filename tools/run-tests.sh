@@ -81,18 +81,12 @@ moves() {
          END {if (p != "") print p+0, f+0, 0}' "$1"
 }
 
-# failures LOG: the tests that failed in LOG and the end of each one's
-# traceback, as subunit-trace printed them, so that the closing lines of a
-# long run (all that a CI summary may keep) say what failed and why.
+# failures LOG [--brief]: each test that failed in LOG with the end of its
+# traceback and details (--brief: its id and exception, one line), as
+# subunit-trace printed them (tools/failed_tests.py), so that the closing
+# lines of a long run (all that a CI summary may keep) say what failed.
 failures() {
-    grep -E '\.\.\. FAILED$' "$1" | sed 's/^/    /'
-    awk '/^Captured traceback:$/ {tb=1; n=0; next}
-         tb && (/^Captured [a-z]+:$/ || /^={10,}$/) {
-             tb=0; start=(n > 25) ? n - 25 : 0
-             for (i = start; i < n; i++) print "    " buf[i]
-             print "    --"
-         }
-         tb && !/^~+$/ {buf[n++]=$0}' "$1"
+    python3 tools/failed_tests.py "$@" | sed 's/^/    /'
 }
 
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/nova-v2v-tests.XXXXXX")
@@ -147,6 +141,9 @@ done
 status=0
 if [ "${#failed_envs[@]}" -gt 0 ]; then
     echo "Failed envs: ${failed_envs[*]}"
+    for env in "${failed_envs[@]}"; do
+        failures --brief "$LOGDIR/$env.log"
+    done
     status=1
 fi
 if [ $((total_passed + total_failed)) -eq 0 ]; then
