@@ -284,6 +284,7 @@ def check_records(result, image, logs, lab):
         'records_verified': check['records_verified'],
         'records_lost': check['records_lost'],
         'serial_gaps': check['serial_gaps'],
+        'serial_unacked': check['serial_unacked'],
         'serial_repeats': check['serial_repeats'],
         'log_ranges': check['log_ranges'],
         'guest_clock_max_gap_ms': check['guest_max_gap_ms'],

@@ -166,7 +166,8 @@ class TestRunMove(testtools.TestCase):
         self.useFixture(fixtures.MockPatchObject(
             gate, 'wait_ack', return_value=(9, 1.0, 0.0)))
         self.records = {'records_written': 9, 'records_verified': 9,
-                        'records_lost': 0, 'lost': [], 'serial_gaps': []}
+                        'records_lost': 0, 'lost': [], 'serial_gaps': [],
+                        'serial_unacked': []}
         self.useFixture(fixtures.MockPatchObject(
             gate, 'read_records', side_effect=lambda *a: self.records))
         self.useFixture(fixtures.MockPatchObject(gate.time, 'sleep'))

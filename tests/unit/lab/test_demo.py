@@ -34,6 +34,20 @@ class TestDemoTable(testtools.TestCase):
     def test_passing(self):
         self.assertEqual([], demo.problems(_result('shared-live')))
 
+    def test_unacknowledged_record(self):
+        # The source stopped between a record's write and its
+        # acknowledgement: fine when the guest booted again from its disk,
+        # not when a live migration carried it on.
+        for mode in ('v2v-cutover', 'offline'):
+            self.assertEqual([], demo.problems(_result(
+                mode, serial_unacked=[21], log_ranges=[[1, 20], [22, 40]])))
+        self.assertEqual(
+            ['records written but not acknowledged [21, 30]'],
+            demo.problems(_result('v2v-cutover', serial_unacked=[21, 30])))
+        self.assertEqual(
+            ['records written but not acknowledged [21]'],
+            demo.problems(_result('block-live', serial_unacked=[21])))
+
     def test_problems(self):
         self.assertEqual(['2 records lost', 'only 38 of 40 records '
                           'verified'],

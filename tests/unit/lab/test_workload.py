@@ -99,6 +99,7 @@ class TestVerify(testtools.TestCase):
         self.assertEqual([], result['lost'])
         self.assertEqual(20, result['header'])
         self.assertEqual([], result['serial_gaps'])
+        self.assertEqual([], result['serial_unacked'])
         self.assertEqual([], result['serial_repeats'])
         self.assertEqual([[1, 10], [11, 20]], result['log_ranges'])
         self.assertEqual(50.0, result['guest_max_gap_ms'])
@@ -117,8 +118,45 @@ class TestVerify(testtools.TestCase):
         result = workload.verify(disk, [_log(range(1, 11)),
                                         _log(range(13, 21))])
         self.assertEqual([[10, 13]], result['serial_gaps'])
+        self.assertEqual([], result['serial_unacked'])
         self.assertEqual(0, result['records_lost'])
         self.assertEqual(20, result['records_verified'])
+
+    def test_written_not_acknowledged_before_the_switch(self):
+        # The source stopped after record 11 and the header were on disk,
+        # before "W 11"; the clone resumed at 12.
+        disk = _disk(range(1, 21))
+        result = workload.verify(disk, [_log(range(1, 11)),
+                                        _log(range(12, 21))])
+        self.assertEqual([11], result['serial_unacked'])
+        self.assertEqual([], result['serial_gaps'])
+        self.assertEqual(0, result['records_lost'])
+        self.assertEqual(20, result['records_verified'])
+
+    def test_unacknowledged_record_missing_is_a_gap(self):
+        # The clone went on past a record that is not on disk.
+        disk = _disk([n for n in range(1, 21) if n != 11])
+        result = workload.verify(disk, [_log(range(1, 11)),
+                                        _log(range(12, 21))])
+        self.assertEqual([], result['serial_unacked'])
+        self.assertEqual([[10, 12]], result['serial_gaps'])
+        self.assertEqual(10, result['records_verified'])
+
+    def test_step_inside_one_log_is_a_gap(self):
+        # Within one guest's log, record 11 is on disk but its
+        # acknowledgement is missing: the serial log lost a line.
+        disk = _disk(range(1, 21))
+        result = workload.verify(disk, [_log([n for n in range(1, 21)
+                                              if n != 11])])
+        self.assertEqual([], result['serial_unacked'])
+        self.assertEqual([[10, 12]], result['serial_gaps'])
+
+    def test_unacknowledged_after_an_empty_log(self):
+        disk = _disk(range(1, 21))
+        result = workload.verify(disk, [_log(range(1, 11)), '',
+                                        _log(range(12, 21))])
+        self.assertEqual([11], result['serial_unacked'])
+        self.assertEqual([[1, 10], None, [12, 20]], result['log_ranges'])
 
     def test_first_log_not_starting_at_one(self):
         result = workload.verify(_disk(range(1, 6)), [_log(range(3, 6))])
