@@ -158,6 +158,37 @@ class TestVerify(testtools.TestCase):
         self.assertEqual([11], result['serial_unacked'])
         self.assertEqual([[1, 10], None, [12, 20]], result['log_ranges'])
 
+    def test_line_cut_by_a_live_migration(self):
+        # The source was stopped in the middle of printing "W 11 ...":
+        # the rest of the line came out on the destination.
+        disk = _disk(range(1, 21))
+        a = _log(range(1, 12))
+        b = _log(range(11, 21))
+        cut = a.index('W 11')
+        result = workload.verify(disk, [a[:cut + 6], a[cut + 6:] + b[
+            b.index('W 12'):]])
+        self.assertEqual([], result['serial_gaps'])
+        self.assertEqual([], result['serial_unacked'])
+        self.assertEqual([], result['serial_repeats'])
+        self.assertEqual([[1, 10], [11, 20]], result['log_ranges'])
+        self.assertEqual(20, result['records_written'])
+
+    def test_cut_line_across_an_empty_log(self):
+        disk = _disk(range(1, 5))
+        a = _log(range(1, 5))
+        cut = a.index('W 3') + 2
+        result = workload.verify(disk, [a[:cut], '', a[cut:]])
+        self.assertEqual([[1, 2], None, [3, 4]], result['log_ranges'])
+        self.assertEqual([], result['serial_gaps'])
+
+    def test_unfinished_last_line_of_the_last_log(self):
+        # Nothing follows: the last log keeps it (and a complete record
+        # number and time still count).
+        disk = _disk(range(1, 4))
+        text = _log(range(1, 4)).rstrip('\n')
+        result = workload.verify(disk, [text])
+        self.assertEqual([[1, 3]], result['log_ranges'])
+
     def test_first_log_not_starting_at_one(self):
         result = workload.verify(_disk(range(1, 6)), [_log(range(3, 6))])
         self.assertEqual([[0, 3]], result['serial_gaps'])
