@@ -63,7 +63,7 @@ def parse(lines):
         elif current is not None and RULE.match(line) and previous:
             header = HEADER.match(previous)
             if header:
-                if section is not None and section and section[-1] == previous:
+                if section and section[-1] == previous:
                     section.pop()
                 section = current[1].setdefault(header.group('name'), [])
         elif current is not None and BOUNDARY.match(line):

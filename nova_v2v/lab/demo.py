@@ -67,12 +67,8 @@ def problems(result):
                         result['records_written']))
     if result.get('serial_gaps'):
         found.append('acknowledgement gaps %s' % result['serial_gaps'])
-    # A guest booted again from its moved disk may leave the one record
-    # written but not acknowledged when the source stopped; a live
-    # migration carries the guest on and leaves none.
     unacked = result.get('serial_unacked') or []
-    if len(unacked) > (0 if result.get('mode') in migrate.LIVE_MODES
-                       else 1):
+    if len(unacked) > migrate.unacked_allowed(result.get('mode')):
         found.append('records written but not acknowledged %s' % unacked)
     if result.get('serial_repeats'):
         found.append('repeated acknowledgements %s'

@@ -169,16 +169,13 @@ class LabTestCase(testtools.TestCase):
 
         return migrate.once_more(migration, told)
 
-    def assertGuestMovedIntact(self, result, restarted=False):
+    def assertGuestMovedIntact(self, result):
         """The guest runs on b and every acknowledged record is there.
 
-        ``restarted``: the guest on b booted from the moved disk (a V2V
-        cutover, an offline move), so the source may have been stopped
-        between a record's write and its acknowledgement: at most that one
-        record is unacknowledged (and intact on disk, see
-        nova_v2v.lab.workload.verify).  A live migration carries the guest
-        on: none is.
+        Records written but not acknowledged: as many as the move's mode
+        allows (nova_v2v.lab.migrate.unacked_allowed).
         """
+        from nova_v2v.lab import migrate
         self.assertTrue(result['dest_running'],
                         'the guest is not running on host b')
         self.assertEqual(0, result['records_lost'], result)
@@ -186,9 +183,7 @@ class LabTestCase(testtools.TestCase):
         self.assertGreaterEqual(result['records_verified'],
                                 result['records_written'], result)
         self.assertEqual([], result['serial_gaps'], result)
-        if restarted:
-            self.assertLessEqual(len(result['serial_unacked']), 1, result)
-        else:
-            self.assertEqual([], result['serial_unacked'], result)
+        self.assertLessEqual(len(result['serial_unacked']),
+                             migrate.unacked_allowed(result['mode']), result)
         self.assertEqual([], result['serial_repeats'], result)
         self.assertEqual([], result['source_leftovers'], result)

@@ -94,7 +94,7 @@ class TestLabV2V(base.LabTestCase):
     def _move(self, mode, **kwargs):
         result = self.v2v.run(self.lab, mode, **kwargs)
         self._record('%s %s' % (mode, kwargs), result)
-        self.assertGuestMovedIntact(result, restarted=True)
+        self.assertGuestMovedIntact(result)
         (first_a, last_a), range_b = result['log_ranges']
         self.assertEqual(1, first_a, result)
         self.assertIsNotNone(range_b, 'the clone wrote nothing on host b')

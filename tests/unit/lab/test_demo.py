@@ -15,6 +15,7 @@
 import testtools
 
 from nova_v2v.lab import demo
+from nova_v2v.lab import migrate
 
 
 def _result(mode, **kwargs):
@@ -33,6 +34,12 @@ class TestDemoTable(testtools.TestCase):
 
     def test_passing(self):
         self.assertEqual([], demo.problems(_result('shared-live')))
+
+    def test_unacked_allowed(self):
+        self.assertEqual(0, migrate.unacked_allowed('shared-live'))
+        self.assertEqual(0, migrate.unacked_allowed('block-live'))
+        self.assertEqual(1, migrate.unacked_allowed('v2v-cutover'))
+        self.assertEqual(1, migrate.unacked_allowed('offline'))
 
     def test_unacknowledged_record(self):
         # The source stopped between a record's write and its
