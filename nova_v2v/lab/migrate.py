@@ -258,8 +258,9 @@ def _shutdown(dom, timeout=SHUTDOWN_TIMEOUT):
 def _transferred(completed, progress):
     """(memory bytes, disk bytes) from completed stats and the last polls.
 
-    The destination's completed stats may lack the disk counters (the
-    mirror is driven by the source), so the polled maximum is used too.
+    The source's completed stats (its job-completed event) count all;
+    the destination's lack the disk counters (the mirror is driven by the
+    source), so the polled maximum is used too.
     """
     def best(key):
         return int(max([completed.get(key, 0) or 0] +
@@ -456,10 +457,17 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
                      lab.root_path('a', disk_inside), inst_dir)
             return result
         finally:
+            result['job_polls'] = dict(mig.polls)
             if evidence is not None:
                 result['tls_evidence'] = evidence.as_dict()
         dest_dom = conn_b.lookupByName(name)
-        completed = live.completed_stats(dest_dom)
+        # The source's own final statistics (the disks' mirror counted);
+        # the destination's lack the disk counters.
+        completed = mig.completed
+        result['job_stats_from'] = 'source job-completed event'
+        if completed is None:
+            completed = live.completed_stats(dest_dom)
+            result['job_stats_from'] = 'destination, and the polls'
         state_b = dest_dom.state()[0]
         result['dest_running'] = state_b == libvirt.VIR_DOMAIN_RUNNING
         result['dest_accel'] = _domain_type(dest_dom)

@@ -18,6 +18,13 @@
 worker thread while the calling thread polls ``jobStats()`` and reports
 progress.  The migration is always peer-to-peer: the client only talks to
 the source daemon, which dials ``dest_uri`` itself.
+
+Polls are samples: a short migration may end before the first one, or
+between two of them.  What the job moved in all is read from the source
+daemon's job-completed event (``VIR_DOMAIN_EVENT_ID_JOB_COMPLETED``),
+whose statistics are the source's final ones, the disks' mirror
+included; it needs a libvirt event loop registered before the connection
+was opened (``cutover.ensure_event_loop``).
 """
 
 import threading
@@ -42,6 +49,12 @@ class MigrationFailed(Exception):
 
 class MigrationTimeout(MigrationFailed):
     pass
+
+
+# How long to wait, once migrateToURI3 returned, for the job-completed
+# event (libvirt emits it before the call returns; the event loop thread
+# may deliver it a little later).
+COMPLETED_EVENT_WAIT = 5.0
 
 
 def build_flags(block=False, incremental=False, trust_shared=False,
@@ -91,7 +104,8 @@ class LiveMigration(object):
     """Run dom.migrateToURI3 in a thread; poll, report, abort."""
 
     def __init__(self, dom, dest_uri, flags, params=None,
-                 poll_interval=0.2, timeout=None, progress_cb=None):
+                 poll_interval=0.2, timeout=None, progress_cb=None,
+                 completed_wait=COMPLETED_EVENT_WAIT):
         self.dom = dom
         self.dest_uri = dest_uri
         self.flags = flags
@@ -104,6 +118,14 @@ class LiveMigration(object):
         self._error = None
         self._thread = None
         self.elapsed = None
+        # What each jobStats() poll gave: a sample, no job, or an error.
+        self.polls = {'samples': 0, 'no_job': 0, 'errors': 0,
+                      'last_error': None}
+        # The source's completed-job statistics, from its event.
+        self.completed = None
+        self.completed_wait = completed_wait
+        self._completed_event = threading.Event()
+        self._uuid = None
 
     def abort(self):
         """Request abort; safe from any thread (e.g. progress_cb)."""
@@ -118,16 +140,63 @@ class LiveMigration(object):
     def _poll(self):
         try:
             stats = self.dom.jobStats()
-        except libvirt.libvirtError:
+        except libvirt.libvirtError as exc:
+            self.polls['errors'] += 1
+            self.polls['last_error'] = str(exc)
+            LOG.debug('jobStats: %(err)s', {'err': exc})
             return None
         if not stats or stats.get('type') == libvirt.VIR_DOMAIN_JOB_NONE:
+            self.polls['no_job'] += 1
             return None
+        self.polls['samples'] += 1
         return stats
+
+    def _on_job_completed(self, _conn, dom, params, _opaque):
+        if dom.UUIDString() != self._uuid:
+            return
+        self.completed = dict(params)
+        self._completed_event.set()
+
+    def _watch_completion(self):
+        """Watch for the job-completed event: (conn, callback id) or None."""
+        try:
+            self._uuid = self.dom.UUIDString()
+            conn = self.dom.connect()
+            return conn, conn.domainEventRegisterAny(
+                self.dom, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+                self._on_job_completed, None)
+        except libvirt.libvirtError as exc:
+            LOG.warning('Cannot watch the job-completed event of %(dom)s '
+                        '(no libvirt event loop?): %(err)s; the totals '
+                        'will come from the polls',
+                        {'dom': self.dom.name(), 'err': exc})
+            return None
+
+    def _unwatch_completion(self, watch, succeeded):
+        if watch is None:
+            return
+        conn, cb_id = watch
+        if succeeded and not self._completed_event.wait(
+                self.completed_wait):
+            LOG.warning('No job-completed event for %(dom)s within '
+                        '%(s).1f s', {'dom': self.dom.name(),
+                                      's': self.completed_wait})
+        try:
+            conn.domainEventDeregisterAny(cb_id)
+        except libvirt.libvirtError as exc:
+            LOG.debug('Event deregistration: %(err)s', {'err': exc})
 
     def run(self):
         LOG.info('Migrating %(dom)s to %(uri)s flags=%(flags)#x',
                  {'dom': self.dom.name(), 'uri': self.dest_uri,
                   'flags': self.flags})
+        watch = self._watch_completion()
+        try:
+            return self._run_and_poll()
+        finally:
+            self._unwatch_completion(watch, self._error is None)
+
+    def _run_and_poll(self):
         start = time.monotonic()
         self._thread = threading.Thread(target=self._run,
                                         name='migrate-%s' % self.dom.name())

@@ -47,6 +47,8 @@ class TestLabMigrations(base.LabTestCase):
         self.addDetail('result', content.text_content(
             json.dumps(result, indent=2, sort_keys=True)))
         self.assertGuestMovedIntact(result)
+        self.assertEqual('source job-completed event',
+                         result['job_stats_from'], result)
         first_b, _last_b = result['log_ranges'][1]
         self.assertGreater(first_b, 1, 'guest did not write on host a')
         return result

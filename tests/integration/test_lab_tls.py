@@ -68,6 +68,8 @@ class TestLabTLS(base.LabTestCase):
         from nova_v2v.lab import tls
         result = self._migrate(tls=True)
         self.assertGuestMovedIntact(result)
+        self.assertEqual('source job-completed event',
+                         result['job_stats_from'], result)
         self.assertGreater(result['disk_bytes'], 0, result)
         # Decided by Nova's options, as Nova's libvirt driver does.
         self.assertEqual(tls.NOVA_TLS_OPTIONS, result['transport'])
