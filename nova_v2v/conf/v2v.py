@@ -119,7 +119,10 @@ that really is the same file on every host.
 How the maximum downtime of a libvirt live or block migration is raised
 while the migration runs. Both policies use the values of Nova's
 ``[libvirt] live_migration_downtime`` and ``live_migration_downtime_steps``
-(50 to 500 ms by default); they differ in when a step is taken.
+(50 to 500 ms by default); they differ in when a step is taken. With
+``fitted`` the first value is set before the migration starts; Nova sets it
+at its monitor's first sample, so a migration that converges sooner runs
+with QEMU's default (300 ms).
 
 Related options:
 

@@ -80,8 +80,14 @@ class VariantsTestCase(testtools.TestCase):
         self.assertEqual(2, params['parallel.connections'])
         self.assertEqual(['auto-converge', 'synchronous-writes',
                           'parallel-2'], tuning.flags_added)
+        # The first value is set before the migration starts, as the
+        # driver does; the first sample does not set it again.
+        self.dom.migrateSetMaxDowntime.assert_called_once_with(50, 0)
+        self.assertEqual([(0.0, 50)], tuning.downtime_settings)
         tuning.sample(self.dom, {'_t': 0.5, 'memory_iteration': 0})
         self.dom.migrateSetMaxDowntime.assert_called_once_with(50, 0)
+        self.assertEqual([(0.0, 50)], tuning.downtime_settings)
+        self.assertEqual([0.0], [s.elapsed for s in tuning.policy.history])
 
     def test_unknown_variant(self):
         self.assertRaises(ValueError, variants.make, 'other', self.lab, 256)

@@ -657,8 +657,8 @@ class MigrationFlagsTestCase(_DriverTestBase):
         # What init_host does: Nova's flags from its [libvirt] options.
         self.drvr._parse_migration_flags()
 
-    def _run(self, block_migration=False, shared=True):
-        guest = mock.Mock()
+    def _run(self, block_migration=False, shared=True, guest=None):
+        guest = guest or mock.Mock()
         guest.get_xml_desc.return_value = self.XML
         data = objects.LibvirtLiveMigrateData(
             is_shared_instance_path=shared, block_migration=block_migration)
@@ -675,6 +675,36 @@ class MigrationFlagsTestCase(_DriverTestBase):
             self.drvr._live_migration_operation(
                 self.context, self.instance, 'dest', None, data, guest, [])
         return guest.migrate.call_args[1]['flags']
+
+    def test_fitted_policy_sets_first_downtime_before_migrating(self):
+        guest = mock.Mock()
+        self._run(guest=guest)
+        names = [c[0] for c in guest.method_calls
+                 if c[0] in ('migrate_configure_max_downtime', 'migrate')]
+        # Before the migration starts, not at the monitor's first sample.
+        self.assertEqual(['migrate_configure_max_downtime', 'migrate'],
+                         names)
+        guest.migrate_configure_max_downtime.assert_called_once_with(50)
+
+    def test_first_downtime_follows_novas_options(self):
+        self.flags(live_migration_downtime=1000,
+                   live_migration_downtime_steps=4, group='libvirt')
+        guest = mock.Mock()
+        self._run(guest=guest)
+        guest.migrate_configure_max_downtime.assert_called_once_with(250)
+
+    def test_first_downtime_failure_does_not_stop_the_migration(self):
+        guest = mock.Mock()
+        guest.migrate_configure_max_downtime.side_effect = RuntimeError(
+            'not running')
+        self.assertEqual(1 | self.AUTO_CONVERGE, self._run(guest=guest))
+        guest.migrate.assert_called_once()
+
+    def test_nova_policy_sets_no_downtime_before_migrating(self):
+        self.flags(downtime_policy='nova', group='v2v')
+        guest = mock.Mock()
+        self._run(guest=guest)
+        guest.migrate_configure_max_downtime.assert_not_called()
 
     def _untuned(self):
         self.flags(auto_converge=False, synchronous_disk_writes=False,
