@@ -507,6 +507,8 @@ def cross_accel_live(lab, dest_type='kvm'):
     from nova_v2v.transfer import live
     image = guest.build(lab.cache_dir)
     libvirt.registerErrorHandler(migrate._quiet_libvirt, None)
+    # LiveMigration watches the source's job-completed event.
+    cutover.ensure_event_loop()
     conn_a = libvirt.open(lab.local_uri('a'))
     conn_b = libvirt.open(lab.local_uri('b'))
     # The lab runs as root on purpose: the privileged file operations
