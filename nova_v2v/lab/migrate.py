@@ -445,9 +445,10 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         mig = live.LiveMigration(
             dom, dest_uri, flags, params,
             poll_interval=tuning.poll_interval, timeout=tuning.timeout,
-            progress_cb=functools.partial(_progress, dom, evidence,
-                                          tuning))
+            progress_cb=functools.partial(_progress, dom, tuning))
         wire = link.wire_bytes(lab)
+        if evidence is not None:
+            evidence.watch(dom)
         try:
             mig.run()
         except live.MigrationFailed as exc:
@@ -459,6 +460,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         finally:
             result['job_polls'] = dict(mig.polls)
             if evidence is not None:
+                evidence.stop()
                 result['tls_evidence'] = evidence.as_dict()
         dest_dom = conn_b.lookupByName(name)
         # The source's own final statistics (the disks' mirror counted);
@@ -645,11 +647,9 @@ def _quiet_libvirt(_ctx, err):
     LOG.debug('libvirt: %(err)s', {'err': err})
 
 
-def _progress(dom, evidence, tuning, stats):
+def _progress(dom, tuning, stats):
     _log_progress(stats)
     tuning.sample(dom, stats)
-    if evidence is not None:
-        evidence.sample(dom)
 
 
 class Tuning(object):

@@ -60,6 +60,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
 
 from oslo_concurrency import processutils
 from oslo_log import log as logging
@@ -446,6 +447,9 @@ class Evidence(object):
       the client certificate the source presented.
     """
 
+    # Seconds between two samples of the watch.
+    INTERVAL = 0.1
+
     def __init__(self, lab, dest, transport):
         self.lab = lab
         self.dest = dest
@@ -453,6 +457,36 @@ class Evidence(object):
         self.found = {}
         self.errors = []
         self.samples = 0
+        self._thread = None
+        self._stop = threading.Event()
+
+    def watch(self, dom, interval=INTERVAL):
+        """Sample in a thread of its own until complete or :meth:`stop`.
+
+        Not from the migration's ``jobStats()`` polls: those wait for the
+        source QEMU's monitor, which a migration setting up its NBD and
+        TLS connections can hold for seconds (CI saw one poll answer in a
+        3.3 s migration, after the source was gone).
+        """
+        def _loop():
+            while not self._stop.is_set() and not self.complete():
+                self.sample(dom)
+                self._stop.wait(interval)
+
+        self._thread = threading.Thread(target=_loop, name='tls-evidence',
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout=30):
+        """End the watch; its findings are complete when this returns."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                LOG.warning('The TLS evidence watch did not end within '
+                            '%(t)d s', {'t': timeout})
+            self._thread = None
 
     def complete(self):
         want = {'connections', 'clients'} if (

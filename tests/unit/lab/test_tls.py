@@ -18,6 +18,8 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
+import time
 from unittest import mock
 
 import fixtures
@@ -235,6 +237,39 @@ class TestEvidence(testtools.TestCase):
         self.assertEqual(1, clients.call_count)
         params.assert_not_called()
         self.assertEqual(2, ev.as_dict()['samples'])
+
+    def test_watch_samples_in_its_thread_until_complete(self):
+        ev = tls.Evidence(mock.Mock(), 'b', tls.Transport(True, 'tcp'))
+        answers = [{}, {}, {'tls-creds': 'objlibvirt_migrate_tls0'}]
+        with mock.patch.object(tls, 'migrate_parameters',
+                               side_effect=answers + [{}] * 100) as params:
+            ev.watch(mock.Mock(), interval=0.01)
+            ev._thread.join(5)
+            self.assertFalse(ev._thread.is_alive())
+            ev.stop()
+        self.assertEqual({'tls-creds': 'objlibvirt_migrate_tls0',
+                          'tls-hostname': None}, ev.found['qemu'])
+        self.assertEqual(3, params.call_count)
+        self.assertEqual(3, ev.as_dict()['samples'])
+
+    def test_stop_ends_an_incomplete_watch(self):
+        ev = tls.Evidence(mock.Mock(), 'b', tls.Transport(True, 'tcp'))
+        sampled = threading.Event()
+
+        def params(dom):
+            sampled.set()
+            return {}
+        with mock.patch.object(tls, 'migrate_parameters',
+                               side_effect=params):
+            ev.watch(mock.Mock(), interval=0.01)
+            self.assertTrue(sampled.wait(5))
+            thread = ev._thread
+            ev.stop()
+            self.assertFalse(thread.is_alive())
+            samples = ev.samples
+            time.sleep(0.05)
+        self.assertEqual(samples, ev.samples)
+        self.assertNotIn('qemu', ev.found)
 
     def test_probe_errors_are_kept(self):
         ev = tls.Evidence(mock.Mock(), 'b', tls.Transport(True, 'tcp'))
