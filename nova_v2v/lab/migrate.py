@@ -83,11 +83,12 @@ class LabMigrationError(Exception):
 
 
 class GuestCrashed(LabMigrationError):
-    """The guest's kernel died on its new host after its live state moved.
+    """The guest died or hung on its new host after its live state moved.
 
-    ``crash`` is the guest's first line about it; ``known_fault`` is
-    :func:`nova_v2v.planning.compat.live_state_caveat` for the source (why
-    QEMU itself may have lost guest memory writes), or None. Raised by
+    ``crash`` is the guest's first line about it, or what the hang was;
+    ``known_fault`` is :func:`nova_v2v.planning.compat.live_state_caveat`
+    for the source (why QEMU itself may have lost guest memory writes), or
+    None. Raised by
     :func:`run` and by the all-in-one gate (nova_v2v.aio.gate).
     """
 
@@ -124,6 +125,25 @@ def guest_crash(text):
         if any(marker in line for marker in CRASH_MARKERS):
             return line.strip()
     return None
+
+
+def silent_on_b(message, log_b, state, known_fault):
+    """The error for a moved guest that never wrote on host b.
+
+    A kernel crash in its serial log, or a guest that runs but stays
+    silent (hung: lost memory writes can leave the kernel spinning with
+    interrupts off instead of crashing it), is a :class:`GuestCrashed`,
+    run once more when ``known_fault`` explains it; anything else (the
+    guest not running) is a :class:`LabMigrationError`.
+    """
+    crash = guest_crash(log_b)
+    if crash:
+        return GuestCrashed(message, crash, known_fault)
+    if state == libvirt.VIR_DOMAIN_RUNNING:
+        return GuestCrashed(
+            message, 'hung: running on host b, not one write in %d s'
+            % BOOT_TIMEOUT, known_fault)
+    return LabMigrationError(message)
 
 
 class SerialTail(threading.Thread):
@@ -497,10 +517,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
             message = ('%s; guest state on b %s; serial log tail on b: %r; '
                        'diagnostics in %s' % (exc, dest_dom.state(),
                                               log_b[-300:], where))
-            crash = guest_crash(log_b)
-            if crash:
-                raise GuestCrashed(message, crash, caveat)
-            raise LabMigrationError(message)
+            raise silent_on_b(message, log_b, dest_dom.state()[0], caveat)
         if after_move is not None:
             after_move(dest_dom)
         time.sleep(after)

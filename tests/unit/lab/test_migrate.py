@@ -12,6 +12,9 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+from unittest import mock
+
+import libvirt
 import testtools
 
 from nova_v2v.lab import migrate
@@ -71,6 +74,30 @@ class OnceMoreTest(testtools.TestCase):
                 raise outcome
             return outcome
         return calls, migration
+
+    def test_silent_on_b_crashed(self):
+        exc = migrate.silent_on_b('timed out', 'W 1\n' + TIMER, 1, 'QEMU')
+        self.assertIsInstance(exc, migrate.GuestCrashed)
+        self.assertEqual(migrate.guest_crash(TIMER), exc.crash)
+        self.assertEqual('QEMU', exc.known_fault)
+
+    def test_silent_on_b_running_is_a_hang(self):
+        exc = migrate.silent_on_b('timed out', '', libvirt.VIR_DOMAIN_RUNNING,
+                                  'QEMU')
+        self.assertIsInstance(exc, migrate.GuestCrashed)
+        self.assertIn('hung', exc.crash)
+        self.assertEqual('QEMU', exc.known_fault)
+        # Without a known fault it fails the move (once_more re-raises).
+        exc = migrate.silent_on_b('timed out', '', libvirt.VIR_DOMAIN_RUNNING,
+                                  None)
+        self.assertRaises(migrate.GuestCrashed, migrate.once_more,
+                          mock.Mock(side_effect=exc), mock.Mock())
+
+    def test_silent_on_b_not_running(self):
+        exc = migrate.silent_on_b('timed out', '', libvirt.VIR_DOMAIN_PAUSED,
+                                  'QEMU')
+        self.assertIs(type(exc), migrate.LabMigrationError)
+        self.assertEqual('timed out', str(exc))
 
     def test_known_crash_runs_once_more(self):
         crash = migrate.GuestCrashed('moved, then crashed', 'Oops: 0', 'QEMU')
