@@ -41,8 +41,6 @@ abort without pivot disconnects the only client, the daemon flushes,
 closes its image and exits, and the release check sees its port refuse.
 """
 
-import functools
-import os
 import threading
 import time
 
@@ -50,9 +48,6 @@ import libvirt
 from lxml import etree
 from oslo_log import log as logging
 
-from nova_v2v.hardware import translate
-from nova_v2v.privsep import path as priv_path
-from nova_v2v.storage import disks as disk_store
 from nova_v2v.transfer import exception
 from nova_v2v.transfer import nbd
 
@@ -74,35 +69,6 @@ RELEASE_TIMEOUT = nbd.EXIT_TIMEOUT
 PROGRESS_INTERVAL = 5
 POLL = 0.05
 SYNC_POLL = 0.2
-# The destination's export of the lab's run_cutover.
-CLIENT_BOUND = 'client-bound'
-QSD = 'qsd'
-EXPORT_KINDS = (CLIENT_BOUND, QSD)
-
-_loop_lock = threading.Lock()
-_loop_thread = None
-
-
-def ensure_event_loop():
-    """Register libvirt's default event loop and run it in a thread.
-
-    Must be called before the connections whose events are wanted are
-    opened.  Idempotent.  Not needed inside Nova, whose libvirt driver
-    runs its own loop.
-    """
-    global _loop_thread
-    with _loop_lock:
-        if _loop_thread is not None:
-            return
-        libvirt.virEventRegisterDefaultImpl()
-
-        def _run():
-            while True:
-                libvirt.virEventRunDefaultImpl()
-
-        _loop_thread = threading.Thread(target=_run, name='libvirt-events',
-                                        daemon=True)
-        _loop_thread.start()
 
 
 class BlockJobWatcher(object):
@@ -423,105 +389,6 @@ def stop_source(dom, sync, mode=SUSPEND, shutdown_timeout=SHUTDOWN_TIMEOUT):
     return 'forced' if mode == ACPI else 'suspended'
 
 
-class Disk(object):
-    """One disk to move.
-
-    :param target: the source's target dev (``sda``)
-    :param path: its path on the source host
-    :param dest_path: its path on the destination host (default: same)
-    :param source_format, dest_format: driver types
-    :param virtual_size: bytes
-    """
-
-    def __init__(self, target, path, source_format, virtual_size,
-                 dest_path=None, dest_format=None):
-        self.target = target
-        self.path = path
-        self.dest_path = dest_path or path
-        self.source_format = source_format
-        self.dest_format = dest_format or source_format
-        self.virtual_size = int(virtual_size)
-
-    def __repr__(self):
-        return 'Disk(%s %s:%s -> %s:%s)' % (
-            self.target, self.path, self.source_format, self.dest_path,
-            self.dest_format)
-
-
-def identity(path):
-    return path
-
-
-def below(root, path):
-    """``path`` in a form that ``confine(root, ...)`` accepts.
-
-    :func:`nova_v2v.storage.disks.precreate` returns paths with the root
-    resolved (``realpath``); when ``root`` is reached through a symlink,
-    such a path is given relative to the resolved root. The change is
-    lexical: the privileged operation confines the result itself.
-    """
-    real = os.path.realpath(root)
-    if (path.startswith(real + os.sep) and
-            not path.startswith(os.path.normpath(root) + os.sep)):
-        return os.path.relpath(path, real)
-    return path
-
-
-class DestinationDisks(object):
-    """Precreated destination disks; removed again on rollback."""
-
-    def __init__(self, disks, dest_root, local_path=None):
-        self.disks = disks
-        self.dest_root = dest_root
-        self.local_path = local_path or identity
-        self.created = []
-        self.created_dirs = []
-
-    def precreate(self):
-        root = self.local_path(self.dest_root)
-        for disk in self.disks:
-            local = self.local_path(disk.dest_path)
-            parent = os.path.dirname(local)
-            if not os.path.isdir(parent):
-                self.created_dirs.append(parent)
-            rel = os.path.relpath(disk.dest_path, self.dest_root)
-            path = disk_store.precreate(root, rel, disk.dest_format,
-                                        disk.virtual_size)
-            self.created.append(path)
-        return list(self.created)
-
-    def remove(self):
-        """Remove what was created, confined under the destination root."""
-        root = self.local_path(self.dest_root)
-        for path in self.created:
-            try:
-                priv_path.unlink(root, below(root, path))
-            except (OSError, disk_store.DiskError) as exc:
-                LOG.warning('Cannot remove %(path)s: %(err)s',
-                            {'path': path, 'err': exc})
-        self.created = []
-        for path in reversed(self.created_dirs):
-            try:
-                priv_path.rmdir(root, below(root, path))
-            except (OSError, disk_store.DiskError):
-                pass
-        self.created_dirs = []
-
-
-def remove_source_disks(disks, local_path=None):
-    """Delete the source's disk files (after the clone runs)."""
-    local_path = local_path or identity
-    removed = []
-    for disk in disks:
-        path = local_path(disk.path)
-        try:
-            os.unlink(path)
-            removed.append(path)
-        except FileNotFoundError:
-            pass
-    return removed
-
-
 def _destroy(dom):
     try:
         if dom.isActive():
@@ -605,15 +472,6 @@ def start_clone_retrying(dest_conn, xml, verify_clone, timeout,
             LOG.info('The clone could not start yet (attempt %(n)d: '
                      '%(err)s); retrying', {'n': attempt, 'err': exc})
             time.sleep(delay)
-
-
-def clone_starter(dest_conn, verify_clone=None, timeout=CLONE_TIMEOUT,
-                  attempts=CLONE_START_ATTEMPTS):
-    """A ``start_clone_fn`` for :func:`run_source_cutover` on dest_conn."""
-    def start(xml):
-        return start_clone_retrying(dest_conn, xml, verify_clone, timeout,
-                                    attempts)
-    return start
 
 
 def ports_released(endpoints, probe=None):
@@ -806,151 +664,6 @@ def run_source_cutover(dom, disks, clone_xml, start_clone_fn, mode=SUSPEND,
     LOG.info('Cutover of %(dom)s done: %(stats)s',
              {'dom': name, 'stats': stats})
     return stats
-
-
-class _QMPRelease(object):
-    """The release step of a :class:`nbd.NBDExport`: active, over QMP."""
-
-    def __init__(self, export):
-        self.export = export
-
-    def __call__(self, timeout):
-        if self.export.release(timeout=timeout):
-            return []
-        return [d.name for d in self.export.disks]
-
-
-def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
-                dest_root, port=nbd.DEFAULT_PORT, run_dir='/tmp',
-                run_prefix=None, dest_local_path=None,
-                source_local_path=None, mode=SUSPEND,
-                shutdown_timeout=SHUTDOWN_TIMEOUT, sync_timeout=SYNC_TIMEOUT,
-                verify_clone=None, clone_timeout=CLONE_TIMEOUT,
-                progress_cb=None, before_cutover=None, new_name=None,
-                bandwidth=0, export_kind=CLIENT_BOUND, release_check=None,
-                release_timeout=RELEASE_TIMEOUT, should_abort=None,
-                enter_cutover=None, before_clone=None):
-    """Move the running guest ``dom`` to ``dest_conn`` with a V2V cutover.
-
-    Both hosts' halves in one process (the lab): the destination's
-    (precreate, export, clean up on failure) around
-    :func:`run_source_cutover`, then what Nova's cleanup does on the
-    source (undefine, delete the disks).
-
-    :param disks: :class:`Disk` list, one per disk to move
-    :param hardware_changes: the plan's HardwareChange list
-    :param dest_address: the destination's migration address (the NBD
-        servers bind it; the source's QEMU dials it)
-    :param dest_root: the destination's instances root (as it sees it)
-    :param port: the first NBD port (one per disk for a client-bound
-        export)
-    :param run_prefix: wrapper for the export daemons (lab: nsenter)
-    :param dest_local_path, source_local_path: map a host's path to the
-        path this process reaches it at (lab: ``Lab.root_path``)
-    :param verify_clone: ``f(clone_dom, timeout)`` raising when the clone
-        does not come up (e.g. the lab checks it writes)
-    :param before_cutover: ``f(sync, export)`` called once the disks are
-        in sync (fault injection, extra checks)
-    :param should_abort, enter_cutover, before_clone: as for
-        :func:`run_source_cutover`
-    :param export_kind: CLIENT_BOUND (one non-persistent qemu-nbd per
-        disk, what Nova runs) or QSD (a qemu-storage-daemon released over
-        QMP)
-    :param release_check: CLIENT_BOUND: ``f(export) -> release_check`` for
-        :func:`run_source_cutover` (default: wait for every qemu-nbd
-        process to exit)
-    :returns: stats dict
-    :raises: CutoverCancelled / CutoverRefused / CutoverFailed /
-        SyncFailed / ExportError, always after a rollback that left the
-        source guest running and the destination clean
-    """
-    if export_kind not in EXPORT_KINDS:
-        raise ValueError('export_kind must be one of %s' % (EXPORT_KINDS,))
-    t0 = time.monotonic()
-    name = dom.name()
-    if dom.isPersistent():
-        src_xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-    else:
-        src_xml = dom.XMLDesc(0)
-    clone_xml = translate.translate_domain_xml(
-        src_xml, hardware_changes, new_name=new_name,
-        disk_paths={d.target: d.dest_path for d in disks},
-        disk_formats={d.target: d.dest_format for d in disks})
-    dest = DestinationDisks(disks, dest_root, dest_local_path)
-    local = dest.local_path
-    tag = 'v2v-%s' % dom.UUIDString()[:8]
-    exported = [nbd.ExportedDisk(local(d.dest_path), d.dest_format,
-                                 '%s-%s' % (tag, d.target)) for d in disks]
-    if export_kind == QSD:
-        export = nbd.NBDExport(exported, dest_address, port=port,
-                               run_dir=run_dir, run_prefix=run_prefix,
-                               tag=tag)
-        release = _QMPRelease(export)
-    else:
-        export = nbd.ClientBoundExport(
-            exported, dest_address,
-            ports=[port + i for i in range(len(exported))],
-            run_dir=run_dir, run_prefix=run_prefix, tag=tag)
-        release = (release_check(export) if release_check else
-                   export.wait_exited)
-    hook = (functools.partial(_call_with_export, before_cutover, export)
-            if before_cutover is not None else None)
-    try:
-        t_precreate = time.monotonic()
-        dest.precreate()
-        precreate_seconds = round(time.monotonic() - t_precreate, 3)
-        export.start()
-        stats = run_source_cutover(
-            dom, [(d.target,) + export.nbd_source(e)
-                  for d, e in zip(disks, export.disks)],
-            clone_xml, clone_starter(dest_conn, verify_clone,
-                                     clone_timeout),
-            mode=mode, release_check=release, release_timeout=release_timeout,
-            bandwidth=bandwidth, sync_timeout=sync_timeout,
-            shutdown_timeout=shutdown_timeout, on_progress=progress_cb,
-            before_cutover=hook, should_abort=should_abort,
-            enter_cutover=enter_cutover, before_clone=before_clone,
-            poll=POLL)
-    except Exception as exc:
-        LOG.error('V2V cutover of %(dom)s failed, cleaning the destination '
-                  'up: %(err)s', {'dom': name, 'err': exc})
-        _clean_destination(export, dest)
-        if isinstance(exc, exception.TransferError):
-            raise
-        raise exception.CutoverFailed('V2V cutover of %s failed: %s'
-                                      % (name, exc)) from exc
-    # What Nova's cleanup does on the source once the clone runs.
-    if export_kind == CLIENT_BOUND:
-        export.stop()
-    try:
-        dom.undefine()
-    except libvirt.libvirtError as exc:
-        LOG.warning('Undefine of the source %(dom)s: %(err)s',
-                    {'dom': name, 'err': exc})
-    stats['export'] = export_kind
-    stats['precreate_seconds'] = precreate_seconds
-    stats['source_removed'] = remove_source_disks(disks, source_local_path)
-    stats['total_seconds'] = round(time.monotonic() - t0, 3)
-    LOG.info('V2V cutover of %(dom)s done: %(stats)s',
-             {'dom': name, 'stats': stats})
-    return stats
-
-
-def _call_with_export(before_cutover, export, sync):
-    before_cutover(sync, export)
-
-
-def _clean_destination(export, dest):
-    """The destination's rollback: no export left, no disk created."""
-    try:
-        if isinstance(export, nbd.NBDExport):
-            export.release(hard=True)
-        else:
-            export.stop()
-    except exception.TransferError as exc:
-        LOG.error('Rollback could not stop the export: %(err)s',
-                  {'err': exc})
-    dest.remove()
 
 
 def rollback_source(dom, sync):

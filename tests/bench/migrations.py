@@ -51,11 +51,11 @@ import sys
 import time
 import traceback
 
-from nova_v2v.lab import accel
-from nova_v2v.lab import guest as lab_guest
-from nova_v2v.lab import hosts
-from nova_v2v.lab import link
-from nova_v2v.lab import migrate
+from nova_v2v_rig.lab import accel
+from nova_v2v_rig.lab import guest as lab_guest
+from nova_v2v_rig.lab import hosts
+from nova_v2v_rig.lab import link
+from nova_v2v_rig.lab import migrate
 from tests.bench import report
 from tests.bench import variants
 

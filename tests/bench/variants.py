@@ -42,8 +42,8 @@ from oslo_utils import units
 
 from nova_v2v import conf as v2v_conf
 from nova_v2v.hardware import translate
-from nova_v2v.lab import migrate
 from nova_v2v.transfer import tuning
+from nova_v2v_rig.lab import migrate
 
 NOVA_CONF = nova_conf.CONF
 V2V_CONF = v2v_conf.CONF

@@ -46,7 +46,7 @@ PREREQUISITES = (
     ('/usr/bin/dpkg-deb', 'dpkg'),
     ('/sbin/mkfs.ext4', 'e2fsprogs'),
     ('/usr/bin/virt-xml-validate', 'libvirt-clients'),
-    # Lab TLS (nova_v2v.lab.tls): the certificates, the TLS evidence.
+    # Lab TLS (nova_v2v_rig.lab.tls): the certificates, the TLS evidence.
     ('/usr/bin/openssl', 'openssl'),
     ('/usr/bin/virt-admin', 'libvirt-clients'),
     ('/usr/bin/ss', 'iproute2'),
@@ -109,7 +109,7 @@ class LabTestCase(testtools.TestCase):
             cls.setup_error = ('the lab cannot run here: %s'
                                % '; '.join(problems))
             return
-        from nova_v2v.lab import hosts
+        from nova_v2v_rig.lab import hosts
         state_dir = os.environ.get('NOVA_V2V_LAB_STATE',
                                    hosts.DEFAULT_STATE_DIR)
         lab = hosts.Lab(state_dir)
@@ -138,11 +138,11 @@ class LabTestCase(testtools.TestCase):
             self.fail(self.setup_error)
 
     def migrate_live(self, mode, **kwargs):
-        """nova_v2v.lab.migrate.run of a live mode on this class's lab.
+        """nova_v2v_rig.lab.migrate.run of a live mode on this class's lab.
 
         Runs once more on the known QEMU fault, see :meth:`once_more`.
         """
-        from nova_v2v.lab import migrate
+        from nova_v2v_rig.lab import migrate
         return self.once_more(
             mode, lambda: migrate.run(self.lab, mode, **kwargs))
 
@@ -157,7 +157,7 @@ class LabTestCase(testtools.TestCase):
         ``migration()`` runs once more (a new guest); a second crash fails
         the test.
         """
-        from nova_v2v.lab import migrate
+        from nova_v2v_rig.lab import migrate
 
         def told(exc):
             note = ('%s: the guest crashed on host b (%s); known QEMU '
@@ -173,9 +173,9 @@ class LabTestCase(testtools.TestCase):
         """The guest runs on b and every acknowledged record is there.
 
         Records written but not acknowledged: as many as the move's mode
-        allows (nova_v2v.lab.migrate.unacked_allowed).
+        allows (nova_v2v_rig.lab.migrate.unacked_allowed).
         """
-        from nova_v2v.lab import migrate
+        from nova_v2v_rig.lab import migrate
         self.assertTrue(result['dest_running'],
                         'the guest is not running on host b')
         self.assertEqual(0, result['records_lost'], result)

@@ -33,12 +33,12 @@ class TestBenchParts(base.LabTestCase):
 
     def tearDown(self):
         if self.lab is not None:
-            from nova_v2v.lab import link
+            from nova_v2v_rig.lab import link
             link.shape(self.lab, 0)
         super(TestBenchParts, self).tearDown()
 
     def test_link_limit_counted_and_probed(self):
-        from nova_v2v.lab import link
+        from nova_v2v_rig.lab import link
         link.shape(self.lab, 200)
         # tc reports the rate in bytes per second.
         self.assertEqual(25000000, link.shaped_rate(self.lab))
@@ -55,8 +55,8 @@ class TestBenchParts(base.LabTestCase):
         self.assertLess(link.probe(self.lab, 16 * MIB), seconds)
 
     def _block_live(self, variant):
-        from nova_v2v.lab import link
-        from nova_v2v.lab import migrate
+        from nova_v2v_rig.lab import link
+        from nova_v2v_rig.lab import migrate
         from tests.bench import variants
         link.shape(self.lab, 1000)
 

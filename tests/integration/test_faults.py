@@ -12,7 +12,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""The fault matrix (nova_v2v.lab.faults) on real libvirt and QEMU.
+"""The fault matrix (nova_v2v_rig.lab.faults) on real libvirt and QEMU.
 
 One test per cell: a fault (host b's libvirtd or QEMU killed, the link cut
 and restored, host b's store full, the source guest crashing, an abort)
@@ -27,7 +27,7 @@ import json
 
 from testtools import content
 
-from nova_v2v.lab import faults
+from nova_v2v_rig.lab import faults
 from tests.integration import base
 
 

@@ -12,7 +12,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Real libvirt/QEMU migrations in the two-host lab (nova_v2v.lab).
+"""Real libvirt/QEMU migrations in the two-host lab (nova_v2v_rig.lab).
 
 Needs root, the Debian packages of bindep.txt (profile "test") and the
 Debian archive for the guest kernel.  Nothing is skipped: a missing
@@ -64,10 +64,10 @@ class TestLabMigrations(base.LabTestCase):
     def _caveat(self):
         import libvirt
 
-        from nova_v2v.lab import accel
-        from nova_v2v.lab import guest
         from nova_v2v.planning import compat
         from nova_v2v.planning import profile
+        from nova_v2v_rig.lab import accel
+        from nova_v2v_rig.lab import guest
         virt_type, _reason = accel.detect(
             guest.build(self.lab.cache_dir),
             cache_file='%s/accel' % self.lab.cache_dir)
@@ -80,7 +80,7 @@ class TestLabMigrations(base.LabTestCase):
             profile.TCG if virt_type == 'qemu' else profile.KVM, version)
 
     def test_crash_is_typed_and_cleaned_up(self):
-        from nova_v2v.lab import migrate
+        from nova_v2v_rig.lab import migrate
         exc = self.assertRaises(migrate.GuestCrashed, migrate.run, self.lab,
                                 'shared-live', before=2.0, after=2.0,
                                 kernel_args=PANIC_ON_NMI, after_move=_nmi)
@@ -99,7 +99,7 @@ class TestLabMigrations(base.LabTestCase):
                 conn.close()
 
     def test_known_crash_runs_once_more(self):
-        from nova_v2v.lab import migrate
+        from nova_v2v_rig.lab import migrate
         runs = []
 
         def migration():

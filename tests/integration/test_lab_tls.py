@@ -16,7 +16,7 @@
 
 The lab is up with ``tls=True`` (a lab CA, per-host certificates, libvirtd
 listening on 16514, QEMU's migration certificates).  The transport is
-chosen with Nova's ``[libvirt]`` options (``nova_v2v.lab.tls.Transport``).
+chosen with Nova's ``[libvirt]`` options (``nova_v2v_rig.lab.tls.Transport``).
 The evidence that the connection was TLS is sampled while the migration
 runs; the clients that look at it use unix sockets or run inside host b's
 network namespace, never a lab address from the root namespace.
@@ -45,8 +45,8 @@ class TestLabTLS(base.LabTestCase):
 
     def _wrong_ca_on_a(self):
         """Host a gets all its certificates from another CA."""
-        from nova_v2v.lab import hosts
-        from nova_v2v.lab import tls
+        from nova_v2v_rig.lab import hosts
+        from nova_v2v_rig.lab import tls
         rogue = tls.make_ca(tls.ca_dir(self.lab, 'rogue'), cn='rogue CA')
         self.addCleanup(tls.reissue, self.lab, 'a', tls.ca_dir(self.lab),
                         hosts.HOSTS)
@@ -65,7 +65,7 @@ class TestLabTLS(base.LabTestCase):
     def test_block_live_over_tls(self):
         import libvirt
 
-        from nova_v2v.lab import tls
+        from nova_v2v_rig.lab import tls
         result = self._migrate(tls=True)
         self.assertGuestMovedIntact(result)
         self.assertEqual('source job-completed event',

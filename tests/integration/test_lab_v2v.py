@@ -12,7 +12,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""V2V cutover and offline moves in the two-host lab (nova_v2v.lab).
+"""V2V cutover and offline moves in the two-host lab (nova_v2v_rig.lab).
 
 Real libvirt/QEMU: a VMware-shaped guest (pvscsi + vmxnet3 on a vmdk) and
 a virtio guest move from host a to host b with the warm cutover that Nova's
@@ -61,7 +61,7 @@ class TestLabV2V(base.LabTestCase):
 
     @property
     def v2v(self):
-        from nova_v2v.lab import v2v
+        from nova_v2v_rig.lab import v2v
         return v2v
 
     def _record(self, name, result):
@@ -192,13 +192,13 @@ class TestLabV2V(base.LabTestCase):
         import libvirt
 
         from nova_v2v.hardware import inspect
-        from nova_v2v.lab import accel
-        from nova_v2v.lab import domain
-        from nova_v2v.lab import guest
-        from nova_v2v.lab import hosts
         from nova_v2v.planning import compat
         from nova_v2v.planning import planner
         from nova_v2v.planning import profile
+        from nova_v2v_rig.lab import accel
+        from nova_v2v_rig.lab import domain
+        from nova_v2v_rig.lab import guest
+        from nova_v2v_rig.lab import hosts
 
         image = guest.build(self.lab.cache_dir)
         virt_type, reason = accel.detect(

@@ -33,8 +33,12 @@ import os
 import testtools
 
 import nova_v2v
+import nova_v2v_rig
 
-_PACKAGE = os.path.dirname(os.path.abspath(nova_v2v.__file__))
+# The product and its test rig: both run commands, neither through a shell.
+_PACKAGES = (os.path.dirname(os.path.abspath(nova_v2v.__file__)),
+             os.path.dirname(os.path.abspath(nova_v2v_rig.__file__)))
+_ROOT = os.path.dirname(os.path.dirname(_PACKAGES[0]))
 _SHELLS = {'sh', 'bash', 'dash', 'zsh', '/bin/sh', '/bin/bash',
            '/usr/bin/sh', '/usr/bin/bash', '/usr/bin/env'}
 _SHELL_NAMES = {os.path.basename(s) for s in _SHELLS}
@@ -44,10 +48,11 @@ _PROCESSUTILS = {'execute', 'trycmd'}
 
 
 def _sources():
-    for dirpath, _dirnames, filenames in os.walk(_PACKAGE):
-        for name in sorted(filenames):
-            if name.endswith('.py'):
-                yield os.path.join(dirpath, name)
+    for package in _PACKAGES:
+        for dirpath, _dirnames, filenames in os.walk(package):
+            for name in sorted(filenames):
+                if name.endswith('.py'):
+                    yield os.path.join(dirpath, name)
 
 
 def _dotted(node):
@@ -78,7 +83,7 @@ def problems_in(source, filename='<source>'):
     tree = ast.parse(source, filename)
 
     def report(node, what):
-        found.append('%s:%d: %s' % (os.path.relpath(filename, _PACKAGE)
+        found.append('%s:%d: %s' % (os.path.relpath(filename, _ROOT)
                                     if filename != '<source>' else filename,
                                     node.lineno, what))
 

@@ -34,13 +34,13 @@ import time
 
 from oslo_log import log as logging
 
-from nova_v2v.aio import config
-from nova_v2v.aio import identity
-from nova_v2v.aio import paths
-from nova_v2v.aio import procs
-from nova_v2v.aio import services
 from nova_v2v.deploy import novaconf
-from nova_v2v.lab import hosts as lab_hosts
+from nova_v2v_rig.aio import config
+from nova_v2v_rig.aio import identity
+from nova_v2v_rig.aio import paths
+from nova_v2v_rig.aio import procs
+from nova_v2v_rig.aio import services
+from nova_v2v_rig.lab import hosts as lab_hosts
 
 LOG = logging.getLogger(__name__)
 

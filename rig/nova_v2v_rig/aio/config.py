@@ -26,8 +26,8 @@ placement, neutron, glance, service_user) is generated here.
 import os
 import shutil
 
-from nova_v2v.aio import paths
 from nova_v2v.deploy import novaconf
+from nova_v2v_rig.aio import paths
 
 AUTH_URL = 'http://%s:%d' % (paths.HOST, paths.PORTS['keystone'])
 DB_USER = 'openstack'

@@ -59,16 +59,16 @@ from oslo_config import cfg
 from oslo_log import log as logging
 import oslo_messaging
 
-from nova_v2v.aio import cli
-from nova_v2v.aio import computes
-from nova_v2v.aio import config
-from nova_v2v.aio import images
-from nova_v2v.aio import paths
-from nova_v2v.aio import stack
-from nova_v2v.lab import hosts as lab_hosts
-from nova_v2v.lab import migrate as lab_migrate
-from nova_v2v.lab import workload
 from nova_v2v import notifications
+from nova_v2v_rig.aio import cli
+from nova_v2v_rig.aio import computes
+from nova_v2v_rig.aio import config
+from nova_v2v_rig.aio import images
+from nova_v2v_rig.aio import paths
+from nova_v2v_rig.aio import stack
+from nova_v2v_rig.lab import hosts as lab_hosts
+from nova_v2v_rig.lab import migrate as lab_migrate
+from nova_v2v_rig.lab import workload
 
 LOG = logging.getLogger(__name__)
 

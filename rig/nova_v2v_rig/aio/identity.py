@@ -30,8 +30,8 @@ from keystoneauth1.identity import v3
 from keystoneauth1 import session as ks_session
 from oslo_log import log as logging
 
-from nova_v2v.aio import config
-from nova_v2v.aio import paths
+from nova_v2v_rig.aio import config
+from nova_v2v_rig.aio import paths
 
 LOG = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@
 
 Three images make the lab's test guest bootable by ``openstack server
 create``: its kernel (``aki``), its initramfs (``ari``, whose ``/init`` is
-the data-integrity workload of :mod:`nova_v2v.lab.guest`) and an empty
+the data-integrity workload of :mod:`nova_v2v_rig.lab.guest`) and an empty
 qcow2 disk that names both (``kernel_id``, ``ramdisk_id``) and the kernel
 command line (``os_command_line``). The workload writes its records to that
 disk (``/dev/vda``) and acknowledges each on the serial console, which Nova
@@ -32,7 +32,7 @@ import tempfile
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
-from nova_v2v.lab import guest as lab_guest
+from nova_v2v_rig.lab import guest as lab_guest
 
 LOG = logging.getLogger(__name__)
 

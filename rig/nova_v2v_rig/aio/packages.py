@@ -22,7 +22,7 @@ build uWSGI and libvirt-python from source.
 
 from oslo_concurrency import processutils
 
-from nova_v2v.aio import paths
+from nova_v2v_rig.aio import paths
 
 # Package -> what the all-in-one runs from it.
 GATE = {

@@ -24,7 +24,7 @@ import json
 import os
 import secrets
 
-from nova_v2v.lab import hosts as lab_hosts
+from nova_v2v_rig.lab import hosts as lab_hosts
 
 DEFAULT_STATE_DIR = '/var/lib/nova-v2v-aio'
 HOST = '127.0.0.1'

@@ -33,7 +33,7 @@ import time
 
 from oslo_log import log as logging
 
-from nova_v2v.aio import paths
+from nova_v2v_rig.aio import paths
 
 LOG = logging.getLogger(__name__)
 

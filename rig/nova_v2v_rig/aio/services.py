@@ -27,10 +27,10 @@ import os
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
-from nova_v2v.aio import config
-from nova_v2v.aio import identity
-from nova_v2v.aio import paths
-from nova_v2v.aio import procs
+from nova_v2v_rig.aio import config
+from nova_v2v_rig.aio import identity
+from nova_v2v_rig.aio import paths
+from nova_v2v_rig.aio import procs
 
 LOG = logging.getLogger(__name__)
 

@@ -21,15 +21,15 @@ import time
 
 from oslo_log import log as logging
 
-from nova_v2v.aio import computes
-from nova_v2v.aio import config
-from nova_v2v.aio import identity
-from nova_v2v.aio import infra
-from nova_v2v.aio import packages
-from nova_v2v.aio import paths
-from nova_v2v.aio import procs
-from nova_v2v.aio import services
-from nova_v2v.aio import venvs
+from nova_v2v_rig.aio import computes
+from nova_v2v_rig.aio import config
+from nova_v2v_rig.aio import identity
+from nova_v2v_rig.aio import infra
+from nova_v2v_rig.aio import packages
+from nova_v2v_rig.aio import paths
+from nova_v2v_rig.aio import procs
+from nova_v2v_rig.aio import services
+from nova_v2v_rig.aio import venvs
 
 LOG = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ import time
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
-from nova_v2v.aio import paths
+from nova_v2v_rig.aio import paths
 
 LOG = logging.getLogger(__name__)
 
@@ -61,9 +61,13 @@ MARKER = '.nova-v2v-aio.json'
 
 
 def project_dir():
-    """The source tree of nova-v2v (installed in develop mode)."""
-    return os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__))))
+    """The source tree of nova-v2v (installed in develop mode).
+
+    The rig lives in its ``rig/`` folder; the computes' virtualenv gets
+    the product only, from the tree's root.
+    """
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))))
 
 
 def default_constraints():

@@ -34,13 +34,13 @@ import time
 from oslo_log import log as logging
 
 from nova_v2v.cmd import common as cmd_common
-from nova_v2v.lab import accel
-from nova_v2v.lab import demo
-from nova_v2v.lab import faults
-from nova_v2v.lab import guest
-from nova_v2v.lab import hosts
-from nova_v2v.lab import migrate
-from nova_v2v.lab import tls
+from nova_v2v_rig.lab import accel
+from nova_v2v_rig.lab import demo
+from nova_v2v_rig.lab import faults
+from nova_v2v_rig.lab import guest
+from nova_v2v_rig.lab import hosts
+from nova_v2v_rig.lab import migrate
+from nova_v2v_rig.lab import tls
 
 LOG = logging.getLogger(__name__)
 

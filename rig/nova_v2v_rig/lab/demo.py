@@ -28,8 +28,8 @@ import time
 
 from oslo_log import log as logging
 
-from nova_v2v.lab import hosts
-from nova_v2v.lab import migrate
+from nova_v2v_rig.lab import hosts
+from nova_v2v_rig.lab import migrate
 
 LOG = logging.getLogger(__name__)
 

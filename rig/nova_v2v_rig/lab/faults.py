@@ -15,7 +15,7 @@
 """The lab's fault matrix: faults injected into real V2V cutovers.
 
 Each cell is one fault in one phase of a cutover of a running, writing
-guest from host a to host b (:func:`nova_v2v.lab.v2v.run`, the engine
+guest from host a to host b (:func:`nova_v2v_rig.lab.v2v.run`, the engine
 Nova's driver runs):
 
 =============== ============================================================
@@ -48,7 +48,7 @@ import time
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
-from nova_v2v.lab import hosts
+from nova_v2v_rig.lab import hosts
 
 LOG = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def _pid_file_pid(path):
 
 
 class Injector(object):
-    """One fault in one phase; the hooks for :func:`cutover.run_cutover`.
+    """One fault in one phase; the hooks for :func:`engine.run_cutover`.
 
     ``events`` records what was done and seen, ``restore()`` undoes what
     can be undone (the daemon restarted, the link up, the filler removed)
@@ -287,7 +287,7 @@ def cell_problems(result):
 
 def run_cell(lab, fault, phase, before=2.0, after=2.0, dirty_mb=8):
     """One cell on a lab that is up; the result dict (never raises)."""
-    from nova_v2v.lab import v2v
+    from nova_v2v_rig.lab import v2v
     injector = Injector(lab, fault, phase, name=None)
     try:
         result = v2v.run(lab, 'v2v-cutover', before=before, after=after,

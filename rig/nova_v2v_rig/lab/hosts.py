@@ -38,7 +38,7 @@ import time
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
-from nova_v2v.lab import tls as lab_tls
+from nova_v2v_rig.lab import tls as lab_tls
 
 LOG = logging.getLogger(__name__)
 
@@ -57,6 +57,27 @@ INSTANCES_PATH = '/var/lib/nova/instances'
 SHARED_PATH = '/var/lib/nova/shared'
 LIBVIRTD = '/usr/sbin/libvirtd'
 DAEMON_START_TIMEOUT = 60
+# The host programs the lab and its tested guest shapes need, with the
+# Debian package (bindep.txt, profile "test") that brings each: a missing
+# one is named by "up", not met later as a libvirt error deep in a test
+# (swtpm: libvirt refuses a vTPM guest with "TPM version '2.0' is not
+# supported" when it cannot find it).
+HOST_PROGRAMS = (
+    (LIBVIRTD, 'libvirt-daemon'),
+    ('qemu-system-x86_64', 'qemu-system-x86'),
+    ('qemu-img', 'qemu-utils'),
+    ('qemu-nbd', 'qemu-utils'),
+    ('qemu-storage-daemon', 'qemu-system-common'),
+    ('swtpm', 'swtpm'),
+    ('swtpm_setup', 'swtpm-tools'),
+    ('virt-xml-validate', 'libvirt-clients'),
+    ('busybox', 'busybox-static'),
+    ('cpio', 'cpio'),
+    ('nsenter', 'util-linux'),
+    ('ip', 'iproute2'),
+    ('mkfs.ext4', 'e2fsprogs'),
+)
+TLS_PROGRAMS = (('openssl', 'openssl'),)
 # Per-host subdirectory -> path it is mounted at inside the host's view.
 PRIVATE_DIRS = (
     ('etc', '/etc/libvirt'),
@@ -69,6 +90,17 @@ PRIVATE_FILES = (('passwd', '/etc/passwd'), ('group', '/etc/group'),
                  ('hosts', '/etc/hosts'))
 # Wiped by up(); "cache" keeps libvirt's QEMU capabilities between runs.
 RUNTIME_DIRS = ('etc', 'run', 'lib', 'log', 'instances')
+
+
+def missing_programs(tls=False, which=shutil.which):
+    """The host programs the lab needs that are not installed.
+
+    :returns: ``[(program, Debian package)]``, empty when all are there
+    """
+    wanted = HOST_PROGRAMS + (TLS_PROGRAMS if tls else ())
+    return [(prog, pkg) for prog, pkg in wanted
+            if not (os.access(prog, os.X_OK) if os.path.isabs(prog)
+                    else which(prog))]
 
 
 class LabError(Exception):
@@ -148,7 +180,7 @@ class Lab(object):
         """URI valid only inside the lab network (p2p destinations).
 
         ``scheme`` is Nova's ``[libvirt] live_migration_scheme``; ``tls``
-        needs a lab started with ``tls=True`` (see nova_v2v.lab.tls).
+        needs a lab started with ``tls=True`` (see nova_v2v_rig.lab.tls).
         """
         return lab_tls.uri(self.ip(host), HOSTS[host]['hostname'], scheme)
 
@@ -296,7 +328,7 @@ class Lab(object):
         processutils.execute(
             'setsid', 'nsenter', '--net=/run/netns/%s' % self.netns(host),
             'unshare', '--mount', '--uts', '--propagation', 'private',
-            sys.executable, '-m', 'nova_v2v.lab.hosts', '--inner',
+            sys.executable, '-m', 'nova_v2v_rig.lab.hosts', '--inner',
             self.state_dir, host, env_variables=env)
         pid_file = os.path.join(self.host_dir(host), 'run', 'libvirtd.pid')
         deadline = time.monotonic() + DAEMON_START_TIMEOUT
@@ -347,7 +379,7 @@ class Lab(object):
 
         :param tls: also listen for TLS (port 16514) and give QEMU its
             migration certificates: a lab CA and per-host certificates
-            (nova_v2v.lab.tls); plain TCP stays available
+            (nova_v2v_rig.lab.tls); plain TCP stays available
         :param small_store_mib: put host b's instance store on a dedicated
             ext4 filesystem of that size (fault injection: a full store)
         """
@@ -355,6 +387,13 @@ class Lab(object):
         if state:
             raise LabError('lab state exists at %s; run "nova-v2v-lab down"'
                            ' first' % self.state_file)
+        missing = missing_programs(tls=tls)
+        if missing:
+            raise LabError(
+                'the lab needs programs this host lacks: %s; install the '
+                'Debian packages of bindep.txt\'s "test" profile '
+                '(tools/install-deps.sh default test)' % ', '.join(
+                    '%s (package %s)' % m for m in missing))
         self._check_subnet_free()
         state = {'subnet': SUBNET, 'shared': bool(shared), 'route': None,
                  'netns': [], 'created_dirs': [], 'hosts': {},
@@ -516,4 +555,4 @@ def _inner(state_dir, host):
 if __name__ == '__main__':
     if len(sys.argv) == 4 and sys.argv[1] == '--inner':
         _inner(sys.argv[2], sys.argv[3])
-    sys.exit('usage: python -m nova_v2v.lab.hosts --inner STATE_DIR HOST')
+    sys.exit('usage: python -m nova_v2v_rig.lab.hosts --inner STATE_DIR HOST')

@@ -32,8 +32,8 @@ import time
 
 from oslo_concurrency import processutils
 
-from nova_v2v.lab import hosts
-from nova_v2v.lab import netns
+from nova_v2v_rig.lab import hosts
+from nova_v2v_rig.lab import netns
 
 PROBE_PORT = 5301
 CHUNK = 1 << 20

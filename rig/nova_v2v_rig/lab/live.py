@@ -24,7 +24,7 @@ between two of them.  What the job moved in all is read from the source
 daemon's job-completed event (``VIR_DOMAIN_EVENT_ID_JOB_COMPLETED``),
 whose statistics are the source's final ones, the disks' mirror
 included; it needs a libvirt event loop registered before the connection
-was opened (``cutover.ensure_event_loop``).
+was opened (``engine.ensure_event_loop``).
 """
 
 import threading

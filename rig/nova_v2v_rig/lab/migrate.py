@@ -19,7 +19,7 @@ lets it write on b, shuts it down over ACPI and verifies the data disk
 against the acknowledged writes in both serial logs.
 
 * ``shared-live`` / ``block-live``: a libvirt live migration with
-  ``nova_v2v.transfer.live`` (p2p, driven over host a's unix socket).
+  ``nova_v2v_rig.lab.live`` (p2p, driven over host a's unix socket).
 * ``v2v-cutover``: ``nova_v2v.transfer.cutover``: block copy onto an NBD
   export started in host b's netns, stop, boot the translated clone on b.
 * ``offline``: ``nova_v2v.transfer.offline``: shutdown, ``qemu-img
@@ -41,19 +41,19 @@ from lxml import etree
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
-from nova_v2v.lab import accel
-from nova_v2v.lab import domain
-from nova_v2v.lab import guest
-from nova_v2v.lab import hosts
-from nova_v2v.lab import link
-from nova_v2v.lab import tls as lab_tls
-from nova_v2v.lab import workload
 from nova_v2v.planning import compat
 from nova_v2v.planning import profile as v2v_profile
 from nova_v2v import privsep
 from nova_v2v.storage import disks
-from nova_v2v.transfer import cutover
-from nova_v2v.transfer import live
+from nova_v2v_rig.lab import accel
+from nova_v2v_rig.lab import domain
+from nova_v2v_rig.lab import engine
+from nova_v2v_rig.lab import guest
+from nova_v2v_rig.lab import hosts
+from nova_v2v_rig.lab import link
+from nova_v2v_rig.lab import live
+from nova_v2v_rig.lab import tls as lab_tls
+from nova_v2v_rig.lab import workload
 
 LOG = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def unacked_allowed(mode):
 
     A V2V move boots the guest again from its moved disk, so the source
     may have stopped between a record's write and its acknowledgement: one
-    record (intact on disk, see nova_v2v.lab.workload.verify).  A live
+    record (intact on disk, see nova_v2v_rig.lab.workload.verify).  A live
     migration carries the guest on: none.
     """
     return 0 if mode in LIVE_MODES else 1
@@ -89,7 +89,7 @@ class GuestCrashed(LabMigrationError):
     ``known_fault`` is :func:`nova_v2v.planning.compat.live_state_caveat`
     for the source (why QEMU itself may have lost guest memory writes), or
     None. Raised by
-    :func:`run` and by the all-in-one gate (nova_v2v.aio.gate).
+    :func:`run` and by the all-in-one gate (nova_v2v_rig.aio.gate).
     """
 
     def __init__(self, message, crash, known_fault):
@@ -355,7 +355,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         ``[libvirt] live_migration_with_native_tls = True`` and
         ``live_migration_scheme = tls`` (the lab must be up with TLS)
     :param libvirt_options: those two Nova ``[libvirt]`` options as a
-        dict, to set them one by one (nova_v2v.lab.tls.Transport)
+        dict, to set them one by one (nova_v2v_rig.lab.tls.Transport)
     :param expect_refusal: a refused live migration is an outcome, not an
         error: the result tells whether the source kept running and
         writing, and its records are checked on host a's disk
@@ -384,7 +384,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
                 or after_move):
             raise LabMigrationError('TLS, expect_refusal, kernel_args and '
                                     'after_move are for the live modes')
-        from nova_v2v.lab import v2v
+        from nova_v2v_rig.lab import v2v
         return v2v.run(lab, mode, before=before, after=after,
                        dirty_mb=dirty_mb, profile=profile, keep=keep,
                        memory_mib=memory_mib, disk_size=disk_size,
@@ -407,7 +407,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
     virt_type, reason = accel.detect(
         image, cache_file=os.path.join(lab.cache_dir, 'accel'))
     libvirt.registerErrorHandler(_quiet_libvirt, None)
-    cutover.ensure_event_loop()
+    engine.ensure_event_loop()
     # The lab runs as root on purpose: the privileged file operations
     # run in this process, no privsep daemon.
     privsep.run_in_process()

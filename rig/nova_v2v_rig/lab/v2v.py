@@ -34,27 +34,27 @@ from oslo_log import log as logging
 
 from nova_v2v.hardware import inspect
 from nova_v2v.hardware import translate
-from nova_v2v.lab import accel
-from nova_v2v.lab import domain
-from nova_v2v.lab import guest
-from nova_v2v.lab import hosts
-from nova_v2v.lab import link
-from nova_v2v.lab import migrate
-from nova_v2v.lab import netns
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile as hw_profile
 from nova_v2v import privsep
 from nova_v2v.storage import disks
-from nova_v2v.transfer import cutover
 from nova_v2v.transfer import exception
 from nova_v2v.transfer import nbd
-from nova_v2v.transfer import offline
+from nova_v2v_rig.lab import accel
+from nova_v2v_rig.lab import domain
+from nova_v2v_rig.lab import engine
+from nova_v2v_rig.lab import guest
+from nova_v2v_rig.lab import hosts
+from nova_v2v_rig.lab import link
+from nova_v2v_rig.lab import migrate
+from nova_v2v_rig.lab import netns
+from nova_v2v_rig.lab import qsd
 
 LOG = logging.getLogger(__name__)
 
 NBD_PORT = 10809
 FAULTS = (None, 'kill-export', 'clone-fails')
-EXPORTS = cutover.EXPORT_KINDS
+EXPORTS = engine.EXPORT_KINDS
 # How the lab sees that a client-bound export released its image: 'port'
 # runs nbd.wait_closed (what Nova's source runs) inside host a's netns,
 # 'pid' watches the qemu-nbd processes exit.
@@ -111,8 +111,8 @@ def _disks(dom, the_plan, lab):
         if path not in by_path:
             continue
         info = disks.describe(lab.root_path('a', path))
-        result.append(cutover.Disk(dev, path, fmt, info.virtual_size,
-                                   dest_format=by_path[path].dest_format))
+        result.append(engine.Disk(dev, path, fmt, info.virtual_size,
+                                  dest_format=by_path[path].dest_format))
     return result
 
 
@@ -141,7 +141,7 @@ def _failing_clone(verify):
 
 
 def _export_pids(export):
-    if isinstance(export, nbd.NBDExport):
+    if isinstance(export, qsd.NBDExport):
         return [export.pid] if export.pid else []
     return [pid for pid in export.pids if pid]
 
@@ -162,7 +162,7 @@ def _kill_export(result):
 
 
 def _release_check(lab, kind, result):
-    """A release check factory for cutover.run_cutover (client-bound).
+    """A release check factory for engine.run_cutover (client-bound).
 
     Both kinds record when the port refused (as seen from host a) and
     when each qemu-nbd exited, counted from the end of the source's stop
@@ -180,7 +180,7 @@ def _release_check(lab, kind, result):
             def watch():
                 while not done.is_set() and len(exited) < len(pids):
                     for pid in pids:
-                        if pid not in exited and not nbd._cmdline_has(
+                        if pid not in exited and not nbd.cmdline_has(
                                 pid, nbd.QEMU_NBD):
                             exited[pid] = time.monotonic()
                     time.sleep(0.002)
@@ -221,7 +221,7 @@ def _release_check(lab, kind, result):
 
 def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         keep=False, dest_accel=None, source_accel=None, cutover_mode='suspend',
-        disk_format=None, fault=None, export=cutover.CLIENT_BOUND,
+        disk_format=None, fault=None, export=engine.CLIENT_BOUND,
         release_check='port', injector=None, fill_mb=0, memory_mib=256,
         disk_size=None, prefill=False):
     """Run one V2V move (mode 'v2v-cutover' or 'offline') from a to b.
@@ -233,7 +233,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
     seen by ``release_check``) or ``qsd`` (qemu-storage-daemon released
     over QMP, for comparison).
 
-    ``injector`` (a :class:`nova_v2v.lab.faults.Injector`) injects a fault
+    ``injector`` (a :class:`nova_v2v_rig.lab.faults.Injector`) injects a fault
     into a first attempt; what it left is checked, then a second attempt
     moves the same guest (see :func:`_fault_attempts`).
     """
@@ -270,7 +270,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
     disk_format = disk_format or ('vmdk' if profile == 'vmware' else
                                   'qcow2')
     libvirt.registerErrorHandler(migrate._quiet_libvirt, None)
-    cutover.ensure_event_loop()
+    engine.ensure_event_loop()
     # The lab runs as root on purpose: the privileged file operations
     # run in this process, no privsep daemon.
     privsep.run_in_process()
@@ -333,7 +333,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
             if wrap is not None:
                 kw['verify_clone'] = wrap(kw['verify_clone'])
             kw.update(hooks)
-            return cutover.run_cutover(
+            return engine.run_cutover(
                 dom, conn, moves, the_plan.hardware_changes,
                 lab.ip('b'), store, port=NBD_PORT, run_dir=run_dir,
                 run_prefix=['nsenter', '--net=/run/netns/%s'
@@ -345,7 +345,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         wire = link.wire_bytes(lab)
         try:
             if mode == 'offline':
-                stats = offline.run_offline(
+                stats = engine.run_offline(
                     dom, conn_b, moves, the_plan.hardware_changes, store,
                     **common)
             elif injector is not None:
@@ -414,8 +414,8 @@ def _export_processes(tag):
     """qemu-nbd processes of the lab guest ``tag`` (its uuid prefix)."""
     found = []
     for pid in os.listdir('/proc'):
-        if (pid.isdigit() and nbd._cmdline_has(int(pid), nbd.QEMU_NBD) and
-                nbd._cmdline_has(int(pid), 'v2v-%s-' % tag)):
+        if (pid.isdigit() and nbd.cmdline_has(int(pid), nbd.QEMU_NBD) and
+                nbd.cmdline_has(int(pid), 'v2v-%s-' % tag)):
             found.append(int(pid))
     return found
 
@@ -483,7 +483,7 @@ def _after_fault(lab, result, exc, dom, conn_b, tail, serial, name,
     result['dest_leftovers'] = migrate.host_leftovers(
         lab, 'b', conn_b, name, inst_dir)
     result['export_alive'] = any(
-        nbd._cmdline_has(pid, 'qemu-') for pid in
+        nbd.cmdline_has(pid, 'qemu-') for pid in
         result.get('export_pids', []))
     before_acks = len(tail.acks[serial['a']])
     time.sleep(after)
@@ -504,11 +504,11 @@ def cross_accel_live(lab, dest_type='kvm'):
     Returns {'refused': bool, 'error': message}.  The guest runs from the
     shared store, so storage plays no part in libvirt's answer.
     """
-    from nova_v2v.transfer import live
+    from nova_v2v_rig.lab import live
     image = guest.build(lab.cache_dir)
     libvirt.registerErrorHandler(migrate._quiet_libvirt, None)
     # LiveMigration watches the source's job-completed event.
-    cutover.ensure_event_loop()
+    engine.ensure_event_loop()
     conn_a = libvirt.open(lab.local_uri('a'))
     conn_b = libvirt.open(lab.local_uri('b'))
     # The lab runs as root on purpose: the privileged file operations

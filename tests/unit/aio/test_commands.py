@@ -12,7 +12,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""nova_v2v.aio: command lists, processes, status and down."""
+"""nova_v2v_rig.aio: command lists, processes, status and down."""
 
 import os
 import signal
@@ -22,14 +22,14 @@ import fixtures
 from oslo_concurrency import processutils
 import testtools
 
-from nova_v2v.aio import identity
-from nova_v2v.aio import infra
-from nova_v2v.aio import packages
-from nova_v2v.aio import paths
-from nova_v2v.aio import procs
-from nova_v2v.aio import services
-from nova_v2v.aio import stack
-from nova_v2v.aio import venvs
+from nova_v2v_rig.aio import identity
+from nova_v2v_rig.aio import infra
+from nova_v2v_rig.aio import packages
+from nova_v2v_rig.aio import paths
+from nova_v2v_rig.aio import procs
+from nova_v2v_rig.aio import services
+from nova_v2v_rig.aio import stack
+from nova_v2v_rig.aio import venvs
 
 PASSWORDS = {name: 'pw-' + name for name in paths.ACCOUNTS}
 

@@ -12,7 +12,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""nova_v2v.aio.computes: configuration, command lines, up and down."""
+"""nova_v2v_rig.aio.computes: configuration, command lines, up and down."""
 
 import os
 from unittest import mock
@@ -20,13 +20,13 @@ from unittest import mock
 import fixtures
 import testtools
 
-from nova_v2v.aio import computes
-from nova_v2v.aio import identity
-from nova_v2v.aio import paths
-from nova_v2v.aio import procs
-from nova_v2v.aio import stack
 from nova_v2v.deploy import novaconf
-from nova_v2v.lab import hosts as lab_hosts
+from nova_v2v_rig.aio import computes
+from nova_v2v_rig.aio import identity
+from nova_v2v_rig.aio import paths
+from nova_v2v_rig.aio import procs
+from nova_v2v_rig.aio import stack
+from nova_v2v_rig.lab import hosts as lab_hosts
 
 
 class TestComputes(testtools.TestCase):

@@ -12,7 +12,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""nova_v2v.aio: configuration generation and the state file."""
+"""nova_v2v_rig.aio: configuration generation and the state file."""
 
 import configparser
 import json
@@ -22,10 +22,10 @@ import stat
 import fixtures
 import testtools
 
-from nova_v2v.aio import config
-from nova_v2v.aio import infra
-from nova_v2v.aio import paths
 from nova_v2v.deploy import novaconf
+from nova_v2v_rig.aio import config
+from nova_v2v_rig.aio import infra
+from nova_v2v_rig.aio import paths
 
 PASSWORDS = {name: 'pw-' + name for name in paths.ACCOUNTS}
 

@@ -22,14 +22,14 @@ import fixtures
 from oslo_concurrency import processutils
 import testtools
 
-from nova_v2v.aio import cli
-from nova_v2v.aio import gate
-from nova_v2v.aio import images
-from nova_v2v.aio import paths
-from nova_v2v.lab import hosts as lab_hosts
-from nova_v2v.lab import migrate as lab_migrate
-from nova_v2v.lab import workload
 from nova_v2v import notifications
+from nova_v2v_rig.aio import cli
+from nova_v2v_rig.aio import gate
+from nova_v2v_rig.aio import images
+from nova_v2v_rig.aio import paths
+from nova_v2v_rig.lab import hosts as lab_hosts
+from nova_v2v_rig.lab import migrate as lab_migrate
+from nova_v2v_rig.lab import workload
 
 U1 = '11111111-2222-4333-8444-555555555555'
 U2 = '99999999-2222-4333-8444-555555555555'

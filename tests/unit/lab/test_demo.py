@@ -14,8 +14,8 @@
 
 import testtools
 
-from nova_v2v.lab import demo
-from nova_v2v.lab import migrate
+from nova_v2v_rig.lab import demo
+from nova_v2v_rig.lab import migrate
 
 
 def _result(mode, **kwargs):

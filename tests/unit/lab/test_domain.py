@@ -15,7 +15,7 @@
 from lxml import etree
 import testtools
 
-from nova_v2v.lab import domain
+from nova_v2v_rig.lab import domain
 
 UUID = '6a1f3b7e-0000-4000-8000-000000000001'
 

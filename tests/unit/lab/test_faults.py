@@ -18,7 +18,7 @@ from unittest import mock
 
 import testtools
 
-from nova_v2v.lab import faults
+from nova_v2v_rig.lab import faults
 
 
 def _cell(**kw):

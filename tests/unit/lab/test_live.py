@@ -18,7 +18,7 @@ from unittest import mock
 import libvirt
 import testtools
 
-from nova_v2v.transfer import live
+from nova_v2v_rig.lab import live
 
 
 class LiveMigrationTestCase(testtools.TestCase):

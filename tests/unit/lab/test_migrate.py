@@ -17,7 +17,7 @@ from unittest import mock
 import libvirt
 import testtools
 
-from nova_v2v.lab import migrate
+from nova_v2v_rig.lab import migrate
 
 # The first lines of two destination serial logs of the lab (QEMU 7.2 TCG,
 # Debian's 6.1 cloud kernel), after a live migration that lost writes.

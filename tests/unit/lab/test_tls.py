@@ -27,9 +27,9 @@ import libvirt
 from oslo_config import fixture as config_fixture
 import testtools
 
-from nova_v2v.lab import hosts
-from nova_v2v.lab import tls
-from nova_v2v.transfer import live
+from nova_v2v_rig.lab import hosts
+from nova_v2v_rig.lab import live
+from nova_v2v_rig.lab import tls
 
 
 class TestTransport(testtools.TestCase):

@@ -16,7 +16,7 @@ import hashlib
 
 import testtools
 
-from nova_v2v.lab import workload
+from nova_v2v_rig.lab import workload
 
 SECTOR = workload.SECTOR
 

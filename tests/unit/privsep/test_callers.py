@@ -29,9 +29,9 @@ import testtools
 from nova_v2v import exception as v2v_exception
 from nova_v2v.storage import disks
 from nova_v2v.storage import leftovers
-from nova_v2v.transfer import cutover
 from nova_v2v.transfer import offline
 from nova_v2v.virt.libvirt import driver
+from nova_v2v_rig.lab import engine
 from tests import v2v_fixtures
 
 
@@ -117,9 +117,9 @@ class TestClearInstanceDir(_Tree):
 class TestDestinationDisks(_Tree):
 
     def _dest(self, root):
-        disk = cutover.Disk('vda', '/src/uuid/new/disk', 'raw', 1,
-                            dest_path='/inst/uuid/new/disk')
-        return cutover.DestinationDisks(
+        disk = engine.Disk('vda', '/src/uuid/new/disk', 'raw', 1,
+                           dest_path='/inst/uuid/new/disk')
+        return engine.DestinationDisks(
             [disk], '/inst',
             lambda p: root + p[len('/inst'):])
 
@@ -154,11 +154,11 @@ class TestDestinationDisks(_Tree):
         alias = os.path.join(self.tmp, 'alias')
         os.symlink(self.root, alias)
         real = os.path.join(self.root, 'uuid', 'disk')
-        self.assertEqual('uuid/disk', cutover.below(alias, real))
-        self.assertEqual(real, cutover.below(self.root, real))
+        self.assertEqual('uuid/disk', engine.below(alias, real))
+        self.assertEqual(real, engine.below(self.root, real))
         self.assertEqual(os.path.join(alias, 'x'),
-                         cutover.below(alias, os.path.join(alias, 'x')))
-        self.assertEqual(self.victim, cutover.below(alias, self.victim))
+                         engine.below(alias, os.path.join(alias, 'x')))
+        self.assertEqual(self.victim, engine.below(alias, self.victim))
 
 
 class TestRunOfflineDirs(_Tree):
@@ -172,8 +172,8 @@ class TestRunOfflineDirs(_Tree):
         src = os.path.join(self.tmp, 'src-disk')
         with open(src, 'w') as f:
             f.write('data')
-        disk = cutover.Disk('vda', src, 'raw', 4,
-                            dest_path=os.path.join(self.root, 'b', 'disk'))
+        disk = engine.Disk('vda', src, 'raw', 4,
+                           dest_path=os.path.join(self.root, 'b', 'disk'))
         copied = []
 
         def copy(source, sfmt, dest, dfmt):
@@ -181,12 +181,12 @@ class TestRunOfflineDirs(_Tree):
             open(dest, 'w').close()
 
         clone = mock.Mock()
-        with mock.patch.object(offline.translate, 'translate_domain_xml',
+        with mock.patch.object(engine.translate, 'translate_domain_xml',
                                return_value='<domain/>'), \
-                mock.patch.object(offline.cutover, 'start_clone',
+                mock.patch.object(engine.cutover, 'start_clone',
                                   return_value=(clone, 0.0)):
-            offline.run_offline(dom, mock.Mock(), [disk], [], self.root,
-                                copy=copy)
+            engine.run_offline(dom, mock.Mock(), [disk], [], self.root,
+                               copy=copy)
         makedirs.assert_called_once_with(self.root,
                                          os.path.join(self.root, 'b'))
         self.assertEqual([os.path.join(self.root, 'b', 'disk')], copied)
