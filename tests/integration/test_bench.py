@@ -55,9 +55,9 @@ class TestBenchParts(base.LabTestCase):
         self.assertLess(link.probe(self.lab, 16 * MIB), seconds)
 
     def _block_live(self, variant):
+        from nova_v2v_rig.bench import variants
         from nova_v2v_rig.lab import link
         from nova_v2v_rig.lab import migrate
-        from tests.bench import variants
         link.shape(self.lab, 1000)
 
         def migration():

@@ -17,8 +17,8 @@ import os
 import fixtures
 import testtools
 
-from tests.bench import migrations
-from tests.bench import report
+from nova_v2v_rig.bench import migrations
+from nova_v2v_rig.bench import report
 
 
 def _run(mode='block-live', variant='baseline', disk=1, fill='sparse',

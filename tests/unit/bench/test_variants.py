@@ -19,7 +19,7 @@ import fixtures
 import libvirt
 import testtools
 
-from tests.bench import variants
+from nova_v2v_rig.bench import variants
 
 XML = ("<domain><devices><disk type='file' device='disk'>"
        "<source file='%s'/><target dev='vda' bus='virtio'/></disk>"

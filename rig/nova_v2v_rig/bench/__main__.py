@@ -14,10 +14,10 @@
 
 """``tox -e bench``: run the project's benchmarks.
 
-``python -m tests.bench [options]``: the migration benchmarks on the lab
-(:mod:`tests.bench.migrations`, needs root); ``python -m tests.bench
-filter-cost [options]``: the scheduler filter's cost per host
-(:mod:`tests.bench.filter_cost`).
+``python -m nova_v2v_rig.bench [options]``: the migration benchmarks on
+the lab (:mod:`nova_v2v_rig.bench.migrations`, needs root);
+``python -m nova_v2v_rig.bench filter-cost [options]``: the scheduler
+filter's cost per host (:mod:`nova_v2v_rig.bench.filter_cost`).
 """
 
 import os
@@ -34,9 +34,9 @@ def main(argv=None):
         return 2
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ['filter-cost']:
-        from tests.bench import filter_cost
+        from nova_v2v_rig.bench import filter_cost
         return filter_cost.main(argv[1:])
-    from tests.bench import migrations
+    from nova_v2v_rig.bench import migrations
     return migrations.main(argv)
 
 

@@ -51,13 +51,13 @@ import sys
 import time
 import traceback
 
+from nova_v2v_rig.bench import report
+from nova_v2v_rig.bench import variants
 from nova_v2v_rig.lab import accel
 from nova_v2v_rig.lab import guest as lab_guest
 from nova_v2v_rig.lab import hosts
 from nova_v2v_rig.lab import link
 from nova_v2v_rig.lab import migrate
-from tests.bench import report
-from tests.bench import variants
 
 GIB = 1 << 30
 DISK_SIZES = (1, 2, 4)
@@ -215,7 +215,7 @@ def _meta(lab, args):
 
 def _parser():
     parser = argparse.ArgumentParser(
-        prog='python -m tests.bench',
+        prog='python -m nova_v2v_rig.bench',
         description='Migration benchmarks on the lab (needs root).')
     parser.add_argument('--out', default='bench-results',
                         help='output folder: results.json, results.md, '
