@@ -30,6 +30,7 @@ import dataclasses
 import json
 import typing as ty
 
+from nova_v2v.hardware import guest as hw_guest
 from nova_v2v.hardware import inspect
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
@@ -89,7 +90,7 @@ class Verdict:
 
 
 def guest_of(server, source):
-    """The server's :class:`profile.GuestProfile` on ``source``.
+    """The server's :class:`hw_guest.GuestProfile` on ``source``.
 
     Nova's image backend creates the root disk (and an ephemeral disk) in
     the format the source publishes (``images_format``); a volume-backed
@@ -105,7 +106,7 @@ def guest_of(server, source):
         if server.ephemeral_gb:
             sizes.append(('disk.eph0', server.ephemeral_gb))
         for index, (name, size) in enumerate(sizes):
-            disks.append(profile.GuestDisk(
+            disks.append(hw_guest.GuestDisk(
                 target='vd%s' % chr(ord('a') + index), bus=bus,
                 path=base + name, format=source.images_format,
                 virtual_size=size * GIB))

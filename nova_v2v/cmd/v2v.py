@@ -35,7 +35,6 @@ import json
 import os
 import sys
 import tempfile
-import warnings
 
 from oslo_concurrency import processutils
 from oslo_config import cfg
@@ -44,6 +43,7 @@ from nova_v2v.cmd import check
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v.hardware import tables
 from nova_v2v.hardware import translate as hw_translate
+from nova_v2v import paths
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -134,20 +134,9 @@ def validate(xml):
     return None
 
 
-def _disks_module():
-    # nova_v2v.storage.disks imports oslo.privsep, which imports eventlet,
-    # which warns on import: an operator's command has no use for that.
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', message=r'\s*Eventlet is '
-                                                  r'deprecated')
-        from nova_v2v.storage import disks
-    return disks
-
-
 def translate(args, conf, out=None, err=None):
     out = out or sys.stdout
     err = err or sys.stderr
-    disks = _disks_module()
     options = v2v_conf.translation_options(conf)
     if args.disk_bus:
         options['disk_bus'] = args.disk_bus
@@ -173,12 +162,12 @@ def translate(args, conf, out=None, err=None):
             # Symlinks on this host that would take a disk elsewhere.
             for d in result.report.disks:
                 if d.path:
-                    disks.confine(target.instances_path, d.path)
+                    paths.confine(target.instances_path, d.path)
     except hw_translate.UnmappableDevices as exc:
         _report(exc.report, args, err)
         err.write('nova-v2v: refused: %s\n' % exc)
         return EXIT_REFUSED
-    except (hw_translate.TranslationError, disks.PathEscape) as exc:
+    except (hw_translate.TranslationError, paths.PathEscape) as exc:
         err.write('nova-v2v: refused (%s): %s\n'
                   % (type(exc).__name__, exc))
         return EXIT_REFUSED

@@ -15,12 +15,12 @@
 """Read a guest's virtual hardware from its domain XML or image metadata.
 
 Pure functions: libvirt domain XML (a string) or Nova image properties (a
-dict) in, :class:`nova_v2v.planning.profile.GuestProfile` out.
+dict) in, :class:`nova_v2v.hardware.guest.GuestProfile` out.
 """
 
 from lxml import etree
 
-from nova_v2v.planning import profile
+from nova_v2v.hardware import guest
 
 # Nova's hw_scsi_model / hw_vif_model values and libvirt's model names, to
 # the names the planner and its translation table use.
@@ -95,7 +95,7 @@ def parse_domain_xml(xml):
         if source is not None:
             path = (source.get('file') or source.get('dev') or
                     source.get('name'))
-        disks.append(profile.GuestDisk(
+        disks.append(guest.GuestDisk(
             target=target.get('dev', '') if target is not None else '',
             bus=target.get('bus', '') if target is not None else '',
             path=path,
@@ -110,7 +110,7 @@ def parse_domain_xml(xml):
                  root.findall('./devices/interface/model'))
     scsi = tuple(c.get('model', '') for c in
                  root.findall("./devices/controller[@type='scsi']"))
-    return profile.GuestProfile(
+    return guest.GuestProfile(
         domain_type=root.get('type', 'qemu'), arch=arch, machine=machine,
         cpu_mode=cpu_mode, cpu_model=cpu_model, disks=tuple(disks),
         nic_models=nics,
@@ -132,10 +132,10 @@ def guest_from_image_properties(properties, accelerator, arch='x86_64',
     scsi = properties.get('hw_scsi_model')
     nic = properties.get('hw_vif_model')
     disk_bus_name = 'scsi' if bus == 'scsi' else bus
-    return profile.GuestProfile(
-        domain_type=profile.DOMAIN_TYPE.get(accelerator, accelerator),
+    return guest.GuestProfile(
+        domain_type=guest.DOMAIN_TYPE.get(accelerator, accelerator),
         arch=properties.get('hw_architecture') or arch,
         machine=properties.get('hw_machine_type') or '',
-        disks=(profile.GuestDisk(target='disk', bus=disk_bus_name),),
+        disks=(guest.GuestDisk(target='disk', bus=disk_bus_name),),
         nic_models=(_NIC_MODELS.get(nic, nic),) if nic else (),
         scsi_models=(_SCSI_MODELS.get(scsi, scsi),) if scsi else ())

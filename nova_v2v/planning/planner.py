@@ -294,7 +294,7 @@ def plan_live_migration(source, dest, guest, storage=None,
 
     :param source: the source's :class:`profile.HostProfile` (or None)
     :param dest: the destination's :class:`profile.HostProfile` (or None)
-    :param guest: the guest's :class:`profile.GuestProfile`
+    :param guest: the guest's :class:`~nova_v2v.hardware.guest.GuestProfile`
     :param storage: :class:`profile.StorageFacts`
     :param block_migration: True, False or None for "auto", as the API got
         it; explicit values keep Nova's semantics (True on shared storage

@@ -12,19 +12,25 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Host and guest profiles: the facts the planner decides from."""
+"""Host profiles: what a compute runs, the facts the planner decides from.
+
+The guest's side of those facts, its virtual hardware, is described by
+:mod:`nova_v2v.hardware.guest` (the layer below).
+"""
 
 import dataclasses
 import hashlib
 import typing as ty
 
-KVM = 'kvm'
-TCG = 'tcg'
-ACCELERATORS = (KVM, TCG)
+from nova_v2v.hardware import guest as hw_guest
 
-# The libvirt <domain type> that runs a guest on each accelerator.
-DOMAIN_TYPE = {KVM: 'kvm', TCG: 'qemu'}
-ACCEL_OF_DOMAIN_TYPE = {v: k for k, v in DOMAIN_TYPE.items()}
+# The accelerators a host runs guests with, and the libvirt <domain type>
+# that runs a guest on each: the guest's hardware names them.
+KVM = hw_guest.KVM
+TCG = hw_guest.TCG
+ACCELERATORS = hw_guest.ACCELERATORS
+DOMAIN_TYPE = hw_guest.DOMAIN_TYPE
+ACCEL_OF_DOMAIN_TYPE = hw_guest.ACCEL_OF_DOMAIN_TYPE
 
 # Version of the layout of the stats below, so that a scheduler can tell a
 # profile it does not understand from a missing one.
@@ -211,40 +217,6 @@ _VENDORS = {'INTEL': 'Intel', 'AMD': 'AMD'}
 
 def _vendor(part):
     return _VENDORS.get(part, part)
-
-
-@dataclasses.dataclass(frozen=True)
-class GuestDisk:
-    """One disk of a guest, as its domain definition describes it."""
-
-    target: str
-    bus: str = 'virtio'
-    path: ty.Optional[str] = None
-    format: str = 'raw'
-    device: str = 'disk'
-    source_type: str = 'file'
-    readonly: bool = False
-    shareable: bool = False
-    virtual_size: ty.Optional[int] = None
-    backing_file: ty.Optional[str] = None
-
-
-@dataclasses.dataclass(frozen=True)
-class GuestProfile:
-    """The virtual hardware of one guest."""
-
-    domain_type: str
-    arch: str = 'x86_64'
-    machine: str = ''
-    cpu_mode: str = ''
-    cpu_model: str = ''
-    disks: ty.Tuple[GuestDisk, ...] = ()
-    nic_models: ty.Tuple[str, ...] = ()
-    scsi_models: ty.Tuple[str, ...] = ()
-
-    @property
-    def accelerator(self):
-        return ACCEL_OF_DOMAIN_TYPE.get(self.domain_type, self.domain_type)
 
 
 @dataclasses.dataclass(frozen=True)

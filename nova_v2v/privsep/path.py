@@ -15,7 +15,7 @@
 """Root file operations on instance storage, confined under a root.
 
 Each entrypoint takes ``(root, path)`` and runs
-:func:`nova_v2v.storage.disks.confine` in the privileged daemon before it
+:func:`nova_v2v.paths.confine` in the privileged daemon before it
 acts, so that a caller cannot make it act outside ``root`` with ``..``, an
 absolute path elsewhere or a symlink. The checked path is then walked from
 ``root`` one directory at a time with ``O_NOFOLLOW``, and the operation
@@ -33,8 +33,8 @@ import shutil
 import stat
 import sys
 
+from nova_v2v import paths
 from nova_v2v import privsep
-from nova_v2v.storage import disks
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -43,8 +43,8 @@ def _confined_parts(root, path):
     """(real root, [components of the confined path below it])."""
     real_root = os.path.realpath(root)
     if real_root == os.sep:
-        raise disks.PathEscape('/ cannot be a confinement root (%s)' % root)
-    target = disks.confine(root, path)
+        raise paths.PathEscape('/ cannot be a confinement root (%s)' % root)
+    target = paths.confine(root, path)
     return real_root, os.path.relpath(target, real_root).split(os.sep)
 
 
@@ -75,7 +75,7 @@ def _parent_fd(real_root, parts):
 def _refuse_symlink(name, dir_fd):
     st = os.lstat(name, dir_fd=dir_fd)
     if stat.S_ISLNK(st.st_mode):
-        raise disks.PathEscape('%s is a symlink' % name)
+        raise paths.PathEscape('%s is a symlink' % name)
     return st
 
 

@@ -29,6 +29,7 @@ from oslo_log import log as logging
 
 # nova_v2v.privsep.path imports this module too (for confine); each
 # uses the other only at call time.
+from nova_v2v import paths
 from nova_v2v.privsep import path as priv_path
 
 LOG = logging.getLogger(__name__)
@@ -36,12 +37,10 @@ LOG = logging.getLogger(__name__)
 SUPPORTED_FORMATS = ('qcow2', 'raw', 'vmdk')
 
 
-class DiskError(Exception):
-    """Base class of disk preparation errors."""
-
-
-class PathEscape(DiskError):
-    """The path resolves outside the instances root."""
+# The base of the storage's errors and the confinement error are defined
+# with the confinement, which the privileged daemon imports too.
+DiskError = paths.DiskError
+PathEscape = paths.PathEscape
 
 
 class DiskInUse(DiskError):
@@ -64,33 +63,6 @@ class DiskInfo(object):
     def __repr__(self):
         return 'DiskInfo(%s, %s, %d)' % (self.path, self.format,
                                          self.virtual_size)
-
-
-def confine(root, path):
-    """Resolve path under root; raise PathEscape for any escape.
-
-    ``path`` may be absolute (it must then start with ``root``) or relative
-    to root.  ``..`` components and symlinks that leave root are refused.
-    """
-    real_root = os.path.realpath(root)
-    if os.path.isabs(path):
-        norm = os.path.normpath(path)
-        if norm != path.rstrip(os.sep) or not (
-                norm + os.sep).startswith(os.path.normpath(root) + os.sep):
-            raise PathEscape('%s is not below %s' % (path, root))
-        rel = os.path.relpath(norm, os.path.normpath(root))
-    else:
-        rel = path
-    if any(part == '..' for part in rel.split(os.sep)):
-        raise PathEscape('%s contains ".."' % path)
-    candidate = os.path.join(real_root, rel)
-    resolved = os.path.realpath(candidate)
-    if resolved == real_root or not resolved.startswith(real_root + os.sep):
-        raise PathEscape('%s resolves to %s, outside %s'
-                         % (path, resolved, real_root))
-    if os.path.islink(candidate):
-        raise PathEscape('%s is a symlink' % candidate)
-    return resolved
 
 
 def describe(path, force_share=True):
@@ -130,7 +102,7 @@ def precreate(root, path, fmt, virtual_size):
     if fmt not in SUPPORTED_FORMATS:
         raise UnsupportedFormat('format %r is not one of %s'
                                 % (fmt, SUPPORTED_FORMATS))
-    target = confine(root, path)
+    target = paths.confine(root, path)
     if os.path.lexists(target):
         if os.path.isdir(target):
             raise DiskError('%s is a directory' % target)

@@ -25,6 +25,7 @@ import os
 
 from oslo_log import log as logging
 
+from nova_v2v import paths
 from nova_v2v.privsep import path as priv_path
 from nova_v2v.storage import disks
 
@@ -49,9 +50,9 @@ def clear_instance_dir(root, instance_dir):
 
     :returns: True if a directory was removed, False if there was none
     :raises: disks.DiskInUse if a file in it is in use (nothing removed)
-    :raises: disks.PathEscape if the directory is not under ``root``
+    :raises: paths.PathEscape if the directory is not under ``root``
     """
-    target = disks.confine(root, instance_dir)
+    target = paths.confine(root, instance_dir)
     if not os.path.isdir(target):
         return False
     busy = files_in_use(target)

@@ -41,9 +41,9 @@ from nova import objects
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova import utils as nova_utils
 
+from nova_v2v.hardware import guest as hw_guest
 from nova_v2v import notifications
 from nova_v2v.planning import planner
-from nova_v2v.planning import profile
 from nova_v2v.transfer import cutover
 from nova_v2v.transfer import nbd
 from nova_v2v.virt.libvirt import common as v2v_common
@@ -479,8 +479,8 @@ class OfflineTest(CutoverTestBase):
             '_v2v_guest_from_domain', self._guest))
 
     def _guest(self, driver, instance, block_device_info, with_sizes):
-        return profile.GuestProfile(
-            domain_type='kvm', disks=(profile.GuestDisk(
+        return hw_guest.GuestProfile(
+            domain_type='kvm', disks=(hw_guest.GuestDisk(
                 target='vda', path=self.disk_path, format='raw',
                 virtual_size=DISK_SIZE),))
 

@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 import testtools
 
+from nova_v2v.hardware import guest as hw_guest
 from nova_v2v.planning import compat
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
@@ -42,13 +43,13 @@ def disk(target='vda', fmt='qcow2', bus='virtio', **kw):
                   path='%s/uuid/disk%s' % (INSTANCES, target),
                   virtual_size=1 << 30)
     values.update(kw)
-    return profile.GuestDisk(**values)
+    return hw_guest.GuestDisk(**values)
 
 
 def guest(domain_type='kvm', disks=None, **kw):
-    return profile.GuestProfile(domain_type=domain_type,
-                                machine='pc-i440fx-7.2',
-                                disks=tuple(disks or [disk()]), **kw)
+    return hw_guest.GuestProfile(domain_type=domain_type,
+                                 machine='pc-i440fx-7.2',
+                                 disks=tuple(disks or [disk()]), **kw)
 
 
 class TestLiveModes(testtools.TestCase):
@@ -479,7 +480,7 @@ class TestProfileStats(testtools.TestCase):
                                 disk_formats=('qcow2', 'raw')),
             back)
         # What the planner decides from it is what it decides from stats.
-        guest = profile.GuestProfile(
+        guest = hw_guest.GuestProfile(
             domain_type='kvm', machine='pc-i440fx-7.2',
             disks=(disk(path=None),))
         self.assertEqual(

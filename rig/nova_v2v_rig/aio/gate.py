@@ -66,6 +66,7 @@ from nova_v2v_rig.aio import config
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import stack
+from nova_v2v_rig.lab import harness as lab_harness
 from nova_v2v_rig.lab import hosts as lab_hosts
 from nova_v2v_rig.lab import migrate as lab_migrate
 from nova_v2v_rig.lab import workload
@@ -179,7 +180,7 @@ def source_leftovers(lab, host, instance_name, instance_dir, shared):
         return ['unknown host %s' % host]
     conn = libvirt.open(lab.local_uri(lab_host))
     try:
-        left = lab_migrate.host_leftovers(lab, lab_host, conn,
+        left = lab_harness.host_leftovers(lab, lab_host, conn,
                                           instance_name, instance_dir,
                                           files=not shared)
     finally:
@@ -392,7 +393,7 @@ class Guest(object):
         self.id = info['id']
         logs = [self.lab.root_path(h, self.inside('console.log'))
                 for h in sorted(lab_hosts.HOSTS)]
-        self.tail = lab_migrate.SerialTail(logs)
+        self.tail = lab_harness.SerialTail(logs)
         self.tail.start()
         wait_ack(self.tail, start, BOOT_TIMEOUT, 'the boot')
         LOG.info('Server %(name)s (%(id)s) writes its records on %(host)s',
@@ -402,7 +403,7 @@ class Guest(object):
     def crash(self):
         """The first line of a kernel crash in the server's logs, or None."""
         for path in self.tail.paths if self.tail is not None else ():
-            crash = lab_migrate.guest_crash(lab_migrate._read(path))
+            crash = lab_migrate.guest_crash(lab_harness.read_log(path))
             if crash:
                 return crash
         return None

@@ -55,6 +55,7 @@ from nova_v2v_rig.bench import report
 from nova_v2v_rig.bench import variants
 from nova_v2v_rig.lab import accel
 from nova_v2v_rig.lab import guest as lab_guest
+from nova_v2v_rig.lab import harness
 from nova_v2v_rig.lab import hosts
 from nova_v2v_rig.lab import link
 from nova_v2v_rig.lab import migrate
@@ -178,7 +179,7 @@ def run_one(lab, point, variant, args):
     else:
         result = migrate.run(lab, point['mode'], profile='vmware', **common)
     if result.get('records_lost') is None:
-        raise migrate.LabMigrationError('no record check for %s'
+        raise harness.LabMigrationError('no record check for %s'
                                         % result.get('name'))
     return result
 

@@ -38,6 +38,7 @@ from nova_v2v_rig.lab import accel
 from nova_v2v_rig.lab import demo
 from nova_v2v_rig.lab import faults
 from nova_v2v_rig.lab import guest
+from nova_v2v_rig.lab import harness
 from nova_v2v_rig.lab import hosts
 from nova_v2v_rig.lab import migrate
 from nova_v2v_rig.lab import tls
@@ -163,7 +164,7 @@ def _migrate(lab, args):
                       release_check=args.release_check)
     else:
         if args.dest_accel or args.disk_format or args.fault:
-            raise migrate.LabMigrationError(
+            raise harness.LabMigrationError(
                 '--dest-accel, --disk-format and --fault are for the V2V '
                 'modes')
         kwargs['profile'] = args.profile or 'virtio'
@@ -192,7 +193,7 @@ def _faults(lab, args):
         for cell in args.cell:
             fault, _sep, phase = cell.partition('/')
             if (fault, phase) not in faults.CELLS:
-                raise migrate.LabMigrationError('unknown cell %r' % cell)
+                raise harness.LabMigrationError('unknown cell %r' % cell)
             cells.append((fault, phase))
     results, rows, seconds = faults.run_matrix(lab, cells)
     failed = [r for r in rows if r['problems']]
@@ -225,7 +226,7 @@ def main(argv=None):
             out = {'stopped': lab.down()}
         else:
             out = _migrate(lab, args)
-    except (hosts.LabError, migrate.LabMigrationError, tls.TLSError) as exc:
+    except (hosts.LabError, harness.LabMigrationError, tls.TLSError) as exc:
         LOG.error('%(cmd)s failed: %(err)s', {'cmd': args.command,
                                               'err': exc})
         return 1

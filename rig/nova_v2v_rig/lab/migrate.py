@@ -26,18 +26,12 @@ against the acknowledged writes in both serial logs.
   convert`` into b's store, boot the translated clone on b.
 """
 
-import collections
 import functools
-import mmap
 import os
-import tempfile
-import threading
 import time
-import uuid as uuidlib
 
 import libvirt
 import libvirt_qemu
-from lxml import etree
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
@@ -49,22 +43,19 @@ from nova_v2v_rig.lab import accel
 from nova_v2v_rig.lab import domain
 from nova_v2v_rig.lab import engine
 from nova_v2v_rig.lab import guest
+from nova_v2v_rig.lab import harness
 from nova_v2v_rig.lab import hosts
 from nova_v2v_rig.lab import link
 from nova_v2v_rig.lab import live
 from nova_v2v_rig.lab import tls as lab_tls
+from nova_v2v_rig.lab import v2v
 from nova_v2v_rig.lab import workload
 
 LOG = logging.getLogger(__name__)
 
 LIVE_MODES = ('shared-live', 'block-live')
-V2V_MODES = ('v2v-cutover', 'offline')
+V2V_MODES = v2v.MODES
 MODES = LIVE_MODES + V2V_MODES
-
-DISK_SIZE = 1024 ** 3
-BOOT_TIMEOUT = 90
-SHUTDOWN_TIMEOUT = 30
-FILL_CHUNK = 1 << 30
 
 
 def unacked_allowed(mode):
@@ -78,11 +69,7 @@ def unacked_allowed(mode):
     return 0 if mode in LIVE_MODES else 1
 
 
-class LabMigrationError(Exception):
-    pass
-
-
-class GuestCrashed(LabMigrationError):
+class GuestCrashed(harness.LabMigrationError):
     """The guest died or hung on its new host after its live state moved.
 
     ``crash`` is the guest's first line about it, or what the hang was;
@@ -134,7 +121,8 @@ def silent_on_b(message, log_b, state, known_fault):
     silent (hung: lost memory writes can leave the kernel spinning with
     interrupts off instead of crashing it), is a :class:`GuestCrashed`,
     run once more when ``known_fault`` explains it; anything else (the
-    guest not running) is a :class:`LabMigrationError`.
+    guest not running) is a
+    :class:`~nova_v2v_rig.lab.harness.LabMigrationError`.
     """
     crash = guest_crash(log_b)
     if crash:
@@ -142,137 +130,12 @@ def silent_on_b(message, log_b, state, known_fault):
     if state == libvirt.VIR_DOMAIN_RUNNING:
         return GuestCrashed(
             message, 'hung: running on host b, not one write in %d s'
-            % BOOT_TIMEOUT, known_fault)
-    return LabMigrationError(message)
-
-
-class SerialTail(threading.Thread):
-    """Timestamp every "W n" line as it appears in the serial logs.
-
-    The guest's own clock stops while its vCPUs are paused, so it cannot
-    see the migration downtime; the host clock at which acknowledgements
-    appear in the logs can. Each ack is ``(n, host time, guest time)``. A
-    log that shrinks (a new QEMU truncated it) is read again from its
-    start; a path given twice is read once.
-    """
-
-    def __init__(self, paths, interval=0.01):
-        super(SerialTail, self).__init__(name='serial-tail', daemon=True)
-        self.paths = list(dict.fromkeys(paths))
-        self.interval = interval
-        self.acks = {p: [] for p in self.paths}
-        self._offsets = {p: 0 for p in self.paths}
-        self._partial = {p: '' for p in self.paths}
-        self._lock = threading.Lock()
-        self._stop_evt = threading.Event()
-
-    def _scan(self):
-        now = time.time()
-        for path in self.paths:
-            try:
-                with open(path, 'rb') as f:
-                    if os.fstat(f.fileno()).st_size < self._offsets[path]:
-                        self._offsets[path] = 0
-                        self._partial[path] = ''
-                    f.seek(self._offsets[path])
-                    data = f.read()
-            except (IOError, OSError):
-                continue
-            if not data:
-                continue
-            self._offsets[path] += len(data)
-            text = self._partial[path] + data.decode('ascii', 'replace')
-            lines = text.split('\n')
-            self._partial[path] = lines.pop()
-            with self._lock:
-                for line in lines:
-                    for n, guest_time in workload.parse_acks(line):
-                        self.acks[path].append((n, now, guest_time))
-
-    def run(self):
-        while not self._stop_evt.is_set():
-            self._scan()
-            self._stop_evt.wait(self.interval)
-        self._scan()
-
-    def stop(self):
-        self._stop_evt.set()
-        self.join()
-
-    def first_ack(self, path):
-        return self.acks[path][0] if self.acks[path] else None
-
-    def last_ack(self, path):
-        return self.acks[path][-1] if self.acks[path] else None
-
-    def merged(self):
-        """Every path's acks in the order the host saw them."""
-        with self._lock:
-            acks = [a for path in self.paths for a in self.acks[path]]
-        return sorted(acks, key=lambda a: a[1])
+            % harness.BOOT_TIMEOUT, known_fault)
+    return harness.LabMigrationError(message)
 
 
 # libvirt's domain types as nova_v2v.planning.profile names accelerators.
 _ACCELERATORS = {'kvm': v2v_profile.KVM, 'qemu': v2v_profile.TCG}
-
-
-def _domain_type(dom):
-    return etree.fromstring(dom.XMLDesc(0).encode()).get('type')
-
-
-def _wait_for(predicate, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(interval)
-    raise LabMigrationError('timed out after %ss waiting for %s'
-                            % (timeout, what))
-
-
-def _raw_copy(image, work_dir):
-    fd, raw = tempfile.mkstemp(prefix='verify-', suffix='.raw',
-                               dir=work_dir)
-    os.close(fd)
-    processutils.execute('qemu-img', 'convert', '-U', '-O', 'raw', image,
-                         raw)
-    return raw
-
-
-def verify_disk(image, logs, work_dir):
-    """Convert image to a sparse raw file and run the workload verifier."""
-    raw = _raw_copy(image, work_dir)
-    try:
-        with open(raw, 'rb') as f:
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            try:
-                return workload.verify(mm, logs)
-            finally:
-                mm.close()
-    finally:
-        os.unlink(raw)
-
-
-def _read(path):
-    try:
-        with open(path, errors='replace') as f:
-            return f.read()
-    except (IOError, OSError):
-        return ''
-
-
-def _shutdown(dom, timeout=SHUTDOWN_TIMEOUT):
-    """ACPI shutdown; destroy if the guest does not power off in time."""
-    try:
-        dom.shutdown()
-        _wait_for(lambda: not dom.isActive(), timeout, 'guest power off')
-        return True
-    except (LabMigrationError, libvirt.libvirtError) as exc:
-        LOG.warning('Clean shutdown failed (%(err)s), destroying',
-                    {'err': exc})
-        if dom.isActive():
-            dom.destroy()
-        return False
 
 
 def _transferred(completed, progress):
@@ -288,66 +151,9 @@ def _transferred(completed, progress):
     return best('memory_processed'), best('disk_processed')
 
 
-GuestPaths = collections.namedtuple(
-    'GuestPaths', ['uuid', 'name', 'instance_dir', 'disk', 'serial_inside',
-                   'serial'])
-
-
-def new_guest(lab, tag, store):
-    """Name and paths of a new lab guest whose instance dir is in store.
-
-    ``disk`` and ``serial_inside`` are paths inside the hosts' view;
-    ``serial`` maps each host to its serial log on the root filesystem.
-    """
-    inst_uuid = str(uuidlib.uuid4())
-    name = 'lab-%s-%s' % (tag, inst_uuid[:8])
-    inst_dir = os.path.join(store, inst_uuid)
-    serial_inside = '/var/log/libvirt/qemu/%s-serial.log' % name
-    return GuestPaths(inst_uuid, name, inst_dir,
-                      os.path.join(inst_dir, 'disk'), serial_inside,
-                      {h: lab.root_path(h, serial_inside)
-                       for h in hosts.HOSTS})
-
-
-def check_records(result, image, logs, lab):
-    """Verify the records on ``image`` against the serial ``logs``."""
-    check = verify_disk(image, logs, lab.state_dir)
-    result.update({
-        'records_written': check['records_written'],
-        'records_verified': check['records_verified'],
-        'records_lost': check['records_lost'],
-        'serial_gaps': check['serial_gaps'],
-        'serial_unacked': check['serial_unacked'],
-        'serial_repeats': check['serial_repeats'],
-        'log_ranges': check['log_ranges'],
-        'guest_clock_max_gap_ms': check['guest_max_gap_ms'],
-    })
-
-
-def host_leftovers(lab, host, conn, name, instance_dir_inside,
-                   files=True):
-    """What of guest ``name`` is left on ``host``: files, a domain.
-
-    :param files: also list the files under the instance directory (not
-        on a shared store, where the destination uses them)
-    """
-    left = []
-    if files:
-        root = lab.root_path(host, instance_dir_inside)
-        if os.path.exists(root):
-            for dirpath, _dirs, found in os.walk(root):
-                left += [os.path.join(dirpath, f) for f in found]
-            if not left:
-                left.append(root + '/')
-    for dom in conn.listAllDomains(0):
-        if dom.name() == name:
-            left.append('domain:%s' % name)
-    return left
-
-
 def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         keep=False, tls=False, libvirt_options=None, expect_refusal=False,
-        memory_mib=256, disk_size=DISK_SIZE, fill_mb=0, prefill=False,
+        memory_mib=256, disk_size=harness.DISK_SIZE, fill_mb=0, prefill=False,
         tuning=None, kernel_args=None, after_move=None, **v2v_args):
     """Run one migration; returns the result dict printed by the CLI.
 
@@ -374,39 +180,40 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         there (live modes; tests provoke faults with it)
     """
     if mode not in MODES:
-        raise LabMigrationError('mode must be one of %s' % (MODES,))
+        raise harness.LabMigrationError('mode must be one of %s' % (MODES,))
     try:
         transport = lab_tls.Transport.from_options(libvirt_options, tls=tls)
     except lab_tls.TLSError as exc:
-        raise LabMigrationError(str(exc))
+        raise harness.LabMigrationError(str(exc))
     if mode in V2V_MODES:
         if (transport.needs_certificates or expect_refusal or kernel_args
                 or after_move):
-            raise LabMigrationError('TLS, expect_refusal, kernel_args and '
-                                    'after_move are for the live modes')
-        from nova_v2v_rig.lab import v2v
+            raise harness.LabMigrationError(
+                'TLS, expect_refusal, kernel_args and after_move are for '
+                'the live modes')
         return v2v.run(lab, mode, before=before, after=after,
                        dirty_mb=dirty_mb, profile=profile, keep=keep,
                        memory_mib=memory_mib, disk_size=disk_size,
                        fill_mb=fill_mb, prefill=prefill, **v2v_args)
     state = lab.load()
     if not state:
-        raise LabMigrationError('lab is not up; run "nova-v2v-lab up"')
+        raise harness.LabMigrationError('lab is not up; run "nova-v2v-lab up"')
     block = mode == 'block-live'
     lab_shared = bool(state.get('shared'))
     if block and lab_shared:
-        raise LabMigrationError('block-live needs per-host instance stores;'
-                                ' the lab was started with --shared')
+        raise harness.LabMigrationError(
+            'block-live needs per-host instance stores; the lab was '
+            'started with --shared')
     if transport.needs_certificates and not state.get('tls'):
-        raise LabMigrationError('%s needs the lab certificates; run '
-                                '"nova-v2v-lab up --tls"' % (
-                                    transport.options(),))
+        raise harness.LabMigrationError(
+            '%s needs the lab certificates; run "nova-v2v-lab up --tls"'
+            % (transport.options(),))
     store = (hosts.INSTANCES_PATH if block or lab_shared
              else hosts.SHARED_PATH)
     image = guest.build(lab.cache_dir)
     virt_type, reason = accel.detect(
         image, cache_file=os.path.join(lab.cache_dir, 'accel'))
-    libvirt.registerErrorHandler(_quiet_libvirt, None)
+    libvirt.registerErrorHandler(harness.quiet_libvirt, None)
     engine.ensure_event_loop()
     # The lab runs as root on purpose: the privileged file operations
     # run in this process, no privsep daemon.
@@ -416,20 +223,20 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
     conn_a = libvirt.open(lab.local_uri('a'))
     conn_b = libvirt.open(lab.local_uri('b'))
     inst_uuid, name, inst_dir, disk_inside, serial_inside, serial = (
-        new_guest(lab, mode.split('-')[0], store))
+        harness.new_guest(lab, mode.split('-')[0], store))
     disk_rel = os.path.relpath(disk_inside, store)
     disk_a = disks.precreate(lab.root_path('a', store), disk_rel, 'qcow2',
                              disk_size)
     if prefill:
-        _fill_or_clean(lab, (conn_a, conn_b), name, inst_dir, disk_a,
-                       'qcow2', disk_size)
+        harness.fill_or_clean(lab, (conn_a, conn_b), name, inst_dir,
+                              disk_a, 'qcow2', disk_size)
     spec = domain.DomainSpec(
         name, inst_uuid, image.kernel, image.initrd, disk_inside,
         serial_inside, domain_type=virt_type, profile=profile,
         memory_mib=memory_mib,
         cmdline_extra=dict(kernel_args or {}, **{'lab.dirty_mb': dirty_mb,
                                                  'lab.fill_mb': fill_mb}))
-    tail = SerialTail([serial['a'], serial['b']])
+    tail = harness.SerialTail([serial['a'], serial['b']])
     tail.start()
     result = {'mode': mode, 'name': name, 'uuid': inst_uuid,
               'accel_reason': reason, 'transport': transport.options()}
@@ -438,10 +245,11 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         t0 = time.monotonic()
         dom = conn_a.defineXML(domain.to_xml(spec))
         dom.create()
-        _wait_for(lambda: tail.first_ack(serial['a']), BOOT_TIMEOUT,
-                  'first write of the guest on host a')
+        harness.wait_for(lambda: tail.first_ack(serial['a']),
+                         harness.BOOT_TIMEOUT,
+                         'first write of the guest on host a')
         result['boot_seconds'] = round(time.monotonic() - t0, 2)
-        result['source_accel'] = _domain_type(dom)
+        result['source_accel'] = harness.domain_type(dom)
         result['source_hardware'] = domain.hardware_label(dom.XMLDesc(0))
         time.sleep(before)
         if block:
@@ -492,7 +300,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
             result['job_stats_from'] = 'destination, and the polls'
         state_b = dest_dom.state()[0]
         result['dest_running'] = state_b == libvirt.VIR_DOMAIN_RUNNING
-        result['dest_accel'] = _domain_type(dest_dom)
+        result['dest_accel'] = harness.domain_type(dest_dom)
         result['dest_hardware'] = domain.hardware_label(
             dest_dom.XMLDesc(0))
         result['wire_bytes'] = link.wire_bytes(lab) - wire
@@ -507,13 +315,14 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         caveat = compat.live_state_caveat(
             _ACCELERATORS.get(result['source_accel']), conn_a.getVersion())
         try:
-            _wait_for(lambda: tail.first_ack(serial['b']), BOOT_TIMEOUT,
-                      'first write of the guest on host b')
-        except LabMigrationError as exc:
+            harness.wait_for(lambda: tail.first_ack(serial['b']),
+                             harness.BOOT_TIMEOUT,
+                             'first write of the guest on host b')
+        except harness.LabMigrationError as exc:
             where = collect_diagnostics(
                 lab, dest_dom, 'b', name, serial,
                 lab.root_path('b', disk_inside))
-            log_b = _read(serial['b'])
+            log_b = harness.read_log(serial['b'])
             message = ('%s; guest state on b %s; serial log tail on b: %r; '
                        'diagnostics in %s' % (exc, dest_dom.state(),
                                               log_b[-300:], where))
@@ -521,21 +330,21 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         if after_move is not None:
             after_move(dest_dom)
         time.sleep(after)
-        log_b = _read(serial['b'])
+        log_b = harness.read_log(serial['b'])
         crash = guest_crash(log_b)
         if crash:
             raise GuestCrashed(
                 'the guest crashed on host b after the migration: %s; '
                 'serial log tail on b: %r' % (crash, log_b[-300:]),
                 crash, caveat)
-        result['clean_shutdown'] = _shutdown(dest_dom)
+        result['clean_shutdown'] = harness.shutdown(dest_dom)
         tail.stop()
         last_a = tail.last_ack(serial['a'])
         first_b = tail.first_ack(serial['b'])
         result['downtime_ms_guest'] = (
             round((first_b[1] - last_a[1]) * 1000.0, 1)
             if last_a and first_b else None)
-        result['ack_period_ms'] = _median_period(tail.acks[serial['a']])
+        result['ack_period_ms'] = harness.median_period(tail.acks[serial['a']])
         if block:
             # What Nova does after a block migration: the source copy is
             # dropped once the destination runs.
@@ -544,15 +353,16 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
             for f in result['source_files_removed']:
                 os.unlink(os.path.join(src_dir, f))
             os.rmdir(src_dir)
-        check_records(result, lab.root_path('b', disk_inside),
-                      [_read(serial['a']), _read(serial['b'])], lab)
-        result['source_leftovers'] = host_leftovers(
+        harness.check_records(result, lab.root_path('b', disk_inside),
+                              [harness.read_log(serial['a']),
+                               harness.read_log(serial['b'])], lab)
+        result['source_leftovers'] = harness.host_leftovers(
             lab, 'a', conn_a, name, inst_dir, files=block)
     finally:
         if tail.is_alive():
             tail.stop()
         if not keep:
-            _cleanup(lab, (conn_a, conn_b), name, inst_dir)
+            harness.cleanup(lab, (conn_a, conn_b), name, inst_dir)
         conn_a.close()
         conn_b.close()
     return result
@@ -566,17 +376,16 @@ def _refused(lab, result, exc, dom, conn_b, tail, serial, disk_a,
         dom.isActive() and dom.state()[0] == libvirt.VIR_DOMAIN_RUNNING)
     last = tail.last_ack(serial['a'])
     try:
-        _wait_for(lambda: tail.last_ack(serial['a'])[0] > last[0], 10,
-                  'a write on host a after the refusal')
+        harness.wait_for(lambda: tail.last_ack(serial['a'])[0] > last[0], 10,
+                         'a write on host a after the refusal')
         result['source_writes_after_refusal'] = True
-    except LabMigrationError:
+    except harness.LabMigrationError:
         result['source_writes_after_refusal'] = False
-    result['dest_leftovers'] = host_leftovers(lab, 'b', conn_b,
-                                              result['name'], inst_dir,
-                                              files=False)
-    result['clean_shutdown'] = _shutdown(dom)
+    result['dest_leftovers'] = harness.host_leftovers(
+        lab, 'b', conn_b, result['name'], inst_dir, files=False)
+    result['clean_shutdown'] = harness.shutdown(dom)
     tail.stop()
-    check_records(result, disk_a, [_read(serial['a'])], lab)
+    harness.check_records(result, disk_a, [harness.read_log(serial['a'])], lab)
 
 
 # HMP commands whose output explains a silent guest: where the vCPU is
@@ -611,13 +420,13 @@ def collect_diagnostics(lab, dom, host, name, serial, disk):
     try:
         os.makedirs(out, exist_ok=True)
         for h, path in serial.items():
-            text = _read(path)
+            text = harness.read_log(path)
             with open(os.path.join(out, '%s-serial.log' % h), 'w') as f:
                 f.write(text)
         qemu_log = lab.root_path(host, '/var/log/libvirt/qemu/%s.log'
                                  % name)
         with open(os.path.join(out, '%s-qemu.log' % host), 'w') as f:
-            f.write(_read(qemu_log))
+            f.write(harness.read_log(qemu_log))
         with open(os.path.join(out, 'diagnostics.txt'), 'w') as f:
             for i in range(DIAG_SAMPLES):
                 if i:
@@ -629,7 +438,7 @@ def collect_diagnostics(lab, dom, host, name, serial, disk):
                 except libvirt.libvirtError as exc:
                     f.write('state: %s\n' % exc)
                 try:
-                    raw = _raw_copy(disk, lab.state_dir)
+                    raw = harness.raw_copy(disk, lab.state_dir)
                     try:
                         with open(raw, 'rb') as r:
                             f.write('disk header: %s\n'
@@ -638,7 +447,7 @@ def collect_diagnostics(lab, dom, host, name, serial, disk):
                         os.unlink(raw)
                 except (OSError, processutils.ProcessExecutionError) as exc:
                     f.write('disk header: %s\n' % exc)
-                acks = [workload.parse_acks(_read(p))[-1:]
+                acks = [workload.parse_acks(harness.read_log(p))[-1:]
                         for p in serial.values()]
                 f.write('last acknowledgements per log: %s\n' % acks)
                 for command in _HMP_DIAGNOSTICS:
@@ -649,19 +458,6 @@ def collect_diagnostics(lab, dom, host, name, serial, disk):
     LOG.error('Guest %(name)s stopped writing; diagnostics in %(out)s',
               {'name': name, 'out': out})
     return out
-
-
-def _median_period(acks):
-    """Median host-observed time between acknowledgements, in ms."""
-    periods = sorted(b[1] - a[1] for a, b in zip(acks, acks[1:]))
-    if not periods:
-        return None
-    return round(periods[len(periods) // 2] * 1000.0, 1)
-
-
-def _quiet_libvirt(_ctx, err):
-    # Errors are raised as libvirtError; don't also print them on stderr.
-    LOG.debug('libvirt: %(err)s', {'err': err})
 
 
 def _progress(dom, tuning, stats):
@@ -703,30 +499,6 @@ class Tuning(object):
         self.downtime_settings.append((round(elapsed, 2), int(ms)))
 
 
-def _fill_or_clean(lab, conns, name, inst_dir, path, fmt, size):
-    try:
-        fill_disk(path, fmt, size)
-    except Exception:
-        _cleanup(lab, conns, name, inst_dir)
-        for conn in conns:
-            conn.close()
-        raise
-
-
-def fill_disk(path, fmt, size, pattern=0x5a):
-    """Write every byte of a disk image (a filled, not sparse, disk).
-
-    The pattern is not zero, so neither QEMU's block status nor a zero
-    detection can skip it: every cluster has to cross the link.
-    """
-    args = ['qemu-io', '-f', fmt]
-    # qemu-io writes less than 2 GiB per request.
-    for offset in range(0, size, FILL_CHUNK):
-        args += ['-c', 'write -P %d %d %d' % (
-            pattern, offset, min(FILL_CHUNK, size - offset))]
-    processutils.execute(*(args + [path]))
-
-
 def _log_progress(stats):
     LOG.info('progress t=%(t).2fs memory %(mp)d/%(mt)d disk %(dp)d/%(dt)d '
              'iteration %(it)s',
@@ -736,25 +508,3 @@ def _log_progress(stats):
               'dp': stats.get('disk_processed', 0),
               'dt': stats.get('disk_total', 0),
               'it': stats.get('memory_iteration')})
-
-
-def _cleanup(lab, conns, name, inst_dir):
-    """Remove the guest from both hosts: domains, disks."""
-    for conn in conns:
-        try:
-            dom = conn.lookupByName(name)
-        except libvirt.libvirtError:
-            continue
-        try:
-            if dom.isActive():
-                dom.destroy()
-            dom.undefine()
-        except libvirt.libvirtError as exc:
-            LOG.warning('Cleanup of %(name)s: %(err)s',
-                        {'name': name, 'err': exc})
-    for host in hosts.HOSTS:
-        root = lab.root_path(host, inst_dir)
-        if os.path.isdir(root):
-            for f in os.listdir(root):
-                os.unlink(os.path.join(root, f))
-            os.rmdir(root)

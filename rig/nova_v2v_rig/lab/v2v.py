@@ -44,14 +44,16 @@ from nova_v2v_rig.lab import accel
 from nova_v2v_rig.lab import domain
 from nova_v2v_rig.lab import engine
 from nova_v2v_rig.lab import guest
+from nova_v2v_rig.lab import harness
 from nova_v2v_rig.lab import hosts
 from nova_v2v_rig.lab import link
-from nova_v2v_rig.lab import migrate
 from nova_v2v_rig.lab import netns
 from nova_v2v_rig.lab import qsd
 
 LOG = logging.getLogger(__name__)
 
+# The modes of nova_v2v_rig.lab.migrate.run that run here.
+MODES = ('v2v-cutover', 'offline')
 NBD_PORT = 10809
 FAULTS = (None, 'kill-export', 'clone-fails')
 EXPORTS = engine.EXPORT_KINDS
@@ -128,7 +130,7 @@ def _verify_clone(tail, serial_b):
         raise exception.CloneNotRunning(
             'the clone %s did not write on host b; state %s; serial tail '
             '%r' % (clone.name(), clone.state(),
-                    migrate._read(serial_b)[-300:]))
+                    harness.read_log(serial_b)[-300:]))
     return verify
 
 
@@ -237,22 +239,22 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
     into a first attempt; what it left is checked, then a second attempt
     moves the same guest (see :func:`_fault_attempts`).
     """
-    if mode not in migrate.V2V_MODES:
-        raise migrate.LabMigrationError('mode must be one of %s'
-                                        % (migrate.V2V_MODES,))
+    if mode not in MODES:
+        raise harness.LabMigrationError('mode must be one of %s'
+                                        % (MODES,))
     if fault not in FAULTS or (fault and mode != 'v2v-cutover'):
-        raise migrate.LabMigrationError('fault must be one of %s (cutover '
+        raise harness.LabMigrationError('fault must be one of %s (cutover '
                                         'only)' % (FAULTS[1:],))
     if export not in EXPORTS or release_check not in RELEASE_CHECKS:
-        raise migrate.LabMigrationError('export must be one of %s, release '
+        raise harness.LabMigrationError('export must be one of %s, release '
                                         'check one of %s'
                                         % (EXPORTS, RELEASE_CHECKS))
     state = lab.load()
     if not state:
-        raise migrate.LabMigrationError('lab is not up; run "nova-v2v-lab '
+        raise harness.LabMigrationError('lab is not up; run "nova-v2v-lab '
                                         'up"')
     if state.get('shared'):
-        raise migrate.LabMigrationError('%s needs per-host instance stores; '
+        raise harness.LabMigrationError('%s needs per-host instance stores; '
                                         'the lab was started with --shared'
                                         % mode)
     image = guest.build(lab.cache_dir)
@@ -264,12 +266,12 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
     for which, acc in (('source', source_accel), ('destination',
                                                   dest_accel)):
         if acc == hw_profile.KVM and usable != hw_profile.KVM:
-            raise migrate.LabMigrationError(
+            raise harness.LabMigrationError(
                 'the %s accelerator kvm cannot boot guests here (%s)'
                 % (which, reason))
     disk_format = disk_format or ('vmdk' if profile == 'vmware' else
                                   'qcow2')
-    libvirt.registerErrorHandler(migrate._quiet_libvirt, None)
+    libvirt.registerErrorHandler(harness.quiet_libvirt, None)
     engine.ensure_event_loop()
     # The lab runs as root on purpose: the privileged file operations
     # run in this process, no privsep daemon.
@@ -278,20 +280,20 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
     conn_b = libvirt.open(lab.local_uri('b'))
     store = hosts.INSTANCES_PATH
     inst_uuid, name, inst_dir, disk_inside, serial_inside, serial = (
-        migrate.new_guest(lab, mode.split('-')[0], store))
-    disk_size = disk_size or migrate.DISK_SIZE
+        harness.new_guest(lab, mode.split('-')[0], store))
+    disk_size = disk_size or harness.DISK_SIZE
     disk_a = disks.precreate(lab.root_path('a', store),
                              os.path.relpath(disk_inside, store),
                              disk_format, disk_size)
     if prefill:
-        migrate._fill_or_clean(lab, (conn_a, conn_b), name, inst_dir,
-                               disk_a, disk_format, disk_size)
+        harness.fill_or_clean(lab, (conn_a, conn_b), name, inst_dir,
+                              disk_a, disk_format, disk_size)
     spec = domain.DomainSpec(
         name, inst_uuid, image.kernel, image.initrd, disk_inside,
         serial_inside, domain_type=hw_profile.DOMAIN_TYPE[source_accel],
         profile=profile, disk_format=disk_format, memory_mib=memory_mib,
         cmdline_extra={'lab.dirty_mb': dirty_mb, 'lab.fill_mb': fill_mb})
-    tail = migrate.SerialTail([serial['a'], serial['b']])
+    tail = harness.SerialTail([serial['a'], serial['b']])
     tail.start()
     result = {'mode': mode, 'name': name, 'uuid': inst_uuid,
               'accel_reason': reason, 'profile': profile,
@@ -302,11 +304,11 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         t0 = time.monotonic()
         dom = conn_a.defineXML(domain.to_xml(spec))
         dom.create()
-        migrate._wait_for(lambda: tail.first_ack(serial['a']),
-                          migrate.BOOT_TIMEOUT,
-                          'first write of the guest on host a')
+        harness.wait_for(lambda: tail.first_ack(serial['a']),
+                         harness.BOOT_TIMEOUT,
+                         'first write of the guest on host a')
         result['boot_seconds'] = round(time.monotonic() - t0, 2)
-        result['source_accel'] = migrate._domain_type(dom)
+        result['source_accel'] = harness.domain_type(dom)
         result['source_hardware'] = domain.hardware_label(dom.XMLDesc(0))
         time.sleep(before)
         the_plan, live_mode = plan(conn_a, conn_b, dom, source_accel,
@@ -320,7 +322,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
             dest_local_path=lambda p: lab.root_path('b', p),
             source_local_path=lambda p: lab.root_path('a', p),
             verify_clone=_verify_clone(tail, serial['b']),
-            clone_timeout=migrate.BOOT_TIMEOUT)
+            clone_timeout=harness.BOOT_TIMEOUT)
         if fault == 'clone-fails':
             common['verify_clone'] = _failing_clone(common['verify_clone'])
         run_dir = os.path.join(lab.state_dir, 'run')
@@ -358,7 +360,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
                     if fault == 'kill-export' else None)
         except exception.TransferError as exc:
             if not fault:
-                raise migrate.LabMigrationError('%s failed: %s'
+                raise harness.LabMigrationError('%s failed: %s'
                                                 % (mode, exc))
             return _after_fault(lab, result, exc, dom, conn_b, tail,
                                 serial, name, inst_dir, after)
@@ -371,7 +373,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         dest_dom = conn_b.lookupByName(name)
         result['dest_running'] = (dest_dom.state()[0] ==
                                   libvirt.VIR_DOMAIN_RUNNING)
-        result['dest_accel'] = migrate._domain_type(dest_dom)
+        result['dest_accel'] = harness.domain_type(dest_dom)
         result['dest_hardware'] = domain.hardware_label(
             dest_dom.XMLDesc(0))
         result['dest_disk_bus'] = ','.join(
@@ -386,25 +388,25 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         result['downtime_ms_engine'] = round(
             stats['downtime_seconds'] * 1000.0, 1)
         time.sleep(after)
-        result['clean_shutdown'] = migrate._shutdown(dest_dom)
+        result['clean_shutdown'] = harness.shutdown(dest_dom)
         tail.stop()
         last_a = tail.last_ack(serial['a'])
         first_b = tail.first_ack(serial['b'])
         result['downtime_ms_guest'] = (
             round((first_b[1] - last_a[1]) * 1000.0, 1)
             if last_a and first_b else None)
-        result['ack_period_ms'] = migrate._median_period(
+        result['ack_period_ms'] = harness.median_period(
             tail.acks[serial['a']])
-        logs = [migrate._read(serial['a']), migrate._read(serial['b'])]
-        migrate.check_records(result, lab.root_path('b', disk_inside),
+        logs = [harness.read_log(serial['a']), harness.read_log(serial['b'])]
+        harness.check_records(result, lab.root_path('b', disk_inside),
                               logs, lab)
-        result['source_leftovers'] = migrate.host_leftovers(
+        result['source_leftovers'] = harness.host_leftovers(
             lab, 'a', conn_a, name, inst_dir)
     finally:
         if tail.is_alive():
             tail.stop()
         if not keep:
-            migrate._cleanup(lab, (conn_a, conn_b), name, inst_dir)
+            harness.cleanup(lab, (conn_a, conn_b), name, inst_dir)
         conn_a.close()
         conn_b.close()
     return result
@@ -453,15 +455,15 @@ def _fault_attempts(lab, injector, result, cutover_once, dom, conn_b, tail,
         first['source_state'] = dom.state()[0] if dom.isActive() else None
         first['source_running'] = (first['source_state'] ==
                                    libvirt.VIR_DOMAIN_RUNNING)
-        first['dest_leftovers'] = migrate.host_leftovers(
+        first['dest_leftovers'] = harness.host_leftovers(
             lab, 'b', conn_b, name, inst_dir) + [
                 'qemu-nbd pid %d' % p for p in
                 _export_processes(dom.UUIDString()[:8])]
         acks = len(tail.acks[serial['a']])
-        migrate._wait_for(lambda: len(tail.acks[serial['a']]) > acks + 2,
-                          migrate.BOOT_TIMEOUT,
-                          'writes of the guest on host a after the '
-                          'rollback')
+        harness.wait_for(lambda: len(tail.acks[serial['a']]) > acks + 2,
+                         harness.BOOT_TIMEOUT,
+                         'writes of the guest on host a after the '
+                         'rollback')
         first['source_writes_after'] = len(tail.acks[serial['a']]) - acks
         try:
             stats = cutover_once(conn=conn_b)
@@ -480,7 +482,7 @@ def _after_fault(lab, result, exc, dom, conn_b, tail, serial, name,
     result['refused'] = '%s: %s' % (type(exc).__name__, exc)
     result['source_running'] = (dom.state()[0] ==
                                 libvirt.VIR_DOMAIN_RUNNING)
-    result['dest_leftovers'] = migrate.host_leftovers(
+    result['dest_leftovers'] = harness.host_leftovers(
         lab, 'b', conn_b, name, inst_dir)
     result['export_alive'] = any(
         nbd.cmdline_has(pid, 'qemu-') for pid in
@@ -490,11 +492,11 @@ def _after_fault(lab, result, exc, dom, conn_b, tail, serial, name,
     result['source_writes_after_rollback'] = (len(tail.acks[serial['a']]) -
                                               before_acks)
     result['dest_writes'] = len(tail.acks[serial['b']])
-    result['clean_shutdown'] = migrate._shutdown(dom)
+    result['clean_shutdown'] = harness.shutdown(dom)
     tail.stop()
-    migrate.check_records(
+    harness.check_records(
         result, lab.root_path('a', os.path.join(inst_dir, 'disk')),
-        [migrate._read(serial['a'])], lab)
+        [harness.read_log(serial['a'])], lab)
     return result
 
 
@@ -506,7 +508,7 @@ def cross_accel_live(lab, dest_type='kvm'):
     """
     from nova_v2v_rig.lab import live
     image = guest.build(lab.cache_dir)
-    libvirt.registerErrorHandler(migrate._quiet_libvirt, None)
+    libvirt.registerErrorHandler(harness.quiet_libvirt, None)
     # LiveMigration watches the source's job-completed event.
     engine.ensure_event_loop()
     conn_a = libvirt.open(lab.local_uri('a'))
@@ -514,11 +516,11 @@ def cross_accel_live(lab, dest_type='kvm'):
     # The lab runs as root on purpose: the privileged file operations
     # run in this process, no privsep daemon.
     privsep.run_in_process()
-    paths = migrate.new_guest(lab, 'xaccel', hosts.SHARED_PATH)
+    paths = harness.new_guest(lab, 'xaccel', hosts.SHARED_PATH)
     inst_uuid, name, inst_dir, disk_inside = paths[:4]
     disks.precreate(lab.root_path('a', hosts.SHARED_PATH),
                     os.path.relpath(disk_inside, hosts.SHARED_PATH),
-                    'qcow2', migrate.DISK_SIZE)
+                    'qcow2', harness.DISK_SIZE)
     spec = domain.DomainSpec(
         name, inst_uuid, image.kernel, image.initrd, disk_inside,
         paths.serial_inside, domain_type='qemu')
@@ -543,7 +545,7 @@ def cross_accel_live(lab, dest_type='kvm'):
             result['error'] = str(exc.cause)
         result['source_still_running'] = bool(dom.isActive())
     finally:
-        migrate._cleanup(lab, (conn_a, conn_b), name, inst_dir)
+        harness.cleanup(lab, (conn_a, conn_b), name, inst_dir)
         shared = lab.root_path('a', inst_dir)
         if os.path.isdir(shared):
             for f in os.listdir(shared):

@@ -27,6 +27,7 @@ from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import gate
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import paths
+from nova_v2v_rig.lab import harness as lab_harness
 from nova_v2v_rig.lab import hosts as lab_hosts
 from nova_v2v_rig.lab import migrate as lab_migrate
 from nova_v2v_rig.lab import workload
@@ -95,7 +96,7 @@ class TestConsoleTail(testtools.TestCase):
         other = os.path.join(tmp, 'other.log')
         with open(log, 'w') as f:
             f.write('boot\nW 1 10.5\nW 2 10.6\nW 3')
-        tail = lab_migrate.SerialTail([log, other, log])
+        tail = lab_harness.SerialTail([log, other, log])
         self.assertEqual([log, other], tail.paths)
         tail._scan()
         self.assertEqual([1, 2], [a[0] for a in tail.merged()])

@@ -192,11 +192,6 @@ class TestTranslate(testtools.TestCase):
         self.assertRaises(translate.TranslationError,
                           translate.translate_domain_xml, 'not xml', ())
 
-    def test_dev_names(self):
-        self.assertEqual('vda', translate._dev_name('vd', 0))
-        self.assertEqual('vdz', translate._dev_name('vd', 25))
-        self.assertEqual('vdaa', translate._dev_name('vd', 26))
-
     def test_disk_targets(self):
         self.assertEqual(
             [('sda', 'scsi', '/var/lib/nova/instances/u1/disk', 'vmdk')],

@@ -17,6 +17,7 @@ from unittest import mock
 import libvirt
 import testtools
 
+from nova_v2v_rig.lab import harness
 from nova_v2v_rig.lab import migrate
 
 # The first lines of two destination serial logs of the lab (QEMU 7.2 TCG,
@@ -48,14 +49,14 @@ class GuestCrashTest(testtools.TestCase):
     def test_crash_is_a_migration_error(self):
         exc = migrate.GuestCrashed('moved, then crashed', 'Oops: 0000',
                                    'QEMU 7.2.22 before 9.0 ...')
-        self.assertIsInstance(exc, migrate.LabMigrationError)
+        self.assertIsInstance(exc, harness.LabMigrationError)
         self.assertEqual(('Oops: 0000', 'QEMU 7.2.22 before 9.0 ...'),
                          (exc.crash, exc.known_fault))
 
     def test_fault_hooks_are_for_the_live_modes(self):
         for kwargs in ({'kernel_args': {'unknown_nmi_panic': 1}},
                        {'after_move': print}):
-            exc = self.assertRaises(migrate.LabMigrationError, migrate.run,
+            exc = self.assertRaises(harness.LabMigrationError, migrate.run,
                                     None, 'v2v-cutover', **kwargs)
             self.assertIn('kernel_args and after_move are for the live '
                           'modes', str(exc))
@@ -96,7 +97,7 @@ class OnceMoreTest(testtools.TestCase):
     def test_silent_on_b_not_running(self):
         exc = migrate.silent_on_b('timed out', '', libvirt.VIR_DOMAIN_PAUSED,
                                   'QEMU')
-        self.assertIs(type(exc), migrate.LabMigrationError)
+        self.assertIs(type(exc), harness.LabMigrationError)
         self.assertEqual('timed out', str(exc))
 
     def test_known_crash_runs_once_more(self):
@@ -121,7 +122,7 @@ class OnceMoreTest(testtools.TestCase):
         self.assertEqual((2, 1), (len(calls), len(told)))
 
     def test_other_errors_propagate(self):
-        calls, migration = self._calls(migrate.LabMigrationError('no'))
-        self.assertRaises(migrate.LabMigrationError, migrate.once_more,
+        calls, migration = self._calls(harness.LabMigrationError('no'))
+        self.assertRaises(harness.LabMigrationError, migrate.once_more,
                           migration, self.fail)
         self.assertEqual(1, len(calls))

@@ -27,9 +27,9 @@ from oslo_config import fixture as config_fixture
 from oslo_privsep import priv_context
 import testtools
 
+from nova_v2v import paths
 import nova_v2v.privsep
 from nova_v2v.privsep import path as priv_path
-from nova_v2v.storage import disks
 
 OWNER = (4242, 4343)
 
@@ -94,9 +94,9 @@ class TestForkedDaemon(testtools.TestCase):
         os.symlink(self.outside, os.path.join(self.inst, 'link'))
         for path in ('../elsewhere/victim', self.victim,
                      'uuid/link/victim'):
-            self.assertRaises(disks.PathEscape, priv_path.unlink,
+            self.assertRaises(paths.PathEscape, priv_path.unlink,
                               self.root, path)
-        self.assertRaises(disks.PathEscape, priv_path.remove_tree,
+        self.assertRaises(paths.PathEscape, priv_path.remove_tree,
                           self.root, 'uuid/link')
         self.assertTrue(os.path.exists(self.victim))
         self.assertRaises(FileNotFoundError, priv_path.unlink, self.root,

@@ -24,9 +24,9 @@ import fixtures
 from oslo_privsep import capabilities as caps
 import testtools
 
+from nova_v2v import paths
 import nova_v2v.privsep
 from nova_v2v.privsep import path as priv_path
-from nova_v2v.storage import disks
 from tests import v2v_fixtures
 
 
@@ -79,9 +79,9 @@ class TestEntrypoints(_Tree):
     def test_confined_inside_the_privileged_function(self):
         # The check runs in the function the daemon executes, not only in
         # the callers.
-        with mock.patch.object(disks, 'confine',
-                               side_effect=disks.PathEscape('no')) as c:
-            self.assertRaises(disks.PathEscape, priv_path.unlink,
+        with mock.patch.object(paths, 'confine',
+                               side_effect=paths.PathEscape('no')) as c:
+            self.assertRaises(paths.PathEscape, priv_path.unlink,
                               self.root, 'uuid/disk')
         c.assert_called_once_with(self.root, 'uuid/disk')
         self.assertTrue(os.path.exists(self.disk))
@@ -107,27 +107,27 @@ class TestUnlink(_Tree):
                           'uuid/sub')
 
     def test_dotdot_refused(self):
-        self.assertRaises(disks.PathEscape, priv_path.unlink, self.root,
+        self.assertRaises(paths.PathEscape, priv_path.unlink, self.root,
                           '../elsewhere/victim')
-        self.assertRaises(disks.PathEscape, priv_path.unlink, self.root,
+        self.assertRaises(paths.PathEscape, priv_path.unlink, self.root,
                           self.root + '/uuid/../../elsewhere/victim')
         self.assertOutsideIntact()
 
     def test_absolute_elsewhere_refused(self):
-        self.assertRaises(disks.PathEscape, priv_path.unlink, self.root,
+        self.assertRaises(paths.PathEscape, priv_path.unlink, self.root,
                           self.victim)
         self.assertOutsideIntact()
 
     def test_symlinked_dir_leaving_root_refused(self):
         os.symlink(self.outside, os.path.join(self.inst, 'link'))
-        self.assertRaises(disks.PathEscape, priv_path.unlink, self.root,
+        self.assertRaises(paths.PathEscape, priv_path.unlink, self.root,
                           'uuid/link/victim')
         self.assertOutsideIntact()
 
     def test_symlink_final_component_refused(self):
         link = os.path.join(self.inst, 'disk.link')
         os.symlink(self.victim, link)
-        self.assertRaises(disks.PathEscape, priv_path.unlink, self.root,
+        self.assertRaises(paths.PathEscape, priv_path.unlink, self.root,
                           'uuid/disk.link')
         self.assertTrue(os.path.islink(link))
         self.assertOutsideIntact()
@@ -135,7 +135,7 @@ class TestUnlink(_Tree):
     def test_symlink_swapped_in_after_the_check_not_followed(self):
         # The directory is replaced by a symlink between confine() and the
         # walk: O_NOFOLLOW refuses it.
-        real_confine = disks.confine
+        real_confine = paths.confine
 
         def confine_then_swap(root, path):
             resolved = real_confine(root, path)
@@ -143,15 +143,15 @@ class TestUnlink(_Tree):
             os.symlink(self.outside, self.inst)
             return resolved
 
-        with mock.patch.object(disks, 'confine', confine_then_swap):
-            self.assertRaises(disks.PathEscape, priv_path.unlink, self.root,
+        with mock.patch.object(paths, 'confine', confine_then_swap):
+            self.assertRaises(paths.PathEscape, priv_path.unlink, self.root,
                               'uuid/victim')
         self.assertOutsideIntact()
 
     def test_root_refused(self):
-        self.assertRaises(disks.PathEscape, priv_path.unlink, self.root,
+        self.assertRaises(paths.PathEscape, priv_path.unlink, self.root,
                           self.root)
-        self.assertRaises(disks.PathEscape, priv_path.unlink, '/',
+        self.assertRaises(paths.PathEscape, priv_path.unlink, '/',
                           self.victim)
         self.assertOutsideIntact()
 
@@ -169,7 +169,7 @@ class TestRmdir(_Tree):
         empty = os.path.join(self.outside, 'empty')
         os.mkdir(empty)
         os.symlink(empty, os.path.join(self.inst, 'link'))
-        self.assertRaises(disks.PathEscape, priv_path.rmdir, self.root,
+        self.assertRaises(paths.PathEscape, priv_path.rmdir, self.root,
                           'uuid/link')
         self.assertTrue(os.path.isdir(empty))
 
@@ -187,36 +187,36 @@ class TestRemoveTree(_Tree):
         self.assertOutsideIntact()
 
     def test_dotdot_refused(self):
-        self.assertRaises(disks.PathEscape, priv_path.remove_tree,
+        self.assertRaises(paths.PathEscape, priv_path.remove_tree,
                           self.root, '../elsewhere')
-        self.assertRaises(disks.PathEscape, priv_path.remove_tree,
+        self.assertRaises(paths.PathEscape, priv_path.remove_tree,
                           self.root, 'uuid/..')
         self.assertOutsideIntact()
         self.assertTrue(os.path.isdir(self.inst))
 
     def test_absolute_elsewhere_refused(self):
-        self.assertRaises(disks.PathEscape, priv_path.remove_tree,
+        self.assertRaises(paths.PathEscape, priv_path.remove_tree,
                           self.root, self.outside)
         self.assertOutsideIntact()
 
     def test_root_itself_refused(self):
-        self.assertRaises(disks.PathEscape, priv_path.remove_tree,
+        self.assertRaises(paths.PathEscape, priv_path.remove_tree,
                           self.root, self.root)
-        self.assertRaises(disks.PathEscape, priv_path.remove_tree,
+        self.assertRaises(paths.PathEscape, priv_path.remove_tree,
                           self.root, '.')
         self.assertTrue(os.path.isdir(self.inst))
 
     def test_symlinked_dir_leaving_root_refused(self):
         os.symlink(self.outside, os.path.join(self.root, 'evil'))
-        self.assertRaises(disks.PathEscape, priv_path.remove_tree,
+        self.assertRaises(paths.PathEscape, priv_path.remove_tree,
                           self.root, 'evil')
-        self.assertRaises(disks.PathEscape, priv_path.remove_tree,
+        self.assertRaises(paths.PathEscape, priv_path.remove_tree,
                           self.root, 'evil/sub')
         self.assertOutsideIntact()
 
     def test_symlink_final_component_inside_root_refused(self):
         os.symlink(self.inst, os.path.join(self.root, 'alias'))
-        self.assertRaises(disks.PathEscape, priv_path.remove_tree,
+        self.assertRaises(paths.PathEscape, priv_path.remove_tree,
                           self.root, 'alias')
         self.assertTrue(os.path.isdir(self.inst))
 
@@ -266,24 +266,24 @@ class TestMakedirs(_Tree):
                           'uuid/disk/x')
 
     def test_dotdot_refused(self):
-        self.assertRaises(disks.PathEscape, priv_path.makedirs, self.root,
+        self.assertRaises(paths.PathEscape, priv_path.makedirs, self.root,
                           '../elsewhere/new')
         self.assertFalse(os.path.exists(os.path.join(self.outside, 'new')))
 
     def test_absolute_elsewhere_refused(self):
-        self.assertRaises(disks.PathEscape, priv_path.makedirs, self.root,
+        self.assertRaises(paths.PathEscape, priv_path.makedirs, self.root,
                           os.path.join(self.outside, 'new'))
         self.assertFalse(os.path.exists(os.path.join(self.outside, 'new')))
 
     def test_symlinked_dir_leaving_root_refused(self):
         os.symlink(self.outside, os.path.join(self.root, 'evil'))
-        self.assertRaises(disks.PathEscape, priv_path.makedirs, self.root,
+        self.assertRaises(paths.PathEscape, priv_path.makedirs, self.root,
                           'evil/new')
         self.assertFalse(os.path.exists(os.path.join(self.outside, 'new')))
 
     def test_symlink_final_component_refused(self):
         os.symlink(self.outside, os.path.join(self.root, 'evil'))
-        self.assertRaises(disks.PathEscape, priv_path.makedirs, self.root,
+        self.assertRaises(paths.PathEscape, priv_path.makedirs, self.root,
                           'evil')
 
     def test_mode_like_os_makedirs(self):

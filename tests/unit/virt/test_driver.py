@@ -30,6 +30,7 @@ from oslo_serialization import jsonutils
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_v2v import exception as v2v_exception
+from nova_v2v.hardware import guest as hw_guest
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.virt.libvirt import common as v2v_common
@@ -393,7 +394,7 @@ class LiveMigrationTestCase(_DriverTestBase):
         plan = planner.plan_live_migration(
             profile.HostProfile('src', 'kvm', 'x86_64'),
             profile.HostProfile('dest', 'kvm', 'x86_64'),
-            profile.GuestProfile('kvm'))
+            hw_guest.GuestProfile('kvm'))
         mock_get.return_value = objects.Instance(
             uuid=uuids.instance,
             system_metadata={v2v_common.SYSMETA_PLAN: plan.to_json()})

@@ -15,13 +15,15 @@
 import os
 
 import fixtures
+from oslo_utils import importutils
 import testtools
 
+from nova_v2v import paths
 from nova_v2v.storage import disks
 
 
 class TestConfine(testtools.TestCase):
-    """disks.confine() on a real directory tree (no mocks)."""
+    """paths.confine() on a real directory tree (no mocks)."""
 
     def setUp(self):
         super(TestConfine, self).setUp()
@@ -33,57 +35,57 @@ class TestConfine(testtools.TestCase):
 
     def test_relative_ok(self):
         self.assertEqual(os.path.join(self.root, 'uuid', 'disk'),
-                         disks.confine(self.root, 'uuid/disk'))
+                         paths.confine(self.root, 'uuid/disk'))
 
     def test_absolute_ok(self):
         path = os.path.join(self.root, 'uuid', 'disk')
-        self.assertEqual(path, disks.confine(self.root, path))
+        self.assertEqual(path, paths.confine(self.root, path))
 
     def test_not_yet_existing_dir_ok(self):
         self.assertEqual(os.path.join(self.root, 'new', 'disk'),
-                         disks.confine(self.root, 'new/disk'))
+                         paths.confine(self.root, 'new/disk'))
 
     def test_dotdot_relative(self):
-        self.assertRaises(disks.PathEscape, disks.confine, self.root,
+        self.assertRaises(paths.PathEscape, paths.confine, self.root,
                           '../elsewhere/disk')
 
     def test_dotdot_inside_relative(self):
         # Even a ".." that stays inside root is refused.
-        self.assertRaises(disks.PathEscape, disks.confine, self.root,
+        self.assertRaises(paths.PathEscape, paths.confine, self.root,
                           'uuid/../uuid/disk')
 
     def test_dotdot_absolute(self):
-        self.assertRaises(disks.PathEscape, disks.confine, self.root,
+        self.assertRaises(paths.PathEscape, paths.confine, self.root,
                           self.root + '/uuid/../../elsewhere/disk')
 
     def test_absolute_outside_root(self):
-        self.assertRaises(disks.PathEscape, disks.confine, self.root,
+        self.assertRaises(paths.PathEscape, paths.confine, self.root,
                           os.path.join(self.outside, 'disk'))
-        self.assertRaises(disks.PathEscape, disks.confine, self.root,
+        self.assertRaises(paths.PathEscape, paths.confine, self.root,
                           '/etc/passwd')
 
     def test_sibling_with_common_prefix(self):
         # /x/instances-evil is not below /x/instances.
         evil = self.root + '-evil'
         os.makedirs(evil)
-        self.assertRaises(disks.PathEscape, disks.confine, self.root,
+        self.assertRaises(paths.PathEscape, paths.confine, self.root,
                           os.path.join(evil, 'disk'))
 
     def test_root_itself_refused(self):
-        self.assertRaises(disks.PathEscape, disks.confine, self.root, '.')
-        self.assertRaises(disks.PathEscape, disks.confine, self.root,
+        self.assertRaises(paths.PathEscape, paths.confine, self.root, '.')
+        self.assertRaises(paths.PathEscape, paths.confine, self.root,
                           self.root)
 
     def test_symlinked_dir_escape(self):
         os.symlink(self.outside, os.path.join(self.root, 'link'))
-        self.assertRaises(disks.PathEscape, disks.confine, self.root,
+        self.assertRaises(paths.PathEscape, paths.confine, self.root,
                           'link/disk')
 
     def test_symlinked_file_escape(self):
         target = os.path.join(self.outside, 'disk')
         open(target, 'w').close()
         os.symlink(target, os.path.join(self.root, 'uuid', 'disk'))
-        self.assertRaises(disks.PathEscape, disks.confine, self.root,
+        self.assertRaises(paths.PathEscape, paths.confine, self.root,
                           'uuid/disk')
 
     def test_symlink_inside_root_refused(self):
@@ -92,7 +94,7 @@ class TestConfine(testtools.TestCase):
         target = os.path.join(self.root, 'uuid', 'real')
         open(target, 'w').close()
         os.symlink(target, os.path.join(self.root, 'uuid', 'disk'))
-        self.assertRaises(disks.PathEscape, disks.confine, self.root,
+        self.assertRaises(paths.PathEscape, paths.confine, self.root,
                           'uuid/disk')
 
     def test_symlinked_root_ok(self):
@@ -101,4 +103,22 @@ class TestConfine(testtools.TestCase):
         alias = os.path.join(self.tmp, 'alias')
         os.symlink(self.root, alias)
         self.assertEqual(os.path.join(self.root, 'uuid', 'disk'),
-                         disks.confine(alias, 'uuid/disk'))
+                         paths.confine(alias, 'uuid/disk'))
+
+
+class TestErrors(testtools.TestCase):
+
+    def test_an_escape_is_a_disk_error(self):
+        # Whoever handles a failed disk operation handles a refused path,
+        # raised here or again by the privileged daemon.
+        self.assertTrue(issubclass(paths.PathEscape, paths.DiskError))
+        self.assertIs(paths.DiskError, disks.DiskError)
+        self.assertIs(paths.PathEscape, disks.PathEscape)
+        self.assertTrue(issubclass(disks.DiskInUse, paths.DiskError))
+
+    def test_the_daemon_raises_it_again_by_its_name(self):
+        # oslo.privsep imports the class by its module and name in the
+        # caller's process.
+        self.assertIs(paths.PathEscape, importutils.import_class(
+            '%s.%s' % (paths.PathEscape.__module__,
+                       paths.PathEscape.__name__)))
