@@ -23,11 +23,13 @@ network namespace (``run_prefix``, e.g. ``['nsenter',
 '--net=/run/netns/NS']``); Nova passes no prefix.
 """
 
+import dataclasses
 import errno
 import os
 import signal
 import socket
 import time
+import typing as ty
 
 from oslo_concurrency import processutils
 from oslo_log import log as logging
@@ -40,17 +42,63 @@ DEFAULT_PORT = 10809
 EXIT_TIMEOUT = 15
 
 
-class ExportedDisk(object):
-    """One disk of an export: where it is, its format and export name."""
+@dataclasses.dataclass(frozen=True)
+class ExportedDisk:
+    """One disk exported over NBD: the record of a disk in a cutover.
 
-    def __init__(self, path, fmt, name):
-        self.path = path
-        self.format = fmt
-        self.name = name
+    The one shape a disk has from the destination's export to the
+    source's mirror: the destination creates it with where the disk is
+    and its export name, :meth:`ClientBoundExport.exports` adds where the
+    export listens, the destination stores it (:meth:`to_dict`) for the
+    source, which adds the target dev of its guest's disk
+    (``dataclasses.replace(disk, target=dev)``) and mirrors into it
+    (:class:`nova_v2v.transfer.mirror.DiskSync`).
 
-    def __repr__(self):
-        return 'ExportedDisk(%s, %s, %s)' % (self.path, self.format,
-                                             self.name)
+    :param path: the disk on the destination host (as the export's
+        process sees it)
+    :param format: its driver type (``qcow2``, ``raw``)
+    :param name: the NBD export name
+    :param host: the address the export listens on (the destination's
+        migration address), once it runs
+    :param port: its TCP port, once it runs
+    :param pid_file: the pid file of its ``qemu-nbd``, once it runs
+    :param source_path: the disk's path on the source host, when known
+    :param target: the source guest's target dev of the disk (``vda``),
+        which the source's block copy job mirrors; set by the source
+    """
+
+    path: str
+    format: str
+    name: str
+    host: ty.Optional[str] = None
+    port: ty.Optional[int] = None
+    pid_file: ty.Optional[str] = None
+    source_path: ty.Optional[str] = None
+    target: ty.Optional[str] = None
+
+    def to_dict(self):
+        """Plain data for the instance's system metadata.
+
+        The keys the driver has always stored (``path``, ``format``,
+        ``name``, ``host``, ``port``, ``pid_file``, ``source_path``),
+        plus ``target``; a field that is not known is left out.
+        """
+        return {key: value for key, value in dataclasses.asdict(self).items()
+                if value is not None}
+
+    @classmethod
+    def from_dict(cls, data):
+        """The disk a :meth:`to_dict` record describes.
+
+        Keys this version does not know are ignored, so that a record
+        written by a newer version stays readable.
+        """
+        known = {field.name for field in dataclasses.fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        values.setdefault('format', None)
+        if values.get('port') is not None:
+            values['port'] = int(values['port'])
+        return cls(**values)
 
 
 # -- exports that release themselves -----------------------------------
@@ -259,10 +307,6 @@ class ClientBoundExport(object):
                   'path': self.disks[index].path, 'addr': self.address,
                   'port': self.ports[index], 'pid': self.pids[index]})
 
-    def nbd_source(self, disk):
-        """(export name, host, port) the source QEMU connects to."""
-        return disk.name, self.address, self.ports[self.disks.index(disk)]
-
     def alive(self):
         return any(pid and cmdline_has(pid, QEMU_NBD) for pid in self.pids)
 
@@ -299,9 +343,14 @@ class ClientBoundExport(object):
             stop_pid_file(pid_file, timeout)
             self.pids[index] = None
 
-    def records(self):
-        """Plain data describing the exports, for the other host."""
-        return [{'path': d.path, 'format': d.format, 'name': d.name,
-                 'host': self.address, 'port': port, 'pid_file': pid_file}
-                for d, port, pid_file in zip(self.disks, self.ports,
-                                             self.pid_files)]
+    def exports(self):
+        """The exported disks, with where each listens and its pid file.
+
+        What the source needs to mirror into them (once it set each
+        one's ``target``) and what the destination keeps to stop them
+        (:meth:`ExportedDisk.to_dict`, :func:`stop_pid_file`).
+        """
+        return [dataclasses.replace(disk, host=self.address, port=port,
+                                    pid_file=pid_file)
+                for disk, port, pid_file in zip(self.disks, self.ports,
+                                                self.pid_files)]

@@ -45,6 +45,7 @@ from nova_v2v.hardware import guest as hw_guest
 from nova_v2v import notifications
 from nova_v2v.planning import planner
 from nova_v2v.transfer import cutover
+from nova_v2v.transfer import mirror
 from nova_v2v.transfer import nbd
 from nova_v2v.virt.libvirt import common as v2v_common
 from nova_v2v.virt.libvirt import driver as v2v_driver
@@ -88,7 +89,9 @@ class FakeEngineBoundary(fixtures.Fixture):
                 self.useFixture(fixtures.MonkeyPatch(
                     'nova.tests.fixtures.libvirt.' + name,
                     getattr(REAL_LIBVIRT, name)))
-        for module in ('nova_v2v.transfer.cutover',
+        for module in ('nova_v2v.transfer.clone',
+                       'nova_v2v.transfer.cutover',
+                       'nova_v2v.transfer.mirror',
                        'nova_v2v.transfer.offline'):
             self.useFixture(fixtures.MonkeyPatch(module + '.libvirt',
                                                  fakelibvirt))
@@ -291,7 +294,7 @@ class CutoverTestBase(base.V2VLiveMigrationTestBase):
         source = etree.fromstring(destxml).find('./source')
         self.assertEqual(('nbd', 'v2v-%s-disk' % uuid),
                          (source.get('protocol'), source.get('name')))
-        self.assertEqual(cutover.COPY_FLAGS, flags)
+        self.assertEqual(mirror.COPY_FLAGS, flags)
         self.assertEqual({}, self.engine.jobs)
         # The disk was precreated in the plan's format, without backing.
         self.create_image.assert_called_with(self.disk_path,

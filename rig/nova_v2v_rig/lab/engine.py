@@ -23,9 +23,17 @@ the product's very same :func:`run_source_cutover` and
 cleanup does on the source; :func:`run_offline` stops the guest,
 converts its disks with the product's
 :func:`nova_v2v.transfer.offline.convert_disk` and boots the clone.
+
+A disk to move is the planner's own
+:class:`nova_v2v.planning.planner.DiskPlan` (with its ``virtual_size``):
+as in Nova, each disk is created at the same path on the destination
+(``dest_local_path`` and ``source_local_path`` map a host's path to the
+one this process reaches it at).  A cutover is steered by the product's
+:class:`nova_v2v.transfer.hooks.CutoverHooks`, through :class:`LabHooks`
+which adds what only the lab's fault injection needs.
 """
 
-import functools
+import dataclasses
 import os
 import threading
 import time
@@ -36,8 +44,11 @@ from oslo_log import log as logging
 from nova_v2v.hardware import translate
 from nova_v2v.privsep import path as priv_path
 from nova_v2v.storage import disks as disk_store
+from nova_v2v.transfer import clone
 from nova_v2v.transfer import cutover
 from nova_v2v.transfer import exception
+from nova_v2v.transfer import hooks as cutover_hooks
+from nova_v2v.transfer import mirror
 from nova_v2v.transfer import nbd
 from nova_v2v.transfer import offline
 from nova_v2v_rig.lab import qsd
@@ -45,11 +56,8 @@ from nova_v2v_rig.lab import qsd
 LOG = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT = cutover.SHUTDOWN_TIMEOUT
-SYNC_TIMEOUT = cutover.SYNC_TIMEOUT
-CLONE_TIMEOUT = cutover.CLONE_TIMEOUT
-RELEASE_TIMEOUT = cutover.RELEASE_TIMEOUT
-SUSPEND = cutover.SUSPEND
-POLL = cutover.POLL
+CLONE_TIMEOUT = clone.CLONE_TIMEOUT
+POLL = mirror.POLL
 
 
 # The destination's export of the lab's run_cutover.
@@ -90,31 +98,6 @@ def ensure_event_loop():
         _loop_thread.start()
 
 
-class Disk(object):
-    """One disk to move.
-
-    :param target: the source's target dev (``sda``)
-    :param path: its path on the source host
-    :param dest_path: its path on the destination host (default: same)
-    :param source_format, dest_format: driver types
-    :param virtual_size: bytes
-    """
-
-    def __init__(self, target, path, source_format, virtual_size,
-                 dest_path=None, dest_format=None):
-        self.target = target
-        self.path = path
-        self.dest_path = dest_path or path
-        self.source_format = source_format
-        self.dest_format = dest_format or source_format
-        self.virtual_size = int(virtual_size)
-
-    def __repr__(self):
-        return 'Disk(%s %s:%s -> %s:%s)' % (
-            self.target, self.path, self.source_format, self.dest_path,
-            self.dest_format)
-
-
 def identity(path):
     return path
 
@@ -135,7 +118,13 @@ def below(root, path):
 
 
 class DestinationDisks(object):
-    """Precreated destination disks; removed again on rollback."""
+    """Precreated destination disks; removed again on rollback.
+
+    :param disks: :class:`nova_v2v.planning.planner.DiskPlan` list, each
+        with its ``virtual_size``
+    :param dest_root: the destination's instances root (as it sees it)
+    :param local_path: maps a destination path to this process's
+    """
 
     def __init__(self, disks, dest_root, local_path=None):
         self.disks = disks
@@ -147,11 +136,11 @@ class DestinationDisks(object):
     def precreate(self):
         root = self.local_path(self.dest_root)
         for disk in self.disks:
-            local = self.local_path(disk.dest_path)
+            local = self.local_path(disk.path)
             parent = os.path.dirname(local)
             if not os.path.isdir(parent):
                 self.created_dirs.append(parent)
-            rel = os.path.relpath(disk.dest_path, self.dest_root)
+            rel = os.path.relpath(disk.path, self.dest_root)
             path = disk_store.precreate(root, rel, disk.dest_format,
                                         disk.virtual_size)
             self.created.append(path)
@@ -190,12 +179,67 @@ def remove_source_disks(disks, local_path=None):
 
 
 def clone_starter(dest_conn, verify_clone=None, timeout=CLONE_TIMEOUT,
-                  attempts=cutover.CLONE_START_ATTEMPTS):
-    """A ``start_clone_fn`` of ``run_source_cutover`` on ``dest_conn``."""
+                  attempts=clone.CLONE_START_ATTEMPTS):
+    """A ``start_clone`` of ``run_source_cutover`` on ``dest_conn``."""
     def start(xml):
-        return cutover.start_clone_retrying(dest_conn, xml, verify_clone,
-                                            timeout, attempts)
+        return clone.start_clone_retrying(dest_conn, xml, verify_clone,
+                                          timeout, attempts)
     return start
+
+
+class LabHooks(cutover_hooks.CutoverHooks):
+    """The hooks of a lab cutover (:func:`run_cutover`).
+
+    The product's :class:`~nova_v2v.transfer.hooks.CutoverHooks`, passed
+    on to ``run_source_cutover`` as they are, and two of the lab's own,
+    for fault injection: the destination's export (what a fault kills)
+    and the check that the clone came up (what a fault wraps).
+    """
+
+    def __init__(self):
+        self.export = None
+
+    def exported(self, export):
+        """The destination's export runs; the mirror starts next.
+
+        :param export: the :class:`nova_v2v.transfer.nbd.ClientBoundExport`
+            or :class:`nova_v2v_rig.lab.qsd.NBDExport` (kept as
+            ``self.export``)
+        """
+        self.export = export
+
+    def wrap_verify(self, verify):
+        """The clone's check for this cutover: ``verify`` or a wrapper.
+
+        Called once, before the cutover starts.
+
+        :param verify: ``f(clone, timeout)`` that raises when the clone
+            does not come up, or None
+        :returns: the check the clone's start runs
+        """
+        return verify
+
+
+def disk_targets(xml, disks):
+    """{path: target dev in ``xml``} of ``disks``.
+
+    :raises: CutoverFailed when the guest has no disk at a path
+    """
+    targets = {path: dev for dev, _bus, path, _fmt in
+               translate.disk_targets(xml)}
+    missing = [d.path for d in disks if d.path not in targets]
+    if missing:
+        raise exception.CutoverFailed('the guest has no disk %s'
+                                      % ', '.join(missing))
+    return targets
+
+
+def clone_xml(src_xml, disks, hardware_changes, new_name=None):
+    """The clone's definition: its disks at the same paths, converted."""
+    return translate.translate_domain_xml(
+        src_xml, hardware_changes, new_name=new_name,
+        disk_paths={d.path: d.path for d in disks},
+        disk_formats={d.path: d.dest_format for d in disks})
 
 
 class _QMPRelease(object):
@@ -213,13 +257,9 @@ class _QMPRelease(object):
 def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
                 dest_root, port=nbd.DEFAULT_PORT, run_dir='/tmp',
                 run_prefix=None, dest_local_path=None,
-                source_local_path=None, mode=SUSPEND,
-                shutdown_timeout=SHUTDOWN_TIMEOUT, sync_timeout=SYNC_TIMEOUT,
+                source_local_path=None, options=None, hooks=None,
                 verify_clone=None, clone_timeout=CLONE_TIMEOUT,
-                progress_cb=None, before_cutover=None, new_name=None,
-                bandwidth=0, export_kind=CLIENT_BOUND, release_check=None,
-                release_timeout=RELEASE_TIMEOUT, should_abort=None,
-                enter_cutover=None, before_clone=None):
+                new_name=None, export_kind=CLIENT_BOUND, release_check=None):
     """Move the running guest ``dom`` to ``dest_conn`` with a V2V cutover.
 
     Both hosts' halves in one process (the lab): the destination's
@@ -227,7 +267,8 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
     ``run_source_cutover``, then what Nova's cleanup does on the source
     (undefine, delete the disks).
 
-    :param disks: :class:`Disk` list, one per disk to move
+    :param disks: :class:`nova_v2v.planning.planner.DiskPlan` list, one
+        per disk to move, each with its ``virtual_size``
     :param hardware_changes: the plan's HardwareChange list
     :param dest_address: the destination's migration address (the NBD
         servers bind it; the source's QEMU dials it)
@@ -237,12 +278,12 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
     :param run_prefix: wrapper for the export daemons (lab: nsenter)
     :param dest_local_path, source_local_path: map a host's path to the
         path this process reaches it at (lab: ``Lab.root_path``)
+    :param options: :class:`nova_v2v.transfer.cutover.CutoverOptions` of
+        ``run_source_cutover``; its ``release_check`` and ``poll`` are the
+        lab's (see ``release_check``)
+    :param hooks: :class:`LabHooks` (default: the base class)
     :param verify_clone: ``f(clone_dom, timeout)`` raising when the clone
         does not come up (e.g. the lab checks it writes)
-    :param before_cutover: ``f(sync, export)`` called once the disks are
-        in sync (fault injection, extra checks)
-    :param should_abort, enter_cutover, before_clone: as for
-        ``run_source_cutover``
     :param export_kind: CLIENT_BOUND (one non-persistent qemu-nbd per
         disk, what Nova runs) or QSD (a qemu-storage-daemon released over
         QMP)
@@ -256,21 +297,21 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
     """
     if export_kind not in EXPORT_KINDS:
         raise ValueError('export_kind must be one of %s' % (EXPORT_KINDS,))
+    hooks = hooks if hooks is not None else LabHooks()
     t0 = time.monotonic()
     name = dom.name()
     if dom.isPersistent():
         src_xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     else:
         src_xml = dom.XMLDesc(0)
-    clone_xml = translate.translate_domain_xml(
-        src_xml, hardware_changes, new_name=new_name,
-        disk_paths={d.target: d.dest_path for d in disks},
-        disk_formats={d.target: d.dest_format for d in disks})
+    targets = disk_targets(dom.XMLDesc(0), disks)
+    clone_def = clone_xml(src_xml, disks, hardware_changes, new_name)
     dest = DestinationDisks(disks, dest_root, dest_local_path)
     local = dest.local_path
     tag = 'v2v-%s' % dom.UUIDString()[:8]
-    exported = [nbd.ExportedDisk(local(d.dest_path), d.dest_format,
-                                 '%s-%s' % (tag, d.target)) for d in disks]
+    exported = [nbd.ExportedDisk(local(d.path), d.dest_format,
+                                 '%s-%s' % (tag, targets[d.path]),
+                                 source_path=d.path) for d in disks]
     if export_kind == QSD:
         export = qsd.NBDExport(exported, dest_address, port=port,
                                run_dir=run_dir, run_prefix=run_prefix,
@@ -283,24 +324,20 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
             run_dir=run_dir, run_prefix=run_prefix, tag=tag)
         release = (release_check(export) if release_check else
                    export.wait_exited)
-    hook = (functools.partial(_call_with_export, before_cutover, export)
-            if before_cutover is not None else None)
+    options = dataclasses.replace(options or cutover.CutoverOptions(),
+                                  release_check=release, poll=POLL)
+    start_clone = clone_starter(dest_conn, hooks.wrap_verify(verify_clone),
+                                clone_timeout)
     try:
         t_precreate = time.monotonic()
         dest.precreate()
         precreate_seconds = round(time.monotonic() - t_precreate, 3)
         export.start()
+        hooks.exported(export)
         stats = cutover.run_source_cutover(
-            dom, [(d.target,) + export.nbd_source(e)
-                  for d, e in zip(disks, export.disks)],
-            clone_xml, clone_starter(dest_conn, verify_clone,
-                                     clone_timeout),
-            mode=mode, release_check=release, release_timeout=release_timeout,
-            bandwidth=bandwidth, sync_timeout=sync_timeout,
-            shutdown_timeout=shutdown_timeout, on_progress=progress_cb,
-            before_cutover=hook, should_abort=should_abort,
-            enter_cutover=enter_cutover, before_clone=before_clone,
-            poll=POLL)
+            dom, [dataclasses.replace(e, target=targets[e.source_path])
+                  for e in export.exports()],
+            clone_def, start_clone, hooks, options)
     except Exception as exc:
         LOG.error('V2V cutover of %(dom)s failed, cleaning the destination '
                   'up: %(err)s', {'dom': name, 'err': exc})
@@ -324,10 +361,6 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
     LOG.info('V2V cutover of %(dom)s done: %(stats)s',
              {'dom': name, 'stats': stats})
     return stats
-
-
-def _call_with_export(before_cutover, export, sync):
-    before_cutover(sync, export)
 
 
 def _clean_destination(export, dest):
@@ -378,10 +411,7 @@ def run_offline(dom, dest_conn, disks, hardware_changes, dest_root,
     name = dom.name()
     was_active = dom.isActive()
     src_xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
-    clone_xml = translate.translate_domain_xml(
-        src_xml, hardware_changes, new_name=new_name,
-        disk_paths={d.target: d.dest_path for d in disks},
-        disk_formats={d.target: d.dest_format for d in disks})
+    clone_def = clone_xml(src_xml, disks, hardware_changes, new_name)
     dest_local = dest_local_path or identity
     src_local = source_local_path or identity
     dest = DestinationDisks(disks, dest_root, dest_local)
@@ -393,7 +423,7 @@ def run_offline(dom, dest_conn, disks, hardware_changes, dest_root,
         t_copy = time.monotonic()
         copied = 0
         for disk in disks:
-            target = dest_local(disk.dest_path)
+            target = dest_local(disk.path)
             if not os.path.isdir(os.path.dirname(target)):
                 dest.created_dirs.append(os.path.dirname(target))
                 # Made by the privileged daemon, confined under the
@@ -406,8 +436,8 @@ def run_offline(dom, dest_conn, disks, hardware_changes, dest_root,
             copied += os.path.getsize(src_local(disk.path))
         stats['bytes_copied'] = copied
         stats['copy_seconds'] = round(time.monotonic() - t_copy, 3)
-        clone, t_started = cutover.start_clone(
-            dest_conn, clone_xml, verify_clone, clone_timeout)
+        the_clone, t_started = clone.start_clone(
+            dest_conn, clone_def, verify_clone, clone_timeout)
         stats['downtime_seconds'] = round(t_started - t_stop, 3)
     except Exception as exc:
         LOG.error('Offline migration of %(dom)s failed, rolling back: '
@@ -428,5 +458,5 @@ def run_offline(dom, dest_conn, disks, hardware_changes, dest_root,
                     {'dom': name, 'err': exc})
     stats['source_removed'] = remove_source_disks(disks, source_local_path)
     stats['total_seconds'] = round(time.monotonic() - t0, 3)
-    stats['clone'] = clone.name()
+    stats['clone'] = the_clone.name()
     return stats

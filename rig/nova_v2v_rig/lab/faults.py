@@ -48,6 +48,7 @@ import time
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
+from nova_v2v_rig.lab import engine
 from nova_v2v_rig.lab import hosts
 
 LOG = logging.getLogger(__name__)
@@ -65,6 +66,25 @@ SMALL_STORE_MIB = 2048
 FILL_MB = 1
 
 
+def hook_for(fault, phase):
+    """The hook of :class:`engine.LabHooks` that injects a cell's fault.
+
+    An abort is requested while the mirror converges (``should_abort``)
+    or as the cutover starts (``enter_cutover``); any other fault goes in
+    once the disks are in sync (``before_cutover``) or, in the cutover
+    phase, once the source is stopped and the exports released
+    (``before_clone``), but for ``dest-qemu``, which kills the clone's
+    QEMU while it is checked (``wrap_verify``).
+    """
+    if fault == 'abort':
+        return 'should_abort' if phase == 'sync' else 'enter_cutover'
+    if phase == 'sync':
+        return 'before_cutover'
+    if fault == 'dest-qemu':
+        return 'wrap_verify'
+    return 'before_clone'
+
+
 class FaultError(Exception):
     """The fault could not be injected (not a result of the cutover)."""
 
@@ -78,22 +98,26 @@ def _pid_file_pid(path):
     return int(text) if text.isdigit() else None
 
 
-class Injector(object):
-    """One fault in one phase; the hooks for :func:`engine.run_cutover`.
+class Injector(engine.LabHooks):
+    """One fault in one phase: the hooks of a cutover's first attempt.
 
-    ``events`` records what was done and seen, ``restore()`` undoes what
-    can be undone (the daemon restarted, the link up, the filler removed)
-    before the checks and the second attempt.
+    The fault goes in through one hook of :class:`engine.LabHooks`
+    (:attr:`hook`, chosen by the cell); every other hook keeps its
+    default.  ``events`` records what was done and seen, ``restore()``
+    undoes what can be undone (the daemon restarted, the link up, the
+    filler removed) before the checks and the second attempt.
     """
 
     def __init__(self, lab, fault, phase, name):
         if fault not in FAULTS or phase not in PHASES:
             raise FaultError('fault must be one of %s, phase one of %s'
                              % (FAULTS, PHASES))
+        super().__init__()
         self.lab = lab
         self.fault = fault
         self.phase = phase
         self.name = name
+        self.hook = hook_for(fault, phase)
         self.events = []
         self.injected = False
         self._timers = []
@@ -102,46 +126,28 @@ class Injector(object):
         self._libvirtd_killed = False
 
     # -- the hooks -------------------------------------------------------
-    def hooks(self):
-        h = {}
-        if self.fault == 'abort':
-            if self.phase == 'sync':
-                h['should_abort'] = self._should_abort
-            else:
-                h['enter_cutover'] = self._enter_cutover
-            return h
-        if self.phase == 'sync':
-            h['before_cutover'] = self._in_sync
-        elif self.fault == 'dest-qemu':
-            h['wrap_verify'] = self._wrap_verify
-        else:
-            h['before_clone'] = self._at_cutover
-        return h
-
-    def _note(self, what, **kw):
-        kw['event'] = what
-        kw['t'] = round(time.monotonic(), 3)
-        self.events.append(kw)
-        LOG.warning('Fault %(f)s/%(p)s: %(what)s %(kw)s',
-                    {'f': self.fault, 'p': self.phase, 'what': what,
-                     'kw': kw})
-
-    def _should_abort(self):
+    def should_abort(self):
         # Polled from the start of the block jobs until the disks are in
         # sync (a sparse disk syncs in a fraction of a second here): the
         # first poll is already during the sync.
+        if self.hook != 'should_abort':
+            return False
         if not self.injected:
             self.injected = True
             self._note('abort requested while syncing')
         return True
 
-    def _enter_cutover(self):
+    def enter_cutover(self):
+        if self.hook != 'enter_cutover':
+            return True
         self.injected = True
         self._note('abort requested as the cutover starts')
         return False
 
-    def _in_sync(self, sync, export):
-        self._inject(export=export)
+    def before_cutover(self, sync):
+        if self.hook != 'before_cutover':
+            return
+        self._inject(export=self.export)
         # Give the fault time to show in the jobs (or not).
         deadline = time.monotonic() + SETTLE
         while time.monotonic() < deadline:
@@ -153,14 +159,26 @@ class Injector(object):
                 break
             time.sleep(0.1)
 
-    def _at_cutover(self):
-        self._inject()
+    def before_clone(self):
+        if self.hook == 'before_clone':
+            self._inject()
 
-    def _wrap_verify(self, verify):
+    def wrap_verify(self, verify):
+        if self.hook != 'wrap_verify':
+            return verify
+
         def check(clone, timeout):
             self._inject(clone=clone)
             return verify(clone, timeout)
         return check
+
+    def _note(self, what, **kw):
+        kw['event'] = what
+        kw['t'] = round(time.monotonic(), 3)
+        self.events.append(kw)
+        LOG.warning('Fault %(f)s/%(p)s: %(what)s %(kw)s',
+                    {'f': self.fault, 'p': self.phase, 'what': what,
+                     'kw': kw})
 
     # -- the faults ------------------------------------------------------
     def _inject(self, export=None, clone=None):

@@ -15,6 +15,7 @@
 """A qemu-storage-daemon NBD export released over QMP (the lab's second
 export kind, beside the product's client-bound ``qemu-nbd``)."""
 
+import dataclasses
 import errno
 import json
 import os
@@ -229,9 +230,10 @@ class NBDExport(object):
                   'sec': time.monotonic() - start})
         return self
 
-    def nbd_source(self, disk):
-        """(export name, host, port) the source QEMU connects to."""
-        return disk.name, self.address, self.port
+    def exports(self):
+        """The exported disks, with where the daemon listens."""
+        return [dataclasses.replace(disk, host=self.address, port=self.port)
+                for disk in self.disks]
 
     def alive(self):
         return bool(self.pid) and pid_alive(self.pid)

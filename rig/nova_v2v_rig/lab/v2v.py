@@ -24,6 +24,7 @@ daemons' unix sockets, the NBD export runs inside host b's netns and only
 host a's QEMU connects to it.
 """
 
+import dataclasses
 import os
 import threading
 import time
@@ -38,6 +39,7 @@ from nova_v2v.planning import planner
 from nova_v2v.planning import profile as hw_profile
 from nova_v2v import privsep
 from nova_v2v.storage import disks
+from nova_v2v.transfer import cutover
 from nova_v2v.transfer import exception
 from nova_v2v.transfer import nbd
 from nova_v2v_rig.lab import accel
@@ -107,14 +109,15 @@ def plan(conn_a, conn_b, dom, source_accel, dest_accel):
 
 
 def _disks(dom, the_plan, lab):
+    """The plan's disks of ``dom``, in its order, with their sizes."""
     by_path = {d.path: d for d in the_plan.disks}
     result = []
-    for dev, _bus, path, fmt in translate.disk_targets(dom.XMLDesc(0)):
+    for _dev, _bus, path, _fmt in translate.disk_targets(dom.XMLDesc(0)):
         if path not in by_path:
             continue
         info = disks.describe(lab.root_path('a', path))
-        result.append(engine.Disk(dev, path, fmt, info.virtual_size,
-                                  dest_format=by_path[path].dest_format))
+        result.append(dataclasses.replace(by_path[path],
+                                          virtual_size=info.virtual_size))
     return result
 
 
@@ -148,19 +151,25 @@ def _export_pids(export):
     return [pid for pid in export.pids if pid]
 
 
-def _kill_export(result):
-    def hook(sync, export):
-        result['export_pids'] = _export_pids(export)
+class _KillExport(engine.LabHooks):
+    """Fault ``kill-export``: the export dies once the disks are in sync."""
+
+    def __init__(self, result):
+        super().__init__()
+        self.result = result
+
+    def before_cutover(self, sync):
+        result = self.result
+        result['export_pids'] = _export_pids(self.export)
         LOG.warning('Fault injection: killing the NBD export pid(s) '
                     '%(pids)s', {'pids': result['export_pids']})
-        export.kill()
+        self.export.kill()
         deadline = time.monotonic() + FAULT_WAIT
         while time.monotonic() < deadline and not sync.watcher.failures():
             time.sleep(0.05)
         result['fault_event_seen'] = bool(sync.watcher.failures())
         result['fault_seconds_to_event'] = round(
             FAULT_WAIT - (deadline - time.monotonic()), 2)
-    return hook
 
 
 def _release_check(lab, kind, result):
@@ -193,12 +202,12 @@ def _release_check(lab, kind, result):
             closed_at = None
             try:
                 if kind == 'port':
-                    for rec in export.records():
+                    for disk in export.exports():
                         left = max(timeout - (time.monotonic() - t0), 0)
                         if not netns.run_in(ns_a, nbd.wait_closed,
-                                            rec['host'], rec['port'], left,
+                                            disk.host, disk.port, left,
                                             poll=0.01):
-                            held.append(rec['name'])
+                            held.append(disk.name)
                     closed_at = time.monotonic()
                 left = max(timeout - (time.monotonic() - t0), 0)
                 held += [n for n in export.wait_exited(left)
@@ -228,15 +237,16 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         disk_size=None, prefill=False):
     """Run one V2V move (mode 'v2v-cutover' or 'offline') from a to b.
 
-    The cutover runs :func:`cutover.run_source_cutover`, the sequence
-    Nova's driver runs, with the export ``export``: ``client-bound`` (one
-    non-persistent qemu-nbd per disk in host b's netns, as Nova's
-    destination starts them; released when the source's QEMU lets go,
-    seen by ``release_check``) or ``qsd`` (qemu-storage-daemon released
-    over QMP, for comparison).
+    The cutover runs :func:`nova_v2v.transfer.cutover.run_source_cutover`,
+    the sequence Nova's driver runs, with the export ``export``:
+    ``client-bound`` (one non-persistent qemu-nbd per disk in host b's
+    netns, as Nova's destination starts them; released when the source's
+    QEMU lets go, seen by ``release_check``) or ``qsd``
+    (qemu-storage-daemon released over QMP, for comparison).
 
-    ``injector`` (a :class:`nova_v2v_rig.lab.faults.Injector`) injects a fault
-    into a first attempt; what it left is checked, then a second attempt
+    ``injector`` (a :class:`nova_v2v_rig.lab.faults.Injector`: the hooks
+    of the first attempt) injects a fault into a first attempt; what it
+    left is checked, then a second attempt
     moves the same guest (see :func:`_fault_attempts`).
     """
     if mode not in MODES:
@@ -329,20 +339,15 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         os.makedirs(run_dir, exist_ok=True)
 
         def cutover_once(hooks=None, conn=conn_b):
-            hooks = dict(hooks or {})
-            kw = dict(common)
-            wrap = hooks.pop('wrap_verify', None)
-            if wrap is not None:
-                kw['verify_clone'] = wrap(kw['verify_clone'])
-            kw.update(hooks)
             return engine.run_cutover(
                 dom, conn, moves, the_plan.hardware_changes,
                 lab.ip('b'), store, port=NBD_PORT, run_dir=run_dir,
                 run_prefix=['nsenter', '--net=/run/netns/%s'
                             % lab.netns('b')],
-                mode=cutover_mode, export_kind=export,
+                options=cutover.CutoverOptions(mode=cutover_mode),
+                hooks=hooks, export_kind=export,
                 release_check=_release_check(lab, release_check, result),
-                **kw)
+                **common)
 
         wire = link.wire_bytes(lab)
         try:
@@ -356,8 +361,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
                     tail, serial, name, inst_dir)
             else:
                 stats = cutover_once(
-                    {'before_cutover': _kill_export(result)}
-                    if fault == 'kill-export' else None)
+                    _KillExport(result) if fault == 'kill-export' else None)
         except exception.TransferError as exc:
             if not fault:
                 raise harness.LabMigrationError('%s failed: %s'
@@ -437,7 +441,7 @@ def _fault_attempts(lab, injector, result, cutover_once, dom, conn_b, tail,
     first = result['first_attempt'] = {}
     stats = None
     try:
-        stats = cutover_once(injector.hooks())
+        stats = cutover_once(injector)
         first['outcome'] = 'completed'
     except exception.CloneStateUnknown as exc:
         first['outcome'] = 'clone state unknown'

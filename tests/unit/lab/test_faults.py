@@ -77,16 +77,68 @@ class TestCells(testtools.TestCase):
 
     def test_hooks_per_phase(self):
         lab = mock.Mock()
-        self.assertEqual({'before_cutover'}, set(
-            faults.Injector(lab, 'link', 'sync', 'g').hooks()))
-        self.assertEqual({'before_clone'}, set(
-            faults.Injector(lab, 'link', 'cutover', 'g').hooks()))
-        self.assertEqual({'wrap_verify'}, set(
-            faults.Injector(lab, 'dest-qemu', 'cutover', 'g').hooks()))
-        self.assertEqual({'should_abort'}, set(
-            faults.Injector(lab, 'abort', 'sync', 'g').hooks()))
-        inj = faults.Injector(lab, 'abort', 'cutover', 'g')
-        self.assertFalse(inj.hooks()['enter_cutover']())
+        for fault, phase, hook in (
+                ('link', 'sync', 'before_cutover'),
+                ('dest-qemu', 'sync', 'before_cutover'),
+                ('link', 'cutover', 'before_clone'),
+                ('source-crash', 'cutover', 'before_clone'),
+                ('dest-qemu', 'cutover', 'wrap_verify'),
+                ('abort', 'sync', 'should_abort'),
+                ('abort', 'cutover', 'enter_cutover')):
+            self.assertEqual(hook, faults.Injector(lab, fault, phase,
+                                                   'g').hook)
+
+    def test_other_hooks_keep_their_defaults(self):
+        lab = mock.Mock()
+        inj = faults.Injector(lab, 'link', 'cutover', 'g')
+        verify = mock.Mock()
+        self.assertFalse(inj.should_abort())
+        self.assertTrue(inj.enter_cutover())
+        inj.before_cutover(mock.Mock())
+        self.assertIs(verify, inj.wrap_verify(verify))
+        self.assertFalse(inj.injected)
+        lab.netns.assert_not_called()
+
+    def test_sync_fault_kills_the_export_it_was_given(self):
+        inj = faults.Injector(mock.Mock(), 'dest-qemu', 'sync', 'g')
+        export = mock.Mock(pids=[11, None])
+        inj.exported(export)
+        sync = mock.Mock()
+        sync.watcher.failures.return_value = [(1, 'block-job', 'vda', 2)]
+        inj.before_clone()
+        export.kill.assert_not_called()
+        inj.before_cutover(sync)
+        export.kill.assert_called_once_with()
         self.assertTrue(inj.injected)
-        self.assertRaises(faults.FaultError, faults.Injector, lab, 'meteor',
-                          'sync', 'g')
+        self.assertEqual(['killed the NBD export on host b',
+                          'the sync saw it'],
+                         [e['event'] for e in inj.events])
+
+    def test_clone_fault_wraps_the_check(self):
+        lab = mock.Mock()
+        lab.host_dir.return_value = '/lab/b'
+        inj = faults.Injector(lab, 'dest-qemu', 'cutover', 'g')
+        verify = mock.Mock()
+        clone = mock.Mock()
+        clone.name.return_value = 'clone'
+        with mock.patch.object(faults, '_pid_file_pid', return_value=42), \
+                mock.patch.object(faults.os, 'kill') as kill:
+            inj.wrap_verify(verify)(clone, 5)
+        kill.assert_called_once_with(42, faults.signal.SIGKILL)
+        verify.assert_called_once_with(clone, 5)
+        self.assertTrue(inj.injected)
+
+    def test_abort_hooks(self):
+        lab = mock.Mock()
+        inj = faults.Injector(lab, 'abort', 'sync', 'g')
+        self.assertTrue(inj.should_abort())
+        self.assertTrue(inj.enter_cutover())
+        self.assertTrue(inj.injected)
+        inj = faults.Injector(lab, 'abort', 'cutover', 'g')
+        self.assertFalse(inj.should_abort())
+        self.assertFalse(inj.enter_cutover())
+        self.assertTrue(inj.injected)
+
+    def test_unknown_fault(self):
+        self.assertRaises(faults.FaultError, faults.Injector, mock.Mock(),
+                          'meteor', 'sync', 'g')

@@ -27,6 +27,7 @@ from oslo_utils.fixture import uuidsentinel as uuids
 import testtools
 
 from nova_v2v import exception as v2v_exception
+from nova_v2v.planning import planner
 from nova_v2v.storage import disks
 from nova_v2v.storage import leftovers
 from nova_v2v.transfer import offline
@@ -117,8 +118,7 @@ class TestClearInstanceDir(_Tree):
 class TestDestinationDisks(_Tree):
 
     def _dest(self, root):
-        disk = engine.Disk('vda', '/src/uuid/new/disk', 'raw', 1,
-                           dest_path='/inst/uuid/new/disk')
+        disk = planner.DiskPlan('/inst/uuid/new/disk', 'raw', 'raw', 1)
         return engine.DestinationDisks(
             [disk], '/inst',
             lambda p: root + p[len('/inst'):])
@@ -172,8 +172,10 @@ class TestRunOfflineDirs(_Tree):
         src = os.path.join(self.tmp, 'src-disk')
         with open(src, 'w') as f:
             f.write('data')
-        disk = engine.Disk('vda', src, 'raw', 4,
-                           dest_path=os.path.join(self.root, 'b', 'disk'))
+        # The disk keeps its path on the destination; this process reads
+        # the source's copy at src.
+        disk = planner.DiskPlan(os.path.join(self.root, 'b', 'disk'),
+                                'raw', 'raw', 4)
         copied = []
 
         def copy(source, sfmt, dest, dfmt):
@@ -183,9 +185,10 @@ class TestRunOfflineDirs(_Tree):
         clone = mock.Mock()
         with mock.patch.object(engine.translate, 'translate_domain_xml',
                                return_value='<domain/>'), \
-                mock.patch.object(engine.cutover, 'start_clone',
+                mock.patch.object(engine.clone, 'start_clone',
                                   return_value=(clone, 0.0)):
             engine.run_offline(dom, mock.Mock(), [disk], [], self.root,
+                               source_local_path=lambda path: src,
                                copy=copy)
         makedirs.assert_called_once_with(self.root,
                                          os.path.join(self.root, 'b'))

@@ -26,6 +26,46 @@ from nova_v2v.transfer import exception
 from nova_v2v.transfer import nbd
 
 
+class ExportedDiskTest(unittest.TestCase):
+
+    # A record as the driver has stored it in the system metadata.
+    STORED = {'path': '/inst/u/disk', 'format': 'qcow2',
+              'name': 'v2v-u-disk', 'host': '192.0.2.2', 'port': 10810,
+              'pid_file': '/inst/u/v2v-nbd-0.pid',
+              'source_path': '/inst/u/disk'}
+
+    def test_stored_record_is_readable(self):
+        disk = nbd.ExportedDisk.from_dict(self.STORED)
+        self.assertEqual(('/inst/u/disk', 'qcow2', 'v2v-u-disk',
+                          '192.0.2.2', 10810, '/inst/u/v2v-nbd-0.pid',
+                          '/inst/u/disk', None),
+                         (disk.path, disk.format, disk.name, disk.host,
+                          disk.port, disk.pid_file, disk.source_path,
+                          disk.target))
+
+    def test_round_trip_keeps_the_stored_keys(self):
+        disk = nbd.ExportedDisk.from_dict(self.STORED)
+        self.assertEqual(self.STORED, disk.to_dict())
+        self.assertEqual(disk, nbd.ExportedDisk.from_dict(disk.to_dict()))
+        with_target = nbd.ExportedDisk.from_dict(
+            dict(self.STORED, target='vda'))
+        self.assertEqual('vda', with_target.to_dict()['target'])
+
+    def test_unknown_fields_are_left_out(self):
+        self.assertEqual({'path': '/d', 'format': 'raw', 'name': 'n'},
+                         nbd.ExportedDisk('/d', 'raw', 'n').to_dict())
+
+    def test_newer_keys_ignored_port_as_int(self):
+        disk = nbd.ExportedDisk.from_dict(
+            {'path': '/d', 'name': 'n', 'port': '10810', 'tls': True})
+        self.assertEqual(10810, disk.port)
+        self.assertIsNone(disk.format)
+
+    def test_record_without_name_is_refused(self):
+        self.assertRaises(TypeError, nbd.ExportedDisk.from_dict,
+                          {'path': '/d'})
+
+
 class ClientBoundExportTest(unittest.TestCase):
 
     def setUp(self):
@@ -71,12 +111,24 @@ class ClientBoundExportTest(unittest.TestCase):
         self.assertEqual([20000, 20001, 20002, 20003], tried)
         self.assertEqual([20001, 20003], export.ports)
         self.assertEqual([4242, 4242], export.pids)
-        records = export.records()
+        exports = export.exports()
         self.assertEqual(('v2v-disk', '192.0.2.2', 20001),
-                         (records[0]['name'], records[0]['host'],
-                          records[0]['port']))
-        self.assertEqual(('v2v-eph', '192.0.2.2', 20003),
-                         export.nbd_source(self.disks[1]))
+                         (exports[0].name, exports[0].host,
+                          exports[0].port))
+        self.assertEqual(
+            nbd.ExportedDisk('/inst/u/disk.eph0', 'raw', 'v2v-eph',
+                             host='192.0.2.2', port=20003,
+                             pid_file=os.path.join(self.dir,
+                                                   'v2v-nbd-1.pid')),
+            exports[1])
+        # What the destination was given stays as it was.
+        self.assertIsNone(self.disks[1].port)
+
+    def test_exports_keep_the_source_path(self):
+        disk = nbd.ExportedDisk('/inst/u/disk', 'qcow2', 'v2v-disk',
+                                source_path='/src/u/disk')
+        export = nbd.ClientBoundExport([disk], '192.0.2.2', ports=[7])
+        self.assertEqual('/src/u/disk', export.exports()[0].source_path)
 
     @mock.patch.object(nbd, 'stop_pid_file')
     @mock.patch.object(processutils, 'execute')
