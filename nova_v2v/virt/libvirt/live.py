@@ -38,6 +38,7 @@ path. A ``v2v-cutover`` plan runs inside Nova's own live migration flow:
 """
 
 import collections
+import dataclasses
 import functools
 import glob
 import os
@@ -62,8 +63,10 @@ from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.storage import disks
 from nova_v2v.storage import leftovers
+from nova_v2v.transfer import clone
 from nova_v2v.transfer import cutover
 from nova_v2v.transfer import exception as transfer_exception
+from nova_v2v.transfer import hooks as cutover_hooks
 from nova_v2v.transfer import nbd
 from nova_v2v.transfer import tuning
 from nova_v2v.virt.libvirt import common
@@ -142,7 +145,6 @@ class LiveMigrationMixin(object):
         instance_dir = libvirt_utils.get_instance_path_at_destination(
             instance, migrate_data)
         exported = []
-        sources = []
         for info in jsonutils.loads(disk_info or '[]'):
             disk_plan = planned.get(info['path'])
             if disk_plan is None:
@@ -150,8 +152,8 @@ class LiveMigrationMixin(object):
             base = os.path.basename(info['path'])
             exported.append(nbd.ExportedDisk(
                 os.path.join(instance_dir, base), disk_plan.dest_format,
-                'v2v-%s-%s' % (instance.uuid, base)))
-            sources.append(info['path'])
+                'v2v-%s-%s' % (instance.uuid, base),
+                source_path=info['path']))
         if not exported:
             raise v2v_exception.V2VCutoverFailed(
                 reason='no local disk of the guest to synchronise')
@@ -164,9 +166,7 @@ class LiveMigrationMixin(object):
             export.start()
         except transfer_exception.TransferError as exc:
             raise v2v_exception.V2VCutoverFailed(reason=str(exc))
-        records = export.records()
-        for record, source_path in zip(records, sources):
-            record['source_path'] = source_path
+        records = [disk.to_dict() for disk in export.exports()]
         LOG.info('V2V cutover: %(n)d disk(s) exported on %(addr)s',
                  {'n': len(records), 'addr': address}, instance=instance)
         self._v2v_set_sysmeta(context, instance, common.SYSMETA_NBD,
@@ -383,51 +383,36 @@ class LiveMigrationMixin(object):
                    translate.disk_targets(guest.get_xml_desc())}
         disks = []
         for record in records:
-            path = record.get('source_path') or record['path']
+            disk = nbd.ExportedDisk.from_dict(record)
+            path = disk.source_path or disk.path
             if path not in targets:
                 raise v2v_exception.V2VCutoverFailed(
                     reason='the guest has no disk %s' % path)
-            disks.append((targets[path], record['name'], record['host'],
-                          record['port']))
+            disks.append(dataclasses.replace(disk, target=targets[path]))
         if not disks:
             raise v2v_exception.V2VCutoverFailed(
                 reason='the destination exported no disk')
         # Built while the guest runs: a translation error stops the move
         # before anything happened.
         clone_xml = self._v2v_clone_xml(instance, guest, plan, migrate_data)
-        tasks = self.active_migrations.get(instance.uuid)
-
-        def force_complete():
-            forced = False
-            while tasks:
-                if tasks.popleft() == 'force-complete':
-                    forced = True
-            if forced:
-                state.forced = True
-                state.mode = cutover.SUSPEND
-            return forced
-
+        hooks = _CutoverHooks(self, context, instance, plan, migrate_data,
+                              state)
+        options = cutover.CutoverOptions(
+            mode=state.mode,
+            release_check=(None if CONF.v2v.cutover_release_probe
+                           else cutover.release_not_probed),
+            release_timeout=CONF.v2v.cutover_release_timeout,
+            bandwidth=CONF.libvirt.live_migration_bandwidth * units.Mi,
+            sync_timeout=CONF.v2v.cutover_sync_timeout,
+            shutdown_timeout=CONF.v2v.cutover_shutdown_timeout,
+            progress_interval=max(
+                CONF.libvirt.live_migration_monitor_interval, 1),
+            poll=common.SYNC_POLL)
         try:
             stats = cutover.run_source_cutover(
                 dom, disks, clone_xml,
                 functools.partial(self._v2v_start_clone, instance, dest),
-                mode=state.mode,
-                release_check=(None if CONF.v2v.cutover_release_probe
-                               else cutover.release_not_probed),
-                release_timeout=CONF.v2v.cutover_release_timeout,
-                bandwidth=CONF.libvirt.live_migration_bandwidth * units.Mi,
-                sync_timeout=CONF.v2v.cutover_sync_timeout,
-                shutdown_timeout=CONF.v2v.cutover_shutdown_timeout,
-                on_progress=functools.partial(
-                    self._v2v_on_progress, context, instance, plan,
-                    migrate_data),
-                progress_interval=max(
-                    CONF.libvirt.live_migration_monitor_interval, 1),
-                should_abort=lambda: state.aborted,
-                force_complete=force_complete,
-                enter_cutover=functools.partial(
-                    self._v2v_enter_cutover, context, instance, plan, state),
-                poll=common.SYNC_POLL)
+                hooks, options)
         except Exception as exc:
             state.rolled_back = True
             LOG.warning('V2V cutover rolled back: %(err)s', {'err': exc},
@@ -565,18 +550,59 @@ class LiveMigrationMixin(object):
         """Define and start the clone on ``dest``: (clone, start time)."""
         conn = self._v2v_dest_connection(dest)
         try:
-            clone, started = cutover.start_clone_retrying(
+            the_clone, started = clone.start_clone_retrying(
                 conn, clone_xml, _verify_clone,
                 CONF.v2v.cutover_clone_check)
             LOG.info('V2V cutover: the clone %(name)s runs on %(dest)s',
-                     {'name': clone.name(), 'dest': dest},
+                     {'name': the_clone.name(), 'dest': dest},
                      instance=instance)
-            return clone, started
+            return the_clone, started
         finally:
             try:
                 conn.close()
             except Exception:
                 pass
+
+
+class _CutoverHooks(cutover_hooks.CutoverHooks):
+    """Nova's side of a cutover: progress, abort and force-complete.
+
+    Progress goes to the migration record and the notifications, an
+    abort (``live_migration_abort``) and a force-complete
+    (``live_migration_force_complete``, through Nova's
+    ``active_migrations`` queue) are read from ``state`` and the queue.
+    """
+
+    def __init__(self, driver, context, instance, plan, migrate_data,
+                 state):
+        self.driver = driver
+        self.context = context
+        self.instance = instance
+        self.plan = plan
+        self.migrate_data = migrate_data
+        self.state = state
+        self.tasks = driver.active_migrations.get(instance.uuid)
+
+    def should_abort(self):
+        return self.state.aborted
+
+    def progress(self, progress):
+        self.driver._v2v_on_progress(self.context, self.instance, self.plan,
+                                     self.migrate_data, progress)
+
+    def force_complete(self):
+        forced = False
+        while self.tasks:
+            if self.tasks.popleft() == 'force-complete':
+                forced = True
+        if forced:
+            self.state.forced = True
+            self.state.mode = cutover.SUSPEND
+        return forced
+
+    def enter_cutover(self):
+        return self.driver._v2v_enter_cutover(self.context, self.instance,
+                                              self.plan, self.state)
 
 
 def guest_disk_paths(xml):

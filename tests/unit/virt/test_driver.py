@@ -603,7 +603,7 @@ class CloneConnectionTestCase(_DriverTestBase):
                 self.context, self.instance, 'dest', mock.Mock(), records,
                 objects.LibvirtLiveMigrateData(),
                 v2v_live.CutoverState('suspend'))
-        return run.call_args[1]['release_check']
+        return run.call_args[0][5].release_check
 
     def test_release_probed_by_default(self):
         self.assertIsNone(self._release_check())
