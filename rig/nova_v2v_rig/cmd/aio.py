@@ -32,11 +32,11 @@ import sys
 
 from oslo_log import log as logging
 
-from nova_v2v.cmd import common as cmd_common
 from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import gate
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import stack
+from nova_v2v_rig.cmd import common as cmd_common
 from nova_v2v_rig.lab import hosts as lab_hosts
 
 LOG = logging.getLogger(__name__)

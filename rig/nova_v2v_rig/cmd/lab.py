@@ -33,7 +33,7 @@ import time
 
 from oslo_log import log as logging
 
-from nova_v2v.cmd import common as cmd_common
+from nova_v2v_rig.cmd import common as cmd_common
 from nova_v2v_rig.lab import accel
 from nova_v2v_rig.lab import demo
 from nova_v2v_rig.lab import faults

@@ -12,8 +12,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""What the project's own commands share (not nova-v2v-compute, which
-must import Nova first)."""
+"""What the rig's commands (nova-v2v-lab, nova-v2v-aio) share."""
 
 from oslo_config import cfg
 from oslo_log import log as logging
