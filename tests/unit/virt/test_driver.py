@@ -33,8 +33,12 @@ from nova_v2v import exception as v2v_exception
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.virt.libvirt import common as v2v_common
+from nova_v2v.virt.libvirt import cutover_dest
+from nova_v2v.virt.libvirt import cutover_source
+from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import driver
-from nova_v2v.virt.libvirt import live as v2v_live
+from nova_v2v.virt.libvirt import live_tuning
+from nova_v2v.virt.libvirt import record as v2v_record
 from tests import v2v_fixtures
 
 GUEST_XML = """<domain type='%(type)s'>
@@ -68,6 +72,16 @@ class _DriverTestBase(test.NoDBTestCase):
         self.instance = objects.Instance(
             uuid=uuids.instance, host='src', node='src',
             system_metadata={'image_hw_disk_bus': 'virtio'})
+        # The instance as the database holds it (MigrationRecord reads and
+        # writes through it).
+        self.db_instance = objects.Instance(
+            uuid=uuids.instance,
+            system_metadata={'image_hw_disk_bus': 'virtio'})
+        self.db_save = self.useFixture(fixtures.MockPatchObject(
+            self.db_instance, 'save')).mock
+        self.get_by_uuid = self.useFixture(fixtures.MockPatchObject(
+            objects.Instance, 'get_by_uuid',
+            side_effect=lambda *a, **k: self.db_instance)).mock
 
     def _dest_stats(self, **kw):
         values = dict(hostname='dest', accelerator=profile.KVM,
@@ -98,7 +112,7 @@ class V2VDriverTestCase(_DriverTestBase):
 
     def test_host_profile_tcg_follows_virt_type_at_init(self):
         self.flags(virt_type='qemu', group='libvirt')
-        self.drvr._v2v_virt_type = 'qemu'
+        self.drvr.v2v_inventory.virt_type = 'qemu'
         # A later change of the option does not change what this service
         # runs.
         self.flags(virt_type='kvm', group='libvirt')
@@ -118,8 +132,8 @@ class V2VDriverTestCase(_DriverTestBase):
         self.assertTrue(all(isinstance(v, str)
                             for v in data['stats'].values()))
 
-    @mock.patch.object(driver.V2VDriverMixin, 'v2v_host_profile',
-                       side_effect=RuntimeError('boom'))
+    @mock.patch('nova_v2v.virt.libvirt.inventory.Inventory.host_profile',
+                side_effect=RuntimeError('boom'))
     @mock.patch.object(libvirt_driver.LibvirtDriver, 'get_available_resource')
     def test_get_available_resource_survives_profile_error(self, mock_super,
                                                            mock_profile):
@@ -169,8 +183,8 @@ class V2VDriverTestCase(_DriverTestBase):
         data = self.drvr.check_can_live_migrate_destination(
             self.context, self.instance, src_info, {}, None, None)
         self.assertIs(mock_super.return_value, data)
-        handed = jsonutils.loads(v2v_common.sysmeta_get(
-            self.instance.system_metadata, v2v_common.SYSMETA_DEST_PROFILE))
+        handed = jsonutils.loads(v2v_record.sysmeta_get(
+            self.instance.system_metadata, v2v_record.SYSMETA_DEST_PROFILE))
         self.assertEqual('src', handed['v2v_host'])
         mock_super.assert_called_once_with(
             self.context, self.instance, src_info, {},
@@ -178,23 +192,29 @@ class V2VDriverTestCase(_DriverTestBase):
 
     @mock.patch.object(libvirt_driver.LibvirtDriver,
                        'check_can_live_migrate_destination')
-    def test_dest_check_refuses_source_without_profile(self, mock_super):
-        e = self.assertRaises(
-            v2v_exception.V2VMigrationRefused,
-            self.drvr.check_can_live_migrate_destination,
+    def test_dest_check_source_without_profile_is_novas(self, mock_super):
+        """A source without a V2V profile is a peer: Nova's check decides.
+
+        Before, the planner refused the move (no source profile) where
+        Nova would move the guest.
+        """
+        mock_super.return_value = objects.LibvirtLiveMigrateData()
+        data = self.drvr.check_can_live_migrate_destination(
             self.context, self.instance, {'stats': {'uptime': '1'}}, {},
             True, False)
-        self.assertIsInstance(e, exception.MigrationPreCheckError)
-        self.assertIn('source host publishes no V2V profile', str(e))
-        mock_super.assert_not_called()
-        self.assertNotIn(v2v_common.SYSMETA_DEST_PROFILE,
+        self.assertIs(mock_super.return_value, data)
+        mock_super.assert_called_once_with(
+            self.context, self.instance, {'stats': {'uptime': '1'}}, {},
+            block_migration=True, disk_over_commit=False)
+        self.assertNotIn(v2v_record.SYSMETA_DEST_PROFILE,
                          self.instance.system_metadata)
+        self.get_by_uuid.assert_not_called()
 
     @mock.patch.object(libvirt_driver.LibvirtDriver,
                        'check_can_live_migrate_destination')
     def test_dest_check_refuses_when_cutover_disabled(self, mock_super):
         self.flags(allow_cutover=False, group='v2v')
-        self.drvr._v2v_virt_type = 'qemu'  # this destination runs TCG
+        self.drvr.v2v_inventory.virt_type = 'qemu'  # this destination runs TCG
         self.instance.host = 'other'
         src_info = {'stats': self._dest_stats(hostname='other')}
         e = self.assertRaises(
@@ -211,8 +231,8 @@ class V2VDriverTestCase(_DriverTestBase):
                                               is_volume_backed=False)
         if requested is not None:
             data.block_migration = requested
-        v2v_common.sysmeta_put(
-            self.instance.system_metadata, v2v_common.SYSMETA_DEST_PROFILE,
+        v2v_record.sysmeta_put(
+            self.instance.system_metadata, v2v_record.SYSMETA_DEST_PROFILE,
             jsonutils.dumps(self._dest_stats(**(dest_kw or {}))))
         xml = GUEST_XML % {'type': dom_type, 'path': self.instances_path,
                            'uuid': self.instance.uuid, 'nic': nic,
@@ -232,8 +252,7 @@ class V2VDriverTestCase(_DriverTestBase):
         self.useFixture(fixtures.MockPatchObject(
             self.drvr, 'get_instance_disk_info',
             return_value=jsonutils.dumps(disk_info)))
-        self.save = self.useFixture(fixtures.MockPatchObject(
-            self.instance, 'save')).mock
+        self.save = self.db_save
         self.super_check = self.useFixture(fixtures.MockPatchObject(
             libvirt_driver.LibvirtDriver, 'check_can_live_migrate_source',
             side_effect=lambda ctxt, inst, d, block_device_info=None: d)
@@ -245,10 +264,10 @@ class V2VDriverTestCase(_DriverTestBase):
         sysmeta = self.instance.system_metadata
         # Every value fits Nova's VARCHAR(255) column (MySQL refuses more).
         for key, value in sysmeta.items():
-            self.assertLessEqual(len(value), v2v_common.SYSMETA_VALUE_MAX,
+            self.assertLessEqual(len(value), v2v_record.SYSMETA_VALUE_MAX,
                                  key)
         return planner.MigrationPlan.from_json(
-            v2v_common.sysmeta_get(sysmeta, v2v_common.SYSMETA_PLAN))
+            v2v_record.sysmeta_get(sysmeta, v2v_record.SYSMETA_PLAN))
 
     def test_source_auto_local_resolves_block(self):
         data = self._source_check(shared=False)
@@ -257,13 +276,17 @@ class V2VDriverTestCase(_DriverTestBase):
         self.assertEqual(planner.BLOCK_LIVE, plan.mode)
         self.assertEqual(10 << 30, plan.disks[0].virtual_size)
         self.save.assert_called_once_with()
-        self.assertNotIn(v2v_common.SYSMETA_DEST_PROFILE,
+        # Written through the database's copy, the given object carries it.
+        self.assertEqual(plan, planner.MigrationPlan.from_json(
+            v2v_record.sysmeta_get(self.db_instance.system_metadata,
+                                   v2v_record.SYSMETA_PLAN)))
+        self.assertNotIn(v2v_record.SYSMETA_DEST_PROFILE,
                          self.instance.system_metadata)
         self.super_check.assert_called_once()
 
     def test_source_caution_is_logged_and_saved(self):
         # TCG on both hosts, the fake QEMU is older than 9.0.
-        self.drvr._v2v_virt_type = 'qemu'
+        self.drvr.v2v_inventory.virt_type = 'qemu'
         self._source_check(shared=False, dom_type='qemu',
                            dest_kw={'accelerator': profile.TCG})
         plan = self._saved_plan()
@@ -348,24 +371,63 @@ class V2VDriverTestCase(_DriverTestBase):
                            extra=hostdev)
         self.assertEqual(planner.V2V_CUTOVER, self._saved_plan().mode)
 
-    def test_source_without_dest_profile(self):
-        v2v_common.sysmeta_put(self.instance.system_metadata,
-                               v2v_common.SYSMETA_DEST_PROFILE, None)
+    def test_source_without_dest_profile_is_novas(self):
+        """A destination without a V2V profile is a peer: Nova decides.
+
+        Before, the planner refused the move (no destination profile)
+        where Nova would move the guest.
+        """
         data = objects.LibvirtLiveMigrateData(filename='probe')
-        self.useFixture(fixtures.MockPatchObject(
-            self.drvr, '_check_shared_storage_test_file',
-            return_value=False))
-        self.useFixture(fixtures.MockPatchObject(
-            self.drvr, '_is_shared_block_storage', return_value=False))
-        guest = mock.Mock(get_xml_desc=mock.Mock(return_value=GUEST_XML % {
-            'type': 'kvm', 'path': '/x', 'uuid': 'u', 'nic': 'virtio',
-            'extra': ''}))
-        self.useFixture(fixtures.MockPatchObject(
-            self.drvr._host, 'get_guest', return_value=guest))
-        e = self.assertRaises(v2v_exception.V2VMigrationRefused,
-                              self.drvr.check_can_live_migrate_source,
-                              self.context, self.instance, data)
-        self.assertIn('destination host publishes no V2V profile', str(e))
+        get_guest = self.useFixture(fixtures.MockPatchObject(
+            self.drvr._host, 'get_guest')).mock
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               'check_can_live_migrate_source') as nova:
+            result = self.drvr.check_can_live_migrate_source(
+                self.context, self.instance, data)
+        self.assertIs(nova.return_value, result)
+        nova.assert_called_once_with(self.context, self.instance, data,
+                                     block_device_info=None)
+        # Nova's own check resolves 'auto': nothing was decided before it.
+        self.assertNotIn('block_migration', data)
+        get_guest.assert_not_called()
+        self.get_by_uuid.assert_not_called()
+        self.assertNotIn(v2v_record.SYSMETA_PLAN,
+                         self.instance.system_metadata)
+
+    def test_source_peer_forgets_an_earlier_plan(self):
+        old = planner.MigrationPlan(
+            mode=planner.V2V_CUTOVER, source_host='src', dest_host='x',
+            source_accel='kvm', dest_accel='tcg', block_migration=True)
+        for sysmeta in (self.instance.system_metadata,
+                        self.db_instance.system_metadata):
+            v2v_record.sysmeta_put(sysmeta, v2v_record.SYSMETA_PLAN,
+                                   old.to_json())
+        data = objects.LibvirtLiveMigrateData(filename='probe')
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               'check_can_live_migrate_source'):
+            self.drvr.check_can_live_migrate_source(
+                self.context, self.instance, data)
+        for sysmeta in (self.instance.system_metadata,
+                        self.db_instance.system_metadata):
+            self.assertIsNone(v2v_record.sysmeta_get(
+                sysmeta, v2v_record.SYSMETA_PLAN))
+
+    def test_source_unreadable_definition_is_novas(self):
+        """A guest the V2V reader cannot read moves as Nova moves it.
+
+        Before, the parser's error failed a plain block migration.
+        """
+        data = self._source_check_unreadable()
+        self.assertNotIn('block_migration', data)
+        self.super_check.assert_called_once()
+        self.assertIsNone(v2v_record.sysmeta_get(
+            self.instance.system_metadata, v2v_record.SYSMETA_PLAN))
+
+    def _source_check_unreadable(self):
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.hardware.inspect.parse_domain_xml',
+            side_effect=ValueError('unknown element')))
+        return self._source_check(shared=False)
 
 
 class RefusalMappingTestCase(test.NoDBTestCase):
@@ -387,34 +449,29 @@ class RefusalMappingTestCase(test.NoDBTestCase):
 class LiveMigrationTestCase(_DriverTestBase):
 
     @mock.patch.object(libvirt_driver.LibvirtDriver, 'live_migration')
-    @mock.patch.object(objects.Instance, 'get_by_uuid')
-    def test_plan_carried_onto_the_managers_instance(self, mock_get,
-                                                     mock_super):
+    def test_plan_carried_onto_the_managers_instance(self, mock_super):
         plan = planner.plan_live_migration(
             profile.HostProfile('src', 'kvm', 'x86_64'),
             profile.HostProfile('dest', 'kvm', 'x86_64'),
             profile.GuestProfile('kvm'))
-        mock_get.return_value = objects.Instance(
-            uuid=uuids.instance,
-            system_metadata={v2v_common.SYSMETA_PLAN: plan.to_json()})
+        self.db_instance.system_metadata = {
+            v2v_record.SYSMETA_PLAN: plan.to_json()}
         self.drvr.live_migration(self.context, self.instance, 'dest',
                                  mock.sentinel.post, mock.sentinel.recover,
                                  True, mock.sentinel.data)
-        self.assertEqual(plan.to_json(), v2v_common.sysmeta_get(
-            self.instance.system_metadata, v2v_common.SYSMETA_PLAN))
+        self.assertEqual(plan.to_json(), v2v_record.sysmeta_get(
+            self.instance.system_metadata, v2v_record.SYSMETA_PLAN))
         mock_super.assert_called_once_with(
             self.context, self.instance, 'dest', mock.sentinel.post,
             mock.sentinel.recover, block_migration=True,
             migrate_data=mock.sentinel.data)
 
     @mock.patch.object(libvirt_driver.LibvirtDriver, 'live_migration')
-    @mock.patch.object(objects.Instance, 'get_by_uuid')
-    def test_no_plan_recorded(self, mock_get, mock_super):
-        mock_get.return_value = objects.Instance(uuid=uuids.instance,
-                                                 system_metadata={})
+    def test_no_plan_recorded(self, mock_super):
+        self.db_instance.system_metadata = {}
         self.drvr.live_migration(self.context, self.instance, 'dest',
                                  None, None)
-        self.assertNotIn(v2v_common.SYSMETA_PLAN,
+        self.assertNotIn(v2v_record.SYSMETA_PLAN,
                          self.instance.system_metadata)
         mock_super.assert_called_once()
 
@@ -436,9 +493,6 @@ class PreLiveMigrationTestCase(_DriverTestBase):
             self.drvr._host, 'get_guest',
             side_effect=exception.InstanceNotFound(
                 instance_id=self.instance.uuid))).mock
-        self.load_plan = self.useFixture(fixtures.MockPatch(
-            'nova_v2v.virt.libvirt.live.load_plan',
-            return_value=None)).mock
 
     def _leftover(self):
         os.makedirs(self.instance_dir)
@@ -494,12 +548,9 @@ class CutoverDriverTestCase(_DriverTestBase):
             mode=planner.V2V_CUTOVER, source_host='src', dest_host='dest',
             source_accel='kvm', dest_accel='tcg', block_migration=True,
             disks=(planner.DiskPlan('/i/u/disk', 'vmdk', 'qcow2', 10),))
-        fresh = objects.Instance(
-            uuid=uuids.instance,
-            system_metadata={v2v_common.SYSMETA_PLAN: self.plan.to_json(),
-                             v2v_common.SYSMETA_NBD: '[]'})
-        self.useFixture(fixtures.MockPatchObject(
-            objects.Instance, 'get_by_uuid', return_value=fresh))
+        self.db_instance.system_metadata = {
+            v2v_record.SYSMETA_PLAN: self.plan.to_json(),
+            v2v_record.SYSMETA_NBD: '[]'}
         self.post = mock.Mock()
         self.recover = mock.Mock()
         self.data = objects.LibvirtLiveMigrateData()
@@ -512,23 +563,23 @@ class CutoverDriverTestCase(_DriverTestBase):
         info = jsonutils.dumps([
             {'path': '/i/u/disk', 'type': 'vmdk', 'backing_file': 'b'},
             {'path': '/i/u/disk.config', 'type': 'raw', 'backing_file': ''}])
-        out = jsonutils.loads(v2v_live.cutover_disk_info(self.plan, info))
+        out = jsonutils.loads(cutover_dest.cutover_disk_info(self.plan, info))
         self.assertEqual(('qcow2', ''), (out[0]['type'],
                                          out[0]['backing_file']))
         self.assertEqual('raw', out[1]['type'])
 
     def test_success_calls_post_only(self):
-        with mock.patch.object(self.drvr, '_v2v_run_cutover') as run:
+        with mock.patch.object(self.drvr.v2v_cutover_source, '_run') as run:
             self._run()
         run.assert_called_once()
         self.post.assert_called_once_with(self.context, self.instance,
                                           'dest', True, self.data)
         self.recover.assert_not_called()
-        self.assertEqual({}, self.drvr._v2v_cutovers)
+        self.assertEqual({}, self.drvr.v2v_cutover_source._running)
         self.assertNotIn(self.instance.uuid, self.drvr.active_migrations)
 
     def test_failure_calls_recover_only(self):
-        with mock.patch.object(self.drvr, '_v2v_run_cutover',
+        with mock.patch.object(self.drvr.v2v_cutover_source, '_run',
                                side_effect=RuntimeError('boom')):
             self._run()
         self.recover.assert_called_once_with(self.context, self.instance,
@@ -537,7 +588,7 @@ class CutoverDriverTestCase(_DriverTestBase):
 
     def test_cancel_calls_recover_cancelled(self):
         with mock.patch.object(
-                self.drvr, '_v2v_run_cutover',
+                self.drvr.v2v_cutover_source, '_run',
                 side_effect=v2v_exception.V2VCutoverCancelled(reason='x')):
             self._run()
         self.recover.assert_called_once_with(
@@ -546,23 +597,22 @@ class CutoverDriverTestCase(_DriverTestBase):
         self.post.assert_not_called()
 
     def test_abort_too_late_is_ignored(self):
-        state = v2v_live.CutoverState('suspend')
-        self.drvr._v2v_cutovers[self.instance.uuid] = state
+        state = cutover_source.CutoverState('suspend')
+        self.drvr.v2v_cutover_source._running[self.instance.uuid] = state
         self.assertTrue(state.enter_cutover())
         self.drvr.live_migration_abort(self.instance)
         self.assertFalse(state.aborted)
 
     def test_abort_before_cutover(self):
-        state = v2v_live.CutoverState('suspend')
-        self.drvr._v2v_cutovers[self.instance.uuid] = state
+        state = cutover_source.CutoverState('suspend')
+        self.drvr.v2v_cutover_source._running[self.instance.uuid] = state
         self.drvr.live_migration_abort(self.instance)
         self.assertTrue(state.aborted)
         self.assertFalse(state.enter_cutover())
 
     def test_not_a_cutover_runs_nova(self):
         self.plan = None
-        objects.Instance.get_by_uuid.return_value = objects.Instance(
-            uuid=uuids.instance, system_metadata={})
+        self.db_instance.system_metadata = {}
         with mock.patch.object(libvirt_driver.LibvirtDriver,
                                '_live_migration') as nova:
             self._run()
@@ -574,7 +624,8 @@ class CloneConnectionTestCase(_DriverTestBase):
     def _uri(self):
         lv = libvirt_driver.libvirt
         with mock.patch.object(lv, 'openAuth', create=True) as open_auth:
-            self.drvr._v2v_dest_connection('dest-host')
+            self.drvr.v2v_cutover_source.nova.open_destination(
+                self.drvr.v2v_cutover_source.dest_uri('dest-host'))
         return open_auth.call_args[0][0]
 
     def test_default_is_novas_live_migration_uri(self):
@@ -586,6 +637,18 @@ class CloneConnectionTestCase(_DriverTestBase):
         self.flags(clone_uri='qemu+ssh://nova@%s/system', group='v2v')
         self.assertEqual('qemu+ssh://nova@dest-host/system', self._uri())
 
+    def test_clone_connection_is_closed(self):
+        source = self.drvr.v2v_cutover_source
+        conn = mock.Mock()
+        with mock.patch.object(source.nova, 'open_destination',
+                               return_value=conn), \
+                mock.patch.object(cutover_transfer.cutover,
+                                  'start_clone_retrying',
+                                  return_value=(mock.Mock(), 1.0)) as start:
+            source.start_clone(self.instance, 'dest-host', '<domain/>')
+        self.assertIs(conn, start.call_args[0][0])
+        conn.close.assert_called_once_with()
+
     def _release_check(self):
         self.drvr._host.get_guest = mock.Mock()
         self.drvr._host.get_guest.return_value.get_xml_desc.return_value = (
@@ -594,14 +657,21 @@ class CloneConnectionTestCase(_DriverTestBase):
             '</disk></devices></domain>')
         records = [{'path': '/i/u/disk', 'name': 'exp', 'host': '192.0.2.2',
                     'port': 10810}]
-        with mock.patch.object(self.drvr, '_v2v_clone_xml',
+        source = self.drvr.v2v_cutover_source
+        record = mock.Mock(exports=records)
+        with mock.patch.object(source, 'clone_xml',
                                return_value='<domain/>'), \
-                mock.patch.object(v2v_live.cutover,
+                mock.patch.object(source.nova, 'get_domain') as get_domain, \
+                mock.patch.object(cutover_transfer.cutover,
                                   'run_source_cutover') as run:
-            self.drvr._v2v_run_cutover(
-                self.context, self.instance, 'dest', mock.Mock(), records,
+            source._run(
+                self.context, self.instance, 'dest', mock.Mock(), record,
                 objects.LibvirtLiveMigrateData(),
-                v2v_live.CutoverState('suspend'))
+                cutover_source.CutoverState('suspend'))
+        # The domain comes through the Host's connection, not a Guest.
+        self.assertIs(get_domain.return_value, run.call_args[0][0])
+        self.assertEqual([('vda', 'exp', '192.0.2.2', 10810)],
+                         run.call_args[0][1])
         return run.call_args[1]['release_check']
 
     def test_release_probed_by_default(self):
@@ -609,7 +679,7 @@ class CloneConnectionTestCase(_DriverTestBase):
 
     def test_release_not_probed(self):
         self.flags(cutover_release_probe=False, group='v2v')
-        self.assertIs(v2v_live.cutover.release_not_probed,
+        self.assertIs(cutover_transfer.cutover.release_not_probed,
                       self._release_check())
 
 
@@ -619,28 +689,28 @@ class TrustedSharedTestCase(test.NoDBTestCase):
         return objects.LibvirtLiveMigrateData(is_shared_instance_path=shared)
 
     def test_all_disks_below_a_listed_path(self):
-        self.assertTrue(v2v_live.trusted_shared(
+        self.assertTrue(live_tuning.trusted_shared(
             self._data(), ['/srv/shared/u/disk', '/srv/shared/u/disk.eph0'],
             ['/other', '/srv/shared/']))
 
     def test_one_disk_elsewhere(self):
-        self.assertFalse(v2v_live.trusted_shared(
+        self.assertFalse(live_tuning.trusted_shared(
             self._data(), ['/srv/shared/u/disk', '/var/lib/u/disk.eph0'],
             ['/srv/shared']))
 
     def test_prefix_is_not_a_parent(self):
-        self.assertFalse(v2v_live.trusted_shared(
+        self.assertFalse(live_tuning.trusted_shared(
             self._data(), ['/srv/shared2/u/disk'], ['/srv/shared']))
 
     def test_not_confirmed_by_novas_probe(self):
-        self.assertFalse(v2v_live.trusted_shared(
+        self.assertFalse(live_tuning.trusted_shared(
             self._data(False), ['/srv/shared/u/disk'], ['/srv/shared']))
-        self.assertFalse(v2v_live.trusted_shared(
+        self.assertFalse(live_tuning.trusted_shared(
             objects.LibvirtLiveMigrateData(), ['/srv/shared/u/disk'],
             ['/srv/shared']))
 
     def test_nothing_listed(self):
-        self.assertFalse(v2v_live.trusted_shared(
+        self.assertFalse(live_tuning.trusted_shared(
             self._data(), ['/srv/shared/u/disk'], []))
 
 
@@ -760,7 +830,7 @@ class FittedDowntimeGuestTestCase(_DriverTestBase):
 
     def test_monitor_gets_the_wrapped_guest(self):
         wrapped = self._monitored_guest(mock.Mock())
-        self.assertIsInstance(wrapped, v2v_live.FittedDowntimeGuest)
+        self.assertIsInstance(wrapped, live_tuning.FittedDowntimeGuest)
         self.assertEqual(50, wrapped._policy.values[0])
 
     def test_nova_policy_keeps_novas_monitor(self):
@@ -772,7 +842,7 @@ class FittedDowntimeGuestTestCase(_DriverTestBase):
         guest = mock.Mock()
         policy = mock.Mock(history=[mock.Mock(elapsed=0.0, reason='start')])
         policy.update.side_effect = [50, None]
-        wrapped = v2v_live.FittedDowntimeGuest(guest, policy, self.instance)
+        wrapped = live_tuning.FittedDowntimeGuest(guest, policy, self.instance)
         guest.get_job_info.return_value = self._info()
         self.assertIs(guest.get_job_info.return_value,
                       wrapped.get_job_info())
@@ -786,7 +856,7 @@ class FittedDowntimeGuestTestCase(_DriverTestBase):
     def test_no_job_no_policy(self):
         guest = mock.Mock()
         policy = mock.Mock()
-        wrapped = v2v_live.FittedDowntimeGuest(guest, policy, self.instance)
+        wrapped = live_tuning.FittedDowntimeGuest(guest, policy, self.instance)
         guest.get_job_info.return_value = self._info(job_type=0)
         wrapped.get_job_info()
         policy.update.assert_not_called()
@@ -796,15 +866,15 @@ class FittedDowntimeGuestTestCase(_DriverTestBase):
         guest.migrate_configure_max_downtime.side_effect = Exception('gone')
         policy = mock.Mock(history=[mock.Mock(elapsed=0.0, reason='start')])
         policy.update.return_value = 50
-        wrapped = v2v_live.FittedDowntimeGuest(guest, policy, self.instance)
+        wrapped = live_tuning.FittedDowntimeGuest(guest, policy, self.instance)
         guest.get_job_info.return_value = self._info()
         self.assertIs(guest.get_job_info.return_value,
                       wrapped.get_job_info())
 
     def test_other_calls_reach_the_guest(self):
         guest = mock.Mock()
-        wrapped = v2v_live.FittedDowntimeGuest(guest, mock.Mock(),
-                                               self.instance)
+        wrapped = live_tuning.FittedDowntimeGuest(guest, mock.Mock(),
+                                                  self.instance)
         wrapped.abort_job()
         guest.abort_job.assert_called_once_with()
 
@@ -813,11 +883,11 @@ class EventHooksTestCase(_DriverTestBase):
 
     @mock.patch.object(libvirt_driver.LibvirtDriver,
                        'post_live_migration_at_source')
-    @mock.patch.object(v2v_live, 'load_plan',
+    @mock.patch.object(v2v_record.MigrationRecord, 'carried',
                        side_effect=exception.InstanceNotFound(
                            instance_id='x'))
     def test_end_event_survives_an_unreadable_plan(self, load, mock_super):
-        with mock.patch.object(self.drvr, '_v2v_emit') as emit:
+        with mock.patch.object(self.drvr.v2v_events, 'emit') as emit:
             self.drvr.post_live_migration_at_source(self.context,
                                                     self.instance, [])
         mock_super.assert_called_once()
@@ -826,12 +896,11 @@ class EventHooksTestCase(_DriverTestBase):
 
     @mock.patch.object(libvirt_driver.LibvirtDriver,
                        'rollback_live_migration_at_source')
-    @mock.patch.object(v2v_live, 'load_plan', return_value=None)
-    def test_rollback_event_has_the_cutovers_reason(self, load, mock_super):
-        state = v2v_live.CutoverState('suspend')
+    def test_rollback_event_has_the_cutovers_reason(self, mock_super):
+        state = cutover_source.CutoverState('suspend')
         state.failure = 'the clone did not start'
-        self.drvr._v2v_cutovers[self.instance.uuid] = state
-        with mock.patch.object(self.drvr, '_v2v_emit') as emit:
+        self.drvr.v2v_cutover_source._running[self.instance.uuid] = state
+        with mock.patch.object(self.drvr.v2v_events, 'emit') as emit:
             self.drvr.rollback_live_migration_at_source(
                 self.context, self.instance, None)
         emit.assert_called_once_with(
@@ -845,20 +914,20 @@ class SysmetaPiecesTestCase(test.NoDBTestCase):
     def test_round_trip_and_removal(self):
         sysmeta = {'image_hw_disk_bus': 'virtio'}
         text = 'x' * 600 + 'end'
-        v2v_common.sysmeta_put(sysmeta, 'v2v_plan', text)
-        self.assertEqual(text, v2v_common.sysmeta_get(sysmeta, 'v2v_plan'))
+        v2v_record.sysmeta_put(sysmeta, 'v2v_plan', text)
+        self.assertEqual(text, v2v_record.sysmeta_get(sysmeta, 'v2v_plan'))
         self.assertEqual('#3', sysmeta['v2v_plan'])
         for value in sysmeta.values():
-            self.assertLessEqual(len(value), v2v_common.SYSMETA_VALUE_MAX)
-        v2v_common.sysmeta_put(sysmeta, 'v2v_plan', 'short')
+            self.assertLessEqual(len(value), v2v_record.SYSMETA_VALUE_MAX)
+        v2v_record.sysmeta_put(sysmeta, 'v2v_plan', 'short')
         self.assertEqual({'image_hw_disk_bus', 'v2v_plan', 'v2v_plan#0'},
                          set(sysmeta))
-        v2v_common.sysmeta_put(sysmeta, 'v2v_plan', None)
+        v2v_record.sysmeta_put(sysmeta, 'v2v_plan', None)
         self.assertEqual({'image_hw_disk_bus': 'virtio'}, sysmeta)
-        self.assertIsNone(v2v_common.sysmeta_get(sysmeta, 'v2v_plan'))
+        self.assertIsNone(v2v_record.sysmeta_get(sysmeta, 'v2v_plan'))
 
     def test_a_plain_value_reads_as_it_is(self):
         # What an earlier release stored (and short test fixtures).
-        self.assertEqual('{"mode": "offline"}', v2v_common.sysmeta_get(
+        self.assertEqual('{"mode": "offline"}', v2v_record.sysmeta_get(
             {'v2v_plan': '{"mode": "offline"}'}, 'v2v_plan'))
-        self.assertEqual('', v2v_common.sysmeta_get({'k': ''}, 'k'))
+        self.assertEqual('', v2v_record.sysmeta_get({'k': ''}, 'k'))
