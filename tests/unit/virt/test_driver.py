@@ -908,26 +908,215 @@ class EventHooksTestCase(_DriverTestBase):
             reason='the clone did not start', dest_host=None)
 
 
-class SysmetaPiecesTestCase(test.NoDBTestCase):
-    """Values longer than Nova's VARCHAR(255) are stored in pieces."""
+class NovaParityTestCase(_DriverTestBase):
+    """Moves without a V2V plan: what Nova's driver does, case by case."""
 
-    def test_round_trip_and_removal(self):
-        sysmeta = {'image_hw_disk_bus': 'virtio'}
-        text = 'x' * 600 + 'end'
-        v2v_record.sysmeta_put(sysmeta, 'v2v_plan', text)
-        self.assertEqual(text, v2v_record.sysmeta_get(sysmeta, 'v2v_plan'))
-        self.assertEqual('#3', sysmeta['v2v_plan'])
-        for value in sysmeta.values():
-            self.assertLessEqual(len(value), v2v_record.SYSMETA_VALUE_MAX)
-        v2v_record.sysmeta_put(sysmeta, 'v2v_plan', 'short')
-        self.assertEqual({'image_hw_disk_bus', 'v2v_plan', 'v2v_plan#0'},
-                         set(sysmeta))
-        v2v_record.sysmeta_put(sysmeta, 'v2v_plan', None)
-        self.assertEqual({'image_hw_disk_bus': 'virtio'}, sysmeta)
-        self.assertIsNone(v2v_record.sysmeta_get(sysmeta, 'v2v_plan'))
+    def setUp(self):
+        super().setUp()
+        self.drvr._parse_migration_flags()
+        # The [v2v] options that run Nova's migrations unchanged.
+        self.flags(downtime_policy='nova', auto_converge=False,
+                   synchronous_disk_writes=False, group='v2v')
 
-    def test_a_plain_value_reads_as_it_is(self):
-        # What an earlier release stored (and short test fixtures).
-        self.assertEqual('{"mode": "offline"}', v2v_record.sysmeta_get(
-            {'v2v_plan': '{"mode": "offline"}'}, 'v2v_plan'))
-        self.assertEqual('', v2v_record.sysmeta_get({'k': ''}, 'k'))
+    def test_operation_error_is_novas(self):
+        """The migration thread's error reaches Nova's ``_live_migration``.
+
+        Before, the V2V driver logged and swallowed it: Nova's refusal of
+        an unusable serial console listen address ended without an error.
+        """
+        self.flags(enabled=True, group='serial_console')
+        data = objects.LibvirtLiveMigrateData(
+            block_migration=False, serial_listen_addr=None)
+        guest = mock.Mock()
+        self.instance.vm_state = 'active'
+        self.assertRaises(exception.MigrationError,
+                          self.drvr._live_migration_operation,
+                          self.context, self.instance, 'dest', False, data,
+                          guest, [])
+        guest.migrate.assert_not_called()
+
+    def test_libvirt_error_is_novas(self):
+        error = libvirt_driver.libvirt.libvirtError('migration failed')
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_operation',
+                               side_effect=error):
+            self.assertRaises(
+                libvirt_driver.libvirt.libvirtError,
+                self.drvr._live_migration_operation, self.context,
+                self.instance, 'dest', False,
+                objects.LibvirtLiveMigrateData(block_migration=False),
+                mock.Mock(), [])
+
+    @mock.patch('nova.thread_pool_factory.spawn')
+    @mock.patch.object(libvirt_driver.LibvirtDriver,
+                       '_live_migration_monitor',
+                       side_effect=RuntimeError('monitor failed'))
+    def test_monitor_failure_aborts_the_job(self, monitor, spawn):
+        """Nova aborts the job when its monitor fails, and raises."""
+        guest = mock.Mock()
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr._host, 'get_guest', return_value=guest))
+        data = objects.LibvirtLiveMigrateData(block_migration=False)
+        self.assertRaises(RuntimeError, self.drvr._live_migration,
+                          self.context, self.instance, 'dest', None, None,
+                          False, data)
+        guest._domain.abortJob.assert_called_once_with()
+        self.assertIs(guest, monitor.call_args[0][2])
+
+    def test_untuned_migration_gets_novas_guest(self):
+        """No wrapper, no libvirt call, no read of the guest's XML."""
+        guest = mock.Mock()
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_operation') as nova, \
+                mock.patch.object(self.drvr._host,
+                                  'get_connection') as conn:
+            self.drvr._live_migration_operation(
+                self.context, self.instance, 'dest', True,
+                objects.LibvirtLiveMigrateData(block_migration=True),
+                guest, ['vda'])
+        nova.assert_called_once_with(
+            self.context, self.instance, 'dest', True, mock.ANY, guest,
+            ['vda'])
+        conn.assert_not_called()
+        guest.get_xml_desc.assert_not_called()
+        guest.migrate_configure_max_downtime.assert_not_called()
+
+    def test_untuned_monitor_gets_novas_guest(self):
+        guest = mock.Mock()
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_monitor') as nova:
+            self.drvr._live_migration_monitor(
+                self.context, self.instance, guest, 'dest', None, None,
+                False, None, None, [])
+        self.assertIs(guest, nova.call_args[0][2])
+
+    def test_dest_check_uses_what_it_is_given(self):
+        """The pre-checks read no instance from the database."""
+        self.instance.host = 'other'
+        src_info = {'stats': self._dest_stats(hostname='other',
+                                              storage_id='store-other')}
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               'check_can_live_migrate_destination'):
+            self.drvr.check_can_live_migrate_destination(
+                self.context, self.instance, src_info, {}, None, None)
+        self.get_by_uuid.assert_not_called()
+
+
+class ColdMigrationTestCase(_DriverTestBase):
+    """A resize or cold migration is Nova's unless a disk must convert."""
+
+    XML = """<domain type='kvm'>
+  <os><type arch='x86_64' machine='pc-i440fx-2.11'>hvm</type></os>
+  <devices>%s</devices>
+</domain>"""
+    FILE_DISK = ("<disk type='file' device='disk'>"
+                 "<driver name='qemu' type='%(fmt)s'/>"
+                 "<source file='%(path)s/%(uuid)s/disk'/>"
+                 "<target dev='vda' bus='virtio'/></disk>")
+    RBD_DISK = ("<disk type='network' device='disk'>"
+                "<driver name='qemu' type='raw'/>"
+                "<source protocol='rbd' name='vms/%(uuid)s_disk'/>"
+                "<target dev='vda' bus='virtio'/></disk>")
+    TPM = "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"
+
+    def setUp(self):
+        super().setUp()
+        migration = objects.Migration(dest_compute='dest', dest_node='dest')
+        self.useFixture(fixtures.MockPatchObject(
+            objects.Migration, 'get_by_instance_and_status',
+            return_value=migration))
+        self.dest_node = objects.ComputeNode(stats=self._dest_stats())
+        self.useFixture(fixtures.MockPatchObject(
+            objects.ComputeNode, 'get_by_host_and_nodename',
+            side_effect=lambda *a: self.dest_node))
+        self.disk_info = self.useFixture(fixtures.MockPatchObject(
+            self.drvr, 'get_instance_disk_info',
+            side_effect=FileNotFoundError('disk'))).mock
+        self.nova = self.useFixture(fixtures.MockPatchObject(
+            libvirt_driver.LibvirtDriver, 'migrate_disk_and_power_off',
+            return_value='[]')).mock
+
+    def _guest(self, devices):
+        xml = self.XML % (devices % {'fmt': 'qcow2',
+                                     'path': self.instances_path,
+                                     'uuid': self.instance.uuid})
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr._host, 'get_guest', return_value=mock.Mock(
+                get_xml_desc=mock.Mock(return_value=xml))))
+
+    def _migrate(self):
+        return self.drvr.migrate_disk_and_power_off(
+            self.context, self.instance, 'dest', mock.sentinel.flavor, [])
+
+    def _offline_plan(self):
+        return v2v_record.MigrationRecord.carried(
+            self.context, self.instance).offline_plan
+
+    def test_no_conversion_is_novas_move(self):
+        """Nothing to convert: Nova's move, no disk file read.
+
+        Before, every cold move to a host with a profile read each disk as
+        a local file (FileNotFoundError in Nova's own functional tests).
+        """
+        self._guest(self.FILE_DISK + self.TPM)
+        self.assertEqual('[]', self._migrate())
+        self.nova.assert_called_once()
+        self.disk_info.assert_not_called()
+        self.assertIsNone(self._offline_plan())
+        self.get_by_uuid.assert_not_called()
+
+    def test_rbd_guest_is_novas_move(self):
+        self.flags(images_type='rbd', group='libvirt')
+        self._guest(self.RBD_DISK)
+        self._migrate()
+        self.nova.assert_called_once()
+        self.assertIsNone(self._offline_plan())
+
+    def test_resize_to_same_host_is_novas_move(self):
+        """The planner refuses a move to the source itself: Nova's move."""
+        self.dest_node.stats = self._dest_stats(hostname='src')
+        self._guest(self.FILE_DISK)
+        self._migrate()
+        self.nova.assert_called_once()
+        self.assertIsNone(self._offline_plan())
+
+    def test_unreadable_definition_is_novas_move(self):
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr._host, 'get_guest',
+            side_effect=exception.InstanceNotFound(instance_id='x')))
+        self._migrate()
+        self.nova.assert_called_once()
+
+    def test_conversion_is_planned(self):
+        self.dest_node.stats = self._dest_stats(
+            accelerator=profile.TCG, disk_formats=('raw',))
+        self._guest(self.FILE_DISK)
+        self._migrate()
+        plan = self._offline_plan()
+        self.assertEqual(planner.OFFLINE, plan.mode)
+        self.assertEqual([('qcow2', 'raw')],
+                         [(d.source_format, d.dest_format)
+                          for d in plan.disks])
+        self.disk_info.assert_not_called()
+        self.nova.assert_called_once()
+
+    def test_earlier_plan_forgotten(self):
+        v2v_record.sysmeta_put(self.instance.system_metadata,
+                               v2v_record.SYSMETA_OFFLINE_PLAN, '{"x": 1}')
+        self._guest(self.FILE_DISK)
+        self._migrate()
+        self.assertNotIn(v2v_record.SYSMETA_OFFLINE_PLAN,
+                         self.instance.system_metadata)
+
+    def test_finish_without_plan_is_novas(self):
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               'finish_migration') as nova:
+            self.drvr.finish_migration(
+                self.context, mock.sentinel.migration, self.instance,
+                mock.sentinel.disk_info, [], mock.sentinel.image_meta,
+                True, {})
+        nova.assert_called_once_with(
+            self.context, mock.sentinel.migration, self.instance,
+            mock.sentinel.disk_info, [], mock.sentinel.image_meta, True, {},
+            block_device_info=None, power_on=True, share_info=None)
+        self.get_by_uuid.assert_not_called()
