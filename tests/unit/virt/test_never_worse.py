@@ -518,10 +518,10 @@ class NoProfilePeerTestCase(_NeverWorseBase):
         self.assertEqual(0, results[NOVA])
         self.assertSameAsNova(results, 'Instance.get_by_uuid calls')
 
-    def test_scheduler_filter_passes_a_host_without_profile(self):
+    def _filtered(self, source_stats):
+        """The hosts V2VMigrationFilter passes for a live migration."""
         source_node = objects.ComputeNode(
-            host='src', hypervisor_hostname='src',
-            stats=dict(self.PLAIN_STATS))
+            host='src', hypervisor_hostname='src', stats=source_stats)
         mapping = objects.InstanceMapping(
             instance_uuid=self.instance.uuid,
             cell_mapping=objects.CellMapping(
@@ -538,7 +538,23 @@ class NoProfilePeerTestCase(_NeverWorseBase):
         hosts = [scheduler_fakes.FakeHostState(
             'plain', 'plain', {'stats': dict(self.PLAIN_STATS)})]
         passed = filters.V2VMigrationFilter().filter_all(hosts, spec)
-        self.assertEqual(['plain'], [h.host for h in passed])
+        return [h.host for h in passed]
+
+    def test_scheduler_filter_passes_a_host_without_profile(self):
+        # Neither end publishes a profile: Nova's own checks decide.
+        self.assertEqual(['plain'], self._filtered(dict(self.PLAIN_STATS)))
+
+    def test_scheduler_filter_passes_a_host_without_profile_from_v2v(self):
+        # The source runs nova-v2v (what its driver publishes), the
+        # candidate not yet.
+        self.useFixture(fixtures.MockPatchObject(
+            libvirt_driver.LibvirtDriver,
+            '_get_disk_over_committed_size_total', return_value=0))
+        drvr = self.make_driver(V2V)
+        self.define_guest(drvr)
+        stats = dict(drvr.get_available_resource('src').get('stats', {}))
+        self.assertTrue(any(k.startswith('v2v') for k in stats), stats)
+        self.assertEqual(['plain'], self._filtered(stats))
 
 
 class SameProfilePeersTestCase(_NeverWorseBase):
