@@ -123,13 +123,21 @@ class ColdMigration(object):
                      instance=instance)
             self._events.plan(context, instance, plan)
 
-    @staticmethod
-    def convert(context, instance, disk_info):
-        """On the destination: convert the copied disks; new disk_info."""
+    def convert(self, context, instance, disk_info):
+        """On the destination: convert the copied disks; new disk_info.
+
+        The plan comes with the instance: the source's manager saved it
+        and handed that object to ``finish_resize``.
+        """
         plan = v2v_record.MigrationRecord.carried(
             context, instance).offline_plan
         if plan is None:
             return disk_info
+        return self.convert_disks(instance, plan, disk_info)
+
+    @staticmethod
+    def convert_disks(instance, plan, disk_info):
+        """Convert the copied disks the plan changes; new disk_info."""
         changes = conversions(plan)
         if not changes or not disk_info:
             return disk_info
