@@ -171,8 +171,8 @@ class V2VDriverMixin(object):
                        migrate_data=None):
         # The manager's instance object is older than the plan: the record
         # carries it onto that object (see record.MigrationRecord).
-        plan = v2v_record.MigrationRecord.current(
-            context, instance, carry_exports=False).plan
+        plan = self.v2v_prechecks.source_records.for_move(
+            context, instance).plan
         if plan is not None:
             LOG.debug('Running V2V plan %(plan)s', {'plan': plan.summary()},
                       instance=instance)
@@ -184,13 +184,14 @@ class V2VDriverMixin(object):
 
     def _live_migration(self, context, instance, dest, post_method,
                         recover_method, block_migration, migrate_data):
-        # The destination recorded its exports after this object was made.
-        record = v2v_record.MigrationRecord.current(context, instance,
-                                                    carry_exports=False)
-        if not record.is_cutover:
+        if not self.v2v_prechecks.source_records.for_move(
+                context, instance).is_cutover:
             return super()._live_migration(
                 context, instance, dest, post_method, recover_method,
                 block_migration, migrate_data)
+        # The destination recorded its exports after this object was made.
+        record = v2v_record.MigrationRecord.current(context, instance,
+                                                    carry_exports=False)
         return self.v2v_cutover_source.run(
             context, instance, dest, post_method, recover_method,
             block_migration, migrate_data, record)
@@ -221,6 +222,7 @@ class V2VDriverMixin(object):
                                       network_info):
         super().post_live_migration_at_source(context, instance,
                                               network_info)
+        self.v2v_prechecks.source_records.forget(instance)
         plan = self._v2v_plan_for_event(context, instance)
         self.v2v_events.moving(context, notifications.END, instance, plan)
 
@@ -228,6 +230,7 @@ class V2VDriverMixin(object):
                                           migrate_data):
         super().rollback_live_migration_at_source(context, instance,
                                                   migrate_data)
+        self.v2v_prechecks.source_records.forget(instance)
         state = self.v2v_cutover_source.state(instance)
         plan = self._v2v_plan_for_event(context, instance)
         self.v2v_events.moving(

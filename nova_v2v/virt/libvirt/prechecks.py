@@ -65,6 +65,8 @@ class Prechecks(object):
         self._nova = nova
         self._inventory = inventory
         self._events = events
+        # The records of the moves this source's pre-check planned.
+        self.source_records = v2v_record.SourceRecords()
 
     # -- destination -----------------------------------------------------
 
@@ -230,6 +232,8 @@ class Prechecks(object):
                             {'mode': plan.mode, 'dest': plan.dest_host,
                              'caution': caution}, instance=instance)
             record.set_plan(plan)
-        record.save()
+        # This object is current: Nova's save of it, no database read.
+        record.save_given()
+        self.source_records.remember(instance, record)
         if plan is not None:
             self._events.plan(context, instance, plan)

@@ -224,6 +224,18 @@ class MigrationRecord(object):
             {'phase': phase, 'at': timeutils.utcnow().isoformat()})
             if phase else None)
 
+    def save_given(self):
+        """Write the changes by saving the object the hook was given.
+
+        Only for an object that is current (the source's pre-check: the
+        conductor read it at the start of the move); it reads nothing from
+        the database, as Nova's pre-checks do not.
+        """
+        if not self._changed:
+            return
+        self._changed.clear()
+        self._instance.save()
+
     def save(self):
         """Write the changes through a fresh copy of the instance.
 
@@ -243,3 +255,44 @@ class MigrationRecord(object):
         self._changed.clear()
         if dirty:
             fresh.save()
+
+
+class SourceRecords(object):
+    """The records this compute's source pre-checks made, in memory.
+
+    The source's ``live_migration`` gets an instance object older than
+    the plan its pre-check recorded (see the module's docstring). The
+    pre-check ran in this process moments before: its record is kept here
+    so that a move without a V2V plan (or one that is not a cutover) needs
+    no read of the instance from the database, as in Nova. When this
+    process did not make it (the service restarted in between), the
+    database says.
+    """
+
+    def __init__(self):
+        self._records = {}
+
+    def remember(self, instance, record):
+        self._records[instance.uuid] = {
+            key: record._values.get(key) for key in (SYSMETA_PLAN,
+                                                     SYSMETA_PHASE)}
+
+    def forget(self, instance):
+        self._records.pop(instance.uuid, None)
+
+    def for_move(self, context, instance):
+        """The move's record, carried onto ``instance``.
+
+        The exports are not in it (they are the destination's; see
+        :meth:`MigrationRecord.current` for a cutover).
+        """
+        values = self._records.get(instance.uuid)
+        if values is None:
+            record = MigrationRecord.current(context, instance,
+                                             carry_exports=False)
+            self.remember(instance, record)
+            return record
+        for key, text in values.items():
+            if sysmeta_get(instance.system_metadata, key) != text:
+                sysmeta_put(instance.system_metadata, key, text)
+        return MigrationRecord(context, instance, values)

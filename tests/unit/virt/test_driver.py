@@ -252,7 +252,8 @@ class V2VDriverTestCase(_DriverTestBase):
         self.useFixture(fixtures.MockPatchObject(
             self.drvr, 'get_instance_disk_info',
             return_value=jsonutils.dumps(disk_info)))
-        self.save = self.db_save
+        self.save = self.useFixture(fixtures.MockPatchObject(
+            self.instance, 'save')).mock
         self.super_check = self.useFixture(fixtures.MockPatchObject(
             libvirt_driver.LibvirtDriver, 'check_can_live_migrate_source',
             side_effect=lambda ctxt, inst, d, block_device_info=None: d)
@@ -275,11 +276,10 @@ class V2VDriverTestCase(_DriverTestBase):
         plan = self._saved_plan()
         self.assertEqual(planner.BLOCK_LIVE, plan.mode)
         self.assertEqual(10 << 30, plan.disks[0].virtual_size)
+        # Saved with the object the pre-check was given, which is current
+        # (read by the conductor at the start of the move): no read.
         self.save.assert_called_once_with()
-        # Written through the database's copy, the given object carries it.
-        self.assertEqual(plan, planner.MigrationPlan.from_json(
-            v2v_record.sysmeta_get(self.db_instance.system_metadata,
-                                   v2v_record.SYSMETA_PLAN)))
+        self.get_by_uuid.assert_not_called()
         self.assertNotIn(v2v_record.SYSMETA_DEST_PROFILE,
                          self.instance.system_metadata)
         self.super_check.assert_called_once()
@@ -398,19 +398,18 @@ class V2VDriverTestCase(_DriverTestBase):
         old = planner.MigrationPlan(
             mode=planner.V2V_CUTOVER, source_host='src', dest_host='x',
             source_accel='kvm', dest_accel='tcg', block_migration=True)
-        for sysmeta in (self.instance.system_metadata,
-                        self.db_instance.system_metadata):
-            v2v_record.sysmeta_put(sysmeta, v2v_record.SYSMETA_PLAN,
-                                   old.to_json())
+        v2v_record.sysmeta_put(self.instance.system_metadata,
+                               v2v_record.SYSMETA_PLAN, old.to_json())
         data = objects.LibvirtLiveMigrateData(filename='probe')
+        save = self.useFixture(fixtures.MockPatchObject(
+            self.instance, 'save')).mock
         with mock.patch.object(libvirt_driver.LibvirtDriver,
                                'check_can_live_migrate_source'):
             self.drvr.check_can_live_migrate_source(
                 self.context, self.instance, data)
-        for sysmeta in (self.instance.system_metadata,
-                        self.db_instance.system_metadata):
-            self.assertIsNone(v2v_record.sysmeta_get(
-                sysmeta, v2v_record.SYSMETA_PLAN))
+        self.assertIsNone(v2v_record.sysmeta_get(
+            self.instance.system_metadata, v2v_record.SYSMETA_PLAN))
+        save.assert_called_once_with()
 
     def test_source_unreadable_definition_is_novas(self):
         """A guest the V2V reader cannot read moves as Nova moves it.
@@ -989,6 +988,30 @@ class NovaParityTestCase(_DriverTestBase):
                 self.context, self.instance, guest, 'dest', None, None,
                 False, None, None, [])
         self.assertIs(guest, nova.call_args[0][2])
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver, '_live_migration')
+    @mock.patch.object(libvirt_driver.LibvirtDriver,
+                       'check_can_live_migrate_source')
+    def test_live_migration_after_the_pre_check_reads_nothing(
+            self, nova_check, nova_live):
+        """Pre-check, then the move, on this host: no instance read.
+
+        The source's pre-check keeps what it decided (here: a peer, Nova's
+        own move); the manager's older instance object is not re-read.
+        """
+        data = objects.LibvirtLiveMigrateData(filename='probe',
+                                              block_migration=False)
+        self.drvr.check_can_live_migrate_source(self.context, self.instance,
+                                                data)
+        stale = objects.Instance(uuid=uuids.instance, system_metadata={})
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_operation'), \
+                mock.patch.object(libvirt_driver.LibvirtDriver,
+                                  '_live_migration_monitor'):
+            self.drvr.live_migration(self.context, stale, 'dest', None,
+                                     None, False, data)
+        nova_live.assert_called_once()
+        self.get_by_uuid.assert_not_called()
 
     def test_dest_check_uses_what_it_is_given(self):
         """The pre-checks read no instance from the database."""
