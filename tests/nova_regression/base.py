@@ -89,9 +89,13 @@ class BaselineMixin(object):
 
 
 class V2VDriverMixin(BaselineMixin):
-    """Run a Nova libvirt functional test class with the V2V driver."""
+    """Run a Nova libvirt functional test class with the V2V driver.
 
-    ADDITIONAL_FILTERS = [FILTER]
+    The V2V filter is added to the upstream class's own
+    ``ADDITIONAL_FILTERS`` (by :func:`v2v_variants`), never in place of
+    them: a class attribute here would hide e.g. the
+    ``NUMATopologyFilter`` Nova's NUMA tests enable and inspect.
+    """
 
     def setUp(self):
         v2v_virt.register()
@@ -159,6 +163,9 @@ def v2v_variants(module, names=None, tests=None):
                  '__doc__': '%s.%s with the %s driver.' % (
                      module.__name__, name,
                      'Nova libvirt' if baseline() else 'V2V')}
+        if not baseline():
+            attrs['ADDITIONAL_FILTERS'] = (
+                list(getattr(obj, 'ADDITIONAL_FILTERS', [])) + [FILTER])
         if tests is not None:
             pattern = re.compile(tests)
             for attr in dir(obj):
