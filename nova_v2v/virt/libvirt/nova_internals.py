@@ -22,7 +22,7 @@ here; the rest of :mod:`nova_v2v.virt` reaches Nova's internals through
 
 :data:`OVERRIDDEN`, :data:`DRIVER_MEMBERS` and :data:`FUNCTIONS` list what
 the driver assumes, with the parameter names it assumes;
-``tests/unit/virt/libvirt/test_nova_internals.py`` checks them against the
+``tests/unit/virt/test_nova_internals.py`` checks them against the
 installed Nova, so that a Nova release that renames, removes or reshapes
 one of them fails with its name.
 
