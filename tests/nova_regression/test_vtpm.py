@@ -14,13 +14,17 @@
 
 """``nova.tests.functional.libvirt.test_vtpm`` with the V2V driver.
 
-vTPM guests (each secret security policy): boot, reboots, suspend, and
-the moves: live migration, cold migration, resize to and from a vTPM
-flavor, with revert.
+The moves of vTPM guests (each secret security policy, instance storage
+shared or not): live migration, cold migration, resize to and from a vTPM
+flavor, with revert. The module's boot, reboot, suspend and shelve tests
+(26 of 98) are left out: they reach no hook the V2V driver changes other
+than the compute's start, which every test here runs, and they would take
+a quarter of the env's time budget.
 """
 
 from nova.tests.functional.libvirt import test_vtpm as nova_tests
 
 from tests.nova_regression import base
 
-globals().update(base.v2v_variants(nova_tests))
+# Only the tests that move a guest (resize, cold or live migration).
+globals().update(base.v2v_variants(nova_tests, tests=r"migrat|resize"))
