@@ -30,7 +30,7 @@ PLAN = planner.MigrationPlan(
         uuids.instance, i), 'vmdk', 'qcow2', 10 << 30) for i in range(4)))
 
 
-class MigrationRecordTestCase(test.NoDBTestCase):
+class _RecordTestBase(test.NoDBTestCase):
 
     def setUp(self):
         super().setUp()
@@ -45,6 +45,9 @@ class MigrationRecordTestCase(test.NoDBTestCase):
         # An object Nova serialised before the record changed.
         self.stale = objects.Instance(uuid=uuids.instance,
                                       system_metadata={'other': 'x'})
+
+
+class MigrationRecordTestCase(_RecordTestBase):
 
     def test_carried_reads_the_given_object_only(self):
         v2v_record.sysmeta_put(self.stale.system_metadata,
@@ -135,6 +138,37 @@ class MigrationRecordTestCase(test.NoDBTestCase):
         record.set_offline_plan(PLAN)
         self.assertEqual(PLAN, v2v_record.MigrationRecord.carried(
             self.context, self.stale).offline_plan)
+
+
+class SourceRecordsTestCase(_RecordTestBase):
+    """What the source's pre-check decided, for the move it starts."""
+
+    def test_known_move_reads_nothing(self):
+        records = v2v_record.SourceRecords()
+        checked = objects.Instance(uuid=uuids.instance, system_metadata={})
+        record = v2v_record.MigrationRecord.carried(self.context, checked)
+        record.set_plan(PLAN)
+        records.remember(checked, record)
+        # The manager's object, serialised before the plan was recorded.
+        moved = records.for_move(self.context, self.stale)
+        self.assertEqual(PLAN, moved.plan)
+        self.assertEqual(PLAN.to_json(), v2v_record.sysmeta_get(
+            self.stale.system_metadata, v2v_record.SYSMETA_PLAN))
+        self.get.assert_not_called()
+
+    def test_unknown_move_reads_the_database_once(self):
+        """A restarted service did not run the pre-check: the DB says."""
+        records = v2v_record.SourceRecords()
+        v2v_record.sysmeta_put(self.db.system_metadata,
+                               v2v_record.SYSMETA_PLAN, PLAN.to_json())
+        self.assertEqual(PLAN, records.for_move(self.context,
+                                                self.stale).plan)
+        self.assertEqual(PLAN, records.for_move(self.context,
+                                                self.stale).plan)
+        self.assertEqual(1, self.get.call_count)
+        records.forget(self.stale)
+        records.for_move(self.context, self.stale)
+        self.assertEqual(2, self.get.call_count)
 
 
 class SysmetaPiecesTestCase(test.NoDBTestCase):
