@@ -1013,6 +1013,16 @@ class NovaParityTestCase(_DriverTestBase):
         nova_live.assert_called_once()
         self.get_by_uuid.assert_not_called()
 
+    @mock.patch.object(libvirt_driver.LibvirtDriver,
+                       'post_live_migration_at_destination')
+    def test_post_at_destination_of_novas_move_is_novas(self, nova):
+        self.drvr.post_live_migration_at_destination(
+            self.context, self.instance, [], block_migration=True)
+        nova.assert_called_once_with(
+            self.context, self.instance, [], block_migration=True,
+            block_device_info=None)
+        self.get_by_uuid.assert_not_called()
+
     def test_dest_check_uses_what_it_is_given(self):
         """The pre-checks read no instance from the database."""
         self.instance.host = 'other'
