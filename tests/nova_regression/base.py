@@ -49,11 +49,13 @@ import sys
 import sysconfig
 import unittest
 
+from nova import conf as nova_conf
 from nova.tests.functional.libvirt import base as nova_libvirt_base
 
 from nova_v2v import virt as v2v_virt
 from nova_v2v.virt.libvirt import driver as v2v_driver
 
+CONF = nova_conf.CONF
 FILTER = 'V2VMigrationFilter'
 FILTER_PATH = 'nova_v2v.scheduler.filters.' + FILTER
 # Set to run the selection with Nova's own driver (the baseline).
@@ -89,13 +91,7 @@ class BaselineMixin(object):
 
 
 class V2VDriverMixin(BaselineMixin):
-    """Run a Nova libvirt functional test class with the V2V driver.
-
-    The V2V filter is added to the upstream class's own
-    ``ADDITIONAL_FILTERS`` (by :func:`v2v_variants`), never in place of
-    them: a class attribute here would hide e.g. the
-    ``NUMATopologyFilter`` Nova's NUMA tests enable and inspect.
-    """
+    """Run a Nova libvirt functional test class with the V2V driver."""
 
     def setUp(self):
         v2v_virt.register()
@@ -110,6 +106,14 @@ class V2VDriverMixin(BaselineMixin):
             'nova.scheduler.filters.all_filters', FILTER_PATH],
             group='filter_scheduler')
         super()._setup_services()
+
+    def _setup_scheduler_service(self):
+        # Added to the upstream class's own ADDITIONAL_FILTERS, not in
+        # their place.
+        self.flags(enabled_filters=(
+            list(CONF.filter_scheduler.enabled_filters) + [FILTER]),
+            group='filter_scheduler')
+        return super()._setup_scheduler_service()
 
     def _setup_compute_service(self):
         super()._setup_compute_service()
@@ -163,9 +167,6 @@ def v2v_variants(module, names=None, tests=None):
                  '__doc__': '%s.%s with the %s driver.' % (
                      module.__name__, name,
                      'Nova libvirt' if baseline() else 'V2V')}
-        if not baseline():
-            attrs['ADDITIONAL_FILTERS'] = (
-                list(getattr(obj, 'ADDITIONAL_FILTERS', [])) + [FILTER])
         if tests is not None:
             pattern = re.compile(tests)
             for attr in dir(obj):
