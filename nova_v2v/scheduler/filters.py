@@ -23,8 +23,11 @@ Enable it in nova.conf on the scheduler::
     enabled_filters = ...,V2VMigrationFilter
 
 Boots, rebuilds, resizes and evacuations pass every host: the filter only
-judges live migrations. Nothing a user can set decides that: the instance's
-``task_state`` (``migrating``), read from its cell, does.
+judges live migrations, and only between hosts that both publish a V2V
+profile (a host without one is a peer of the same hypervisor: Nova's own
+filters and checks decide, as without nova-v2v). Nothing a user can set
+decides that it is a live migration: the instance's ``task_state``
+(``migrating``), read from its cell, does.
 """
 
 from nova.scheduler import filters
@@ -56,6 +59,12 @@ class V2VMigrationFilter(filters.BaseHostFilter):
                 if self._host_passes(host, live_move, options)]
 
     def _host_passes(self, host_state, live_move, options):
+        if live_move.is_peer(host_state):
+            LOG.debug('V2VMigrationFilter: %(host)s passes for instance '
+                      '%(uuid)s: no V2V profile on one end, Nova decides',
+                      {'host': host_state.host,
+                       'uuid': live_move.instance_uuid})
+            return True
         plan = live_move.plan(host_state, options)
         if plan is None:
             return False

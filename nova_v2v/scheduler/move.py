@@ -45,6 +45,17 @@ class LiveMove(object):
         self.source = source
         self.guest = guest
 
+    def is_peer(self, host_state):
+        """Whether the move is between peers of the same hypervisor.
+
+        A host that publishes no V2V profile (one not yet switched to
+        nova-v2v in a rolling deployment) on either end: the V2V planner
+        has nothing to say, Nova's own filters and checks decide, as they
+        would without nova-v2v.
+        """
+        return self.source is None or profile.HostProfile.from_stats(
+            host_state.host, host_state.stats) is None
+
     def plan(self, host_state, options=None):
         """The plan for ``host_state``, or None with the reason logged."""
         dest = profile.HostProfile.from_stats(host_state.host,

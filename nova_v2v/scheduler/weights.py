@@ -46,6 +46,10 @@ class V2VMigrationWeigher(weights.BaseHostWeigher):
         options = v2v_conf.planner_options(CONF)
         result = []
         for weighed in weighed_obj_list:
+            if live_move.is_peer(weighed.obj):
+                # Nova's own live migration: the live state moves.
+                result.append(1.0)
+                continue
             plan = live_move.plan(weighed.obj, options)
             result.append(1.0 if plan and plan.live_state_moves else 0.0)
         return result

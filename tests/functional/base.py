@@ -51,7 +51,8 @@ from nova_v2v import conf
 from nova_v2v.scheduler import filters as v2v_filters
 from nova_v2v import virt
 from nova_v2v.virt.libvirt import driver as v2v_driver
-from nova_v2v.virt.libvirt import live as v2v_live
+from nova_v2v.virt.libvirt import inventory as v2v_inventory
+from nova_v2v.virt.libvirt import record as v2v_record
 
 CONF = conf.CONF
 
@@ -146,12 +147,18 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
 
     @staticmethod
     def _hostname_of(driver):
-        # The fakelibvirt connection of each compute carries its hostname.
-        return driver._host.get_hostname()
+        """The compute of a driver, or of one of its V2V parts.
+
+        The fakelibvirt connection of each compute carries its hostname.
+        """
+        host = getattr(driver, '_host', None)
+        if host is None:
+            host = driver._nova.host
+        return host.get_hostname()
 
     def _stub_per_host_storage(self):
         test = self
-        real_profile = v2v_driver.V2VDriverMixin.v2v_host_profile
+        real_profile = v2v_inventory.Inventory.host_profile
         real_create = (
             libvirt_driver.LibvirtDriver._create_shared_storage_test_file)
 
@@ -174,7 +181,7 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
                     test.storage[test._hostname_of(driver)])
 
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_v2v.virt.libvirt.driver.V2VDriverMixin.v2v_host_profile',
+            'nova_v2v.virt.libvirt.inventory.Inventory.host_profile',
             v2v_host_profile))
         self.useFixture(fixtures.MonkeyPatch(
             'nova.virt.libvirt.driver.LibvirtDriver.'
@@ -247,8 +254,8 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
                     # What the source's pre-check recorded, read back from
                     # the database right then.
                     context, instance = args[:2]
-                    test.plans[instance.uuid] = v2v_live.load_plan(
-                        context, instance)
+                    test.plans[instance.uuid] = test._db_plan(
+                        context, instance.uuid)
                 return result
             return wrapper
 
@@ -392,8 +399,13 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
     def recorded_plan(self, server):
         """The plan the source's pre-check saved, or None."""
         with self.cell_context(server) as cctxt:
-            return v2v_live.load_plan(
-                cctxt, objects.Instance(uuid=server['id']))
+            return self._db_plan(cctxt, server['id'])
+
+    @staticmethod
+    def _db_plan(context, uuid):
+        """The live migration plan the database holds, or None."""
+        return v2v_record.MigrationRecord.current(
+            context, objects.Instance(uuid=uuid, system_metadata={})).plan
 
     def action_events(self, server, action='live-migration'):
         """The events of the server's last ``action``, by name."""

@@ -47,8 +47,9 @@ from nova_v2v.planning import planner
 from nova_v2v.transfer import cutover
 from nova_v2v.transfer import mirror
 from nova_v2v.transfer import nbd
-from nova_v2v.virt.libvirt import common as v2v_common
-from nova_v2v.virt.libvirt import driver as v2v_driver
+from nova_v2v.virt.libvirt import cutover_transfer
+from nova_v2v.virt.libvirt import inventory as v2v_inventory
+from nova_v2v.virt.libvirt import record as v2v_record
 from tests.functional import base
 
 CONF = base.CONF
@@ -306,7 +307,7 @@ class CutoverTestBase(base.V2VLiveMigrationTestBase):
                          (record.disk_total, record.disk_processed,
                           record.disk_remaining))
         sysmeta = self.instance(self.server).system_metadata
-        self.assertNotIn(v2v_common.SYSMETA_NBD, sysmeta)
+        self.assertNotIn(v2v_record.SYSMETA_NBD, sysmeta)
         self.assertEqual(planner.V2V_CUTOVER,
                          self.recorded_plan(self.server).mode)
         return migration
@@ -320,10 +321,10 @@ class CutoverTestBase(base.V2VLiveMigrationTestBase):
         self.assertTrue(self.engine.exports)
         self.assertEqual({'stopped'}, set(self.engine.exports.values()))
         self.assertEqual([], glob.glob(os.path.join(
-            CONF.instances_path, '*', v2v_common.NBD_PID_GLOB)))
+            CONF.instances_path, '*', cutover_transfer.NBD_PID_GLOB)))
         self.assertFalse(os.path.exists(os.path.dirname(self.disk_path)))
         self.assertEqual({}, self.engine.jobs)
-        self.assertNotIn(v2v_common.SYSMETA_NBD,
+        self.assertNotIn(v2v_record.SYSMETA_NBD,
                          self.instance(self.server).system_metadata)
         return migration
 
@@ -455,7 +456,7 @@ class OfflineTest(CutoverTestBase):
     def before_computes(self):
         self.disk_formats = {'kvm-local-1': ('raw', 'qcow2'),
                              'tcg-local': ('qcow2',)}
-        real_profile = v2v_driver.V2VDriverMixin.v2v_host_profile
+        real_profile = v2v_inventory.Inventory.host_profile
         test = self
 
         def host_profile(driver):
@@ -465,7 +466,7 @@ class OfflineTest(CutoverTestBase):
                 disk_formats=test.disk_formats[test._hostname_of(driver)])
 
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_v2v.virt.libvirt.driver.V2VDriverMixin.v2v_host_profile',
+            'nova_v2v.virt.libvirt.inventory.Inventory.host_profile',
             host_profile))
         # Nova's copy of the disks (ssh/rsync between hosts) is not run.
         self.copied = self.useFixture(fixtures.MockPatch(
@@ -478,8 +479,8 @@ class OfflineTest(CutoverTestBase):
         # The source's real domain XML (qcow2 root disk); the guest
         # publishes its format through the fake disk info.
         self.useFixture(fixtures.MonkeyPatch(
-            'nova_v2v.virt.libvirt.driver.V2VDriverMixin.'
-            '_v2v_guest_from_domain', self._guest))
+            'nova_v2v.virt.libvirt.inventory.Inventory.guest_from_domain',
+            self._guest))
 
     def _guest(self, driver, instance, block_device_info, with_sizes):
         return hw_guest.GuestProfile(
@@ -511,8 +512,8 @@ class OfflineTest(CutoverTestBase):
         with open(self.disk_path) as f:
             self.assertEqual('qcow2 data', f.read())
         sysmeta = self.instance(self.server).system_metadata
-        plan = planner.MigrationPlan.from_json(v2v_common.sysmeta_get(
-            sysmeta, v2v_common.SYSMETA_OFFLINE_PLAN))
+        plan = planner.MigrationPlan.from_json(v2v_record.sysmeta_get(
+            sysmeta, v2v_record.SYSMETA_OFFLINE_PLAN))
         self.assertEqual((planner.OFFLINE, 'kvm-local-1', 'tcg-local'),
                          (plan.mode, plan.source_host, plan.dest_host))
         return server

@@ -36,7 +36,7 @@ from nova_v2v.planning import compat
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.transfer import tuning
-from nova_v2v.virt.libvirt import common as v2v_common
+from nova_v2v.virt.libvirt import record as v2v_record
 from tests.functional import base
 from tests.functional import test_cutover
 
@@ -182,7 +182,7 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
                          [p[:3] for p in self.prechecks])
         self.assertEqual([], self.filter_runs)
         # The destination's profile, handed to the source, was not saved.
-        self.assertNotIn(v2v_common.SYSMETA_DEST_PROFILE,
+        self.assertNotIn(v2v_record.SYSMETA_DEST_PROFILE,
                          self.instance(self.server).system_metadata)
 
     def test_requested_cutover_host_runs_the_cutover(self):
@@ -270,7 +270,7 @@ class SharedStorageTest(base.V2VLiveMigrationTestBase):
         # the destination's profile, passed to the source, was not saved.
         self.assertEqual(planner.SHARED_LIVE,
                          self.recorded_plan(self.server).mode)
-        self.assertNotIn(v2v_common.SYSMETA_DEST_PROFILE,
+        self.assertNotIn(v2v_record.SYSMETA_DEST_PROFILE,
                          self.instance(self.server).system_metadata)
 
     def test_auto_scheduled_is_shared_live(self):
@@ -332,32 +332,54 @@ class HostWithoutProfileTest(base.V2VLiveMigrationTestBase):
         self.server = self.boot('kvm-local-1')
         self.filter_runs.clear()
 
-    def test_requested_host_without_profile_is_filtered_out(self):
+    def _assert_novas_block_migration(self):
+        """Nova's own block migration ran, untouched by a V2V plan."""
+        self._wait_for_migration_status(self.server, ['completed'])
+        server = self._wait_for_state_change(self.server, 'ACTIVE')
+        self.assertEqual('plain-libvirt', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual(['plain-libvirt'],
+                         self.hosts_with_domain(self.server['id']))
+        self.assertIsNone(self.plans[self.server['id']])
+        ((source, dest, flags),) = self.libvirt_migrations
+        self.assertEqual(('kvm-local-1', 'plain-libvirt'), (source, dest))
+        self.assertTrue(flags & fakelibvirt.VIR_MIGRATE_NON_SHARED_INC)
+
+    def test_requested_host_without_profile_is_novas_move(self):
+        """A host without a V2V profile is a peer: Nova moves the guest.
+
+        Before, the V2V filter refused it (NoValidHost) where Nova, in a
+        rolling deployment, would move the guest to a compute not yet
+        switched to nova-v2v.
+        """
         response = self.live_migrate(self.server, host='plain-libvirt')
 
-        self.assert_refused(response, 500, NO_VALID_HOST)
-        self.assertEqual([(self.server['id'], ['plain-libvirt'], [])],
-                         self.filter_runs)
+        self.assertEqual(202, response.status)
+        self._assert_novas_block_migration()
+        self.assertEqual(
+            [(self.server['id'], ['plain-libvirt'], ['plain-libvirt'])],
+            self.filter_runs)
         self.assertIn(
-            'V2V: no plan to plain-libvirt for instance %s: the '
-            'destination host publishes no V2V profile'
-            % self.server['id'], self.filter_log.output)
-        self.assertEqual([], self.prechecks)
-        self.assertEqual('error', self.last_migration(self.server)['status'])
-        self.assert_stayed(self.server, 'kvm-local-1')
+            'V2VMigrationFilter: plain-libvirt passes for instance %s: no '
+            'V2V profile on one end, Nova decides' % self.server['id'],
+            self.filter_log.output)
+        # The destination runs Nova's stock check; the source's V2V
+        # pre-check leaves the decision to Nova's.
+        self.assertEqual([('source', 'kvm-local-1', None, None)],
+                         self.prechecks)
 
-    def test_forced_host_without_profile_is_refused_by_the_source(self):
+    def test_forced_host_without_profile_is_novas_move(self):
+        """Forced: no scheduler, the source's pre-check lets Nova decide.
+
+        Before, the source refused it (V2VMigrationRefused).
+        """
         response = self.live_migrate(self.server, host='plain-libvirt',
                                      force=True, microversion=base.MV_FORCE)
 
-        self.assert_refused(
-            response, 400, 'V2VMigrationRefused',
-            'the destination host publishes no V2V profile')
-        # The destination runs no V2V pre-check; the source refuses.
-        self.assertEqual([('source', 'kvm-local-1', 'V2VMigrationRefused')],
-                         [p[:3] for p in self.prechecks])
-        self.assertEqual('error', self.last_migration(self.server)['status'])
-        self.assert_stayed(self.server, 'kvm-local-1')
+        self.assertEqual(202, response.status)
+        self._assert_novas_block_migration()
+        self.assertEqual([], self.filter_runs)
+        self.assertEqual([('source', 'kvm-local-1', None, None)],
+                         self.prechecks)
 
 
 class NotALiveMigrationTest(base.V2VLiveMigrationTestBase):

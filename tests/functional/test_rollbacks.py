@@ -39,8 +39,8 @@ from nova import utils as nova_utils
 from nova_v2v.planning import planner
 from nova_v2v.transfer import cutover
 from nova_v2v.transfer import exception as transfer_exception
-from nova_v2v.virt.libvirt import common as v2v_common
 from nova_v2v.virt.libvirt import driver as v2v_driver
+from nova_v2v.virt.libvirt import record as v2v_record
 from tests.functional import base
 from tests.functional import test_cutover
 
@@ -283,8 +283,8 @@ class RollbackTestBase(test_cutover.CutoverTestBase):
         self.assertEqual(fakelibvirt.VIR_DOMAIN_RUNNING, dom.info()[0])
         self.assert_allocations(host, migration)
         sysmeta = self.instance(self.server).system_metadata
-        self.assertNotIn(v2v_common.SYSMETA_NBD, sysmeta)
-        self.assertNotIn(v2v_common.SYSMETA_DEST_PROFILE, sysmeta)
+        self.assertNotIn(v2v_record.SYSMETA_NBD, sysmeta)
+        self.assertNotIn(v2v_record.SYSMETA_DEST_PROFILE, sysmeta)
         return migration
 
     def assert_dest_cleaned(self, dest):
@@ -468,8 +468,12 @@ class AbortTest(RollbackTestBase):
         ``future.result()`` after its monitor rolled back (migration
         'cancelled', instance ACTIVE on the source); the migration thread's
         libvirtError then reached ``ComputeManager._do_live_migration``,
-        which recorded the migration 'error' and the instance ERROR. The
-        V2V driver's ``_live_migration_operation`` lets the monitor decide.
+        which records the migration 'error' and the instance ERROR. The V2V
+        driver does exactly what Nova's does (its migration thread's errors
+        are Nova's, not swallowed): never worse, and never different, from
+        Nova outside a V2V cutover. An earlier release swallowed the error
+        and so also hid the errors Nova raises before migrating (an
+        unusable graphics or serial console listen address).
         """
         self.libvirt_hold = self.libvirt_raises = True
         self.live_migrate(self.server, host=BLOCK_DEST)
@@ -477,10 +481,12 @@ class AbortTest(RollbackTestBase):
 
         self.assertEqual(202, self.abort(migration).status)
 
-        self._wait_for_migration_status(self.server, ['cancelled', 'error'])
-        time.sleep(1)  # what the manager does once the driver returned
-        server = self.api.get_server(self.server['id'])
-        self.assertEqual(('cancelled', 'ACTIVE', SOURCE),
+        self._wait_for_migration_status(self.server, ['error'])
+        # Nova records no instance fault for it (the manager only sets
+        # the error state).
+        server = self._wait_for_state_change(self.server, 'ERROR',
+                                             wait_for_fault_key=False)
+        self.assertEqual(('error', 'ERROR', SOURCE),
                          (self.last_migration(self.server)['status'],
                           server['status'], server['OS-EXT-SRV-ATTR:host']))
 

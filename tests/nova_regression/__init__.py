@@ -12,7 +12,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Nova's own libvirt live-migration tests, run with the V2V driver.
+"""Nova's own libvirt functional tests, run with the V2V driver.
 
 Everything under this package re-runs upstream Nova functional tests with
 ``compute_driver = v2v.V2VLibvirtDriver`` (``tox -e nova-regression``), to

@@ -12,41 +12,62 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""The V2V driver's cold migration: disks converted to the plan's format.
+"""The cold migration (resize): disks converted to the plan's format.
 
-An ``offline`` plan (cold migration) converts the disks the destination
-does not run into the plan's format in ``finish_migration``.
+A cold migration or resize is Nova's own unless the destination does not
+run the format of one of the guest's local disks: then an ``offline`` plan
+is recorded and the destination converts those disks in
+``finish_migration``, after Nova copied them as they are (so that a revert
+finds the source's files untouched). The decision reads the guest's
+definition only (the disks' formats as libvirt runs them), never the disk
+files: a guest on any image backend (qcow2, raw, flat, RBD, LVM), with
+any device (vTPM, NUMA, PCI), moves as Nova moves it when nothing needs
+converting; when the V2V driver cannot tell, Nova's move it is too.
 """
 
 import os
 
 from nova import exception
 from nova import objects
-from nova.virt.libvirt import utils as libvirt_utils
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 
 from nova_v2v import conf
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v import exception as v2v_exception
-from nova_v2v import notifications
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.privsep import path as priv_path
 from nova_v2v.transfer import offline
-from nova_v2v.virt.libvirt import common
+from nova_v2v.virt.libvirt import nova_internals
+from nova_v2v.virt.libvirt import record as v2v_record
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
 
-class ColdMigrationMixin(object):
-    """The cold migration (resize) hooks of an offline V2V plan."""
+def conversions(plan):
+    """The plan's disks whose format changes, by path."""
+    return {d.path: d for d in plan.disks
+            if d.dest_format != d.source_format}
 
-    # -- offline (cold migration) ----------------------------------------
 
-    def _v2v_offline_plan(self, context, instance, block_device_info):
-        """Plan a cold move of ``instance`` (None: Nova's own move)."""
+class ColdMigration(object):
+    """The cold migration hooks of an offline V2V plan.
+
+    :param inventory: the driver's :class:`inventory.Inventory`
+    :param events: the driver's :class:`events.Events`
+    """
+
+    def __init__(self, inventory, events):
+        self._inventory = inventory
+        self._events = events
+
+    def plan(self, context, instance, block_device_info):
+        """Plan a cold move of ``instance``; None: Nova's own move.
+
+        Only a plan that converts a disk is returned.
+        """
         try:
             migration = objects.Migration.get_by_instance_and_status(
                 context, instance.uuid, 'migrating')
@@ -63,44 +84,64 @@ class ColdMigrationMixin(object):
                      'Nova moves the guest as it is',
                      {'host': migration.dest_compute}, instance=instance)
             return None
-        guest = self._v2v_guest_from_domain(instance, block_device_info,
-                                            with_sizes=True)
+        source = self._inventory.host_profile_or_none()
+        if source is None:
+            return None
         try:
-            return planner.plan_offline_migration(
-                self.v2v_host_profile(), dest, guest,
+            guest = self._inventory.guest_from_domain(
+                instance, block_device_info, with_sizes=False)
+        except Exception as exc:
+            LOG.info('The V2V driver cannot read the guest (%(err)s): Nova '
+                     'moves it as it is', {'err': exc}, instance=instance)
+            return None
+        try:
+            plan = planner.plan_offline_migration(
+                source, dest, guest,
                 translations=v2v_conf.planner_options(CONF)['translations'])
         except planner.PlanRefused as refused:
-            raise exception.InstanceFaultRollback(
-                inner_exception=v2v_exception.V2VOfflineMigrationFailed(
-                    reason=refused.reason))
+            LOG.info('No offline V2V plan (%(reason)s): Nova moves the '
+                     'guest as it is', {'reason': refused.reason},
+                     instance=instance)
+            return None
+        if not conversions(plan):
+            LOG.debug('No disk to convert: Nova moves the guest as it is',
+                      instance=instance)
+            return None
+        return plan
 
-    def migrate_disk_and_power_off(self, context, instance, dest,
-                                   flavor, network_info,
-                                   block_device_info=None,
-                                   timeout=0, retry_interval=0):
-        plan = self._v2v_offline_plan(context, instance, block_device_info)
-        self._v2v_set_sysmeta(context, instance, common.SYSMETA_OFFLINE_PLAN,
-                              plan.to_json() if plan else None)
+    def before_copy(self, context, instance, block_device_info):
+        """On the source, before Nova stops the guest and copies its disks.
+
+        The plan goes on the instance Nova saves next and hands to the
+        destination's ``finish_migration``.
+        """
+        record = v2v_record.MigrationRecord.carried(context, instance)
+        plan = self.plan(context, instance, block_device_info)
+        record.set_offline_plan(plan)
         if plan is not None:
             LOG.info('V2V offline plan: %(plan)s', {'plan': plan.summary()},
                      instance=instance)
-            self._v2v_emit(context, notifications.PLAN, instance,
-                           **notifications.plan_fields(plan))
-        # Nova stops the guest and copies its disks as they are; the
-        # destination converts them (finish_migration), so that a revert
-        # finds the source's files untouched.
-        return super().migrate_disk_and_power_off(
-            context, instance, dest, flavor, network_info,
-            block_device_info=block_device_info, timeout=timeout,
-            retry_interval=retry_interval)
+            self._events.plan(context, instance, plan)
 
-    def _v2v_convert_disks(self, instance, plan, disk_info):
+    def convert(self, context, instance, disk_info):
+        """On the destination: convert the copied disks; new disk_info.
+
+        The plan comes with the instance: the source's manager saved it
+        and handed that object to ``finish_resize``.
+        """
+        plan = v2v_record.MigrationRecord.carried(
+            context, instance).offline_plan
+        if plan is None:
+            return disk_info
+        return self.convert_disks(instance, plan, disk_info)
+
+    @staticmethod
+    def convert_disks(instance, plan, disk_info):
         """Convert the copied disks the plan changes; new disk_info."""
-        changes = {d.path: d for d in plan.disks
-                   if d.dest_format != d.source_format}
+        changes = conversions(plan)
         if not changes or not disk_info:
             return disk_info
-        instance_dir = libvirt_utils.get_instance_path(instance)
+        instance_dir = nova_internals.instance_path(instance)
         infos = jsonutils.loads(disk_info)
         formats = {}
         for info in infos:
@@ -126,7 +167,7 @@ class ColdMigrationMixin(object):
             info['backing_file'] = ''
             formats[path] = disk_plan.dest_format
         # Nova's image backend reads each disk's format from disk.info.
-        disk_info_file = os.path.join(instance_dir, 'disk.info')
+        disk_info_file = nova_internals.disk_info_file(instance_dir)
         known = {}
         if os.path.exists(disk_info_file):
             with open(disk_info_file) as f:
@@ -135,24 +176,3 @@ class ColdMigrationMixin(object):
         with open(disk_info_file, 'w') as f:
             f.write(jsonutils.dumps(known))
         return jsonutils.dumps(infos)
-
-    def finish_migration(self, context, migration, instance, disk_info,
-                         network_info, image_meta, resize_instance,
-                         allocations, block_device_info=None,
-                         power_on=True, share_info=None):
-        fresh = objects.Instance.get_by_uuid(
-            context, instance.uuid, expected_attrs=['system_metadata'])
-        text = common.sysmeta_get(fresh.system_metadata,
-                                  common.SYSMETA_OFFLINE_PLAN)
-        if text:
-            plan = planner.MigrationPlan.from_json(text)
-            common.sysmeta_put(instance.system_metadata,
-                               common.SYSMETA_OFFLINE_PLAN, text)
-            disk_info = self._v2v_convert_disks(instance, plan, disk_info)
-        # The domain is generated from this host's own configuration: the
-        # guest gets this host's accelerator and native hardware.
-        return super().finish_migration(
-            context, migration, instance, disk_info, network_info,
-            image_meta, resize_instance, allocations,
-            block_device_info=block_device_info, power_on=power_on,
-            share_info=share_info)

@@ -14,55 +14,267 @@
 
 """The V2V compute driver: Nova's libvirt driver plus V2V planning.
 
-:class:`V2VDriverMixin` is thin glue over three parts: the host profile
-and pre-checks (:mod:`.prechecks`), the live migrations and the V2V cutover
-(:mod:`.live`), the cold migration with disk conversion (:mod:`.cold`).
-The decisions themselves live in the pure planning layer
+:class:`V2VDriverMixin` holds Nova's hooks, each thin: it calls Nova's own
+implementation and delegates the V2V part to one object per concern:
+
+* :class:`inventory.Inventory`: this host's and its guests' profiles;
+* :class:`prechecks.Prechecks`: the live migration pre-checks;
+* :class:`live_tuning.LiveMigrationTuning`: the ``[v2v]`` tuning of
+  Nova's own live and block migrations;
+* :class:`cutover_dest.CutoverDestination` and
+  :class:`cutover_source.CutoverSource`: the two halves of a V2V cutover;
+* :class:`cold.ColdMigration`: the cold migration's disk conversion;
+* :class:`events.Events`: the V2V migration events.
+
+They reach Nova's internals through :mod:`.nova_internals` only, and a
+migration's record through :class:`record.MigrationRecord` only. A move
+the planner did not make a V2V plan for is Nova's own: the hooks then do
+what Nova's driver does, apart from the tuning the ``[v2v]`` options turn
+on. The decisions themselves live in the pure planning layer
 (:mod:`nova_v2v.planning`), the data path in :mod:`nova_v2v.transfer`.
 """
 
-from nova import rpc
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
 
 from nova_v2v import conf
 from nova_v2v import notifications
 from nova_v2v.virt.libvirt import cold
-from nova_v2v.virt.libvirt import live
+from nova_v2v.virt.libvirt import cutover_dest
+from nova_v2v.virt.libvirt import cutover_source
+from nova_v2v.virt.libvirt import events
+from nova_v2v.virt.libvirt import inventory
+from nova_v2v.virt.libvirt import live_tuning
+from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import prechecks
+from nova_v2v.virt.libvirt import record as v2v_record
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
 
-class V2VDriverMixin(prechecks.PrecheckMixin, live.LiveMigrationMixin,
-                     cold.ColdMigrationMixin):
-    """V2V additions on top of :class:`LibvirtDriver`."""
+class V2VDriverMixin(object):
+    """V2V additions on top of :class:`LibvirtDriver`: Nova's hooks."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # {instance uuid: CutoverState} of the cutovers this source runs.
-        self._v2v_cutovers = {}
-        self._v2v_emitter = notifications.Emitter(
-            rpc.get_versioned_notifier, CONF.host,
-            enabled=CONF.v2v.notifications,
-            progress_interval=CONF.v2v.notification_progress_interval,
-            log=LOG)
+        nova = nova_internals.NovaLibvirt(self)
+        self.v2v_events = events.Events()
+        self.v2v_inventory = inventory.Inventory(nova)
+        self.v2v_prechecks = prechecks.Prechecks(
+            nova, self.v2v_inventory, self.v2v_events)
+        self.v2v_tuning = live_tuning.LiveMigrationTuning(nova)
+        self.v2v_cutover_dest = cutover_dest.CutoverDestination(nova)
+        self.v2v_cutover_source = cutover_source.CutoverSource(
+            nova, self.v2v_events)
+        self.v2v_cold = cold.ColdMigration(self.v2v_inventory,
+                                           self.v2v_events)
 
     def init_host(self, host):
         super().init_host(host)
-        # [libvirt] virt_type is not mutable: the profile keeps the value
-        # this service started with.
-        self._v2v_virt_type = CONF.libvirt.virt_type
-        # The compute service's host, the name the scheduler and the
-        # conductor use for it (CONF.host in a nova-compute process).
-        self._v2v_hostname = host
-        self._v2v_emitter.publisher_id = '%s:%s' % (
-            notifications.PUBLISHER, host)
+        self.v2v_inventory.virt_type = CONF.libvirt.virt_type
+        self.v2v_inventory.hostname = host
+        self.v2v_events.set_host(host)
 
-    def _v2v_emit(self, context, event, instance, **fields):
-        """Send one V2V event about ``instance`` (see notifications)."""
-        self._v2v_emitter.emit(context, event, instance.uuid, **fields)
+    # -- the host's V2V profile ------------------------------------------
+
+    def v2v_host_profile(self):
+        """This host's :class:`profile.HostProfile`, read from libvirt."""
+        return self.v2v_inventory.host_profile()
+
+    def get_available_resource(self, nodename):
+        return self.v2v_inventory.publish_stats(
+            super().get_available_resource(nodename))
+
+    def update_provider_tree(self, provider_tree, nodename,
+                             allocations=None):
+        super().update_provider_tree(provider_tree, nodename,
+                                     allocations=allocations)
+        self.v2v_inventory.publish_traits(provider_tree, nodename)
+
+    # -- live migration pre-checks ---------------------------------------
+
+    def check_can_live_migrate_destination(self, context, instance,
+                                           src_compute_info,
+                                           dst_compute_info,
+                                           block_migration=False,
+                                           disk_over_commit=False):
+        dest = self.v2v_prechecks.on_destination(instance, src_compute_info)
+        data = super().check_can_live_migrate_destination(
+            context, instance, src_compute_info, dst_compute_info,
+            block_migration=block_migration,
+            disk_over_commit=disk_over_commit)
+        self.v2v_prechecks.hand_over(context, instance, dest)
+        return data
+
+    def check_can_live_migrate_source(self, context, instance,
+                                      dest_check_data,
+                                      block_device_info=None):
+        record, plan = self.v2v_prechecks.on_source(
+            context, instance, dest_check_data, block_device_info)
+        data = super().check_can_live_migrate_source(
+            context, instance, dest_check_data,
+            block_device_info=block_device_info)
+        self.v2v_prechecks.record_plan(context, instance, record, plan)
+        return data
+
+    # -- live migration: destination -------------------------------------
+
+    def pre_live_migration(self, context, instance, block_device_info,
+                           network_info, disk_info, migrate_data):
+        self.v2v_cutover_dest.clear_leftover(instance, migrate_data)
+        record = v2v_record.MigrationRecord.current(context, instance)
+        if not record.is_cutover:
+            return super().pre_live_migration(
+                context, instance, block_device_info, network_info,
+                disk_info, migrate_data)
+        disk_info = self.v2v_cutover_dest.prepare(record, migrate_data,
+                                                  disk_info)
+        result = super().pre_live_migration(
+            context, instance, block_device_info, network_info, disk_info,
+            migrate_data)
+        self.v2v_cutover_dest.export(instance, record, disk_info,
+                                     migrate_data)
+        return result
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               network_info,
+                                               block_device_info,
+                                               destroy_disks=True,
+                                               migrate_data=None):
+        try:
+            self.v2v_cutover_dest.rollback(context, instance, migrate_data)
+        except Exception:
+            LOG.exception('V2V: stopping the NBD exports failed',
+                          instance=instance)
+        # Nova destroys and undefines the domain defined here, if any (a
+        # clone), and removes the instance directory when not shared.
+        return super().rollback_live_migration_at_destination(
+            context, instance, network_info, block_device_info,
+            destroy_disks=destroy_disks, migrate_data=migrate_data)
+
+    def post_live_migration_at_destination(self, context, instance,
+                                           network_info,
+                                           block_migration=False,
+                                           block_device_info=None):
+        # A cutover's clone already runs here: Nova reattaches its VIFs.
+        super().post_live_migration_at_destination(
+            context, instance, network_info,
+            block_migration=block_migration,
+            block_device_info=block_device_info)
+        self.v2v_cutover_dest.finish(context, instance)
+
+    # -- live migration: source ------------------------------------------
+
+    def live_migration(self, context, instance, dest, post_method,
+                       recover_method, block_migration=False,
+                       migrate_data=None):
+        # The manager's instance object is older than the plan: the record
+        # carries it onto that object (see record.MigrationRecord).
+        plan = self.v2v_prechecks.source_records.for_move(
+            context, instance).plan
+        if plan is not None:
+            LOG.debug('Running V2V plan %(plan)s', {'plan': plan.summary()},
+                      instance=instance)
+        self.v2v_events.moving(context, notifications.START, instance,
+                               plan, dest=dest)
+        return super().live_migration(
+            context, instance, dest, post_method, recover_method,
+            block_migration=block_migration, migrate_data=migrate_data)
+
+    def _live_migration(self, context, instance, dest, post_method,
+                        recover_method, block_migration, migrate_data):
+        if not self.v2v_prechecks.source_records.for_move(
+                context, instance).is_cutover:
+            return super()._live_migration(
+                context, instance, dest, post_method, recover_method,
+                block_migration, migrate_data)
+        # The destination recorded its exports after this object was made.
+        record = v2v_record.MigrationRecord.current(context, instance,
+                                                    carry_exports=False)
+        return self.v2v_cutover_source.run(
+            context, instance, dest, post_method, recover_method,
+            block_migration, migrate_data, record)
+
+    def _live_migration_operation(self, context, instance, dest,
+                                  block_migration, migrate_data, guest,
+                                  device_names):
+        guest = self.v2v_tuning.operation_guest(instance, migrate_data,
+                                                guest)
+        return super()._live_migration_operation(
+            context, instance, dest, block_migration, migrate_data, guest,
+            device_names)
+
+    def _live_migration_monitor(self, context, instance, guest, dest,
+                                post_method, recover_method,
+                                block_migration, migrate_data, future,
+                                disk_paths):
+        guest = self.v2v_tuning.monitor_guest(instance, guest)
+        return super()._live_migration_monitor(
+            context, instance, guest, dest, post_method, recover_method,
+            block_migration, migrate_data, future, disk_paths)
+
+    def live_migration_abort(self, instance):
+        if not self.v2v_cutover_source.abort(instance):
+            return super().live_migration_abort(instance)
+
+    def post_live_migration_at_source(self, context, instance,
+                                      network_info):
+        super().post_live_migration_at_source(context, instance,
+                                              network_info)
+        self.v2v_prechecks.source_records.forget(instance)
+        plan = self._v2v_plan_for_event(context, instance)
+        self.v2v_events.moving(context, notifications.END, instance, plan)
+
+    def rollback_live_migration_at_source(self, context, instance,
+                                          migrate_data):
+        super().rollback_live_migration_at_source(context, instance,
+                                                  migrate_data)
+        self.v2v_prechecks.source_records.forget(instance)
+        state = self.v2v_cutover_source.state(instance)
+        plan = self._v2v_plan_for_event(context, instance)
+        self.v2v_events.moving(
+            context, notifications.ROLLBACK, instance, plan,
+            reason=state.failure if state is not None else None)
+
+    @staticmethod
+    def _v2v_plan_for_event(context, instance):
+        """The plan the instance carries, or None: events never fail."""
+        try:
+            return v2v_record.MigrationRecord.carried(context,
+                                                      instance).plan
+        except Exception as exc:
+            LOG.debug('No V2V plan for the event: %(err)s', {'err': exc},
+                      instance=instance)
+            return None
+
+    # -- cold migration --------------------------------------------------
+
+    def migrate_disk_and_power_off(self, context, instance, dest,
+                                   flavor, network_info,
+                                   block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        self.v2v_cold.before_copy(context, instance, block_device_info)
+        # Nova stops the guest and copies its disks as they are; the
+        # destination converts them (finish_migration), so that a revert
+        # finds the source's files untouched.
+        return super().migrate_disk_and_power_off(
+            context, instance, dest, flavor, network_info,
+            block_device_info=block_device_info, timeout=timeout,
+            retry_interval=retry_interval)
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None,
+                         power_on=True, share_info=None):
+        disk_info = self.v2v_cold.convert(context, instance, disk_info)
+        # The domain is generated from this host's own configuration: the
+        # guest gets this host's accelerator and native hardware.
+        return super().finish_migration(
+            context, migration, instance, disk_info, network_info,
+            image_meta, resize_instance, allocations,
+            block_device_info=block_device_info, power_on=power_on,
+            share_info=share_info)
 
 
 class V2VLibvirtDriver(V2VDriverMixin, libvirt_driver.LibvirtDriver):

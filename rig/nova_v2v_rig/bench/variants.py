@@ -141,7 +141,7 @@ class NovaV2V(NovaBaseline):
                 self.parallel)
             self.flags_added.append('parallel-%d' % self.parallel)
         # The driver sets the ladder's first value before the migration
-        # starts (nova_v2v.virt.libvirt.live), not at the first sample:
+        # starts (nova_v2v.virt.libvirt.live_tuning), not at the first sample:
         # a migration shorter than a poll has it too.
         self.set_max_downtime(dom, 0.0, self.policy.update({}, 0.0))
         return flags, params

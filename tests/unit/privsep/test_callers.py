@@ -225,7 +225,7 @@ class TestDriverConvertFailure(test.NoDBTestCase):
         info = jsonutils.dumps([{'path': self.disk, 'type': 'raw'}])
         with mock.patch.object(offline, 'convert_disk', failing_convert):
             self.assertRaises(v2v_exception.V2VOfflineMigrationFailed,
-                              self.drvr._v2v_convert_disks,
+                              self.drvr.v2v_cold.convert_disks,
                               self.instance, plan, info)
         unlink.assert_called_once_with(self.instances_path,
                                        self.disk + '.v2v')

@@ -80,18 +80,25 @@ class V2VMigrationFilterTestCase(test.NoDBTestCase):
         return [h.host for h in self.filt.filter_all(self.hosts(),
                                                      self.spec)]
 
-    def test_live_migration_passes_hosts_with_a_plan(self):
-        self.assertEqual(['kvm1', 'tcg1'], self.passed())
+    def test_live_migration_passes_hosts_with_a_plan_and_peers(self):
+        # 'plain' publishes no profile: a peer of the same hypervisor,
+        # which Nova's own filters and checks judge.
+        self.assertEqual(['kvm1', 'tcg1', 'plain'], self.passed())
         # One lookup per request, not per host.
         self.assertEqual(1, self.mocks[1].call_count)
 
     def test_cutover_disabled_keeps_only_live_state_hosts(self):
         self.flags(allow_cutover=False, group='v2v')
-        self.assertEqual(['kvm1'], self.passed())
+        self.assertEqual(['kvm1', 'plain'], self.passed())
 
-    def test_source_without_profile_refuses_all(self):
+    def test_source_without_profile_passes_all(self):
+        """Nova's own move: a source without a profile is everyone's peer.
+
+        Before, the filter refused every host (the planner has no source
+        profile), where Nova would move the guest.
+        """
         self.source_node.stats = {'uptime': '1'}
-        self.assertEqual([], self.passed())
+        self.assertEqual(['kvm1', 'tcg1', 'plain'], self.passed())
 
     def test_not_migrating_passes_all(self):
         for state in (None, task_states.RESIZE_PREP,
@@ -123,7 +130,7 @@ class V2VMigrationFilterTestCase(test.NoDBTestCase):
         # A user-set hint cannot make a boot look like a move or the
         # reverse: only the instance's task_state does.
         self.spec.scheduler_hints = {'v2v': ['off'], 'live': ['no']}
-        self.assertEqual(['kvm1', 'tcg1'], self.passed())
+        self.assertEqual(['kvm1', 'tcg1', 'plain'], self.passed())
 
     def test_arch_mismatch_refused(self):
         host = fakes.FakeHostState('arm', 'arm', {'stats': dict(
@@ -133,7 +140,9 @@ class V2VMigrationFilterTestCase(test.NoDBTestCase):
     def test_host_passes(self):
         kvm1, tcg1, plain = self.hosts()
         self.assertTrue(self.filt.host_passes(kvm1, self.spec))
-        self.assertFalse(self.filt.host_passes(plain, self.spec))
+        self.assertTrue(self.filt.host_passes(plain, self.spec))
+        self.flags(allow_cutover=False, group='v2v')
+        self.assertFalse(self.filt.host_passes(tcg1, self.spec))
         self.instance.task_state = None
         self.assertTrue(self.filt.host_passes(plain, self.spec))
 
@@ -143,8 +152,9 @@ class V2VMigrationFilterTestCase(test.NoDBTestCase):
         self.mocks[2].side_effect = lambda c, h: [other, self.source_node]
         self.instance.node = 'n2'
         self.flags(allow_cutover=False, group='v2v')
-        # The guest runs on the TCG node: only TCG hosts keep its state.
-        self.assertEqual(['tcg1'], self.passed())
+        # The guest runs on the TCG node: only TCG hosts keep its state
+        # (and 'plain', a peer Nova judges).
+        self.assertEqual(['tcg1', 'plain'], self.passed())
 
     def test_not_run_on_rebuild(self):
         self.assertFalse(filters.V2VMigrationFilter.RUN_ON_REBUILD)

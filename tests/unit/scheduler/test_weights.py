@@ -52,7 +52,9 @@ class V2VMigrationWeigherTestCase(test.NoDBTestCase):
         return self.weigher.weigh_objects(objs, mock.sentinel.spec)
 
     def test_live_state_destinations_weigh_more(self):
-        self.assertEqual([1.0, 0.0, 0.0], self._weigh())
+        # 'plain' is a peer (no profile): Nova's own live migration, whose
+        # live state moves.
+        self.assertEqual([1.0, 0.0, 1.0], self._weigh())
         self.mock_move.assert_called_once_with(mock.sentinel.spec)
 
     def test_not_a_live_migration(self):

@@ -33,9 +33,14 @@ from nova_v2v import exception as v2v_exception
 from nova_v2v.hardware import guest as hw_guest
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
+from nova_v2v.transfer import nbd
 from nova_v2v.virt.libvirt import common as v2v_common
+from nova_v2v.virt.libvirt import cutover_dest
+from nova_v2v.virt.libvirt import cutover_source
+from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import driver
-from nova_v2v.virt.libvirt import live as v2v_live
+from nova_v2v.virt.libvirt import live_tuning
+from nova_v2v.virt.libvirt import record as v2v_record
 from tests import v2v_fixtures
 
 GUEST_XML = """<domain type='%(type)s'>
@@ -69,6 +74,16 @@ class _DriverTestBase(test.NoDBTestCase):
         self.instance = objects.Instance(
             uuid=uuids.instance, host='src', node='src',
             system_metadata={'image_hw_disk_bus': 'virtio'})
+        # The instance as the database holds it (MigrationRecord reads and
+        # writes through it).
+        self.db_instance = objects.Instance(
+            uuid=uuids.instance,
+            system_metadata={'image_hw_disk_bus': 'virtio'})
+        self.db_save = self.useFixture(fixtures.MockPatchObject(
+            self.db_instance, 'save')).mock
+        self.get_by_uuid = self.useFixture(fixtures.MockPatchObject(
+            objects.Instance, 'get_by_uuid',
+            side_effect=lambda *a, **k: self.db_instance)).mock
 
     def _dest_stats(self, **kw):
         values = dict(hostname='dest', accelerator=profile.KVM,
@@ -99,7 +114,7 @@ class V2VDriverTestCase(_DriverTestBase):
 
     def test_host_profile_tcg_follows_virt_type_at_init(self):
         self.flags(virt_type='qemu', group='libvirt')
-        self.drvr._v2v_virt_type = 'qemu'
+        self.drvr.v2v_inventory.virt_type = 'qemu'
         # A later change of the option does not change what this service
         # runs.
         self.flags(virt_type='kvm', group='libvirt')
@@ -119,8 +134,8 @@ class V2VDriverTestCase(_DriverTestBase):
         self.assertTrue(all(isinstance(v, str)
                             for v in data['stats'].values()))
 
-    @mock.patch.object(driver.V2VDriverMixin, 'v2v_host_profile',
-                       side_effect=RuntimeError('boom'))
+    @mock.patch('nova_v2v.virt.libvirt.inventory.Inventory.host_profile',
+                side_effect=RuntimeError('boom'))
     @mock.patch.object(libvirt_driver.LibvirtDriver, 'get_available_resource')
     def test_get_available_resource_survives_profile_error(self, mock_super,
                                                            mock_profile):
@@ -170,8 +185,8 @@ class V2VDriverTestCase(_DriverTestBase):
         data = self.drvr.check_can_live_migrate_destination(
             self.context, self.instance, src_info, {}, None, None)
         self.assertIs(mock_super.return_value, data)
-        handed = jsonutils.loads(v2v_common.sysmeta_get(
-            self.instance.system_metadata, v2v_common.SYSMETA_DEST_PROFILE))
+        handed = jsonutils.loads(v2v_record.sysmeta_get(
+            self.instance.system_metadata, v2v_record.SYSMETA_DEST_PROFILE))
         self.assertEqual('src', handed['v2v_host'])
         mock_super.assert_called_once_with(
             self.context, self.instance, src_info, {},
@@ -179,23 +194,29 @@ class V2VDriverTestCase(_DriverTestBase):
 
     @mock.patch.object(libvirt_driver.LibvirtDriver,
                        'check_can_live_migrate_destination')
-    def test_dest_check_refuses_source_without_profile(self, mock_super):
-        e = self.assertRaises(
-            v2v_exception.V2VMigrationRefused,
-            self.drvr.check_can_live_migrate_destination,
+    def test_dest_check_source_without_profile_is_novas(self, mock_super):
+        """A source without a V2V profile is a peer: Nova's check decides.
+
+        Before, the planner refused the move (no source profile) where
+        Nova would move the guest.
+        """
+        mock_super.return_value = objects.LibvirtLiveMigrateData()
+        data = self.drvr.check_can_live_migrate_destination(
             self.context, self.instance, {'stats': {'uptime': '1'}}, {},
             True, False)
-        self.assertIsInstance(e, exception.MigrationPreCheckError)
-        self.assertIn('source host publishes no V2V profile', str(e))
-        mock_super.assert_not_called()
-        self.assertNotIn(v2v_common.SYSMETA_DEST_PROFILE,
+        self.assertIs(mock_super.return_value, data)
+        mock_super.assert_called_once_with(
+            self.context, self.instance, {'stats': {'uptime': '1'}}, {},
+            block_migration=True, disk_over_commit=False)
+        self.assertNotIn(v2v_record.SYSMETA_DEST_PROFILE,
                          self.instance.system_metadata)
+        self.get_by_uuid.assert_not_called()
 
     @mock.patch.object(libvirt_driver.LibvirtDriver,
                        'check_can_live_migrate_destination')
     def test_dest_check_refuses_when_cutover_disabled(self, mock_super):
         self.flags(allow_cutover=False, group='v2v')
-        self.drvr._v2v_virt_type = 'qemu'  # this destination runs TCG
+        self.drvr.v2v_inventory.virt_type = 'qemu'  # this destination runs TCG
         self.instance.host = 'other'
         src_info = {'stats': self._dest_stats(hostname='other')}
         e = self.assertRaises(
@@ -212,8 +233,8 @@ class V2VDriverTestCase(_DriverTestBase):
                                               is_volume_backed=False)
         if requested is not None:
             data.block_migration = requested
-        v2v_common.sysmeta_put(
-            self.instance.system_metadata, v2v_common.SYSMETA_DEST_PROFILE,
+        v2v_record.sysmeta_put(
+            self.instance.system_metadata, v2v_record.SYSMETA_DEST_PROFILE,
             jsonutils.dumps(self._dest_stats(**(dest_kw or {}))))
         xml = GUEST_XML % {'type': dom_type, 'path': self.instances_path,
                            'uuid': self.instance.uuid, 'nic': nic,
@@ -246,10 +267,10 @@ class V2VDriverTestCase(_DriverTestBase):
         sysmeta = self.instance.system_metadata
         # Every value fits Nova's VARCHAR(255) column (MySQL refuses more).
         for key, value in sysmeta.items():
-            self.assertLessEqual(len(value), v2v_common.SYSMETA_VALUE_MAX,
+            self.assertLessEqual(len(value), v2v_record.SYSMETA_VALUE_MAX,
                                  key)
         return planner.MigrationPlan.from_json(
-            v2v_common.sysmeta_get(sysmeta, v2v_common.SYSMETA_PLAN))
+            v2v_record.sysmeta_get(sysmeta, v2v_record.SYSMETA_PLAN))
 
     def test_source_auto_local_resolves_block(self):
         data = self._source_check(shared=False)
@@ -257,14 +278,17 @@ class V2VDriverTestCase(_DriverTestBase):
         plan = self._saved_plan()
         self.assertEqual(planner.BLOCK_LIVE, plan.mode)
         self.assertEqual(10 << 30, plan.disks[0].virtual_size)
+        # Saved with the object the pre-check was given, which is current
+        # (read by the conductor at the start of the move): no read.
         self.save.assert_called_once_with()
-        self.assertNotIn(v2v_common.SYSMETA_DEST_PROFILE,
+        self.get_by_uuid.assert_not_called()
+        self.assertNotIn(v2v_record.SYSMETA_DEST_PROFILE,
                          self.instance.system_metadata)
         self.super_check.assert_called_once()
 
     def test_source_caution_is_logged_and_saved(self):
         # TCG on both hosts, the fake QEMU is older than 9.0.
-        self.drvr._v2v_virt_type = 'qemu'
+        self.drvr.v2v_inventory.virt_type = 'qemu'
         self._source_check(shared=False, dom_type='qemu',
                            dest_kw={'accelerator': profile.TCG})
         plan = self._saved_plan()
@@ -349,24 +373,62 @@ class V2VDriverTestCase(_DriverTestBase):
                            extra=hostdev)
         self.assertEqual(planner.V2V_CUTOVER, self._saved_plan().mode)
 
-    def test_source_without_dest_profile(self):
-        v2v_common.sysmeta_put(self.instance.system_metadata,
-                               v2v_common.SYSMETA_DEST_PROFILE, None)
+    def test_source_without_dest_profile_is_novas(self):
+        """A destination without a V2V profile is a peer: Nova decides.
+
+        Before, the planner refused the move (no destination profile)
+        where Nova would move the guest.
+        """
         data = objects.LibvirtLiveMigrateData(filename='probe')
-        self.useFixture(fixtures.MockPatchObject(
-            self.drvr, '_check_shared_storage_test_file',
-            return_value=False))
-        self.useFixture(fixtures.MockPatchObject(
-            self.drvr, '_is_shared_block_storage', return_value=False))
-        guest = mock.Mock(get_xml_desc=mock.Mock(return_value=GUEST_XML % {
-            'type': 'kvm', 'path': '/x', 'uuid': 'u', 'nic': 'virtio',
-            'extra': ''}))
-        self.useFixture(fixtures.MockPatchObject(
-            self.drvr._host, 'get_guest', return_value=guest))
-        e = self.assertRaises(v2v_exception.V2VMigrationRefused,
-                              self.drvr.check_can_live_migrate_source,
-                              self.context, self.instance, data)
-        self.assertIn('destination host publishes no V2V profile', str(e))
+        get_guest = self.useFixture(fixtures.MockPatchObject(
+            self.drvr._host, 'get_guest')).mock
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               'check_can_live_migrate_source') as nova:
+            result = self.drvr.check_can_live_migrate_source(
+                self.context, self.instance, data)
+        self.assertIs(nova.return_value, result)
+        nova.assert_called_once_with(self.context, self.instance, data,
+                                     block_device_info=None)
+        # Nova's own check resolves 'auto': nothing was decided before it.
+        self.assertNotIn('block_migration', data)
+        get_guest.assert_not_called()
+        self.get_by_uuid.assert_not_called()
+        self.assertNotIn(v2v_record.SYSMETA_PLAN,
+                         self.instance.system_metadata)
+
+    def test_source_peer_forgets_an_earlier_plan(self):
+        old = planner.MigrationPlan(
+            mode=planner.V2V_CUTOVER, source_host='src', dest_host='x',
+            source_accel='kvm', dest_accel='tcg', block_migration=True)
+        v2v_record.sysmeta_put(self.instance.system_metadata,
+                               v2v_record.SYSMETA_PLAN, old.to_json())
+        data = objects.LibvirtLiveMigrateData(filename='probe')
+        save = self.useFixture(fixtures.MockPatchObject(
+            self.instance, 'save')).mock
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               'check_can_live_migrate_source'):
+            self.drvr.check_can_live_migrate_source(
+                self.context, self.instance, data)
+        self.assertIsNone(v2v_record.sysmeta_get(
+            self.instance.system_metadata, v2v_record.SYSMETA_PLAN))
+        save.assert_called_once_with()
+
+    def test_source_unreadable_definition_is_novas(self):
+        """A guest the V2V reader cannot read moves as Nova moves it.
+
+        Before, the parser's error failed a plain block migration.
+        """
+        data = self._source_check_unreadable()
+        self.assertNotIn('block_migration', data)
+        self.super_check.assert_called_once()
+        self.assertIsNone(v2v_record.sysmeta_get(
+            self.instance.system_metadata, v2v_record.SYSMETA_PLAN))
+
+    def _source_check_unreadable(self):
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.hardware.inspect.parse_domain_xml',
+            side_effect=ValueError('unknown element')))
+        return self._source_check(shared=False)
 
 
 class RefusalMappingTestCase(test.NoDBTestCase):
@@ -388,34 +450,29 @@ class RefusalMappingTestCase(test.NoDBTestCase):
 class LiveMigrationTestCase(_DriverTestBase):
 
     @mock.patch.object(libvirt_driver.LibvirtDriver, 'live_migration')
-    @mock.patch.object(objects.Instance, 'get_by_uuid')
-    def test_plan_carried_onto_the_managers_instance(self, mock_get,
-                                                     mock_super):
+    def test_plan_carried_onto_the_managers_instance(self, mock_super):
         plan = planner.plan_live_migration(
             profile.HostProfile('src', 'kvm', 'x86_64'),
             profile.HostProfile('dest', 'kvm', 'x86_64'),
             hw_guest.GuestProfile('kvm'))
-        mock_get.return_value = objects.Instance(
-            uuid=uuids.instance,
-            system_metadata={v2v_common.SYSMETA_PLAN: plan.to_json()})
+        self.db_instance.system_metadata = {
+            v2v_record.SYSMETA_PLAN: plan.to_json()}
         self.drvr.live_migration(self.context, self.instance, 'dest',
                                  mock.sentinel.post, mock.sentinel.recover,
                                  True, mock.sentinel.data)
-        self.assertEqual(plan.to_json(), v2v_common.sysmeta_get(
-            self.instance.system_metadata, v2v_common.SYSMETA_PLAN))
+        self.assertEqual(plan.to_json(), v2v_record.sysmeta_get(
+            self.instance.system_metadata, v2v_record.SYSMETA_PLAN))
         mock_super.assert_called_once_with(
             self.context, self.instance, 'dest', mock.sentinel.post,
             mock.sentinel.recover, block_migration=True,
             migrate_data=mock.sentinel.data)
 
     @mock.patch.object(libvirt_driver.LibvirtDriver, 'live_migration')
-    @mock.patch.object(objects.Instance, 'get_by_uuid')
-    def test_no_plan_recorded(self, mock_get, mock_super):
-        mock_get.return_value = objects.Instance(uuid=uuids.instance,
-                                                 system_metadata={})
+    def test_no_plan_recorded(self, mock_super):
+        self.db_instance.system_metadata = {}
         self.drvr.live_migration(self.context, self.instance, 'dest',
                                  None, None)
-        self.assertNotIn(v2v_common.SYSMETA_PLAN,
+        self.assertNotIn(v2v_record.SYSMETA_PLAN,
                          self.instance.system_metadata)
         mock_super.assert_called_once()
 
@@ -437,9 +494,6 @@ class PreLiveMigrationTestCase(_DriverTestBase):
             self.drvr._host, 'get_guest',
             side_effect=exception.InstanceNotFound(
                 instance_id=self.instance.uuid))).mock
-        self.load_plan = self.useFixture(fixtures.MockPatch(
-            'nova_v2v.virt.libvirt.live.load_plan',
-            return_value=None)).mock
 
     def _leftover(self):
         os.makedirs(self.instance_dir)
@@ -495,12 +549,9 @@ class CutoverDriverTestCase(_DriverTestBase):
             mode=planner.V2V_CUTOVER, source_host='src', dest_host='dest',
             source_accel='kvm', dest_accel='tcg', block_migration=True,
             disks=(planner.DiskPlan('/i/u/disk', 'vmdk', 'qcow2', 10),))
-        fresh = objects.Instance(
-            uuid=uuids.instance,
-            system_metadata={v2v_common.SYSMETA_PLAN: self.plan.to_json(),
-                             v2v_common.SYSMETA_NBD: '[]'})
-        self.useFixture(fixtures.MockPatchObject(
-            objects.Instance, 'get_by_uuid', return_value=fresh))
+        self.db_instance.system_metadata = {
+            v2v_record.SYSMETA_PLAN: self.plan.to_json(),
+            v2v_record.SYSMETA_NBD: '[]'}
         self.post = mock.Mock()
         self.recover = mock.Mock()
         self.data = objects.LibvirtLiveMigrateData()
@@ -513,23 +564,23 @@ class CutoverDriverTestCase(_DriverTestBase):
         info = jsonutils.dumps([
             {'path': '/i/u/disk', 'type': 'vmdk', 'backing_file': 'b'},
             {'path': '/i/u/disk.config', 'type': 'raw', 'backing_file': ''}])
-        out = jsonutils.loads(v2v_live.cutover_disk_info(self.plan, info))
+        out = jsonutils.loads(cutover_dest.cutover_disk_info(self.plan, info))
         self.assertEqual(('qcow2', ''), (out[0]['type'],
                                          out[0]['backing_file']))
         self.assertEqual('raw', out[1]['type'])
 
     def test_success_calls_post_only(self):
-        with mock.patch.object(self.drvr, '_v2v_run_cutover') as run:
+        with mock.patch.object(self.drvr.v2v_cutover_source, '_run') as run:
             self._run()
         run.assert_called_once()
         self.post.assert_called_once_with(self.context, self.instance,
                                           'dest', True, self.data)
         self.recover.assert_not_called()
-        self.assertEqual({}, self.drvr._v2v_cutovers)
+        self.assertEqual({}, self.drvr.v2v_cutover_source._running)
         self.assertNotIn(self.instance.uuid, self.drvr.active_migrations)
 
     def test_failure_calls_recover_only(self):
-        with mock.patch.object(self.drvr, '_v2v_run_cutover',
+        with mock.patch.object(self.drvr.v2v_cutover_source, '_run',
                                side_effect=RuntimeError('boom')):
             self._run()
         self.recover.assert_called_once_with(self.context, self.instance,
@@ -538,7 +589,7 @@ class CutoverDriverTestCase(_DriverTestBase):
 
     def test_cancel_calls_recover_cancelled(self):
         with mock.patch.object(
-                self.drvr, '_v2v_run_cutover',
+                self.drvr.v2v_cutover_source, '_run',
                 side_effect=v2v_exception.V2VCutoverCancelled(reason='x')):
             self._run()
         self.recover.assert_called_once_with(
@@ -547,23 +598,22 @@ class CutoverDriverTestCase(_DriverTestBase):
         self.post.assert_not_called()
 
     def test_abort_too_late_is_ignored(self):
-        state = v2v_live.CutoverState('suspend')
-        self.drvr._v2v_cutovers[self.instance.uuid] = state
+        state = cutover_source.CutoverState('suspend')
+        self.drvr.v2v_cutover_source._running[self.instance.uuid] = state
         self.assertTrue(state.enter_cutover())
         self.drvr.live_migration_abort(self.instance)
         self.assertFalse(state.aborted)
 
     def test_abort_before_cutover(self):
-        state = v2v_live.CutoverState('suspend')
-        self.drvr._v2v_cutovers[self.instance.uuid] = state
+        state = cutover_source.CutoverState('suspend')
+        self.drvr.v2v_cutover_source._running[self.instance.uuid] = state
         self.drvr.live_migration_abort(self.instance)
         self.assertTrue(state.aborted)
         self.assertFalse(state.enter_cutover())
 
     def test_not_a_cutover_runs_nova(self):
         self.plan = None
-        objects.Instance.get_by_uuid.return_value = objects.Instance(
-            uuid=uuids.instance, system_metadata={})
+        self.db_instance.system_metadata = {}
         with mock.patch.object(libvirt_driver.LibvirtDriver,
                                '_live_migration') as nova:
             self._run()
@@ -575,7 +625,8 @@ class CloneConnectionTestCase(_DriverTestBase):
     def _uri(self):
         lv = libvirt_driver.libvirt
         with mock.patch.object(lv, 'openAuth', create=True) as open_auth:
-            self.drvr._v2v_dest_connection('dest-host')
+            self.drvr.v2v_cutover_source.nova.open_destination(
+                self.drvr.v2v_cutover_source.dest_uri('dest-host'))
         return open_auth.call_args[0][0]
 
     def test_default_is_novas_live_migration_uri(self):
@@ -587,6 +638,18 @@ class CloneConnectionTestCase(_DriverTestBase):
         self.flags(clone_uri='qemu+ssh://nova@%s/system', group='v2v')
         self.assertEqual('qemu+ssh://nova@dest-host/system', self._uri())
 
+    def test_clone_connection_is_closed(self):
+        source = self.drvr.v2v_cutover_source
+        conn = mock.Mock()
+        with mock.patch.object(source.nova, 'open_destination',
+                               return_value=conn), \
+                mock.patch.object(cutover_transfer.clone,
+                                  'start_clone_retrying',
+                                  return_value=(mock.Mock(), 1.0)) as start:
+            source.start_clone(self.instance, 'dest-host', '<domain/>')
+        self.assertIs(conn, start.call_args[0][0])
+        conn.close.assert_called_once_with()
+
     def _release_check(self):
         self.drvr._host.get_guest = mock.Mock()
         self.drvr._host.get_guest.return_value.get_xml_desc.return_value = (
@@ -595,14 +658,23 @@ class CloneConnectionTestCase(_DriverTestBase):
             '</disk></devices></domain>')
         records = [{'path': '/i/u/disk', 'name': 'exp', 'host': '192.0.2.2',
                     'port': 10810}]
-        with mock.patch.object(self.drvr, '_v2v_clone_xml',
+        source = self.drvr.v2v_cutover_source
+        record = mock.Mock(exports=records)
+        with mock.patch.object(source, 'clone_xml',
                                return_value='<domain/>'), \
-                mock.patch.object(v2v_live.cutover,
+                mock.patch.object(source.nova, 'get_domain') as get_domain, \
+                mock.patch.object(cutover_transfer.cutover,
                                   'run_source_cutover') as run:
-            self.drvr._v2v_run_cutover(
-                self.context, self.instance, 'dest', mock.Mock(), records,
+            source._run(
+                self.context, self.instance, 'dest', mock.Mock(), record,
                 objects.LibvirtLiveMigrateData(),
-                v2v_live.CutoverState('suspend'))
+                cutover_source.CutoverState('suspend'))
+        # The domain comes through the Host's connection, not a Guest.
+        self.assertIs(get_domain.return_value, run.call_args[0][0])
+        self.assertEqual(
+            [nbd.ExportedDisk('/i/u/disk', None, 'exp', host='192.0.2.2',
+                              port=10810, target='vda')],
+            run.call_args[0][1])
         return run.call_args[0][5].release_check
 
     def test_release_probed_by_default(self):
@@ -610,7 +682,7 @@ class CloneConnectionTestCase(_DriverTestBase):
 
     def test_release_not_probed(self):
         self.flags(cutover_release_probe=False, group='v2v')
-        self.assertIs(v2v_live.cutover.release_not_probed,
+        self.assertIs(cutover_transfer.cutover.release_not_probed,
                       self._release_check())
 
 
@@ -620,28 +692,28 @@ class TrustedSharedTestCase(test.NoDBTestCase):
         return objects.LibvirtLiveMigrateData(is_shared_instance_path=shared)
 
     def test_all_disks_below_a_listed_path(self):
-        self.assertTrue(v2v_live.trusted_shared(
+        self.assertTrue(live_tuning.trusted_shared(
             self._data(), ['/srv/shared/u/disk', '/srv/shared/u/disk.eph0'],
             ['/other', '/srv/shared/']))
 
     def test_one_disk_elsewhere(self):
-        self.assertFalse(v2v_live.trusted_shared(
+        self.assertFalse(live_tuning.trusted_shared(
             self._data(), ['/srv/shared/u/disk', '/var/lib/u/disk.eph0'],
             ['/srv/shared']))
 
     def test_prefix_is_not_a_parent(self):
-        self.assertFalse(v2v_live.trusted_shared(
+        self.assertFalse(live_tuning.trusted_shared(
             self._data(), ['/srv/shared2/u/disk'], ['/srv/shared']))
 
     def test_not_confirmed_by_novas_probe(self):
-        self.assertFalse(v2v_live.trusted_shared(
+        self.assertFalse(live_tuning.trusted_shared(
             self._data(False), ['/srv/shared/u/disk'], ['/srv/shared']))
-        self.assertFalse(v2v_live.trusted_shared(
+        self.assertFalse(live_tuning.trusted_shared(
             objects.LibvirtLiveMigrateData(), ['/srv/shared/u/disk'],
             ['/srv/shared']))
 
     def test_nothing_listed(self):
-        self.assertFalse(v2v_live.trusted_shared(
+        self.assertFalse(live_tuning.trusted_shared(
             self._data(), ['/srv/shared/u/disk'], []))
 
 
@@ -761,7 +833,7 @@ class FittedDowntimeGuestTestCase(_DriverTestBase):
 
     def test_monitor_gets_the_wrapped_guest(self):
         wrapped = self._monitored_guest(mock.Mock())
-        self.assertIsInstance(wrapped, v2v_live.FittedDowntimeGuest)
+        self.assertIsInstance(wrapped, live_tuning.FittedDowntimeGuest)
         self.assertEqual(50, wrapped._policy.values[0])
 
     def test_nova_policy_keeps_novas_monitor(self):
@@ -773,7 +845,7 @@ class FittedDowntimeGuestTestCase(_DriverTestBase):
         guest = mock.Mock()
         policy = mock.Mock(history=[mock.Mock(elapsed=0.0, reason='start')])
         policy.update.side_effect = [50, None]
-        wrapped = v2v_live.FittedDowntimeGuest(guest, policy, self.instance)
+        wrapped = live_tuning.FittedDowntimeGuest(guest, policy, self.instance)
         guest.get_job_info.return_value = self._info()
         self.assertIs(guest.get_job_info.return_value,
                       wrapped.get_job_info())
@@ -787,7 +859,7 @@ class FittedDowntimeGuestTestCase(_DriverTestBase):
     def test_no_job_no_policy(self):
         guest = mock.Mock()
         policy = mock.Mock()
-        wrapped = v2v_live.FittedDowntimeGuest(guest, policy, self.instance)
+        wrapped = live_tuning.FittedDowntimeGuest(guest, policy, self.instance)
         guest.get_job_info.return_value = self._info(job_type=0)
         wrapped.get_job_info()
         policy.update.assert_not_called()
@@ -797,15 +869,15 @@ class FittedDowntimeGuestTestCase(_DriverTestBase):
         guest.migrate_configure_max_downtime.side_effect = Exception('gone')
         policy = mock.Mock(history=[mock.Mock(elapsed=0.0, reason='start')])
         policy.update.return_value = 50
-        wrapped = v2v_live.FittedDowntimeGuest(guest, policy, self.instance)
+        wrapped = live_tuning.FittedDowntimeGuest(guest, policy, self.instance)
         guest.get_job_info.return_value = self._info()
         self.assertIs(guest.get_job_info.return_value,
                       wrapped.get_job_info())
 
     def test_other_calls_reach_the_guest(self):
         guest = mock.Mock()
-        wrapped = v2v_live.FittedDowntimeGuest(guest, mock.Mock(),
-                                               self.instance)
+        wrapped = live_tuning.FittedDowntimeGuest(guest, mock.Mock(),
+                                                  self.instance)
         wrapped.abort_job()
         guest.abort_job.assert_called_once_with()
 
@@ -814,11 +886,11 @@ class EventHooksTestCase(_DriverTestBase):
 
     @mock.patch.object(libvirt_driver.LibvirtDriver,
                        'post_live_migration_at_source')
-    @mock.patch.object(v2v_live, 'load_plan',
+    @mock.patch.object(v2v_record.MigrationRecord, 'carried',
                        side_effect=exception.InstanceNotFound(
                            instance_id='x'))
     def test_end_event_survives_an_unreadable_plan(self, load, mock_super):
-        with mock.patch.object(self.drvr, '_v2v_emit') as emit:
+        with mock.patch.object(self.drvr.v2v_events, 'emit') as emit:
             self.drvr.post_live_migration_at_source(self.context,
                                                     self.instance, [])
         mock_super.assert_called_once()
@@ -827,12 +899,11 @@ class EventHooksTestCase(_DriverTestBase):
 
     @mock.patch.object(libvirt_driver.LibvirtDriver,
                        'rollback_live_migration_at_source')
-    @mock.patch.object(v2v_live, 'load_plan', return_value=None)
-    def test_rollback_event_has_the_cutovers_reason(self, load, mock_super):
-        state = v2v_live.CutoverState('suspend')
+    def test_rollback_event_has_the_cutovers_reason(self, mock_super):
+        state = cutover_source.CutoverState('suspend')
         state.failure = 'the clone did not start'
-        self.drvr._v2v_cutovers[self.instance.uuid] = state
-        with mock.patch.object(self.drvr, '_v2v_emit') as emit:
+        self.drvr.v2v_cutover_source._running[self.instance.uuid] = state
+        with mock.patch.object(self.drvr.v2v_events, 'emit') as emit:
             self.drvr.rollback_live_migration_at_source(
                 self.context, self.instance, None)
         emit.assert_called_once_with(
@@ -840,26 +911,249 @@ class EventHooksTestCase(_DriverTestBase):
             reason='the clone did not start', dest_host=None)
 
 
-class SysmetaPiecesTestCase(test.NoDBTestCase):
-    """Values longer than Nova's VARCHAR(255) are stored in pieces."""
+class NovaParityTestCase(_DriverTestBase):
+    """Moves without a V2V plan: what Nova's driver does, case by case."""
 
-    def test_round_trip_and_removal(self):
-        sysmeta = {'image_hw_disk_bus': 'virtio'}
-        text = 'x' * 600 + 'end'
-        v2v_common.sysmeta_put(sysmeta, 'v2v_plan', text)
-        self.assertEqual(text, v2v_common.sysmeta_get(sysmeta, 'v2v_plan'))
-        self.assertEqual('#3', sysmeta['v2v_plan'])
-        for value in sysmeta.values():
-            self.assertLessEqual(len(value), v2v_common.SYSMETA_VALUE_MAX)
-        v2v_common.sysmeta_put(sysmeta, 'v2v_plan', 'short')
-        self.assertEqual({'image_hw_disk_bus', 'v2v_plan', 'v2v_plan#0'},
-                         set(sysmeta))
-        v2v_common.sysmeta_put(sysmeta, 'v2v_plan', None)
-        self.assertEqual({'image_hw_disk_bus': 'virtio'}, sysmeta)
-        self.assertIsNone(v2v_common.sysmeta_get(sysmeta, 'v2v_plan'))
+    def setUp(self):
+        super().setUp()
+        self.drvr._parse_migration_flags()
+        # The [v2v] options that run Nova's migrations unchanged.
+        self.flags(downtime_policy='nova', auto_converge=False,
+                   synchronous_disk_writes=False, group='v2v')
 
-    def test_a_plain_value_reads_as_it_is(self):
-        # What an earlier release stored (and short test fixtures).
-        self.assertEqual('{"mode": "offline"}', v2v_common.sysmeta_get(
-            {'v2v_plan': '{"mode": "offline"}'}, 'v2v_plan'))
-        self.assertEqual('', v2v_common.sysmeta_get({'k': ''}, 'k'))
+    def test_operation_error_is_novas(self):
+        """The migration thread's error reaches Nova's ``_live_migration``.
+
+        Before, the V2V driver logged and swallowed it: Nova's refusal of
+        an unusable serial console listen address ended without an error.
+        """
+        self.flags(enabled=True, group='serial_console')
+        data = objects.LibvirtLiveMigrateData(
+            block_migration=False, serial_listen_addr=None)
+        guest = mock.Mock()
+        self.instance.vm_state = 'active'
+        self.assertRaises(exception.MigrationError,
+                          self.drvr._live_migration_operation,
+                          self.context, self.instance, 'dest', False, data,
+                          guest, [])
+        guest.migrate.assert_not_called()
+
+    def test_libvirt_error_is_novas(self):
+        error = libvirt_driver.libvirt.libvirtError('migration failed')
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_operation',
+                               side_effect=error):
+            self.assertRaises(
+                libvirt_driver.libvirt.libvirtError,
+                self.drvr._live_migration_operation, self.context,
+                self.instance, 'dest', False,
+                objects.LibvirtLiveMigrateData(block_migration=False),
+                mock.Mock(), [])
+
+    @mock.patch('nova.thread_pool_factory.spawn')
+    @mock.patch.object(libvirt_driver.LibvirtDriver,
+                       '_live_migration_monitor',
+                       side_effect=RuntimeError('monitor failed'))
+    def test_monitor_failure_aborts_the_job(self, monitor, spawn):
+        """Nova aborts the job when its monitor fails, and raises."""
+        guest = mock.Mock()
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr._host, 'get_guest', return_value=guest))
+        data = objects.LibvirtLiveMigrateData(block_migration=False)
+        self.assertRaises(RuntimeError, self.drvr._live_migration,
+                          self.context, self.instance, 'dest', None, None,
+                          False, data)
+        guest._domain.abortJob.assert_called_once_with()
+        self.assertIs(guest, monitor.call_args[0][2])
+
+    def test_untuned_migration_gets_novas_guest(self):
+        """No wrapper, no libvirt call, no read of the guest's XML."""
+        guest = mock.Mock()
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_operation') as nova, \
+                mock.patch.object(self.drvr._host,
+                                  'get_connection') as conn:
+            self.drvr._live_migration_operation(
+                self.context, self.instance, 'dest', True,
+                objects.LibvirtLiveMigrateData(block_migration=True),
+                guest, ['vda'])
+        nova.assert_called_once_with(
+            self.context, self.instance, 'dest', True, mock.ANY, guest,
+            ['vda'])
+        conn.assert_not_called()
+        guest.get_xml_desc.assert_not_called()
+        guest.migrate_configure_max_downtime.assert_not_called()
+
+    def test_untuned_monitor_gets_novas_guest(self):
+        guest = mock.Mock()
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_monitor') as nova:
+            self.drvr._live_migration_monitor(
+                self.context, self.instance, guest, 'dest', None, None,
+                False, None, None, [])
+        self.assertIs(guest, nova.call_args[0][2])
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver, '_live_migration')
+    @mock.patch.object(libvirt_driver.LibvirtDriver,
+                       'check_can_live_migrate_source')
+    def test_live_migration_after_the_pre_check_reads_nothing(
+            self, nova_check, nova_live):
+        """Pre-check, then the move, on this host: no instance read.
+
+        The source's pre-check keeps what it decided (here: a peer, Nova's
+        own move); the manager's older instance object is not re-read.
+        """
+        data = objects.LibvirtLiveMigrateData(filename='probe',
+                                              block_migration=False)
+        self.drvr.check_can_live_migrate_source(self.context, self.instance,
+                                                data)
+        stale = objects.Instance(uuid=uuids.instance, system_metadata={})
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_operation'), \
+                mock.patch.object(libvirt_driver.LibvirtDriver,
+                                  '_live_migration_monitor'):
+            self.drvr.live_migration(self.context, stale, 'dest', None,
+                                     None, False, data)
+        nova_live.assert_called_once()
+        self.get_by_uuid.assert_not_called()
+
+    @mock.patch.object(libvirt_driver.LibvirtDriver,
+                       'post_live_migration_at_destination')
+    def test_post_at_destination_of_novas_move_is_novas(self, nova):
+        self.drvr.post_live_migration_at_destination(
+            self.context, self.instance, [], block_migration=True)
+        nova.assert_called_once_with(
+            self.context, self.instance, [], block_migration=True,
+            block_device_info=None)
+        self.get_by_uuid.assert_not_called()
+
+    def test_dest_check_uses_what_it_is_given(self):
+        """The pre-checks read no instance from the database."""
+        self.instance.host = 'other'
+        src_info = {'stats': self._dest_stats(hostname='other',
+                                              storage_id='store-other')}
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               'check_can_live_migrate_destination'):
+            self.drvr.check_can_live_migrate_destination(
+                self.context, self.instance, src_info, {}, None, None)
+        self.get_by_uuid.assert_not_called()
+
+
+class ColdMigrationTestCase(_DriverTestBase):
+    """A resize or cold migration is Nova's unless a disk must convert."""
+
+    XML = """<domain type='kvm'>
+  <os><type arch='x86_64' machine='pc-i440fx-2.11'>hvm</type></os>
+  <devices>%s</devices>
+</domain>"""
+    FILE_DISK = ("<disk type='file' device='disk'>"
+                 "<driver name='qemu' type='%(fmt)s'/>"
+                 "<source file='%(path)s/%(uuid)s/disk'/>"
+                 "<target dev='vda' bus='virtio'/></disk>")
+    RBD_DISK = ("<disk type='network' device='disk'>"
+                "<driver name='qemu' type='raw'/>"
+                "<source protocol='rbd' name='vms/%(uuid)s_disk'/>"
+                "<target dev='vda' bus='virtio'/></disk>")
+    TPM = "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"
+
+    def setUp(self):
+        super().setUp()
+        migration = objects.Migration(dest_compute='dest', dest_node='dest')
+        self.useFixture(fixtures.MockPatchObject(
+            objects.Migration, 'get_by_instance_and_status',
+            return_value=migration))
+        self.dest_node = objects.ComputeNode(stats=self._dest_stats())
+        self.useFixture(fixtures.MockPatchObject(
+            objects.ComputeNode, 'get_by_host_and_nodename',
+            side_effect=lambda *a: self.dest_node))
+        self.disk_info = self.useFixture(fixtures.MockPatchObject(
+            self.drvr, 'get_instance_disk_info',
+            side_effect=FileNotFoundError('disk'))).mock
+        self.nova = self.useFixture(fixtures.MockPatchObject(
+            libvirt_driver.LibvirtDriver, 'migrate_disk_and_power_off',
+            return_value='[]')).mock
+
+    def _guest(self, devices):
+        xml = self.XML % (devices % {'fmt': 'qcow2',
+                                     'path': self.instances_path,
+                                     'uuid': self.instance.uuid})
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr._host, 'get_guest', return_value=mock.Mock(
+                get_xml_desc=mock.Mock(return_value=xml))))
+
+    def _migrate(self):
+        return self.drvr.migrate_disk_and_power_off(
+            self.context, self.instance, 'dest', mock.sentinel.flavor, [])
+
+    def _offline_plan(self):
+        return v2v_record.MigrationRecord.carried(
+            self.context, self.instance).offline_plan
+
+    def test_no_conversion_is_novas_move(self):
+        """Nothing to convert: Nova's move, no disk file read.
+
+        Before, every cold move to a host with a profile read each disk as
+        a local file (FileNotFoundError in Nova's own functional tests).
+        """
+        self._guest(self.FILE_DISK + self.TPM)
+        self.assertEqual('[]', self._migrate())
+        self.nova.assert_called_once()
+        self.disk_info.assert_not_called()
+        self.assertIsNone(self._offline_plan())
+        self.get_by_uuid.assert_not_called()
+
+    def test_rbd_guest_is_novas_move(self):
+        self.flags(images_type='rbd', group='libvirt')
+        self._guest(self.RBD_DISK)
+        self._migrate()
+        self.nova.assert_called_once()
+        self.assertIsNone(self._offline_plan())
+
+    def test_resize_to_same_host_is_novas_move(self):
+        """The planner refuses a move to the source itself: Nova's move."""
+        self.dest_node.stats = self._dest_stats(hostname='src')
+        self._guest(self.FILE_DISK)
+        self._migrate()
+        self.nova.assert_called_once()
+        self.assertIsNone(self._offline_plan())
+
+    def test_unreadable_definition_is_novas_move(self):
+        self.useFixture(fixtures.MockPatchObject(
+            self.drvr._host, 'get_guest',
+            side_effect=exception.InstanceNotFound(instance_id='x')))
+        self._migrate()
+        self.nova.assert_called_once()
+
+    def test_conversion_is_planned(self):
+        self.dest_node.stats = self._dest_stats(
+            accelerator=profile.TCG, disk_formats=('raw',))
+        self._guest(self.FILE_DISK)
+        self._migrate()
+        plan = self._offline_plan()
+        self.assertEqual(planner.OFFLINE, plan.mode)
+        self.assertEqual([('qcow2', 'raw')],
+                         [(d.source_format, d.dest_format)
+                          for d in plan.disks])
+        self.disk_info.assert_not_called()
+        self.nova.assert_called_once()
+
+    def test_earlier_plan_forgotten(self):
+        v2v_record.sysmeta_put(self.instance.system_metadata,
+                               v2v_record.SYSMETA_OFFLINE_PLAN, '{"x": 1}')
+        self._guest(self.FILE_DISK)
+        self._migrate()
+        self.assertNotIn(v2v_record.SYSMETA_OFFLINE_PLAN,
+                         self.instance.system_metadata)
+
+    def test_finish_without_plan_is_novas(self):
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               'finish_migration') as nova:
+            self.drvr.finish_migration(
+                self.context, mock.sentinel.migration, self.instance,
+                mock.sentinel.disk_info, [], mock.sentinel.image_meta,
+                True, {})
+        nova.assert_called_once_with(
+            self.context, mock.sentinel.migration, self.instance,
+            mock.sentinel.disk_info, [], mock.sentinel.image_meta, True, {},
+            block_device_info=None, power_on=True, share_info=None)
+        self.get_by_uuid.assert_not_called()

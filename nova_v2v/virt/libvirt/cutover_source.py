@@ -1,0 +1,282 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The source's half of a live migration with a V2V cutover.
+
+It runs inside Nova's own live migration flow, in place of Nova's
+``_live_migration``: it mirrors every local disk into the destination's
+exports (saving progress into Nova's migration record, honouring abort and
+force-complete), then stops the guest, ends the mirror without pivot,
+waits until each export released its image, starts the translated clone
+on the destination through a libvirt connection to it (as libvirt's own
+peer-to-peer migration creates the domain there), checks it runs, powers
+the paused source off and only then calls ``post_method``: Nova's cleanup
+then undefines the source and deletes its disks. Any failure before the
+clone runs rolls the source back and calls ``recover_method``.
+"""
+
+import threading
+
+from oslo_log import log as logging
+
+from nova_v2v import conf
+from nova_v2v import exception as v2v_exception
+from nova_v2v.hardware import translate
+from nova_v2v import notifications
+from nova_v2v.planning import profile
+from nova_v2v.virt.libvirt import cutover_transfer
+from nova_v2v.virt.libvirt import nova_internals
+from nova_v2v.virt.libvirt import prechecks
+from nova_v2v.virt.libvirt import record as v2v_record
+
+CONF = conf.CONF
+LOG = logging.getLogger(__name__)
+
+
+class CutoverState(object):
+    """What the source's cutover thread and an abort request share."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.forced = False
+        self.rolled_back = False
+        # Why the cutover rolled back, for the rollback event.
+        self.failure = None
+        self._lock = threading.Lock()
+        self._aborted = False
+        self._cutting_over = False
+
+    @property
+    def aborted(self):
+        with self._lock:
+            return self._aborted
+
+    def request_abort(self):
+        """False once the cutover started: too late to cancel."""
+        with self._lock:
+            if self._cutting_over:
+                return False
+            self._aborted = True
+            return True
+
+    def enter_cutover(self):
+        """False when an abort came first."""
+        with self._lock:
+            if self._aborted:
+                return False
+            self._cutting_over = True
+            return True
+
+
+def note_phase(record, phase):
+    """Write ``phase`` into the record; a failure is only logged."""
+    try:
+        record.set_phase(phase)
+        record.save()
+    except Exception as exc:
+        LOG.warning('Cannot record the V2V phase %(phase)s: %(err)s',
+                    {'phase': phase, 'err': exc})
+
+
+class _Hooks(cutover_transfer.CutoverHooks):
+    """The driver's answers to one running cutover."""
+
+    def __init__(self, source, context, instance, record, migrate_data,
+                 state):
+        self._source = source
+        self._context = context
+        self._instance = instance
+        self._record = record
+        self._plan = record.plan
+        self._migrate_data = migrate_data
+        self._state = state
+
+    def progress(self, progress):
+        self._source.save_progress(self._instance, self._migrate_data,
+                                   progress)
+        self._source.events.moving(
+            self._context, notifications.PROGRESS, self._instance,
+            self._plan, **notifications.progress_fields(progress))
+
+    def should_abort(self):
+        return self._state.aborted
+
+    def force_complete(self):
+        if not self._source.nova.take_force_complete(self._instance):
+            return False
+        self._state.forced = True
+        self._state.mode = cutover_transfer.SUSPEND
+        return True
+
+    def enter_cutover(self):
+        """The guest stops now, unless an abort came first."""
+        if not self._state.enter_cutover():
+            return False
+        note_phase(self._record, v2v_record.CUTTING_OVER)
+        self._source.events.moving(self._context,
+                                   notifications.CUTOVER_START,
+                                   self._instance, self._plan)
+        return True
+
+
+class CutoverSource(object):
+    """The source's hooks of a cutover.
+
+    :param nova: the driver's :class:`nova_internals.NovaLibvirt`
+    :param events: the driver's :class:`events.Events`
+    """
+
+    def __init__(self, nova, events):
+        self.nova = nova
+        self.events = events
+        self._half = cutover_transfer.SourceHalf()
+        # {instance uuid: CutoverState} of the cutovers this source runs.
+        self._running = {}
+
+    def state(self, instance):
+        """The running cutover's :class:`CutoverState`, or None."""
+        return self._running.get(instance.uuid)
+
+    def run(self, context, instance, dest, post_method, recover_method,
+            block_migration, migrate_data, record):
+        """Nova's ``_live_migration`` for a cutover: one of post/recover."""
+        plan = record.plan
+        state = CutoverState(CONF.v2v.cutover_mode)
+        self._running[instance.uuid] = state
+        self.nova.start_tracking(instance)
+        try:
+            try:
+                self._run(context, instance, dest, plan, record,
+                          migrate_data, state)
+            except v2v_exception.V2VCutoverCancelled as exc:
+                LOG.warning('%(err)s', {'err': exc}, instance=instance)
+                state.failure = str(exc)
+                recover_method(context, instance, dest, migrate_data,
+                               migration_status='cancelled')
+                return
+            except Exception as exc:
+                LOG.error('V2V cutover failed, rolled back: %(err)s',
+                          {'err': exc}, instance=instance)
+                state.failure = str(exc)
+                recover_method(context, instance, dest, migrate_data)
+                return
+            post_method(context, instance, dest, block_migration,
+                        migrate_data)
+        finally:
+            self._running.pop(instance.uuid, None)
+            self.nova.stop_tracking(instance)
+
+    def abort(self, instance):
+        """Nova's ``live_migration_abort`` for a cutover.
+
+        :returns: False when no cutover of the instance runs here
+        """
+        state = self.state(instance)
+        if state is None:
+            return False
+        if not state.request_abort():
+            LOG.warning('The V2V cutover is past the point where it can be '
+                        'cancelled', instance=instance)
+        else:
+            LOG.info('Cancelling the V2V cutover', instance=instance)
+        return True
+
+    def _run(self, context, instance, dest, plan, record, migrate_data,
+             state):
+        """Sync, stop, switch; the clone runs on ``dest`` on return.
+
+        Raises after rolling the source back (running guest, no job).
+        """
+        guest = self.nova.get_guest(instance)
+        disks = self._half.disks(record.exports, guest.get_xml_desc())
+        # Built while the guest runs: a translation error stops the move
+        # before anything happened.
+        clone_xml = self.clone_xml(instance, guest, plan, migrate_data)
+        hooks = _Hooks(self, context, instance, record, migrate_data, state)
+        note_phase(record, v2v_record.SYNCING)
+        try:
+            stats = self._half.run(
+                self.nova.get_domain(instance), disks, clone_xml,
+                lambda xml: self.start_clone(instance, dest, xml),
+                state.mode, hooks)
+        except Exception as exc:
+            state.rolled_back = True
+            note_phase(record, v2v_record.ROLLED_BACK)
+            LOG.warning('V2V cutover rolled back: %(err)s', {'err': exc},
+                        instance=instance)
+            if state.aborted:
+                raise v2v_exception.V2VCutoverCancelled(
+                    reason='aborted by request (%s)' % exc)
+            raise
+        note_phase(record, v2v_record.CLONE_RUNNING)
+        LOG.info('V2V cutover done: downtime %(down)ss, stop %(how)s, '
+                 '%(bytes)d bytes copied', {'down': stats['downtime_seconds'],
+                                            'how': stats['stop'],
+                                            'bytes': stats['bytes_copied']},
+                 instance=instance)
+        self.events.moving(context, notifications.CUTOVER_END, instance,
+                           plan, dest=dest,
+                           downtime_s=stats['downtime_seconds'],
+                           stop=stats['stop'],
+                           bytes_copied=stats['bytes_copied'])
+
+    def save_progress(self, instance, migrate_data, progress):
+        """The sync's progress into Nova's migration record."""
+        if 'migration' not in migrate_data or not migrate_data.migration:
+            return
+        total = progress['total']
+        info = nova_internals.job_info(
+            type=nova_internals.libvirt().VIR_DOMAIN_JOB_UNBOUNDED,
+            disk_total=total, disk_processed=progress['copied'],
+            disk_remaining=progress['remaining'], memory_total=0,
+            memory_processed=0, memory_remaining=0)
+        remaining = (int(round(progress['remaining'] * 100.0 / total))
+                     if total else 100)
+        self.nova.save_stats(instance, migrate_data.migration, info,
+                             remaining)
+
+    def clone_xml(self, instance, guest, plan, migrate_data):
+        """The clone's definition, from the running source guest.
+
+        Nova's update for the destination (VIFs, volumes, graphics,
+        serial...) plus the plan's translation.
+        """
+        xml = self.nova.updated_guest_xml(
+            instance, guest, migrate_data,
+            profile.DOMAIN_TYPE.get(plan.dest_accel,
+                                    CONF.libvirt.virt_type))
+        try:
+            return prechecks.translate_xml(xml, plan)
+        except translate.TranslationError as exc:
+            raise v2v_exception.V2VCutoverFailed(reason=str(exc))
+
+    def dest_uri(self, dest):
+        """``[v2v] clone_uri``, by default Nova's live migration URI."""
+        return (CONF.v2v.clone_uri % dest if CONF.v2v.clone_uri
+                else self.nova.live_migration_uri(dest))
+
+    def start_clone(self, instance, dest, clone_xml):
+        """Define and start the clone on ``dest``: (clone, start time)."""
+        conn = self.nova.open_destination(self.dest_uri(dest))
+        try:
+            clone, started = self._half.start_clone(conn, clone_xml)
+            LOG.info('V2V cutover: the clone %(name)s runs on %(dest)s',
+                     {'name': clone.name(), 'dest': dest},
+                     instance=instance)
+            return clone, started
+        finally:
+            try:
+                conn.close()
+            except Exception:
+                pass

@@ -1,0 +1,194 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The cutover's two halves, over the transfer engine.
+
+The only module of the driver that calls :mod:`nova_v2v.transfer`'s
+cutover and export API (:func:`cutover.run_source_cutover` with its
+:class:`hooks.CutoverHooks` and :class:`cutover.CutoverOptions`,
+:class:`nbd.ClientBoundExport`, :class:`nbd.ExportedDisk`,
+:func:`nbd.stop_pid_file`, :func:`clone.start_clone_retrying`):
+
+* :class:`DestinationHalf` exports the precreated disks over NBD and stops
+  the exports;
+* :class:`SourceHalf` maps the destination's export records onto the
+  guest's disks and runs the source's sequence (sync, stop, switch) with
+  the driver's :class:`CutoverHooks`.
+
+An export is recorded as :meth:`nbd.ExportedDisk.to_dict` gives it, with
+its ``source_path`` (the source's disk the export receives): the one disk
+record from the destination's export to the source's mirror.
+"""
+
+import dataclasses
+import glob
+import os
+import time
+
+from oslo_log import log as logging
+from oslo_utils import units
+
+from nova_v2v import conf
+from nova_v2v import exception as v2v_exception
+from nova_v2v.hardware import translate
+from nova_v2v.transfer import clone
+from nova_v2v.transfer import cutover
+from nova_v2v.transfer import exception as transfer_exception
+from nova_v2v.transfer import hooks as cutover_hooks
+from nova_v2v.transfer import nbd
+
+CONF = conf.CONF
+LOG = logging.getLogger(__name__)
+
+# Where the destination keeps the pid files of its NBD exports, in the
+# instance's directory: its rollback finds them there whatever the
+# instance's system_metadata says.
+NBD_PID_GLOB = 'v2v-nbd-*.pid'
+# Seconds between two polls of the block copy jobs.
+SYNC_POLL = 0.2
+# Stop modes of the source guest.
+SUSPEND = cutover.SUSPEND
+
+TransferError = transfer_exception.TransferError
+
+
+# The hooks the source's sequence calls: progress, abort, force-complete
+# and the last word before the guest stops (transfer.hooks documents each).
+CutoverHooks = cutover_hooks.CutoverHooks
+
+
+class DestinationHalf(object):
+    """The destination's NBD exports of a cutover."""
+
+    @staticmethod
+    def export(instance, disks, instance_dir):
+        """Export ``disks`` from ``instance_dir``; their records.
+
+        :param disks: ``[(source path, destination format)]``
+        :raises: V2VCutoverFailed
+        """
+        exported = []
+        for source_path, dest_format in disks:
+            base = os.path.basename(source_path)
+            exported.append(nbd.ExportedDisk(
+                os.path.join(instance_dir, base), dest_format,
+                'v2v-%s-%s' % (instance.uuid, base),
+                source_path=source_path))
+        if not exported:
+            raise v2v_exception.V2VCutoverFailed(
+                reason='no local disk of the guest to synchronise')
+        address = (CONF.libvirt.live_migration_inbound_addr or
+                   CONF.my_ip)
+        export = nbd.ClientBoundExport(
+            exported, address, run_dir=instance_dir, tag='v2v',
+            port_range=(CONF.v2v.nbd_port_min, CONF.v2v.nbd_port_max))
+        try:
+            export.start()
+        except transfer_exception.TransferError as exc:
+            raise v2v_exception.V2VCutoverFailed(reason=str(exc))
+        records = [disk.to_dict() for disk in export.exports()]
+        LOG.info('V2V cutover: %(n)d disk(s) exported on %(addr)s',
+                 {'n': len(records), 'addr': address}, instance=instance)
+        return records
+
+    @staticmethod
+    def stop(instance, records, instance_dir=None):
+        """Stop every export of the records or found in ``instance_dir``.
+
+        :returns: how many were still running
+        """
+        pid_files = {r['pid_file'] for r in records if 'pid_file' in r}
+        if instance_dir:
+            pid_files.update(glob.glob(os.path.join(instance_dir,
+                                                    NBD_PID_GLOB)))
+        stopped = 0
+        for pid_file in sorted(pid_files):
+            if nbd.stop_pid_file(pid_file):
+                stopped += 1
+        if pid_files:
+            LOG.info('V2V: %(n)d NBD export(s) were still running and '
+                     'stopped', {'n': stopped}, instance=instance)
+        return stopped
+
+
+def _verify_clone(clone, timeout):
+    """The clone must keep running for ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if not clone.isActive():
+            raise transfer_exception.CloneNotRunning(
+                'the clone %s stopped' % clone.name())
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.1)
+
+
+class SourceHalf(object):
+    """The source's sequence of a cutover."""
+
+    @staticmethod
+    def disks(records, xml):
+        """The recorded exports, each with the guest's target dev.
+
+        :param records: the export records (dicts) the destination stored
+        :param xml: the running source guest's definition
+        :returns: :class:`nbd.ExportedDisk` list, ``target`` set
+        :raises: V2VCutoverFailed
+        """
+        targets = {path: dev for dev, _bus, path, _fmt in
+                   translate.disk_targets(xml)}
+        disks = []
+        for record in records:
+            disk = nbd.ExportedDisk.from_dict(record)
+            path = disk.source_path or disk.path
+            if path not in targets:
+                raise v2v_exception.V2VCutoverFailed(
+                    reason='the guest has no disk %s' % path)
+            disks.append(dataclasses.replace(disk, target=targets[path]))
+        if not disks:
+            raise v2v_exception.V2VCutoverFailed(
+                reason='the destination exported no disk')
+        return disks
+
+    @staticmethod
+    def start_clone(conn, clone_xml):
+        """Define and start the clone through ``conn``.
+
+        :returns: ``(clone, monotonic start time)``
+        """
+        return clone.start_clone_retrying(
+            conn, clone_xml, _verify_clone, CONF.v2v.cutover_clone_check)
+
+    @staticmethod
+    def run(domain, disks, clone_xml, start_clone_fn, mode, hooks):
+        """Sync, stop, switch: :func:`cutover.run_source_cutover`.
+
+        :param domain: the source guest's ``virDomain``
+        :param start_clone_fn: ``f(clone_xml) -> (clone, start time)``
+        :param hooks: :class:`CutoverHooks`
+        :returns: the cutover's stats dict
+        """
+        options = cutover.CutoverOptions(
+            mode=mode,
+            release_check=(None if CONF.v2v.cutover_release_probe
+                           else cutover.release_not_probed),
+            release_timeout=CONF.v2v.cutover_release_timeout,
+            bandwidth=CONF.libvirt.live_migration_bandwidth * units.Mi,
+            sync_timeout=CONF.v2v.cutover_sync_timeout,
+            shutdown_timeout=CONF.v2v.cutover_shutdown_timeout,
+            progress_interval=max(
+                CONF.libvirt.live_migration_monitor_interval, 1),
+            poll=SYNC_POLL)
+        return cutover.run_source_cutover(
+            domain, disks, clone_xml, start_clone_fn, hooks, options)

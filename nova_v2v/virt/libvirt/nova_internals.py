@@ -1,0 +1,280 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The one seam between the V2V driver and Nova's internals.
+
+Nova's libvirt driver has no plugin interface for migrations: the V2V
+driver subclasses it, overrides a few of its private methods and reads
+some of its private state. Every such internal is named here, and only
+here; the rest of :mod:`nova_v2v.virt` reaches Nova's internals through
+:class:`NovaLibvirt` (one per driver) and the module functions below.
+
+:data:`OVERRIDDEN`, :data:`DRIVER_MEMBERS` and :data:`FUNCTIONS` list what
+the driver assumes, with the parameter names it assumes;
+``tests/unit/virt/test_nova_internals.py`` checks them against the
+installed Nova, so that a Nova release that renames, removes or reshapes
+one of them fails with its name.
+
+libvirt itself is reached through Nova's ``Host`` and ``Guest`` for the
+local hypervisor. The V2V cutover needs two more things, which the seam
+gives through public libvirt routes only: the source guest's ``virDomain``
+(looked up by UUID on the ``Host``'s connection, never unwrapped from a
+``Guest``), and a short-lived connection to the destination's libvirtd to
+start the clone (:meth:`NovaLibvirt.open_destination`). That connection is
+not a second Nova ``Host``: a ``Host`` registers lifecycle-event and
+close callbacks that dispatch into this compute's driver
+(``emit_event``), so the destination's clone starting would be reported
+as an event of this host's instance; it also keeps the connection open
+for the service's lifetime. A plain ``openAuth`` through the libvirt
+module Nova's driver imported (fake libvirt in Nova's test fixtures), closed
+after use, is all the clone needs.
+"""
+
+import collections
+import functools
+import os
+
+from nova import objects
+from nova import utils as nova_utils
+from nova.virt.libvirt import driver as libvirt_driver
+from nova.virt.libvirt import guest as libvirt_guest
+from nova.virt.libvirt import migration as libvirt_migrate
+from nova.virt.libvirt import utils as libvirt_utils
+
+LibvirtDriver = libvirt_driver.LibvirtDriver
+
+# Nova's private LibvirtDriver methods the V2V driver overrides, with their
+# parameters (Nova calls them; the override must accept what Nova passes).
+OVERRIDDEN = {
+    '_live_migration': (
+        'self', 'context', 'instance', 'dest', 'post_method',
+        'recover_method', 'block_migration', 'migrate_data'),
+    '_live_migration_operation': (
+        'self', 'context', 'instance', 'dest', 'block_migration',
+        'migrate_data', 'guest', 'device_names'),
+    '_live_migration_monitor': (
+        'self', 'context', 'instance', 'guest', 'dest', 'post_method',
+        'recover_method', 'block_migration', 'migrate_data', 'future',
+        'disk_paths'),
+}
+
+# Nova's private LibvirtDriver members the V2V driver calls or reads.
+# A tuple lists a method's parameters; None marks an attribute that
+# LibvirtDriver.__init__ sets.
+DRIVER_MEMBERS = {
+    '_get_migration_flags': ('self', 'is_block_migration'),
+    '_sorted_migrating_resources': ('self', 'instance', 'flavor'),
+    '_live_migration_uri': ('dest',),
+    '_check_shared_storage_test_file': ('self', 'filename', 'instance'),
+    '_is_shared_block_storage': (
+        'self', 'instance', 'dest_check_data', 'block_device_info'),
+    '_clear_empty_migration': ('self', 'instance'),
+    '_get_volume_config': ('self', 'connection_info', 'disk_info'),
+    # The 'force-complete' task protocol of active_migrations: Nova's
+    # live_migration_force_complete appends the task to the instance's
+    # deque, the migration's monitor pops it.
+    'live_migration_force_complete': ('self', 'instance'),
+    '_host': None,
+    'active_migrations': None,
+    'vif_driver': None,
+}
+
+# Nova's module functions, classes and methods of other objects the V2V
+# driver calls, by dotted name, with their parameters.
+FUNCTIONS = {
+    'nova.virt.libvirt.migration.get_updated_guest_xml': (
+        'instance', 'guest', 'migrate_data', 'get_volume_config',
+        'get_vif_config', 'new_resources'),
+    'nova.virt.libvirt.migration.save_stats': (
+        'instance', 'migration', 'info', 'remaining'),
+    'nova.virt.libvirt.guest.JobInfo': ('kwargs',),
+    'nova.virt.libvirt.utils.get_instance_path': ('instance', 'relative'),
+    'nova.virt.libvirt.utils.get_instance_path_at_destination': (
+        'instance', 'migrate_data'),
+    'nova.utils.get_image_from_system_metadata': ('system_meta',),
+    'nova.virt.libvirt.vif.LibvirtGenericVIFDriver.get_config': (
+        'self', 'instance', 'vif', 'image_meta', 'flavor', 'virt_type'),
+    'nova.virt.libvirt.host.Host.get_guest': ('self', 'instance'),
+    'nova.virt.libvirt.host.Host.get_connection': ('self',),
+    'nova.virt.libvirt.host.Host.get_capabilities': ('self',),
+    'nova.virt.libvirt.host.Host.get_version': ('self',),
+}
+
+# The libvirt module Nova's driver imported (its name in that module).
+LIBVIRT_MODULE = 'nova.virt.libvirt.driver.libvirt'
+
+# The file in an instance directory where Nova's image backend keeps each
+# disk's format ({path: format}; nova.virt.libvirt.imagebackend).
+DISK_INFO_FILE = 'disk.info'
+
+# The task Nova's live_migration_force_complete queues.
+FORCE_COMPLETE = 'force-complete'
+
+# The libvirt credential types offered to the destination's libvirtd: the
+# same list Nova's Host offers for its own connection.
+_CRED_TYPES = ('VIR_CRED_AUTHNAME', 'VIR_CRED_ECHOPROMPT', 'VIR_CRED_REALM',
+               'VIR_CRED_PASSPHRASE', 'VIR_CRED_NOECHOPROMPT',
+               'VIR_CRED_EXTERNAL')
+
+
+def libvirt():
+    """The libvirt module Nova's driver imported (read at call time).
+
+    Nova's test fixtures replace it with their fake libvirt; reading it
+    here, when needed, follows them.
+    """
+    return libvirt_driver.libvirt
+
+
+def instance_path(instance):
+    """The instance's directory on this host."""
+    return libvirt_utils.get_instance_path(instance)
+
+
+def instance_path_at_destination(instance, migrate_data):
+    """The instance's directory on a live migration's destination."""
+    return libvirt_utils.get_instance_path_at_destination(instance,
+                                                          migrate_data)
+
+
+def image_from_system_metadata(system_metadata):
+    """The image (with its properties) the instance was built from."""
+    return nova_utils.get_image_from_system_metadata(system_metadata)
+
+
+def job_info(**fields):
+    """A ``Guest.get_job_info`` result, as Nova's monitor reads it."""
+    return libvirt_guest.JobInfo(**fields)
+
+
+def disk_info_file(instance_dir):
+    """The path of the image backend's disk format file."""
+    return os.path.join(instance_dir, DISK_INFO_FILE)
+
+
+def _no_auth(creds, opaque):
+    return 0
+
+
+class NovaLibvirt(object):
+    """Nova's LibvirtDriver internals, for one driver.
+
+    :param driver: the :class:`LibvirtDriver` (the V2V driver itself)
+    """
+
+    def __init__(self, driver):
+        self._driver = driver
+
+    @property
+    def host(self):
+        """Nova's ``Host``: the local libvirt connection."""
+        return self._driver._host
+
+    def get_guest(self, instance):
+        """Nova's ``Guest`` of ``instance``.
+
+        :raises: nova.exception.InstanceNotFound
+        """
+        return self.host.get_guest(instance)
+
+    def get_domain(self, instance):
+        """The instance's ``virDomain`` on this host's connection.
+
+        For the transfer engine, which drives block jobs on it.
+        """
+        return self.host.get_connection().lookupByUUIDString(instance.uuid)
+
+    def libvirt_version(self):
+        return self.host.get_connection().getLibVersion()
+
+    def migration_flags(self, block_migration):
+        """The flags Nova's migration of this kind starts with."""
+        return self._driver._get_migration_flags(block_migration)
+
+    def live_migration_uri(self, dest):
+        """The URI Nova's peer-to-peer live migration uses for ``dest``."""
+        return self._driver._live_migration_uri(dest)
+
+    def shared_instance_path(self, filename, instance):
+        """Nova's shared-storage probe: is the destination's file here?"""
+        return self._driver._check_shared_storage_test_file(filename,
+                                                            instance)
+
+    def shared_block_storage(self, instance, dest_check_data,
+                             block_device_info):
+        return self._driver._is_shared_block_storage(
+            instance, dest_check_data, block_device_info)
+
+    def instance_disk_info(self, instance, block_device_info):
+        """Nova's JSON list of the instance's local disks."""
+        return self._driver.get_instance_disk_info(
+            instance, block_device_info=block_device_info)
+
+    # -- the migrations Nova's monitor tracks ---------------------------
+
+    def start_tracking(self, instance):
+        """Register a migration of ``instance`` as Nova's driver does.
+
+        Nova's ``live_migration_force_complete`` then queues its task for
+        it (and raises NoActiveMigrationForInstance without it).
+        """
+        self._driver.active_migrations[instance.uuid] = collections.deque()
+
+    def take_force_complete(self, instance):
+        """Whether a force-complete was requested since the last call."""
+        tasks = self._driver.active_migrations.get(instance.uuid)
+        forced = False
+        while tasks:
+            if tasks.popleft() == FORCE_COMPLETE:
+                forced = True
+        return forced
+
+    def stop_tracking(self, instance):
+        self._driver._clear_empty_migration(instance)
+
+    # -- the destination's definition -----------------------------------
+
+    def updated_guest_xml(self, instance, guest, migrate_data, virt_type):
+        """Nova's destination XML of a live migration.
+
+        ``get_updated_guest_xml`` as Nova's migration thread calls it, with
+        the destination's ``virt_type`` for the VIFs.
+        """
+        get_vif_config = None
+        if 'vifs' in migrate_data and migrate_data.vifs:
+            get_vif_config = functools.partial(
+                self._driver.vif_driver.get_config, instance=instance,
+                image_meta=instance.image_meta, flavor=instance.flavor,
+                virt_type=virt_type)
+        new_resources = None
+        if isinstance(instance, objects.Instance):
+            new_resources = self._driver._sorted_migrating_resources(
+                instance, instance.flavor)
+        return libvirt_migrate.get_updated_guest_xml(
+            instance, guest, migrate_data, self._driver._get_volume_config,
+            get_vif_config=get_vif_config, new_resources=new_resources)
+
+    @staticmethod
+    def save_stats(instance, migration, info, remaining):
+        """Nova's record of a migration's progress (migration, instance)."""
+        libvirt_migrate.save_stats(instance, migration, info, remaining)
+
+    # -- the destination's libvirtd -------------------------------------
+
+    @staticmethod
+    def open_destination(uri):
+        """A libvirt connection to ``uri``; the caller closes it."""
+        lv = libvirt()
+        auth = [[getattr(lv, name) for name in _CRED_TYPES], _no_auth, None]
+        return lv.openAuth(uri, auth, 0)

@@ -1,0 +1,298 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The one owner of what a V2V migration keeps: :class:`MigrationRecord`.
+
+A migration's record lives in the instance's ``system_metadata``: the plan
+the source's pre-check made, the destination's profile handed to the
+source's pre-check, the NBD exports of a cutover, the phase it reached
+(with its time) and the plan of an offline (cold) move. No other module
+reads or writes these keys, and no other module of the driver reads the
+instance from the database.
+
+**Stale objects.** Nova hands each hook an instance object, and the
+objects of a live migration's later calls were serialised before the
+record changed: the conductor serialises the instance for the source's
+``live_migration`` before the source's pre-check records the plan, and the
+source's manager serialises its object for the destination's
+``pre_live_migration`` before the destination records the exports. Nova
+saves ``system_metadata`` whole whenever it saves such an object, so a
+stale object would also write an old record back. The record solves both
+halves here, and only here:
+
+* :meth:`MigrationRecord.current` reads the record from the database (the
+  hooks whose object is known to be older than the record call it);
+  :meth:`MigrationRecord.carried` reads the object as Nova gave it (the
+  pre-checks and the cold migration, whose objects are current);
+* every change is applied to the object the hook was given as well as
+  written (by :meth:`MigrationRecord.save`) through a fresh copy read from
+  the database, so a later save of the given object by Nova writes the same
+  record;
+* the exports belong to the destination: a record read on the source
+  removes them from the object it was given (:meth:`MigrationRecord.current`
+  with ``carry_exports=False``), so that the source's later saves cannot
+  bring back exports the destination has forgotten.
+
+Nova's ``instance_system_metadata.value`` is a VARCHAR(255) (MySQL refuses a
+longer value): a value longer than that is stored in pieces
+(:func:`sysmeta_put`, :func:`sysmeta_get`).
+"""
+
+from nova import objects
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+from oslo_utils import timeutils
+
+from nova_v2v.planning import planner
+
+LOG = logging.getLogger(__name__)
+
+# instance.system_metadata keys.
+SYSMETA_PLAN = 'v2v_plan'
+SYSMETA_DEST_PROFILE = 'v2v_dest_profile'
+SYSMETA_NBD = 'v2v_nbd'
+SYSMETA_OFFLINE_PLAN = 'v2v_offline_plan'
+SYSMETA_PHASE = 'v2v_phase'
+KEYS = (SYSMETA_PLAN, SYSMETA_DEST_PROFILE, SYSMETA_NBD,
+        SYSMETA_OFFLINE_PLAN, SYSMETA_PHASE)
+
+# The phases of a live migration's record.
+PLANNED = 'planned'
+EXPORTED = 'exported'
+SYNCING = 'syncing'
+CUTTING_OVER = 'cutting-over'
+CLONE_RUNNING = 'clone-running'
+ROLLED_BACK = 'rolled-back'
+
+SYSMETA_VALUE_MAX = 255
+SYSMETA_CHUNK = 240
+
+
+def sysmeta_put(sysmeta, key, text):
+    """Store ``text`` under ``key`` in pieces that fit; None removes it.
+
+    ``key`` holds ``'#N'``, ``key#0`` .. ``key#N-1`` the text.
+    """
+    for name in [k for k in sysmeta if k == key or
+                 k.startswith(key + '#')]:
+        del sysmeta[name]
+    if text is None:
+        return
+    chunks = [text[i:i + SYSMETA_CHUNK]
+              for i in range(0, len(text), SYSMETA_CHUNK)] or ['']
+    sysmeta[key] = '#%d' % len(chunks)
+    for index, chunk in enumerate(chunks):
+        sysmeta['%s#%d' % (key, index)] = chunk
+
+
+def sysmeta_get(sysmeta, key):
+    """The text :func:`sysmeta_put` stored under ``key``, or None."""
+    head = sysmeta.get(key)
+    if head is None:
+        return None
+    if not head.startswith('#') or not head[1:].isdigit():
+        return head
+    return ''.join(sysmeta.get('%s#%d' % (key, index), '')
+                   for index in range(int(head[1:])))
+
+
+def _fetch(context, instance):
+    return objects.Instance.get_by_uuid(context, instance.uuid,
+                                        expected_attrs=['system_metadata'])
+
+
+class MigrationRecord(object):
+    """What one migration of ``instance`` keeps, and its changes.
+
+    Build it with :meth:`current` or :meth:`carried`; read its properties;
+    change it with the setters; :meth:`save` writes the changes.
+    """
+
+    def __init__(self, context, instance, values):
+        self._context = context
+        self._instance = instance
+        self._values = dict(values)
+        self._changed = set()
+
+    @classmethod
+    def carried(cls, context, instance):
+        """The record as the given object carries it."""
+        sysmeta = instance.system_metadata
+        return cls(context, instance,
+                   {key: sysmeta_get(sysmeta, key) for key in KEYS})
+
+    @classmethod
+    def current(cls, context, instance, carry_exports=True):
+        """The record in the database, carried onto ``instance`` too.
+
+        :param carry_exports: False on the source: the exports are the
+            destination's, the given object must not hold them
+        """
+        fresh = _fetch(context, instance)
+        values = {key: sysmeta_get(fresh.system_metadata, key)
+                  for key in KEYS}
+        for key in KEYS:
+            carried = values[key]
+            if key == SYSMETA_NBD and not carry_exports:
+                carried = None
+            if sysmeta_get(instance.system_metadata, key) != carried:
+                sysmeta_put(instance.system_metadata, key, carried)
+        return cls(context, instance, values)
+
+    # -- reading ---------------------------------------------------------
+
+    def _json(self, key, default):
+        text = self._values.get(key)
+        return jsonutils.loads(text) if text else default
+
+    @property
+    def plan(self):
+        """The live migration's :class:`planner.MigrationPlan`, or None."""
+        text = self._values.get(SYSMETA_PLAN)
+        return planner.MigrationPlan.from_json(text) if text else None
+
+    @property
+    def is_cutover(self):
+        plan = self.plan
+        return plan is not None and plan.mode == planner.V2V_CUTOVER
+
+    @property
+    def offline_plan(self):
+        """The cold migration's plan, or None (Nova's own move)."""
+        text = self._values.get(SYSMETA_OFFLINE_PLAN)
+        return planner.MigrationPlan.from_json(text) if text else None
+
+    @property
+    def dest_profile_stats(self):
+        """The destination's profile (as stats), handed to the source."""
+        return self._json(SYSMETA_DEST_PROFILE, {})
+
+    @property
+    def exports(self):
+        """The destination's NBD export records (list of dicts)."""
+        return self._json(SYSMETA_NBD, [])
+
+    @property
+    def phase(self):
+        """``(phase, ISO 8601 time)`` of the last phase, or (None, None)."""
+        data = self._json(SYSMETA_PHASE, {})
+        return data.get('phase'), data.get('at')
+
+    # -- changing --------------------------------------------------------
+
+    def _set(self, key, text):
+        if self._values.get(key) == text:
+            return
+        self._values[key] = text
+        self._changed.add(key)
+        sysmeta_put(self._instance.system_metadata, key, text)
+
+    def set_plan(self, plan):
+        """Record the live migration's plan (None forgets it)."""
+        self._set(SYSMETA_PLAN, plan.to_json() if plan else None)
+        self.set_phase(PLANNED if plan else None)
+
+    def set_offline_plan(self, plan):
+        self._set(SYSMETA_OFFLINE_PLAN, plan.to_json() if plan else None)
+
+    def set_dest_profile_stats(self, stats):
+        """Hand the destination's profile over (None removes it).
+
+        Only on the object: it travels to the source's pre-check with the
+        RPC call, which removes it.
+        """
+        self._set(SYSMETA_DEST_PROFILE,
+                  jsonutils.dumps(stats) if stats is not None else None)
+
+    def set_exports(self, records):
+        self._set(SYSMETA_NBD, jsonutils.dumps(records) if records
+                  else None)
+
+    def set_phase(self, phase):
+        self._set(SYSMETA_PHASE, jsonutils.dumps(
+            {'phase': phase, 'at': timeutils.utcnow().isoformat()})
+            if phase else None)
+
+    def save_given(self):
+        """Write the changes by saving the object the hook was given.
+
+        Only for an object that is current (the source's pre-check: the
+        conductor read it at the start of the move); it reads nothing from
+        the database, as Nova's pre-checks do not.
+        """
+        if not self._changed:
+            return
+        self._changed.clear()
+        self._instance.save()
+
+    def save(self):
+        """Write the changes through a fresh copy of the instance.
+
+        The given object already holds them (a later save of it by Nova
+        writes the same values); the fresh copy keeps this save from
+        writing anything else that object holds.
+        """
+        if not self._changed:
+            return
+        fresh = _fetch(self._context, self._instance)
+        dirty = False
+        for key in sorted(self._changed):
+            text = self._values.get(key)
+            if sysmeta_get(fresh.system_metadata, key) != text:
+                sysmeta_put(fresh.system_metadata, key, text)
+                dirty = True
+        self._changed.clear()
+        if dirty:
+            fresh.save()
+
+
+class SourceRecords(object):
+    """The records this compute's source pre-checks made, in memory.
+
+    The source's ``live_migration`` gets an instance object older than
+    the plan its pre-check recorded (see the module's docstring). The
+    pre-check ran in this process moments before: its record is kept here
+    so that a move without a V2V plan (or one that is not a cutover) needs
+    no read of the instance from the database, as in Nova. When this
+    process did not make it (the service restarted in between), the
+    database says.
+    """
+
+    def __init__(self):
+        self._records = {}
+
+    def remember(self, instance, record):
+        self._records[instance.uuid] = {
+            key: record._values.get(key) for key in (SYSMETA_PLAN,
+                                                     SYSMETA_PHASE)}
+
+    def forget(self, instance):
+        self._records.pop(instance.uuid, None)
+
+    def for_move(self, context, instance):
+        """The move's record, carried onto ``instance``.
+
+        The exports are not in it (they are the destination's; see
+        :meth:`MigrationRecord.current` for a cutover).
+        """
+        values = self._records.get(instance.uuid)
+        if values is None:
+            record = MigrationRecord.current(context, instance,
+                                             carry_exports=False)
+            self.remember(instance, record)
+            return record
+        for key, text in values.items():
+            if sysmeta_get(instance.system_metadata, key) != text:
+                sysmeta_put(instance.system_metadata, key, text)
+        return MigrationRecord(context, instance, values)

@@ -1,0 +1,233 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The contract between the V2V driver and the installed Nova.
+
+Each Nova internal the seam (:mod:`nova_v2v.virt.libvirt.nova_internals`)
+names must exist, with the parameter names the driver assumes. A Nova
+release that changes one fails here, naming it. A second group of tests
+checks that the rest of the driver keeps to the seam.
+"""
+
+import ast
+import importlib
+import inspect
+import os
+
+from nova import objects
+from nova import test
+from nova.tests import fixtures as nova_fixtures
+from nova.virt import fake
+from nova.virt.libvirt import imagebackend
+from oslo_utils.fixture import uuidsentinel as uuids
+
+from nova_v2v.virt.libvirt import driver
+from nova_v2v.virt.libvirt import nova_internals
+
+VIRT_DIR = os.path.dirname(nova_internals.__file__)
+
+
+def _resolve(dotted):
+    """The object a dotted name names: module, then attributes."""
+    parts = dotted.split('.')
+    for index in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module('.'.join(parts[:index]))
+        except ImportError:
+            continue
+        for name in parts[index:]:
+            obj = getattr(obj, name)
+        return obj
+    raise ImportError(dotted)
+
+
+def _params(func):
+    return tuple(inspect.signature(func).parameters)
+
+
+class NovaContractTestCase(test.NoDBTestCase):
+    """Each internal the seam names, against the installed Nova."""
+
+    def test_overridden_methods(self):
+        for name, params in nova_internals.OVERRIDDEN.items():
+            with self.subTest(member=name):
+                nova_method = getattr(nova_internals.LibvirtDriver, name,
+                                      None)
+                self.assertIsNotNone(
+                    nova_method, 'Nova\'s LibvirtDriver has no %s' % name)
+                self.assertEqual(params, _params(nova_method),
+                                 'LibvirtDriver.%s changed' % name)
+                # The override takes what Nova passes, by the same names.
+                self.assertEqual(
+                    params, _params(getattr(driver.V2VDriverMixin, name)),
+                    'V2VDriverMixin.%s differs from Nova\'s' % name)
+
+    def test_driver_methods(self):
+        for name, params in nova_internals.DRIVER_MEMBERS.items():
+            if params is None:
+                continue
+            with self.subTest(member=name):
+                member = getattr(nova_internals.LibvirtDriver, name, None)
+                self.assertIsNotNone(
+                    member, 'Nova\'s LibvirtDriver has no %s' % name)
+                self.assertEqual(params, _params(member),
+                                 'LibvirtDriver.%s changed' % name)
+
+    def test_driver_attributes(self):
+        self.useFixture(nova_fixtures.LibvirtFixture())
+        self.useFixture(nova_fixtures.CGroupsFixture())
+        drvr = nova_internals.LibvirtDriver(fake.FakeVirtAPI(), False)
+        for name, params in nova_internals.DRIVER_MEMBERS.items():
+            if params is not None:
+                continue
+            with self.subTest(member=name):
+                self.assertTrue(hasattr(drvr, name),
+                                'LibvirtDriver() sets no %s' % name)
+        self.assertIsInstance(drvr.active_migrations, dict)
+
+    def test_force_complete_protocol(self):
+        """Nova's force-complete queues the task the seam pops."""
+        self.useFixture(nova_fixtures.LibvirtFixture())
+        self.useFixture(nova_fixtures.CGroupsFixture())
+        drvr = nova_internals.LibvirtDriver(fake.FakeVirtAPI(), False)
+        nova = nova_internals.NovaLibvirt(drvr)
+        instance = fake_instance()
+        nova.start_tracking(instance)
+        self.assertFalse(nova.take_force_complete(instance))
+        drvr.live_migration_force_complete(instance)
+        self.assertTrue(nova.take_force_complete(instance))
+        self.assertFalse(nova.take_force_complete(instance))
+        nova.stop_tracking(instance)
+        self.assertNotIn(instance.uuid, drvr.active_migrations)
+
+    def test_functions(self):
+        for dotted, params in nova_internals.FUNCTIONS.items():
+            with self.subTest(name=dotted):
+                try:
+                    func = _resolve(dotted)
+                except (ImportError, AttributeError) as exc:
+                    self.fail('%s is gone: %s' % (dotted, exc))
+                self.assertEqual(params, _params(func),
+                                 '%s changed' % dotted)
+
+    def test_libvirt_module(self):
+        module, name = nova_internals.LIBVIRT_MODULE.rsplit('.', 1)
+        self.assertTrue(hasattr(importlib.import_module(module), name),
+                        '%s is gone' % nova_internals.LIBVIRT_MODULE)
+
+    def test_disk_info_file(self):
+        self.assertIn("'%s'" % nova_internals.DISK_INFO_FILE,
+                      inspect.getsource(imagebackend),
+                      'Nova\'s image backend no longer keeps the disk '
+                      'formats in %s' % nova_internals.DISK_INFO_FILE)
+
+    def test_force_complete_task_name(self):
+        self.assertIn("'%s'" % nova_internals.FORCE_COMPLETE,
+                      inspect.getsource(
+                          nova_internals.LibvirtDriver
+                          .live_migration_force_complete))
+
+
+def fake_instance():
+    return objects.Instance(uuid=uuids.instance)
+
+
+# Names of Nova's private LibvirtDriver members, as the driver's code may
+# write them (self._x, drvr._x, ...).
+_PRIVATE = sorted(
+    set(nova_internals.OVERRIDDEN) |
+    {name for name in nova_internals.DRIVER_MEMBERS if name[0] == '_'})
+_NOVA_MODULES = ('nova.virt.libvirt.migration', 'nova.virt.libvirt.guest',
+                 'nova.virt.libvirt.utils', 'nova.virt.libvirt.host',
+                 'nova.utils')
+
+
+class SeamTestCase(test.NoDBTestCase):
+    """Only the seam reaches Nova's internals."""
+
+    def _modules(self):
+        for name in sorted(os.listdir(VIRT_DIR)):
+            if name.endswith('.py') and name != 'nova_internals.py':
+                path = os.path.join(VIRT_DIR, name)
+                with open(path) as f:
+                    yield name, ast.parse(f.read())
+
+    def test_no_private_nova_member_outside_the_seam(self):
+        found = []
+        for name, tree in self._modules():
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Attribute):
+                    continue
+                # super()._live_migration(...) in the driver's overrides
+                # of the same name is the override calling Nova's.
+                if (isinstance(node.value, ast.Call) and
+                        getattr(node.value.func, 'id', '') == 'super' and
+                        node.attr in nova_internals.OVERRIDDEN):
+                    continue
+                if node.attr in _PRIVATE + ['_domain']:
+                    found.append('%s:%d %s' % (name, node.lineno, node.attr))
+        self.assertEqual([], found, 'Nova internals reached outside the '
+                                    'seam')
+
+    def test_no_nova_internal_module_outside_the_seam(self):
+        found = []
+        for name, tree in self._modules():
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    imported = ['%s.%s' % (node.module, a.name)
+                                for a in node.names]
+                elif isinstance(node, ast.Import):
+                    imported = [a.name for a in node.names]
+                else:
+                    continue
+                found.extend('%s:%d %s' % (name, node.lineno, module)
+                             for module in imported
+                             if module in _NOVA_MODULES)
+        self.assertEqual([], found)
+
+    def test_instance_read_from_the_database_by_the_record_only(self):
+        found = ['%s:%d' % (name, node.lineno)
+                 for name, tree in self._modules() if name != 'record.py'
+                 for node in ast.walk(tree)
+                 if isinstance(node, ast.Attribute) and
+                 node.attr == 'get_by_uuid']
+        self.assertEqual([], found)
+
+    def test_record_keys_in_the_record_only(self):
+        found = []
+        for name, tree in self._modules():
+            if name == 'record.py':
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and isinstance(
+                        node.value, str) and node.value.startswith('v2v_'):
+                    found.append('%s:%d %s' % (name, node.lineno,
+                                               node.value))
+                # The image properties are read from system_metadata by
+                # the inventory; the record is the record's.
+                if (isinstance(node, ast.Attribute) and
+                        node.attr == 'system_metadata' and
+                        name != 'inventory.py'):
+                    found.append('%s:%d system_metadata' % (name,
+                                                            node.lineno))
+        self.assertEqual([], found)
+
+    def test_the_checks_find_what_they_look_for(self):
+        """The seam's checks are not vacuous: the seam itself is caught."""
+        with open(nova_internals.__file__) as f:
+            tree = ast.parse(f.read())
+        attrs = {node.attr for node in ast.walk(tree)
+                 if isinstance(node, ast.Attribute)}
+        self.assertIn('_live_migration_uri', attrs)
+        self.assertIn('_host', attrs)
