@@ -326,8 +326,10 @@ class TestEventListener(testtools.TestCase):
 
     def test_expected_events_per_mode(self):
         self.assertEqual(
-            {'block-live', 'shared-live', 'v2v-cutover', 'offline'},
-            set(gate.EXPECTED_EVENTS))
+            {'block-live', 'shared-live', 'v2v-cutover', 'offline',
+             gate.NOVA_OWN}, set(gate.EXPECTED_EVENTS))
+        # A move nova-v2v plans nothing for sends no V2V event.
+        self.assertEqual((), gate.EXPECTED_EVENTS[gate.NOVA_OWN])
 
 
 class TestRunCheck(testtools.TestCase):
