@@ -68,12 +68,14 @@ class CutoverDestination(object):
         self._half = cutover_transfer.DestinationHalf()
 
     def clear_leftover(self, instance, migrate_data):
-        """Replace what an earlier failed attempt left here.
+        """Replace what an earlier failed cutover left here.
 
-        Nova refuses a destination whose instance directory exists. When no
-        domain of the instance is defined here and none of its files is in
-        use, the directory is a leftover and is removed, so that a retry
-        works; otherwise Nova's refusal stands.
+        Nova refuses a destination whose instance directory exists. Before
+        a V2V cutover, when no domain of the instance is defined here and
+        none of its files is in use, the directory is a leftover of an
+        earlier attempt (its exports and disks) and is removed, so that a
+        retry works; otherwise Nova's refusal stands. Nova's own moves
+        never come here.
         """
         if migrate_data.is_shared_instance_path:
             return

@@ -122,12 +122,14 @@ class V2VDriverMixin(object):
 
     def pre_live_migration(self, context, instance, block_device_info,
                            network_info, disk_info, migrate_data):
-        self.v2v_cutover_dest.clear_leftover(instance, migrate_data)
         record = v2v_record.MigrationRecord.current(context, instance)
         if not record.is_cutover:
+            # Nova's own move: an instance directory left here stands, and
+            # Nova refuses it (DestinationDiskExists) as it always does.
             return super().pre_live_migration(
                 context, instance, block_device_info, network_info,
                 disk_info, migrate_data)
+        self.v2v_cutover_dest.clear_leftover(instance, migrate_data)
         disk_info = self.v2v_cutover_dest.prepare(record, migrate_data,
                                                   disk_info)
         result = super().pre_live_migration(

@@ -495,14 +495,38 @@ class PreLiveMigrationTestCase(_DriverTestBase):
             side_effect=exception.InstanceNotFound(
                 instance_id=self.instance.uuid))).mock
 
-    def _leftover(self):
+    def _leftover(self, cutover=True):
         os.makedirs(self.instance_dir)
         with open(os.path.join(self.instance_dir, 'disk'), 'w') as f:
             f.write('partial copy')
+        if not cutover:
+            return
+        # A V2V cutover's destination: its halves are not under test here.
+        plan = planner.MigrationPlan(
+            mode=planner.V2V_CUTOVER, source_host='src', dest_host='dest',
+            source_accel='kvm', dest_accel='tcg', block_migration=True,
+            disks=(planner.DiskPlan('/i/u/disk', 'vmdk', 'qcow2', 10),))
+        self.db_instance.system_metadata = {
+            v2v_record.SYSMETA_PLAN: plan.to_json()}
+        dest = self.drvr.v2v_cutover_dest
+        self.useFixture(fixtures.MockPatchObject(
+            dest, 'prepare', side_effect=lambda r, m, d: d))
+        self.useFixture(fixtures.MockPatchObject(dest, 'export'))
 
     def _pre(self):
         return self.drvr.pre_live_migration(self.context, self.instance,
                                             None, [], [], self.data)
+
+    def test_leftover_before_novas_own_move_is_novas_to_refuse(self):
+        # A plain block migration: the directory stays, Nova's own
+        # pre_live_migration refuses it (DestinationDiskExists).
+        self._leftover(cutover=False)
+        self._pre()
+        self.assertTrue(os.path.exists(self.instance_dir))
+        self.in_use.assert_not_called()
+        self.get_guest.assert_not_called()
+        self.super_pre.assert_called_once_with(
+            self.context, self.instance, None, [], [], self.data)
 
     def test_leftover_of_failed_attempt_is_replaced(self):
         self._leftover()
