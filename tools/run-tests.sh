@@ -106,6 +106,11 @@ for env in "${ENVS[@]}"; do
     fi
     if [ -n "$counts" ]; then
         read -r passed failed skipped <<<"$counts"
+        if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+            # The env failed without a failed test to show for it (a
+            # gate stage that could not run its moves): counted as one.
+            failed=1
+        fi
         total_passed=$((total_passed + passed))
         total_failed=$((total_failed + failed))
         total_skipped=$((total_skipped + skipped))

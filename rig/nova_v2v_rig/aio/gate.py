@@ -639,18 +639,10 @@ def _one_live_move(layout, cloud, lab, ids, events, checks, name, shared,
 
 
 def stage_profiles(layout, cloud, lab, ids, events=None, checks=None):
-    results = _one_live_move(layout, cloud, lab, ids, events, checks,
-                             'gate-profiles', False, 'needs the cutover',
-                             'live, profiles differ', ('--block-migration',),
-                             'v2v-cutover')
-    # labhost-b runs raw disks only: a cold migration converts the qcow2
-    # disk on the way (the offline V2V mode).
-    with _created(cloud, lab, ids, 'gate-offline', False) as guest:
-        results.append(run_move(
-            layout, cloud, guest, 'cold + confirm, profiles differ',
-            ('server', 'migrate', '--wait', guest.id), HOST_B, 'offline',
-            cold=True, events=events))
-    return results
+    return _one_live_move(layout, cloud, lab, ids, events, checks,
+                          'gate-profiles', False, 'needs the cutover',
+                          'live, profiles differ', ('--block-migration',),
+                          'v2v-cutover')
 
 
 def stage_shared(layout, cloud, lab, ids, events=None, checks=None):
