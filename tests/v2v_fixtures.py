@@ -37,6 +37,29 @@ class PrivsepFixture(fixtures.Fixture):
             nova_v2v.privsep.sys_admin_pctxt, 'client_mode', False))
 
 
+class FakeLibvirtHost(fixtures.Fixture):
+    """A compute host on Nova's fake libvirt, for a driver under test.
+
+    Nova's fake libvirt and cgroups, nova-v2v's privileged functions
+    in-process (:class:`PrivsepFixture`) and ``[DEFAULT] instances_path``
+    on a new temporary directory (``instances_path``).
+    """
+
+    def _setUp(self):
+        # Imported here: Nova's test fixtures are for the tests that drive
+        # a driver, not for every user of this module.
+        from nova.tests import fixtures as nova_fixtures
+        from oslo_config import cfg
+
+        self.useFixture(nova_fixtures.LibvirtFixture())
+        self.useFixture(nova_fixtures.CGroupsFixture())
+        self.useFixture(PrivsepFixture())
+        self.instances_path = self.useFixture(fixtures.TempDir()).path
+        conf = cfg.CONF
+        conf.set_override('instances_path', self.instances_path)
+        self.addCleanup(conf.clear_override, 'instances_path')
+
+
 class InstanceTree(fixtures.Fixture):
     """An instances root with a guest directory, and a victim outside.
 

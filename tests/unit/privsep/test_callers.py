@@ -20,7 +20,6 @@ from unittest import mock
 import fixtures
 from nova import objects
 from nova import test
-from nova.tests import fixtures as nova_fixtures
 from nova.virt import fake
 from oslo_serialization import jsonutils
 from oslo_utils.fixture import uuidsentinel as uuids
@@ -199,11 +198,8 @@ class TestDriverConvertFailure(test.NoDBTestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(nova_fixtures.LibvirtFixture())
-        self.useFixture(nova_fixtures.CGroupsFixture())
-        self.useFixture(v2v_fixtures.PrivsepFixture())
-        self.instances_path = self.useFixture(fixtures.TempDir()).path
-        self.flags(instances_path=self.instances_path)
+        self.instances_path = self.useFixture(
+            v2v_fixtures.FakeLibvirtHost()).instances_path
         self.drvr = driver.V2VLibvirtDriver(fake.FakeVirtAPI(), False)
         self.instance = objects.Instance(uuid=uuids.instance)
         self.inst_dir = os.path.join(self.instances_path, uuids.instance)

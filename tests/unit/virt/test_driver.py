@@ -23,7 +23,6 @@ from nova import context as nova_context
 from nova import exception
 from nova import objects
 from nova import test
-from nova.tests import fixtures as nova_fixtures
 from nova.virt import fake
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_serialization import jsonutils
@@ -61,12 +60,8 @@ class _DriverTestBase(test.NoDBTestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(nova_fixtures.LibvirtFixture())
-        self.useFixture(nova_fixtures.CGroupsFixture())
-        # nova_v2v.privsep entrypoints run in-process.
-        self.useFixture(v2v_fixtures.PrivsepFixture())
-        self.instances_path = self.useFixture(fixtures.TempDir()).path
-        self.flags(instances_path=self.instances_path)
+        self.instances_path = self.useFixture(
+            v2v_fixtures.FakeLibvirtHost()).instances_path
         self.flags(storage_id='store-src', group='v2v')
         self.flags(host='src')
         self.context = nova_context.get_admin_context()

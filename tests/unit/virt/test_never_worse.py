@@ -38,7 +38,6 @@ from nova import context as nova_context
 from nova import exception
 from nova import objects
 from nova import test
-from nova.tests import fixtures as nova_fixtures
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.tests.unit import fake_instance
 from nova.tests.unit.scheduler import fakes as scheduler_fakes
@@ -160,11 +159,8 @@ class _NeverWorseBase(test.NoDBTestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(nova_fixtures.LibvirtFixture())
-        self.useFixture(nova_fixtures.CGroupsFixture())
-        self.useFixture(v2v_fixtures.PrivsepFixture())
-        self.instances_path = self.useFixture(fixtures.TempDir()).path
-        self.flags(instances_path=self.instances_path)
+        self.instances_path = self.useFixture(
+            v2v_fixtures.FakeLibvirtHost()).instances_path
         self.flags(host='src')
         # The README: these run Nova's migrations unchanged.
         self.flags(downtime_policy='nova', auto_converge=False,
