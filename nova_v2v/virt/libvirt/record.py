@@ -67,13 +67,41 @@ SYSMETA_PHASE = 'v2v_phase'
 KEYS = (SYSMETA_PLAN, SYSMETA_DEST_PROFILE, SYSMETA_NBD,
         SYSMETA_OFFLINE_PLAN, SYSMETA_PHASE)
 
-# The phases of a live migration's record.
+# The phases of a live migration's record, in the order a cutover enters
+# them. Each is recorded durably before it is entered, so that a restarted
+# compute knows what to resolve.
 PLANNED = 'planned'
+# The destination's NBD exports run (written by the destination).
 EXPORTED = 'exported'
+# The source's block copy jobs mirror into the exports.
 SYNCING = 'syncing'
+# The source guest is being stopped (the disks' last writes follow).
 CUTTING_OVER = 'cutting-over'
+# The source guest stopped (paused or shut off), mirrors ended, exports
+# released: the source's disks are untouched since.
+SOURCE_STOPPED = 'source-stopped'
+# The clone is being defined and started on the destination.
+CLONE_STARTED = 'clone-started'
+# The clone's domain runs; its guest has not shown activity yet.
 CLONE_RUNNING = 'clone-running'
+# The point of no return: the clone's guest showed activity.
+CLONE_PROVEN = 'clone-proven'
+# The source's domain is gone (its disks are Nova's post_method's to
+# delete).
+SOURCE_REMOVED = 'source-removed'
+# Ends: rolled back (the source runs), or the clone's state is unknown
+# (nothing was destroyed; the instance is in ERROR for the operator).
 ROLLED_BACK = 'rolled-back'
+CLONE_UNKNOWN = 'clone-unknown'
+
+# Before the point of no return the source owns the guest: an interrupted
+# cutover is rolled back (mirrors ended, clone removed, source running).
+BEFORE_NO_RETURN = (EXPORTED, SYNCING, CUTTING_OVER, SOURCE_STOPPED,
+                    CLONE_STARTED, CLONE_RUNNING)
+# After it the destination owns the guest: an interrupted cutover is
+# completed (Nova's records moved to the destination, the source never
+# restarted).
+AFTER_NO_RETURN = (CLONE_PROVEN, SOURCE_REMOVED)
 
 SYSMETA_VALUE_MAX = 255
 SYSMETA_CHUNK = 240
