@@ -68,7 +68,7 @@ class V2VDriverMixin(object):
         self.v2v_cutover_source = cutover_source.CutoverSource(
             nova, self.v2v_events)
         self.v2v_cold = cold.ColdMigration(self.v2v_inventory,
-                                           self.v2v_events)
+                                           self.v2v_events, nova)
 
     def init_host(self, host):
         super().init_host(host)
@@ -269,7 +269,8 @@ class V2VDriverMixin(object):
                          network_info, image_meta, resize_instance,
                          allocations, block_device_info=None,
                          power_on=True, share_info=None):
-        disk_info = self.v2v_cold.convert(context, instance, disk_info)
+        disk_info = self.v2v_cold.convert(context, instance, disk_info,
+                                          migration)
         # The domain is generated from this host's own configuration: the
         # guest gets this host's accelerator and native hardware.
         return super().finish_migration(

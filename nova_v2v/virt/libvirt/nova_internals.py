@@ -45,6 +45,7 @@ import collections
 import functools
 import os
 
+from nova import conf as nova_conf
 from nova import objects
 from nova import utils as nova_utils
 from nova.virt.libvirt import driver as libvirt_driver
@@ -80,6 +81,11 @@ DRIVER_MEMBERS = {
     '_is_shared_block_storage': (
         'self', 'instance', 'dest_check_data', 'block_device_info'),
     '_clear_empty_migration': ('self', 'instance'),
+    # What Nova's pre_live_migration runs to fetch a block migration's
+    # backing files into this host's image cache.
+    '_create_images_and_backing': (
+        'self', 'context', 'instance', 'instance_dir', 'disk_info',
+        'fallback_from_host'),
     '_get_volume_config': ('self', 'connection_info', 'disk_info'),
     # The 'force-complete' task protocol of active_migrations: Nova's
     # live_migration_force_complete appends the task to the instance's
@@ -158,6 +164,16 @@ def job_info(**fields):
     return libvirt_guest.JobInfo(**fields)
 
 
+def image_cache_dir():
+    """This host's image cache (``<instances_path>/_base``).
+
+    Where Nova keeps the backing files of qcow2 instance disks; the V2V
+    conversion reads a backing file only from there.
+    """
+    return os.path.join(nova_conf.CONF.instances_path,
+                        nova_conf.CONF.image_cache.subdirectory_name)
+
+
 def disk_info_file(instance_dir):
     """The path of the image backend's disk format file."""
     return os.path.join(instance_dir, DISK_INFO_FILE)
@@ -194,6 +210,22 @@ class NovaLibvirt(object):
         For the transfer engine, which drives block jobs on it.
         """
         return self.host.get_connection().lookupByUUIDString(instance.uuid)
+
+    def fetch_backing_files(self, context, instance, instance_dir,
+                            disk_info, fallback_from_host):
+        """Fetch the backing files of ``disk_info``'s disks, as Nova does.
+
+        Nova's own fetch into the image cache (from Glance, else from
+        ``fallback_from_host``), which its ``pre_live_migration`` runs
+        before a block migration; the disks themselves exist and are left
+        as they are.
+
+        :param disk_info: Nova's disk info dicts (``path``, ``type``,
+            ``backing_file``, ``virt_disk_size``) of the disks concerned
+        """
+        self._driver._create_images_and_backing(
+            context, instance, instance_dir, disk_info,
+            fallback_from_host=fallback_from_host)
 
     def libvirt_version(self):
         return self.host.get_connection().getLibVersion()

@@ -26,7 +26,9 @@ the ``openstack`` client only, in three stages:
     migrate`` and ``server resize confirm``.
 ``profiles``
     labhost-b runs raw disks only (``[v2v] disk_formats = raw``): a live
-    migration of a qcow2 guest to it is a V2V cutover.
+    migration of a qcow2 guest to it is a V2V cutover; a cold ``server
+    migrate`` of another converts its qcow2 disk, an overlay on Nova's
+    image cache, to a whole raw disk (the offline V2V move).
 ``shared``
     Both computes on the lab's common directory: ``server migrate
     --live-migration`` without ``--block-migration`` (``block_migration``
@@ -639,10 +641,19 @@ def _one_live_move(layout, cloud, lab, ids, events, checks, name, shared,
 
 
 def stage_profiles(layout, cloud, lab, ids, events=None, checks=None):
-    return _one_live_move(layout, cloud, lab, ids, events, checks,
-                          'gate-profiles', False, 'needs the cutover',
-                          'live, profiles differ', ('--block-migration',),
-                          'v2v-cutover')
+    results = _one_live_move(layout, cloud, lab, ids, events, checks,
+                             'gate-profiles', False, 'needs the cutover',
+                             'live, profiles differ', ('--block-migration',),
+                             'v2v-cutover')
+    # labhost-b runs raw disks only: a cold migration converts the qcow2
+    # disk (an overlay on Nova's image cache) on the way (the offline V2V
+    # mode).
+    with _created(cloud, lab, ids, 'gate-offline', False) as guest:
+        results.append(run_move(
+            layout, cloud, guest, 'cold + confirm, profiles differ',
+            ('server', 'migrate', '--wait', guest.id), HOST_B, 'offline',
+            cold=True, events=events))
+    return results
 
 
 def stage_shared(layout, cloud, lab, ids, events=None, checks=None):
@@ -773,7 +784,7 @@ def expected_checks(stages):
 
 
 def expected_moves(stages):
-    return sum({'local': 3, 'profiles': 1, 'shared': 1}[s] for s in stages)
+    return sum({'local': 3, 'profiles': 2, 'shared': 1}[s] for s in stages)
 
 
 COLUMNS = (('move', 'move', 29), ('from', 'from', 10), ('to', 'to', 10),

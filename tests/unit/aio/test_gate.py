@@ -386,7 +386,7 @@ class TestReport(testtools.TestCase):
         self.assertIn('error: x: boom', text)
         self.assertIn('1 of 2 moves OK, 1 of 1 checks OK, 2 records lost, '
                       '100.0 s', text)
-        self.assertEqual(5, gate.expected_moves(gate.STAGES))
+        self.assertEqual(6, gate.expected_moves(gate.STAGES))
         self.assertEqual(4, gate.expected_checks(gate.STAGES))
 
     @mock.patch.object(gate, 'EventListener')
