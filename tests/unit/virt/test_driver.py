@@ -68,6 +68,7 @@ class _DriverTestBase(test.NoDBTestCase):
         self.drvr = driver.V2VLibvirtDriver(fake.FakeVirtAPI(), False)
         self.instance = objects.Instance(
             uuid=uuids.instance, host='src', node='src',
+            image_ref=uuids.image,
             system_metadata={'image_hw_disk_bus': 'virtio'})
         # The instance as the database holds it (MigrationRecord reads and
         # writes through it).
@@ -660,13 +661,16 @@ class CloneConnectionTestCase(_DriverTestBase):
     def test_clone_connection_is_closed(self):
         source = self.drvr.v2v_cutover_source
         conn = mock.Mock()
+        prove = mock.Mock()
         with mock.patch.object(source.nova, 'open_destination',
                                return_value=conn), \
                 mock.patch.object(cutover_transfer.clone,
                                   'start_clone_retrying',
                                   return_value=(mock.Mock(), 1.0)) as start:
-            source.start_clone(self.instance, 'dest-host', '<domain/>')
-        self.assertIs(conn, start.call_args[0][0])
+            source.start_clone(self.instance, 'dest-host', '<domain/>',
+                               prove)
+        self.assertEqual((conn, '<domain/>', prove, 300),
+                         start.call_args[0][:4])
         conn.close.assert_called_once_with()
 
     def _release_check(self):
