@@ -214,9 +214,9 @@ one of its disks written, or, when the instance's image sets
 ``hw_qemu_guest_agent=yes``, its QEMU guest agent answering a ping. That is
 the point of no return: the source guest is then removed and the move
 completes. If this does not happen within this many seconds (or the clone
-stops), the clone is destroyed, the source guest resumes from its untouched
-disks and the move fails with the reason "the clone showed no guest activity
-within N s".
+stops), the clone is destroyed, the source guest runs again from its
+untouched disks and the move fails with the reason "the clone showed no
+guest activity within N s".
 
 Set it above the time the slowest guest takes from power on to its first
 disk write (or to its guest agent's start); the guest is down meanwhile.
