@@ -216,17 +216,18 @@ def wait_for_activity(clone, devs, timeout, agent=False,
     :param timeout: seconds the guest has to show activity
     :param agent: whether the guest has a QEMU guest agent to ping
     :returns: what proved it (text)
-    :raises: CloneNotRunning when the clone stops, CloneNotProven when
-        ``timeout`` passed without a proof, libvirtError when the
-        destination's libvirt fails (the clone's removal then decides
-        whether its state is known)
+    :raises: CloneNotProven when ``timeout`` passed without a proof or
+        the clone stopped first, libvirtError when the destination's
+        libvirt fails (the clone's removal then decides whether its state
+        is known)
     """
     deadline = time.monotonic() + timeout
     first = None
     while True:
         if not clone.isActive():
-            raise exception.CloneNotRunning('the clone %s stopped'
-                                            % clone.name())
+            raise exception.CloneNotProven(
+                'the clone %s stopped before its guest showed activity'
+                % clone.name())
         latest = write_requests(clone, devs)
         if first is None:
             first = latest

@@ -60,6 +60,8 @@ class CloneNotRunning(CutoverFailed):
 class CloneNotProven(CloneNotRunning):
     """The clone's domain ran but its guest showed no activity in time.
 
+    (Or the clone stopped before it did.)
+
     Raised by :func:`nova_v2v.transfer.clone.wait_for_activity`; the
     clone is removed again and the source guest resumes.
     """

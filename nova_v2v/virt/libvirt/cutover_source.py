@@ -233,8 +233,9 @@ class CutoverSource(object):
                           {'err': exc}, instance=instance)
                 state.failure = str(exc)
                 if isinstance(exc, cutover_transfer.CloneNotProven):
-                    # The guest was stopped and its clone failed after it
-                    # ran: the migration is in error, with the reason.
+                    # The clone ran without showing its guest's activity
+                    # (or stopped): the migration is in error, with the
+                    # reason.
                     recover_method(context, instance, dest, migrate_data,
                                    migration_status='error')
                 else:
