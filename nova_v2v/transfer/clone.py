@@ -92,7 +92,7 @@ def start_clone(dest_conn, xml, verify_clone, timeout):
     :param dest_conn: a libvirt connection to the destination
     :param xml: the clone's definition
     :param verify_clone: ``f(clone, timeout)`` that raises when the clone
-        does not come up (e.g. :func:`wait_for_activity`), or None
+        does not come up (e.g. it does not write), or None
     :param timeout: seconds ``verify_clone`` may take
     :returns: (clone ``virDomain``, monotonic time it was started)
     :raises: CloneNotRunning (the clone was removed again),
@@ -202,40 +202,56 @@ def agent_answers(clone, timeout=AGENT_TIMEOUT):
         return False
 
 
-def wait_for_activity(clone, devs, timeout, agent=False,
+def wait_for_activity(lookup, devs, timeout, agent=False,
                       poll=ACTIVITY_POLL):
     """Wait until the running clone's guest shows activity.
 
     Samples the write requests of the clone's disks (and, with
     ``agent``, pings its guest agent) until :func:`guest_activity` finds
-    a proof or ``timeout`` seconds passed.  A ``verify_clone`` of
-    :func:`start_clone` (with ``devs`` and ``agent`` bound).
+    a proof or ``timeout`` seconds passed.  When the destination's
+    libvirt fails meanwhile (its libvirtd restarted, the link to it went
+    down: the clone's QEMU may run on), the clone is looked up again at
+    the next sample, until the deadline.
 
-    :param clone: the clone's running ``virDomain``
+    :param lookup: ``f() -> virDomain`` of the clone, called for the
+        first sample and again after a libvirt error (it may reconnect)
     :param devs: the target devs of its disks
     :param timeout: seconds the guest has to show activity
     :param agent: whether the guest has a QEMU guest agent to ping
     :returns: what proved it (text)
-    :raises: CloneNotProven when ``timeout`` passed without a proof or
-        the clone stopped first, libvirtError when the destination's
-        libvirt fails (the clone's removal then decides whether its state
-        is known)
+    :raises: CloneNotProven when ``timeout`` passed without a proof (its
+        message says when the destination's libvirt failed last) or the
+        clone stopped first
     """
     deadline = time.monotonic() + timeout
     first = None
+    clone = None
+    failure = None
     while True:
-        if not clone.isActive():
-            raise exception.CloneNotProven(
-                'the clone %s stopped before its guest showed activity'
-                % clone.name())
-        latest = write_requests(clone, devs)
-        if first is None:
-            first = latest
-        answered = agent and agent_answers(clone)
-        proof = guest_activity(first, latest, answered)
-        if proof:
-            return proof
+        try:
+            if clone is None:
+                clone = lookup()
+            if not clone.isActive():
+                raise exception.CloneNotProven(
+                    'the clone %s stopped before its guest showed activity'
+                    % clone.name())
+            latest = write_requests(clone, devs)
+            answered = agent and agent_answers(clone)
+        except libvirt.libvirtError as exc:
+            LOG.warning('The destination\'s libvirt failed while the '
+                        'clone\'s activity was sampled (%(err)s); looking '
+                        'the clone up again', {'err': exc})
+            clone, failure = None, exc
+        else:
+            failure = None
+            if first is None:
+                first = latest
+            proof = guest_activity(first, latest, answered)
+            if proof:
+                return proof
         if time.monotonic() >= deadline:
             raise exception.CloneNotProven(
-                'the clone showed no guest activity within %d s' % timeout)
+                'the clone showed no guest activity within %d s%s'
+                % (timeout, '' if failure is None else
+                   ' (the destination\'s libvirt failed: %s)' % failure))
         time.sleep(poll)

@@ -58,9 +58,12 @@ class CloneActivity(fixtures.Fixture):
         driver opened)
 
     ``writes``: the write requests each clone's disks report (None:
-    fakelibvirt's own, which has writes). ``unreachable``: once a clone
-    starts, the destination's libvirt stops answering for it (its
-    connection is dead) until the test sets it back to False.
+    fakelibvirt's own, which has writes). ``unreachable``: from the first
+    sample of a clone's activity, the destination's libvirt stops
+    answering (for the clone, and to new connections; its connection is
+    dead) until the test sets it back to False. ``outage``: from the first
+    sample, the destination's next ``outage`` libvirt calls fail, then it
+    answers again (its libvirtd restarted; the clone's QEMU ran on).
     """
 
     def __init__(self, engine):
@@ -68,6 +71,7 @@ class CloneActivity(fixtures.Fixture):
         self.engine = engine
         self.writes = None
         self.unreachable = False
+        self.outage = 0
         self.sampled = []
         self._started = set()
 
@@ -75,22 +79,36 @@ class CloneActivity(fixtures.Fixture):
         dom = 'nova.tests.fixtures.libvirt.Domain.'
         real_stats = fakelibvirt.Domain.blockStats
         real_active = fakelibvirt.Domain.isActive
-        real_create = fakelibvirt.Domain.createWithFlags
+        real_open = fakelibvirt.openAuth
         fix = self
 
         def clone_of(domain):
             return domain._connection in fix.engine.connections
 
+        def fail():
+            if not fix._started:
+                return
+            if fix.outage > 0:
+                fix.outage -= 1
+            elif not fix.unreachable:
+                return
+            raise fakelibvirt.make_libvirtError(
+                fakelibvirt.libvirtError,
+                'Cannot recv data: Connection reset by peer',
+                error_code=fakelibvirt.VIR_ERR_SYSTEM_ERROR,
+                error_domain=fakelibvirt.VIR_FROM_RPC)
+
         def cut_off(domain):
-            if fix.unreachable and (domain._connection,
-                                    domain.UUIDString()) in fix._started:
-                raise fakelibvirt.make_libvirtError(
-                    fakelibvirt.libvirtError,
-                    'Cannot recv data: Connection reset by peer',
-                    error_code=fakelibvirt.VIR_ERR_SYSTEM_ERROR,
-                    error_domain=fakelibvirt.VIR_FROM_RPC)
+            if (domain._connection, domain.UUIDString()) in fix._started:
+                fail()
+
+        def open_auth(uri, auth, flags=0):
+            fail()
+            return real_open(uri, auth, flags)
 
         def block_stats(domain, device):
+            if clone_of(domain):
+                fix._started.add((domain._connection, domain.UUIDString()))
             cut_off(domain)
             stats = list(real_stats(domain, device))
             if clone_of(domain):
@@ -103,19 +121,14 @@ class CloneActivity(fixtures.Fixture):
             cut_off(domain)
             return real_active(domain)
 
-        def create(domain, flags):
-            result = real_create(domain, flags)
-            if clone_of(domain):
-                fix._started.add((domain._connection, domain.UUIDString()))
-            return result
-
         def is_alive(connection):
             return int(not (fix.unreachable and any(
                 conn is connection for conn, _uuid in fix._started)))
 
         for path, value in ((dom + 'blockStats', block_stats),
                             (dom + 'isActive', is_active),
-                            (dom + 'createWithFlags', create),
+                            ('nova.tests.fixtures.libvirt.openAuth',
+                             open_auth),
                             ('nova.tests.fixtures.libvirt.Connection.'
                              'isAlive', is_alive)):
             self.useFixture(fixtures.MonkeyPatch(path, value))
@@ -159,6 +172,25 @@ class CloneProvenTest(CloneOutcomeTestBase):
         self.assertEqual(v2v_record.SOURCE_REMOVED, self.phase_recorded())
 
 
+class DestinationLibvirtRestartTest(CloneOutcomeTestBase):
+
+    def test_proof_survives_the_destination_libvirtd_restarting(self):
+        # Its first calls after the clone's start fail (the clone's QEMU
+        # runs on); the proof looks the clone up again and completes.
+        self.activity.outage = 3
+
+        self.assertEqual(202, self.live_migrate(self.server,
+                                                host=DEST).status)
+
+        self.assert_outcome('completed', DEST)
+        self.assertEqual(0, self.activity.outage)
+        self.assertTrue(self.activity.sampled)
+        self.assertEqual(
+            [v2v_record.EXPORTED] + BEFORE_NO_RETURN +
+            [v2v_record.CLONE_PROVEN, v2v_record.SOURCE_REMOVED],
+            self.phases_logged())
+
+
 class CloneWithoutActivityTest(CloneOutcomeTestBase):
 
     def test_silent_clone_rolls_back_to_the_source(self):
@@ -195,6 +227,7 @@ class CloneWithoutActivityTest(CloneOutcomeTestBase):
 class CloneStateUnknownTest(CloneOutcomeTestBase):
 
     def test_unknown_clone_destroys_nothing(self):
+        self.flags(cutover_activity_timeout=1, group='v2v')
         self.activity.unreachable = True
 
         self.assertEqual(202, self.live_migrate(self.server,

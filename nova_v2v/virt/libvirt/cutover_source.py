@@ -364,52 +364,88 @@ class CutoverSource(object):
 
         CLONE_STARTED is recorded before the clone is defined,
         CLONE_RUNNING once its domain runs, CLONE_PROVEN once its guest
-        showed activity; a phase that cannot be recorded, or a guest that
-        shows no activity in time, removes the clone again (the source is
-        then rolled back).
-        """
-        note_phase(record, v2v_record.CLONE_STARTED, instance)
-        prove = functools.partial(self._prove_clone, instance, record,
-                                  clone_xml, agent)
-        return self.start_clone(instance, dest, clone_xml, prove)
-
-    def _prove_clone(self, instance, record, clone_xml, agent, clone,
-                     timeout):
-        """``verify_clone`` of the clone's start: the point of no return.
+        showed activity (:meth:`prove_clone`). A phase that cannot be
+        recorded, or a guest that shows no activity in time, removes the
+        clone again (the engine then rolls the source back).
 
         :param agent: whether the guest has a QEMU guest agent to ping
+        :raises: CloneStateUnknown when the clone's removal could not be
+            confirmed (the source is then left stopped)
         """
-        note_phase(record, v2v_record.CLONE_RUNNING, instance)
-        LOG.info('V2V cutover: the clone %(name)s runs; waiting up to '
-                 '%(timeout)d s for its guest to show activity',
-                 {'name': clone.name(), 'timeout': timeout},
-                 instance=instance)
-        proof = self._half.prove_clone(clone, clone_xml, timeout, agent)
-        LOG.info('V2V cutover: the clone %(name)s proved its guest runs: '
-                 '%(proof)s', {'name': clone.name(), 'proof': proof},
-                 instance=instance)
-        note_phase(record, v2v_record.CLONE_PROVEN, instance)
+        note_phase(record, v2v_record.CLONE_STARTED, instance)
+        clone, started = self.start_clone(instance, dest, clone_xml)
+        name = clone.name()
+        try:
+            note_phase(record, v2v_record.CLONE_RUNNING, instance)
+            LOG.info('V2V cutover: waiting up to %(timeout)d s for the '
+                     'guest of the clone %(name)s to show activity',
+                     {'timeout': CONF.v2v.cutover_activity_timeout,
+                      'name': name}, instance=instance)
+            proof = self.prove_clone(instance, dest, clone_xml, agent)
+            LOG.info('V2V cutover: the clone %(name)s proved its guest '
+                     'runs: %(proof)s', {'name': name, 'proof': proof},
+                     instance=instance)
+            note_phase(record, v2v_record.CLONE_PROVEN, instance)
+        except Exception as exc:
+            LOG.error('V2V cutover: the clone %(name)s is removed: %(err)s',
+                      {'name': name, 'err': exc}, instance=instance)
+            try:
+                removed = self.remove_clone(instance, dest)
+            except Exception as remove_exc:
+                LOG.error('V2V cutover: the removal of the clone %(name)s '
+                          'failed: %(err)s',
+                          {'name': name, 'err': remove_exc},
+                          instance=instance)
+                removed = False
+            if not removed:
+                raise cutover_transfer.CloneStateUnknown(
+                    'the clone %s failed (%s) and its removal from %s '
+                    'could not be confirmed' % (name, exc, dest),
+                    clone=name) from exc
+            raise
+        return clone, started
+
+    def prove_clone(self, instance, dest, clone_xml, agent):
+        """Wait until the guest of the instance's clone on ``dest`` runs.
+
+        Its disks written, or its guest agent answering, within ``[v2v]
+        cutover_activity_timeout`` seconds; through a connection to
+        ``dest`` as the clone's start, opened again after a libvirt error
+        (the destination's libvirtd restarting does not stop the clone).
+
+        :param clone_xml: the clone's definition (its disks are sampled)
+        :param agent: whether the guest has a QEMU guest agent to ping
+        :returns: what proved it (text)
+        :raises: CloneNotProven
+        """
+        conns = []
+
+        def lookup():
+            _close(conns)
+            conns.append(self.nova.open_destination(self.dest_uri(dest)))
+            return conns[-1].lookupByUUIDString(instance.uuid)
+
+        try:
+            return self._half.prove_clone(lookup, clone_xml, agent)
+        finally:
+            _close(conns)
 
     @contextlib.contextmanager
     def _destination(self, dest):
         """A libvirt connection to ``dest``'s libvirtd, closed after use."""
-        conn = self.nova.open_destination(self.dest_uri(dest))
+        conns = [self.nova.open_destination(self.dest_uri(dest))]
         try:
-            yield conn
+            yield conns[0]
         finally:
-            try:
-                conn.close()
-            except Exception:
-                pass
+            _close(conns)
 
-    def start_clone(self, instance, dest, clone_xml, prove):
+    def start_clone(self, instance, dest, clone_xml):
         """Define and start the clone on ``dest``: (clone, start time).
 
-        :param prove: ``f(clone, timeout)`` once the clone's domain runs
-            (see :meth:`cutover_transfer.SourceHalf.start_clone`)
+        A clone whose domain does not run is removed again.
         """
         with self._destination(dest) as conn:
-            clone, started = self._half.start_clone(conn, clone_xml, prove)
+            clone, started = self._half.start_clone(conn, clone_xml)
             LOG.info('V2V cutover: the clone %(name)s runs on %(dest)s',
                      {'name': clone.name(), 'dest': dest},
                      instance=instance)
@@ -444,3 +480,12 @@ class CutoverSource(object):
         :returns: the guest's ``VIR_DOMAIN_*`` state afterwards, or None
         """
         return self._half.restart_source(self.nova.get_domain(instance))
+
+
+def _close(conns):
+    """Close the libvirt connections of ``conns`` (emptied)."""
+    while conns:
+        try:
+            conns.pop().close()
+        except Exception:
+            pass

@@ -155,32 +155,34 @@ class SourceHalf(object):
         return disks
 
     @staticmethod
-    def start_clone(conn, clone_xml, prove):
-        """Define and start the clone through ``conn``; prove it.
+    def start_clone(conn, clone_xml):
+        """Define and start the clone through ``conn``; its domain runs.
 
-        :param prove: ``f(clone, timeout)``, called once the clone's
-            domain runs, with ``[v2v] cutover_activity_timeout``; it
-            raises when the clone's guest does not prove it runs (see
-            :meth:`prove_clone`), and the clone is removed again
+        A clone that does not run is removed again
+        (:func:`clone.start_clone_retrying`); whether its guest runs is
+        :meth:`prove_clone`'s.
+
         :returns: ``(clone, monotonic start time)``
-        :raises: what :func:`clone.start_clone_retrying` raises
         """
-        return clone.start_clone_retrying(
-            conn, clone_xml, prove, CONF.v2v.cutover_activity_timeout)
+        return clone.start_clone_retrying(conn, clone_xml, None, 0)
 
     @staticmethod
-    def prove_clone(clone_dom, clone_xml, timeout, agent):
+    def prove_clone(lookup, clone_xml, agent):
         """Wait until the running clone's guest shows activity.
 
+        At most ``[v2v] cutover_activity_timeout`` seconds
+        (:func:`clone.wait_for_activity`).
+
+        :param lookup: ``f() -> virDomain`` of the clone (reconnecting)
         :param clone_xml: the clone's definition (its disks are sampled)
         :param agent: whether its guest has a QEMU guest agent to ping
         :returns: what proved it (text)
-        :raises: CloneNotProven, CloneNotRunning, libvirtError
+        :raises: CloneNotProven
         """
         devs = [dev for dev, _bus, _path, _fmt in
                 translate.disk_targets(clone_xml) if dev]
-        return clone.wait_for_activity(clone_dom, devs, timeout,
-                                       agent=agent)
+        return clone.wait_for_activity(
+            lookup, devs, CONF.v2v.cutover_activity_timeout, agent=agent)
 
     @staticmethod
     def remove_clone(conn, uuid):

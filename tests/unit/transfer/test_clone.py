@@ -138,6 +138,7 @@ class WaitForActivityTest(unittest.TestCase):
         self.clone = mock.Mock()
         self.clone.name.return_value = 'clone'
         self.clone.isActive.return_value = True
+        self.lookup = mock.Mock(return_value=self.clone)
         patcher = mock.patch.object(clone_mod.time, 'sleep')
         self.sleep = patcher.start()
         self.addCleanup(patcher.stop)
@@ -145,7 +146,7 @@ class WaitForActivityTest(unittest.TestCase):
     def test_proven_once_a_disk_is_written(self):
         self.clone.blockStats.side_effect = [_stats(0), _stats(0),
                                              _stats(0), _stats(4)]
-        proof = clone_mod.wait_for_activity(self.clone, ['vda', 'vdb'], 60)
+        proof = clone_mod.wait_for_activity(self.lookup, ['vda', 'vdb'], 60)
         self.assertIn('vdb', proof)
         self.assertEqual([mock.call('vda'), mock.call('vdb')] * 2,
                          self.clone.blockStats.call_args_list)
@@ -156,7 +157,7 @@ class WaitForActivityTest(unittest.TestCase):
         with mock.patch.object(clone_mod.time, 'monotonic',
                                side_effect=[0.0, 0.5, 1.5]), \
                 self.assertRaises(exception.CloneNotProven) as ctx:
-            clone_mod.wait_for_activity(self.clone, ['vda'], 1)
+            clone_mod.wait_for_activity(self.lookup, ['vda'], 1)
         self.assertEqual('the clone showed no guest activity within 1 s',
                          str(ctx.exception))
         self.assertIsInstance(ctx.exception, exception.CloneNotRunning)
@@ -166,7 +167,7 @@ class WaitForActivityTest(unittest.TestCase):
         self.clone.isActive.side_effect = [True, False]
         self.clone.blockStats.return_value = _stats(0)
         with self.assertRaises(exception.CloneNotProven) as ctx:
-            clone_mod.wait_for_activity(self.clone, ['vda'], 60)
+            clone_mod.wait_for_activity(self.lookup, ['vda'], 60)
         self.assertEqual('the clone clone stopped before its guest showed '
                          'activity', str(ctx.exception))
 
@@ -174,7 +175,7 @@ class WaitForActivityTest(unittest.TestCase):
         self.clone.blockStats.return_value = _stats(0)
         with mock.patch.object(clone_mod.libvirt_qemu,
                                'qemuAgentCommand') as agent:
-            proof = clone_mod.wait_for_activity(self.clone, ['vda'], 60,
+            proof = clone_mod.wait_for_activity(self.lookup, ['vda'], 60,
                                                 agent=True)
         agent.assert_called_once_with(self.clone, clone_mod.GUEST_PING,
                                       clone_mod.AGENT_TIMEOUT, 0)
@@ -185,22 +186,34 @@ class WaitForActivityTest(unittest.TestCase):
         with mock.patch.object(
                 clone_mod.libvirt_qemu, 'qemuAgentCommand',
                 side_effect=libvirt.libvirtError('agent not connected')):
-            proof = clone_mod.wait_for_activity(self.clone, ['vda'], 60,
+            proof = clone_mod.wait_for_activity(self.lookup, ['vda'], 60,
                                                 agent=True)
         self.assertIn('vda', proof)
 
     def test_an_unreadable_disk_is_left_out(self):
         self.clone.blockStats.side_effect = [
             libvirt.libvirtError('no such disk'), _stats(2)]
-        proof = clone_mod.wait_for_activity(self.clone, ['sda', 'vda'], 60)
+        proof = clone_mod.wait_for_activity(self.lookup, ['sda', 'vda'], 60)
         self.assertEqual('its disk(s) vda written (2 write requests)', proof)
 
-    def test_a_failing_destination_is_raised(self):
-        # start_clone's removal of the clone then decides whether its
-        # state is known.
-        self.clone.isActive.side_effect = libvirt.libvirtError('EOF')
-        self.assertRaises(libvirt.libvirtError, clone_mod.wait_for_activity,
-                          self.clone, ['vda'], 60)
+    def test_the_clone_looked_up_again_after_a_libvirt_error(self):
+        # The destination's libvirtd restarted: its QEMU runs on.
+        self.clone.isActive.side_effect = [libvirt.libvirtError('EOF'),
+                                           True]
+        self.clone.blockStats.return_value = _stats(1)
+        self.assertIn('vda', clone_mod.wait_for_activity(self.lookup,
+                                                         ['vda'], 60))
+        self.assertEqual(2, self.lookup.call_count)
+
+    def test_a_destination_failing_until_the_deadline_is_not_proven(self):
+        self.lookup.side_effect = libvirt.libvirtError('unreachable')
+        with mock.patch.object(clone_mod.time, 'monotonic',
+                               side_effect=[0.0, 0.5, 1.5]), \
+                self.assertRaises(exception.CloneNotProven) as ctx:
+            clone_mod.wait_for_activity(self.lookup, ['vda'], 1)
+        self.assertEqual('the clone showed no guest activity within 1 s '
+                         '(the destination\'s libvirt failed: unreachable)',
+                         str(ctx.exception))
 
 
 class RemoveCloneTest(unittest.TestCase):

@@ -100,13 +100,14 @@ class _SourceTestBase(test_driver._DriverTestBase):
         return {'downtime_seconds': 1.0, 'stop': 'suspended',
                 'bytes_copied': 10, 'clone': clone.name()}
 
-    def _start_clone(self, conn, xml, prove, timeout):
+    def _start_clone(self, conn, xml, verify, timeout):
+        self.assertEqual((None, 0), (verify, timeout))
         if self.clone_error:
             raise self.clone_error
-        prove(self.clone, timeout)
         return self.clone, 1.0
 
-    def _wait_for_activity(self, clone, devs, timeout, agent=False):
+    def _wait_for_activity(self, lookup, devs, timeout, agent=False):
+        self.assertIs(self.conn.lookupByUUIDString.return_value, lookup())
         if self.proof_error:
             raise self.proof_error
         return 'its disk(s) %s written (1 write requests)' % devs[0]
@@ -128,8 +129,13 @@ class PhasesTestCase(_SourceTestBase):
         self.recover.assert_not_called()
         # The clone's disks, as the clone defines them, are sampled.
         cutover_transfer.clone.wait_for_activity.assert_called_once_with(
-            self.clone, ['sda'], 300, agent=False)
-        self.conn.close.assert_called_once_with()
+            mock.ANY, ['sda'], 300, agent=False)
+        self.conn.lookupByUUIDString.assert_called_once_with(
+            self.instance.uuid)
+        # One connection for the start, one for the proof, both closed.
+        self.assertEqual(2, self.source.nova.open_destination.call_count)
+        self.assertEqual(2, self.conn.close.call_count)
+        self.clone.destroy.assert_not_called()
 
     def test_phase_logged(self):
         record = v2v_record.MigrationRecord(self.context, self.instance, {})
@@ -145,13 +151,13 @@ class PhasesTestCase(_SourceTestBase):
         self.flags(cutover_activity_timeout=7, group='v2v')
         self._run()
         cutover_transfer.clone.wait_for_activity.assert_called_once_with(
-            self.clone, ['sda'], 7, agent=False)
+            mock.ANY, ['sda'], 7, agent=False)
 
     def test_guest_agent_asked_when_the_image_has_one(self):
         self.instance.system_metadata['image_hw_qemu_guest_agent'] = 'yes'
         self._run()
         cutover_transfer.clone.wait_for_activity.assert_called_once_with(
-            self.clone, ['sda'], 300, agent=True)
+            mock.ANY, ['sda'], 300, agent=True)
 
     def test_unrecorded_phase_before_no_return_is_not_entered(self):
         for phase in BEFORE_NO_RETURN:
@@ -193,23 +199,27 @@ class PhasesTestCase(_SourceTestBase):
 
 class NoActivityTestCase(_SourceTestBase):
 
-    def test_clone_without_activity_rolls_back_in_error(self):
-        # What start_clone raises once it removed the unproven clone.
-        self.clone_error = transfer_exception.CloneNotProven(
+    def setUp(self):
+        super().setUp()
+        self.proof_error = transfer_exception.CloneNotProven(
             'the clone showed no guest activity within 300 s')
+        self.lookup = self.conn.lookupByUUIDString.return_value
+        self.lookup.isActive.return_value = True
 
+    def test_clone_without_activity_removed_rolled_back_in_error(self):
         self._run()
 
-        self.assertEqual(BEFORE_NO_RETURN[:4] + [v2v_record.ROLLED_BACK],
+        self.assertEqual(BEFORE_NO_RETURN[:5] + [v2v_record.ROLLED_BACK],
                          self.phases)
+        # Removed through a connection of its own, by the instance's UUID.
+        self.lookup.destroy.assert_called_once_with()
+        self.lookup.undefine.assert_called_once_with()
         self.post.assert_not_called()
         self.recover.assert_called_once_with(
             self.context, self.instance, 'dest', self.data,
             migration_status='error')
 
     def test_reason_of_the_rollback_event(self):
-        self.clone_error = transfer_exception.CloneNotProven(
-            'the clone showed no guest activity within 300 s')
         states = []
         self.recover.side_effect = lambda *a, **k: states.append(
             self.source.state(self.instance))
@@ -219,19 +229,25 @@ class NoActivityTestCase(_SourceTestBase):
         self.assertEqual('the clone showed no guest activity within 300 s',
                          states[0].failure)
 
-    def test_other_failures_keep_novas_status(self):
-        self.engine_error = transfer_exception.CloneNotRunning('stopped')
+    def test_unrecorded_proof_removes_the_clone(self):
+        self.proof_error = None
+        self.unrecordable = {v2v_record.CLONE_PROVEN}
+
         self._run()
+
+        self.lookup.destroy.assert_called_once_with()
         self.recover.assert_called_once_with(
             self.context, self.instance, 'dest', self.data)
 
-    def test_proof_is_asked_after_clone_running(self):
-        self.proof_error = transfer_exception.CloneNotProven('x')
-        self.assertRaises(
-            transfer_exception.CloneNotProven,
-            self.source._prove_clone, self.instance, self.record,
-            CLONE_XML, False, self.clone, 1)
-        self.assertEqual([v2v_record.CLONE_RUNNING], self.phases)
+    def test_a_clone_that_did_not_run_keeps_novas_status(self):
+        # start_clone removed it already: no proof was asked.
+        self.clone_error = transfer_exception.CloneNotRunning('stopped')
+        self._run()
+        self.assertEqual(BEFORE_NO_RETURN[:4] + [v2v_record.ROLLED_BACK],
+                         self.phases)
+        cutover_transfer.clone.wait_for_activity.assert_not_called()
+        self.recover.assert_called_once_with(
+            self.context, self.instance, 'dest', self.data)
 
 
 class CloneStateUnknownTestCase(_SourceTestBase):
@@ -275,6 +291,28 @@ class CloneStateUnknownTestCase(_SourceTestBase):
         self.assertLessEqual(len(cutover_source.CLONE_UNKNOWN_FAULT), 255)
         for name in ('src', 'instance-00000001'):
             self.assertNotIn(name, cutover_source.CLONE_UNKNOWN_FAULT)
+
+    def test_unproven_clone_whose_removal_is_unconfirmed(self):
+        # The destination stopped answering during the proof and is still
+        # unreachable for the clone's removal.
+        self.engine_error = None
+        self.proof_error = transfer_exception.CloneNotProven(
+            'the clone showed no guest activity within 300 s (the '
+            'destination\'s libvirt failed: EOF)')
+        self.source.nova.open_destination.side_effect = [
+            self.conn, self.conn,
+            cutover_transfer.clone.libvirt.libvirtError('unreachable')]
+
+        exc = self.assertRaises(v2v_exception.V2VCloneStateUnknown,
+                                self._run)
+
+        self.assertEqual(BEFORE_NO_RETURN[:5] + [v2v_record.CLONE_UNKNOWN],
+                         self.phases)
+        self.assertIn('its removal from dest could not be confirmed',
+                      str(exc))
+        self.post.assert_not_called()
+        self.recover.assert_not_called()
+        self.fault.assert_called_once()
 
     def test_a_fault_that_cannot_be_recorded_still_raises(self):
         self.fault.side_effect = RuntimeError('db')
