@@ -28,10 +28,11 @@ The sequence, and where each hook runs::
     in sync:                     before_cutover, enter_cutover
     stop the source guest:       progress
     the exports released:        source_stopped, before_clone
-    start the clone              (the cutover's ``start_clone``, which
-                                 returns once the clone's guest proved
-                                 it runs: the point of no return)
-    destroy the paused source
+    start the clone              (the cutover's ``start_clone``: its
+                                 return is the point of no return; Nova's
+                                 driver returns once the clone's guest
+                                 showed activity)
+    destroy the stopped source
 
 A hook that raises fails the cutover like any other error: the source
 guest is rolled back to running (no job left) and the error re-raised
@@ -116,7 +117,7 @@ class CutoverHooks(object):
         Called once, after the mirror ended and the exports released
         their images (or their release was not confirmed), before
         :meth:`before_clone`.  From here the source's disks no longer
-        change; the guest resumes from them if the clone fails.  Nova's
+        change; the guest runs again from them if the clone fails.  Nova's
         driver records the phase durably here, and raises (rolling the
         source back) when it cannot.
 
