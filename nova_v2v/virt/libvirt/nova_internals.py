@@ -45,6 +45,7 @@ import collections
 import functools
 import os
 
+from nova.compute import utils as compute_utils
 from nova import conf as nova_conf
 from nova import objects
 from nova import utils as nova_utils
@@ -115,6 +116,8 @@ FUNCTIONS = {
     'nova.virt.libvirt.host.Host.get_connection': ('self',),
     'nova.virt.libvirt.host.Host.get_capabilities': ('self',),
     'nova.virt.libvirt.host.Host.get_version': ('self',),
+    'nova.compute.utils.add_instance_fault_from_exc': (
+        'context', 'instance', 'fault', 'exc_info', 'fault_message'),
 }
 
 # The libvirt module Nova's driver imported (its name in that module).
@@ -157,6 +160,20 @@ def instance_path_at_destination(instance, migrate_data):
 def image_from_system_metadata(system_metadata):
     """The image (with its properties) the instance was built from."""
     return nova_utils.get_image_from_system_metadata(system_metadata)
+
+
+def add_instance_fault(context, instance, exc, exc_info, message):
+    """Record an instance fault, as Nova's compute manager does.
+
+    :param exc: the exception the fault is about
+    :param exc_info: ``sys.exc_info()`` of ``exc``: its text goes into
+        the fault's details, which Nova's API shows to administrators
+        only
+    :param message: the fault's message (at most 255 characters), which
+        the API shows to the server's owner too
+    """
+    compute_utils.add_instance_fault_from_exc(
+        context, instance, exc, exc_info=exc_info, fault_message=message)
 
 
 def job_info(**fields):

@@ -252,6 +252,22 @@ class MigrationRecord(object):
             {'phase': phase, 'at': timeutils.utcnow().isoformat()})
             if phase else None)
 
+    def record_phase(self, phase):
+        """Write ``phase`` durably now, and log it ("V2V phase <phase>").
+
+        :meth:`set_phase` and :meth:`save` in one: a cutover calls it
+        before it enters each phase, so that a restarted compute (and the
+        fault matrix, which reads the phase from the database or from
+        that log line) knows how far it got.
+
+        :raises: what writing to the database raises; the phase is then
+            not recorded (the caller decides whether to go on)
+        """
+        self.set_phase(phase)
+        self.save()
+        LOG.info('V2V phase %(phase)s', {'phase': phase},
+                 instance=self._instance)
+
     def save_given(self):
         """Write the changes by saving the object the hook was given.
 

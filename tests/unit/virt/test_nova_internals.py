@@ -150,7 +150,7 @@ _PRIVATE = sorted(
     {name for name in nova_internals.DRIVER_MEMBERS if name[0] == '_'})
 _NOVA_MODULES = ('nova.virt.libvirt.migration', 'nova.virt.libvirt.guest',
                  'nova.virt.libvirt.utils', 'nova.virt.libvirt.host',
-                 'nova.utils')
+                 'nova.utils', 'nova.compute.utils')
 
 
 class SeamTestCase(test.NoDBTestCase):
