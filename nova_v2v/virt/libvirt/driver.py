@@ -111,6 +111,9 @@ class V2VDriverMixin(object):
         super().update_provider_tree(provider_tree, nodename,
                                      allocations=allocations)
         self.v2v_inventory.publish_traits(provider_tree, nodename)
+        # The resource tracker runs: the moves the recovery at start-up
+        # completes can use it.
+        self.v2v_recovery.resources_reported()
 
     # -- live migration pre-checks ---------------------------------------
 

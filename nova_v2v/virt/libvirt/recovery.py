@@ -98,6 +98,7 @@ them.
 import dataclasses
 import glob
 import os
+import threading
 import typing as ty
 
 from nova.compute import task_states
@@ -240,6 +241,9 @@ class Recovery(object):
         self._dest_uri = dest_uri
         self._half = cutover_transfer.DestinationHalf()
         self.host = None
+        # The moves to complete once the resource tracker runs.
+        self._pending = []
+        self._lock = threading.Lock()
 
     def at_start(self, context, instances):
         """Resolve every interrupted cutover; the instances Nova keeps.
@@ -335,11 +339,13 @@ class Recovery(object):
             self._nova.get_guest(instance)
         except exception.InstanceNotFound:
             return MISSING
-        dom = self._nova.get_domain(instance)
-        if not dom.isActive():
-            return SHUTOFF
-        if dom.info()[0] == nova_internals.libvirt().VIR_DOMAIN_PAUSED:
+        lv = nova_internals.libvirt()
+        state = self._nova.get_domain(instance).info()[0]
+        if state == lv.VIR_DOMAIN_PAUSED:
             return PAUSED
+        if state in (lv.VIR_DOMAIN_SHUTOFF, lv.VIR_DOMAIN_CRASHED,
+                     lv.VIR_DOMAIN_NOSTATE):
+            return SHUTOFF
         return RUNNING
 
     def _clone_state(self, instance, dest):
@@ -380,17 +386,19 @@ class Recovery(object):
             clone = self._lookup(conn, instance)
             if clone is None:
                 return
-            try:
-                if clone.isActive():
-                    clone.destroy()
-                clone.undefine()
-            except lv.libvirtError as exc:
-                LOG.warning('V2V: removing the clone on %(dest)s: %(err)s',
-                            {'dest': dest, 'err': exc}, instance=instance)
-            clone = self._lookup(conn, instance)
-            if clone is not None and clone.isActive():
-                raise CloneUnknown('the clone on %s still runs after its '
-                                   'destroy' % dest)
+            # Destroyed whatever its state (a paused clone is active too),
+            # then undefined; it must be gone (an undefined domain that
+            # still runs would be transient).
+            for step in (clone.destroy, clone.undefine):
+                try:
+                    step()
+                except lv.libvirtError as exc:
+                    LOG.warning('V2V: removing the clone on %(dest)s: '
+                                '%(err)s', {'dest': dest, 'err': exc},
+                                instance=instance)
+            if self._lookup(conn, instance) is not None:
+                raise CloneUnknown('the clone on %s is still defined after '
+                                   'its removal' % dest)
             LOG.info('V2V: the clone was removed from %(dest)s',
                      {'dest': dest}, instance=instance)
         finally:
@@ -405,7 +413,7 @@ class Recovery(object):
             if not dev:
                 continue
             try:
-                if dom.isActive() and dom.blockJobInfo(dev, 0):
+                if dom.blockJobInfo(dev, 0):
                     dom.blockJobAbort(dev, 0)
                     LOG.info('V2V: the block copy of %(dev)s was ended '
                              'without pivot', {'dev': dev},
@@ -459,6 +467,7 @@ class Recovery(object):
 
     def _complete(self, context, instance, migration, resolution):
         if resolution.destroy_source:
+            # Running or paused: never to run again.
             self._nova.get_domain(instance).destroy()
             LOG.info('V2V: the paused source guest was destroyed',
                      instance=instance)
@@ -473,12 +482,50 @@ class Recovery(object):
                                    'dest': migration.dest_compute},
                       instance=instance)
             return False
-        migrate_data, bdms = self._callback_args(context, instance,
-                                                 migration, record)
-        self._forget_migrate_data(context, instance)
-        self._compute.post_method(bdms)(
-            context, instance, migration.dest_compute, True, migrate_data)
+        # Nova's post-migration flow needs the resource tracker, which the
+        # manager sets up after init_host: the move is completed once it
+        # reported (resources_reported). Nova does not initialise the
+        # instance meanwhile: it is the destination's.
+        with self._lock:
+            self._pending.append((context, instance, migration))
+        LOG.info('V2V: the move to %(dest)s is completed once the resource '
+                 'tracker runs', {'dest': migration.dest_compute},
+                 instance=instance)
         return True
+
+    def resources_reported(self):
+        """The resource tracker reported: complete the pending moves.
+
+        Called with the resource tracker's lock held (from the driver's
+        ``update_provider_tree``): the moves run in a thread of their own,
+        since Nova's post-migration flow updates the resources too.
+        """
+        with self._lock:
+            pending, self._pending = self._pending, []
+        if pending:
+            threading.Thread(target=self._finish_moves, args=(pending,),
+                             name='v2v-recovery', daemon=True).start()
+
+    def _finish_moves(self, pending):
+        for context, instance, migration in pending:
+            try:
+                record = v2v_record.MigrationRecord.carried(context,
+                                                            instance)
+                migrate_data, bdms = self._callback_args(
+                    context, instance, migration, record)
+                self._forget_migrate_data(context, instance)
+                self._compute.post_method(bdms)(
+                    context, instance, migration.dest_compute, True,
+                    migrate_data)
+                LOG.info('V2V: the interrupted cutover was completed: the '
+                         'instance is on %(dest)s',
+                         {'dest': migration.dest_compute},
+                         instance=instance)
+            except Exception:
+                LOG.exception('V2V: completing the interrupted cutover to '
+                              '%(dest)s failed',
+                              {'dest': migration.dest_compute},
+                              instance=instance)
 
     def _hold(self, context, instance, migration, phase):
         """Nothing destroyed, nothing started: ERROR for the operator."""
