@@ -70,7 +70,11 @@ from here is in progress, its record is a cutover's):
 * CLONE_PROVEN, SOURCE_REMOVED: the clone's guest showed activity; it is
   the guest. The paused source (if still there) is destroyed, never
   resumed, and Nova's post-migration flow moves the records to the
-  destination (where the clone runs) and removes the source's disks.
+  destination (where the clone runs) and removes the source's disks. That
+  flow needs the manager's resource tracker, which Nova sets up after
+  ``init_host``: it runs in a thread once the tracker has reported
+  (:meth:`Recovery.resources_reported`); meanwhile the instance is not
+  given to Nova's ``_init_instance`` (it is the destination's).
   One copy: the clone. Should the clone have stopped since, its disks
   hold the guest and Nova's record points at them (a start there runs
   it): still never two.

@@ -277,3 +277,76 @@ class MigrateDataTestCase(test.NoDBTestCase):
                           back.is_shared_block_storage,
                           back.block_migration, back.has_vtpm))
         self.assertIs(migration, back.migration)
+
+
+class HoldTestCase(test.NoDBTestCase):
+    """The clone's state unknown: nothing destroyed, ERROR, a fault."""
+
+    def setUp(self):
+        super().setUp()
+        self.context = nova_context.get_admin_context()
+        self.nova = mock.Mock()
+        self.lv = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.libvirt')).mock.return_value
+        self.nova.open_destination.side_effect = OSError('no route')
+        self.domain = self.nova.get_domain.return_value
+        self.domain.info.return_value = [self.lv.VIR_DOMAIN_PAUSED]
+        self.domain.XMLDesc.return_value = '<domain><devices/></domain>'
+        self.compute = mock.Mock()
+        self.recovery = rec.Recovery(self.nova, self.compute,
+                                     lambda dest: 'qemu+tcp://%s/system'
+                                     % dest)
+        self.recovery.host = 'src'
+        self.fault = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.add_instance_fault')).mock
+        self.note = self.useFixture(fixtures.MockPatchObject(
+            rec.Recovery, '_note_phase')).mock
+        self.instance = objects.Instance(
+            uuid=uuids.instance, vm_state='active', task_state='migrating',
+            system_metadata={})
+        self.useFixture(fixtures.MockPatchObject(self.instance, 'save'))
+        self.migration = objects.Migration(dest_compute='dest',
+                                           status='running')
+        self.useFixture(fixtures.MockPatchObject(self.migration, 'save'))
+
+    def _resolve(self, phase):
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.record.MigrationRecord.carried',
+            return_value=mock.Mock(is_cutover=True, phase=(phase, None))))
+        return self.recovery.resolve_source(self.context, self.instance,
+                                            self.migration)
+
+    def test_unreachable_destination_in_a_clone_phase(self):
+        self.assertFalse(self._resolve(v2v_record.CLONE_RUNNING))
+
+        self.assertEqual(('error', None, 'error'),
+                         (self.instance.vm_state, self.instance.task_state,
+                          self.migration.status))
+        self.note.assert_called_once_with(self.context, self.instance,
+                                          v2v_record.CLONE_UNKNOWN)
+        (_ctx, _inst, message), _kw = self.fault.call_args
+        self.assertIn('dest', message)
+        self.assertIn(uuids.instance, message)
+        # Nothing resumed, started or destroyed; Nova's callbacks unused.
+        self.domain.resume.assert_not_called()
+        self.domain.create.assert_not_called()
+        self.domain.destroy.assert_not_called()
+        self.assertEqual([], self.compute.mock_calls)
+
+    def test_unreachable_destination_before_the_clone_rolls_back(self):
+        """No clone can exist yet: the destination is not even asked."""
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.source_bdms'))
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.migrate_data_from_json'))
+        self.useFixture(fixtures.MockPatchObject(
+            rec.Recovery, '_forget_migrate_data'))
+
+        self.assertFalse(self._resolve(v2v_record.SOURCE_STOPPED))
+
+        self.nova.open_destination.assert_not_called()
+        self.domain.resume.assert_called_once_with()
+        self.compute.recover_method.return_value.assert_called_once_with(
+            self.context, self.instance, 'dest', mock.ANY,
+            migration_status='error')
+        self.fault.assert_not_called()
