@@ -49,7 +49,11 @@ from here is in progress, its record is a cutover's):
 * PLANNED (no export yet): nothing of the cutover ran; Nova's own restart
   handling applies. One copy: the source's, which never stopped.
 * EXPORTED, SYNCING, CUTTING_OVER, SOURCE_STOPPED: no clone can exist (it
-  is defined in CLONE_STARTED at the earliest). The block copy jobs are
+  is defined in CLONE_STARTED at the earliest; in CUTTING_OVER and
+  SOURCE_STOPPED the destination is asked all the same, and a clone found
+  is removed first: an earlier release defined it while its record said
+  CUTTING_OVER, so a cutover interrupted by the upgrade itself is covered
+  when the destination answers). The block copy jobs are
   ended without pivot (the source keeps its own disks, which only its
   guest wrote), the guest is resumed (paused) or started (shut off over
   ACPI), then Nova's rollback cleans the destination. One copy: the
@@ -149,6 +153,10 @@ START = 'start'
 
 _SYNC_PHASES = (v2v_record.EXPORTED, v2v_record.SYNCING,
                 v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED)
+# No clone can exist in these phases (CLONE_STARTED is recorded before it
+# is defined), but a release that recorded no CLONE_STARTED defined it in
+# CUTTING_OVER: one found there is removed too.
+_GUARDED_PHASES = (v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED)
 _CLONE_PHASES = (v2v_record.CLONE_STARTED, v2v_record.CLONE_RUNNING,
                  v2v_record.ROLLED_BACK)
 # The destination's exports serve the source until its jobs end.
@@ -180,7 +188,7 @@ class Resolution:
 
 def clone_matters(side, phase):
     """Whether :func:`decide` needs the clone's state for this phase."""
-    return side == SOURCE and phase in _CLONE_PHASES
+    return side == SOURCE and phase in _CLONE_PHASES + _GUARDED_PHASES
 
 
 def decide(side, phase, source_state=None, clone_state=None):
@@ -221,6 +229,7 @@ def decide(side, phase, source_state=None, clone_state=None):
     if phase in _SYNC_PHASES:
         return Resolution(
             ROLL_BACK, end_jobs=source_state in (RUNNING, PAUSED),
+            remove_clone=clone_state == PRESENT,
             restart=_RESTART.get(source_state),
             reason='before the point of no return, no clone yet')
     return Resolution(LEAVE, reason='no cutover ran (phase %s)' % phase)

@@ -72,14 +72,25 @@ class DecideTestCase(test.NoDBTestCase):
     def test_source_before_the_clone_rolls_back(self):
         for phase in SYNC:
             for source in SOURCE_STATES:
-                for clone in (None,) + CLONE_STATES:
+                for clone in (None, rec.ABSENT, rec.UNKNOWN):
                     with self.subTest(phase=phase, source=source,
                                       clone=clone):
-                        # No clone can exist yet: its state is not asked.
+                        # No clone can exist yet: the source runs again
+                        # whatever the destination says.
                         self.assertEqual(
                             R(rec.ROLL_BACK, end_jobs=JOBS[source],
                               restart=RESTART[source]),
                             self.decide(rec.SOURCE, phase, source, clone))
+
+    def test_source_cutting_over_removes_a_clone_found(self):
+        """An earlier release defined the clone in CUTTING_OVER."""
+        for phase in (v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED):
+            for source in SOURCE_STATES:
+                with self.subTest(phase=phase, source=source):
+                    self.assertEqual(
+                        R(rec.ROLL_BACK, end_jobs=JOBS[source],
+                          remove_clone=True, restart=RESTART[source]),
+                        self.decide(rec.SOURCE, phase, source, rec.PRESENT))
 
     def test_source_clone_phases_remove_a_present_clone_first(self):
         for phase in CLONE:
@@ -165,17 +176,18 @@ class DecideTestCase(test.NoDBTestCase):
                                           source=source, clone=clone):
                             self.assertNotIn(phase,
                                              v2v_record.AFTER_NO_RETURN)
-                            if not rec.clone_matters(side, phase):
+                            if clone == rec.PRESENT and (
+                                    rec.clone_matters(side, phase)):
+                                self.assertTrue(resolution.remove_clone)
+                            if phase in SYNC:
                                 # No clone can exist in this phase.
-                                self.assertIn(phase, SYNC)
                                 continue
                             self.assertNotEqual(rec.UNKNOWN, clone)
-                            if clone == rec.PRESENT:
-                                self.assertTrue(resolution.remove_clone)
 
     def test_clone_matters(self):
         self.assertEqual(
-            set(CLONE),
+            set(CLONE) | {v2v_record.CUTTING_OVER,
+                          v2v_record.SOURCE_STOPPED},
             {phase for phase in ALL_PHASES
              if rec.clone_matters(rec.SOURCE, phase)})
         self.assertFalse(any(rec.clone_matters(rec.DEST, phase)
@@ -334,7 +346,7 @@ class HoldTestCase(test.NoDBTestCase):
         self.assertEqual([], self.compute.mock_calls)
 
     def test_unreachable_destination_before_the_clone_rolls_back(self):
-        """No clone can exist yet: the destination is not even asked."""
+        """No clone can exist yet: an unreachable destination is no stop."""
         self.useFixture(fixtures.MockPatch(
             'nova_v2v.virt.libvirt.nova_internals.source_bdms'))
         self.useFixture(fixtures.MockPatch(
@@ -344,7 +356,8 @@ class HoldTestCase(test.NoDBTestCase):
 
         self.assertFalse(self._resolve(v2v_record.SOURCE_STOPPED))
 
-        self.nova.open_destination.assert_not_called()
+        self.nova.open_destination.assert_called_once_with(
+            'qemu+tcp://dest/system')
         self.domain.resume.assert_called_once_with()
         self.compute.recover_method.return_value.assert_called_once_with(
             self.context, self.instance, 'dest', mock.ANY,
