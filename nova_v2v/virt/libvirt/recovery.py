@@ -264,8 +264,8 @@ class Recovery(object):
         :param instances: the InstanceList Nova's ``init_host`` loaded for
             this host
         :returns: the InstanceList for Nova's own ``_init_instance``,
-            without the instances whose move was completed here (their
-            host is the destination now)
+            without the instances whose move is completed (past the point
+            of no return: they are the destination's)
         """
         try:
             migrations = nova_internals.live_migrations_in_progress(
@@ -310,7 +310,8 @@ class Recovery(object):
     def resolve_source(self, context, instance, migration):
         """Resolve the cutover of ``instance`` from this host.
 
-        :returns: True when the instance moved to the destination
+        :returns: True when its move to the destination is completed
+            (:meth:`resources_reported`)
         """
         record = v2v_record.MigrationRecord.carried(context, instance)
         if not record.is_cutover:
