@@ -116,10 +116,12 @@ class RecoveryTestBase(test_rollbacks.RollbackTestBase):
         """The killed compute's frozen thread goes (it held a worker)."""
         self.thaw.set()
 
+    def record(self):
+        return v2v_record.MigrationRecord.carried(None,
+                                                  self.instance(self.server))
+
     def phase(self):
-        record = v2v_record.MigrationRecord.carried(
-            None, self.instance(self.server))
-        return record.phase[0]
+        return self.record().phase[0]
 
     def set_phase(self, phase):
         with self.cell_context(self.server) as cctxt:
@@ -143,11 +145,15 @@ class SourceRestartTest(RecoveryTestBase):
         # The mirror still runs: nothing of the dead thread ends it.
         self.assertTrue(self.engine.jobs)
         self.assertEqual({'running'}, set(self.engine.exports.values()))
+        # What Nova's rollback will need, kept by the source.
+        self.assertIn('"is_shared_instance_path": false',
+                      self.record().migrate_data_text)
 
         self.restart(SOURCE)
 
         self.assertEqual({}, self.engine.jobs)
         migration = self.assert_outcome('error', SOURCE)
+        self.assertIsNone(self.record().migrate_data_text)
         self.wait_for(lambda: DEST in self.dest_rollbacks,
                       'the destination\'s rollback')
         self.assert_dest_cleaned(DEST)
