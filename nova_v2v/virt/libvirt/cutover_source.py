@@ -251,7 +251,8 @@ class CutoverSource(object):
         """The instance fault of a cutover whose clone state is unknown."""
         try:
             nova_internals.add_instance_fault(
-                context, instance, exc, sys.exc_info(), CLONE_UNKNOWN_FAULT)
+                context, instance, CLONE_UNKNOWN_FAULT, exc=exc,
+                exc_info=sys.exc_info())
         except Exception:
             LOG.exception('Cannot record the instance fault',
                           instance=instance)

@@ -23,7 +23,7 @@ cutover and export API (:func:`cutover.run_source_cutover` with its
 :func:`clone.remove_clone`):
 
 * :class:`DestinationHalf` exports the precreated disks over NBD and stops
-  the exports;
+  the exports (a crashed compute's leftovers too);
 * :class:`SourceHalf` maps the destination's export records onto the
   guest's disks, runs the source's sequence (sync, stop, switch) with
   the driver's :class:`CutoverHooks`, proves the clone's guest runs, and
@@ -124,6 +124,23 @@ class DestinationHalf(object):
         if pid_files:
             LOG.info('V2V: %(n)d NBD export(s) were still running and '
                      'stopped', {'n': stopped}, instance=instance)
+        return stopped
+
+    @staticmethod
+    def stop_leftovers(instance_dir):
+        """Stop the exports a crashed compute left in ``instance_dir``.
+
+        Only a process whose command line names the pid file is stopped
+        (the one this compute's qemu-nbd was started with: a pid that was
+        reused since is left alone); every pid file is removed.
+
+        :returns: how many were still running
+        """
+        stopped = 0
+        for pid_file in sorted(glob.glob(os.path.join(instance_dir,
+                                                      NBD_PID_GLOB))):
+            if nbd.stop_pid_file(pid_file, program=pid_file):
+                stopped += 1
         return stopped
 
 
