@@ -49,6 +49,7 @@ from nova_v2v.transfer import mirror
 from nova_v2v.transfer import nbd
 from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import inventory as v2v_inventory
+from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import record as v2v_record
 from tests.functional import base
 
@@ -497,8 +498,11 @@ class OfflineTest(CutoverTestBase):
                             'backing_file': '', 'disk_size': 8,
                             'over_committed_disk_size': 0}])
 
-    def _convert(self, source, source_format, dest, dest_format):
+    def _convert(self, source, source_format, dest, dest_format,
+                 backing_dir=None):
         self.converted.append((source, source_format, dest, dest_format))
+        # Only Nova's image cache may back a converted disk.
+        self.assertEqual(nova_internals.image_cache_dir(), backing_dir)
         with open(dest, 'w') as f:
             f.write('%s data' % dest_format)
         return 1
