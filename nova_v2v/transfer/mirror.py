@@ -140,14 +140,14 @@ def nbd_disk_xml(export_name, host, port, tls=False):
     :param tls: connect with TLS (``<source tls='yes'>``): libvirt gives
         the source's QEMU the client credentials of qemu.conf's
         ``nbd_tls_x509_cert_dir`` (by default its
-        ``default_tls_x509_cert_dir``)
+        ``default_tls_x509_cert_dir``); without, ``tls='no'`` says so, so
+        that qemu.conf's ``nbd_tls`` default does not decide instead
     """
     disk = etree.Element('disk', type='network', device='disk')
     etree.SubElement(disk, 'driver', name='qemu', type='raw')
     source = etree.SubElement(disk, 'source', protocol='nbd',
                               name=export_name)
-    if tls:
-        source.set('tls', 'yes')
+    source.set('tls', 'yes' if tls else 'no')
     etree.SubElement(source, 'host', name=host, port=str(port))
     return etree.tostring(disk).decode('utf-8')
 

@@ -88,7 +88,12 @@ class TestLabNBDAccess(base.LabTestCase):
         return path
 
     def _rogue_client_dir(self):
-        """Host a's DN and b's CA cert, but issued by another CA."""
+        """Host a's DN, issued by another CA.
+
+        The client trusts both CAs (its own certificate must validate
+        against its ``ca-cert.pem``, b's against the lab CA): only the
+        server can refuse it.
+        """
         from nova_v2v_rig.lab import hosts
         from nova_v2v_rig.lab import tls
         rogue = tls.make_ca(os.path.join(self.work, 'rogue-ca'),
@@ -99,8 +104,11 @@ class TestLabNBDAccess(base.LabTestCase):
                   hosts.HOSTS['a']['ip'],
                   os.path.join(path, 'client-cert.pem'),
                   os.path.join(path, 'client-key.pem'))
-        shutil.copyfile(os.path.join(self._pki('b'), 'ca-cert.pem'),
-                        os.path.join(path, 'ca-cert.pem'))
+        with open(os.path.join(path, 'ca-cert.pem'), 'w') as out:
+            for ca in (os.path.join(self._pki('b'), 'ca-cert.pem'),
+                       os.path.join(rogue, tls.CA_CERT)):
+                with open(ca) as f:
+                    out.write(f.read())
         return path
 
     def _dial(self, host, disk, tls_dir=None):
@@ -171,6 +179,9 @@ class TestLabNBDAccess(base.LabTestCase):
         self.assertRefused(probes['plain'])
         self.assertRefused(probes['other-host-cert'])
         self.assertRefused(probes['rogue-ca-source-dn'])
+        # Refused by the server, not by the client's own checks.
+        self.assertNotIn('Our own certificate',
+                         probes['rogue-ca-source-dn']['stderr'])
         self.assertDropped(probes['source-cert-from-b'])
         self.assertTrue(evidence['exports_alive_after_probes'], evidence)
         # qemu-nbd serves TLS only, admits a's DN only, on the filtered
@@ -188,15 +199,17 @@ class TestLabNBDAccess(base.LabTestCase):
             self.assertNotIn('--bind', cmdline)
             self.assertNotIn('--port', cmdline)
         # The source's mirror connected with TLS: libvirt's block copy
-        # target and QEMU's NBD node carry the TLS credentials.
+        # target says so and the source's QEMU holds the client TLS
+        # credentials libvirt made for it; the export refuses a client
+        # without TLS ('plain') and the mirror got in sync through it.
         self.assertNotIn('mirror_error', evidence)
         self.assertTrue(evidence['mirror_xml'], evidence)
         for xml in evidence['mirror_xml']:
             self.assertIn('tls="yes"', xml)
-        self.assertTrue(evidence['qemu_nbd_nodes'], evidence)
-        for node in evidence['qemu_nbd_nodes']:
-            self.assertIn('tls-creds', node)
-        self.assertTrue(evidence['qemu_tls_objects'], evidence)
+        self.assertTrue(any('storage_tls' in name
+                            for name in evidence['qemu_tls_objects']),
+                        evidence)
+        self.assertIn('not permitted before TLS', probes['plain']['stderr'])
 
     def test_plain_cutover_admits_the_source_address_only(self):
         def probe(export):
@@ -214,5 +227,7 @@ class TestLabNBDAccess(base.LabTestCase):
             self.assertIsNotNone(cmdline, evidence)
             self.assertNotIn('--tls-creds', cmdline)
             self.assertNotIn('--bind', cmdline)
+        self.assertTrue(evidence['mirror_xml'], evidence)
         for xml in evidence['mirror_xml']:
-            self.assertNotIn('tls=', xml)
+            self.assertIn('tls="no"', xml)
+        self.assertEqual([], evidence['qemu_tls_objects'])
