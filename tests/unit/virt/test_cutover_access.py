@@ -15,7 +15,6 @@
 """Who a cutover's exports admit, as the driver's two halves decide it."""
 
 import sys
-from unittest import mock
 
 from nova import objects
 from nova import test
