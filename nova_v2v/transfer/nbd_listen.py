@@ -239,10 +239,9 @@ def main(argv=None):
     try:
         sock = listen(args.address, args.port, args.allow)
     except OSError as exc:
+        # strerror: "Address already in use", as qemu-nbd says it.
         sys.stderr.write('nbd_listen: %s:%d: %s\n'
-                         % (args.address, args.port,
-                            os.strerror(exc.errno) if exc.errno
-                            else exc))
+                         % (args.address, args.port, exc.strerror or exc))
         return (EXIT_ADDRESS_IN_USE if exc.errno == errno.EADDRINUSE
                 else 1)
     except FilterError as exc:
