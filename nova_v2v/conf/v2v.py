@@ -246,6 +246,27 @@ Related options:
 
 * ``[v2v] nbd_port_min``
 """),
+    cfg.StrOpt('nbd_tls_x509_cert_dir',
+               default='/etc/pki/qemu',
+               help="""
+Directory of the x509 certificates QEMU uses for libvirt's native TLS (the
+``nbd_tls_x509_cert_dir``, by default ``default_tls_x509_cert_dir``, of
+qemu.conf): ``ca-cert.pem``, ``server-cert.pem``, ``server-key.pem``,
+``client-cert.pem`` and ``client-key.pem``.
+
+With ``[libvirt] live_migration_with_native_tls`` on, the NBD exports a
+destination runs for a V2V cutover serve TLS with this directory's server
+certificate and admit only the client certificate of the source host, whose
+subject the source reads from its own ``client-cert.pem`` here at its
+pre-check. The files must be readable by the user nova-compute runs as
+(it starts the exports' ``qemu-nbd``). Whatever the TLS setting, the exports
+admit connections from the source host's addresses only (``[DEFAULT]
+my_ip`` and ``[libvirt] live_migration_inbound_addr`` of the source).
+
+Related options:
+
+* ``[libvirt] live_migration_with_native_tls``
+"""),
     cfg.ListOpt('translate_device_models',
                 default=['vmxnet3:virtio', 'e1000:virtio', 'e1000e:virtio',
                          'rtl8139:virtio', 'pvscsi:virtio-scsi',

@@ -134,12 +134,20 @@ class BlockJobWatcher(object):
         return None
 
 
-def nbd_disk_xml(export_name, host, port):
-    """The block copy destination: a raw NBD stream."""
+def nbd_disk_xml(export_name, host, port, tls=False):
+    """The block copy destination: a raw NBD stream.
+
+    :param tls: connect with TLS (``<source tls='yes'>``): libvirt gives
+        the source's QEMU the client credentials of qemu.conf's
+        ``nbd_tls_x509_cert_dir`` (by default its
+        ``default_tls_x509_cert_dir``); without, ``tls='no'`` says so, so
+        that qemu.conf's ``nbd_tls`` default does not decide instead
+    """
     disk = etree.Element('disk', type='network', device='disk')
     etree.SubElement(disk, 'driver', name='qemu', type='raw')
     source = etree.SubElement(disk, 'source', protocol='nbd',
                               name=export_name)
+    source.set('tls', 'yes' if tls else 'no')
     etree.SubElement(source, 'host', name=host, port=str(port))
     return etree.tostring(disk).decode('utf-8')
 
@@ -194,10 +202,12 @@ class DiskSync(object):
         """
         self.watcher.start()
         for disk in self.disks:
-            xml = nbd_disk_xml(disk.name, disk.host, disk.port)
+            xml = nbd_disk_xml(disk.name, disk.host, disk.port,
+                               tls=bool(disk.tls))
             LOG.info('Starting block copy of %(dom)s %(dev)s to '
-                     'nbd://%(host)s:%(port)s/%(name)s',
+                     'nbd%(tls)s://%(host)s:%(port)s/%(name)s',
                      {'dom': self.dom.name(), 'dev': disk.target,
+                      'tls': '+tls' if disk.tls else '',
                       'host': disk.host, 'port': disk.port,
                       'name': disk.name})
             params = {}

@@ -21,6 +21,13 @@ by itself when that client disconnects: flushed, closed, its lock
 dropped, the process gone. In the lab it runs inside the destination's
 network namespace (``run_prefix``, e.g. ``['nsenter',
 '--net=/run/netns/NS']``); Nova passes no prefix.
+
+Who may connect is the export's :class:`ExportAccess`: QEMU's TLS with an
+``authz-simple`` object that admits one client certificate's DN (the
+source host's), and an address filter on the listening socket that
+admits only the source host's addresses
+(:mod:`nova_v2v.transfer.nbd_listen`, which execs qemu-nbd with the
+socket, systemd socket activation).
 """
 
 import dataclasses
@@ -28,6 +35,7 @@ import errno
 import os
 import signal
 import socket
+import sys
 import time
 import typing as ty
 
@@ -35,6 +43,7 @@ from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 from nova_v2v.transfer import exception
+from nova_v2v.transfer import peer
 
 LOG = logging.getLogger(__name__)
 
@@ -65,6 +74,8 @@ class ExportedDisk:
     :param source_path: the disk's path on the source host, when known
     :param target: the source guest's target dev of the disk (``vda``),
         which the source's block copy job mirrors; set by the source
+    :param tls: True when the export requires TLS (the source's mirror
+        then connects with TLS), once it runs
     """
 
     path: str
@@ -75,13 +86,15 @@ class ExportedDisk:
     pid_file: ty.Optional[str] = None
     source_path: ty.Optional[str] = None
     target: ty.Optional[str] = None
+    tls: ty.Optional[bool] = None
 
     def to_dict(self):
         """Plain data for the instance's system metadata.
 
         The keys the driver has always stored (``path``, ``format``,
         ``name``, ``host``, ``port``, ``pid_file``, ``source_path``),
-        plus ``target``; a field that is not known is left out.
+        plus ``target`` and ``tls``; a field that is not known is left
+        out.
         """
         return {key: value for key, value in dataclasses.asdict(self).items()
                 if value is not None}
@@ -199,6 +212,93 @@ def wait_closed(address, port, timeout=EXIT_TIMEOUT, poll=0.05,
         time.sleep(poll)
 
 
+# The ids of the QEMU objects of an export's TLS.
+TLS_CREDS_ID = 'v2v-tls'
+TLS_AUTHZ_ID = 'v2v-authz'
+# The exec wrapper that listens with the address filter.
+LISTEN_MODULE = 'nova_v2v.transfer.nbd_listen'
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportAccess:
+    """Who may connect to an export: the source host only.
+
+    :param tls_dir: QEMU's x509 directory (``ca-cert.pem``,
+        ``server-cert.pem``, ``server-key.pem``); None serves without TLS
+    :param tls_identity: the one client certificate DN admitted
+        (``authz-simple``), required with ``tls_dir``
+    :param addresses: the peer addresses admitted (a socket filter, see
+        :mod:`nova_v2v.transfer.nbd_listen`); empty admits any
+    :raises: ValueError when TLS has no identity
+    """
+
+    tls_dir: ty.Optional[str] = None
+    tls_identity: ty.Optional[str] = None
+    addresses: ty.Tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if self.tls_dir and not self.tls_identity:
+            raise ValueError('a TLS export needs the identity it admits')
+
+    @classmethod
+    def for_source(cls, source, tls_dir=None, filter_addresses=True):
+        """The access that admits the source host ``source`` only.
+
+        :param source: the :class:`peer.SourcePeer` the source recorded
+        :param tls_dir: QEMU's x509 directory to serve TLS with, or None
+        :param filter_addresses: admit only the source's addresses
+        :raises: ExportError when ``source`` lacks what is needed
+        """
+        if source is None:
+            raise exception.ExportError(
+                'the source host recorded no identity for the export to '
+                'admit (is it running an older nova-v2v?)')
+        if tls_dir and not source.tls_dn:
+            raise exception.ExportError(
+                'the export runs with TLS but the source host recorded no '
+                'client certificate DN (is its native TLS off?)')
+        if filter_addresses and not source.addresses:
+            raise exception.ExportError(
+                'the source host recorded no address to admit')
+        return cls(tls_dir=tls_dir or None,
+                   tls_identity=source.tls_dn if tls_dir else None,
+                   addresses=(tuple(source.addresses) if filter_addresses
+                              else ()))
+
+    @property
+    def tls(self):
+        return bool(self.tls_dir)
+
+    def tls_args(self):
+        """qemu-nbd's TLS and authorisation options (none without TLS)."""
+        if not self.tls:
+            return []
+        return [
+            '--object', 'tls-creds-x509,id=%s,endpoint=server,dir=%s,'
+                        'verify-peer=on'
+            % (TLS_CREDS_ID, peer.qemu_opt(self.tls_dir)),
+            '--object', 'authz-simple,id=%s,identity=%s'
+            % (TLS_AUTHZ_ID, peer.qemu_opt(self.tls_identity)),
+            '--tls-creds', TLS_CREDS_ID, '--tls-authz', TLS_AUTHZ_ID]
+
+    def listen_args(self, address, port):
+        """The command that listens for qemu-nbd, filtered; [] if none.
+
+        The wrapper runs with this very interpreter (where nova_v2v is
+        installed) and execs the qemu-nbd command that follows it.
+        """
+        if not self.addresses:
+            return []
+        args = [sys.executable, '-m', LISTEN_MODULE, '--address', address,
+                '--port', str(port)]
+        for allowed in self.addresses:
+            args += ['--allow', allowed]
+        return args + ['--']
+
+
+OPEN_ACCESS = ExportAccess()
+
+
 class ClientBoundExport(object):
     """One ``qemu-nbd`` per disk that lives as long as its single client.
 
@@ -218,11 +318,14 @@ class ClientBoundExport(object):
     :param ports: one TCP port per disk
     :param run_dir: directory for the pid files
     :param run_prefix: command wrapper, as for :class:`NBDExport`
+    :param access: :class:`ExportAccess`, who may connect (default:
+        anyone, in clear text)
     """
 
     def __init__(self, disks, address, ports=None, run_dir='/tmp',
                  run_prefix=None, tag='v2v', port_range=(DEFAULT_PORT,
-                                                         DEFAULT_PORT + 99)):
+                                                         DEFAULT_PORT + 99),
+                 access=None):
         self.disks = list(disks)
         self.ports = [int(p) for p in ports] if ports is not None else None
         if self.ports is not None and len(self.ports) != len(self.disks):
@@ -234,15 +337,24 @@ class ClientBoundExport(object):
         self.pid_files = [os.path.join(run_dir, '%s-nbd-%d.pid' % (tag, i))
                           for i in range(len(self.disks))]
         self.pids = [None] * len(self.disks)
+        self.access = access or OPEN_ACCESS
 
     def command(self, index):
+        """The command line of disk ``index``'s daemon.
+
+        With allowed addresses, the listening socket is the wrapper's
+        (socket activation), so qemu-nbd gets no ``--bind``/``--port``.
+        """
         disk = self.disks[index]
-        return self.run_prefix + [
-            QEMU_NBD, '--fork', '--pid-file', self.pid_files[index],
+        port = str(self.ports[index])
+        listen = self.access.listen_args(self.address, port)
+        where = [] if listen else ['--bind', self.address, '--port', port]
+        return self.run_prefix + listen + [QEMU_NBD] + (
+            self.access.tls_args()) + [
+            '--fork', '--pid-file', self.pid_files[index],
             '--format', disk.format, '--cache', 'none', '--aio', 'native',
             '--discard', 'unmap', '--detect-zeroes', 'unmap',
-            '--shared', '1', '--export-name', disk.name,
-            '--bind', self.address, '--port', str(self.ports[index]),
+            '--shared', '1', '--export-name', disk.name] + where + [
             disk.path]
 
     def start(self):
@@ -351,6 +463,7 @@ class ClientBoundExport(object):
         (:meth:`ExportedDisk.to_dict`, :func:`stop_pid_file`).
         """
         return [dataclasses.replace(disk, host=self.address, port=port,
-                                    pid_file=pid_file)
+                                    pid_file=pid_file,
+                                    tls=self.access.tls or None)
                 for disk, port, pid_file in zip(self.disks, self.ports,
                                                 self.pid_files)]

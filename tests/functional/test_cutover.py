@@ -29,12 +29,17 @@ the stubs sit at the engine's boundary only:
 """
 
 import dataclasses
+import datetime
 import glob
 import json
 import os
 import time
 from urllib import parse
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
+from cryptography import x509
 import fixtures
 from lxml import etree
 from nova import objects
@@ -80,6 +85,8 @@ class FakeEngineBoundary(fixtures.Fixture):
         self.jobs = {}
         self.copies = []
         self.exports = {}
+        # The qemu-nbd command lines the destination would have run.
+        self.commands = []
         self.defined = []
         self.connections = []
         self.clone_fails = False
@@ -230,6 +237,8 @@ class FakeEngineBoundary(fixtures.Fixture):
 
     def export_start(self, export):
         export.ports = [20000 + i for i in range(len(export.disks))]
+        self.commands.extend(export.command(i)
+                             for i in range(len(export.disks)))
         for pid_file in export.pid_files:
             with open(pid_file, 'w') as f:
                 f.write('0\n')
@@ -354,6 +363,58 @@ class CutoverTestBase(base.V2VLiveMigrationTestBase):
         self.assertEqual(202, self.live_migrate(self.server,
                                                 host='tcg-local').status)
         self.assert_cutover_done()
+
+
+class CutoverAccessTest(CutoverTestBase):
+    """Who the destination's exports admit, decided through Nova."""
+
+    def before_computes(self):
+        self.flags(my_ip='192.0.2.11')
+
+    def _move(self):
+        self.assertEqual(202, self.live_migrate(self.server,
+                                                host='tcg-local').status)
+        self.assert_cutover_done()
+        ((uuid, dev, destxml, flags),) = self.engine.copies
+        (command,) = self.engine.commands
+        return etree.fromstring(destxml).find('./source'), command
+
+    def test_exports_admit_the_source_address_only(self):
+        source, command = self._move()
+        wrapper = command[:command.index('--') + 1]
+        self.assertEqual(['-m', nbd.LISTEN_MODULE],
+                         wrapper[1:3])
+        self.assertEqual(['--allow', '192.0.2.11'],
+                         wrapper[wrapper.index('--allow'):][:2])
+        self.assertNotIn('--tls-creds', command)
+        self.assertEqual('no', source.get('tls'))
+
+    def test_native_tls_admits_the_source_certificate_only(self):
+        cert_dir = self.useFixture(fixtures.TempDir()).path
+        name = x509.Name([
+            x509.NameAttribute(x509.NameOID.ORGANIZATION_NAME, 'Example'),
+            x509.NameAttribute(x509.NameOID.COMMON_NAME, 'kvm-local-1')])
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (x509.CertificateBuilder().subject_name(name)
+                .issuer_name(name).public_key(key.public_key())
+                .serial_number(1).not_valid_before(now)
+                .not_valid_after(now + datetime.timedelta(days=1))
+                .sign(key, hashes.SHA256()))
+        with open(os.path.join(cert_dir, 'client-cert.pem'), 'wb') as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        self.flags(live_migration_with_native_tls=True, group='libvirt')
+        self.flags(nbd_tls_x509_cert_dir=cert_dir, group='v2v')
+
+        source, command = self._move()
+        # The source's DN, the one identity admitted.
+        self.assertIn('authz-simple,id=v2v-authz,'
+                      'identity=O=Example,,CN=kvm-local-1', command)
+        self.assertIn('tls-creds-x509,id=v2v-tls,endpoint=server,'
+                      'dir=%s,verify-peer=on' % cert_dir, command)
+        self.assertIn('--allow', command)
+        # The source's block copy connects with TLS.
+        self.assertEqual('yes', source.get('tls'))
 
 
 class CutoverTest(CutoverTestBase):

@@ -119,7 +119,8 @@ class CutoverDestination(object):
                   if info['path'] in planned]
         instance_dir = nova_internals.instance_path_at_destination(
             instance, migrate_data)
-        records = self._half.export(instance, wanted, instance_dir)
+        records = self._half.export(instance, wanted, instance_dir,
+                                    source=record.source_peer)
         record.set_exports(records)
         record.record_phase(v2v_record.EXPORTED)
 

@@ -32,6 +32,12 @@ cutover and export API (:func:`cutover.run_source_cutover` with its
 An export is recorded as :meth:`nbd.ExportedDisk.to_dict` gives it, with
 its ``source_path`` (the source's disk the export receives): the one disk
 record from the destination's export to the source's mirror.
+
+Who an export admits is the source host only (:func:`source_identity`, read
+by the source's pre-check and recorded, :meth:`DestinationHalf.access`):
+its addresses always, and with Nova's ``[libvirt]
+live_migration_with_native_tls`` its QEMU client certificate, over TLS; the
+source's mirror then connects with TLS.
 """
 
 import dataclasses
@@ -49,6 +55,7 @@ from nova_v2v.transfer import cutover
 from nova_v2v.transfer import exception as transfer_exception
 from nova_v2v.transfer import hooks as cutover_hooks
 from nova_v2v.transfer import nbd
+from nova_v2v.transfer import peer
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -73,14 +80,61 @@ CloneNotProven = transfer_exception.CloneNotProven
 CloneStateUnknown = transfer_exception.CloneStateUnknown
 
 
+def native_tls():
+    """Whether Nova's live migrations run with QEMU's native TLS."""
+    return bool(CONF.libvirt.live_migration_with_native_tls)
+
+
+def client_cert_path():
+    return os.path.join(CONF.v2v.nbd_tls_x509_cert_dir, 'client-cert.pem')
+
+
+def source_identity():
+    """This host as a destination's exports are to admit it (a dict).
+
+    Its addresses (``[DEFAULT] my_ip`` and ``[libvirt]
+    live_migration_inbound_addr``, resolved) and, with native TLS, the DN
+    of its QEMU client certificate as QEMU's authorisation compares it.
+
+    :raises: V2VMigrationRefused when either cannot be read
+    """
+    try:
+        addresses = peer.resolve_addresses(
+            [CONF.my_ip, CONF.libvirt.live_migration_inbound_addr])
+        dn = (peer.certificate_dn(client_cert_path()) if native_tls()
+              else None)
+    except peer.PeerError as exc:
+        raise v2v_exception.V2VMigrationRefused(
+            reason='the destination\'s disk exports cannot be limited to '
+                   'this host: %s' % exc)
+    return peer.SourcePeer(addresses=tuple(addresses), tls_dn=dn).to_dict()
+
+
 class DestinationHalf(object):
     """The destination's NBD exports of a cutover."""
 
     @staticmethod
-    def export(instance, disks, instance_dir):
+    def access(source):
+        """The exports' access: the source host ``source`` only.
+
+        :param source: the source's :func:`source_identity` record
+        :raises: V2VCutoverFailed
+        """
+        try:
+            return nbd.ExportAccess.for_source(
+                peer.SourcePeer.from_dict(source),
+                tls_dir=(CONF.v2v.nbd_tls_x509_cert_dir if native_tls()
+                         else None))
+        except transfer_exception.ExportError as exc:
+            raise v2v_exception.V2VCutoverFailed(reason=str(exc))
+
+    @classmethod
+    def export(cls, instance, disks, instance_dir, source=None):
         """Export ``disks`` from ``instance_dir``; their records.
 
         :param disks: ``[(source path, destination format)]``
+        :param source: the source's :func:`source_identity` record: the
+            one peer the exports admit
         :raises: V2VCutoverFailed
         """
         exported = []
@@ -95,16 +149,23 @@ class DestinationHalf(object):
                 reason='no local disk of the guest to synchronise')
         address = (CONF.libvirt.live_migration_inbound_addr or
                    CONF.my_ip)
+        access = cls.access(source)
         export = nbd.ClientBoundExport(
             exported, address, run_dir=instance_dir, tag='v2v',
-            port_range=(CONF.v2v.nbd_port_min, CONF.v2v.nbd_port_max))
+            port_range=(CONF.v2v.nbd_port_min, CONF.v2v.nbd_port_max),
+            access=access)
         try:
             export.start()
         except transfer_exception.TransferError as exc:
             raise v2v_exception.V2VCutoverFailed(reason=str(exc))
         records = [disk.to_dict() for disk in export.exports()]
-        LOG.info('V2V cutover: %(n)d disk(s) exported on %(addr)s',
-                 {'n': len(records), 'addr': address}, instance=instance)
+        LOG.info('V2V cutover: %(n)d disk(s) exported on %(addr)s, '
+                 '%(tls)s, admitting %(peer)s',
+                 {'n': len(records), 'addr': address,
+                  'tls': 'TLS' if access.tls else 'without TLS',
+                  'peer': ', '.join(filter(None, [access.tls_identity] +
+                                           list(access.addresses)))},
+                 instance=instance)
         return records
 
     @staticmethod
@@ -154,7 +215,8 @@ class SourceHalf(object):
         :param records: the export records (dicts) the destination stored
         :param xml: the running source guest's definition
         :returns: :class:`nbd.ExportedDisk` list, ``target`` set
-        :raises: V2VCutoverFailed
+        :raises: V2VCutoverFailed, also when native TLS is on here and an
+            export does not serve TLS
         """
         targets = {path: dev for dev, _bus, path, _fmt in
                    translate.disk_targets(xml)}
@@ -165,6 +227,11 @@ class SourceHalf(object):
             if path not in targets:
                 raise v2v_exception.V2VCutoverFailed(
                     reason='the guest has no disk %s' % path)
+            if native_tls() and not disk.tls:
+                raise v2v_exception.V2VCutoverFailed(
+                    reason='[libvirt] live_migration_with_native_tls is on '
+                           'but the destination exports %s without TLS'
+                           % disk.name)
             disks.append(dataclasses.replace(disk, target=targets[path]))
         if not disks:
             raise v2v_exception.V2VCutoverFailed(

@@ -32,6 +32,7 @@ from nova_v2v.hardware import translate
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.virt.libvirt import common
+from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import record as v2v_record
 
 CONF = conf.CONF
@@ -165,6 +166,7 @@ class Prechecks(object):
         record.set_dest_profile_stats(None)
         # A plan of an earlier move must not steer this one.
         record.set_plan(None)
+        record.set_source_peer(None)
         requested = (dest_check_data.block_migration
                      if 'block_migration' in dest_check_data else None)
         source = self._inventory.host_profile_or_none()
@@ -192,6 +194,9 @@ class Prechecks(object):
                      instance=instance)
             raise common.refusal_to_exception(refused, source.hostname)
         self._check_executable(instance, plan)
+        if plan.mode == planner.V2V_CUTOVER:
+            # Who the destination's disk exports will admit: this host.
+            record.set_source_peer(cutover_transfer.source_identity())
         if requested is None:
             dest_check_data.block_migration = plan.block_migration
         return record, plan

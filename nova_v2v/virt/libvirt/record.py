@@ -67,8 +67,12 @@ SYSMETA_PHASE = 'v2v_phase'
 # The source's migrate_data of a running cutover (what Nova's callbacks
 # need to complete or roll it back after a restart of the source).
 SYSMETA_MIGRATE_DATA = 'v2v_migrate_data'
+# Who the destination's exports admit: the source host's addresses and
+# client certificate DN (written by the source's pre-check).
+SYSMETA_SOURCE_PEER = 'v2v_source_peer'
 KEYS = (SYSMETA_PLAN, SYSMETA_DEST_PROFILE, SYSMETA_NBD,
-        SYSMETA_OFFLINE_PLAN, SYSMETA_PHASE, SYSMETA_MIGRATE_DATA)
+        SYSMETA_OFFLINE_PLAN, SYSMETA_PHASE, SYSMETA_MIGRATE_DATA,
+        SYSMETA_SOURCE_PEER)
 
 # The phases of a live migration's record, in the order a cutover enters
 # them. Each is recorded durably before it is entered, so that a restarted
@@ -232,6 +236,15 @@ class MigrationRecord(object):
         return self._json(SYSMETA_NBD, [])
 
     @property
+    def source_peer(self):
+        """What the source said of itself for the exports (dict), or None.
+
+        ``{'addresses': [...], 'tls_dn': ...}``
+        (:class:`nova_v2v.transfer.peer.SourcePeer`).
+        """
+        return self._json(SYSMETA_SOURCE_PEER, None)
+
+    @property
     def phase(self):
         """``(phase, ISO 8601 time)`` of the last phase, or (None, None)."""
         data = self._json(SYSMETA_PHASE, {})
@@ -273,6 +286,11 @@ class MigrationRecord(object):
     def set_exports(self, records):
         self._set(SYSMETA_NBD, jsonutils.dumps(records) if records
                   else None)
+
+    def set_source_peer(self, data):
+        """Record who the exports are to admit (None forgets it)."""
+        self._set(SYSMETA_SOURCE_PEER,
+                  jsonutils.dumps(data) if data else None)
 
     def set_phase(self, phase):
         self._set(SYSMETA_PHASE, jsonutils.dumps(

@@ -259,7 +259,8 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
                 run_prefix=None, dest_local_path=None,
                 source_local_path=None, options=None, hooks=None,
                 verify_clone=None, clone_timeout=CLONE_TIMEOUT,
-                new_name=None, export_kind=CLIENT_BOUND, release_check=None):
+                new_name=None, export_kind=CLIENT_BOUND, release_check=None,
+                access=None):
     """Move the running guest ``dom`` to ``dest_conn`` with a V2V cutover.
 
     Both hosts' halves in one process (the lab): the destination's
@@ -290,6 +291,9 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
     :param release_check: CLIENT_BOUND: ``f(export) -> release_check`` for
         ``run_source_cutover`` (default: wait for every qemu-nbd
         process to exit)
+    :param access: CLIENT_BOUND: the exports'
+        :class:`nova_v2v.transfer.nbd.ExportAccess` (TLS, admitted
+        addresses), as Nova's destination builds it (default: open)
     :returns: stats dict
     :raises: CutoverCancelled / CutoverRefused / CutoverFailed /
         SyncFailed / ExportError, always after a rollback that left the
@@ -321,7 +325,7 @@ def run_cutover(dom, dest_conn, disks, hardware_changes, dest_address,
         export = nbd.ClientBoundExport(
             exported, dest_address,
             ports=[port + i for i in range(len(exported))],
-            run_dir=run_dir, run_prefix=run_prefix, tag=tag)
+            run_dir=run_dir, run_prefix=run_prefix, tag=tag, access=access)
         release = (release_check(export) if release_check else
                    export.wait_exited)
     options = dataclasses.replace(options or cutover.CutoverOptions(),

@@ -25,6 +25,7 @@ host a's QEMU connects to it.
 """
 
 import dataclasses
+import json
 import os
 import threading
 import time
@@ -42,6 +43,7 @@ from nova_v2v.storage import disks
 from nova_v2v.transfer import cutover
 from nova_v2v.transfer import exception
 from nova_v2v.transfer import nbd
+from nova_v2v.transfer import peer
 from nova_v2v_rig.lab import accel
 from nova_v2v_rig.lab import domain
 from nova_v2v_rig.lab import engine
@@ -51,6 +53,7 @@ from nova_v2v_rig.lab import hosts
 from nova_v2v_rig.lab import link
 from nova_v2v_rig.lab import netns
 from nova_v2v_rig.lab import qsd
+from nova_v2v_rig.lab import tls as lab_tls
 
 LOG = logging.getLogger(__name__)
 
@@ -172,6 +175,90 @@ class _KillExport(engine.LabHooks):
             FAULT_WAIT - (deadline - time.monotonic()), 2)
 
 
+def source_peer(lab, tls=False):
+    """Host a as the source's pre-check describes itself to b.
+
+    Its address, and with ``tls`` its QEMU client certificate's DN read
+    by the product (:func:`nova_v2v.transfer.peer.certificate_dn`).
+    """
+    dn = None
+    if tls:
+        dn = peer.certificate_dn(lab.root_path(
+            'a', os.path.join(lab_tls.QEMU_PKI_DIR, 'client-cert.pem')))
+    return peer.SourcePeer(addresses=(lab.ip('a'),), tls_dn=dn)
+
+
+def export_access(lab, tls=False, filter_addresses=True):
+    """The exports' access for a move from a, as Nova's destination has it.
+
+    qemu-nbd runs in b's network namespace only, so b's QEMU certificate
+    directory is given as the root file system sees it.
+    """
+    return nbd.ExportAccess.for_source(
+        source_peer(lab, tls),
+        tls_dir=(lab.root_path('b', lab_tls.QEMU_PKI_DIR) if tls
+                 else None),
+        filter_addresses=filter_addresses)
+
+
+def _cmdline(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return f.read().decode('utf-8', 'replace').split('\0')[:-1]
+    except OSError:
+        return None
+
+
+def _mirror_evidence(dom):
+    """The NBD targets of dom's block copy jobs, as libvirt and QEMU say."""
+    import libvirt_qemu
+    root = etree.fromstring(dom.XMLDesc(0).encode())
+    xml = [etree.tostring(m).decode() for m in
+           root.findall('./devices/disk/mirror')]
+    nodes = json.loads(libvirt_qemu.qemuMonitorCommand(
+        dom, '{"execute": "query-named-block-nodes"}', 0))['return']
+    nbd_nodes = [n.get('file') for n in nodes if n.get('drv') == 'nbd']
+    objects = json.loads(libvirt_qemu.qemuMonitorCommand(
+        dom, '{"execute": "qom-list", "arguments": {"path": "/objects"}}',
+        0))['return']
+    return {'mirror_xml': xml, 'qemu_nbd_nodes': nbd_nodes,
+            'qemu_tls_objects': sorted(
+                o['name'] for o in objects
+                if 'tls-creds' in o.get('type', ''))}
+
+
+class _AccessEvidence(engine.LabHooks):
+    """What shows who the exports admit and how the mirror connects.
+
+    Once the exports run: their command lines, then ``probe(export)``
+    (clients that must be refused; its result is kept) and whether every
+    export still runs after them.  Once the mirror is in sync: its NBD
+    targets as the source's libvirt and QEMU show them.
+    """
+
+    def __init__(self, result, dom, probe=None):
+        super().__init__()
+        self.evidence = result.setdefault('nbd_access', {})
+        self.dom = dom
+        self.probe = probe
+
+    def exported(self, export):
+        super().exported(export)
+        self.evidence['qemu_nbd_cmdlines'] = [
+            _cmdline(pid) for pid in _export_pids(export)]
+        if self.probe is not None:
+            self.evidence['probes'] = self.probe(export)
+            self.evidence['exports_alive_after_probes'] = all(
+                nbd.cmdline_has(pid, nbd.QEMU_NBD)
+                for pid in _export_pids(export))
+
+    def before_cutover(self, sync):
+        try:
+            self.evidence.update(_mirror_evidence(self.dom))
+        except Exception as exc:  # evidence must not break the move
+            self.evidence['mirror_error'] = str(exc)
+
+
 def _release_check(lab, kind, result):
     """A release check factory for engine.run_cutover (client-bound).
 
@@ -234,7 +321,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         keep=False, dest_accel=None, source_accel=None, cutover_mode='suspend',
         disk_format=None, fault=None, export=engine.CLIENT_BOUND,
         release_check='port', injector=None, fill_mb=0, memory_mib=256,
-        disk_size=None, prefill=False):
+        disk_size=None, prefill=False, nbd_tls=False, nbd_filter=False,
+        export_probe=None):
     """Run one V2V move (mode 'v2v-cutover' or 'offline') from a to b.
 
     The cutover runs :func:`nova_v2v.transfer.cutover.run_source_cutover`,
@@ -248,6 +336,13 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
     of the first attempt) injects a fault into a first attempt; what it
     left is checked, then a second attempt
     moves the same guest (see :func:`_fault_attempts`).
+
+    ``nbd_tls`` (a lab up with ``tls=True``) and ``nbd_filter`` give the
+    client-bound exports the access Nova's destination gives them
+    (:func:`export_access`): QEMU TLS admitting host a's client
+    certificate only, host a's address only; ``result['nbd_access']``
+    then holds the evidence (:class:`_AccessEvidence`), with what
+    ``export_probe(export)`` returned.
     """
     if mode not in MODES:
         raise harness.LabMigrationError('mode must be one of %s'
@@ -338,7 +433,15 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
         run_dir = os.path.join(lab.state_dir, 'run')
         os.makedirs(run_dir, exist_ok=True)
 
+        access = None
+        if nbd_tls or nbd_filter:
+            access = export_access(lab, tls=nbd_tls,
+                                   filter_addresses=nbd_filter)
+            result['nbd_access'] = {'access': dataclasses.asdict(access)}
+
         def cutover_once(hooks=None, conn=conn_b):
+            if hooks is None and access is not None:
+                hooks = _AccessEvidence(result, dom, export_probe)
             return engine.run_cutover(
                 dom, conn, moves, the_plan.hardware_changes,
                 lab.ip('b'), store, port=NBD_PORT, run_dir=run_dir,
@@ -347,7 +450,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='vmware',
                 options=cutover.CutoverOptions(mode=cutover_mode),
                 hooks=hooks, export_kind=export,
                 release_check=_release_check(lab, release_check, result),
-                **common)
+                access=access, **common)
 
         wire = link.wire_bytes(lab)
         try:

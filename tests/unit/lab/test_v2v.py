@@ -84,3 +84,47 @@ class ReleaseCheckTest(unittest.TestCase):
              ('/run/netns/ns-a', nbd.wait_closed, '192.0.2.2', 20001)],
             [c[0][:4] for c in run_in.call_args_list])
         self.assertEqual(['e1'], result['release']['held'])
+
+
+class ExportAccessTest(unittest.TestCase):
+
+    def _lab(self):
+        lab = mock.Mock()
+        lab.root_path.side_effect = lambda host, path: '/lab/%s%s' % (host,
+                                                                      path)
+        lab.ip.side_effect = {'a': '10.77.0.1', 'b': '10.77.0.2'}.get
+        return lab
+
+    def test_filter_only(self):
+        self.assertEqual(nbd.ExportAccess(addresses=('10.77.0.1',)),
+                         v2v.export_access(self._lab()))
+
+    @mock.patch.object(v2v.peer, 'certificate_dn',
+                       return_value='O=nova-v2v lab,CN=labhost-a')
+    def test_tls_reads_a_client_certificate_serves_b_s(self, mock_dn):
+        access = v2v.export_access(self._lab(), tls=True,
+                                   filter_addresses=False)
+        mock_dn.assert_called_once_with(
+            '/lab/a/etc/libvirt/pki/qemu/client-cert.pem')
+        self.assertEqual(
+            nbd.ExportAccess('/lab/b/etc/libvirt/pki/qemu',
+                             'O=nova-v2v lab,CN=labhost-a', ()), access)
+
+    def test_evidence_hooks(self):
+        result = {}
+        dom = mock.Mock()
+        probe = mock.Mock(return_value={'p': {'rc': 124}})
+        hooks = v2v._AccessEvidence(result, dom, probe)
+        export = mock.Mock(pids=[11])
+        with mock.patch.object(v2v, '_cmdline', return_value=['qemu-nbd']), \
+                mock.patch.object(v2v.nbd, 'cmdline_has', return_value=True):
+            hooks.exported(export)
+        probe.assert_called_once_with(export)
+        with mock.patch.object(v2v, '_mirror_evidence',
+                               side_effect=RuntimeError('no monitor')):
+            hooks.before_cutover(mock.Mock())
+        self.assertEqual({'qemu_nbd_cmdlines': [['qemu-nbd']],
+                          'probes': {'p': {'rc': 124}},
+                          'exports_alive_after_probes': True,
+                          'mirror_error': 'no monitor'},
+                         result['nbd_access'])

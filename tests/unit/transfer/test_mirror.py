@@ -14,6 +14,7 @@
 
 """DiskSync on a mocked virDomain: the block copy jobs and their checks."""
 
+import dataclasses
 import unittest
 
 from nova_v2v.transfer import exception
@@ -44,6 +45,27 @@ class DiskSyncTest(unittest.TestCase):
         self.assertEqual({libvirt.VIR_DOMAIN_BLOCK_COPY_BANDWIDTH: 5},
                          params)
         self.assertEqual(['vda'], sync.started)
+
+    def test_nbd_target_xml(self):
+        plain = mirror.nbd_disk_xml('exp', '192.0.2.2', 10810)
+        self.assertEqual(
+            '<disk type="network" device="disk"><driver name="qemu" '
+            'type="raw"/><source protocol="nbd" name="exp" tls="no"><host '
+            'name="192.0.2.2" port="10810"/></source></disk>', plain)
+        self.assertIn('<source protocol="nbd" name="exp" tls="yes">',
+                      mirror.nbd_disk_xml('exp', '192.0.2.2', 10810,
+                                          tls=True))
+
+    def test_tls_export_is_mirrored_with_tls(self):
+        dom = fakes.dom()
+        disk = dataclasses.replace(fakes.exported(), tls=True)
+        sync = mirror.DiskSync(dom, [disk], watcher=fakes.FakeWatcher())
+        sync.start()
+        self.assertIn('tls="yes"', dom.blockCopy.call_args[0][1])
+        dom = fakes.dom()
+        sync, _w = self._sync(dom)
+        sync.start()
+        self.assertIn('tls="no"', dom.blockCopy.call_args[0][1])
 
     def test_disk_without_target_or_address_is_refused(self):
         dom = fakes.dom()

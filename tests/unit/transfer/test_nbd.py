@@ -16,6 +16,7 @@
 
 import os
 import socket
+import sys
 import tempfile
 import unittest
 from unittest import mock
@@ -57,9 +58,11 @@ class ExportedDiskTest(unittest.TestCase):
 
     def test_newer_keys_ignored_port_as_int(self):
         disk = nbd.ExportedDisk.from_dict(
-            {'path': '/d', 'name': 'n', 'port': '10810', 'tls': True})
+            {'path': '/d', 'name': 'n', 'port': '10810', 'tls': True,
+             'compression': 'zstd'})
         self.assertEqual(10810, disk.port)
         self.assertIsNone(disk.format)
+        self.assertTrue(disk.tls)
 
     def test_record_without_name_is_refused(self):
         self.assertRaises(TypeError, nbd.ExportedDisk.from_dict,
@@ -226,3 +229,103 @@ class PidFileTest(unittest.TestCase):
             self.assertEqual(['b'], export.wait_exited(timeout=0))
         with mock.patch.object(nbd, 'cmdline_has', return_value=False):
             self.assertEqual([], export.wait_exited(timeout=0))
+
+
+class ExportAccessTest(unittest.TestCase):
+
+    DN = 'O=nova-v2v lab,CN=labhost-a'
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.disks = [nbd.ExportedDisk('/inst/u/disk', 'qcow2', 'v2v-disk')]
+
+    def _export(self, access):
+        return nbd.ClientBoundExport(self.disks, '192.0.2.2', ports=[10810],
+                                     run_dir=self.dir, access=access)
+
+    def test_tls_and_filter_command(self):
+        access = nbd.ExportAccess(tls_dir='/etc/pki/qemu',
+                                  tls_identity=self.DN,
+                                  addresses=('192.0.2.1', '2001:db8::1'))
+        cmd = self._export(access).command(0)
+        wrapper = [sys.executable, '-m', 'nova_v2v.transfer.nbd_listen',
+                   '--address', '192.0.2.2', '--port', '10810',
+                   '--allow', '192.0.2.1', '--allow', '2001:db8::1', '--']
+        self.assertEqual(wrapper, cmd[:len(wrapper)])
+        qemu_nbd = cmd[len(wrapper):]
+        self.assertEqual([
+            'qemu-nbd',
+            '--object', 'tls-creds-x509,id=v2v-tls,endpoint=server,'
+                        'dir=/etc/pki/qemu,verify-peer=on',
+            # QEMU's option syntax: a comma in a value is doubled.
+            '--object', 'authz-simple,id=v2v-authz,'
+                        'identity=O=nova-v2v lab,,CN=labhost-a',
+            '--tls-creds', 'v2v-tls', '--tls-authz', 'v2v-authz'],
+            qemu_nbd[:9])
+        # Socket activation: no address or port of its own.
+        self.assertNotIn('--bind', qemu_nbd)
+        self.assertNotIn('--port', qemu_nbd)
+        self.assertEqual('/inst/u/disk', qemu_nbd[-1])
+        self.assertTrue(self._export(access).exports()[0].tls)
+
+    def test_run_prefix_comes_first(self):
+        access = nbd.ExportAccess(addresses=('192.0.2.1',))
+        export = nbd.ClientBoundExport(
+            self.disks, '192.0.2.2', ports=[10810], run_dir=self.dir,
+            run_prefix=['nsenter', '--net=/run/netns/b'], access=access)
+        self.assertEqual(['nsenter', '--net=/run/netns/b', sys.executable],
+                         export.command(0)[:3])
+
+    def test_filter_without_tls(self):
+        cmd = self._export(
+            nbd.ExportAccess(addresses=('192.0.2.1',))).command(0)
+        self.assertNotIn('--tls-creds', cmd)
+        self.assertIn('nova_v2v.transfer.nbd_listen', cmd)
+        self.assertIsNone(self._export(
+            nbd.ExportAccess(addresses=('192.0.2.1',))).exports()[0].tls)
+
+    def test_open_access_is_the_old_command(self):
+        cmd = self._export(None).command(0)
+        self.assertEqual('qemu-nbd', cmd[0])
+        self.assertEqual(['--bind', '192.0.2.2', '--port', '10810'],
+                         cmd[cmd.index('--bind'):cmd.index('--bind') + 4])
+
+    def test_tls_needs_an_identity(self):
+        self.assertRaises(ValueError, nbd.ExportAccess, tls_dir='/pki')
+
+    def test_for_source(self):
+        from nova_v2v.transfer import peer
+        source = peer.SourcePeer(('192.0.2.1',), self.DN)
+        self.assertEqual(
+            nbd.ExportAccess('/pki', self.DN, ('192.0.2.1',)),
+            nbd.ExportAccess.for_source(source, tls_dir='/pki'))
+        self.assertEqual(
+            nbd.ExportAccess(None, None, ('192.0.2.1',)),
+            nbd.ExportAccess.for_source(source))
+        self.assertEqual(
+            nbd.ExportAccess('/pki', self.DN, ()),
+            nbd.ExportAccess.for_source(source, tls_dir='/pki',
+                                        filter_addresses=False))
+        for bad, tls_dir in ((None, None),
+                             (peer.SourcePeer(('192.0.2.1',)), '/pki'),
+                             (peer.SourcePeer((), self.DN), None)):
+            self.assertRaises(exception.ExportError,
+                              nbd.ExportAccess.for_source, bad, tls_dir)
+
+    @mock.patch.object(processutils, 'execute')
+    def test_wrapper_port_in_use_tries_the_next(self, mock_exec):
+        def fork(*cmd):
+            port = int(cmd[cmd.index('--port') + 1])
+            if port == 20000:
+                raise processutils.ProcessExecutionError(
+                    exit_code=98, stderr='nbd_listen: 192.0.2.2:20000: '
+                                         'Address already in use\n')
+            with open(cmd[cmd.index('--pid-file') + 1], 'w') as f:
+                f.write('4242\n')
+            return '', ''
+        mock_exec.side_effect = fork
+        export = nbd.ClientBoundExport(
+            self.disks, '192.0.2.2', run_dir=self.dir,
+            port_range=(20000, 20009),
+            access=nbd.ExportAccess(addresses=('192.0.2.1',))).start()
+        self.assertEqual([20001], export.ports)

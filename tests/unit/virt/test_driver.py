@@ -330,6 +330,50 @@ class V2VDriverTestCase(_DriverTestBase):
         self.assertIn('kvm -> qemu', str(plan.hardware_changes[0]))
         self.save.assert_called_once_with()
 
+    def _saved_peer(self):
+        return jsonutils.loads(v2v_record.sysmeta_get(
+            self.instance.system_metadata, v2v_record.SYSMETA_SOURCE_PEER))
+
+    def test_source_cutover_records_who_the_exports_admit(self):
+        self.flags(my_ip='192.0.2.1')
+        self.flags(live_migration_inbound_addr='198.51.100.1',
+                   group='libvirt')
+        self._source_check(shared=False,
+                           dest_kw={'accelerator': profile.TCG})
+        self.assertEqual({'addresses': ['192.0.2.1', '198.51.100.1']},
+                         self._saved_peer())
+
+    def test_source_cutover_with_native_tls_records_the_dn(self):
+        self.flags(my_ip='192.0.2.1')
+        self.flags(live_migration_with_native_tls=True, group='libvirt')
+        self.flags(nbd_tls_x509_cert_dir='/pki', group='v2v')
+        with mock.patch('nova_v2v.transfer.peer.certificate_dn',
+                        return_value='O=Org,CN=src') as dn:
+            self._source_check(shared=False,
+                               dest_kw={'accelerator': profile.TCG})
+        dn.assert_called_once_with('/pki/client-cert.pem')
+        self.assertEqual({'addresses': ['192.0.2.1'],
+                          'tls_dn': 'O=Org,CN=src'}, self._saved_peer())
+
+    def test_source_cutover_refused_without_a_readable_certificate(self):
+        self.flags(my_ip='192.0.2.1')
+        self.flags(live_migration_with_native_tls=True, group='libvirt')
+        self.flags(nbd_tls_x509_cert_dir='/nonexistent', group='v2v')
+        e = self.assertRaises(v2v_exception.V2VMigrationRefused,
+                              self._source_check, shared=False,
+                              dest_kw={'accelerator': profile.TCG})
+        self.assertIn('/nonexistent/client-cert.pem', str(e))
+        self.save.assert_not_called()
+
+    def test_source_peer_of_an_earlier_cutover_is_forgotten(self):
+        v2v_record.sysmeta_put(self.instance.system_metadata,
+                               v2v_record.SYSMETA_SOURCE_PEER,
+                               '{"addresses": ["192.0.2.9"]}')
+        self._source_check(shared=False)
+        self.assertEqual(planner.BLOCK_LIVE, self._saved_plan().mode)
+        self.assertNotIn(v2v_record.SYSMETA_SOURCE_PEER,
+                         self.instance.system_metadata)
+
     def test_source_cutover_on_shared_storage_not_executable(self):
         e = self.assertRaises(v2v_exception.V2VModeNotAvailable,
                               self._source_check, shared=True,
