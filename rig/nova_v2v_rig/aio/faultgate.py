@@ -1,0 +1,575 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``gate-faults``: the fault matrix through Nova on the all-in-one.
+
+``tox -e gate-faults`` (``nova-v2v-aio gate-faults [--json] [--keep]
+[--down] [--cell N ...]``) runs the cells of
+:mod:`nova_v2v_rig.aio.faults` on the gate's all-in-one: it reuses the lab
+and the control plane when they are up (``gate --keep`` left them) and
+brings them up otherwise. The computes run labhost-b with raw disks only
+(a live move of the lab guest from labhost-a is a V2V cutover) and, for
+this stage, ``[libvirt] live_migration_bandwidth`` low enough that the bulk
+copy of the guest's 1 GiB disk takes seconds, a short ``[v2v]
+cutover_sync_timeout`` and ``[v2v] cutover_activity_timeout``.
+
+Each cell: a new guest on labhost-a, writing its records; ``openstack
+server migrate --live-migration --block-migration --host labhost-b``; the
+cell's phase awaited (the instance's ``v2v_phase`` record in the cell
+database, the computes' ``V2V phase`` log lines, the clone's domain on
+labhost-b); the fault injected (:mod:`nova_v2v_rig.aio.inject`) and its
+effect checked; the move's end awaited; then the observations
+(:func:`observe`) judged by :func:`faults.problems`, and a retry by the
+``openstack`` client where the move did not complete.
+"""
+
+import re
+import time
+
+from oslo_log import log as logging
+
+from nova_v2v.virt.libvirt import record as v2v_record
+from nova_v2v_rig.aio import cli
+from nova_v2v_rig.aio import computes
+from nova_v2v_rig.aio import config
+from nova_v2v_rig.aio import faults
+from nova_v2v_rig.aio import gate
+from nova_v2v_rig.aio import images
+from nova_v2v_rig.aio import inject
+from nova_v2v_rig.aio import paths
+from nova_v2v_rig.aio import stack
+from nova_v2v_rig.lab import harness as lab_harness
+from nova_v2v_rig.lab import link as lab_link
+from nova_v2v_rig.lab import migrate as lab_migrate
+
+LOG = logging.getLogger(__name__)
+
+HOST_A = gate.HOST_A
+HOST_B = gate.HOST_B
+# The bulk copy of the guest's 1 GiB disk at this rate (MiB/s) takes
+# about 13 s: the syncing phase holds long enough to inject into it.
+BANDWIDTH_MIB = 80
+SYNC_TIMEOUT = 45
+ACTIVITY_TIMEOUT = 30
+_V2V = {'cutover_sync_timeout': str(SYNC_TIMEOUT),
+        'cutover_activity_timeout': str(ACTIVITY_TIMEOUT)}
+V2V_OPTIONS = {'a': dict(_V2V), 'b': dict(_V2V, disk_formats='raw')}
+EXTRA = (('libvirt', 'live_migration_bandwidth', str(BANDWIDTH_MIB)),)
+# A syncing-phase fault goes in once the copy ran for this long.
+SYNC_DELAY = 2.0
+PHASE_TIMEOUT = 150
+SETTLE_TIMEOUT = 240
+WRITE_TIMEOUT = 60
+# The destination's small store (cell 14) and the slowed copy (cell 16).
+STORE_MIB = 384
+SLOW_MBIT = 40
+LOG_WAIT = 20
+FINAL = gate.FINAL
+ENDED = v2v_record.AFTER_NO_RETURN + (v2v_record.ROLLED_BACK,
+                                      v2v_record.CLONE_UNKNOWN)
+_ENOSPC = re.compile(r'No space left on device|ENOSPC')
+
+
+class Context(object):
+    """What every cell uses."""
+
+    def __init__(self, layout, lab, cloud, events, ids):
+        self.layout = layout
+        self.lab = lab
+        self.cloud = cloud
+        self.events = events
+        self.ids = ids
+        # For the calls that must not hang a cell (deletes, resets).
+        self.quick = cli.OpenStack(layout, timeout=180)
+
+
+# -- the faults --------------------------------------------------------------
+
+class Fault(object):
+    """One fault of a cell: prepared, injected, released, cleaned up."""
+
+    def __init__(self, ctx, item, guest):
+        self.ctx = ctx
+        self.item = item
+        self.guest = guest
+        self.name = None
+        self.mark = None
+        self.migration_id = None
+
+    def prepare(self):
+        pass
+
+    def inject(self, phase):
+        """Inject; a text saying what showed it took effect, or raise."""
+        raise NotImplementedError()
+
+    def tick(self, final, elapsed):
+        """Called while the move ends (``final``: its record is final)."""
+
+    def release(self):
+        """Undo what must be undone before the checks and the retry."""
+
+    def observe(self, obs, text):
+        """Add to the observations; ``text``: the computes' new log."""
+
+    def cleanup(self):
+        """After the guest's deletion."""
+
+    def _wait_log(self, pattern, timeout=LOG_WAIT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.mark.text().splitlines():
+                if self.guest.id in line and re.search(pattern, line):
+                    return line.split('] ')[-1][:120]
+            time.sleep(0.5)
+        return None
+
+
+class Abort(Fault):
+
+    def inject(self, phase):
+        out = self.ctx.cloud('server', 'migration', 'abort', self.guest.id,
+                             self.migration_id, check=False)
+        if out is None:
+            raise inject.InjectError('the abort was refused by the API: %s'
+                                     % self.ctx.cloud.calls[-1])
+        seen = self._wait_log(r'(?i)cancel')
+        if not seen:
+            raise inject.InjectError('the abort was accepted but the '
+                                     'source never logged it')
+        return 'abort accepted at %s; source: %s' % (phase, seen)
+
+
+class ForceComplete(Fault):
+
+    def inject(self, phase):
+        out = self.ctx.cloud('server', 'migration', 'force', 'complete',
+                             self.guest.id, self.migration_id, check=False)
+        if out is None:
+            raise inject.InjectError('force complete refused by the API: '
+                                     '%s' % self.ctx.cloud.calls[-1])
+        forced = re.compile(r'Cutover of %s forced to complete'
+                            % re.escape(self.name))
+        deadline = time.monotonic() + LOG_WAIT
+        while time.monotonic() < deadline:
+            if forced.search(self.mark.text()):
+                return ('force complete accepted at %s; the source paused '
+                        'the guest' % phase)
+            time.sleep(0.5)
+        raise inject.InjectError('force complete accepted but the source '
+                                 'never forced the cutover')
+
+
+class ForceCompleteSlow(ForceComplete):
+
+    def prepare(self):
+        lab_link.shape(self.ctx.lab, SLOW_MBIT)
+
+    def inject(self, phase):
+        rate = lab_link.shaped_rate(self.ctx.lab)
+        if not rate:
+            raise inject.InjectError('the link is not shaped')
+        done = super().inject(phase)
+        return '%s; copy over a link shaped to %d Mbit/s' % (done, SLOW_MBIT)
+
+    def release(self):
+        lab_link.shape(self.ctx.lab, None)
+
+    cleanup = release
+
+
+class ComputeKill(Fault):
+
+    def __init__(self, ctx, item, guest, lab_host):
+        super().__init__(ctx, item, guest)
+        self.lab_host = lab_host
+
+    def inject(self, phase):
+        old = inject.kill_compute(self.ctx.layout, self.lab_host)
+        phase_then = inject.db_phase(self.ctx.layout, self.guest.id)
+        computes.up(self.ctx.layout, self.ctx.lab, v2v_options=V2V_OPTIONS,
+                    extra=EXTRA)
+        new = inject.compute_record(self.ctx.layout, self.lab_host)['pid']
+        if new == old:
+            raise inject.InjectError('the compute pid did not change')
+        return ('%s compute pid %d killed (phase record: %s), restarted as '
+                'pid %d' % (computes.hostname(self.lab_host), old,
+                            phase_then, new))
+
+
+class LibvirtdKill(Fault):
+
+    def __init__(self, ctx, item, guest, lab_host):
+        super().__init__(ctx, item, guest)
+        self.lab_host = lab_host
+
+    def inject(self, phase):
+        old = inject.kill_libvirtd(self.ctx.lab, self.lab_host)
+        phase_then = inject.db_phase(self.ctx.layout, self.guest.id)
+        new = inject.restart_libvirtd(self.ctx.layout, self.ctx.lab,
+                                      self.lab_host, old)
+        return ('%s libvirtd pid %d killed (phase record: %s), restarted as '
+                'pid %d' % (computes.hostname(self.lab_host), old,
+                            phase_then, new))
+
+
+class LinkDown(Fault):
+    """Down until the move ends (at most ``hold`` seconds)."""
+
+    def __init__(self, ctx, item, guest):
+        super().__init__(ctx, item, guest)
+        self.hold = (SYNC_TIMEOUT + 60 if item.phase == faults.SYNCING
+                     else ACTIVITY_TIMEOUT + 30)
+        self.down_at = None
+        self.down_for = None
+
+    def inject(self, phase):
+        inject.link_set(self.ctx.lab, up=False)
+        self.down_at = time.monotonic()
+        if not inject.link_is_down(self.ctx.lab):
+            raise inject.InjectError('the link still answers')
+        return 'link down at %s (labhost-a cannot ping labhost-b)' % phase
+
+    def tick(self, final, elapsed):
+        if self.down_at is not None and (
+                final or time.monotonic() - self.down_at > self.hold):
+            self.release()
+
+    def release(self):
+        if self.down_at is not None:
+            inject.link_set(self.ctx.lab, up=True)
+            self.down_for = round(time.monotonic() - self.down_at, 1)
+            self.down_at = None
+
+    def observe(self, obs, text):
+        if obs.get('effect') and self.down_for is not None:
+            obs['effect'] += '; up again after %s s' % self.down_for
+
+    def cleanup(self):
+        self.release()
+
+
+class StoreFull(Fault):
+
+    def __init__(self, ctx, item, guest):
+        super().__init__(ctx, item, guest)
+        self.store = inject.SmallStore(ctx.layout, ctx.lab, 'b', STORE_MIB)
+
+    def prepare(self):
+        self.store.mount()
+
+    def inject(self, phase):
+        left = self.store.fill()
+        if left > 1024 * 1024:
+            raise inject.InjectError('the store still has %d bytes free'
+                                     % left)
+        return 'labhost-b store filled at %s (%d bytes free)' % (phase, left)
+
+    def release(self):
+        self.store.free()
+
+    def observe(self, obs, text):
+        logs = [text]
+        for host in ('a', 'b'):
+            logs.append(lab_harness.read_log(
+                self.ctx.lab.root_path(host, '/var/log/libvirt/qemu/%s.log'
+                                       % self.name)) or '')
+            logs.append(lab_harness.read_log(
+                self.ctx.lab.root_path(host, '/var/log/libvirt/'
+                                       'libvirtd.log')) or '')
+        if not any(_ENOSPC.search(log) for log in logs):
+            obs['missed'] = ('the store was filled but no ENOSPC was seen '
+                             '(compute, QEMU and libvirtd logs)')
+            obs['effect'] = None
+        elif obs.get('effect'):
+            obs['effect'] += '; ENOSPC seen'
+
+    def cleanup(self):
+        self.store.remove()
+
+
+class CloneSilent(Fault):
+
+    def inject(self, phase):
+        if not inject.pause(self.ctx.lab, 'b', self.name):
+            raise inject.InjectError('the clone is not paused')
+        return 'clone paused on labhost-b at %s' % phase
+
+    def observe(self, obs, text):
+        obs['reason_seen'] = faults.NO_ACTIVITY_REASON in text
+
+
+def make_fault(ctx, item, guest):
+    kinds = {
+        faults.ABORT: lambda: Abort(ctx, item, guest),
+        faults.FORCE_COMPLETE: lambda: ForceComplete(ctx, item, guest),
+        faults.FORCE_COMPLETE_SLOW: lambda: ForceCompleteSlow(ctx, item,
+                                                              guest),
+        faults.SOURCE_COMPUTE: lambda: ComputeKill(ctx, item, guest, 'a'),
+        faults.DEST_COMPUTE: lambda: ComputeKill(ctx, item, guest, 'b'),
+        faults.SOURCE_LIBVIRTD: lambda: LibvirtdKill(ctx, item, guest, 'a'),
+        faults.DEST_LIBVIRTD: lambda: LibvirtdKill(ctx, item, guest, 'b'),
+        faults.LINK_DOWN: lambda: LinkDown(ctx, item, guest),
+        faults.STORE_FULL: lambda: StoreFull(ctx, item, guest),
+        faults.CLONE_SILENT: lambda: CloneSilent(ctx, item, guest),
+    }
+    return kinds[item.fault]()
+
+
+# -- one cell ----------------------------------------------------------------
+
+def _migration_final(ctx, uuid, migration_id):
+    row = inject.db_migration(ctx.layout, uuid, migration_id - 1)
+    return row.get('status') in FINAL
+
+
+def wait_phase(ctx, fault, phase, timeout=PHASE_TIMEOUT):
+    """Wait until the cutover is in ``phase``; what showed it, or None."""
+    uuid = fault.guest.id
+    deadline = time.monotonic() + timeout
+    seen_since = None
+    while time.monotonic() < deadline:
+        recorded = inject.db_phase(ctx.layout, uuid)
+        logged = inject.log_phases(fault.mark.text(), uuid)
+        current = recorded or (logged[-1] if logged else None)
+        if _migration_final(ctx, uuid, fault.migration_id):
+            return None
+        if phase == faults.SYNCING and current == v2v_record.SYNCING:
+            seen_since = seen_since or time.monotonic()
+            if time.monotonic() - seen_since >= SYNC_DELAY:
+                return 'phase %s for %.1f s' % (current, SYNC_DELAY)
+        elif phase == faults.CLONE_RUNNING and current not in ENDED:
+            state = inject.domain_state(ctx.lab, 'b', fault.name)
+            if state == inject.libvirt.VIR_DOMAIN_RUNNING:
+                return 'phase %s, the clone runs on labhost-b' % current
+        elif phase == faults.CLONE_PROVEN and current in (
+                v2v_record.AFTER_NO_RETURN):
+            return 'phase %s' % current
+        time.sleep(0.1)
+    return None
+
+
+def settle(ctx, fault, timeout=SETTLE_TIMEOUT):
+    """Wait until the migration is final and the instance has no task."""
+    start = time.monotonic()
+    while True:
+        final = _migration_final(ctx, fault.guest.id, fault.migration_id)
+        inst = inject.db_instance(ctx.layout, fault.guest.id)
+        elapsed = time.monotonic() - start
+        fault.tick(final, elapsed)
+        if final and inst.get('task_state') is None:
+            return True
+        if elapsed > timeout:
+            return False
+        time.sleep(1)
+
+
+def observe(ctx, fault, obs, since):
+    """The state of everything after the move ended, into ``obs``."""
+    guest = fault.guest
+    info = ctx.cloud.server(guest.id)
+    obs['host'] = cli.host_of(info)
+    obs['vm_state'] = info.get('OS-EXT-STS:vm_state')
+    obs['task_state'] = info.get('OS-EXT-STS:task_state')
+    for row in ctx.cloud.migrations(guest.id):
+        if row.get('Id') == fault.migration_id:
+            obs['migration'] = row.get('Status')
+    obs['running_on'] = inject.running_on(ctx.lab, fault.name)
+    obs['writing'] = False
+    if obs['running_on']:
+        try:
+            gate.wait_ack(guest.tail, since, WRITE_TIMEOUT, 'the fault')
+            obs['writing'] = True
+        except paths.AioError as exc:
+            LOG.warning('%s', exc)
+    lab_host = gate.LAB_HOST.get(obs['host'])
+    if lab_host and obs['writing']:
+        try:
+            check = gate.read_records(ctx.lab, lab_host,
+                                      guest.inside('disk'),
+                                      guest.tail.merged())
+            for key in ('records_lost', 'records_written',
+                        'records_verified'):
+                obs[key] = check[key]
+        except Exception as exc:
+            LOG.warning('Reading the records on %s: %s', obs['host'], exc)
+    others = [h for h in sorted(gate.LAB_HOST) if h != obs['host']]
+    obs['leftovers'] = []
+    for host in others:
+        obs['leftovers'] += inject.leftovers(
+            ctx.layout, ctx.lab, gate.LAB_HOST[host], fault.name,
+            guest.instance_dir(), guest.id)
+    fault.observe(obs, fault.mark.text())
+
+
+def retry(ctx, guest, obs):
+    """``ok``, ``n/a`` after a completed move, or why the retry failed."""
+    if faults.outcome(obs) == faults.COMPLETED:
+        return faults.RETRY_NA
+    if (obs.get('vm_state'), obs.get('task_state'), obs.get('host')) != (
+            'active', None, HOST_A):
+        return 'not possible (%s, task %s, on %s)' % (
+            obs.get('vm_state'), obs.get('task_state'), obs.get('host'))
+    try:
+        result = gate.run_move(
+            ctx.layout, ctx.cloud, guest, 'retry',
+            gate._live(guest, '--block-migration', '--host', HOST_B),
+            HOST_B, 'v2v-cutover', events=ctx.events)
+    except (paths.AioError, lab_migrate.GuestCrashed) as exc:
+        return 'failed: %s' % exc
+    return (faults.RETRY_OK if result['ok'] else
+            'failed: %s' % '; '.join(result['problems']))
+
+
+def _remove_guest(ctx, guest, fault):
+    """Delete the server whatever its state; scrub both hosts."""
+    guest.cloud = ctx.quick
+    if guest.id:
+        inst = inject.db_instance(ctx.layout, guest.id)
+        if inst.get('task_state') or inst.get('vm_state') == 'error':
+            ctx.quick('server', 'set', '--state', 'error', guest.id,
+                      check=False)
+    guest.delete()
+    if guest.id and fault.name:
+        inject.scrub(ctx.layout, ctx.lab, fault.name, guest.instance_dir(),
+                     guest.id, keep_host=None)
+
+
+def run_cell(ctx, item):
+    """One cell; its row (never raises)."""
+    start = time.monotonic()
+    obs = {'source': HOST_A, 'dest': HOST_B, 'effect': None}
+    guest = gate.Guest(ctx.cloud, ctx.lab, 'faults-%02d' % item.number,
+                       False)
+    fault = make_fault(ctx, item, guest)
+    LOG.info('Cell %(n)d: %(fault)s at %(phase)s, expected %(out)s',
+             {'n': item.number, 'fault': item.fault, 'phase': item.phase,
+              'out': item.outcome})
+    try:
+        guest.create(HOST_A, ctx.ids[images.DISK], ctx.ids[images.FLAVOR])
+        fault.name = ctx.cloud.server(guest.id)[
+            'OS-EXT-SRV-ATTR:instance_name']
+        fault.prepare()
+        before = inject.db_migration(ctx.layout, guest.id).get('id', 0)
+        fault.mark = gate.LogMark(ctx.layout)
+        ctx.cloud('server', 'migrate', '--live-migration',
+                  '--block-migration', '--host', HOST_B, guest.id)
+        deadline = time.monotonic() + 60
+        while fault.migration_id is None and time.monotonic() < deadline:
+            fault.migration_id = inject.db_migration(
+                ctx.layout, guest.id, before).get('id')
+            time.sleep(0.5)
+        if fault.migration_id is None:
+            raise inject.InjectError('no migration record appeared')
+        reached = wait_phase(ctx, fault, item.phase)
+        if reached is None:
+            obs['missed'] = 'phase %s not seen before the move ended ' \
+                '(record: %s)' % (item.phase, inject.db_phase(ctx.layout,
+                                                              guest.id))
+        else:
+            try:
+                obs['effect'] = '%s; %s' % (reached, fault.inject(
+                    item.phase))
+            except (paths.AioError, OSError) as exc:
+                obs['missed'] = str(exc)
+        if not settle(ctx, fault):
+            LOG.warning('Cell %d: the move did not end in %d s',
+                        item.number, SETTLE_TIMEOUT)
+        fault.release()
+        observe(ctx, fault, obs, time.time())
+        obs['retry'] = retry(ctx, guest, obs)
+    except Exception as exc:
+        LOG.exception('Cell %d could not run', item.number)
+        obs['error'] = '%s: %s' % (type(exc).__name__, exc)
+    finally:
+        for step in (fault.release, lambda: _remove_guest(ctx, guest, fault),
+                     fault.cleanup):
+            try:
+                step()
+            except Exception as exc:
+                LOG.exception('Cell %d clean-up', item.number)
+                obs.setdefault('error', 'clean-up: %s' % exc)
+    row = faults.row(item, obs, round(time.monotonic() - start, 1))
+    LOG.info('Cell %(n)d: %(res)s in %(s)s s: %(outcome)s %(problems)s', {
+        'n': item.number, 'res': 'OK' if row['ok'] else 'FAILED',
+        's': row['seconds'], 'outcome': row['outcome'],
+        'problems': '; '.join(row['problems'])})
+    return row
+
+
+# -- the run -----------------------------------------------------------------
+
+def run(layout, lab, cells=faults.CELLS, keep=False, down=False,
+        constraints=None):
+    """Bring up (or reuse), run the cells, tear down; the report.
+
+    :param keep: leave the lab and the all-in-one up
+    :param down: tear them down even if this run did not start them (the
+        last suite that shares them)
+    """
+    t0 = time.monotonic()
+    report = {'rows': [], 'steps': {}, 'errors': []}
+    started_lab = started_aio = False
+    events = None
+    try:
+        step = time.monotonic()
+        if not lab.load():
+            lab.up(shared=False)
+            started_lab = True
+        if not stack.running(layout.load()):
+            stack.up(layout, constraints)
+            started_aio = True
+        report['steps']['all-in-one'] = round(time.monotonic() - step, 1)
+        cloud = cli.OpenStack(layout)
+        events = gate.EventListener(
+            config.transport_url(layout.passwords())).start()
+        ids = images.ensure(cloud, lab.cache_dir)
+        step = time.monotonic()
+        computes.down(layout)
+        computes.up(layout, lab, v2v_options=V2V_OPTIONS, extra=EXTRA)
+        report['steps']['computes'] = round(time.monotonic() - step, 1)
+        ctx = Context(layout, lab, cloud, events, ids)
+        step = time.monotonic()
+        for item in cells:
+            report['rows'].append(run_cell(ctx, item))
+        report['steps']['cells'] = round(time.monotonic() - step, 1)
+    except Exception as exc:
+        LOG.exception('gate-faults could not run')
+        report['errors'].append(str(exc))
+    finally:
+        if events is not None:
+            events.stop()
+        if not keep:
+            step = time.monotonic()
+            try:
+                if started_aio or down:
+                    stack.down(layout)
+                else:
+                    computes.down(layout)
+                if started_lab or down:
+                    lab.down()
+            except Exception as exc:
+                LOG.exception('Tear-down failed')
+                report['errors'].append('tear-down: %s' % exc)
+            report['steps']['down'] = round(time.monotonic() - step, 1)
+    report['seconds'] = round(time.monotonic() - t0, 1)
+    report['ok'] = (not report['errors'] and
+                    len(report['rows']) == len(cells) and
+                    all(r['ok'] for r in report['rows']))
+    return report
+
+
+def table(report):
+    return faults.table(report['rows'], report['seconds'],
+                        report.get('steps'), report.get('errors', ()))
