@@ -19,8 +19,11 @@
 #
 # Usage: tools/run-tests.sh [ENV ...]
 #   default envs: pep8 py3 functional nova-regression integration gate
+#   gate-faults
 #   (integration runs the real libvirt/QEMU lab, gate the lab and a real
-#   OpenStack all-in-one on it: root)
+#   OpenStack all-in-one on it, gate-faults its fault matrix: root)
+#   gate and gate-faults share one all-in-one: when both run, gate leaves
+#   it up (--keep) and gate-faults tears it down at its end (--down).
 #   TOX=/path/to/tox to use a tox that is not on PATH.
 #
 # Every env runs even when an earlier one fails; the exit status is non-zero
@@ -28,7 +31,8 @@
 
 set -uo pipefail
 
-DEFAULT_ENVS=(pep8 py3 functional nova-regression integration gate)
+DEFAULT_ENVS=(pep8 py3 functional nova-regression integration gate
+              gate-faults)
 
 cd "$(dirname "$0")/.." || exit 1
 
@@ -43,10 +47,11 @@ fi
 # The integration env needs the libvirt/QEMU lab's packages too.
 PROFILES=(default)
 case " ${ENVS[*]} " in
-    *" integration "*|*" demo "*|*" faults "*|*" gate "*) PROFILES+=(test) ;;
+    *" integration "*|*" demo "*|*" faults "*|*" gate "*|*" gate-faults "*)
+        PROFILES+=(test) ;;
 esac
 case " ${ENVS[*]} " in
-    *" gate "*) PROFILES+=(gate) ;;
+    *" gate "*|*" gate-faults "*) PROFILES+=(gate) ;;
 esac
 if [ -z "${TOX:-}" ]; then
     TOX=$(tools/install-deps.sh "${PROFILES[@]}") || exit 1
@@ -81,6 +86,30 @@ moves() {
          END {if (p != "") print p+0, f+0, 0}' "$1"
 }
 
+# cells LOG -> "passed failed 0" from gate-faults' closing line "N of M
+# cells OK, ...": each cell of the fault matrix is a checked test.
+cells() {
+    awk '/^[0-9]+ of [0-9]+ cells OK/ {p=$1; f=$3-$1}
+         END {if (p != "") print p+0, f+0, 0}' "$1"
+}
+
+# posargs ENV -> the arguments after "--" for tox -e ENV: the gate keeps
+# its all-in-one up when gate-faults runs after it, and gate-faults, the
+# last suite that shares it, tears it down.
+posargs() {
+    case "$1" in
+        gate)
+            case " ${ENVS[*]} " in
+                *" gate gate-faults "*|*" gate "*" gate-faults "*)
+                    echo --keep ;;
+            esac ;;
+        gate-faults)
+            case " ${ENVS[*]} " in
+                *" gate "*) echo --down ;;
+            esac ;;
+    esac
+}
+
 # failures LOG [--brief]: each test that failed in LOG with the end of its
 # traceback and details (--brief: its id and exception, one line), as
 # subunit-trace printed them (tools/failed_tests.py), so that the closing
@@ -97,12 +126,20 @@ for env in "${ENVS[@]}"; do
     echo "=== tox -e $env ==="
     log="$LOGDIR/$env.log"
     start=$SECONDS
-    "$TOX" -e "$env" 2>&1 | tee "$log"
+    extra=$(posargs "$env")
+    if [ -n "$extra" ]; then
+        "$TOX" -e "$env" -- $extra 2>&1 | tee "$log"
+    else
+        "$TOX" -e "$env" 2>&1 | tee "$log"
+    fi
     rc=${PIPESTATUS[0]}
     elapsed=$((SECONDS - start))
     counts=$(totals "$log")
     if [ -z "$counts" ]; then
         counts=$(moves "$log")
+    fi
+    if [ -z "$counts" ]; then
+        counts=$(cells "$log")
     fi
     if [ -n "$counts" ]; then
         read -r passed failed skipped <<<"$counts"
@@ -153,7 +190,7 @@ if [ "${#failed_envs[@]}" -gt 0 ]; then
 fi
 if [ $((total_passed + total_failed)) -eq 0 ]; then
     case " ${ENVS[*]} " in
-        *" py3 "*|*" functional "*|*" nova-regression "*|*" integration "*|*" gate "*)
+        *" py3 "*|*" functional "*|*" nova-regression "*|*" integration "*|*" gate "*|*" gate-faults "*)
             echo "No test ran."
             status=1
             ;;
