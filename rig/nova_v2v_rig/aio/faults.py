@@ -204,8 +204,8 @@ def problems(item, obs):
     if got != want.outcome:
         found.append('outcome %s, not %s' % (got, want.outcome))
     if obs.get('migration') != want.migration:
-        found.append('migration %s, not %s' % (obs.get('migration'),
-                                                want.migration))
+        found.append('migration %s, not %s'
+                     % (obs.get('migration'), want.migration))
     want_host = obs.get('source') if want.host == SOURCE else obs.get('dest')
     if obs.get('host') != want_host:
         found.append('Nova\'s record on %s, not %s' % (obs.get('host'),

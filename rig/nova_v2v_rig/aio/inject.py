@@ -348,7 +348,7 @@ class SmallStore(object):
             os.unlink(self.image)
 
 
-# -- the guest on the hosts ----------------------------------------------------
+# -- the guest on the hosts -------------------------------------------------
 
 def _open(lab, host):
     return libvirt.open(lab.local_uri(host))
