@@ -23,7 +23,9 @@ run can show what it did.
 import json
 import os
 import shlex
+import subprocess
 import sys
+import threading
 import time
 
 from oslo_concurrency import processutils
@@ -127,6 +129,14 @@ class OpenStack(object):
         except ValueError:
             return rc, {'output': out}
 
+    def primed(self, server):
+        """An interactive ``openstack`` shell, started and authenticated.
+
+        See :class:`Primed`: a fault cell sends its command the moment the
+        cutover reaches a phase, without the client's start-up seconds.
+        """
+        return Primed(self, server)
+
     # -- the few reads the gate repeats ----------------------------------
     def server(self, server):
         return self('server', 'show', server, parse=True)
@@ -159,3 +169,57 @@ class OpenStack(object):
 
 def host_of(server_info):
     return server_info.get('OS-EXT-SRV-ATTR:host')
+
+
+class Primed(object):
+    """``openstack`` in its interactive mode, commands on its stdin.
+
+    The client reads one command a line from a pipe. It is started and
+    made to read the server once (loading its plugins and authenticating)
+    before the moment it is needed; :meth:`send` then costs one API call.
+    :meth:`close` ends it and returns what it printed.
+    """
+
+    def __init__(self, cloud, server, timeout=120):
+        self.cloud = cloud
+        self.sent = []
+        self.proc = subprocess.Popen(
+            [cloud.argv0], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=cloud.env, text=True)
+        self._ready = threading.Event()
+        self._first = []
+        reader = threading.Thread(target=self._read_first, daemon=True,
+                                  name='openstack-primed')
+        reader.start()
+        self._write('server show %s -f value -c status' % server)
+        if not self._ready.wait(timeout):
+            self.proc.kill()
+            raise paths.AioError('the interactive openstack client did not '
+                                 'answer in %d s' % timeout)
+
+    def _read_first(self):
+        self._first.append(self.proc.stdout.readline())
+        self._ready.set()
+
+    def _write(self, line):
+        self.proc.stdin.write(line + '\n')
+        self.proc.stdin.flush()
+
+    def send(self, *args):
+        """Send one command (not waiting for it)."""
+        shown = 'openstack ' + ' '.join(shlex.quote(str(a)) for a in args)
+        LOG.info('$ %(cmd)s (interactive)', {'cmd': shown})
+        self.sent.append(shown)
+        self._write(' '.join(shlex.quote(str(a)) for a in args))
+
+    def close(self, timeout=120):
+        """End the shell: (stdout after the first answer, stderr)."""
+        try:
+            out, err = self.proc.communicate('', timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+        for shown in self.sent:
+            self.cloud.calls.append({'command': shown, 'exit': None,
+                                     'seconds': None})
+        return out, err

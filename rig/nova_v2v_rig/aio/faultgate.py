@@ -82,6 +82,7 @@ FINAL = gate.FINAL
 ENDED = v2v_record.AFTER_NO_RETURN + (v2v_record.ROLLED_BACK,
                                       v2v_record.CLONE_UNKNOWN)
 _ENOSPC = re.compile(r'No space left on device|ENOSPC')
+_REFUSED = re.compile(r'\(HTTP \d{3}\)')
 
 
 class Context(object):
@@ -139,45 +140,77 @@ class Fault(object):
         return None
 
 
-class Abort(Fault):
+class _ByClient(Fault):
+    """A command of the ``openstack`` client, sent at the phase.
+
+    The client runs in its interactive mode, started and authenticated
+    before the move (:class:`cli.Primed`): the command goes out the moment
+    the phase is seen, not seconds later.
+    """
+
+    command = None
+    pattern = None
+    done = None
+
+    def __init__(self, ctx, item, guest):
+        super().__init__(ctx, item, guest)
+        self.client = None
+
+    def prepare(self):
+        self.client = self.ctx.cloud.primed(self.guest.id)
+
+    def _close(self):
+        client, self.client = self.client, None
+        return client.close() if client is not None else ('', '')
 
     def inject(self, phase):
-        out = self.ctx.cloud('server', 'migration', 'abort', self.guest.id,
-                             self.migration_id, check=False)
-        if out is None:
-            raise inject.InjectError('the abort was refused by the API: %s'
-                                     % self.ctx.cloud.calls[-1])
-        seen = self._wait_log(r'(?i)cancel')
+        self.client.send('server', 'migration', *(
+            self.command + (self.guest.id, self.migration_id)))
+        seen = self._wait_log(self.pattern % {'name': re.escape(self.name)})
+        _out, err = self._close()
+        refused = _REFUSED.search(err or '')
+        if refused:
+            raise inject.InjectError('the API refused %s: %s'
+                                     % (' '.join(self.command),
+                                        err.strip()[-300:]))
         if not seen:
-            raise inject.InjectError('the abort was accepted but the '
-                                     'source never logged it')
-        return 'abort accepted at %s; source: %s' % (phase, seen)
+            raise inject.InjectError('%s was accepted but the source never '
+                                     'acted on it' % ' '.join(self.command))
+        return '%s accepted at %s; source: %s' % (' '.join(self.command),
+                                                  phase, seen)
+
+    def cleanup(self):
+        self._close()
 
 
-class ForceComplete(Fault):
+class Abort(_ByClient):
+    command = ('abort',)
+    # "Cancelling the V2V cutover", or "past the point where it can be
+    # cancelled": the source received the abort.
+    pattern = r'(?i)cancel'
 
-    def inject(self, phase):
-        out = self.ctx.cloud('server', 'migration', 'force', 'complete',
-                             self.guest.id, self.migration_id, check=False)
-        if out is None:
-            raise inject.InjectError('force complete refused by the API: '
-                                     '%s' % self.ctx.cloud.calls[-1])
+
+class ForceComplete(_ByClient):
+    command = ('force', 'complete')
+    pattern = r'(?i)forced to complete'
+
+    def _wait_log(self, pattern, timeout=LOG_WAIT):
         forced = re.compile(r'Cutover of %s forced to complete'
                             % re.escape(self.name))
-        deadline = time.monotonic() + LOG_WAIT
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if forced.search(self.mark.text()):
-                return ('force complete accepted at %s; the source paused '
-                        'the guest' % phase)
+            found = forced.search(self.mark.text())
+            if found:
+                return found.group(0)
             time.sleep(0.5)
-        raise inject.InjectError('force complete accepted but the source '
-                                 'never forced the cutover')
+        return None
 
 
 class ForceCompleteSlow(ForceComplete):
 
     def prepare(self):
         lab_link.shape(self.ctx.lab, SLOW_MBIT)
+        super().prepare()
 
     def inject(self, phase):
         rate = lab_link.shaped_rate(self.ctx.lab)
@@ -189,7 +222,9 @@ class ForceCompleteSlow(ForceComplete):
     def release(self):
         lab_link.shape(self.ctx.lab, None)
 
-    cleanup = release
+    def cleanup(self):
+        self.release()
+        super().cleanup()
 
 
 class ComputeKill(Fault):
