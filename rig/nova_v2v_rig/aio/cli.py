@@ -129,13 +129,9 @@ class OpenStack(object):
         except ValueError:
             return rc, {'output': out}
 
-    def primed(self, server):
-        """An interactive ``openstack`` shell, started and authenticated.
-
-        See :class:`Primed`: a fault cell sends its command the moment the
-        cutover reaches a phase, without the client's start-up seconds.
-        """
-        return Primed(self, server)
+    def shell(self):
+        """An interactive ``openstack`` shell (see :class:`Shell`)."""
+        return Shell(self)
 
     # -- the few reads the gate repeats ----------------------------------
     def server(self, server):
@@ -171,55 +167,70 @@ def host_of(server_info):
     return server_info.get('OS-EXT-SRV-ATTR:host')
 
 
-class Primed(object):
-    """``openstack`` in its interactive mode, commands on its stdin.
+class Shell(object):
+    """``openstack`` in its interactive mode, one command a line.
 
-    The client reads one command a line from a pipe. It is started and
-    made to read the server once (loading its plugins and authenticating)
-    before the moment it is needed; :meth:`send` then costs one API call.
-    :meth:`close` ends it and returns what it printed.
+    The client reads its commands from a pipe and runs them one after the
+    other; it is started and authenticated once, so that a command costs
+    its API calls only, not the client's seconds of start-up (a fault cell
+    must act the moment the cutover reaches a phase). :meth:`send` does
+    not wait; what the client printed is kept with the time it came
+    (:meth:`errors_since`). Every command sent is in the cloud's calls.
     """
 
-    def __init__(self, cloud, server, timeout=120):
+    def __init__(self, cloud, timeout=180):
         self.cloud = cloud
-        self.sent = []
+        env = dict(cloud.env, PYTHONUNBUFFERED='1')
         self.proc = subprocess.Popen(
             [cloud.argv0], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, env=cloud.env, text=True)
-        self._ready = threading.Event()
-        self._first = []
-        reader = threading.Thread(target=self._read_first, daemon=True,
-                                  name='openstack-primed')
-        reader.start()
-        self._write('server show %s -f value -c status' % server)
-        if not self._ready.wait(timeout):
-            self.proc.kill()
-            raise paths.AioError('the interactive openstack client did not '
-                                 'answer in %d s' % timeout)
+            stderr=subprocess.PIPE, env=env, text=True)
+        self.out = []
+        self.err = []
+        self._lock = threading.Lock()
+        for stream, lines in ((self.proc.stdout, self.out),
+                              (self.proc.stderr, self.err)):
+            threading.Thread(target=self._read, args=(stream, lines),
+                             daemon=True, name='openstack-shell').start()
+        self.send('token', 'issue', '-f', 'value', '-c', 'expires')
+        deadline = time.monotonic() + timeout
+        while not self.out:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise paths.AioError('the interactive openstack client did '
+                                     'not answer: %s'
+                                     % ''.join(l for _t, l in self.err)[-500:])
+            time.sleep(0.1)
 
-    def _read_first(self):
-        self._first.append(self.proc.stdout.readline())
-        self._ready.set()
-
-    def _write(self, line):
-        self.proc.stdin.write(line + '\n')
-        self.proc.stdin.flush()
+    def _read(self, stream, lines):
+        for line in stream:
+            with self._lock:
+                lines.append((time.time(), line))
 
     def send(self, *args):
-        """Send one command (not waiting for it)."""
+        """Send one command; the time it was sent."""
         shown = 'openstack ' + ' '.join(shlex.quote(str(a)) for a in args)
+        if self.proc.poll() is not None:
+            raise paths.AioError('the interactive openstack client exited '
+                                 'before %s' % shown)
         LOG.info('$ %(cmd)s (interactive)', {'cmd': shown})
-        self.sent.append(shown)
-        self._write(' '.join(shlex.quote(str(a)) for a in args))
+        sent = time.time()
+        self.proc.stdin.write(' '.join(shlex.quote(str(a))
+                                       for a in args) + '\n')
+        self.proc.stdin.flush()
+        self.cloud.calls.append({'command': shown, 'exit': None,
+                                 'seconds': None})
+        return sent
 
-    def close(self, timeout=120):
-        """End the shell: (stdout after the first answer, stderr)."""
-        try:
-            out, err = self.proc.communicate('', timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            out, err = self.proc.communicate()
-        for shown in self.sent:
-            self.cloud.calls.append({'command': shown, 'exit': None,
-                                     'seconds': None})
-        return out, err
+    def errors_since(self, since):
+        """What the client wrote to stderr since ``since``."""
+        with self._lock:
+            return ''.join(line for t, line in self.err if t >= since)
+
+    def close(self, timeout=60):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()

@@ -42,7 +42,6 @@ from oslo_log import log as logging
 from nova_v2v.virt.libvirt import record as v2v_record
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import computes
-from nova_v2v_rig.aio import config
 from nova_v2v_rig.aio import faults
 from nova_v2v_rig.aio import gate
 from nova_v2v_rig.aio import images
@@ -51,7 +50,6 @@ from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import stack
 from nova_v2v_rig.lab import harness as lab_harness
 from nova_v2v_rig.lab import link as lab_link
-from nova_v2v_rig.lab import migrate as lab_migrate
 
 LOG = logging.getLogger(__name__)
 
@@ -88,14 +86,22 @@ _REFUSED = re.compile(r'\(HTTP \d{3}\)')
 class Context(object):
     """What every cell uses."""
 
-    def __init__(self, layout, lab, cloud, events, ids):
+    def __init__(self, layout, lab, cloud, ids):
         self.layout = layout
         self.lab = lab
         self.cloud = cloud
-        self.events = events
         self.ids = ids
-        # For the calls that must not hang a cell (deletes, resets).
-        self.quick = cli.OpenStack(layout, timeout=180)
+        self.shell = None
+
+    def client(self):
+        """The run's interactive ``openstack`` client, new if it exited."""
+        if self.shell is None or self.shell.proc.poll() is not None:
+            self.shell = self.cloud.shell()
+        return self.shell
+
+    def close(self):
+        if self.shell is not None:
+            self.shell.close()
 
 
 # -- the faults --------------------------------------------------------------
@@ -143,44 +149,29 @@ class Fault(object):
 class _ByClient(Fault):
     """A command of the ``openstack`` client, sent at the phase.
 
-    The client runs in its interactive mode, started and authenticated
-    before the move (:class:`cli.Primed`): the command goes out the moment
-    the phase is seen, not seconds later.
+    It goes through the run's interactive client (:class:`cli.Shell`),
+    started and authenticated before the move: the command leaves the
+    moment the phase is seen, not seconds later.
     """
 
     command = None
     pattern = None
-    done = None
-
-    def __init__(self, ctx, item, guest):
-        super().__init__(ctx, item, guest)
-        self.client = None
-
-    def prepare(self):
-        self.client = self.ctx.cloud.primed(self.guest.id)
-
-    def _close(self):
-        client, self.client = self.client, None
-        return client.close() if client is not None else ('', '')
 
     def inject(self, phase):
-        self.client.send('server', 'migration', *(
+        sent = self.ctx.client().send('server', 'migration', *(
             self.command + (self.guest.id, self.migration_id)))
-        seen = self._wait_log(self.pattern % {'name': re.escape(self.name)})
-        _out, err = self._close()
-        refused = _REFUSED.search(err or '')
+        seen = self._wait_log(self.pattern)
+        refused = _REFUSED.search(self.ctx.shell.errors_since(sent))
         if refused:
             raise inject.InjectError('the API refused %s: %s'
                                      % (' '.join(self.command),
-                                        err.strip()[-300:]))
+                                        self.ctx.shell.errors_since(sent)
+                                        .strip()[-300:]))
         if not seen:
             raise inject.InjectError('%s was accepted but the source never '
                                      'acted on it' % ' '.join(self.command))
         return '%s accepted at %s; source: %s' % (' '.join(self.command),
                                                   phase, seen)
-
-    def cleanup(self):
-        self._close()
 
 
 class Abort(_ByClient):
@@ -210,7 +201,6 @@ class ForceCompleteSlow(ForceComplete):
 
     def prepare(self):
         lab_link.shape(self.ctx.lab, SLOW_MBIT)
-        super().prepare()
 
     def inject(self, phase):
         rate = lab_link.shaped_rate(self.ctx.lab)
@@ -222,9 +212,7 @@ class ForceCompleteSlow(ForceComplete):
     def release(self):
         lab_link.shape(self.ctx.lab, None)
 
-    def cleanup(self):
-        self.release()
-        super().cleanup()
+    cleanup = release
 
 
 class ComputeKill(Fault):
@@ -398,14 +386,15 @@ def wait_phase(ctx, fault, phase, timeout=PHASE_TIMEOUT):
     return None
 
 
-def settle(ctx, fault, timeout=SETTLE_TIMEOUT):
+def wait_end(ctx, uuid, migration_id, tick=None, timeout=SETTLE_TIMEOUT):
     """Wait until the migration is final and the instance has no task."""
     start = time.monotonic()
     while True:
-        final = _migration_final(ctx, fault.guest.id, fault.migration_id)
-        inst = inject.db_instance(ctx.layout, fault.guest.id)
+        final = _migration_final(ctx, uuid, migration_id)
+        inst = inject.db_instance(ctx.layout, uuid)
         elapsed = time.monotonic() - start
-        fault.tick(final, elapsed)
+        if tick is not None:
+            tick(final, elapsed)
         if final and inst.get('task_state') is None:
             return True
         if elapsed > timeout:
@@ -413,16 +402,23 @@ def settle(ctx, fault, timeout=SETTLE_TIMEOUT):
         time.sleep(1)
 
 
+def settle(ctx, fault):
+    return wait_end(ctx, fault.guest.id, fault.migration_id, fault.tick)
+
+
 def observe(ctx, fault, obs, since):
-    """The state of everything after the move ended, into ``obs``."""
+    """The state of everything after the move ended, into ``obs``.
+
+    Nova's records are read from the cell database (the rows ``server
+    show`` and ``server migration list`` show).
+    """
     guest = fault.guest
-    info = ctx.cloud.server(guest.id)
-    obs['host'] = cli.host_of(info)
-    obs['vm_state'] = info.get('OS-EXT-STS:vm_state')
-    obs['task_state'] = info.get('OS-EXT-STS:task_state')
-    for row in ctx.cloud.migrations(guest.id):
-        if row.get('Id') == fault.migration_id:
-            obs['migration'] = row.get('Status')
+    inst = inject.db_instance(ctx.layout, guest.id)
+    obs['host'] = inst.get('host')
+    obs['vm_state'] = inst.get('vm_state')
+    obs['task_state'] = inst.get('task_state')
+    obs['migration'] = inject.db_migration(
+        ctx.layout, guest.id, fault.migration_id - 1).get('status')
     obs['running_on'] = inject.running_on(ctx.lab, fault.name)
     obs['writing'] = False
     if obs['running_on']:
@@ -451,35 +447,121 @@ def observe(ctx, fault, obs, since):
     fault.observe(obs, fault.mark.text())
 
 
-def retry(ctx, guest, obs):
-    """``ok``, ``n/a`` after a completed move, or why the retry failed."""
+def _new_migration(ctx, uuid, before, sent, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = inject.db_migration(ctx.layout, uuid, before).get('id')
+        if found:
+            return found
+        time.sleep(0.5)
+    raise inject.InjectError('no migration record appeared: %s'
+                             % ctx.shell.errors_since(sent).strip()[-300:])
+
+
+def retry(ctx, fault, obs):
+    """``ok``, ``n/a`` after a completed move, or why the retry failed.
+
+    The same move by the ``openstack`` client, then its checks: completed
+    to labhost-b by a V2V cutover, one running copy there, the guest
+    writing, 0 records lost, nothing left on labhost-a.
+    """
+    guest = fault.guest
     if faults.outcome(obs) == faults.COMPLETED:
         return faults.RETRY_NA
     if (obs.get('vm_state'), obs.get('task_state'), obs.get('host')) != (
             'active', None, HOST_A):
         return 'not possible (%s, task %s, on %s)' % (
             obs.get('vm_state'), obs.get('task_state'), obs.get('host'))
+    mark = gate.LogMark(ctx.layout)
+    sent = ctx.client().send('server', 'migrate', '--live-migration',
+                             '--block-migration', '--host', HOST_B,
+                             guest.id)
     try:
-        result = gate.run_move(
-            ctx.layout, ctx.cloud, guest, 'retry',
-            gate._live(guest, '--block-migration', '--host', HOST_B),
-            HOST_B, 'v2v-cutover', events=ctx.events)
-    except (paths.AioError, lab_migrate.GuestCrashed) as exc:
+        migration_id = _new_migration(ctx, guest.id, fault.migration_id,
+                                      sent)
+    except inject.InjectError as exc:
         return 'failed: %s' % exc
-    return (faults.RETRY_OK if result['ok'] else
-            'failed: %s' % '; '.join(result['problems']))
+    ended = wait_end(ctx, guest.id, migration_id)
+    inst = inject.db_instance(ctx.layout, guest.id)
+    status = inject.db_migration(ctx.layout, guest.id,
+                                 migration_id - 1).get('status')
+    problems = []
+    if not ended:
+        problems.append('not ended in %d s' % SETTLE_TIMEOUT)
+    if (status, inst.get('host'), inst.get('vm_state'),
+            inst.get('task_state')) != ('completed', HOST_B, 'active', None):
+        problems.append('migration %s, on %s, %s, task %s' % (
+            status, inst.get('host'), inst.get('vm_state'),
+            inst.get('task_state')))
+    mode = gate.planned_mode(mark.text(), guest.id)
+    if mode != 'v2v-cutover':
+        problems.append('mode %s' % mode)
+    running = inject.running_on(ctx.lab, fault.name)
+    if running != [HOST_B]:
+        problems.append('running on %s' % (running or 'no host'))
+    try:
+        gate.wait_ack(guest.tail, time.time(), WRITE_TIMEOUT, 'the retry')
+        check = gate.read_records(ctx.lab, 'b', guest.inside('disk'),
+                                  guest.tail.merged())
+        if check['records_lost']:
+            problems.append('%d records lost' % check['records_lost'])
+    except Exception as exc:
+        problems.append('records: %s' % exc)
+    left = inject.leftovers(ctx.layout, ctx.lab, 'a', fault.name,
+                            guest.instance_dir(), guest.id)
+    if left:
+        problems.append('left on labhost-a: %s' % ', '.join(left))
+    return 'failed: %s' % '; '.join(problems) if problems else \
+        faults.RETRY_OK
 
 
-def _remove_guest(ctx, guest, fault):
+def create_guest(ctx, guest, fault, timeout=240):
+    """A new server on labhost-a, writing its records."""
+    start = time.time()
+    sent = ctx.client().send(
+        'server', 'create', '--flavor', ctx.ids[images.FLAVOR], '--image',
+        ctx.ids[images.DISK], '--nic', 'none', '--availability-zone',
+        'nova:%s' % HOST_A, guest.name)
+    deadline = time.monotonic() + timeout
+    while True:
+        inst = inject.db_instance_named(ctx.layout, guest.name)
+        if inst.get('vm_state') == 'active':
+            break
+        if inst.get('vm_state') == 'error' or time.monotonic() > deadline:
+            raise inject.InjectError('server %s: %s %s' % (
+                guest.name, inst.get('vm_state'),
+                ctx.shell.errors_since(sent).strip()[-300:]))
+        time.sleep(1)
+    guest.id = inst['uuid']
+    fault.name = inst['name']
+    guest.tail = lab_harness.SerialTail(
+        [ctx.lab.root_path(h, guest.inside('console.log'))
+         for h in sorted(gate.LAB_HOST.values())])
+    guest.tail.start()
+    gate.wait_ack(guest.tail, start, gate.BOOT_TIMEOUT, 'the boot')
+    LOG.info('Server %(name)s (%(id)s, %(dom)s) writes its records',
+             {'name': guest.name, 'id': guest.id, 'dom': fault.name})
+
+
+def remove_guest(ctx, guest, fault, timeout=120):
     """Delete the server whatever its state; scrub both hosts."""
-    guest.cloud = ctx.quick
-    if guest.id:
-        inst = inject.db_instance(ctx.layout, guest.id)
+    if guest.tail is not None:
+        guest.tail.stop()
+    if not guest.id:
+        return
+    inst = inject.db_instance(ctx.layout, guest.id)
+    if not inst.get('deleted'):
         if inst.get('task_state') or inst.get('vm_state') == 'error':
-            ctx.quick('server', 'set', '--state', 'error', guest.id,
-                      check=False)
-    guest.delete()
-    if guest.id and fault.name:
+            ctx.client().send('server', 'set', '--state', 'error', guest.id)
+        ctx.client().send('server', 'delete', guest.id)
+        deadline = time.monotonic() + timeout
+        while not inject.db_instance(ctx.layout, guest.id).get('deleted'):
+            if time.monotonic() > deadline:
+                LOG.warning('Server %s not deleted in %d s', guest.id,
+                            timeout)
+                break
+            time.sleep(1)
+    if fault.name:
         inject.scrub(ctx.layout, ctx.lab, fault.name, guest.instance_dir(),
                      guest.id, keep_host=None)
 
@@ -488,28 +570,21 @@ def run_cell(ctx, item):
     """One cell; its row (never raises)."""
     start = time.monotonic()
     obs = {'source': HOST_A, 'dest': HOST_B, 'effect': None}
-    guest = gate.Guest(ctx.cloud, ctx.lab, 'faults-%02d' % item.number,
-                       False)
+    guest = gate.Guest(ctx.cloud, ctx.lab, 'faults-%02d-%d' % (
+        item.number, int(time.time())), False)
     fault = make_fault(ctx, item, guest)
     LOG.info('Cell %(n)d: %(fault)s at %(phase)s, expected %(out)s',
              {'n': item.number, 'fault': item.fault, 'phase': item.phase,
               'out': item.outcome})
     try:
-        guest.create(HOST_A, ctx.ids[images.DISK], ctx.ids[images.FLAVOR])
-        fault.name = ctx.cloud.server(guest.id)[
-            'OS-EXT-SRV-ATTR:instance_name']
+        create_guest(ctx, guest, fault)
         fault.prepare()
         before = inject.db_migration(ctx.layout, guest.id).get('id', 0)
         fault.mark = gate.LogMark(ctx.layout)
-        ctx.cloud('server', 'migrate', '--live-migration',
-                  '--block-migration', '--host', HOST_B, guest.id)
-        deadline = time.monotonic() + 60
-        while fault.migration_id is None and time.monotonic() < deadline:
-            fault.migration_id = inject.db_migration(
-                ctx.layout, guest.id, before).get('id')
-            time.sleep(0.5)
-        if fault.migration_id is None:
-            raise inject.InjectError('no migration record appeared')
+        sent = ctx.client().send('server', 'migrate', '--live-migration',
+                                 '--block-migration', '--host', HOST_B,
+                                 guest.id)
+        fault.migration_id = _new_migration(ctx, guest.id, before, sent)
         reached = wait_phase(ctx, fault, item.phase)
         if reached is None:
             obs['missed'] = 'phase %s not seen before the move ended ' \
@@ -526,12 +601,12 @@ def run_cell(ctx, item):
                         item.number, SETTLE_TIMEOUT)
         fault.release()
         observe(ctx, fault, obs, time.time())
-        obs['retry'] = retry(ctx, guest, obs)
+        obs['retry'] = retry(ctx, fault, obs)
     except Exception as exc:
         LOG.exception('Cell %d could not run', item.number)
         obs['error'] = '%s: %s' % (type(exc).__name__, exc)
     finally:
-        for step in (fault.release, lambda: _remove_guest(ctx, guest, fault),
+        for step in (fault.release, lambda: remove_guest(ctx, guest, fault),
                      fault.cleanup):
             try:
                 step()
@@ -559,7 +634,7 @@ def run(layout, lab, cells=faults.CELLS, keep=False, down=False,
     t0 = time.monotonic()
     report = {'rows': [], 'steps': {}, 'errors': []}
     started_lab = started_aio = False
-    events = None
+    ctx = None
     try:
         step = time.monotonic()
         if not lab.load():
@@ -570,14 +645,12 @@ def run(layout, lab, cells=faults.CELLS, keep=False, down=False,
             started_aio = True
         report['steps']['all-in-one'] = round(time.monotonic() - step, 1)
         cloud = cli.OpenStack(layout)
-        events = gate.EventListener(
-            config.transport_url(layout.passwords())).start()
         ids = images.ensure(cloud, lab.cache_dir)
         step = time.monotonic()
         computes.down(layout)
         computes.up(layout, lab, v2v_options=V2V_OPTIONS, extra=EXTRA)
         report['steps']['computes'] = round(time.monotonic() - step, 1)
-        ctx = Context(layout, lab, cloud, events, ids)
+        ctx = Context(layout, lab, cloud, ids)
         step = time.monotonic()
         for item in cells:
             report['rows'].append(run_cell(ctx, item))
@@ -586,8 +659,8 @@ def run(layout, lab, cells=faults.CELLS, keep=False, down=False,
         LOG.exception('gate-faults could not run')
         report['errors'].append(str(exc))
     finally:
-        if events is not None:
-            events.stop()
+        if ctx is not None:
+            ctx.close()
         if not keep:
             step = time.monotonic()
             try:

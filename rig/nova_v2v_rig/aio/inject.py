@@ -105,14 +105,34 @@ def log_phases(text, uuid):
             if m.group('uuid') == uuid]
 
 
-def db_instance(layout, uuid):
-    """``{host, vm_state, task_state}`` of the instance's row."""
-    rows = query(layout, 'SELECT host, vm_state, task_state FROM instances '
-                 'WHERE uuid=%s' % _sql_text(uuid))
+# Nova's default [DEFAULT] instance_name_template.
+INSTANCE_NAME = 'instance-%08x'
+_INSTANCE_COLUMNS = ('id', 'uuid', 'host', 'vm_state', 'task_state',
+                     'deleted')
+
+
+def _instance(rows):
     if not rows:
         return {}
-    host, vm_state, task_state = rows[0]
-    return {'host': host, 'vm_state': vm_state, 'task_state': task_state}
+    found = dict(zip(_INSTANCE_COLUMNS, rows[0]))
+    found['name'] = INSTANCE_NAME % int(found['id'])
+    found['deleted'] = found['deleted'] not in (None, '0')
+    return found
+
+
+def db_instance(layout, uuid):
+    """``{id, uuid, name, host, vm_state, task_state, deleted}``."""
+    return _instance(query(layout, 'SELECT %s FROM instances WHERE uuid=%s'
+                           % (', '.join(_INSTANCE_COLUMNS),
+                              _sql_text(uuid))))
+
+
+def db_instance_named(layout, display_name):
+    """The live instance called ``display_name`` (as db_instance), or {}."""
+    return _instance(query(layout, 'SELECT %s FROM instances WHERE '
+                           'display_name=%s AND deleted=0 ORDER BY id DESC'
+                           % (', '.join(_INSTANCE_COLUMNS),
+                              _sql_text(display_name))))
 
 
 def db_migration(layout, uuid, after_id=0):
