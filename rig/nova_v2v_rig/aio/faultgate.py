@@ -79,6 +79,16 @@ LOG_WAIT = 20
 FINAL = gate.FINAL
 ENDED = v2v_record.AFTER_NO_RETURN + (v2v_record.ROLLED_BACK,
                                       v2v_record.CLONE_UNKNOWN)
+# The phase records at which a fault still is a fault at the cell's phase
+# (the product writes each phase before it enters it).
+HELD = {
+    faults.SYNCING: (v2v_record.SYNCING,),
+    faults.CLONE_RUNNING: (v2v_record.CUTTING_OVER,
+                           v2v_record.SOURCE_STOPPED,
+                           v2v_record.CLONE_STARTED,
+                           v2v_record.CLONE_RUNNING),
+    faults.CLONE_PROVEN: v2v_record.AFTER_NO_RETURN,
+}
 _ENOSPC = re.compile(r'No space left on device|ENOSPC')
 
 
@@ -134,6 +144,18 @@ class Fault(object):
 
     def cleanup(self):
         """Before the retry and after the guest's deletion (idempotent)."""
+
+    def _held(self, phase):
+        """The phase record right after the fault went in.
+
+        :raises: InjectError when the cutover had left ``phase`` already
+            (the fault came too late to be a fault at that phase)
+        """
+        now = inject.db_phase(self.ctx.layout, self.guest.id)
+        if now not in HELD[phase]:
+            raise inject.InjectError('the fault went in at phase record %s,'
+                                     ' past %s' % (now, phase))
+        return now
 
     def _wait_log(self, pattern, timeout=LOG_WAIT):
         deadline = time.monotonic() + timeout
@@ -223,7 +245,7 @@ class ComputeKill(Fault):
 
     def inject(self, phase):
         old = inject.kill_compute(self.ctx.layout, self.lab_host)
-        phase_then = inject.db_phase(self.ctx.layout, self.guest.id)
+        phase_then = self._held(phase)
         computes.up(self.ctx.layout, self.ctx.lab, v2v_options=V2V_OPTIONS,
                     extra=EXTRA)
         new = inject.compute_record(self.ctx.layout, self.lab_host)['pid']
@@ -242,7 +264,7 @@ class LibvirtdKill(Fault):
 
     def inject(self, phase):
         old = inject.kill_libvirtd(self.ctx.lab, self.lab_host)
-        phase_then = inject.db_phase(self.ctx.layout, self.guest.id)
+        phase_then = self._held(phase)
         new = inject.restart_libvirtd(self.ctx.layout, self.ctx.lab,
                                       self.lab_host, old)
         return ('%s libvirtd pid %d killed (phase record: %s), restarted as '
@@ -263,9 +285,11 @@ class LinkDown(Fault):
     def inject(self, phase):
         inject.link_set(self.ctx.lab, up=False)
         self.down_at = time.monotonic()
+        then = self._held(phase)
         if not inject.link_is_down(self.ctx.lab):
             raise inject.InjectError('the link still answers')
-        return 'link down at %s (labhost-a cannot ping labhost-b)' % phase
+        return ('link down (phase record: %s; labhost-a cannot ping '
+                'labhost-b)' % then)
 
     def tick(self, final, elapsed):
         if self.down_at is not None and (
@@ -297,6 +321,7 @@ class StoreFull(Fault):
 
     def inject(self, phase):
         left = self.store.fill()
+        phase = self._held(phase)
         if left > 1024 * 1024:
             raise inject.InjectError('the store still has %d bytes free'
                                      % left)
@@ -330,6 +355,7 @@ class CloneSilent(Fault):
     def inject(self, phase):
         if not inject.pause(self.ctx.lab, 'b', self.name):
             raise inject.InjectError('the clone is not paused')
+        phase = self._held(phase)
         return 'clone paused on labhost-b at %s' % phase
 
     def observe(self, obs, text):
