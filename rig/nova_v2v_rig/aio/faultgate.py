@@ -245,9 +245,11 @@ class ComputeKill(Fault):
 
     def inject(self, phase):
         old = inject.kill_compute(self.ctx.layout, self.lab_host)
-        phase_then = self._held(phase)
-        computes.up(self.ctx.layout, self.ctx.lab, v2v_options=V2V_OPTIONS,
-                    extra=EXTRA)
+        try:
+            phase_then = self._held(phase)
+        finally:
+            computes.up(self.ctx.layout, self.ctx.lab,
+                        v2v_options=V2V_OPTIONS, extra=EXTRA)
         new = inject.compute_record(self.ctx.layout, self.lab_host)['pid']
         if new == old:
             raise inject.InjectError('the compute pid did not change')
@@ -264,9 +266,11 @@ class LibvirtdKill(Fault):
 
     def inject(self, phase):
         old = inject.kill_libvirtd(self.ctx.lab, self.lab_host)
-        phase_then = self._held(phase)
-        new = inject.restart_libvirtd(self.ctx.layout, self.ctx.lab,
-                                      self.lab_host, old)
+        try:
+            phase_then = self._held(phase)
+        finally:
+            new = inject.restart_libvirtd(self.ctx.layout, self.ctx.lab,
+                                          self.lab_host, old)
         return ('%s libvirtd pid %d killed (phase record: %s), restarted as '
                 'pid %d' % (computes.hostname(self.lab_host), old,
                             phase_then, new))
