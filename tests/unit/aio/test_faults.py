@@ -16,11 +16,15 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 from unittest import mock
 
+import fixtures
 import testtools
 
 from nova_v2v.virt.libvirt import record as v2v_record
+from nova_v2v_rig.aio import cli
+from nova_v2v_rig.aio import faultgate
 from nova_v2v_rig.aio import faults
 from nova_v2v_rig.aio import inject
 from nova_v2v_rig.aio import paths
@@ -286,3 +290,62 @@ class TestReads(testtools.TestCase):
 
     def test_sql_quotes(self):
         self.assertEqual("'a\\'b'", inject._sql_text("a'b"))
+
+
+class TestShell(testtools.TestCase):
+
+    def _cloud(self, script):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'openstack')
+        with open(path, 'w') as f:
+            f.write('#!/bin/sh\n' + script)
+        os.chmod(path, 0o755)
+        cloud = mock.Mock(argv0=path, env={'PATH': os.environ['PATH']},
+                          calls=[])
+        return cloud
+
+    def test_commands_go_in_one_a_line(self):
+        # A stand-in client: answers each line, complains on "bad".
+        cloud = self._cloud(
+            'while read -r line; do\n'
+            '  case "$line" in bad*) echo "no such thing" >&2 ;;\n'
+            '  *) echo "did $line" ;; esac\n'
+            'done\n')
+        shell = cli.Shell(cloud, timeout=10)
+        self.addCleanup(shell.close)
+        self.assertIn('did token issue', shell.out[0][1])
+        sent = shell.send('server', 'migration', 'abort', 'x y', 3)
+        bad = shell.send('bad', 'command')
+        for _ in range(100):
+            if shell.errors_since(bad):
+                break
+            time.sleep(0.05)
+        self.assertEqual('no such thing\n', shell.errors_since(sent))
+        self.assertIn("did server migration abort 'x y' 3\n",
+                      [line for _t, line in shell.out])
+        self.assertEqual('openstack server migration abort \'x y\' 3',
+                         cloud.calls[1]['command'])
+
+    def test_a_client_that_never_answers(self):
+        cloud = self._cloud('echo broken >&2; exit 1\n')
+        exc = self.assertRaises(paths.AioError, cli.Shell, cloud, 10)
+        self.assertIn('broken', str(exc))
+
+
+class TestHeld(testtools.TestCase):
+
+    def test_phases_at_which_a_fault_counts(self):
+        self.assertEqual((v2v_record.SYNCING,),
+                         faultgate.HELD[faults.SYNCING])
+        self.assertNotIn(v2v_record.CLONE_PROVEN,
+                         faultgate.HELD[faults.CLONE_RUNNING])
+        self.assertEqual(v2v_record.AFTER_NO_RETURN,
+                         faultgate.HELD[faults.CLONE_PROVEN])
+        self.assertEqual(set(faults.PHASES), set(faultgate.HELD))
+
+    def test_every_fault_has_its_injector(self):
+        ctx = mock.Mock()
+        ctx.lab.host_dir.return_value = '/nonexistent/host-b'
+        for item in faults.CELLS:
+            fault = faultgate.make_fault(ctx, item, mock.Mock())
+            self.assertIsInstance(fault, faultgate.Fault)
