@@ -191,15 +191,22 @@ class Shell(object):
                               (self.proc.stderr, self.err)):
             threading.Thread(target=self._read, args=(stream, lines),
                              daemon=True, name='openstack-shell').start()
-        self.send('token', 'issue', '-f', 'value', '-c', 'expires')
         deadline = time.monotonic() + timeout
-        while not self.out:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.close()
-                raise paths.AioError('the interactive openstack client did '
-                                     'not answer: %s'
-                                     % ''.join(l for _t, l in self.err)[-500:])
-            time.sleep(0.1)
+        try:
+            self.send('token', 'issue', '-f', 'value', '-c', 'expires')
+            while not self.out and time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        except paths.AioError:
+            pass
+        if not self.out:
+            self.close()
+            # What it printed before it exited.
+            time.sleep(0.2)
+            raise paths.AioError('the interactive openstack client did not '
+                                 'answer: %s'
+                                 % ''.join(l for _t, l in self.err)[-500:])
 
     def _read(self, stream, lines):
         for line in stream:
@@ -214,9 +221,13 @@ class Shell(object):
                                  'before %s' % shown)
         LOG.info('$ %(cmd)s (interactive)', {'cmd': shown})
         sent = time.time()
-        self.proc.stdin.write(' '.join(shlex.quote(str(a))
-                                       for a in args) + '\n')
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(' '.join(shlex.quote(str(a))
+                                           for a in args) + '\n')
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError) as exc:
+            raise paths.AioError('the interactive openstack client is gone '
+                                 '(%s) before %s' % (exc, shown))
         self.cloud.calls.append({'command': shown, 'exit': None,
                                  'seconds': None})
         return sent
