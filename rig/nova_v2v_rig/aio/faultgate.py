@@ -146,10 +146,13 @@ class Fault(object):
         """Before the retry and after the guest's deletion (idempotent)."""
 
     def _held(self, phase):
-        """The phase record right after the fault went in.
+        """The phase record at the moment the fault goes in.
+
+        Read right before the fault's action (after it, the record is the
+        product's reaction to the fault).
 
         :raises: InjectError when the cutover had left ``phase`` already
-            (the fault came too late to be a fault at that phase)
+            (the fault would come too late to be a fault at that phase)
         """
         now = inject.db_phase(self.ctx.layout, self.guest.id)
         if now not in HELD[phase]:
@@ -244,12 +247,10 @@ class ComputeKill(Fault):
         self.lab_host = lab_host
 
     def inject(self, phase):
+        phase_then = self._held(phase)
         old = inject.kill_compute(self.ctx.layout, self.lab_host)
-        try:
-            phase_then = self._held(phase)
-        finally:
-            computes.up(self.ctx.layout, self.ctx.lab,
-                        v2v_options=V2V_OPTIONS, extra=EXTRA)
+        computes.up(self.ctx.layout, self.ctx.lab, v2v_options=V2V_OPTIONS,
+                    extra=EXTRA)
         new = inject.compute_record(self.ctx.layout, self.lab_host)['pid']
         if new == old:
             raise inject.InjectError('the compute pid did not change')
@@ -265,12 +266,10 @@ class LibvirtdKill(Fault):
         self.lab_host = lab_host
 
     def inject(self, phase):
+        phase_then = self._held(phase)
         old = inject.kill_libvirtd(self.ctx.lab, self.lab_host)
-        try:
-            phase_then = self._held(phase)
-        finally:
-            new = inject.restart_libvirtd(self.ctx.layout, self.ctx.lab,
-                                          self.lab_host, old)
+        new = inject.restart_libvirtd(self.ctx.layout, self.ctx.lab,
+                                      self.lab_host, old)
         return ('%s libvirtd pid %d killed (phase record: %s), restarted as '
                 'pid %d' % (computes.hostname(self.lab_host), old,
                             phase_then, new))
@@ -287,9 +286,9 @@ class LinkDown(Fault):
         self.down_for = None
 
     def inject(self, phase):
+        then = self._held(phase)
         inject.link_set(self.ctx.lab, up=False)
         self.down_at = time.monotonic()
-        then = self._held(phase)
         if not inject.link_is_down(self.ctx.lab):
             raise inject.InjectError('the link still answers')
         return ('link down (phase record: %s; labhost-a cannot ping '
@@ -324,8 +323,8 @@ class StoreFull(Fault):
         self.store.mount()
 
     def inject(self, phase):
-        left = self.store.fill()
         phase = self._held(phase)
+        left = self.store.fill()
         if left > 1024 * 1024:
             raise inject.InjectError('the store still has %d bytes free'
                                      % left)
@@ -357,9 +356,9 @@ class StoreFull(Fault):
 class CloneSilent(Fault):
 
     def inject(self, phase):
+        phase = self._held(phase)
         if not inject.pause(self.ctx.lab, 'b', self.name):
             raise inject.InjectError('the clone is not paused')
-        phase = self._held(phase)
         return 'clone paused on labhost-b at %s' % phase
 
     def observe(self, obs, text):
