@@ -282,7 +282,11 @@ def table(rows, seconds, steps=None, errors=()):
     """
     lines = ['  '.join(title.ljust(width) for _k, title, width in COLUMNS)]
     for entry in rows:
+        # A failed retry's reason is among the cell's problems below.
         shown = dict(entry, expected=entry['expected'].split(':')[0],
+                     retry=(entry['retry']
+                            if entry['retry'] in (RETRY_OK, RETRY_NA)
+                            else 'failed'),
                      result='OK' if entry['ok'] else 'FAILED')
         lines.append('  '.join(
             ('-' if shown.get(key) is None else str(shown[key])).ljust(width)

@@ -225,6 +225,15 @@ class TestRowsAndTable(testtools.TestCase):
         self.assertIn('error: x', text)
         self.assertIn('  2 records lost', text)
 
+    def test_a_failed_retry_is_short_in_the_table(self):
+        row = faults.row(faults.cell(4), _obs(faults.ROLLED_BACK,
+                                              retry='failed: a\nlong'), 1)
+        text = faults.table([row], 1.0)
+        self.assertEqual('4   source nova-compute SIGKILL  syncing        '
+                         'rolled back  rolled back  1       0     0     '
+                         'failed  1        FAILED', text.splitlines()[1])
+        self.assertIn('  retry: failed: a\nlong, not ok', text)
+
     def test_run_tests_counts_the_cells(self):
         # tools/run-tests.sh reads the last line as one test per cell.
         rows = [faults.row(faults.cell(1), _obs(faults.CANCELLED), 1),
