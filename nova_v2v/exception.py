@@ -39,5 +39,26 @@ class V2VCutoverCancelled(V2VCutoverFailed):
     msg_fmt = 'V2V cutover cancelled: %(reason)s'
 
 
+class V2VCloneStateUnknown(V2VCutoverFailed):
+    """The cutover stopped with the clone's state unknown.
+
+    Raised out of the driver's ``live_migration``: Nova's compute manager
+    then sets the migration to ``error`` and the instance to ERROR (its
+    handling of a live migration that is too late to roll back), and
+    calls neither its post-migration nor its rollback flow.  Nothing was
+    destroyed on either host.
+    """
+
+    msg_fmt = ("V2V cutover stopped: the state of the clone %(clone)s on "
+               "%(dest)s is unknown (%(reason)s). Nothing was destroyed: "
+               "the source guest is stopped on %(source)s with its disks. "
+               "Check on %(dest)s whether the domain %(clone)s runs "
+               "(virsh domstate %(clone)s). If it runs, the guest lives "
+               "there: keep it and make Nova's records follow it. If it "
+               "does not, undefine it there and restart the source guest "
+               "on %(source)s. README.rst, \"When a cutover's clone state "
+               "is unknown\", gives the steps.")
+
+
 class V2VOfflineMigrationFailed(exception.MigrationError):
     msg_fmt = 'Offline V2V migration failed: %(reason)s'

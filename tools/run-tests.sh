@@ -15,7 +15,12 @@
 #
 # The project's test command (README.rst, CI's .ci/run): runs the tox envs
 # one after the other, prints each env's stestr counts and its time, then one
-# closing line "N passed, M failed, K skipped" summed over the envs.
+# closing line summed over the envs:
+#   N passed, M failed, S skipped, K passed only on a second run
+# K counts the lines "RERUN-PASSED: <test>: <signature>" in the envs'
+# output: a test (a gate move or check) that passed only when run once more
+# after a guest crash of QEMU's known TCG fault (README.rst, "TCG guests on
+# QEMU before 9.0"; nova_v2v_rig.lab.migrate.once_more). K is part of N.
 #
 # Usage: tools/run-tests.sh [ENV ...]
 #   default envs: pep8 py3 functional nova-regression integration gate
@@ -25,6 +30,17 @@
 #   gate and gate-faults share one all-in-one: when both run, gate leaves
 #   it up (--keep) and gate-faults tears it down at its end (--down).
 #   TOX=/path/to/tox to use a tox that is not on PATH.
+#
+# Time limits: each env runs under GNU timeout, in a process group of its
+# own (tox, stestr and its workers). Past its limit the group gets SIGTERM,
+# then SIGKILL NOVA_V2V_TEST_KILL_AFTER seconds later (30); the env fails
+# with the line "<env>: timed out after Ns" and counts as one failure, and
+# the next env runs. The limit of an env, in seconds, is
+# NOVA_V2V_TEST_TIMEOUT_<ENV> (the env's name in capitals, "-" as "_"),
+# by default:
+#   py3 900, functional 1200, nova-regression 1500, integration 2100,
+#   gate 1800, gate-faults 2700, any other env NOVA_V2V_TEST_TIMEOUT (1200).
+# SIGINT or SIGTERM to this script stops the running env the same way.
 #
 # Every env runs even when an earlier one fails; the exit status is non-zero
 # if any env failed or if no test ran at all.
@@ -60,6 +76,7 @@ fi
 total_passed=0
 total_failed=0
 total_skipped=0
+total_reruns=0
 failed_envs=()
 summary=()
 
@@ -110,6 +127,44 @@ posargs() {
     esac
 }
 
+# reruns LOG -> how many "RERUN-PASSED: " lines LOG has (a test that passed
+# only on a second run, nova_v2v_rig.lab.migrate.rerun_passed_line). A line
+# that a failed test's captured output repeats is indented: not counted.
+reruns() {
+    grep -c '^RERUN-PASSED: ' "$1" || true
+}
+
+# limit ENV -> the env's time limit in seconds (see the header).
+limit() {
+    local var default
+    var="NOVA_V2V_TEST_TIMEOUT_$(printf '%s' "$1" | tr 'a-z-' 'A-Z_' |
+                                 tr -c 'A-Z0-9_' '_')"
+    case "$1" in
+        py3) default=900 ;;
+        functional) default=1200 ;;
+        nova-regression) default=1500 ;;
+        integration) default=2100 ;;
+        gate) default=1800 ;;
+        gate-faults) default=2700 ;;
+        *) default=${NOVA_V2V_TEST_TIMEOUT:-1200} ;;
+    esac
+    echo "${!var:-$default}"
+}
+KILL_AFTER=${NOVA_V2V_TEST_KILL_AFTER:-30}
+
+# The running env's timeout process (the leader of the env's process
+# group): a signal to this script stops it and what it runs.
+running=
+stop_running() {
+    if [ -n "$running" ]; then
+        echo "--- interrupted: stopping tox -e $env" >&2
+        kill -TERM "$running" 2>/dev/null
+        wait "$running" 2>/dev/null
+    fi
+    exit 130
+}
+trap stop_running INT TERM
+
 # failures LOG [--brief]: each test that failed in LOG with the end of its
 # traceback and details (--brief: its id and exception, one line), as
 # subunit-trace printed them (tools/failed_tests.py), so that the closing
@@ -125,15 +180,38 @@ for env in "${ENVS[@]}"; do
     echo
     echo "=== tox -e $env ==="
     log="$LOGDIR/$env.log"
+    env_limit=$(limit "$env")
     start=$SECONDS
+    # GNU timeout (not --foreground) makes itself a process group leader:
+    # on the limit it signals tox and everything tox started (stestr, its
+    # workers), which stay in that group. It runs in the background, its
+    # output through a FIFO to tee, so that a signal to this script reaches
+    # stop_running at once (wait returns; a foreground pipeline would not).
+    fifo="$LOGDIR/$env.fifo"
+    mkfifo "$fifo"
+    tee "$log" <"$fifo" &
+    tee_pid=$!
     extra=$(posargs "$env")
-    if [ -n "$extra" ]; then
-        "$TOX" -e "$env" -- $extra 2>&1 | tee "$log"
-    else
-        "$TOX" -e "$env" 2>&1 | tee "$log"
-    fi
-    rc=${PIPESTATUS[0]}
+    # $extra unquoted: no argument or one word (--keep, --down).
+    # shellcheck disable=SC2086
+    timeout --kill-after="$KILL_AFTER" --signal=TERM "$env_limit" \
+        "$TOX" -e "$env" ${extra:+--} $extra >"$fifo" 2>&1 &
+    running=$!
+    wait "$running"
+    rc=$?
+    running=
+    wait "$tee_pid"
+    rm -f "$fifo"
     elapsed=$((SECONDS - start))
+    timed_out=0
+    # 124: stopped by SIGTERM at the limit; 137: by the SIGKILL after it.
+    if [ "$rc" -eq 124 ] || { [ "$rc" -eq 137 ] &&
+                              [ "$elapsed" -ge "$env_limit" ]; }; then
+        timed_out=1
+        echo "$env: timed out after ${env_limit}s"
+    fi
+    env_reruns=$(reruns "$log")
+    total_reruns=$((total_reruns + env_reruns))
     counts=$(totals "$log")
     if [ -z "$counts" ]; then
         counts=$(moves "$log")
@@ -141,7 +219,11 @@ for env in "${ENVS[@]}"; do
     if [ -z "$counts" ]; then
         counts=$(cells "$log")
     fi
-    if [ -n "$counts" ]; then
+    if [ "$timed_out" -eq 1 ]; then
+        # What ran before the limit has no totals: the env is one failure.
+        total_failed=$((total_failed + 1))
+        line="$env: timed out after ${env_limit}s"
+    elif [ -n "$counts" ]; then
         read -r passed failed skipped <<<"$counts"
         if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
             # The env failed without a failed test to show for it (a
@@ -151,7 +233,8 @@ for env in "${ENVS[@]}"; do
         total_passed=$((total_passed + passed))
         total_failed=$((total_failed + failed))
         total_skipped=$((total_skipped + skipped))
-        line="$env: $passed passed, $failed failed, $skipped skipped"
+        line="$env: $passed passed, $failed failed, $skipped skipped,"
+        line="$line $env_reruns passed only on a second run"
         if [ "$rc" -eq 0 ] && [ "$failed" -gt 0 ]; then
             rc=1
         fi
@@ -196,5 +279,6 @@ if [ $((total_passed + total_failed)) -eq 0 ]; then
             ;;
     esac
 fi
-echo "$total_passed passed, $total_failed failed, $total_skipped skipped"
+echo "$total_passed passed, $total_failed failed, $total_skipped skipped," \
+    "$total_reruns passed only on a second run"
 exit "$status"

@@ -190,9 +190,40 @@ Related options:
     cfg.IntOpt('cutover_clone_check',
                default=3,
                min=0,
+               deprecated_for_removal=True,
+               deprecated_reason="""
+A clone's domain that keeps running proves nothing about its guest: the
+cutover now waits until the clone's guest shows activity, for at most
+``[v2v] cutover_activity_timeout`` seconds. This option has no effect.
+""",
                help="""
-Seconds the clone started at a V2V cutover must keep running before the
-source guest is removed.
+Has no effect: see ``[v2v] cutover_activity_timeout``.
+"""),
+    cfg.IntOpt('cutover_activity_timeout',
+               default=300,
+               min=1,
+               help="""
+Seconds the clone started at a V2V cutover has to show that its guest runs,
+before the move is rolled back.
+
+The clone is the guest translated for the destination. Its QEMU running is
+not enough: a translated guest can hang in its boot (for example without a
+driver for its new disk bus). The source guest stays stopped on the source
+host, with its domain and its disks, until the clone's guest shows activity:
+one of its disks written, or, when the instance's image sets
+``hw_qemu_guest_agent=yes``, its QEMU guest agent answering a ping. That is
+the point of no return: the source guest is then removed and the move
+completes. If this does not happen within this many seconds (or the clone
+stops), the clone is destroyed, the source guest runs again from its
+untouched disks and the move fails with the reason "the clone showed no
+guest activity within N s".
+
+Set it above the time the slowest guest takes from power on to its first
+disk write (or to its guest agent's start); the guest is down meanwhile.
+
+Related options:
+
+* ``[v2v] cutover_mode``
 """),
     cfg.PortOpt('nbd_port_min',
                 default=10810,

@@ -119,6 +119,8 @@ class SourceInfo:
     subformat: str = None
     extents: tuple = ()
     vpc_footer: dict = None
+    # The real path of its (confined) backing file, if it has one.
+    backing: str = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -301,11 +303,54 @@ def _is_below(path, directory):
     return path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
-def inspect_source(path, declared_format):
+# The formats a backing file in a trusted directory may have (Nova's image
+# cache holds raw images, or qcow2 ones without force_raw_images).
+BACKING_FORMATS = ('raw', 'qcow2')
+
+
+def _confined_backing(path, info, backing_dir):
+    """The real path of ``path``'s backing file, checked, or refused.
+
+    A backing file is accepted only inside ``backing_dir`` (Nova's image
+    cache, which Nova fills and trusts), with its format recorded in the
+    image (never probed), and with no backing or data file of its own: the
+    conversion then reads a chain of exactly two files that Nova made.
+
+    :raises: BackingFileRefused, DiskError
+    """
+    backing = info.get('full-backing-filename') or info.get(
+        'backing-filename')
+    if not backing_dir:
+        raise BackingFileRefused('%s has a backing file %s'
+                                 % (path, backing))
+    if not os.path.isabs(backing):
+        backing = os.path.join(os.path.dirname(path), backing)
+    real = os.path.realpath(backing)
+    directory = os.path.realpath(backing_dir)
+    if not _is_below(real, directory):
+        raise BackingFileRefused('%s has a backing file %s outside %s'
+                                 % (path, backing, directory))
+    fmt = info.get('backing-filename-format')
+    if fmt not in BACKING_FORMATS:
+        raise BackingFileRefused(
+            '%s: the format of its backing file %s is %s, not one of %s'
+            % (path, backing, fmt or 'not recorded',
+               ', '.join(BACKING_FORMATS)))
+    if not os.path.exists(real):
+        raise disks.DiskError('%s: its backing file %s does not exist'
+                              % (path, real))
+    inspect_source(real, fmt)
+    return real
+
+
+def inspect_source(path, declared_format, backing_dir=None):
     """Probe path and check it is safe to convert as declared_format.
 
-    Returns a SourceInfo.  Raises FormatMismatch, ExtentEscape,
-    BackingFileRefused, UnsupportedFormat or DiskError.
+    :param backing_dir: a directory whose files may back ``path`` (see
+        :func:`_confined_backing`); without it a backing file is refused
+    :returns: a SourceInfo
+    :raises: FormatMismatch, ExtentEscape, BackingFileRefused,
+        UnsupportedFormat or DiskError
     """
     if declared_format not in SOURCE_FORMATS:
         raise disks.UnsupportedFormat(
@@ -320,11 +365,9 @@ def inspect_source(path, declared_format):
     if probed != declared_format:
         raise FormatMismatch('%s is declared %s but qemu-img probes %s'
                              % (path, declared_format, probed))
-    backing = info.get('backing-filename') or info.get(
-        'full-backing-filename')
-    if backing:
-        raise BackingFileRefused('%s has a backing file %s'
-                                 % (path, backing))
+    backing = None
+    if info.get('backing-filename') or info.get('full-backing-filename'):
+        backing = _confined_backing(path, info, backing_dir)
     specific = (info.get('format-specific') or {}).get('data') or {}
     if specific.get('data-file'):
         raise BackingFileRefused('%s has an external data file %s'
@@ -345,7 +388,7 @@ def inspect_source(path, declared_format):
                       virtual_size=int(info['virtual-size']),
                       actual_size=int(info.get('actual-size') or 0),
                       subformat=subformat, extents=extents,
-                      vpc_footer=footer)
+                      vpc_footer=footer, backing=backing)
 
 
 def _confined_extents(path, extents):
@@ -487,20 +530,22 @@ def verify(source_path, source_format, dest_path, dest_format,
 
 def convert(source_path, source_format, dest_path, dest_format,
             progress=None, dest_options=None, progress_interval=1.0,
-            check=True):
+            check=True, backing_dir=None):
     """Convert source_path to a new dest_path and verify it.
 
     ``progress(percent)`` is called with a float in [0, 100], at most every
     ``progress_interval`` seconds, 100.0 once at the end of the copy; it
     may raise to cancel.  ``check=False`` skips the verification (size and
-    qemu-img compare).  Returns a ConversionResult.  The destination must
-    not exist; it is removed if anything fails.
+    qemu-img compare).  A source with a backing file inside
+    ``backing_dir`` is converted whole (the result has no backing file);
+    any other backing file is refused.  Returns a ConversionResult.  The
+    destination must not exist; it is removed if anything fails.
     """
     _check_formats(source_format, dest_format)
     source_path = os.path.abspath(source_path)
     dest_path = os.path.abspath(dest_path)
     start = time.monotonic()
-    source = inspect_source(source_path, source_format)
+    source = inspect_source(source_path, source_format, backing_dir)
     plan = plan_conversion(source_format, dest_format, source.virtual_size,
                            source_subformat=source.subformat,
                            dest_options=dest_options,

@@ -22,11 +22,19 @@ destroyed and undefined again, so that the source can resume; when its
 removal cannot be confirmed (the destination became unreachable) it may
 run, and :class:`~nova_v2v.transfer.exception.CloneStateUnknown` tells
 the caller to leave the source stopped.
+
+A running domain is not yet a running guest: a translated guest can hang
+in its boot (no driver for its new disk bus) with its QEMU running.
+:func:`wait_for_activity` waits until the clone's guest shows activity
+(one of its disks written, or its guest agent answering), the proof a
+cutover's point of no return rests on; :func:`guest_activity` is its
+decision, from two samples.
 """
 
 import time
 
 import libvirt
+import libvirt_qemu
 from oslo_log import log as logging
 
 from nova_v2v.transfer import exception
@@ -36,6 +44,11 @@ LOG = logging.getLogger(__name__)
 CLONE_TIMEOUT = 120
 CLONE_START_ATTEMPTS = 3
 CLONE_RETRY_DELAY = 1.0
+# Seconds between two samples of the clone's activity.
+ACTIVITY_POLL = 1.0
+# Seconds a guest-ping of the clone's guest agent may take.
+AGENT_TIMEOUT = 2
+GUEST_PING = '{"execute": "guest-ping"}'
 
 
 def _conn_alive(conn):
@@ -45,8 +58,17 @@ def _conn_alive(conn):
         return False
 
 
-def _remove_clone(dest_conn, clone):
-    """Destroy and undefine a clone; False if it may still be running."""
+def remove_clone(dest_conn, clone):
+    """Destroy and undefine a clone; False if it may still be running.
+
+    Its disks are left (the caller's, or Nova's rollback's, to remove).
+
+    :param dest_conn: the libvirt connection ``clone`` was looked up on
+    :param clone: the clone's ``virDomain``
+    :returns: True when the clone is gone or stopped, False when the
+        destination became unreachable before its destruction was
+        confirmed (it may run)
+    """
     try:
         if clone.isActive():
             clone.destroy()
@@ -97,7 +119,7 @@ def start_clone(dest_conn, xml, verify_clone, timeout):
             raise exception.CloneNotRunning('the clone %s stopped'
                                             % clone.name())
     except Exception as exc:
-        if not _remove_clone(dest_conn, clone):
+        if not remove_clone(dest_conn, clone):
             raise exception.CloneStateUnknown(
                 'the clone %s failed (%s) and the destination became '
                 'unreachable before its removal was confirmed'
@@ -124,3 +146,112 @@ def start_clone_retrying(dest_conn, xml, verify_clone, timeout,
             LOG.info('The clone could not start yet (attempt %(n)d: '
                      '%(err)s); retrying', {'n': attempt, 'err': exc})
             time.sleep(delay)
+
+
+def guest_activity(first, latest, agent_answered=False):
+    """Whether the clone's guest showed activity, from two samples.
+
+    The decision of :func:`wait_for_activity`, without libvirt.  The
+    clone's QEMU counts its guest's write requests per disk from its
+    start: any write is the guest's own (firmware and boot loaders read
+    only), so a count above zero proves the guest runs far enough to
+    write, which a guest hanging in its boot never does.  A count lower
+    than in the first sample belongs to another QEMU process than the one
+    sampled first (the domain was restarted) and proves nothing.
+
+    :param first: ``{disk dev: write requests}`` of the first sample
+    :param latest: ``{disk dev: write requests}`` of the latest sample
+    :param agent_answered: whether the guest agent answered a ping (only
+        asked when the guest has one)
+    :returns: what proved it (text for the log), or None
+    """
+    if agent_answered:
+        return 'its guest agent answered guest-ping'
+    written = sorted(dev for dev, count in latest.items()
+                     if count > 0 and count >= first.get(dev, 0))
+    if written:
+        return 'its disk(s) %s written (%s write requests)' % (
+            ', '.join(written), ', '.join(str(latest[d]) for d in written))
+    return None
+
+
+def write_requests(clone, devs):
+    """``{dev: write requests}`` of the clone's disks (blockStats).
+
+    A disk whose statistics cannot be read is left out of the sample.
+    """
+    sample = {}
+    for dev in devs:
+        try:
+            sample[dev] = clone.blockStats(dev)[2]
+        except libvirt.libvirtError as exc:
+            LOG.debug('No block statistics of %(dev)s of %(name)s: '
+                      '%(err)s', {'dev': dev, 'name': clone.name(),
+                                  'err': exc})
+    return sample
+
+
+def agent_answers(clone, timeout=AGENT_TIMEOUT):
+    """Whether the clone's QEMU guest agent answers a guest-ping."""
+    try:
+        libvirt_qemu.qemuAgentCommand(clone, GUEST_PING, timeout, 0)
+        return True
+    except libvirt.libvirtError as exc:
+        LOG.debug('The guest agent of %(name)s does not answer: %(err)s',
+                  {'name': clone.name(), 'err': exc})
+        return False
+
+
+def wait_for_activity(lookup, devs, timeout, agent=False,
+                      poll=ACTIVITY_POLL):
+    """Wait until the running clone's guest shows activity.
+
+    Samples the write requests of the clone's disks (and, with
+    ``agent``, pings its guest agent) until :func:`guest_activity` finds
+    a proof or ``timeout`` seconds passed.  When the destination's
+    libvirt fails meanwhile (its libvirtd restarted, the link to it went
+    down: the clone's QEMU may run on), the clone is looked up again at
+    the next sample, until the deadline.
+
+    :param lookup: ``f() -> virDomain`` of the clone, called for the
+        first sample and again after a libvirt error (it may reconnect)
+    :param devs: the target devs of its disks
+    :param timeout: seconds the guest has to show activity
+    :param agent: whether the guest has a QEMU guest agent to ping
+    :returns: what proved it (text)
+    :raises: CloneNotProven when ``timeout`` passed without a proof (its
+        message says when the destination's libvirt failed last) or the
+        clone stopped first
+    """
+    deadline = time.monotonic() + timeout
+    first = None
+    clone = None
+    failure = None
+    while True:
+        try:
+            if clone is None:
+                clone = lookup()
+            if not clone.isActive():
+                raise exception.CloneNotProven(
+                    'the clone %s stopped before its guest showed activity'
+                    % clone.name())
+            latest = write_requests(clone, devs)
+            answered = agent and agent_answers(clone)
+        except libvirt.libvirtError as exc:
+            LOG.warning('The destination\'s libvirt failed while the '
+                        'clone\'s activity was sampled (%(err)s); looking '
+                        'the clone up again', {'err': exc})
+            clone, failure = None, exc
+        else:
+            failure = None
+            if first is None:
+                first = latest
+            proof = guest_activity(first, latest, answered)
+            if proof:
+                return proof
+        if time.monotonic() >= deadline:
+            raise exception.CloneNotProven(
+                'the clone showed no guest activity within %d s%s'
+                % (timeout, '' if failure is None else
+                   ' (the destination\'s libvirt failed: %s)' % failure))
+        time.sleep(poll)

@@ -25,9 +25,11 @@ own disk, the destination holds a consistent copy.  With a client-bound
 export (one non-persistent ``qemu-nbd`` per disk) that abort disconnects
 the only client, the daemon flushes, closes its image and exits, and
 the release check sees its port refuse.  The translated clone then boots
-on the destination (:mod:`nova_v2v.transfer.clone`).  Until the clone is
-confirmed running, every failure is rolled back to a running source
-guest (:func:`rollback_source`).
+on the destination (:mod:`nova_v2v.transfer.clone`).  Until the caller's
+``start_clone`` confirmed the clone (Nova's driver: until its guest
+showed activity), the paused or powered-off source keeps its domain and
+its disks, and every failure is rolled back to a running source guest
+(:func:`rollback_source`).
 
 The caller steers and observes the sequence through one
 :class:`nova_v2v.transfer.hooks.CutoverHooks` object and sets it up with
@@ -243,9 +245,11 @@ def run_source_cutover(dom, disks, clone_xml, start_clone, hooks=None,
     :param start_clone: ``f(clone_xml) -> (clone, monotonic start time)``
         that defines and starts the clone on the destination and checks
         that it runs (e.g. with
-        :func:`nova_v2v.transfer.clone.start_clone_retrying`); it raises
+        :func:`nova_v2v.transfer.clone.start_clone_retrying` and
+        :func:`nova_v2v.transfer.clone.wait_for_activity`); it raises
         when the clone does not run, after removing it, or
-        CloneStateUnknown when its removal could not be confirmed
+        CloneStateUnknown when its removal could not be confirmed. Its
+        return is the point of no return: the source is destroyed next
     :param hooks: :class:`nova_v2v.transfer.hooks.CutoverHooks` (default:
         the base class, which lets the cutover run to its end)
     :param options: :class:`CutoverOptions` (default: its defaults)
@@ -299,6 +303,7 @@ def run_source_cutover(dom, disks, clone_xml, start_clone, hooks=None,
                                         'timeout': options.release_timeout})
         t_released = time.monotonic()
         stats['release_seconds'] = round(t_released - t_stopped, 3)
+        hooks.source_stopped(stats['stop'])
         hooks.before_clone()
         clone, t_started = start_clone(clone_xml)
         stats['clone_start_seconds'] = round(t_started - t_released, 3)
@@ -334,13 +339,19 @@ def run_source_cutover(dom, disks, clone_xml, start_clone, hooks=None,
     return stats
 
 
-def rollback_source(dom, sync):
-    """The source's half of a rollback: jobs aborted, the guest running.
+def restart_source(dom):
+    """Run the stopped source guest again, from its untouched disks.
 
-    For callers where the destination cleans up after itself (Nova: the
-    destination's own rollback).  Returns the guest's state afterwards.
+    In each stop mode of :func:`stop_source`: a paused guest
+    (``'suspended'``, ``'forced'``) is resumed, a powered-off one
+    (``'shutdown'``) is started again from its definition; a running
+    guest is left alone.  Only for a source whose clone is known not to
+    run (never two copies).
+
+    :param dom: the source guest's ``virDomain``
+    :returns: the guest's state afterwards (``VIR_DOMAIN_*``), or None
+        when it cannot be read
     """
-    sync.abort()
     try:
         state = dom.state()[0] if dom.isActive() else None
         if state == libvirt.VIR_DOMAIN_PAUSED:
@@ -354,3 +365,13 @@ def rollback_source(dom, sync):
         return dom.state()[0]
     except libvirt.libvirtError:
         return None
+
+
+def rollback_source(dom, sync):
+    """The source's half of a rollback: jobs aborted, the guest running.
+
+    For callers where the destination cleans up after itself (Nova: the
+    destination's own rollback).  Returns the guest's state afterwards.
+    """
+    sync.abort()
+    return restart_source(dom)

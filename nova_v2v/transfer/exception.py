@@ -57,6 +57,16 @@ class CloneNotRunning(CutoverFailed):
     """The translated clone did not start or did not come up."""
 
 
+class CloneNotProven(CloneNotRunning):
+    """The clone's domain ran but its guest showed no activity in time.
+
+    (Or the clone stopped before it did.)
+
+    Raised by :func:`nova_v2v.transfer.clone.wait_for_activity`; the
+    clone is removed again and the source guest resumes.
+    """
+
+
 class CloneStateUnknown(CutoverFailed):
     """The clone's start failed and its removal could not be confirmed.
 

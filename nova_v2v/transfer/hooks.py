@@ -27,8 +27,12 @@ The sequence, and where each hook runs::
     until the mirror converged:  should_abort, progress, force_complete
     in sync:                     before_cutover, enter_cutover
     stop the source guest:       progress
-    the exports released:        before_clone
-    start the clone              (the cutover's ``start_clone``)
+    the exports released:        source_stopped, before_clone
+    start the clone              (the cutover's ``start_clone``: its
+                                 return is the point of no return; Nova's
+                                 driver returns once the clone's guest
+                                 showed activity)
+    destroy the stopped source
 
 A hook that raises fails the cutover like any other error: the source
 guest is rolled back to running (no job left) and the error re-raised
@@ -106,6 +110,21 @@ class CutoverHooks(object):
             raised with the source guest running
         """
         return True
+
+    def source_stopped(self, how):
+        """The source guest is stopped with its disks in sync.
+
+        Called once, after the mirror ended and the exports released
+        their images (or their release was not confirmed), before
+        :meth:`before_clone`.  From here the source's disks no longer
+        change; the guest runs again from them if the clone fails.  Nova's
+        driver records the phase durably here, and raises (rolling the
+        source back) when it cannot.
+
+        :param how: how the guest stopped: ``'suspended'`` (paused),
+            ``'shutdown'`` (powered off over ACPI) or ``'forced'`` (the
+            ACPI power off timed out: paused)
+        """
 
     def before_clone(self):
         """The source guest is stopped and the exports were released.

@@ -31,18 +31,22 @@ from nova_v2v.transfer import exception
 LOG = logging.getLogger(__name__)
 
 
-def convert_disk(source, source_format, dest, dest_format):
+def convert_disk(source, source_format, dest, dest_format,
+                 backing_dir=None):
     """Convert source -> dest (a new file), verified; returns its size.
 
     :func:`nova_v2v.storage.convert.convert`: the source's real format is
     probed first (a declared format that differs is refused), sparseness
     is kept, and the result's virtual size and content are compared with
     the source's before the clone may boot from it.
+
+    :param backing_dir: where a backing file of ``source`` may be (Nova's
+        image cache); the result is a whole image without one
     """
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     try:
         result = disk_convert.convert(source, source_format, dest,
-                                      dest_format)
+                                      dest_format, backing_dir=backing_dir)
     except disks.DiskError as exc:
         raise exception.OfflineMigrationFailed(
             'converting %s (%s) to %s (%s) failed: %s'

@@ -250,7 +250,6 @@ class CutoverTestBase(base.V2VLiveMigrationTestBase):
 
     def setUp(self):
         super().setUp()
-        self.flags(cutover_clone_check=0, group='v2v')
         self.flags(live_migration_monitor_interval=1, group='libvirt')
         self.engine = self.useFixture(FakeEngineBoundary(self))
         self.before_computes()

@@ -57,7 +57,6 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
         super().setUp()
         # A cutover runs on the engine's fake boundary (test_cutover).
         self.engine = self.useFixture(test_cutover.FakeEngineBoundary(self))
-        self.flags(cutover_clone_check=0, group='v2v')
         self.start_v2v_compute('kvm-local-1')
         self.start_v2v_compute('kvm-local-2')
         self.start_v2v_compute('tcg-local', accel='tcg', memory_gb=32)

@@ -265,6 +265,47 @@ class TestDiskConversion(testtools.TestCase):
         self.assertRefused(convert.FormatMismatch, evil, 'raw')
         self.assertRefused(convert.BackingFileRefused, evil, 'qcow2')
 
+    def _nova_overlay(self, backing):
+        """A qcow2 overlay on ``backing`` as Nova makes one; its path.
+
+        The overlay changes one of the base's patterns and adds data of
+        its own: a whole conversion must carry both.
+        """
+        disk = os.path.join(self.out, 'instance', 'disk')
+        os.makedirs(os.path.dirname(disk))
+        run('qemu-img', 'create', '-q', '-f', 'qcow2', '-b', backing,
+            '-F', 'raw', disk, str(SIZE))
+        qemu_io('qcow2', disk, 'write -P 0x5a %d %d' % (2 * MIB, MIB))
+        return disk
+
+    def test_overlay_on_the_image_cache_converted_whole(self):
+        # Nova's qcow2 instance disk on its _base image: converted to a
+        # standalone image of the two together.
+        base_dir = os.path.join(self.out, '_base')
+        os.makedirs(base_dir)
+        base = os.path.join(base_dir, 'abc123')
+        shutil.copy(self.sources['raw'][1], base)
+        disk = self._nova_overlay(base)
+        for dest_format in ('raw', 'qcow2'):
+            dest = os.path.join(self.out, 'whole.%s' % dest_format)
+            result = convert.convert(disk, 'qcow2', dest, dest_format,
+                                     backing_dir=base_dir)
+            self.assertEqual(SIZE, result.virtual_size)
+            self.assertPatterns(dest_format, dest)
+            qemu_io(dest_format, dest, 'read -P 0x5a %d %d'
+                    % (2 * MIB, MIB), read_only=True)
+            info = disks.describe(dest)
+            self.assertIsNone(info.backing_file)
+
+    def test_overlay_outside_the_image_cache_refused(self):
+        base_dir = os.path.join(self.out, '_base')
+        os.makedirs(base_dir)
+        disk = self._nova_overlay(self._secret())
+        dest = os.path.join(self.out, 'refused.raw')
+        self.assertRaises(convert.BackingFileRefused, convert.convert,
+                          disk, 'qcow2', dest, 'raw', backing_dir=base_dir)
+        self.assertFalse(os.path.exists(dest))
+
     def test_dest_exists_untouched(self):
         dest = os.path.join(self.out, 'disk.qcow2')
         with open(dest, 'wb') as f:

@@ -83,7 +83,26 @@ def api_paste_config():
 
 
 class BaselineMixin(object):
-    """Nova's libvirt functional test class as it is upstream."""
+    """Nova's libvirt functional test class as it is upstream.
+
+    One addition, in both runs: a test of Nova's that holds its
+    ``lock_live_migration`` (``LiveMigrationWithLockBase``) and fails
+    before releasing it would leave the live migration's thread blocked,
+    and the executor's shutdown at the end of the test (which waits for
+    it) would hang the test worker for good: the lock is released by a
+    cleanup that runs before the services stop, so such a test fails
+    instead of hanging.
+    """
+
+    def setUp(self):
+        super().setUp()
+        if hasattr(self, 'lock_live_migration'):
+            self.addCleanup(self._release_live_migration_lock)
+
+    def _release_live_migration_lock(self):
+        lock = self.lock_live_migration
+        if lock.locked():
+            lock.release()
 
     def _setup_services(self):
         self.flags(api_paste_config=api_paste_config(), group='wsgi')

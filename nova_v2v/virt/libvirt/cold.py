@@ -18,7 +18,10 @@ A cold migration or resize is Nova's own unless the destination does not
 run the format of one of the guest's local disks: then an ``offline`` plan
 is recorded and the destination converts those disks in
 ``finish_migration``, after Nova copied them as they are (so that a revert
-finds the source's files untouched). The decision reads the guest's
+finds the source's files untouched). A disk with a backing file in Nova's
+image cache (a qcow2 overlay on ``_base``) is converted whole, once Nova's
+own code fetched its backing file on this host (as Nova does before a
+block migration's copy). The decision reads the guest's
 definition only (the disks' formats as libvirt runs them), never the disk
 files: a guest on any image backend (qcow2, raw, flat, RBD, LVM), with
 any device (vTPM, NUMA, PCI), moves as Nova moves it when nothing needs
@@ -57,11 +60,13 @@ class ColdMigration(object):
 
     :param inventory: the driver's :class:`inventory.Inventory`
     :param events: the driver's :class:`events.Events`
+    :param nova: the driver's :class:`nova_internals.NovaLibvirt`
     """
 
-    def __init__(self, inventory, events):
+    def __init__(self, inventory, events, nova):
         self._inventory = inventory
         self._events = events
+        self._nova = nova
 
     def plan(self, context, instance, block_device_info):
         """Plan a cold move of ``instance``; None: Nova's own move.
@@ -123,26 +128,40 @@ class ColdMigration(object):
                      instance=instance)
             self._events.plan(context, instance, plan)
 
-    def convert(self, context, instance, disk_info):
+    def convert(self, context, instance, disk_info, migration):
         """On the destination: convert the copied disks; new disk_info.
 
         The plan comes with the instance: the source's manager saved it
         and handed that object to ``finish_resize``.
+
+        :param migration: Nova's migration record (its source compute is
+            where Nova's image cache fetch falls back to)
         """
         plan = v2v_record.MigrationRecord.carried(
             context, instance).offline_plan
         if plan is None:
             return disk_info
-        return self.convert_disks(instance, plan, disk_info)
+        return self.convert_disks(context, instance, plan, disk_info,
+                                  migration.source_compute)
 
-    @staticmethod
-    def convert_disks(instance, plan, disk_info):
-        """Convert the copied disks the plan changes; new disk_info."""
+    def convert_disks(self, context, instance, plan, disk_info,
+                      source_compute=None):
+        """Convert the copied disks the plan changes; new disk_info.
+
+        The backing files of the disks to convert are fetched first, by
+        Nova's own code (:meth:`NovaLibvirt.fetch_backing_files`).
+        """
         changes = conversions(plan)
         if not changes or not disk_info:
             return disk_info
         instance_dir = nova_internals.instance_path(instance)
         infos = jsonutils.loads(disk_info)
+        backed = [dict(info) for info in infos
+                  if info['path'] in changes and info.get('backing_file')]
+        if backed:
+            self._nova.fetch_backing_files(context, instance, instance_dir,
+                                           backed, source_compute)
+        image_cache = nova_internals.image_cache_dir()
         formats = {}
         for info in infos:
             disk_plan = changes.get(info['path'])
@@ -155,7 +174,8 @@ class ColdMigration(object):
                       'dst': disk_plan.dest_format}, instance=instance)
             try:
                 offline.convert_disk(path, disk_plan.source_format,
-                                     converted, disk_plan.dest_format)
+                                     converted, disk_plan.dest_format,
+                                     backing_dir=image_cache)
                 os.rename(converted, path)
             except Exception as exc:
                 if os.path.exists(converted):

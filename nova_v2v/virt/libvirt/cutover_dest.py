@@ -121,8 +121,7 @@ class CutoverDestination(object):
             instance, migrate_data)
         records = self._half.export(instance, wanted, instance_dir)
         record.set_exports(records)
-        record.set_phase(v2v_record.EXPORTED)
-        record.save()
+        record.record_phase(v2v_record.EXPORTED)
 
     def rollback(self, context, instance, migrate_data):
         """Stop every NBD export of the instance on this host."""

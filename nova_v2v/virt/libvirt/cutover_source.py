@@ -20,12 +20,30 @@ exports (saving progress into Nova's migration record, honouring abort and
 force-complete), then stops the guest, ends the mirror without pivot,
 waits until each export released its image, starts the translated clone
 on the destination through a libvirt connection to it (as libvirt's own
-peer-to-peer migration creates the domain there), checks it runs, powers
-the paused source off and only then calls ``post_method``: Nova's cleanup
-then undefines the source and deletes its disks. Any failure before the
-clone runs rolls the source back and calls ``recover_method``.
+peer-to-peer migration creates the domain there) and waits until the
+clone's guest shows activity (a disk written, or its guest agent
+answering): the point of no return. Only then is the paused source powered
+off and ``post_method`` called: Nova's cleanup then undefines the source
+and deletes its disks.
+
+Each phase is recorded durably (:meth:`record.MigrationRecord.record_phase`)
+before it is entered; before the point of no return, a phase that cannot
+be recorded is not entered: the cutover rolls back. The outcomes:
+
+* any failure before the point of no return, including a clone whose
+  guest showed no activity within ``[v2v] cutover_activity_timeout``: the
+  clone is destroyed and undefined, the source runs again from its
+  untouched disks, ``recover_method`` (phase ROLLED_BACK);
+* the clone's state unknown (the destination became unreachable before
+  its removal was confirmed): nothing is destroyed on either host, the
+  instance goes to ERROR with a fault that says what to check, neither
+  callback is called (phase CLONE_UNKNOWN; README.rst, "When a cutover's
+  clone state is unknown").
 """
 
+import contextlib
+import functools
+import sys
 import threading
 
 from oslo_log import log as logging
@@ -79,14 +97,40 @@ class CutoverState(object):
             return True
 
 
-def note_phase(record, phase):
-    """Write ``phase`` into the record; a failure is only logged."""
+# What an instance fault's message (which the server's owner sees too)
+# says when a cutover's clone state is unknown; the fault's details (for
+# administrators) name the clone and the hosts.
+CLONE_UNKNOWN_FAULT = (
+    "V2V cutover interrupted: whether the server's copy on the "
+    "destination host runs is unknown. Nothing was destroyed. An "
+    "administrator must check it (see this fault's details) before the "
+    "server is used again.")
+
+
+def note_phase(record, phase, instance, required=True):
+    """Record ``phase`` durably before the cutover enters it.
+
+    :param required: True before the point of no return: a phase that
+        cannot be recorded is not entered (the error raised rolls the
+        cutover back); False after it, and for the ends, where the
+        failure is only logged
+    :raises: V2VCutoverFailed when ``required`` and the write failed
+    """
     try:
-        record.set_phase(phase)
-        record.save()
+        record.record_phase(phase)
     except Exception as exc:
-        LOG.warning('Cannot record the V2V phase %(phase)s: %(err)s',
-                    {'phase': phase, 'err': exc})
+        LOG.error('Cannot record the V2V phase %(phase)s: %(err)s',
+                  {'phase': phase, 'err': exc}, instance=instance)
+        if required:
+            raise v2v_exception.V2VCutoverFailed(
+                reason='the phase %s could not be recorded (%s)'
+                       % (phase, exc)) from exc
+
+
+def has_guest_agent(instance):
+    """Whether the instance's image says it runs a QEMU guest agent."""
+    return bool(instance.image_meta.properties.get('hw_qemu_guest_agent',
+                                                   False))
 
 
 class _Hooks(cutover_transfer.CutoverHooks):
@@ -121,13 +165,18 @@ class _Hooks(cutover_transfer.CutoverHooks):
 
     def enter_cutover(self):
         """The guest stops now, unless an abort came first."""
+        note_phase(self._record, v2v_record.CUTTING_OVER, self._instance)
         if not self._state.enter_cutover():
             return False
-        note_phase(self._record, v2v_record.CUTTING_OVER)
         self._source.events.moving(self._context,
                                    notifications.CUTOVER_START,
                                    self._instance, self._plan)
         return True
+
+    def source_stopped(self, how):
+        LOG.info('V2V cutover: the source guest is stopped (%(how)s)',
+                 {'how': how}, instance=self._instance)
+        note_phase(self._record, v2v_record.SOURCE_STOPPED, self._instance)
 
 
 class CutoverSource(object):
@@ -150,7 +199,16 @@ class CutoverSource(object):
 
     def run(self, context, instance, dest, post_method, recover_method,
             block_migration, migrate_data, record):
-        """Nova's ``_live_migration`` for a cutover: one of post/recover."""
+        """Nova's ``_live_migration`` for a cutover.
+
+        Calls ``post_method`` (the clone proved it runs) or
+        ``recover_method`` (rolled back: the source runs), or neither when
+        the clone's state is unknown.
+
+        :raises: V2VCloneStateUnknown, after recording an instance fault:
+            Nova's compute manager then sets the migration to ``error``
+            and the instance to ERROR, its task state to None
+        """
         plan = record.plan
         state = CutoverState(CONF.v2v.cutover_mode)
         self._running[instance.uuid] = state
@@ -159,6 +217,11 @@ class CutoverSource(object):
             try:
                 self._run(context, instance, dest, plan, record,
                           migrate_data, state)
+            except v2v_exception.V2VCloneStateUnknown as exc:
+                state.failure = str(exc)
+                LOG.critical('%(err)s', {'err': exc}, instance=instance)
+                self._fault(context, instance, exc)
+                raise
             except v2v_exception.V2VCutoverCancelled as exc:
                 LOG.warning('%(err)s', {'err': exc}, instance=instance)
                 state.failure = str(exc)
@@ -169,13 +232,30 @@ class CutoverSource(object):
                 LOG.error('V2V cutover failed, rolled back: %(err)s',
                           {'err': exc}, instance=instance)
                 state.failure = str(exc)
-                recover_method(context, instance, dest, migrate_data)
+                if isinstance(exc, cutover_transfer.CloneNotProven):
+                    # The clone ran without showing its guest's activity
+                    # (or stopped): the migration is in error, with the
+                    # reason.
+                    recover_method(context, instance, dest, migrate_data,
+                                   migration_status='error')
+                else:
+                    recover_method(context, instance, dest, migrate_data)
                 return
             post_method(context, instance, dest, block_migration,
                         migrate_data)
         finally:
             self._running.pop(instance.uuid, None)
             self.nova.stop_tracking(instance)
+
+    def _fault(self, context, instance, exc):
+        """The instance fault of a cutover whose clone state is unknown."""
+        try:
+            nova_internals.add_instance_fault(
+                context, instance, CLONE_UNKNOWN_FAULT, exc=exc,
+                exc_info=sys.exc_info())
+        except Exception:
+            LOG.exception('Cannot record the instance fault',
+                          instance=instance)
 
     def abort(self, instance):
         """Nova's ``live_migration_abort`` for a cutover.
@@ -203,23 +283,36 @@ class CutoverSource(object):
         # Built while the guest runs: a translation error stops the move
         # before anything happened.
         clone_xml = self.clone_xml(instance, guest, plan, migrate_data)
+        agent = has_guest_agent(instance)
         hooks = _Hooks(self, context, instance, record, migrate_data, state)
-        note_phase(record, v2v_record.SYNCING)
         try:
+            note_phase(record, v2v_record.SYNCING, instance)
             stats = self._half.run(
                 self.nova.get_domain(instance), disks, clone_xml,
-                lambda xml: self.start_clone(instance, dest, xml),
+                functools.partial(self._start_proven_clone, instance, dest,
+                                  record, agent),
                 state.mode, hooks)
+        except cutover_transfer.CloneStateUnknown as exc:
+            # The clone may run: nothing is destroyed, the source stays
+            # stopped (never two copies), the operator decides.
+            note_phase(record, v2v_record.CLONE_UNKNOWN, instance,
+                       required=False)
+            raise v2v_exception.V2VCloneStateUnknown(
+                clone=exc.clone or instance.name, dest=dest,
+                source=instance.host, reason=exc) from exc
         except Exception as exc:
             state.rolled_back = True
-            note_phase(record, v2v_record.ROLLED_BACK)
+            note_phase(record, v2v_record.ROLLED_BACK, instance,
+                       required=False)
             LOG.warning('V2V cutover rolled back: %(err)s', {'err': exc},
                         instance=instance)
             if state.aborted:
                 raise v2v_exception.V2VCutoverCancelled(
                     reason='aborted by request (%s)' % exc)
             raise
-        note_phase(record, v2v_record.CLONE_RUNNING)
+        # Past the point of no return: the source's domain is gone.
+        note_phase(record, v2v_record.SOURCE_REMOVED, instance,
+                   required=False)
         LOG.info('V2V cutover done: downtime %(down)ss, stop %(how)s, '
                  '%(bytes)d bytes copied', {'down': stats['downtime_seconds'],
                                             'how': stats['stop'],
@@ -266,17 +359,134 @@ class CutoverSource(object):
         return (CONF.v2v.clone_uri % dest if CONF.v2v.clone_uri
                 else self.nova.live_migration_uri(dest))
 
-    def start_clone(self, instance, dest, clone_xml):
-        """Define and start the clone on ``dest``: (clone, start time)."""
-        conn = self.nova.open_destination(self.dest_uri(dest))
+    def _start_proven_clone(self, instance, dest, record, agent,
+                            clone_xml):
+        """The cutover's ``start_clone``: returns once the clone is proven.
+
+        CLONE_STARTED is recorded before the clone is defined,
+        CLONE_RUNNING once its domain runs, CLONE_PROVEN once its guest
+        showed activity (:meth:`prove_clone`). A phase that cannot be
+        recorded, or a guest that shows no activity in time, removes the
+        clone again (the engine then rolls the source back).
+
+        :param agent: whether the guest has a QEMU guest agent to ping
+        :raises: CloneStateUnknown when the clone's removal could not be
+            confirmed (the source is then left stopped)
+        """
+        note_phase(record, v2v_record.CLONE_STARTED, instance)
+        clone, started = self.start_clone(instance, dest, clone_xml)
+        name = clone.name()
         try:
+            note_phase(record, v2v_record.CLONE_RUNNING, instance)
+            LOG.info('V2V cutover: waiting up to %(timeout)d s for the '
+                     'guest of the clone %(name)s to show activity',
+                     {'timeout': CONF.v2v.cutover_activity_timeout,
+                      'name': name}, instance=instance)
+            proof = self.prove_clone(instance, dest, clone_xml, agent)
+            LOG.info('V2V cutover: the clone %(name)s proved its guest '
+                     'runs: %(proof)s', {'name': name, 'proof': proof},
+                     instance=instance)
+            note_phase(record, v2v_record.CLONE_PROVEN, instance)
+        except Exception as exc:
+            LOG.error('V2V cutover: the clone %(name)s is removed: %(err)s',
+                      {'name': name, 'err': exc}, instance=instance)
+            try:
+                removed = self.remove_clone(instance, dest)
+            except Exception as remove_exc:
+                LOG.error('V2V cutover: the removal of the clone %(name)s '
+                          'failed: %(err)s',
+                          {'name': name, 'err': remove_exc},
+                          instance=instance)
+                removed = False
+            if not removed:
+                raise cutover_transfer.CloneStateUnknown(
+                    'the clone %s failed (%s) and its removal from %s '
+                    'could not be confirmed' % (name, exc, dest),
+                    clone=name) from exc
+            raise
+        return clone, started
+
+    def prove_clone(self, instance, dest, clone_xml, agent):
+        """Wait until the guest of the instance's clone on ``dest`` runs.
+
+        Its disks written, or its guest agent answering, within ``[v2v]
+        cutover_activity_timeout`` seconds; through a connection to
+        ``dest`` as the clone's start, opened again after a libvirt error
+        (the destination's libvirtd restarting does not stop the clone).
+
+        :param clone_xml: the clone's definition (its disks are sampled)
+        :param agent: whether the guest has a QEMU guest agent to ping
+        :returns: what proved it (text)
+        :raises: CloneNotProven
+        """
+        conns = []
+
+        def lookup():
+            _close(conns)
+            conns.append(self.nova.open_destination(self.dest_uri(dest)))
+            return conns[-1].lookupByUUIDString(instance.uuid)
+
+        try:
+            return self._half.prove_clone(lookup, clone_xml, agent)
+        finally:
+            _close(conns)
+
+    @contextlib.contextmanager
+    def _destination(self, dest):
+        """A libvirt connection to ``dest``'s libvirtd, closed after use."""
+        conns = [self.nova.open_destination(self.dest_uri(dest))]
+        try:
+            yield conns[0]
+        finally:
+            _close(conns)
+
+    def start_clone(self, instance, dest, clone_xml):
+        """Define and start the clone on ``dest``: (clone, start time).
+
+        A clone whose domain does not run is removed again.
+        """
+        with self._destination(dest) as conn:
             clone, started = self._half.start_clone(conn, clone_xml)
             LOG.info('V2V cutover: the clone %(name)s runs on %(dest)s',
                      {'name': clone.name(), 'dest': dest},
                      instance=instance)
             return clone, started
-        finally:
-            try:
-                conn.close()
-            except Exception:
-                pass
+
+    def remove_clone(self, instance, dest):
+        """Destroy and undefine the instance's clone on ``dest``, if any.
+
+        Through the same connection as the clone's start. For a cutover
+        stopped before its point of no return (e.g. by a restart of this
+        compute): the clone's disks stay, Nova's rollback at the
+        destination removes the instance's directory.
+
+        :returns: True when no clone of the instance runs on ``dest``,
+            False when that cannot be confirmed (it may run: leave the
+            source stopped)
+        :raises: what opening the connection raises
+        """
+        with self._destination(dest) as conn:
+            removed = self._half.remove_clone(conn, instance.uuid)
+        LOG.info('V2V cutover: the clone on %(dest)s %(what)s',
+                 {'dest': dest, 'what': 'is removed' if removed else
+                  'may still run'}, instance=instance)
+        return removed
+
+    def restart_source(self, instance):
+        """Run the instance's stopped source guest again on this host.
+
+        Resumes a paused guest, starts a powered-off one, from its
+        untouched disks; only once no clone runs (:meth:`remove_clone`).
+
+        :returns: the guest's ``VIR_DOMAIN_*`` state afterwards, or None
+        """
+        return self._half.restart_source(self.nova.get_domain(instance))
+
+
+def _close(conns):
+    """Close the libvirt connections of ``conns`` (emptied)."""
+    while conns:
+        try:
+            conns.pop().close()
+        except Exception:
+            pass

@@ -17,14 +17,17 @@
 The only module of the driver that calls :mod:`nova_v2v.transfer`'s
 cutover and export API (:func:`cutover.run_source_cutover` with its
 :class:`hooks.CutoverHooks` and :class:`cutover.CutoverOptions`,
-:class:`nbd.ClientBoundExport`, :class:`nbd.ExportedDisk`,
-:func:`nbd.stop_pid_file`, :func:`clone.start_clone_retrying`):
+:func:`cutover.restart_source`, :class:`nbd.ClientBoundExport`,
+:class:`nbd.ExportedDisk`, :func:`nbd.stop_pid_file`,
+:func:`clone.start_clone_retrying`, :func:`clone.wait_for_activity`,
+:func:`clone.remove_clone`):
 
 * :class:`DestinationHalf` exports the precreated disks over NBD and stops
-  the exports;
+  the exports (a crashed compute's leftovers too);
 * :class:`SourceHalf` maps the destination's export records onto the
-  guest's disks and runs the source's sequence (sync, stop, switch) with
-  the driver's :class:`CutoverHooks`.
+  guest's disks, runs the source's sequence (sync, stop, switch) with
+  the driver's :class:`CutoverHooks`, proves the clone's guest runs, and
+  removes a clone or restarts the source where a cutover stopped.
 
 An export is recorded as :meth:`nbd.ExportedDisk.to_dict` gives it, with
 its ``source_path`` (the source's disk the export receives): the one disk
@@ -34,7 +37,6 @@ record from the destination's export to the source's mirror.
 import dataclasses
 import glob
 import os
-import time
 
 from oslo_log import log as logging
 from oslo_utils import units
@@ -63,9 +65,12 @@ SUSPEND = cutover.SUSPEND
 TransferError = transfer_exception.TransferError
 
 
-# The hooks the source's sequence calls: progress, abort, force-complete
-# and the last word before the guest stops (transfer.hooks documents each).
+# The hooks the source's sequence calls: progress, abort, force-complete,
+# the last word before the guest stops and the stopped source
+# (transfer.hooks documents each).
 CutoverHooks = cutover_hooks.CutoverHooks
+CloneNotProven = transfer_exception.CloneNotProven
+CloneStateUnknown = transfer_exception.CloneStateUnknown
 
 
 class DestinationHalf(object):
@@ -121,17 +126,22 @@ class DestinationHalf(object):
                      'stopped', {'n': stopped}, instance=instance)
         return stopped
 
+    @staticmethod
+    def stop_leftovers(instance_dir):
+        """Stop the exports a crashed compute left in ``instance_dir``.
 
-def _verify_clone(clone, timeout):
-    """The clone must keep running for ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if not clone.isActive():
-            raise transfer_exception.CloneNotRunning(
-                'the clone %s stopped' % clone.name())
-        if time.monotonic() >= deadline:
-            return
-        time.sleep(0.1)
+        Only a process whose command line names the pid file is stopped
+        (the one this compute's qemu-nbd was started with: a pid that was
+        reused since is left alone); every pid file is removed.
+
+        :returns: how many were still running
+        """
+        stopped = 0
+        for pid_file in sorted(glob.glob(os.path.join(instance_dir,
+                                                      NBD_PID_GLOB))):
+            if nbd.stop_pid_file(pid_file, program=pid_file):
+                stopped += 1
+        return stopped
 
 
 class SourceHalf(object):
@@ -163,12 +173,60 @@ class SourceHalf(object):
 
     @staticmethod
     def start_clone(conn, clone_xml):
-        """Define and start the clone through ``conn``.
+        """Define and start the clone through ``conn``; its domain runs.
+
+        A clone that does not run is removed again
+        (:func:`clone.start_clone_retrying`); whether its guest runs is
+        :meth:`prove_clone`'s.
 
         :returns: ``(clone, monotonic start time)``
         """
-        return clone.start_clone_retrying(
-            conn, clone_xml, _verify_clone, CONF.v2v.cutover_clone_check)
+        return clone.start_clone_retrying(conn, clone_xml, None, 0)
+
+    @staticmethod
+    def prove_clone(lookup, clone_xml, agent):
+        """Wait until the running clone's guest shows activity.
+
+        At most ``[v2v] cutover_activity_timeout`` seconds
+        (:func:`clone.wait_for_activity`).
+
+        :param lookup: ``f() -> virDomain`` of the clone (reconnecting)
+        :param clone_xml: the clone's definition (its disks are sampled)
+        :param agent: whether its guest has a QEMU guest agent to ping
+        :returns: what proved it (text)
+        :raises: CloneNotProven
+        """
+        devs = [dev for dev, _bus, _path, _fmt in
+                translate.disk_targets(clone_xml) if dev]
+        return clone.wait_for_activity(
+            lookup, devs, CONF.v2v.cutover_activity_timeout, agent=agent)
+
+    @staticmethod
+    def remove_clone(conn, uuid):
+        """Destroy and undefine the clone ``uuid`` on ``conn``, if any.
+
+        Its disks stay (Nova's rollback at the destination removes the
+        instance's directory).
+
+        :returns: True when no clone runs there any more, False when the
+            destination became unreachable before that was confirmed
+        """
+        lv = clone.libvirt
+        try:
+            clone_dom = conn.lookupByUUIDString(uuid)
+        except lv.libvirtError as exc:
+            if exc.get_error_code() == lv.VIR_ERR_NO_DOMAIN:
+                return True
+            raise
+        return clone.remove_clone(conn, clone_dom)
+
+    @staticmethod
+    def restart_source(domain):
+        """Run the stopped source guest again (:func:`cutover.restart_source`).
+
+        :returns: its ``VIR_DOMAIN_*`` state afterwards, or None
+        """
+        return cutover.restart_source(domain)
 
     @staticmethod
     def run(domain, disks, clone_xml, start_clone_fn, mode, hooks):

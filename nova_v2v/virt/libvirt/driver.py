@@ -24,7 +24,9 @@ implementation and delegates the V2V part to one object per concern:
 * :class:`cutover_dest.CutoverDestination` and
   :class:`cutover_source.CutoverSource`: the two halves of a V2V cutover;
 * :class:`cold.ColdMigration`: the cold migration's disk conversion;
-* :class:`events.Events`: the V2V migration events.
+* :class:`events.Events`: the V2V migration events;
+* :class:`recovery.Recovery`: the interrupted cutovers, resolved when the
+  compute starts.
 
 They reach Nova's internals through :mod:`.nova_internals` only, and a
 migration's record through :class:`record.MigrationRecord` only. A move
@@ -48,6 +50,7 @@ from nova_v2v.virt.libvirt import live_tuning
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import prechecks
 from nova_v2v.virt.libvirt import record as v2v_record
+from nova_v2v.virt.libvirt import recovery
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
@@ -68,13 +71,30 @@ class V2VDriverMixin(object):
         self.v2v_cutover_source = cutover_source.CutoverSource(
             nova, self.v2v_events)
         self.v2v_cold = cold.ColdMigration(self.v2v_inventory,
-                                           self.v2v_events)
+                                           self.v2v_events, nova)
+        self.v2v_recovery = recovery.Recovery(
+            nova, nova_internals.NovaCompute(self),
+            self.v2v_cutover_source.dest_uri)
 
     def init_host(self, host):
         super().init_host(host)
         self.v2v_inventory.virt_type = CONF.libvirt.virt_type
         self.v2v_inventory.hostname = host
         self.v2v_events.set_host(host)
+        self.v2v_recovery.host = host
+
+    def process_instances_at_startup(self, context, instances):
+        # Nova's init_host calls this after the driver's init_host, with
+        # the instances it loaded for this host, before its own
+        # _init_instance of each: Nova's checks first, then the cutovers
+        # interrupted by the restart are resolved (recovery's docstring),
+        # so that Nova's own start-up handling of a live migration
+        # (_reset_live_migration) finds them resolved. An instance whose
+        # move was completed here is on the destination: Nova no longer
+        # initialises it here.
+        instances = super().process_instances_at_startup(context,
+                                                         instances)
+        return self.v2v_recovery.at_start(context, instances)
 
     # -- the host's V2V profile ------------------------------------------
 
@@ -91,6 +111,9 @@ class V2VDriverMixin(object):
         super().update_provider_tree(provider_tree, nodename,
                                      allocations=allocations)
         self.v2v_inventory.publish_traits(provider_tree, nodename)
+        # The resource tracker runs: the moves the recovery at start-up
+        # completes can use it.
+        self.v2v_recovery.resources_reported()
 
     # -- live migration pre-checks ---------------------------------------
 
@@ -194,6 +217,7 @@ class V2VDriverMixin(object):
         # The destination recorded its exports after this object was made.
         record = v2v_record.MigrationRecord.current(context, instance,
                                                     carry_exports=False)
+        self._v2v_keep_migrate_data(instance, record, migrate_data)
         return self.v2v_cutover_source.run(
             context, instance, dest, post_method, recover_method,
             block_migration, migrate_data, record)
@@ -215,6 +239,24 @@ class V2VDriverMixin(object):
         return super()._live_migration_monitor(
             context, instance, guest, dest, post_method, recover_method,
             block_migration, migrate_data, future, disk_paths)
+
+    @staticmethod
+    def _v2v_keep_migrate_data(instance, record, migrate_data):
+        """Keep what Nova's callbacks need after a restart of this host.
+
+        The recovery at start-up completes or rolls back an interrupted
+        cutover with Nova's own post_method or recover_method, which take
+        this migrate_data. Without it (the write failed) the recovery
+        rebuilds one.
+        """
+        try:
+            record.set_migrate_data_text(
+                nova_internals.migrate_data_to_json(migrate_data))
+            record.save()
+        except Exception as exc:
+            LOG.warning('V2V: cannot keep the migrate_data of the cutover '
+                        '(%(err)s); a recovery after a restart rebuilds it',
+                        {'err': exc}, instance=instance)
 
     def live_migration_abort(self, instance):
         if not self.v2v_cutover_source.abort(instance):
@@ -269,7 +311,8 @@ class V2VDriverMixin(object):
                          network_info, image_meta, resize_instance,
                          allocations, block_device_info=None,
                          power_on=True, share_info=None):
-        disk_info = self.v2v_cold.convert(context, instance, disk_info)
+        disk_info = self.v2v_cold.convert(context, instance, disk_info,
+                                          migration)
         # The domain is generated from this host's own configuration: the
         # guest gets this host's accelerator and native hardware.
         return super().finish_migration(

@@ -45,12 +45,16 @@ import collections
 import functools
 import os
 
+from nova.compute import utils as compute_utils
+from nova import conf as nova_conf
 from nova import objects
+from nova.objects import base as objects_base
 from nova import utils as nova_utils
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import migration as libvirt_migrate
 from nova.virt.libvirt import utils as libvirt_utils
+from oslo_serialization import jsonutils
 
 LibvirtDriver = libvirt_driver.LibvirtDriver
 
@@ -80,6 +84,11 @@ DRIVER_MEMBERS = {
     '_is_shared_block_storage': (
         'self', 'instance', 'dest_check_data', 'block_device_info'),
     '_clear_empty_migration': ('self', 'instance'),
+    # What Nova's pre_live_migration runs to fetch a block migration's
+    # backing files into this host's image cache.
+    '_create_images_and_backing': (
+        'self', 'context', 'instance', 'instance_dir', 'disk_info',
+        'fallback_from_host'),
     '_get_volume_config': ('self', 'connection_info', 'disk_info'),
     # The 'force-complete' task protocol of active_migrations: Nova's
     # live_migration_force_complete appends the task to the instance's
@@ -88,6 +97,8 @@ DRIVER_MEMBERS = {
     '_host': None,
     'active_migrations': None,
     'vif_driver': None,
+    # ComputeDriver.__init__'s: the manager's ComputeVirtAPI.
+    'virtapi': None,
 }
 
 # Nova's module functions, classes and methods of other objects the V2V
@@ -109,7 +120,36 @@ FUNCTIONS = {
     'nova.virt.libvirt.host.Host.get_connection': ('self',),
     'nova.virt.libvirt.host.Host.get_capabilities': ('self',),
     'nova.virt.libvirt.host.Host.get_version': ('self',),
+    # The driver hook the recovery at start-up runs in (overridden).
+    'nova.virt.libvirt.driver.LibvirtDriver.process_instances_at_startup': (
+        'self', 'context', 'instances'),
+    # The recovery of an interrupted cutover at start-up: Nova's own
+    # callbacks of a live migration, as ComputeManager._do_live_migration
+    # binds them, reached through the driver's virtapi.
+    'nova.compute.manager.ComputeVirtAPI.__init__': ('self', 'compute'),
+    'nova.compute.manager.ComputeManager._post_live_migration_update_host': (
+        'self', 'ctxt', 'instance', 'dest', 'block_migration',
+        'migrate_data', 'source_bdms'),
+    'nova.compute.manager.ComputeManager._rollback_live_migration': (
+        'self', 'context', 'instance', 'dest', 'migrate_data',
+        'migration_status', 'source_bdms', 'pre_live_migration'),
+    'nova.compute.utils.add_instance_fault_from_exc': (
+        'context', 'instance', 'fault', 'exc_info', 'fault_message'),
+    'nova.objects.migration.MigrationList.get_by_filters': (
+        'context', 'filters', 'sort_keys', 'sort_dirs', 'limit',
+        'marker'),
+    'nova.objects.migration.MigrationList.get_in_progress_by_instance': (
+        'context', 'instance_uuid', 'migration_type'),
 }
+
+# The statuses of a live migration in progress (Nova's own list:
+# nova.db.main.api.migration_get_in_progress_by_instance).
+IN_PROGRESS = ('queued', 'preparing', 'running', 'post-migrating')
+LIVE_MIGRATION = 'live-migration'
+# The fields of a live migration's migrate_data the recovery does not keep:
+# the migration (read again, current, from the database), the destination's
+# volume connections (credentials; the callbacks do not read them).
+_MIGRATE_DATA_DROPPED = ('migration', 'bdms')
 
 # The libvirt module Nova's driver imported (its name in that module).
 LIBVIRT_MODULE = 'nova.virt.libvirt.driver.libvirt'
@@ -153,9 +193,36 @@ def image_from_system_metadata(system_metadata):
     return nova_utils.get_image_from_system_metadata(system_metadata)
 
 
+def add_instance_fault(context, instance, message, exc=None,
+                       exc_info=None):
+    """Record an instance fault, as Nova's compute manager does.
+
+    :param message: the fault's message (at most 255 characters), which
+        the API shows to the server's owner too
+    :param exc: the exception the fault is about (by default one with
+        ``message``)
+    :param exc_info: ``sys.exc_info()`` of ``exc``: its text goes into
+        the fault's details, which Nova's API shows to administrators
+        only
+    """
+    compute_utils.add_instance_fault_from_exc(
+        context, instance, exc if exc is not None else RuntimeError(message),
+        exc_info=exc_info, fault_message=message)
+
+
 def job_info(**fields):
     """A ``Guest.get_job_info`` result, as Nova's monitor reads it."""
     return libvirt_guest.JobInfo(**fields)
+
+
+def image_cache_dir():
+    """This host's image cache (``<instances_path>/_base``).
+
+    Where Nova keeps the backing files of qcow2 instance disks; the V2V
+    conversion reads a backing file only from there.
+    """
+    return os.path.join(nova_conf.CONF.instances_path,
+                        nova_conf.CONF.image_cache.subdirectory_name)
 
 
 def disk_info_file(instance_dir):
@@ -194,6 +261,22 @@ class NovaLibvirt(object):
         For the transfer engine, which drives block jobs on it.
         """
         return self.host.get_connection().lookupByUUIDString(instance.uuid)
+
+    def fetch_backing_files(self, context, instance, instance_dir,
+                            disk_info, fallback_from_host):
+        """Fetch the backing files of ``disk_info``'s disks, as Nova does.
+
+        Nova's own fetch into the image cache (from Glance, else from
+        ``fallback_from_host``), which its ``pre_live_migration`` runs
+        before a block migration; the disks themselves exist and are left
+        as they are.
+
+        :param disk_info: Nova's disk info dicts (``path``, ``type``,
+            ``backing_file``, ``virt_disk_size``) of the disks concerned
+        """
+        self._driver._create_images_and_backing(
+            context, instance, instance_dir, disk_info,
+            fallback_from_host=fallback_from_host)
 
     def libvirt_version(self):
         return self.host.get_connection().getLibVersion()
@@ -278,3 +361,101 @@ class NovaLibvirt(object):
         lv = libvirt()
         auth = [[getattr(lv, name) for name in _CRED_TYPES], _no_auth, None]
         return lv.openAuth(uri, auth, 0)
+
+
+# -- the recovery of an interrupted cutover at start-up -------------------
+
+def live_migrations_in_progress(context, host):
+    """This host's live migrations in progress, as source or destination.
+
+    :returns: nova.objects.MigrationList
+    """
+    return objects.MigrationList.get_by_filters(
+        context, {'host': host, 'migration_type': LIVE_MIGRATION,
+                  'status': list(IN_PROGRESS)})
+
+
+def live_migrating(context, instance_uuid):
+    """Whether the instance has a live migration in progress anywhere."""
+    return bool(objects.MigrationList.get_in_progress_by_instance(
+        context, instance_uuid, LIVE_MIGRATION))
+
+
+def migrate_data_to_json(migrate_data):
+    """A live migration's migrate_data as text, for the migration record.
+
+    Without the migration (read again when needed), the destination's
+    volume connections and the vTPM secret's value (its uuid is kept, so
+    that Nova's callbacks still see a vTPM and delete the secret).
+    """
+    kept = migrate_data.obj_clone()
+    for field in _MIGRATE_DATA_DROPPED:
+        if kept.obj_attr_is_set(field):
+            delattr(kept, field)
+    if kept.obj_attr_is_set('vtpm_secret_value'):
+        kept.vtpm_secret_value = None
+    return jsonutils.dumps(kept.obj_to_primitive())
+
+
+def migrate_data_from_json(text, migration):
+    """The migrate_data :func:`migrate_data_to_json` kept, or a rebuilt one.
+
+    Rebuilt (nothing was kept: the move was interrupted before the source
+    started its half) with what every V2V cutover is: a block migration
+    on local instance storage.
+    """
+    if text:
+        data = objects_base.NovaObject.obj_from_primitive(
+            jsonutils.loads(text))
+    else:
+        data = objects.LibvirtLiveMigrateData(
+            is_shared_instance_path=False, is_shared_block_storage=False,
+            block_migration=True)
+    data.migration = migration
+    return data
+
+
+def source_bdms(context, instance, migrate_data):
+    """The instance's BDMs as the source had them before the move.
+
+    The destination's ``pre_live_migration`` replaced each volume's
+    attachment; ``old_vol_attachment_ids`` holds the source's.
+    """
+    bdms = objects.BlockDeviceMappingList.get_by_instance_uuid(
+        context, instance.uuid)
+    old = (migrate_data.old_vol_attachment_ids
+           if 'old_vol_attachment_ids' in migrate_data else {})
+    for bdm in bdms:
+        if bdm.is_volume and bdm.volume_id in old:
+            bdm.attachment_id = old[bdm.volume_id]
+    return bdms
+
+
+class NovaCompute(object):
+    """Nova's compute manager of a driver, for the recovery at start-up.
+
+    The driver reaches the manager that loaded it through its virtapi
+    (``ComputeVirtAPI._compute``): the callbacks a live migration's driver
+    is given (``post_method``, ``recover_method``) are that manager's
+    methods, bound as ``ComputeManager._do_live_migration`` binds them.
+
+    :param driver: the :class:`LibvirtDriver` (the V2V driver itself)
+    """
+
+    def __init__(self, driver):
+        self._driver = driver
+
+    @property
+    def _manager(self):
+        return self._driver.virtapi._compute
+
+    def post_method(self, source_bdms):
+        """Nova's ``post_method`` of a live migration."""
+        return functools.partial(
+            self._manager._post_live_migration_update_host,
+            source_bdms=source_bdms)
+
+    def recover_method(self, source_bdms):
+        """Nova's ``recover_method`` of a live migration."""
+        return functools.partial(self._manager._rollback_live_migration,
+                                 source_bdms=source_bdms)

@@ -64,8 +64,11 @@ SYSMETA_DEST_PROFILE = 'v2v_dest_profile'
 SYSMETA_NBD = 'v2v_nbd'
 SYSMETA_OFFLINE_PLAN = 'v2v_offline_plan'
 SYSMETA_PHASE = 'v2v_phase'
+# The source's migrate_data of a running cutover (what Nova's callbacks
+# need to complete or roll it back after a restart of the source).
+SYSMETA_MIGRATE_DATA = 'v2v_migrate_data'
 KEYS = (SYSMETA_PLAN, SYSMETA_DEST_PROFILE, SYSMETA_NBD,
-        SYSMETA_OFFLINE_PLAN, SYSMETA_PHASE)
+        SYSMETA_OFFLINE_PLAN, SYSMETA_PHASE, SYSMETA_MIGRATE_DATA)
 
 # The phases of a live migration's record, in the order a cutover enters
 # them. Each is recorded durably before it is entered, so that a restarted
@@ -161,6 +164,18 @@ class MigrationRecord(object):
                    {key: sysmeta_get(sysmeta, key) for key in KEYS})
 
     @classmethod
+    def of_instance(cls, context, instance_uuid):
+        """The record of an instance this compute was given no object of.
+
+        For the recovery at start-up on a migration's destination, where
+        Nova loads no instance (the instance's host is the source); the
+        record's :attr:`instance` is the object read.
+        """
+        instance = objects.Instance.get_by_uuid(
+            context, instance_uuid, expected_attrs=['system_metadata'])
+        return cls.carried(context, instance)
+
+    @classmethod
     def current(cls, context, instance, carry_exports=True):
         """The record in the database, carried onto ``instance`` too.
 
@@ -179,6 +194,11 @@ class MigrationRecord(object):
         return cls(context, instance, values)
 
     # -- reading ---------------------------------------------------------
+
+    @property
+    def instance(self):
+        """The instance object the record was built on."""
+        return self._instance
 
     def _json(self, key, default):
         text = self._values.get(key)
@@ -217,6 +237,11 @@ class MigrationRecord(object):
         data = self._json(SYSMETA_PHASE, {})
         return data.get('phase'), data.get('at')
 
+    @property
+    def migrate_data_text(self):
+        """The running cutover's migrate_data, as the seam wrote it."""
+        return self._values.get(SYSMETA_MIGRATE_DATA)
+
     # -- changing --------------------------------------------------------
 
     def _set(self, key, text):
@@ -230,6 +255,8 @@ class MigrationRecord(object):
         """Record the live migration's plan (None forgets it)."""
         self._set(SYSMETA_PLAN, plan.to_json() if plan else None)
         self.set_phase(PLANNED if plan else None)
+        # A new move: the migrate_data of an earlier one must not serve it.
+        self.set_migrate_data_text(None)
 
     def set_offline_plan(self, plan):
         self._set(SYSMETA_OFFLINE_PLAN, plan.to_json() if plan else None)
@@ -251,6 +278,26 @@ class MigrationRecord(object):
         self._set(SYSMETA_PHASE, jsonutils.dumps(
             {'phase': phase, 'at': timeutils.utcnow().isoformat()})
             if phase else None)
+
+    def record_phase(self, phase):
+        """Write ``phase`` durably now, and log it ("V2V phase <phase>").
+
+        :meth:`set_phase` and :meth:`save` in one: a cutover calls it
+        before it enters each phase, so that a restarted compute (and the
+        fault matrix, which reads the phase from the database or from
+        that log line) knows how far it got.
+
+        :raises: what writing to the database raises; the phase is then
+            not recorded (the caller decides whether to go on)
+        """
+        self.set_phase(phase)
+        self.save()
+        LOG.info('V2V phase %(phase)s', {'phase': phase},
+                 instance=self._instance)
+
+    def set_migrate_data_text(self, text):
+        """Keep the running cutover's migrate_data (None forgets it)."""
+        self._set(SYSMETA_MIGRATE_DATA, text)
 
     def save_given(self):
         """Write the changes by saving the object the hook was given.

@@ -159,10 +159,18 @@ def _repeated(data, label, exc):
     """
     data['repeated'].append({'run': label, 'crash': exc.crash,
                              'known_fault': exc.known_fault,
+                             'signature': exc.signature,
                              'error': str(exc)})
     data['meta'][REPEATED] = len(data['repeated'])
-    sys.stderr.write('  guest crashed on host b (%s): %s; once more\n'
-                     % (exc.crash, exc.known_fault))
+    sys.stderr.write('  guest crashed on host b (%s, signature %s): %s; '
+                     'once more\n'
+                     % (exc.crash, exc.signature, exc.known_fault))
+
+
+def _passed_again(label, exc):
+    """The run after a known-fault crash passed: one RERUN-PASSED line."""
+    sys.stderr.write('%s\n' % migrate.rerun_passed_line(
+        'bench ' + label, exc.signature))
 
 
 def run_one(lab, point, variant, args):
@@ -308,7 +316,8 @@ def main(argv=None):
             try:
                 result = migrate.once_more(
                     lambda: run_one(lab, point, variant, args),
-                    functools.partial(_repeated, data, label))
+                    functools.partial(_repeated, data, label),
+                    functools.partial(_passed_again, label))
                 limit_s = limit_seconds(
                     lab, result.get('wire_bytes') or
                     result.get('bytes_moved'), args.probe_cap)

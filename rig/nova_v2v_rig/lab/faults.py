@@ -64,6 +64,9 @@ SETTLE = 10.0
 # writes to fresh clusters each second there (so that a full store bites).
 SMALL_STORE_MIB = 2048
 FILL_MB = 1
+# At most this much may be left free for the store to count as full (less
+# than what the guest writes to fresh clusters in the sync).
+FULL_ENOUGH = 512 * 1024
 
 
 def hook_for(fault, phase):
@@ -120,6 +123,8 @@ class Injector(engine.LabHooks):
         self.hook = hook_for(fault, phase)
         self.events = []
         self.injected = False
+        # Why the fault could not be injected, if it could not.
+        self.fault_error = None
         self._timers = []
         self._filler = None
         self._link_down = False
@@ -182,9 +187,14 @@ class Injector(engine.LabHooks):
 
     # -- the faults ------------------------------------------------------
     def _inject(self, export=None, clone=None):
+        try:
+            getattr(self, '_fault_' + self.fault.replace('-', '_'))(
+                export=export, clone=clone)
+        except FaultError as exc:
+            # Not injected: the cell fails, whatever the cutover did.
+            self.fault_error = str(exc)
+            raise
         self.injected = True
-        getattr(self, '_fault_' + self.fault.replace('-', '_'))(
-            export=export, clone=clone)
 
     def _fault_dest_libvirtd(self, **_kw):
         state = self.lab.load()
@@ -238,11 +248,17 @@ class Injector(engine.LabHooks):
         with open(self._filler, 'wb') as f:
             try:
                 os.posix_fallocate(f.fileno(), 0, free)
-            except OSError:
-                pass
+            except OSError as exc:
+                # ENOSPC part way: what was allocated stays; the check
+                # below says whether the store is full.
+                self._note('fallocate stopped', error=str(exc))
         st = os.statvfs(store)
-        self._note('filled host b store', free_after=st.f_bavail *
-                   st.f_frsize)
+        free_after = st.f_bavail * st.f_frsize
+        self._note('filled host b store', free_after=free_after)
+        if free_after > FULL_ENOUGH:
+            # A fill that did not take is not a fault injected.
+            raise FaultError('host b\'s store still has %d bytes free '
+                             'after the fill' % free_after)
 
     def _fault_source_crash(self, **_kw):
         pid = _pid_file_pid(os.path.join(self.lab.host_dir('a'), 'run',
@@ -281,6 +297,8 @@ def cell_problems(result):
     problems = []
     if 'error' in result:
         return [result['error']]
+    if result.get('fault_error'):
+        return ['the fault was not injected: %s' % result['fault_error']]
     first = result.get('first_attempt', {})
     if not first.get('injected'):
         problems.append('the fault was not injected')
@@ -318,6 +336,8 @@ def run_cell(lab, fault, phase, before=2.0, after=2.0, dirty_mb=8):
         injector.restore()
         result = {'fault': fault, 'phase': phase,
                   'error': '%s: %s' % (type(exc).__name__, exc)}
+    if injector.fault_error:
+        result['fault_error'] = injector.fault_error
     result['guest_on'] = 'b' if result.get('dest_running') else '?'
     result['problems'] = cell_problems(result)
     return result

@@ -40,6 +40,7 @@ from nova_v2v.planning import profile as v2v_profile
 from nova_v2v import privsep
 from nova_v2v.storage import disks
 from nova_v2v_rig.lab import accel
+from nova_v2v_rig.lab import console
 from nova_v2v_rig.lab import domain
 from nova_v2v_rig.lab import engine
 from nova_v2v_rig.lab import guest
@@ -75,43 +76,73 @@ class GuestCrashed(harness.LabMigrationError):
     ``crash`` is the guest's first line about it, or what the hang was;
     ``known_fault`` is :func:`nova_v2v.planning.compat.live_state_caveat`
     for the source (why QEMU itself may have lost guest memory writes), or
-    None. Raised by
-    :func:`run` and by the all-in-one gate (nova_v2v_rig.aio.gate).
+    None; ``signature`` is the name of the
+    :data:`nova_v2v_rig.lab.console.TCG_FAULT_SIGNATURES` entry the
+    crash's report on the console bears, or None (another crash, or a
+    silent guest). Raised by :func:`run` and by the all-in-one gate
+    (nova_v2v_rig.aio.gate).
     """
 
-    def __init__(self, message, crash, known_fault):
+    def __init__(self, message, crash, known_fault, signature=None):
         super(GuestCrashed, self).__init__(message)
         self.crash = crash
         self.known_fault = known_fault
+        self.signature = signature
+
+    @property
+    def explained(self):
+        """The known fault explains the crash: the move may run again.
+
+        True only when the move was one the fault can hit (a live state
+        moved from a TCG host whose QEMU is older than 9.0: a
+        ``known_fault``) and the console shows that fault's crash (a
+        ``signature``).
+        """
+        return bool(self.known_fault and self.signature)
 
 
-def once_more(migration, told):
-    """``migration()``, called again once if the guest died of a known fault.
+def once_more(migration, told, passed=None):
+    """``migration()``, called again once if the known fault explains a crash.
 
-    A :class:`GuestCrashed` with a ``known_fault`` is given to ``told`` (to
-    record it) and ``migration()`` runs once more, with a new guest; any
-    other error, a crash without a known fault or a second crash propagates.
+    A :class:`GuestCrashed` that the known QEMU fault explains
+    (:attr:`GuestCrashed.explained`) is given to ``told`` (to record it)
+    and ``migration()`` runs once more, with a new guest; when that run
+    returns, the first crash is given to ``passed`` (to say that it passed
+    only on a second run, see :func:`rerun_passed_line`). Any other error,
+    a crash of another signature, a silent guest, a crash after a move the
+    fault cannot hit, or a second crash propagates.
     """
     try:
         return migration()
     except GuestCrashed as exc:
-        if not exc.known_fault:
+        if not exc.explained:
             raise
         told(exc)
-    return migration()
+        first = exc
+    result = migration()
+    if passed is not None:
+        passed(first)
+    return result
 
 
-# The first line Linux prints when its kernel dies.
-CRASH_MARKERS = ('Kernel panic - not syncing', 'BUG: ', 'Oops: ',
-                 'general protection fault')
+# The machine-readable line of a test that passed only on a second run;
+# tools/run-tests.sh counts the lines that start with it.
+RERUN_PASSED = 'RERUN-PASSED'
 
 
-def guest_crash(text):
-    """The first line of a guest kernel crash in a serial log, or None."""
-    for line in text.splitlines():
-        if any(marker in line for marker in CRASH_MARKERS):
-            return line.strip()
-    return None
+def rerun_passed_line(what, signature):
+    """``RERUN-PASSED: <what>: <signature>``, one line without newline.
+
+    :param what: the test, stage or run that passed on its second run
+    :param signature: the name of the fault signature that let it run again
+    """
+    return '%s: %s: %s' % (RERUN_PASSED, ' '.join(str(what).split()),
+                           signature)
+
+
+# Kept here for the callers of nova_v2v_rig.lab.migrate.
+CRASH_MARKERS = console.CRASH_MARKERS
+guest_crash = console.guest_crash
 
 
 def silent_on_b(message, log_b, state, known_fault):
@@ -119,14 +150,16 @@ def silent_on_b(message, log_b, state, known_fault):
 
     A kernel crash in its serial log, or a guest that runs but stays
     silent (hung: lost memory writes can leave the kernel spinning with
-    interrupts off instead of crashing it), is a :class:`GuestCrashed`,
-    run once more when ``known_fault`` explains it; anything else (the
-    guest not running) is a
-    :class:`~nova_v2v_rig.lab.harness.LabMigrationError`.
+    interrupts off instead of crashing it), is a :class:`GuestCrashed`;
+    only a crash whose report bears the known fault's signature
+    (:func:`nova_v2v_rig.lab.console.tcg_fault_signature`) may run once
+    more, a hang has no signature and fails. Anything else (the guest not
+    running) is a :class:`~nova_v2v_rig.lab.harness.LabMigrationError`.
     """
-    crash = guest_crash(log_b)
+    crash = console.crash(log_b)
     if crash:
-        return GuestCrashed(message, crash, known_fault)
+        return GuestCrashed(message, crash.line, known_fault,
+                            crash.signature)
     if state == libvirt.VIR_DOMAIN_RUNNING:
         return GuestCrashed(
             message, 'hung: running on host b, not one write in %d s'
@@ -331,12 +364,12 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
             after_move(dest_dom)
         time.sleep(after)
         log_b = harness.read_log(serial['b'])
-        crash = guest_crash(log_b)
+        crash = console.crash(log_b)
         if crash:
             raise GuestCrashed(
                 'the guest crashed on host b after the migration: %s; '
-                'serial log tail on b: %r' % (crash, log_b[-300:]),
-                crash, caveat)
+                'serial log tail on b: %r' % (crash.line, log_b[-300:]),
+                crash.line, caveat, crash.signature)
         result['clean_shutdown'] = harness.shutdown(dest_dom)
         tail.stop()
         last_a = tail.last_ack(serial['a'])

@@ -13,6 +13,7 @@
 #    under the License.
 
 import hashlib
+import io
 import json
 import os
 import time
@@ -27,6 +28,7 @@ from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import gate
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import paths
+from nova_v2v_rig.lab import console as lab_console
 from nova_v2v_rig.lab import harness as lab_harness
 from nova_v2v_rig.lab import hosts as lab_hosts
 from nova_v2v_rig.lab import migrate as lab_migrate
@@ -225,21 +227,38 @@ class TestRunMove(testtools.TestCase):
             self.assertIn(text, problems)
 
     def test_crash_after_the_move(self):
-        self.guest.crash.return_value = 'Oops: 0000 [#1] PREEMPT SMP NOPTI'
+        self.guest.crash.return_value = lab_console.Crash(
+            'Oops: 0000 [#1] PREEMPT SMP NOPTI', 'hrtimer-rbtree')
         self.events.payload.return_value = {'mode': 'block-live',
                                             'cautions': ['QEMU 7.2.22 ...']}
         exc = self.assertRaises(lab_migrate.GuestCrashed, self._run,
                                 FakeCloud('labhost-a', 'labhost-b'))
         self.assertEqual(('Oops: 0000 [#1] PREEMPT SMP NOPTI',
-                          'QEMU 7.2.22 ...'), (exc.crash, exc.known_fault))
+                          'QEMU 7.2.22 ...', 'hrtimer-rbtree'),
+                         (exc.crash, exc.known_fault, exc.signature))
+        self.assertTrue(exc.explained)
         self.assertIn('crashed after the move move', str(exc))
 
     def test_crash_without_a_caution_is_not_known(self):
-        self.guest.crash.return_value = 'Kernel panic - not syncing: x'
+        self.guest.crash.return_value = lab_console.Crash(
+            'Kernel panic - not syncing: x', None)
         gate.wait_ack.side_effect = gate.GateError('no write acknowledged')
         exc = self.assertRaises(lab_migrate.GuestCrashed, self._run,
                                 FakeCloud('labhost-a', 'labhost-b'))
         self.assertIsNone(exc.known_fault)
+        self.assertFalse(exc.explained)
+
+    def test_crash_of_another_signature_is_not_explained(self):
+        self.guest.crash.return_value = lab_console.Crash(
+            'Kernel panic - not syncing: VFS: Unable to mount root fs on '
+            'unknown-block(0,0)', None)
+        self.events.payload.return_value = {'mode': 'block-live',
+                                            'cautions': ['QEMU 7.2.22 ...']}
+        exc = self.assertRaises(lab_migrate.GuestCrashed, self._run,
+                                FakeCloud('labhost-a', 'labhost-b'))
+        self.assertEqual('QEMU 7.2.22 ...', exc.known_fault)
+        self.assertIsNone(exc.signature)
+        self.assertFalse(exc.explained)
 
     def test_cold_move_is_confirmed(self):
         cloud = FakeCloud('labhost-a', 'labhost-b', status='confirmed')
@@ -386,7 +405,7 @@ class TestReport(testtools.TestCase):
         self.assertIn('error: x: boom', text)
         self.assertIn('1 of 2 moves OK, 1 of 1 checks OK, 2 records lost, '
                       '100.0 s', text)
-        self.assertEqual(5, gate.expected_moves(gate.STAGES))
+        self.assertEqual(6, gate.expected_moves(gate.STAGES))
         self.assertEqual(4, gate.expected_checks(gate.STAGES))
 
     @mock.patch.object(gate, 'EventListener')
@@ -420,6 +439,11 @@ class TestReport(testtools.TestCase):
 
 class TestStageOnceMore(testtools.TestCase):
 
+    def setUp(self):
+        super().setUp()
+        self.stderr = self.useFixture(fixtures.MockPatch(
+            'sys.stderr', new_callable=io.StringIO)).mock
+
     def _stage(self, *outcomes):
         report = {'moves': [], 'checks': [], 'errors': [], 'repeated': []}
         runs = iter(outcomes)
@@ -437,30 +461,52 @@ class TestStageOnceMore(testtools.TestCase):
 
     def test_known_crash_runs_the_stage_once_more(self):
         report = self._stage(
-            lab_migrate.GuestCrashed('boom', 'Oops: 0', 'QEMU'),
-            [{'ok': True}])
-        self.assertEqual([{'ok': True}], report['moves'])
+            lab_migrate.GuestCrashed('boom', 'Oops: 0', 'QEMU',
+                                     'hrtimer-rbtree'),
+            [{'move': 'live, block', 'ok': True},
+             {'move': 'cold', 'ok': False}])
+        self.assertEqual([{'move': 'live, block', 'ok': True},
+                          {'move': 'cold', 'ok': False}], report['moves'])
         # The checks of the run that counts, once.
         self.assertEqual(1, len(report['checks']))
         self.assertEqual([], report['errors'])
         self.assertEqual([{'stage': 'local', 'crash': 'Oops: 0',
-                           'known_fault': 'QEMU'}], report['repeated'])
+                           'known_fault': 'QEMU',
+                           'signature': 'hrtimer-rbtree',
+                           'passed_again': ['local/live, block',
+                                            'local/check c']}],
+                         report['repeated'])
+        # One line for each move and check that passed on the second run.
+        self.assertEqual(
+            'RERUN-PASSED: gate local/live, block: hrtimer-rbtree\n'
+            'RERUN-PASSED: gate local/check c: hrtimer-rbtree\n',
+            self.stderr.getvalue())
         text = gate.table(dict(report, moves=[], checks=[], seconds=1.0,
                                steps={}))
         self.assertIn('stage local ran once more: the server crashed '
-                      '(Oops: 0); known QEMU fault: QEMU', text)
+                      '(Oops: 0, signature hrtimer-rbtree); known QEMU '
+                      'fault: QEMU', text)
 
     def test_second_crash_fails(self):
-        crash = lab_migrate.GuestCrashed('boom', 'Oops: 0', 'QEMU')
+        crash = lab_migrate.GuestCrashed('boom', 'Oops: 0', 'QEMU',
+                                         'idle-task-null-call')
         report = self._stage(crash, crash)
         self.assertEqual([], report['moves'])
         self.assertEqual(['local: boom'], report['errors'])
         self.assertEqual(1, len(report['repeated']))
+        self.assertEqual([], report['repeated'][0]['passed_again'])
+        self.assertEqual('', self.stderr.getvalue())
 
     def test_unknown_crash_fails_at_once(self):
-        report = self._stage(lab_migrate.GuestCrashed('boom', 'Oops: 0', None))
-        self.assertEqual(['local: boom'], report['errors'])
-        self.assertEqual([], report['repeated'])
+        # A move the fault cannot hit, or a crash of another signature.
+        for crash in (lab_migrate.GuestCrashed('boom', 'Oops: 0', None,
+                                               'hrtimer-rbtree'),
+                      lab_migrate.GuestCrashed('boom', 'Oops: 0', 'QEMU')):
+            report = self._stage(crash, [{'move': 'm', 'ok': True}])
+            self.assertEqual(['local: boom'], report['errors'])
+            self.assertEqual([], report['repeated'])
+            self.assertEqual([], report['moves'])
+        self.assertEqual('', self.stderr.getvalue())
 
 
 class TestGuestCrash(testtools.TestCase):
@@ -478,8 +524,8 @@ class TestGuestCrash(testtools.TestCase):
         guest.tail = mock.Mock(paths=[os.path.join(tmp, 'gone.log'), quiet])
         self.assertIsNone(guest.crash())
         guest.tail.paths.append(died)
-        self.assertEqual('BUG: kernel NULL pointer dereference',
-                         guest.crash())
+        self.assertEqual(lab_console.Crash(
+            'BUG: kernel NULL pointer dereference', None), guest.crash())
 
 
 class TestCli(testtools.TestCase):

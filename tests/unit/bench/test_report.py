@@ -12,6 +12,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+import io
 import os
 
 import fixtures
@@ -19,6 +20,7 @@ import testtools
 
 from nova_v2v_rig.bench import migrations
 from nova_v2v_rig.bench import report
+from nova_v2v_rig.lab import migrate
 
 
 def _run(mode='block-live', variant='baseline', disk=1, fill='sparse',
@@ -167,3 +169,24 @@ class ScheduleTestCase(testtools.TestCase):
                          (offline['engine_downtime_ms'], offline['bytes'],
                           offline['bytes_on_link'], offline['run']))
         self.assertIsNone(offline['downtime_ms'])
+
+
+class RepeatedTestCase(testtools.TestCase):
+
+    def test_a_run_again_after_the_known_fault(self):
+        stderr = self.useFixture(fixtures.MockPatch(
+            'sys.stderr', new_callable=io.StringIO)).mock
+        data = {'meta': {}, 'repeated': []}
+        exc = migrate.GuestCrashed('crashed', 'Oops: 0', 'QEMU 7.2.22 ...',
+                                   'hrtimer-rbtree')
+        migrations._repeated(data, 'block-live baseline run 1', exc)
+        migrations._passed_again('block-live baseline run 1', exc)
+        self.assertEqual([{'run': 'block-live baseline run 1',
+                           'crash': 'Oops: 0',
+                           'known_fault': 'QEMU 7.2.22 ...',
+                           'signature': 'hrtimer-rbtree',
+                           'error': 'crashed'}], data['repeated'])
+        self.assertEqual(1, data['meta'][migrations.REPEATED])
+        self.assertEqual(
+            'RERUN-PASSED: bench block-live baseline run 1: hrtimer-rbtree',
+            stderr.getvalue().splitlines()[-1])

@@ -14,8 +14,10 @@
 
 """The fault matrix's bookkeeping: which cells pass, the table."""
 
+import os
 from unittest import mock
 
+import fixtures
 import testtools
 
 from nova_v2v_rig.lab import faults
@@ -142,3 +144,42 @@ class TestCells(testtools.TestCase):
     def test_unknown_fault(self):
         self.assertRaises(faults.FaultError, faults.Injector, mock.Mock(),
                           'meteor', 'sync', 'g')
+
+
+class TestStoreFull(testtools.TestCase):
+    """dest-full counts as injected only when the store really filled."""
+
+    def _injector(self, free_after):
+        lab = mock.Mock()
+        lab.host_dir.return_value = self.useFixture(
+            fixtures.TempDir()).path
+        os.makedirs(os.path.join(lab.host_dir.return_value, 'instances'))
+        inj = faults.Injector(lab, 'dest-full', 'sync', 'g')
+        statvfs = mock.Mock(f_bavail=free_after // 4096, f_frsize=4096)
+        self.useFixture(fixtures.MockPatchObject(
+            faults.os.path, 'ismount', return_value=True))
+        self.useFixture(fixtures.MockPatchObject(
+            faults.os, 'statvfs', return_value=statvfs))
+        self.useFixture(fixtures.MockPatchObject(
+            faults.os, 'posix_fallocate'))
+        return inj
+
+    def test_full_store_is_injected(self):
+        inj = self._injector(free_after=64 * 1024)
+        inj.hook = 'before_clone'
+        inj.before_clone()
+        self.assertTrue(inj.injected)
+        self.assertIsNone(inj.fault_error)
+
+    def test_fill_that_did_not_take_is_not_injected(self):
+        inj = self._injector(free_after=64 * 1024 * 1024)
+        inj.hook = 'before_clone'
+        self.assertRaises(faults.FaultError, inj.before_clone)
+        self.assertFalse(inj.injected)
+        self.assertIn('still has', inj.fault_error)
+
+    def test_cell_with_a_fault_error_fails(self):
+        problems = faults.cell_problems(_cell(
+            fault_error='host b\'s store still has 9 bytes free'))
+        self.assertEqual(1, len(problems))
+        self.assertIn('not injected', problems[0])

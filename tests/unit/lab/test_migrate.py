@@ -12,8 +12,6 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-from unittest import mock
-
 import libvirt
 import testtools
 
@@ -31,6 +29,10 @@ Kernel panic - not syncing: Attempted to kill the idle task!
 TIMER = '''Oops: 0000 [#1] PREEMPT SMP NOPTI
 RIP: 0010:rb_insert_color+0x14/0x140
 Kernel panic - not syncing: Fatal exception in interrupt
+'''
+# A guest booted from a disk it cannot mount: not QEMU's fault.
+VFS = '''Kernel panic - not syncing: VFS: Unable to mount root fs on \
+unknown-block(0,0)
 '''
 
 
@@ -50,8 +52,8 @@ class GuestCrashTest(testtools.TestCase):
         exc = migrate.GuestCrashed('moved, then crashed', 'Oops: 0000',
                                    'QEMU 7.2.22 before 9.0 ...')
         self.assertIsInstance(exc, harness.LabMigrationError)
-        self.assertEqual(('Oops: 0000', 'QEMU 7.2.22 before 9.0 ...'),
-                         (exc.crash, exc.known_fault))
+        self.assertEqual(('Oops: 0000', 'QEMU 7.2.22 before 9.0 ...', None),
+                         (exc.crash, exc.known_fault, exc.signature))
 
     def test_fault_hooks_are_for_the_live_modes(self):
         for kwargs in ({'kernel_args': {'unknown_nmi_panic': 1}},
@@ -81,6 +83,13 @@ class OnceMoreTest(testtools.TestCase):
         self.assertIsInstance(exc, migrate.GuestCrashed)
         self.assertEqual(migrate.guest_crash(TIMER), exc.crash)
         self.assertEqual('QEMU', exc.known_fault)
+        self.assertEqual('hrtimer-rbtree', exc.signature)
+        self.assertTrue(exc.explained)
+        exc = migrate.silent_on_b('timed out', 'W 1\n' + VFS, 1, 'QEMU')
+        self.assertEqual(('Kernel panic - not syncing: VFS: Unable to mount '
+                          'root fs on unknown-block(0,0)', None),
+                         (exc.crash, exc.signature))
+        self.assertFalse(exc.explained)
 
     def test_silent_on_b_running_is_a_hang(self):
         exc = migrate.silent_on_b('timed out', '', libvirt.VIR_DOMAIN_RUNNING,
@@ -88,11 +97,13 @@ class OnceMoreTest(testtools.TestCase):
         self.assertIsInstance(exc, migrate.GuestCrashed)
         self.assertIn('hung', exc.crash)
         self.assertEqual('QEMU', exc.known_fault)
-        # Without a known fault it fails the move (once_more re-raises).
-        exc = migrate.silent_on_b('timed out', '', libvirt.VIR_DOMAIN_RUNNING,
-                                  None)
+        # A hang has no signature: it fails the move at once, even after
+        # a move the fault can hit.
+        self.assertIsNone(exc.signature)
+        calls, migration = self._calls(exc, 'moved')
         self.assertRaises(migrate.GuestCrashed, migrate.once_more,
-                          mock.Mock(side_effect=exc), mock.Mock())
+                          migration, self.fail)
+        self.assertEqual(1, len(calls))
 
     def test_silent_on_b_not_running(self):
         exc = migrate.silent_on_b('timed out', '', libvirt.VIR_DOMAIN_PAUSED,
@@ -101,28 +112,66 @@ class OnceMoreTest(testtools.TestCase):
         self.assertEqual('timed out', str(exc))
 
     def test_known_crash_runs_once_more(self):
-        crash = migrate.GuestCrashed('moved, then crashed', 'Oops: 0', 'QEMU')
+        crash = migrate.GuestCrashed('moved, then crashed', 'Oops: 0', 'QEMU',
+                                     'hrtimer-rbtree')
         calls, migration = self._calls(crash, 'moved')
         told = []
-        self.assertEqual('moved', migrate.once_more(migration, told.append))
+        passed = []
+        self.assertEqual('moved', migrate.once_more(migration, told.append,
+                                                    passed.append))
         self.assertEqual([crash], told)
+        self.assertEqual([crash], passed)
         self.assertEqual(2, len(calls))
+        # passed is optional.
+        calls, migration = self._calls(crash, 'moved')
+        self.assertEqual('moved', migrate.once_more(migration, told.append))
 
-    def test_unknown_crash_and_second_crash_propagate(self):
-        unknown = migrate.GuestCrashed('crashed', 'Oops: 0', None)
-        calls, migration = self._calls(unknown)
-        self.assertRaises(migrate.GuestCrashed, migrate.once_more,
-                          migration, self.fail)
-        self.assertEqual(1, len(calls))
-        known = migrate.GuestCrashed('crashed', 'Oops: 0', 'QEMU')
+    def test_crash_the_fault_does_not_explain_fails_at_once(self):
+        # A move the fault cannot hit (KVM, QEMU 9.0 or later), another
+        # crash's signature, or neither.
+        for known_fault, signature in ((None, 'hrtimer-rbtree'),
+                                       ('QEMU', None), (None, None)):
+            crash = migrate.GuestCrashed('crashed', 'Oops: 0', known_fault,
+                                         signature)
+            self.assertFalse(crash.explained)
+            calls, migration = self._calls(crash, 'moved')
+            exc = self.assertRaises(migrate.GuestCrashed, migrate.once_more,
+                                    migration, self.fail, self.fail)
+            self.assertIs(crash, exc)
+            self.assertEqual(1, len(calls))
+
+    def test_second_crash_propagates(self):
+        known = migrate.GuestCrashed('crashed', 'Oops: 0', 'QEMU',
+                                     'idle-task-null-call')
         calls, migration = self._calls(known, known)
         told = []
         self.assertRaises(migrate.GuestCrashed, migrate.once_more,
-                          migration, told.append)
+                          migration, told.append, self.fail)
         self.assertEqual((2, 1), (len(calls), len(told)))
+        # A second run that fails otherwise propagates too, not passed.
+        calls, migration = self._calls(known,
+                                       harness.LabMigrationError('no'))
+        self.assertRaises(harness.LabMigrationError, migrate.once_more,
+                          migration, told.append, self.fail)
+        self.assertEqual(2, len(calls))
 
     def test_other_errors_propagate(self):
         calls, migration = self._calls(harness.LabMigrationError('no'))
         self.assertRaises(harness.LabMigrationError, migrate.once_more,
                           migration, self.fail)
         self.assertEqual(1, len(calls))
+
+
+class RerunPassedLineTest(testtools.TestCase):
+
+    def test_one_line(self):
+        self.assertEqual(
+            'RERUN-PASSED: tests.integration.test_x.T.test_y: '
+            'hrtimer-rbtree',
+            migrate.rerun_passed_line('tests.integration.test_x.T.test_y',
+                                      'hrtimer-rbtree'))
+        self.assertEqual(
+            'RERUN-PASSED: gate local/live, block (scheduled): '
+            'idle-task-null-call',
+            migrate.rerun_passed_line('gate local/live, block\n(scheduled)',
+                                      'idle-task-null-call'))

@@ -212,7 +212,7 @@ class TestDriverConvertFailure(test.NoDBTestCase):
         unlink = self.useFixture(fixtures.MockPatchObject(
             priv_path, 'unlink', side_effect=priv_path.unlink)).mock
 
-        def failing_convert(source, sfmt, dest, dfmt):
+        def failing_convert(source, sfmt, dest, dfmt, backing_dir=None):
             open(dest, 'w').close()
             raise RuntimeError('boom')
 
@@ -222,7 +222,7 @@ class TestDriverConvertFailure(test.NoDBTestCase):
         with mock.patch.object(offline, 'convert_disk', failing_convert):
             self.assertRaises(v2v_exception.V2VOfflineMigrationFailed,
                               self.drvr.v2v_cold.convert_disks,
-                              self.instance, plan, info)
+                              None, self.instance, plan, info)
         unlink.assert_called_once_with(self.instances_path,
                                        self.disk + '.v2v')
         self.assertFalse(os.path.exists(self.disk + '.v2v'))

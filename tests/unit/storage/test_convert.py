@@ -351,6 +351,94 @@ class TestInspect(_TempDirTest):
         self.assertRaises(convert.BackingFileRefused, convert.inspect_source,
                           path, 'qcow2')
 
+    def _backed(self, backing, fmt='raw', backing_info=None):
+        """A qcow2 overlay in src/ backed by ``backing``; its path."""
+        path = self.touch('src/disk.qcow2')
+        extra = {'backing-filename': backing,
+                 'full-backing-filename': backing}
+        if fmt:
+            extra['backing-filename-format'] = fmt
+        infos = {path: qcow2_info(path, **extra)}
+        real = os.path.realpath(os.path.join(self.src_dir, backing))
+        infos[real] = backing_info or {
+            'format': fmt or 'raw', 'virtual-size': 64 * MIB,
+            'filename': real, 'actual-size': 4096}
+        self.exec.side_effect = FakeQemuImg(infos)
+        return path
+
+    def test_backing_file_in_the_trusted_dir(self):
+        base_dir = os.path.join(self.tmp, '_base')
+        os.makedirs(base_dir)
+        base = self.touch('_base/abc123')
+        path = self._backed(base)
+        info = convert.inspect_source(path, 'qcow2', backing_dir=base_dir)
+        self.assertEqual(base, info.backing)
+        # The backing file was probed too, as what its overlay records.
+        probed = [args[-1] for args in self.exec.side_effect.commands('info')]
+        self.assertEqual([path, base], probed)
+
+    def test_relative_backing_file_in_the_trusted_dir(self):
+        base_dir = os.path.join(self.tmp, '_base')
+        os.makedirs(base_dir)
+        base = self.touch('_base/abc123')
+        path = self._backed('../_base/abc123')
+        self.exec.side_effect.infos[path]['full-backing-filename'] = (
+            '../_base/abc123')
+        info = convert.inspect_source(path, 'qcow2', backing_dir=base_dir)
+        self.assertEqual(base, info.backing)
+
+    def test_backing_file_outside_the_trusted_dir_refused(self):
+        base_dir = os.path.join(self.tmp, '_base')
+        os.makedirs(base_dir)
+        other = self.touch('elsewhere')
+        path = self._backed(other)
+        exc = self.assertRaises(convert.BackingFileRefused,
+                                convert.inspect_source, path, 'qcow2',
+                                backing_dir=base_dir)
+        self.assertIn('outside', str(exc))
+
+    def test_backing_symlink_escaping_the_trusted_dir_refused(self):
+        base_dir = os.path.join(self.tmp, '_base')
+        os.makedirs(base_dir)
+        secret = self.touch('secret')
+        link = os.path.join(base_dir, 'abc123')
+        os.symlink(secret, link)
+        path = self._backed(link)
+        self.assertRaises(convert.BackingFileRefused,
+                          convert.inspect_source, path, 'qcow2',
+                          backing_dir=base_dir)
+
+    def test_backing_format_not_recorded_refused(self):
+        base_dir = os.path.join(self.tmp, '_base')
+        os.makedirs(base_dir)
+        base = self.touch('_base/abc123')
+        path = self._backed(base, fmt=None)
+        exc = self.assertRaises(convert.BackingFileRefused,
+                                convert.inspect_source, path, 'qcow2',
+                                backing_dir=base_dir)
+        self.assertIn('not recorded', str(exc))
+
+    def test_backing_file_with_its_own_backing_refused(self):
+        base_dir = os.path.join(self.tmp, '_base')
+        os.makedirs(base_dir)
+        base = self.touch('_base/abc123')
+        path = self._backed(base, fmt='qcow2', backing_info=qcow2_info(
+            base, **{'backing-filename': '/etc/shadow',
+                     'backing-filename-format': 'raw'}))
+        exc = self.assertRaises(convert.BackingFileRefused,
+                                convert.inspect_source, path, 'qcow2',
+                                backing_dir=base_dir)
+        self.assertIn(base, str(exc))
+
+    def test_backing_file_missing(self):
+        base_dir = os.path.join(self.tmp, '_base')
+        os.makedirs(base_dir)
+        path = self._backed(os.path.join(base_dir, 'gone'))
+        exc = self.assertRaises(disks.DiskError, convert.inspect_source,
+                                path, 'qcow2', backing_dir=base_dir)
+        self.assertNotIsInstance(exc, convert.BackingFileRefused)
+        self.assertIn('does not exist', str(exc))
+
     def test_data_file_refused(self):
         path = self.touch('src/disk.qcow2')
         info = qcow2_info(path)

@@ -100,6 +100,32 @@ class RollbackSourceTest(unittest.TestCase):
         cutover.rollback_source(dom, _sync(dom))
 
 
+class RestartSourceTest(unittest.TestCase):
+    """The source's restart without a sync (a recovery after a restart)."""
+
+    def test_paused_guest_resumed(self):
+        dom = fakes.dom()
+        dom.state.side_effect = [[libvirt.VIR_DOMAIN_PAUSED, 0],
+                                 [libvirt.VIR_DOMAIN_RUNNING, 0]]
+        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING,
+                         cutover.restart_source(dom))
+        dom.resume.assert_called_once_with()
+        dom.blockJobAbort.assert_not_called()
+
+    def test_powered_off_guest_started(self):
+        dom = fakes.dom()
+        dom.isActive.return_value = False
+        cutover.restart_source(dom)
+        dom.create.assert_called_once_with()
+
+    def test_unreadable_state_is_none(self):
+        dom = fakes.dom()
+        dom.isActive.return_value = False
+        dom.create.side_effect = libvirt.libvirtError('boom')
+        dom.state.side_effect = libvirt.libvirtError('gone')
+        self.assertIsNone(cutover.restart_source(dom))
+
+
 class RunSourceCutoverTest(unittest.TestCase):
     """The one sequence Nova's driver and the lab run."""
 
@@ -171,6 +197,9 @@ class RunSourceCutoverTest(unittest.TestCase):
                 calls.append('enter_cutover')
                 return True
 
+            def source_stopped(self, how):
+                calls.append('source_stopped:%s' % how)
+
             def before_clone(self):
                 calls.append('before_clone')
 
@@ -180,7 +209,8 @@ class RunSourceCutoverTest(unittest.TestCase):
         self._run(Recorder())
         self.assertEqual(['should_abort', 'progress', 'force_complete',
                           'before_cutover', 'enter_cutover', 'suspend',
-                          'progress', 'before_clone', 'start_clone'], calls)
+                          'progress', 'source_stopped:suspended',
+                          'before_clone', 'start_clone'], calls)
 
     def test_failing_hook_rolls_back_wrapped(self):
         self.dom.state.return_value = [libvirt.VIR_DOMAIN_PAUSED, 0]
@@ -188,6 +218,40 @@ class RunSourceCutoverTest(unittest.TestCase):
         self.assertRaises(exception.CutoverFailed, self._run, hooks)
         self.dom.resume.assert_called_once_with()
         self.start_clone.assert_not_called()
+        self.dom.destroy.assert_not_called()
+
+    def test_source_stopped_hook_failing_rolls_back(self):
+        # A phase that cannot be recorded is not entered.
+        self.dom.state.return_value = [libvirt.VIR_DOMAIN_PAUSED, 0]
+        hooks = _hooks(source_stopped=mock.Mock(
+            side_effect=RuntimeError('database gone')))
+        self.assertRaises(exception.CutoverFailed, self._run, hooks)
+        self.dom.resume.assert_called_once_with()
+        self.start_clone.assert_not_called()
+
+    def test_unproven_clone_keeps_the_source_and_resumes_it(self):
+        # start_clone removed the clone whose guest showed no activity:
+        # the paused source was never destroyed, it resumes.
+        self.dom.state.return_value = [libvirt.VIR_DOMAIN_PAUSED, 0]
+        self.start_clone.side_effect = exception.CloneNotProven(
+            'the clone showed no guest activity within 1 s')
+        with self.assertRaises(exception.CloneNotProven) as ctx:
+            self._run()
+        self.assertEqual('the clone showed no guest activity within 1 s',
+                         str(ctx.exception))
+        self.dom.destroy.assert_not_called()
+        self.dom.undefine.assert_not_called()
+        self.dom.resume.assert_called_once_with()
+
+    def test_acpi_stopped_source_is_started_again(self):
+        self.dom.isActive.return_value = False
+        self.watcher._add('lifecycle', None, 0)
+        with mock.patch.object(cutover, 'stop_source',
+                               return_value='shutdown'):
+            self.start_clone.side_effect = exception.CloneNotProven('x')
+            self.assertRaises(exception.CloneNotProven, self._run,
+                              mode=cutover.ACPI)
+        self.dom.create.assert_called_once_with()
         self.dom.destroy.assert_not_called()
 
     def test_default_release_check_waits_for_the_ports(self):

@@ -33,6 +33,7 @@ from nova_v2v.hardware import guest as hw_guest
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.transfer import nbd
+from nova_v2v.virt.libvirt import cold
 from nova_v2v.virt.libvirt import common as v2v_common
 from nova_v2v.virt.libvirt import cutover_dest
 from nova_v2v.virt.libvirt import cutover_source
@@ -68,6 +69,7 @@ class _DriverTestBase(test.NoDBTestCase):
         self.drvr = driver.V2VLibvirtDriver(fake.FakeVirtAPI(), False)
         self.instance = objects.Instance(
             uuid=uuids.instance, host='src', node='src',
+            image_ref=uuids.image,
             system_metadata={'image_hw_disk_bus': 'virtio'})
         # The instance as the database holds it (MigrationRecord reads and
         # writes through it).
@@ -666,7 +668,9 @@ class CloneConnectionTestCase(_DriverTestBase):
                                   'start_clone_retrying',
                                   return_value=(mock.Mock(), 1.0)) as start:
             source.start_clone(self.instance, 'dest-host', '<domain/>')
-        self.assertIs(conn, start.call_args[0][0])
+        # Its domain runs; whether its guest runs is the proof's.
+        self.assertEqual((conn, '<domain/>', None, 0),
+                         start.call_args[0][:4])
         conn.close.assert_called_once_with()
 
     def _release_check(self):
@@ -1163,6 +1167,65 @@ class ColdMigrationTestCase(_DriverTestBase):
         self._migrate()
         self.assertNotIn(v2v_record.SYSMETA_OFFLINE_PLAN,
                          self.instance.system_metadata)
+
+    def _convert_plan(self, *paths):
+        return mock.Mock(disks=[mock.Mock(path=path, source_format='qcow2',
+                                          dest_format='raw')
+                                for path in paths])
+
+    def test_backing_files_fetched_before_conversion(self):
+        """A converted disk's backing file is fetched by Nova's code first.
+
+        Only for the disks that convert and have one; each conversion may
+        read a backing file from Nova's image cache only.
+        """
+        inst_dir = os.path.join(self.instances_path, self.instance.uuid)
+        os.makedirs(inst_dir)
+        disk, local, config = (os.path.join(inst_dir, name) for name in
+                               ('disk', 'disk.local', 'disk.config'))
+        infos = [{'path': disk, 'type': 'qcow2', 'virt_disk_size': 1,
+                  'backing_file': 'abc123'},
+                 {'path': local, 'type': 'qcow2', 'virt_disk_size': 1,
+                  'backing_file': ''},
+                 {'path': config, 'type': 'raw', 'virt_disk_size': 1,
+                  'backing_file': 'other'}]
+        order = []
+        fetch = self.useFixture(fixtures.MockPatchObject(
+            libvirt_driver.LibvirtDriver, '_create_images_and_backing',
+            side_effect=lambda *a, **k: order.append('fetch'))).mock
+
+        def converted(src, sfmt, dest, dfmt, backing_dir=None):
+            order.append(('convert', src, backing_dir))
+            open(dest, 'w').close()
+
+        with mock.patch.object(cold.offline, 'convert_disk', converted):
+            out = self.drvr.v2v_cold.convert_disks(
+                self.context, self.instance,
+                self._convert_plan(disk, local), jsonutils.dumps(infos),
+                'src')
+        fetch.assert_called_once_with(
+            self.context, self.instance, inst_dir, [infos[0]],
+            fallback_from_host='src')
+        cache = os.path.join(self.instances_path, '_base')
+        self.assertEqual(['fetch', ('convert', disk, cache),
+                          ('convert', local, cache)], order)
+        self.assertEqual(['', '', 'other'],
+                         [i['backing_file'] for i in jsonutils.loads(out)])
+
+    def test_no_backing_file_nothing_fetched(self):
+        inst_dir = os.path.join(self.instances_path, self.instance.uuid)
+        os.makedirs(inst_dir)
+        disk = os.path.join(inst_dir, 'disk')
+        fetch = self.useFixture(fixtures.MockPatchObject(
+            libvirt_driver.LibvirtDriver, '_create_images_and_backing')).mock
+        with mock.patch.object(cold.offline, 'convert_disk',
+                               lambda s, sf, d, df, backing_dir=None:
+                               open(d, 'w').close()):
+            self.drvr.v2v_cold.convert_disks(
+                self.context, self.instance, self._convert_plan(disk),
+                jsonutils.dumps([{'path': disk, 'type': 'qcow2',
+                                  'backing_file': ''}]))
+        fetch.assert_not_called()
 
     def test_finish_without_plan_is_novas(self):
         with mock.patch.object(libvirt_driver.LibvirtDriver,

@@ -24,7 +24,10 @@ import ast
 import importlib
 import inspect
 import os
+from unittest import mock
 
+from nova.compute import manager as compute_manager
+from nova.db.main import api as db_api
 from nova import objects
 from nova import test
 from nova.tests import fixtures as nova_fixtures
@@ -121,6 +124,34 @@ class NovaContractTestCase(test.NoDBTestCase):
                 self.assertEqual(params, _params(func),
                                  '%s changed' % dotted)
 
+    def test_manager_reached_through_the_virtapi(self):
+        """ComputeVirtAPI keeps the manager the recovery's callbacks use."""
+        manager = mock.Mock(spec=['reportclient',
+                                  '_post_live_migration_update_host',
+                                  '_rollback_live_migration'])
+        drvr = mock.Mock(virtapi=compute_manager.ComputeVirtAPI(manager))
+        compute = nova_internals.NovaCompute(drvr)
+        post = compute.post_method(mock.sentinel.bdms)
+        recover = compute.recover_method(mock.sentinel.bdms)
+        post(1, 2)
+        recover(3, 4)
+        manager._post_live_migration_update_host.assert_called_once_with(
+            1, 2, source_bdms=mock.sentinel.bdms)
+        manager._rollback_live_migration.assert_called_once_with(
+            3, 4, source_bdms=mock.sentinel.bdms)
+
+    def test_startup_hook_overridden_with_novas_parameters(self):
+        name = 'process_instances_at_startup'
+        self.assertEqual(
+            _params(getattr(nova_internals.LibvirtDriver, name)),
+            _params(getattr(driver.V2VDriverMixin, name)))
+
+    def test_in_progress_statuses_are_novas(self):
+        source = inspect.getsource(
+            db_api.migration_get_in_progress_by_instance)
+        for status in nova_internals.IN_PROGRESS:
+            self.assertIn("'%s'" % status, source)
+
     def test_libvirt_module(self):
         module, name = nova_internals.LIBVIRT_MODULE.rsplit('.', 1)
         self.assertTrue(hasattr(importlib.import_module(module), name),
@@ -150,7 +181,7 @@ _PRIVATE = sorted(
     {name for name in nova_internals.DRIVER_MEMBERS if name[0] == '_'})
 _NOVA_MODULES = ('nova.virt.libvirt.migration', 'nova.virt.libvirt.guest',
                  'nova.virt.libvirt.utils', 'nova.virt.libvirt.host',
-                 'nova.utils')
+                 'nova.utils', 'nova.compute.utils')
 
 
 class SeamTestCase(test.NoDBTestCase):

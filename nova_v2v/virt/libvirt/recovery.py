@@ -1,0 +1,632 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The recovery of interrupted V2V cutovers when nova-compute starts.
+
+A cutover runs in a thread of the source's nova-compute; the destination's
+compute holds its NBD exports. When either service stops in the middle
+(killed, crashed, restarted), the cutover's durable record (the phase in
+:class:`record.MigrationRecord`, written before each phase is entered)
+says what to do, and this module does it when the compute starts again,
+from Nova's ``process_instances_at_startup`` driver hook: the manager's
+``init_host`` calls it with the instances it loaded for this host, before
+its own ``_init_instance`` of each. Nova alone would only set the
+migration to ``error`` and clear the task state (``_reset_live_migration``);
+it would not end the block copy jobs, resume a paused source, remove a
+clone or clean the destination, and after the point of no return it would
+keep its records on a source whose guest now runs on the destination.
+
+The decision is :func:`decide`, pure; :class:`Recovery` gathers its inputs
+and carries it out with Nova's own callbacks of a live migration
+(``recover_method``: ``ComputeManager._rollback_live_migration``, which
+also has the destination's ``rollback_live_migration_at_destination``
+stop the exports and remove the precreated disks; ``post_method``:
+``ComputeManager._post_live_migration_update_host``, which moves Nova's
+records to the destination and removes the source's disks), with the
+migrate_data the source kept when its half started (or one rebuilt, when
+the move was interrupted before).
+
+**Never two running copies, never none**, case by case. The invariants
+the cutover keeps are: the source's disks are never written by anything
+but the source guest before the point of no return, and never deleted
+before it; the clone is defined only in CLONE_STARTED or later; the source
+guest is destroyed (never before) in CLONE_PROVEN or later.
+
+*On the source* (the instance is on this host, a live migration of it
+from here is in progress, its record is a cutover's):
+
+* PLANNED (no export yet): nothing of the cutover ran; Nova's own restart
+  handling applies. One copy: the source's, which never stopped.
+* EXPORTED, SYNCING, CUTTING_OVER, SOURCE_STOPPED: no clone can exist (it
+  is defined in CLONE_STARTED at the earliest; in CUTTING_OVER and
+  SOURCE_STOPPED the destination is asked all the same, and a clone found
+  is removed first: an earlier release defined it while its record said
+  CUTTING_OVER, so a cutover interrupted by the upgrade itself is covered
+  when the destination answers). The block copy jobs are
+  ended without pivot (the source keeps its own disks, which only its
+  guest wrote), the guest is resumed (paused) or started (shut off over
+  ACPI), then Nova's rollback cleans the destination. One copy: the
+  source's. A source domain that is missing (which the cutover never
+  does before CLONE_PROVEN) is left to Nova's own restart handling,
+  which starts it from its untouched disks
+  (``resume_guests_state_on_host_boot``) or leaves it for the operator's
+  ``server start``: never two, since no clone exists.
+* CLONE_STARTED, CLONE_RUNNING (before the proof) and ROLLED_BACK: the
+  clone may exist. It is destroyed and undefined on the destination
+  first, and only once its removal is confirmed is the source resumed.
+  One copy: the source's, from disks the clone never wrote. When the
+  destination's libvirt cannot say (unreachable), nothing is destroyed
+  and nothing started: phase CLONE_UNKNOWN, instance ERROR with a fault
+  that says what to check. At most one copy runs (the clone, if it
+  does); the source's disks and the clone's are both kept, so none is
+  lost.
+* CLONE_PROVEN, SOURCE_REMOVED: the clone's guest showed activity; it is
+  the guest. The paused source (if still there) is destroyed, never
+  resumed, and Nova's post-migration flow moves the records to the
+  destination (where the clone runs) and removes the source's disks. That
+  flow needs the manager's resource tracker, which Nova sets up after
+  ``init_host``: it runs in a thread once the tracker has reported
+  (:meth:`Recovery.resources_reported`); meanwhile the instance is not
+  given to Nova's ``_init_instance`` (it is the destination's).
+  One copy: the clone. Should the clone have stopped since, its disks
+  hold the guest and Nova's record points at them (a start there runs
+  it): still never two.
+* CLONE_UNKNOWN: the cutover already left both sides as they were; the
+  instance is put in ERROR (again) and the migration in ``error``.
+
+*On the destination* (a live migration to this host is in progress and
+its record is a cutover's):
+
+* EXPORTED, SYNCING, CUTTING_OVER: the exports are stopped. The source's
+  mirror then fails (before the guest stopped, or during its stop: the
+  stop checks the jobs), and the source's running cutover rolls back
+  through its normal path. One copy: the source's; the clone was never
+  started.
+* SOURCE_STOPPED and later: left alone (the exports released themselves
+  when the source ended its jobs; the clone is the source's to start,
+  prove or remove).
+
+*Leftovers*: the exports of an instance directory under the instances
+path whose instance has no live migration in progress (a crashed
+compute's) are stopped and their pid files removed: no guest depends on
+them.
+"""
+
+import dataclasses
+import glob
+import os
+import threading
+import typing as ty
+
+from nova.compute import task_states
+from nova.compute import vm_states
+from nova import exception
+from nova import objects
+from oslo_log import log as logging
+
+from nova_v2v import conf
+from nova_v2v.hardware import translate
+from nova_v2v import paths
+from nova_v2v.virt.libvirt import cutover_transfer
+from nova_v2v.virt.libvirt import nova_internals
+from nova_v2v.virt.libvirt import record as v2v_record
+
+CONF = conf.CONF
+LOG = logging.getLogger(__name__)
+
+# The side of the migration this host is.
+SOURCE = 'source'
+DEST = 'destination'
+
+# The source domain's state.
+RUNNING = 'running'
+PAUSED = 'paused'
+SHUTOFF = 'shut-off'
+MISSING = 'missing'
+
+# The clone's state on the destination.
+PRESENT = 'present'
+ABSENT = 'absent'
+UNKNOWN = 'unknown'
+
+# What to do.
+LEAVE = 'leave'
+ROLL_BACK = 'roll-back'
+COMPLETE = 'complete'
+HOLD = 'hold'
+STOP_EXPORTS = 'stop-exports'
+
+# How the source guest runs again.
+RESUME = 'resume'
+START = 'start'
+
+_SYNC_PHASES = (v2v_record.EXPORTED, v2v_record.SYNCING,
+                v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED)
+# No clone can exist in these phases (CLONE_STARTED is recorded before it
+# is defined), but a release that recorded no CLONE_STARTED defined it in
+# CUTTING_OVER: one found there is removed too.
+_GUARDED_PHASES = (v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED)
+_CLONE_PHASES = (v2v_record.CLONE_STARTED, v2v_record.CLONE_RUNNING,
+                 v2v_record.ROLLED_BACK)
+# The destination's exports serve the source until its jobs end.
+_EXPORTING_PHASES = (v2v_record.EXPORTED, v2v_record.SYNCING,
+                     v2v_record.CUTTING_OVER)
+_RESTART = {PAUSED: RESUME, SHUTOFF: START}
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolution:
+    """What to do with one interrupted cutover, in this order.
+
+    :param action: LEAVE, ROLL_BACK, COMPLETE, HOLD (the clone's state is
+        unknown) or STOP_EXPORTS
+    :param end_jobs: end the source guest's block copy jobs (no pivot)
+    :param remove_clone: destroy and undefine the clone on the destination
+    :param restart: RESUME or START the source guest, or None
+    :param destroy_source: destroy the (paused) source guest
+    :param reason: why, for the log
+    """
+
+    action: str
+    end_jobs: bool = False
+    remove_clone: bool = False
+    restart: ty.Optional[str] = None
+    destroy_source: bool = False
+    reason: str = ''
+
+
+def clone_matters(side, phase):
+    """Whether :func:`decide` needs the clone's state for this phase."""
+    return side == SOURCE and phase in _CLONE_PHASES + _GUARDED_PHASES
+
+
+def decide(side, phase, source_state=None, clone_state=None):
+    """The resolution of an interrupted cutover (see the module's doc).
+
+    :param side: SOURCE or DEST
+    :param phase: the recorded phase (``record.PLANNED``...), or None
+    :param source_state: on the source: RUNNING, PAUSED, SHUTOFF, MISSING
+    :param clone_state: on the source, in the phases where
+        :func:`clone_matters`: PRESENT, ABSENT or UNKNOWN
+    :returns: :class:`Resolution`
+    """
+    if side == DEST:
+        if phase in _EXPORTING_PHASES:
+            return Resolution(STOP_EXPORTS, reason='the source still mirrors '
+                              'into the exports: ending them rolls the '
+                              'source back')
+        return Resolution(LEAVE, reason='no export of the cutover serves '
+                          'in phase %s' % phase)
+    if phase in v2v_record.AFTER_NO_RETURN:
+        return Resolution(
+            COMPLETE, destroy_source=source_state in (RUNNING, PAUSED),
+            reason='past the point of no return: the clone is the guest')
+    if phase == v2v_record.CLONE_UNKNOWN:
+        return Resolution(HOLD, reason='the clone\'s state was unknown')
+    if phase in _CLONE_PHASES:
+        if clone_state not in (PRESENT, ABSENT):
+            return Resolution(HOLD, end_jobs=source_state in (RUNNING,
+                                                              PAUSED),
+                              reason='the destination cannot say whether '
+                                     'the clone runs')
+        return Resolution(
+            ROLL_BACK, end_jobs=source_state in (RUNNING, PAUSED),
+            remove_clone=clone_state == PRESENT,
+            restart=_RESTART.get(source_state),
+            reason='before the point of no return: the source owns the '
+                   'guest')
+    if phase in _SYNC_PHASES:
+        return Resolution(
+            ROLL_BACK, end_jobs=source_state in (RUNNING, PAUSED),
+            remove_clone=clone_state == PRESENT,
+            restart=_RESTART.get(source_state),
+            reason='before the point of no return, no clone yet')
+    return Resolution(LEAVE, reason='no cutover ran (phase %s)' % phase)
+
+
+class CloneUnknown(Exception):
+    """The destination's libvirt cannot say whether the clone exists."""
+
+
+class Recovery(object):
+    """Resolve the interrupted cutovers of this host, at start-up.
+
+    :param nova: the driver's :class:`nova_internals.NovaLibvirt`
+    :param compute: the driver's :class:`nova_internals.NovaCompute`
+    :param dest_uri: ``f(dest host) -> libvirt URI`` of a destination's
+        libvirtd (the cutover's own, ``CutoverSource.dest_uri``)
+    """
+
+    def __init__(self, nova, compute, dest_uri):
+        self._nova = nova
+        self._compute = compute
+        self._dest_uri = dest_uri
+        self._half = cutover_transfer.DestinationHalf()
+        self.host = None
+        # The moves to complete once the resource tracker runs.
+        self._pending = []
+        self._lock = threading.Lock()
+
+    def at_start(self, context, instances):
+        """Resolve every interrupted cutover; the instances Nova keeps.
+
+        :param instances: the InstanceList Nova's ``init_host`` loaded for
+            this host
+        :returns: the InstanceList for Nova's own ``_init_instance``,
+            without the instances whose move is completed (past the point
+            of no return: they are the destination's)
+        """
+        try:
+            migrations = nova_internals.live_migrations_in_progress(
+                context, self.host)
+        except Exception:
+            LOG.exception('V2V: cannot list the live migrations in '
+                          'progress; no interrupted cutover is resolved')
+            return instances
+        outgoing = {m.instance_uuid: m for m in migrations
+                    if m.source_compute == self.host}
+        incoming = {m.instance_uuid: m for m in migrations
+                    if m.dest_compute == self.host}
+        kept = []
+        for instance in instances:
+            migration = outgoing.get(instance.uuid)
+            moved = False
+            if migration is not None:
+                try:
+                    moved = self.resolve_source(context, instance, migration)
+                except Exception:
+                    LOG.exception('V2V: the interrupted cutover could not '
+                                  'be resolved', instance=instance)
+            if not moved:
+                kept.append(instance)
+        for migration in incoming.values():
+            try:
+                self.resolve_destination(context, migration)
+            except Exception:
+                LOG.exception('V2V: the interrupted cutover of %(uuid)s '
+                              'could not be resolved on its destination',
+                              {'uuid': migration.instance_uuid})
+        try:
+            self.sweep(context, set(outgoing) | set(incoming))
+        except Exception:
+            LOG.exception('V2V: sweeping the leftover NBD exports failed')
+        if len(kept) == len(instances):
+            return instances
+        return objects.InstanceList(context, objects=kept)
+
+    # -- the source ------------------------------------------------------
+
+    def resolve_source(self, context, instance, migration):
+        """Resolve the cutover of ``instance`` from this host.
+
+        :returns: True when its move to the destination is completed
+            (:meth:`resources_reported`)
+        """
+        record = v2v_record.MigrationRecord.carried(context, instance)
+        if not record.is_cutover:
+            return False
+        phase = record.phase[0]
+        dest = migration.dest_compute
+        source_state = self._source_state(instance)
+        clone_state = (self._clone_state(instance, dest)
+                       if clone_matters(SOURCE, phase) else None)
+        resolution = decide(SOURCE, phase, source_state, clone_state)
+        if resolution.action == LEAVE:
+            return False
+        LOG.warning('V2V: the cutover to %(dest)s was interrupted in phase '
+                    '%(phase)s (source %(source)s, clone %(clone)s): '
+                    '%(action)s, %(reason)s',
+                    {'dest': dest, 'phase': phase, 'source': source_state,
+                     'clone': clone_state, 'action': resolution.action,
+                     'reason': resolution.reason}, instance=instance)
+        if resolution.end_jobs:
+            self._end_jobs(instance)
+        if resolution.action == ROLL_BACK:
+            if resolution.remove_clone:
+                try:
+                    self._remove_clone(instance, dest)
+                except CloneUnknown as exc:
+                    LOG.error('V2V: %(err)s', {'err': exc},
+                              instance=instance)
+                    self._hold(context, instance, migration, phase)
+                    return False
+            self._roll_back(context, instance, migration, resolution)
+            return False
+        if resolution.action == COMPLETE:
+            return self._complete(context, instance, migration, resolution)
+        self._hold(context, instance, migration, phase)
+        return False
+
+    def _source_state(self, instance):
+        try:
+            self._nova.get_guest(instance)
+        except exception.InstanceNotFound:
+            return MISSING
+        lv = nova_internals.libvirt()
+        state = self._nova.get_domain(instance).info()[0]
+        if state == lv.VIR_DOMAIN_PAUSED:
+            return PAUSED
+        if state in (lv.VIR_DOMAIN_SHUTOFF, lv.VIR_DOMAIN_CRASHED,
+                     lv.VIR_DOMAIN_NOSTATE):
+            return SHUTOFF
+        return RUNNING
+
+    def _clone_state(self, instance, dest):
+        try:
+            conn = self._nova.open_destination(self._dest_uri(dest))
+        except Exception as exc:
+            LOG.warning('V2V: the destination %(dest)s\'s libvirt is '
+                        'unreachable: %(err)s', {'dest': dest, 'err': exc},
+                        instance=instance)
+            return UNKNOWN
+        try:
+            return PRESENT if self._lookup(conn, instance) else ABSENT
+        except CloneUnknown:
+            return UNKNOWN
+        finally:
+            _close(conn)
+
+    @staticmethod
+    def _lookup(conn, instance):
+        """The instance's domain through ``conn``, or None."""
+        lv = nova_internals.libvirt()
+        try:
+            return conn.lookupByUUIDString(instance.uuid)
+        except lv.libvirtError as exc:
+            if exc.get_error_code() == lv.VIR_ERR_NO_DOMAIN:
+                return None
+            raise CloneUnknown(str(exc))
+
+    def _remove_clone(self, instance, dest):
+        """Destroy and undefine the clone; CloneUnknown if unconfirmed."""
+        lv = nova_internals.libvirt()
+        try:
+            conn = self._nova.open_destination(self._dest_uri(dest))
+        except Exception as exc:
+            raise CloneUnknown('the destination %s became unreachable: %s'
+                               % (dest, exc))
+        try:
+            clone = self._lookup(conn, instance)
+            if clone is None:
+                return
+            # Destroyed whatever its state (a paused clone is active too),
+            # then undefined; it must be gone (an undefined domain that
+            # still runs would be transient).
+            for step in (clone.destroy, clone.undefine):
+                try:
+                    step()
+                except lv.libvirtError as exc:
+                    LOG.warning('V2V: removing the clone on %(dest)s: '
+                                '%(err)s', {'dest': dest, 'err': exc},
+                                instance=instance)
+            if self._lookup(conn, instance) is not None:
+                raise CloneUnknown('the clone on %s is still defined after '
+                                   'its removal' % dest)
+            LOG.info('V2V: the clone was removed from %(dest)s',
+                     {'dest': dest}, instance=instance)
+        finally:
+            _close(conn)
+
+    def _end_jobs(self, instance):
+        """End every block job of the source guest, without pivot."""
+        lv = nova_internals.libvirt()
+        dom = self._nova.get_domain(instance)
+        for dev, _bus, _path, _fmt in translate.disk_targets(
+                dom.XMLDesc(0)):
+            if not dev:
+                continue
+            try:
+                if dom.blockJobInfo(dev, 0):
+                    dom.blockJobAbort(dev, 0)
+                    LOG.info('V2V: the block copy of %(dev)s was ended '
+                             'without pivot', {'dev': dev},
+                             instance=instance)
+            except lv.libvirtError as exc:
+                LOG.warning('V2V: ending the block job of %(dev)s: '
+                            '%(err)s', {'dev': dev, 'err': exc},
+                            instance=instance)
+
+    def _restart(self, instance, how):
+        dom = self._nova.get_domain(instance)
+        if how == RESUME:
+            dom.resume()
+        elif how == START:
+            dom.create()
+        LOG.info('V2V: the source guest runs again (%(how)s)',
+                 {'how': how}, instance=instance)
+
+    @staticmethod
+    def _note_phase(context, instance, phase):
+        record = v2v_record.MigrationRecord.current(context, instance,
+                                                    carry_exports=False)
+        record.set_phase(phase)
+        record.save()
+        LOG.info('V2V phase %(phase)s', {'phase': phase}, instance=instance)
+        return record
+
+    def _callback_args(self, context, instance, migration, record):
+        migrate_data = nova_internals.migrate_data_from_json(
+            record.migrate_data_text, migration)
+        bdms = nova_internals.source_bdms(context, instance, migrate_data)
+        return migrate_data, bdms
+
+    def _roll_back(self, context, instance, migration, resolution):
+        if resolution.restart:
+            self._restart(instance, resolution.restart)
+        record = self._note_phase(context, instance, v2v_record.ROLLED_BACK)
+        if instance.task_state != task_states.MIGRATING:
+            LOG.warning('V2V: the instance is not migrating (task state '
+                        '%(state)s): only the migration is set to error',
+                        {'state': instance.task_state}, instance=instance)
+            migration.status = 'error'
+            migration.save()
+            return
+        migrate_data, bdms = self._callback_args(context, instance,
+                                                 migration, record)
+        self._compute.recover_method(bdms)(
+            context, instance, migration.dest_compute, migrate_data,
+            migration_status='error')
+        self._forget_migrate_data(context, instance)
+
+    def _complete(self, context, instance, migration, resolution):
+        if resolution.destroy_source:
+            # Running or paused: never to run again.
+            self._nova.get_domain(instance).destroy()
+            LOG.info('V2V: the paused source guest was destroyed',
+                     instance=instance)
+        record = v2v_record.MigrationRecord.carried(context, instance)
+        if record.phase[0] != v2v_record.SOURCE_REMOVED:
+            record = self._note_phase(context, instance,
+                                      v2v_record.SOURCE_REMOVED)
+        if instance.task_state != task_states.MIGRATING:
+            LOG.error('V2V: the instance is not migrating (task state '
+                      '%(state)s): its move to %(dest)s is left to the '
+                      'operator', {'state': instance.task_state,
+                                   'dest': migration.dest_compute},
+                      instance=instance)
+            return False
+        # Nova's post-migration flow needs the resource tracker, which the
+        # manager sets up after init_host: the move is completed once it
+        # reported (resources_reported). Nova does not initialise the
+        # instance meanwhile: it is the destination's.
+        with self._lock:
+            self._pending.append((context, instance, migration))
+        LOG.info('V2V: the move to %(dest)s is completed once the resource '
+                 'tracker runs', {'dest': migration.dest_compute},
+                 instance=instance)
+        return True
+
+    def resources_reported(self):
+        """The resource tracker reported: complete the pending moves.
+
+        Called with the resource tracker's lock held (from the driver's
+        ``update_provider_tree``): the moves run in a thread of their own,
+        since Nova's post-migration flow updates the resources too.
+        """
+        with self._lock:
+            pending, self._pending = self._pending, []
+        if pending:
+            threading.Thread(target=self._finish_moves, args=(pending,),
+                             name='v2v-recovery', daemon=True).start()
+
+    def _finish_moves(self, pending):
+        for context, instance, migration in pending:
+            try:
+                record = v2v_record.MigrationRecord.carried(context,
+                                                            instance)
+                migrate_data, bdms = self._callback_args(
+                    context, instance, migration, record)
+                self._forget_migrate_data(context, instance)
+                self._compute.post_method(bdms)(
+                    context, instance, migration.dest_compute, True,
+                    migrate_data)
+                LOG.info('V2V: the interrupted cutover was completed: the '
+                         'instance is on %(dest)s',
+                         {'dest': migration.dest_compute},
+                         instance=instance)
+            except Exception:
+                LOG.exception('V2V: completing the interrupted cutover to '
+                              '%(dest)s failed',
+                              {'dest': migration.dest_compute},
+                              instance=instance)
+
+    def _hold(self, context, instance, migration, phase):
+        """Nothing destroyed, nothing started: ERROR for the operator."""
+        dest = migration.dest_compute
+        if phase != v2v_record.CLONE_UNKNOWN:
+            self._note_phase(context, instance, v2v_record.CLONE_UNKNOWN)
+        message = ('The V2V cutover to %(dest)s was interrupted (phase '
+                   '%(phase)s) and the state of the clone on %(dest)s is '
+                   'unknown: nothing was destroyed and the source guest is '
+                   'left stopped on %(source)s. Check on %(dest)s whether '
+                   'the domain %(uuid)s runs, then keep one copy as '
+                   'README.rst describes.' % {
+                       'dest': dest, 'phase': phase, 'source': self.host,
+                       'uuid': instance.uuid})
+        LOG.critical('V2V: %(msg)s', {'msg': message}, instance=instance)
+        nova_internals.add_instance_fault(context, instance, message)
+        instance.vm_state = vm_states.ERROR
+        instance.task_state = None
+        instance.save()
+        migration.status = 'error'
+        migration.save()
+
+    @staticmethod
+    def _forget_migrate_data(context, instance):
+        record = v2v_record.MigrationRecord.current(context, instance,
+                                                    carry_exports=False)
+        record.set_migrate_data_text(None)
+        record.save()
+
+    # -- the destination -------------------------------------------------
+
+    def resolve_destination(self, context, migration):
+        """Stop the exports of a cutover to this host that still serve."""
+        record = v2v_record.MigrationRecord.of_instance(
+            context, migration.instance_uuid)
+        if not record.is_cutover:
+            return
+        phase = record.phase[0]
+        resolution = decide(DEST, phase)
+        if resolution.action != STOP_EXPORTS:
+            return
+        instance = record.instance
+        LOG.warning('V2V: the cutover from %(source)s was interrupted here '
+                    'in phase %(phase)s: stopping its exports, the source '
+                    'rolls back', {'source': migration.source_compute,
+                                   'phase': phase}, instance=instance)
+        self._half.stop(instance, record.exports,
+                        nova_internals.instance_path(instance))
+        if record.exports:
+            fresh = v2v_record.MigrationRecord.current(context, instance)
+            fresh.set_exports(None)
+            fresh.save()
+
+    # -- the leftovers ---------------------------------------------------
+
+    def sweep(self, context, busy):
+        """Stop the exports no migration in progress uses.
+
+        :param busy: uuids of the instances whose live migration in
+            progress involves this host (resolved above)
+        :returns: the instance directories swept
+        """
+        root = CONF.instances_path
+        swept = []
+        for pid_file in sorted(glob.glob(os.path.join(
+                root, '*', cutover_transfer.NBD_PID_GLOB))):
+            instance_dir = os.path.dirname(pid_file)
+            name = os.path.basename(instance_dir)
+            if name in busy or instance_dir in swept:
+                continue
+            if nova_internals.live_migrating(context, name):
+                continue
+            try:
+                paths.confine(root, instance_dir)
+            except paths.PathEscape as exc:
+                LOG.warning('V2V: not sweeping %(dir)s: %(err)s',
+                            {'dir': instance_dir, 'err': exc})
+                continue
+            stopped = self._half.stop_leftovers(instance_dir)
+            LOG.warning('V2V: swept the NBD exports left in %(dir)s (%(n)d '
+                        'still running)', {'dir': instance_dir, 'n': stopped})
+            swept.append(instance_dir)
+        return swept
+
+
+def _close(conn):
+    try:
+        conn.close()
+    except Exception:
+        pass

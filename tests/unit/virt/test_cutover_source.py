@@ -1,0 +1,357 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The source's cutover in the driver: its phases and its three outcomes.
+
+The engine (:func:`nova_v2v.transfer.cutover.run_source_cutover`) is
+replaced by a script that calls the driver's hooks and ``start_clone`` in
+the engine's order; the engine's own sequence is tested in
+``tests/unit/transfer``.
+"""
+
+from unittest import mock
+
+from nova import objects
+
+from nova_v2v import exception as v2v_exception
+from nova_v2v.transfer import exception as transfer_exception
+from nova_v2v.virt.libvirt import cutover_source
+from nova_v2v.virt.libvirt import cutover_transfer
+from nova_v2v.virt.libvirt import nova_internals
+from nova_v2v.virt.libvirt import record as v2v_record
+from tests.unit.virt import test_driver
+
+BEFORE_NO_RETURN = [v2v_record.SYNCING, v2v_record.CUTTING_OVER,
+                    v2v_record.SOURCE_STOPPED, v2v_record.CLONE_STARTED,
+                    v2v_record.CLONE_RUNNING, v2v_record.CLONE_PROVEN]
+GUEST_XML = ('<domain><devices><disk type="file" device="disk">'
+             '<source file="/i/u/disk"/><target dev="vda" bus="virtio"/>'
+             '</disk></devices></domain>')
+CLONE_XML = ('<domain><devices><disk type="file" device="disk">'
+             '<source file="/i/u/disk"/><target dev="sda" bus="sata"/>'
+             '</disk></devices></domain>')
+
+
+class _SourceTestBase(test_driver._DriverTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.source = self.drvr.v2v_cutover_source
+        self.phases = []
+        self.unrecordable = set()
+        self.record = mock.Mock(
+            exports=[{'path': '/i/u/disk', 'name': 'exp',
+                      'host': '192.0.2.2', 'port': 10810}],
+            plan=None)
+        self.record.record_phase.side_effect = self._record_phase
+        self.post = mock.Mock()
+        self.recover = mock.Mock()
+        self.data = objects.LibvirtLiveMigrateData()
+        self.clone = mock.Mock()
+        self.clone.name.return_value = 'instance-00000001'
+        self.conn = mock.Mock()
+        # What the script does at the clone's start and the proof.
+        self.engine_error = None
+        self.clone_error = None
+        self.proof_error = None
+        self.drvr._host.get_guest = mock.Mock()
+        self.drvr._host.get_guest.return_value.get_xml_desc.return_value = (
+            GUEST_XML)
+        for target, attr, value in (
+                (self.source, 'clone_xml', mock.Mock(return_value=CLONE_XML)),
+                (self.source.nova, 'get_domain', mock.Mock()),
+                (self.source.nova, 'open_destination',
+                 mock.Mock(return_value=self.conn)),
+                (cutover_transfer.cutover, 'run_source_cutover',
+                 mock.Mock(side_effect=self._engine)),
+                (cutover_transfer.clone, 'start_clone_retrying',
+                 mock.Mock(side_effect=self._start_clone)),
+                (cutover_transfer.clone, 'wait_for_activity',
+                 mock.Mock(side_effect=self._wait_for_activity))):
+            patcher = mock.patch.object(target, attr, value)
+            patcher.start()
+            self.addCleanup(patcher.stop)
+
+    def _record_phase(self, phase):
+        if phase in self.unrecordable:
+            raise RuntimeError('database unreachable')
+        self.phases.append(phase)
+
+    def _engine(self, dom, disks, clone_xml, start_clone, hooks, options):
+        """The engine's order: the hooks, the clone's start."""
+        if not hooks.enter_cutover():
+            raise transfer_exception.CutoverCancelled('cancelled')
+        hooks.source_stopped('suspended')
+        hooks.before_clone()
+        if self.engine_error:
+            raise self.engine_error
+        clone, _t = start_clone(clone_xml)
+        return {'downtime_seconds': 1.0, 'stop': 'suspended',
+                'bytes_copied': 10, 'clone': clone.name()}
+
+    def _start_clone(self, conn, xml, verify, timeout):
+        self.assertEqual((None, 0), (verify, timeout))
+        if self.clone_error:
+            raise self.clone_error
+        return self.clone, 1.0
+
+    def _wait_for_activity(self, lookup, devs, timeout, agent=False):
+        self.assertIs(self.conn.lookupByUUIDString.return_value, lookup())
+        if self.proof_error:
+            raise self.proof_error
+        return 'its disk(s) %s written (1 write requests)' % devs[0]
+
+    def _run(self):
+        self.source.run(self.context, self.instance, 'dest', self.post,
+                        self.recover, True, self.data, self.record)
+
+
+class PhasesTestCase(_SourceTestBase):
+
+    def test_every_phase_recorded_in_order_then_post(self):
+        self._run()
+
+        self.assertEqual(BEFORE_NO_RETURN + [v2v_record.SOURCE_REMOVED],
+                         self.phases)
+        self.post.assert_called_once_with(self.context, self.instance,
+                                          'dest', True, self.data)
+        self.recover.assert_not_called()
+        # The clone's disks, as the clone defines them, are sampled.
+        cutover_transfer.clone.wait_for_activity.assert_called_once_with(
+            mock.ANY, ['sda'], 300, agent=False)
+        self.conn.lookupByUUIDString.assert_called_once_with(
+            self.instance.uuid)
+        # One connection for the start, one for the proof, both closed.
+        self.assertEqual(2, self.source.nova.open_destination.call_count)
+        self.assertEqual(2, self.conn.close.call_count)
+        self.clone.destroy.assert_not_called()
+
+    def test_phase_logged(self):
+        record = v2v_record.MigrationRecord(self.context, self.instance, {})
+        cutover_source.note_phase(record, v2v_record.CLONE_PROVEN,
+                                  self.instance)
+        self.assertIn('V2V phase clone-proven', self.stdlog.logger.output)
+        self.assertEqual(
+            v2v_record.CLONE_PROVEN,
+            v2v_record.MigrationRecord.carried(
+                self.context, self.db_instance).phase[0])
+
+    def test_activity_timeout_option(self):
+        self.flags(cutover_activity_timeout=7, group='v2v')
+        self._run()
+        cutover_transfer.clone.wait_for_activity.assert_called_once_with(
+            mock.ANY, ['sda'], 7, agent=False)
+
+    def test_guest_agent_asked_when_the_image_has_one(self):
+        self.instance.system_metadata['image_hw_qemu_guest_agent'] = 'yes'
+        self._run()
+        cutover_transfer.clone.wait_for_activity.assert_called_once_with(
+            mock.ANY, ['sda'], 300, agent=True)
+
+    def test_unrecorded_phase_before_no_return_is_not_entered(self):
+        for phase in BEFORE_NO_RETURN:
+            with self.subTest(phase=phase):
+                self.phases.clear()
+                self.unrecordable = {phase}
+                self.post.reset_mock()
+                self.recover.reset_mock()
+
+                self._run()
+
+                index = BEFORE_NO_RETURN.index(phase)
+                self.assertEqual(BEFORE_NO_RETURN[:index] +
+                                 [v2v_record.ROLLED_BACK], self.phases)
+                self.post.assert_not_called()
+                self.recover.assert_called_once_with(
+                    self.context, self.instance, 'dest', self.data)
+
+    def test_unrecorded_phase_after_no_return_is_only_logged(self):
+        self.unrecordable = {v2v_record.SOURCE_REMOVED}
+
+        self._run()
+
+        self.assertEqual(BEFORE_NO_RETURN, self.phases)
+        self.post.assert_called_once()
+        self.recover.assert_not_called()
+        self.assertIn('Cannot record the V2V phase source-removed',
+                      self.stdlog.logger.output)
+
+    def test_note_phase_raises_only_when_required(self):
+        record = mock.Mock()
+        record.record_phase.side_effect = RuntimeError('db')
+        self.assertRaises(v2v_exception.V2VCutoverFailed,
+                          cutover_source.note_phase, record,
+                          v2v_record.SYNCING, self.instance)
+        cutover_source.note_phase(record, v2v_record.ROLLED_BACK,
+                                  self.instance, required=False)
+
+
+class NoActivityTestCase(_SourceTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.proof_error = transfer_exception.CloneNotProven(
+            'the clone showed no guest activity within 300 s')
+        self.lookup = self.conn.lookupByUUIDString.return_value
+        self.lookup.isActive.return_value = True
+
+    def test_clone_without_activity_removed_rolled_back_in_error(self):
+        self._run()
+
+        self.assertEqual(BEFORE_NO_RETURN[:5] + [v2v_record.ROLLED_BACK],
+                         self.phases)
+        # Removed through a connection of its own, by the instance's UUID.
+        self.lookup.destroy.assert_called_once_with()
+        self.lookup.undefine.assert_called_once_with()
+        self.post.assert_not_called()
+        self.recover.assert_called_once_with(
+            self.context, self.instance, 'dest', self.data,
+            migration_status='error')
+
+    def test_reason_of_the_rollback_event(self):
+        states = []
+        self.recover.side_effect = lambda *a, **k: states.append(
+            self.source.state(self.instance))
+
+        self._run()
+
+        self.assertEqual('the clone showed no guest activity within 300 s',
+                         states[0].failure)
+
+    def test_unrecorded_proof_removes_the_clone(self):
+        self.proof_error = None
+        self.unrecordable = {v2v_record.CLONE_PROVEN}
+
+        self._run()
+
+        self.lookup.destroy.assert_called_once_with()
+        self.recover.assert_called_once_with(
+            self.context, self.instance, 'dest', self.data)
+
+    def test_a_clone_that_did_not_run_keeps_novas_status(self):
+        # start_clone removed it already: no proof was asked.
+        self.clone_error = transfer_exception.CloneNotRunning('stopped')
+        self._run()
+        self.assertEqual(BEFORE_NO_RETURN[:4] + [v2v_record.ROLLED_BACK],
+                         self.phases)
+        cutover_transfer.clone.wait_for_activity.assert_not_called()
+        self.recover.assert_called_once_with(
+            self.context, self.instance, 'dest', self.data)
+
+
+class CloneStateUnknownTestCase(_SourceTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.engine_error = transfer_exception.CloneStateUnknown(
+            'the clone instance-00000001 failed (EOF) and the destination '
+            'became unreachable', clone='instance-00000001')
+        self.fault = self.useFixture(test_driver.fixtures.MockPatchObject(
+            nova_internals.compute_utils, 'add_instance_fault_from_exc')).mock
+
+    def test_neither_callback_and_novas_error_path(self):
+        exc = self.assertRaises(v2v_exception.V2VCloneStateUnknown,
+                                self._run)
+
+        self.post.assert_not_called()
+        self.recover.assert_not_called()
+        self.assertEqual(BEFORE_NO_RETURN[:3] + [v2v_record.CLONE_UNKNOWN],
+                         self.phases)
+        # Nothing of Nova's bookkeeping of this driver is left.
+        self.assertIsNone(self.source.state(self.instance))
+        self.assertNotIn(self.instance.uuid, self.drvr.active_migrations)
+        message = str(exc)
+        for fragment in ('instance-00000001 on dest is unknown',
+                         'Nothing was destroyed', 'stopped on src',
+                         'virsh domstate instance-00000001',
+                         "When a cutover's clone state is unknown"):
+            self.assertIn(fragment, message)
+
+    def test_instance_fault_says_what_to_check(self):
+        exc = self.assertRaises(v2v_exception.V2VCloneStateUnknown,
+                                self._run)
+
+        self.fault.assert_called_once_with(
+            self.context, self.instance, exc, exc_info=mock.ANY,
+            fault_message=cutover_source.CLONE_UNKNOWN_FAULT)
+        # The details (administrators only) are the exception's, with the
+        # hosts and the clone; the message (the owner sees it) names none.
+        self.assertIs(exc, self.fault.call_args[1]['exc_info'][1])
+        self.assertLessEqual(len(cutover_source.CLONE_UNKNOWN_FAULT), 255)
+        for name in ('src', 'instance-00000001'):
+            self.assertNotIn(name, cutover_source.CLONE_UNKNOWN_FAULT)
+
+    def test_unproven_clone_whose_removal_is_unconfirmed(self):
+        # The destination stopped answering during the proof and is still
+        # unreachable for the clone's removal.
+        self.engine_error = None
+        self.proof_error = transfer_exception.CloneNotProven(
+            'the clone showed no guest activity within 300 s (the '
+            'destination\'s libvirt failed: EOF)')
+        self.source.nova.open_destination.side_effect = [
+            self.conn, self.conn,
+            cutover_transfer.clone.libvirt.libvirtError('unreachable')]
+
+        exc = self.assertRaises(v2v_exception.V2VCloneStateUnknown,
+                                self._run)
+
+        self.assertEqual(BEFORE_NO_RETURN[:5] + [v2v_record.CLONE_UNKNOWN],
+                         self.phases)
+        self.assertIn('its removal from dest could not be confirmed',
+                      str(exc))
+        self.post.assert_not_called()
+        self.recover.assert_not_called()
+        self.fault.assert_called_once()
+
+    def test_a_fault_that_cannot_be_recorded_still_raises(self):
+        self.fault.side_effect = RuntimeError('db')
+        self.assertRaises(v2v_exception.V2VCloneStateUnknown, self._run)
+
+
+class RecoveryHelpersTestCase(_SourceTestBase):
+    """The public helpers a recovery after a restart calls."""
+
+    def test_remove_clone(self):
+        clone = self.conn.lookupByUUIDString.return_value
+        clone.isActive.return_value = True
+        self.assertTrue(self.source.remove_clone(self.instance, 'dest'))
+        self.conn.lookupByUUIDString.assert_called_once_with(
+            self.instance.uuid)
+        clone.destroy.assert_called_once_with()
+        clone.undefine.assert_called_once_with()
+        self.conn.close.assert_called_once_with()
+
+    def test_remove_clone_not_there(self):
+        lv = cutover_transfer.clone.libvirt
+        error = lv.libvirtError('no domain')
+        with mock.patch.object(error, 'get_error_code',
+                               return_value=lv.VIR_ERR_NO_DOMAIN):
+            self.conn.lookupByUUIDString.side_effect = error
+            self.assertTrue(self.source.remove_clone(self.instance, 'dest'))
+
+    def test_remove_clone_unconfirmed(self):
+        lv = cutover_transfer.clone.libvirt
+        clone = self.conn.lookupByUUIDString.return_value
+        clone.isActive.side_effect = lv.libvirtError('EOF')
+        self.conn.isAlive.return_value = False
+        self.assertFalse(self.source.remove_clone(self.instance, 'dest'))
+        clone.undefine.assert_not_called()
+
+    def test_restart_source(self):
+        with mock.patch.object(cutover_transfer.cutover, 'restart_source',
+                               return_value=1) as restart:
+            self.assertEqual(1, self.source.restart_source(self.instance))
+        restart.assert_called_once_with(
+            self.source.nova.get_domain.return_value)
+        self.source.nova.get_domain.assert_called_once_with(self.instance)

@@ -1,0 +1,365 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The recovery at start-up: every row of its decision, its sweep."""
+
+import os
+from unittest import mock
+
+import fixtures
+from nova import context as nova_context
+from nova import objects
+from nova import test
+from oslo_utils.fixture import uuidsentinel as uuids
+
+from nova_v2v.virt.libvirt import nova_internals
+from nova_v2v.virt.libvirt import record as v2v_record
+from nova_v2v.virt.libvirt import recovery as rec
+
+R = rec.Resolution
+ALL_PHASES = (None, v2v_record.PLANNED) + v2v_record.BEFORE_NO_RETURN + (
+    v2v_record.AFTER_NO_RETURN +
+    (v2v_record.ROLLED_BACK, v2v_record.CLONE_UNKNOWN))
+SOURCE_STATES = (rec.RUNNING, rec.PAUSED, rec.SHUTOFF, rec.MISSING)
+CLONE_STATES = (rec.PRESENT, rec.ABSENT, rec.UNKNOWN)
+SYNC = (v2v_record.EXPORTED, v2v_record.SYNCING, v2v_record.CUTTING_OVER,
+        v2v_record.SOURCE_STOPPED)
+CLONE = (v2v_record.CLONE_STARTED, v2v_record.CLONE_RUNNING,
+         v2v_record.ROLLED_BACK)
+RESTART = {rec.RUNNING: None, rec.PAUSED: rec.RESUME,
+           rec.SHUTOFF: rec.START, rec.MISSING: None}
+JOBS = {rec.RUNNING: True, rec.PAUSED: True, rec.SHUTOFF: False,
+        rec.MISSING: False}
+
+
+def _without_reason(resolution):
+    return R(resolution.action, resolution.end_jobs, resolution.remove_clone,
+             resolution.restart, resolution.destroy_source)
+
+
+class DecideTestCase(test.NoDBTestCase):
+    """Each (side, phase, source, clone) row: its one resolution."""
+
+    def decide(self, side, phase, source=None, clone=None):
+        return _without_reason(rec.decide(side, phase, source, clone))
+
+    def test_every_phase_is_covered(self):
+        self.assertEqual(
+            set(ALL_PHASES) - {None},
+            {getattr(v2v_record, name) for name in dir(v2v_record)
+             if name.isupper() and isinstance(getattr(v2v_record, name),
+                                              str) and
+             not name.startswith('SYSMETA')})
+
+    def test_source_nothing_ran_is_novas(self):
+        for phase in (None, v2v_record.PLANNED):
+            for source in SOURCE_STATES:
+                with self.subTest(phase=phase, source=source):
+                    self.assertEqual(R(rec.LEAVE),
+                                     self.decide(rec.SOURCE, phase, source))
+
+    def test_source_before_the_clone_rolls_back(self):
+        for phase in SYNC:
+            for source in SOURCE_STATES:
+                for clone in (None, rec.ABSENT, rec.UNKNOWN):
+                    with self.subTest(phase=phase, source=source,
+                                      clone=clone):
+                        # No clone can exist yet: the source runs again
+                        # whatever the destination says.
+                        self.assertEqual(
+                            R(rec.ROLL_BACK, end_jobs=JOBS[source],
+                              restart=RESTART[source]),
+                            self.decide(rec.SOURCE, phase, source, clone))
+
+    def test_source_cutting_over_removes_a_clone_found(self):
+        """An earlier release defined the clone in CUTTING_OVER."""
+        for phase in (v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED):
+            for source in SOURCE_STATES:
+                with self.subTest(phase=phase, source=source):
+                    self.assertEqual(
+                        R(rec.ROLL_BACK, end_jobs=JOBS[source],
+                          remove_clone=True, restart=RESTART[source]),
+                        self.decide(rec.SOURCE, phase, source, rec.PRESENT))
+
+    def test_source_clone_phases_remove_a_present_clone_first(self):
+        for phase in CLONE:
+            for source in SOURCE_STATES:
+                with self.subTest(phase=phase, source=source):
+                    self.assertEqual(
+                        R(rec.ROLL_BACK, end_jobs=JOBS[source],
+                          remove_clone=True, restart=RESTART[source]),
+                        self.decide(rec.SOURCE, phase, source, rec.PRESENT))
+
+    def test_source_clone_phases_without_a_clone(self):
+        for phase in CLONE:
+            for source in SOURCE_STATES:
+                with self.subTest(phase=phase, source=source):
+                    self.assertEqual(
+                        R(rec.ROLL_BACK, end_jobs=JOBS[source],
+                          restart=RESTART[source]),
+                        self.decide(rec.SOURCE, phase, source, rec.ABSENT))
+
+    def test_source_clone_unknown_holds_everything(self):
+        for phase in CLONE:
+            for source in SOURCE_STATES:
+                for clone in (rec.UNKNOWN, None):
+                    with self.subTest(phase=phase, source=source,
+                                      clone=clone):
+                        resolution = self.decide(rec.SOURCE, phase, source,
+                                                 clone)
+                        self.assertEqual(R(rec.HOLD, end_jobs=JOBS[source]),
+                                         resolution)
+                        # Nothing destroyed, nothing started.
+                        self.assertIsNone(resolution.restart)
+                        self.assertFalse(resolution.remove_clone)
+                        self.assertFalse(resolution.destroy_source)
+
+    def test_source_recorded_clone_unknown_holds(self):
+        for source in SOURCE_STATES:
+            for clone in (None,) + CLONE_STATES:
+                with self.subTest(source=source, clone=clone):
+                    self.assertEqual(
+                        R(rec.HOLD),
+                        self.decide(rec.SOURCE, v2v_record.CLONE_UNKNOWN,
+                                    source, clone))
+
+    def test_source_after_no_return_completes_never_restarts(self):
+        destroy = {rec.RUNNING: True, rec.PAUSED: True, rec.SHUTOFF: False,
+                   rec.MISSING: False}
+        for phase in v2v_record.AFTER_NO_RETURN:
+            for source in SOURCE_STATES:
+                for clone in (None,) + CLONE_STATES:
+                    with self.subTest(phase=phase, source=source,
+                                      clone=clone):
+                        self.assertEqual(
+                            R(rec.COMPLETE, destroy_source=destroy[source]),
+                            self.decide(rec.SOURCE, phase, source, clone))
+
+    def test_destination_stops_exports_that_still_serve(self):
+        for phase in (v2v_record.EXPORTED, v2v_record.SYNCING,
+                      v2v_record.CUTTING_OVER):
+            with self.subTest(phase=phase):
+                self.assertEqual(R(rec.STOP_EXPORTS),
+                                 self.decide(rec.DEST, phase))
+
+    def test_destination_leaves_the_rest(self):
+        for phase in set(ALL_PHASES) - {v2v_record.EXPORTED,
+                                        v2v_record.SYNCING,
+                                        v2v_record.CUTTING_OVER}:
+            with self.subTest(phase=phase):
+                self.assertEqual(R(rec.LEAVE), self.decide(rec.DEST, phase))
+
+    def test_never_two_copies(self):
+        """No row both restarts the source and keeps a clone that may run.
+
+        And no row restarts the source after the point of no return.
+        """
+        for side in (rec.SOURCE, rec.DEST):
+            for phase in ALL_PHASES:
+                for source in SOURCE_STATES:
+                    for clone in (None,) + CLONE_STATES:
+                        resolution = rec.decide(side, phase, source, clone)
+                        if resolution.restart is None:
+                            continue
+                        with self.subTest(side=side, phase=phase,
+                                          source=source, clone=clone):
+                            self.assertNotIn(phase,
+                                             v2v_record.AFTER_NO_RETURN)
+                            if clone == rec.PRESENT and (
+                                    rec.clone_matters(side, phase)):
+                                self.assertTrue(resolution.remove_clone)
+                            if phase in SYNC:
+                                # No clone can exist in this phase.
+                                continue
+                            self.assertNotEqual(rec.UNKNOWN, clone)
+
+    def test_clone_matters(self):
+        self.assertEqual(
+            set(CLONE) | {v2v_record.CUTTING_OVER,
+                          v2v_record.SOURCE_STOPPED},
+            {phase for phase in ALL_PHASES
+             if rec.clone_matters(rec.SOURCE, phase)})
+        self.assertFalse(any(rec.clone_matters(rec.DEST, phase)
+                             for phase in ALL_PHASES))
+
+
+class SweepTestCase(test.NoDBTestCase):
+    """A crashed compute's exports go; those a migration uses stay."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.useFixture(fixtures.TempDir()).path
+        self.flags(instances_path=self.root)
+        self.context = nova_context.get_admin_context()
+        self.recovery = rec.Recovery(mock.Mock(), mock.Mock(), mock.Mock())
+        self.live = set()
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.live_migrating',
+            side_effect=lambda context, uuid: uuid in self.live))
+        self.stop = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.transfer.nbd.stop_pid_file',
+            side_effect=self._stop)).mock
+
+    def _stop(self, pid_file, timeout=None, program=None):
+        os.unlink(pid_file)
+        return program == pid_file
+
+    def _dir(self, name, pids=1):
+        path = os.path.join(self.root, name)
+        os.makedirs(path)
+        for index in range(pids):
+            with open(os.path.join(path, 'v2v-nbd-%d.pid' % index), 'w') as f:
+                f.write('1\n')
+        return path
+
+    def test_sweep(self):
+        crashed = self._dir(uuids.crashed, pids=2)
+        busy = self._dir(uuids.busy)
+        elsewhere = self._dir(uuids.elsewhere)
+        self._dir(uuids.clean, pids=0)
+        self.live.add(uuids.elsewhere)
+
+        swept = self.recovery.sweep(self.context, {uuids.busy})
+
+        self.assertEqual([crashed], swept)
+        self.assertEqual([], os.listdir(crashed))
+        self.assertEqual(['v2v-nbd-0.pid'], os.listdir(busy))
+        self.assertEqual(['v2v-nbd-0.pid'], os.listdir(elsewhere))
+        # Only the process that names its pid file is stopped.
+        self.assertEqual(
+            [mock.call(os.path.join(crashed, 'v2v-nbd-%d.pid' % i),
+                       program=os.path.join(crashed, 'v2v-nbd-%d.pid' % i))
+             for i in range(2)], self.stop.call_args_list)
+
+    def test_sweep_refuses_a_symlinked_dir(self):
+        target = self._dir('elsewhere-target')
+        os.symlink(target, os.path.join(self.root, uuids.link))
+        self.live.add('elsewhere-target')
+
+        self.assertEqual([], self.recovery.sweep(self.context, set()))
+        self.stop.assert_not_called()
+
+
+class MigrateDataTestCase(test.NoDBTestCase):
+    """What the source keeps of its migrate_data, and what comes back."""
+
+    def test_round_trip_without_secrets(self):
+        migration = objects.Migration(id=7, status='running')
+        data = objects.LibvirtLiveMigrateData(
+            is_shared_instance_path=False, is_shared_block_storage=False,
+            block_migration=True, instance_relative_path=uuids.instance,
+            old_vol_attachment_ids={uuids.volume: uuids.attachment},
+            vtpm_secret_uuid=uuids.secret, vtpm_secret_value='s3cret',
+            bdms=[objects.LibvirtLiveMigrateBDMInfo(
+                serial=uuids.volume, connection_info_json='{"auth": "x"}')],
+            migration=migration)
+
+        text = nova_internals.migrate_data_to_json(data)
+
+        self.assertNotIn('s3cret', text)
+        self.assertNotIn('auth', text)
+        back = nova_internals.migrate_data_from_json(text, migration)
+        self.assertIsInstance(back, objects.LibvirtLiveMigrateData)
+        self.assertIs(migration, back.migration)
+        self.assertTrue(back.has_vtpm)
+        self.assertFalse(back.is_shared_instance_path)
+        self.assertEqual(uuids.instance, back.instance_relative_path)
+        self.assertEqual({uuids.volume: uuids.attachment},
+                         back.old_vol_attachment_ids)
+        self.assertNotIn('bdms', back)
+        # The object given is untouched.
+        self.assertEqual('s3cret', data.vtpm_secret_value)
+
+    def test_rebuilt_when_nothing_was_kept(self):
+        migration = objects.Migration(id=7)
+        back = nova_internals.migrate_data_from_json(None, migration)
+        self.assertEqual((False, False, True, False),
+                         (back.is_shared_instance_path,
+                          back.is_shared_block_storage,
+                          back.block_migration, back.has_vtpm))
+        self.assertIs(migration, back.migration)
+
+
+class HoldTestCase(test.NoDBTestCase):
+    """The clone's state unknown: nothing destroyed, ERROR, a fault."""
+
+    def setUp(self):
+        super().setUp()
+        self.context = nova_context.get_admin_context()
+        self.nova = mock.Mock()
+        self.lv = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.libvirt')).mock.return_value
+        self.nova.open_destination.side_effect = OSError('no route')
+        self.domain = self.nova.get_domain.return_value
+        self.domain.info.return_value = [self.lv.VIR_DOMAIN_PAUSED]
+        self.domain.XMLDesc.return_value = '<domain><devices/></domain>'
+        self.compute = mock.Mock()
+        self.recovery = rec.Recovery(self.nova, self.compute,
+                                     lambda dest: 'qemu+tcp://%s/system'
+                                     % dest)
+        self.recovery.host = 'src'
+        self.fault = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.add_instance_fault')).mock
+        self.note = self.useFixture(fixtures.MockPatchObject(
+            rec.Recovery, '_note_phase')).mock
+        self.instance = objects.Instance(
+            uuid=uuids.instance, vm_state='active', task_state='migrating',
+            system_metadata={})
+        self.useFixture(fixtures.MockPatchObject(self.instance, 'save'))
+        self.migration = objects.Migration(dest_compute='dest',
+                                           status='running')
+        self.useFixture(fixtures.MockPatchObject(self.migration, 'save'))
+
+    def _resolve(self, phase):
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.record.MigrationRecord.carried',
+            return_value=mock.Mock(is_cutover=True, phase=(phase, None))))
+        return self.recovery.resolve_source(self.context, self.instance,
+                                            self.migration)
+
+    def test_unreachable_destination_in_a_clone_phase(self):
+        self.assertFalse(self._resolve(v2v_record.CLONE_RUNNING))
+
+        self.assertEqual(('error', None, 'error'),
+                         (self.instance.vm_state, self.instance.task_state,
+                          self.migration.status))
+        self.note.assert_called_once_with(self.context, self.instance,
+                                          v2v_record.CLONE_UNKNOWN)
+        (_ctx, _inst, message), _kw = self.fault.call_args
+        self.assertIn('dest', message)
+        self.assertIn(uuids.instance, message)
+        # Nothing resumed, started or destroyed; Nova's callbacks unused.
+        self.domain.resume.assert_not_called()
+        self.domain.create.assert_not_called()
+        self.domain.destroy.assert_not_called()
+        self.assertEqual([], self.compute.mock_calls)
+
+    def test_unreachable_destination_before_the_clone_rolls_back(self):
+        """No clone can exist yet: an unreachable destination is no stop."""
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.source_bdms'))
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.migrate_data_from_json'))
+        self.useFixture(fixtures.MockPatchObject(
+            rec.Recovery, '_forget_migrate_data'))
+
+        self.assertFalse(self._resolve(v2v_record.SOURCE_STOPPED))
+
+        self.nova.open_destination.assert_called_once_with(
+            'qemu+tcp://dest/system')
+        self.domain.resume.assert_called_once_with()
+        self.compute.recover_method.return_value.assert_called_once_with(
+            self.context, self.instance, 'dest', mock.ANY,
+            migration_status='error')
+        self.fault.assert_not_called()
