@@ -24,8 +24,11 @@
 #
 # Usage: tools/run-tests.sh [ENV ...]
 #   default envs: pep8 py3 functional nova-regression integration gate
+#   gate-faults
 #   (integration runs the real libvirt/QEMU lab, gate the lab and a real
-#   OpenStack all-in-one on it: root)
+#   OpenStack all-in-one on it, gate-faults its fault matrix: root)
+#   gate and gate-faults share one all-in-one: when both run, gate leaves
+#   it up (--keep) and gate-faults tears it down at its end (--down).
 #   TOX=/path/to/tox to use a tox that is not on PATH.
 #
 # Time limits: each env runs under GNU timeout, in a process group of its
@@ -44,7 +47,8 @@
 
 set -uo pipefail
 
-DEFAULT_ENVS=(pep8 py3 functional nova-regression integration gate)
+DEFAULT_ENVS=(pep8 py3 functional nova-regression integration gate
+              gate-faults)
 
 cd "$(dirname "$0")/.." || exit 1
 
@@ -59,10 +63,11 @@ fi
 # The integration env needs the libvirt/QEMU lab's packages too.
 PROFILES=(default)
 case " ${ENVS[*]} " in
-    *" integration "*|*" demo "*|*" faults "*|*" gate "*) PROFILES+=(test) ;;
+    *" integration "*|*" demo "*|*" faults "*|*" gate "*|*" gate-faults "*)
+        PROFILES+=(test) ;;
 esac
 case " ${ENVS[*]} " in
-    *" gate "*) PROFILES+=(gate) ;;
+    *" gate "*|*" gate-faults "*) PROFILES+=(gate) ;;
 esac
 if [ -z "${TOX:-}" ]; then
     TOX=$(tools/install-deps.sh "${PROFILES[@]}") || exit 1
@@ -96,6 +101,30 @@ moves() {
              if ($9 == "checks") {p+=$6; f+=$8-$6}
          }
          END {if (p != "") print p+0, f+0, 0}' "$1"
+}
+
+# cells LOG -> "passed failed 0" from gate-faults' closing line "N of M
+# cells OK, ...": each cell of the fault matrix is a checked test.
+cells() {
+    awk '/^[0-9]+ of [0-9]+ cells OK/ {p=$1; f=$3-$1}
+         END {if (p != "") print p+0, f+0, 0}' "$1"
+}
+
+# posargs ENV -> the arguments after "--" for tox -e ENV: the gate keeps
+# its all-in-one up when gate-faults runs after it, and gate-faults, the
+# last suite that shares it, tears it down.
+posargs() {
+    case "$1" in
+        gate)
+            case " ${ENVS[*]} " in
+                *" gate gate-faults "*|*" gate "*" gate-faults "*)
+                    echo --keep ;;
+            esac ;;
+        gate-faults)
+            case " ${ENVS[*]} " in
+                *" gate "*) echo --down ;;
+            esac ;;
+    esac
 }
 
 # reruns LOG -> how many "RERUN-PASSED: " lines LOG has (a test that passed
@@ -162,8 +191,11 @@ for env in "${ENVS[@]}"; do
     mkfifo "$fifo"
     tee "$log" <"$fifo" &
     tee_pid=$!
+    extra=$(posargs "$env")
+    # $extra unquoted: no argument or one word (--keep, --down).
+    # shellcheck disable=SC2086
     timeout --kill-after="$KILL_AFTER" --signal=TERM "$env_limit" \
-        "$TOX" -e "$env" >"$fifo" 2>&1 &
+        "$TOX" -e "$env" ${extra:+--} $extra >"$fifo" 2>&1 &
     running=$!
     wait "$running"
     rc=$?
@@ -183,6 +215,9 @@ for env in "${ENVS[@]}"; do
     counts=$(totals "$log")
     if [ -z "$counts" ]; then
         counts=$(moves "$log")
+    fi
+    if [ -z "$counts" ]; then
+        counts=$(cells "$log")
     fi
     if [ "$timed_out" -eq 1 ]; then
         # What ran before the limit has no totals: the env is one failure.
@@ -238,7 +273,7 @@ if [ "${#failed_envs[@]}" -gt 0 ]; then
 fi
 if [ $((total_passed + total_failed)) -eq 0 ]; then
     case " ${ENVS[*]} " in
-        *" py3 "*|*" functional "*|*" nova-regression "*|*" integration "*|*" gate "*)
+        *" py3 "*|*" functional "*|*" nova-regression "*|*" integration "*|*" gate "*|*" gate-faults "*)
             echo "No test ran."
             status=1
             ;;

@@ -23,7 +23,9 @@ run can show what it did.
 import json
 import os
 import shlex
+import subprocess
 import sys
+import threading
 import time
 
 from oslo_concurrency import processutils
@@ -127,6 +129,10 @@ class OpenStack(object):
         except ValueError:
             return rc, {'output': out}
 
+    def shell(self):
+        """An interactive ``openstack`` shell (see :class:`Shell`)."""
+        return Shell(self)
+
     # -- the few reads the gate repeats ----------------------------------
     def server(self, server):
         return self('server', 'show', server, parse=True)
@@ -159,3 +165,83 @@ class OpenStack(object):
 
 def host_of(server_info):
     return server_info.get('OS-EXT-SRV-ATTR:host')
+
+
+class Shell(object):
+    """``openstack`` in its interactive mode, one command a line.
+
+    The client reads its commands from a pipe and runs them one after the
+    other; it is started and authenticated once, so that a command costs
+    its API calls only, not the client's seconds of start-up (a fault cell
+    must act the moment the cutover reaches a phase). :meth:`send` does
+    not wait; what the client printed is kept with the time it came
+    (:meth:`errors_since`). Every command sent is in the cloud's calls.
+    """
+
+    def __init__(self, cloud, timeout=180):
+        self.cloud = cloud
+        env = dict(cloud.env, PYTHONUNBUFFERED='1')
+        self.proc = subprocess.Popen(
+            [cloud.argv0], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=env, text=True)
+        self.out = []
+        self.err = []
+        self._lock = threading.Lock()
+        for stream, lines in ((self.proc.stdout, self.out),
+                              (self.proc.stderr, self.err)):
+            threading.Thread(target=self._read, args=(stream, lines),
+                             daemon=True, name='openstack-shell').start()
+        deadline = time.monotonic() + timeout
+        try:
+            self.send('token', 'issue', '-f', 'value', '-c', 'expires')
+            while not self.out and time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        except paths.AioError:
+            pass
+        if not self.out:
+            self.close()
+            # What it printed before it exited.
+            time.sleep(0.2)
+            raise paths.AioError('the interactive openstack client did not '
+                                 'answer: %s'
+                                 % ''.join(l for _t, l in self.err)[-500:])
+
+    def _read(self, stream, lines):
+        for line in stream:
+            with self._lock:
+                lines.append((time.time(), line))
+
+    def send(self, *args):
+        """Send one command; the time it was sent."""
+        shown = 'openstack ' + ' '.join(shlex.quote(str(a)) for a in args)
+        if self.proc.poll() is not None:
+            raise paths.AioError('the interactive openstack client exited '
+                                 'before %s' % shown)
+        LOG.info('$ %(cmd)s (interactive)', {'cmd': shown})
+        sent = time.time()
+        try:
+            self.proc.stdin.write(' '.join(shlex.quote(str(a))
+                                           for a in args) + '\n')
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError) as exc:
+            raise paths.AioError('the interactive openstack client is gone '
+                                 '(%s) before %s' % (exc, shown))
+        self.cloud.calls.append({'command': shown, 'exit': None,
+                                 'seconds': None})
+        return sent
+
+    def errors_since(self, since):
+        """What the client wrote to stderr since ``since``."""
+        with self._lock:
+            return ''.join(line for t, line in self.err if t >= since)
+
+    def close(self, timeout=60):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()

@@ -248,17 +248,20 @@ def environment(layout, host):
                                      os.environ.get('PATH', DEFAULT_PATH)])}
 
 
-def write_conf(layout, host, v2v_options=None, shared=False):
+def write_conf(layout, host, v2v_options=None, shared=False, extra=()):
     """Write ``compute-<host>.conf``; returns its path.
 
     The transport, database, keystone_authtoken, placement, neutron and
     service_user settings are the control plane's nova.conf (given first).
     ``v2v_options`` are more ``[v2v]`` options for this host (``{key:
-    value}``), for example ``disk_formats`` to give it another profile.
+    value}``), for example ``disk_formats`` to give it another profile;
+    ``extra`` more ``(section, key, value)`` lines (Nova's own options).
     """
     path = conf_path(layout, host)
     os.makedirs(layout.data('nova', host, 'lock'), exist_ok=True)
-    config._write(path, config.render(compute_conf(layout, host, shared)))
+    config._write(path, config.render(
+        compute_conf(layout, host, shared) + [tuple(line)
+                                              for line in extra]))
     options = {'storage_id': storage_id(host, shared),
                'clone_uri': clone_uri(layout),
                # The compute cannot reach the exports' address (see above).
@@ -330,12 +333,18 @@ def _discover(layout, passwords, names, timeout):
                          % (timeout, found))
 
 
-def up(layout, lab, timeout=180, v2v_options=None, shared=False):
+def up(layout, lab, timeout=180, v2v_options=None, shared=False,
+       extra=()):
     """Start one compute per lab host; the control plane must be up.
+
+    A compute that runs already is left as it is: after a compute died
+    (the fault matrix kills them), ``up`` with the same arguments starts
+    that one again.
 
     :param v2v_options: ``{host: {key: value}}``, more ``[v2v]`` options
         for the computes of some lab hosts (see :func:`write_conf`)
     :param shared: both computes on the lab's shared directory
+    :param extra: more ``(section, key, value)`` lines for both computes
     """
     v2v_options = v2v_options or {}
     state = layout.load()
@@ -355,7 +364,7 @@ def up(layout, lab, timeout=180, v2v_options=None, shared=False):
         if record and procs.alive(record):
             LOG.info('%s is running already', name)
             continue
-        write_conf(layout, host, v2v_options.get(host), shared)
+        write_conf(layout, host, v2v_options.get(host), shared, extra)
         write_nbd_wrapper(layout, host, pid)
         write_remote_wrappers(layout, host, pids)
         record = procs.spawn(layout, name, command(layout, host, pid),
@@ -365,6 +374,7 @@ def up(layout, lab, timeout=180, v2v_options=None, shared=False):
         record['libvirtd_pid'] = pid
         record['v2v_options'] = dict(v2v_options.get(host) or {})
         record['shared'] = bool(shared)
+        record['extra'] = [list(line) for line in extra]
         state['services'][name] = record
         layout.save(state)
     try:

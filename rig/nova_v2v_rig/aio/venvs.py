@@ -60,12 +60,23 @@ VENVS = ('main', 'neutron', 'glance')
 MARKER = '.nova-v2v-aio.json'
 
 
+# The nova-v2v tree the ``main`` virtualenv installs (the product the
+# computes run), when it is not the tree the rig runs from: a worktree's
+# rig can then drive the all-in-one of another tree without rebuilding the
+# virtualenv.
+PROJECT_ENV = 'NOVA_V2V_AIO_PROJECT'
+
+
 def project_dir():
     """The source tree of nova-v2v (installed in develop mode).
 
     The rig lives in its ``rig/`` folder; the computes' virtualenv gets
-    the product only, from the tree's root.
+    the product only, from the tree's root, or from the tree named by
+    ``NOVA_V2V_AIO_PROJECT``.
     """
+    override = os.environ.get(PROJECT_ENV)
+    if override:
+        return os.path.abspath(override)
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__)))))
 

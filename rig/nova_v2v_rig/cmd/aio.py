@@ -19,6 +19,7 @@
   nova-v2v-aio down [--purge]
   nova-v2v-aio computes up|down [--lab-state-dir DIR]
   nova-v2v-aio gate [--json] [--keep] [--stage STAGE ...]
+  nova-v2v-aio gate-faults [--json] [--keep] [--down] [--cell N ...]
 
 Everything listens on 127.0.0.1; state, logs, virtualenvs and configs
 live under --state-dir (default /var/lib/nova-v2v-aio, configs in its
@@ -33,6 +34,8 @@ import sys
 from oslo_log import log as logging
 
 from nova_v2v_rig.aio import computes
+from nova_v2v_rig.aio import faultgate
+from nova_v2v_rig.aio import faults
 from nova_v2v_rig.aio import gate
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import stack
@@ -76,7 +79,40 @@ def _parser():
                         help='run these stages only (repeat; default: all)')
     gate_p.add_argument('--constraints', metavar='FILE',
                         help='as for "up"')
+    faults_p = sub.add_parser(
+        'gate-faults', help='the fault matrix through Nova: faults '
+        'injected into V2V cutovers on the all-in-one (reused when up), '
+        'each cell\'s outcome asserted (a table)')
+    faults_p.add_argument('--lab-state-dir',
+                          default=lab_hosts.DEFAULT_STATE_DIR)
+    faults_p.add_argument('--json', action='store_true',
+                          help='the rows as JSON instead of the table')
+    faults_p.add_argument('--keep', action='store_true',
+                          help='leave the lab and the all-in-one up')
+    faults_p.add_argument('--down', action='store_true',
+                          help='tear the lab and the all-in-one down at '
+                               'the end even when they were up before '
+                               '(the last suite sharing them)')
+    faults_p.add_argument('--cell', action='append', type=int,
+                          choices=[c.number for c in faults.CELLS],
+                          help='run these cells only (repeat; default: '
+                               'all)')
+    faults_p.add_argument('--constraints', metavar='FILE',
+                          help='as for "up"')
     return parser
+
+
+def _gate_faults(args, layout):
+    cells = [c for c in faults.CELLS
+             if not args.cell or c.number in args.cell]
+    report = faultgate.run(layout, lab_hosts.Lab(args.lab_state_dir),
+                           cells=cells, keep=args.keep, down=args.down,
+                           constraints=args.constraints)
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        print(faultgate.table(report))
+    return 0 if report['ok'] else 1
 
 
 def _gate(args, layout):
@@ -96,6 +132,8 @@ def main(argv=None):
     layout = paths.Layout(args.state_dir)
     if args.command == 'gate':
         return _gate(args, layout)
+    if args.command == 'gate-faults':
+        return _gate_faults(args, layout)
     try:
         if args.command == 'up':
             out = stack.up(layout, args.constraints)

@@ -96,6 +96,18 @@ class TestComputes(testtools.TestCase):
         with open(path) as f:
             self.assertEqual(first, f.read())
 
+    def test_write_conf_extra_lines(self):
+        computes.write_conf(
+            self.layout, 'b', {'disk_formats': 'raw'}, extra=[
+                ('libvirt', 'live_migration_bandwidth', '80'),
+                ('v2v', 'not_yet_an_option', '30')])
+        values = self._values('b')
+        self.assertEqual(['80'], values['libvirt',
+                                        'live_migration_bandwidth'])
+        # A plain line: not validated against the product's options.
+        self.assertEqual(['30'], values['v2v', 'not_yet_an_option'])
+        self.assertEqual(['raw'], values['v2v', 'disk_formats'])
+
     def test_command_enters_mount_and_uts_not_net(self):
         argv = computes.command(self.layout, 'a', 1234)
         self.assertEqual(['/usr/bin/nsenter', '--mount=/proc/1234/ns/mnt',

@@ -1,0 +1,360 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from unittest import mock
+
+import fixtures
+import testtools
+
+from nova_v2v.virt.libvirt import record as v2v_record
+from nova_v2v_rig.aio import cli
+from nova_v2v_rig.aio import faultgate
+from nova_v2v_rig.aio import faults
+from nova_v2v_rig.aio import inject
+from nova_v2v_rig.aio import paths
+from nova_v2v_rig.aio import venvs
+
+A = 'labhost-a'
+B = 'labhost-b'
+UUID = '11111111-2222-4333-8444-555555555555'
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+
+
+def _obs(outcome, **kw):
+    """Observations of a cell that reached ``outcome`` cleanly."""
+    want = faults.OUTCOMES[outcome]
+    obs = {'source': A, 'dest': B, 'effect': 'injected',
+           'migration': want.migration,
+           'host': A if want.host == faults.SOURCE else B,
+           'vm_state': 'active', 'task_state': None,
+           'writing': True, 'records_lost': 0, 'records_written': 10,
+           'records_verified': 10, 'leftovers': [],
+           'retry': (faults.RETRY_NA if outcome == faults.COMPLETED
+                     else faults.RETRY_OK)}
+    obs['running_on'] = [obs['host']]
+    obs.update(kw)
+    return obs
+
+
+class TestTable(testtools.TestCase):
+
+    def test_at_least_sixteen_cells_numbered_in_order(self):
+        self.assertGreaterEqual(len(faults.CELLS), 16)
+        self.assertEqual(list(range(1, len(faults.CELLS) + 1)),
+                         [c.number for c in faults.CELLS])
+
+    def test_every_cell_has_one_known_outcome_fault_and_phase(self):
+        for item in faults.CELLS:
+            self.assertIn(item.outcome, faults.OUTCOMES)
+            self.assertIn(item.fault, faults.FAULTS)
+            self.assertIn(item.phase, faults.PHASES)
+            self.assertTrue(item.why)
+
+    def test_cells_are_distinct(self):
+        keys = [(c.fault, c.phase) for c in faults.CELLS]
+        self.assertEqual(len(keys), len(set(keys)))
+
+    def test_phases_are_the_records(self):
+        # The phases the cells wait for are the product's.
+        self.assertEqual(v2v_record.SYNCING, faults.SYNCING)
+        self.assertEqual(v2v_record.CLONE_RUNNING, faults.CLONE_RUNNING)
+        self.assertEqual(v2v_record.CLONE_PROVEN, faults.CLONE_PROVEN)
+
+    def test_the_contract_outcomes(self):
+        got = {c.number: c.outcome for c in faults.CELLS}
+        self.assertEqual(faults.CANCELLED, got[1])
+        for number in (2, 3, 6, 8, 10, 11, 13, 16):
+            self.assertEqual(faults.COMPLETED, got[number], number)
+        for number in (4, 5, 7, 9, 12, 14, 15):
+            self.assertEqual(faults.ROLLED_BACK, got[number], number)
+
+    def test_expected_text(self):
+        self.assertEqual('rolled back: migration error, ACTIVE on labhost-a',
+                         faults.expected_text(faults.cell(4), A, B))
+        self.assertEqual('completed: migration completed, ACTIVE on '
+                         'labhost-b',
+                         faults.expected_text(faults.cell(2), A, B))
+        self.assertEqual('cancelled: migration cancelled, ACTIVE on '
+                         'labhost-a',
+                         faults.expected_text(faults.cell(1), A, B))
+
+    def test_unknown_cell(self):
+        self.assertRaises(KeyError, faults.cell, 99)
+
+
+class TestOutcome(testtools.TestCase):
+
+    def test_outcomes(self):
+        for outcome in faults.OUTCOMES:
+            self.assertEqual(outcome, faults.outcome(_obs(outcome)))
+
+    def test_unfinished(self):
+        self.assertEqual('unfinished (migration running, task migrating)',
+                         faults.outcome(_obs(faults.ROLLED_BACK,
+                                             migration='running',
+                                             task_state='migrating')))
+
+    def test_error_instance(self):
+        self.assertTrue(faults.outcome(_obs(
+            faults.ROLLED_BACK, vm_state='error')).startswith(
+                'instance error'))
+
+    def test_status_on_the_wrong_host(self):
+        self.assertEqual('migration error, on labhost-b', faults.outcome(
+            _obs(faults.ROLLED_BACK, host=B)))
+        self.assertEqual('migration completed, on labhost-a', faults.outcome(
+            _obs(faults.COMPLETED, host=A)))
+
+
+class TestProblems(testtools.TestCase):
+
+    def test_clean_cells_pass(self):
+        for item in faults.CELLS:
+            obs = _obs(item.outcome)
+            if item.fault == faults.CLONE_SILENT:
+                obs['reason_seen'] = True
+            self.assertEqual([], faults.problems(item, obs), item)
+
+    def _problems(self, number, **kw):
+        item = faults.cell(number)
+        obs = _obs(item.outcome, **kw)
+        return faults.problems(item, obs)
+
+    def test_a_fault_without_effect_fails(self):
+        found = self._problems(4, effect=None, missed='pid unchanged')
+        self.assertEqual(['the fault did not take effect: pid unchanged'],
+                         found)
+
+    def test_the_other_outcome_fails(self):
+        # Rolled back where the contract says completed: not "either".
+        found = self._problems(10, migration='error', host=A,
+                               running_on=[A], retry=faults.RETRY_OK)
+        self.assertIn('outcome rolled back, not completed', found)
+        self.assertIn('migration error, not completed', found)
+        self.assertIn('Nova\'s record on labhost-a, not labhost-b', found)
+
+    def test_two_copies_fail(self):
+        self.assertIn('2 running copies (labhost-a, labhost-b)',
+                      self._problems(5, running_on=[A, B]))
+
+    def test_no_copy_fails(self):
+        self.assertIn('0 running copies (none)',
+                      self._problems(5, running_on=[]))
+
+    def test_the_copy_must_run_where_nova_says(self):
+        self.assertIn('the copy runs on labhost-b, Nova says labhost-a',
+                      self._problems(4, running_on=[B]))
+
+    def test_lost_and_unread_records_fail(self):
+        self.assertIn('3 records lost', self._problems(4, records_lost=3))
+        self.assertIn('records not read',
+                      self._problems(4, records_lost=None))
+        self.assertIn('records verified up to 5 of 10',
+                      self._problems(4, records_verified=5))
+
+    def test_a_silent_guest_fails(self):
+        self.assertIn('the guest acknowledged no write after the fault',
+                      self._problems(4, writing=False))
+
+    def test_leftovers_fail(self):
+        self.assertIn('left behind: qemu-nbd pid 12',
+                      self._problems(4, leftovers=['qemu-nbd pid 12']))
+
+    def test_states(self):
+        self.assertIn('task_state migrating, not None',
+                      self._problems(4, task_state='migrating'))
+        self.assertIn('vm_state stopped, not active',
+                      self._problems(4, vm_state='stopped'))
+
+    def test_retry(self):
+        self.assertIn('retry: failed: boom, not ok',
+                      self._problems(4, retry='failed: boom'))
+        self.assertIn('retry: None, not n/a', self._problems(2, retry=None))
+
+    def test_the_silent_clone_needs_its_reason(self):
+        self.assertEqual(['the reason "showed no guest activity" was not '
+                          'given'], self._problems(15, reason_seen=False))
+
+    def test_a_cell_that_could_not_run(self):
+        self.assertIn('the cell could not run: boom',
+                      self._problems(1, error='boom'))
+
+
+class TestRowsAndTable(testtools.TestCase):
+
+    def test_row_keys(self):
+        row = faults.row(faults.cell(4), _obs(faults.ROLLED_BACK), 12.5)
+        for key in ('fault', 'phase', 'expected', 'outcome',
+                    'copies_running', 'records_lost', 'leftovers', 'retry'):
+            self.assertIn(key, row)
+        self.assertEqual(('rolled back', 1, 0, 0, 'ok', 12.5, True),
+                         (row['outcome'], row['copies_running'],
+                          row['records_lost'], row['leftovers'],
+                          row['retry'], row['seconds'], row['ok']))
+        json.dumps(row)
+
+    def test_completed_row_retry_na(self):
+        row = faults.row(faults.cell(2), _obs(faults.COMPLETED), 1)
+        self.assertEqual('n/a', row['retry'])
+
+    def test_table_last_line_counts_cells(self):
+        rows = [faults.row(faults.cell(1), _obs(faults.CANCELLED), 10.0),
+                faults.row(faults.cell(4),
+                           _obs(faults.ROLLED_BACK, records_lost=2), 20.0)]
+        text = faults.table(rows, 31.0, {'cells': 30.0}, ['x'])
+        last = text.splitlines()[-1]
+        self.assertEqual('1 of 2 cells OK, 2 records lost, 31.0 s in all '
+                         '(cells 30.0 s)', last)
+        self.assertIn('error: x', text)
+        self.assertIn('  2 records lost', text)
+
+    def test_a_failed_retry_is_short_in_the_table(self):
+        row = faults.row(faults.cell(4), _obs(faults.ROLLED_BACK,
+                                              retry='failed: a\nlong'), 1)
+        text = faults.table([row], 1.0)
+        self.assertEqual('4   source nova-compute SIGKILL  syncing        '
+                         'rolled back  rolled back  1       0     0     '
+                         'failed  1        FAILED', text.splitlines()[1])
+        self.assertIn('  retry: failed: a\nlong, not ok', text)
+
+    def test_run_tests_counts_the_cells(self):
+        # tools/run-tests.sh reads the last line as one test per cell.
+        rows = [faults.row(faults.cell(1), _obs(faults.CANCELLED), 1),
+                faults.row(faults.cell(2), _obs(faults.COMPLETED,
+                                                leftovers=['x']), 1),
+                faults.row(faults.cell(3), _obs(faults.COMPLETED), 1)]
+        with tempfile.NamedTemporaryFile('w', suffix='.log') as log:
+            log.write(faults.table(rows, 3.0) + '\n')
+            log.flush()
+            script = ('source <(sed -n "/^cells() {/,/^}/p" %s); cells %s'
+                      % (os.path.join(ROOT, 'tools', 'run-tests.sh'),
+                         log.name))
+            out = subprocess.check_output(['bash', '-c', script], text=True)
+        self.assertEqual('2 1 0', out.strip())
+
+
+class TestProjectOverride(testtools.TestCase):
+
+    def test_default_is_the_tree(self):
+        with mock.patch.dict(os.environ, {}, clear=False):
+            os.environ.pop(venvs.PROJECT_ENV, None)
+            self.assertEqual(ROOT, venvs.project_dir())
+
+    def test_override(self):
+        with mock.patch.dict(os.environ, {venvs.PROJECT_ENV: '/work/x/'}):
+            self.assertEqual('/work/x', venvs.project_dir())
+            self.assertIn('/work/x', venvs.spec(
+                'main', os.path.join(ROOT, 'upper-constraints.txt'),
+                python='py')['packages'])
+
+
+class TestReads(testtools.TestCase):
+
+    def test_log_phases(self):
+        text = ('x [instance: %s] V2V phase syncing\n'
+                'x [instance: 99999999-2222-4333-8444-555555555555] V2V '
+                'phase clone-running\n'
+                'x [instance: %s] V2V phase clone-running\n' % (UUID, UUID))
+        self.assertEqual(['syncing', 'clone-running'],
+                         inject.log_phases(text, UUID))
+
+    def test_db_phase_reads_the_chunked_record(self):
+        sysmeta = {}
+        v2v_record.sysmeta_put(sysmeta, 'v2v_phase', json.dumps(
+            {'phase': 'syncing', 'at': '2026-12-06T12:00:00' + 'Z' * 300}))
+        rows = [[k, v] for k, v in sysmeta.items()]
+        with mock.patch.object(inject, 'query', return_value=rows) as q:
+            self.assertEqual('syncing', inject.db_phase(
+                paths.Layout('/tmp/x'), UUID))
+        self.assertIn("instance_uuid='%s'" % UUID, q.call_args[0][1])
+
+    def test_db_phase_none(self):
+        with mock.patch.object(inject, 'query', return_value=[]):
+            self.assertIsNone(inject.db_phase(paths.Layout('/tmp/x'), UUID))
+
+    def test_query_parses_rows(self):
+        with mock.patch.object(inject.processutils, 'execute',
+                               return_value=('1\tNULL\terror\n', '')) as ex:
+            self.assertEqual([['1', None, 'error']], inject.query(
+                paths.Layout('/tmp/x'), 'SELECT 1'))
+        argv = ex.call_args[0]
+        self.assertEqual(('SELECT 1', 'nova'), argv[-2:])
+
+    def test_sql_quotes(self):
+        self.assertEqual("'a\\'b'", inject._sql_text("a'b"))
+
+
+class TestShell(testtools.TestCase):
+
+    def _cloud(self, script):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'openstack')
+        with open(path, 'w') as f:
+            f.write('#!/bin/sh\n' + script)
+        os.chmod(path, 0o755)
+        cloud = mock.Mock(argv0=path, env={'PATH': os.environ['PATH']},
+                          calls=[])
+        return cloud
+
+    def test_commands_go_in_one_a_line(self):
+        # A stand-in client: answers each line, complains on "bad".
+        cloud = self._cloud(
+            'while read -r line; do\n'
+            '  case "$line" in bad*) echo "no such thing" >&2 ;;\n'
+            '  *) echo "did $line" ;; esac\n'
+            'done\n')
+        shell = cli.Shell(cloud, timeout=10)
+        self.addCleanup(shell.close)
+        self.assertIn('did token issue', shell.out[0][1])
+        sent = shell.send('server', 'migration', 'abort', 'x y', 3)
+        bad = shell.send('bad', 'command')
+        for _ in range(100):
+            if shell.errors_since(bad):
+                break
+            time.sleep(0.05)
+        self.assertEqual('no such thing\n', shell.errors_since(sent))
+        self.assertIn("did server migration abort 'x y' 3\n",
+                      [line for _t, line in shell.out])
+        self.assertEqual('openstack server migration abort \'x y\' 3',
+                         cloud.calls[1]['command'])
+
+    def test_a_client_that_never_answers(self):
+        cloud = self._cloud('echo broken >&2; exit 1\n')
+        exc = self.assertRaises(paths.AioError, cli.Shell, cloud, 10)
+        self.assertIn('broken', str(exc))
+
+
+class TestHeld(testtools.TestCase):
+
+    def test_phases_at_which_a_fault_counts(self):
+        self.assertEqual((v2v_record.SYNCING,),
+                         faultgate.HELD[faults.SYNCING])
+        self.assertNotIn(v2v_record.CLONE_PROVEN,
+                         faultgate.HELD[faults.CLONE_RUNNING])
+        self.assertEqual(v2v_record.AFTER_NO_RETURN,
+                         faultgate.HELD[faults.CLONE_PROVEN])
+        self.assertEqual(set(faults.PHASES), set(faultgate.HELD))
+
+    def test_every_fault_has_its_injector(self):
+        ctx = mock.Mock()
+        ctx.lab.host_dir.return_value = '/nonexistent/host-b'
+        for item in faults.CELLS:
+            fault = faultgate.make_fault(ctx, item, mock.Mock())
+            self.assertIsInstance(fault, faultgate.Fault)
