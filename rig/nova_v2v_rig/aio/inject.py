@@ -335,18 +335,24 @@ class SmallStore(object):
                       lab_hosts.INSTANCES_PATH)
         self.mounted = True
 
-    def fill(self):
-        """Fill the store; the bytes left free (statvfs)."""
+    def fill(self, leave=0):
+        """Fill the store but ``leave`` bytes; the bytes left free."""
         store = host_path(self.layout, self.host, lab_hosts.INSTANCES_PATH)
         self.filler = os.path.join(store, FILLER)
         st = os.statvfs(store)
-        free = st.f_bavail * st.f_frsize
-        with open(self.filler, 'wb') as f:
-            try:
-                os.posix_fallocate(f.fileno(), 0, free)
-            except OSError:
-                pass
-        st = os.statvfs(store)
+        free = st.f_bavail * st.f_frsize - leave
+        if free > 0:
+            with open(self.filler, 'wb') as f:
+                try:
+                    os.posix_fallocate(f.fileno(), 0, free)
+                except OSError:
+                    pass
+        return self.left()
+
+    def left(self):
+        """The bytes free in the store (statvfs)."""
+        st = os.statvfs(host_path(self.layout, self.host,
+                                  lab_hosts.INSTANCES_PATH))
         return st.f_bavail * st.f_frsize
 
     def free(self):

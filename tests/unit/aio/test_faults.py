@@ -95,6 +95,20 @@ class TestTable(testtools.TestCase):
                          'labhost-a',
                          faults.expected_text(faults.cell(1), A, B))
 
+    def test_novas_rollback_fails_the_migration(self):
+        # Nova's own rollback of a live migration ends in 'failed'; only
+        # the product's own rollbacks (a restarted compute's, a clone
+        # without activity) end in 'error'.
+        for number in (7, 9, 12, 14):
+            self.assertEqual('failed',
+                             faults.expected(faults.cell(number)).migration)
+        for number in (4, 5, 15):
+            self.assertEqual('error',
+                             faults.expected(faults.cell(number)).migration)
+        self.assertIn('migration error, not failed',
+                      faults.problems(faults.cell(7), _obs(
+                          faults.ROLLED_BACK, migration='error')))
+
     def test_unknown_cell(self):
         self.assertRaises(KeyError, faults.cell, 99)
 
@@ -117,7 +131,7 @@ class TestOutcome(testtools.TestCase):
                 'instance error'))
 
     def test_status_on_the_wrong_host(self):
-        self.assertEqual('migration error, on labhost-b', faults.outcome(
+        self.assertEqual('migration failed, on labhost-b', faults.outcome(
             _obs(faults.ROLLED_BACK, host=B)))
         self.assertEqual('migration completed, on labhost-a', faults.outcome(
             _obs(faults.COMPLETED, host=A)))
@@ -127,13 +141,15 @@ class TestProblems(testtools.TestCase):
 
     def test_clean_cells_pass(self):
         for item in faults.CELLS:
-            obs = _obs(item.outcome)
+            obs = _obs(item.outcome,
+                       migration=faults.expected(item).migration)
             if item.fault == faults.CLONE_SILENT:
                 obs['reason_seen'] = True
             self.assertEqual([], faults.problems(item, obs), item)
 
     def _problems(self, number, **kw):
         item = faults.cell(number)
+        kw.setdefault('migration', faults.expected(item).migration)
         obs = _obs(item.outcome, **kw)
         return faults.problems(item, obs)
 
@@ -200,7 +216,8 @@ class TestProblems(testtools.TestCase):
 class TestRowsAndTable(testtools.TestCase):
 
     def test_row_keys(self):
-        row = faults.row(faults.cell(4), _obs(faults.ROLLED_BACK), 12.5)
+        row = faults.row(faults.cell(4), _obs(faults.ROLLED_BACK,
+                                              migration='error'), 12.5)
         for key in ('fault', 'phase', 'expected', 'outcome',
                     'copies_running', 'records_lost', 'leftovers', 'retry'):
             self.assertIn(key, row)
