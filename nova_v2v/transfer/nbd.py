@@ -35,7 +35,6 @@ import errno
 import os
 import signal
 import socket
-import sys
 import time
 import typing as ty
 
@@ -215,8 +214,9 @@ def wait_closed(address, port, timeout=EXIT_TIMEOUT, poll=0.05,
 # The ids of the QEMU objects of an export's TLS.
 TLS_CREDS_ID = 'v2v-tls'
 TLS_AUTHZ_ID = 'v2v-authz'
-# The exec wrapper that listens with the address filter.
-LISTEN_MODULE = 'nova_v2v.transfer.nbd_listen'
+# The filtered listener (:mod:`nova_v2v.transfer.nbd_listen`), a console
+# script of nova-v2v found on PATH.
+LISTEN_COMMAND = 'nova-v2v-nbd-listen'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -284,13 +284,16 @@ class ExportAccess:
     def listen_args(self, address, port):
         """The command that listens for qemu-nbd, filtered; [] if none.
 
-        The wrapper runs with this very interpreter (where nova_v2v is
-        installed) and execs the qemu-nbd command that follows it.
+        ``nova-v2v-nbd-listen`` (:mod:`nova_v2v.transfer.nbd_listen`),
+        found on the compute's ``PATH`` as Nova finds ``privsep-helper``,
+        listens where it runs and execs the qemu-nbd command that follows
+        it: a host whose migration address lives in another network
+        namespace puts a wrapper of that name first on ``PATH`` (as the
+        all-in-one does).
         """
         if not self.addresses:
             return []
-        args = [sys.executable, '-m', LISTEN_MODULE, '--address', address,
-                '--port', str(port)]
+        args = [LISTEN_COMMAND, '--address', address, '--port', str(port)]
         for allowed in self.addresses:
             args += ['--allow', allowed]
         return args + ['--']

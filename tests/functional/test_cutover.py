@@ -382,8 +382,7 @@ class CutoverAccessTest(CutoverTestBase):
     def test_exports_admit_the_source_address_only(self):
         source, command = self._move()
         wrapper = command[:command.index('--') + 1]
-        self.assertEqual(['-m', nbd.LISTEN_MODULE],
-                         wrapper[1:3])
+        self.assertEqual(nbd.LISTEN_COMMAND, wrapper[0])
         self.assertEqual(['--allow', '192.0.2.11'],
                          wrapper[wrapper.index('--allow'):][:2])
         self.assertNotIn('--tls-creds', command)

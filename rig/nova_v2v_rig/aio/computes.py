@@ -46,6 +46,8 @@ LOG = logging.getLogger(__name__)
 
 NSENTER = '/usr/bin/nsenter'
 QEMU_NBD = '/usr/bin/qemu-nbd'
+# The product's filtered listener of a cutover's exports.
+LISTEN = 'nova-v2v-nbd-listen'
 DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 BINARY = 'nova-v2v-compute'
 # oslo.privsep contexts nova-compute (and the libraries it loads) may use;
@@ -154,18 +156,26 @@ def nbd_wrapper(layout, host):
 
 
 def write_nbd_wrapper(layout, host, libvirtd_pid):
-    """A ``qemu-nbd`` first on the compute's PATH, in the host's network.
+    """``qemu-nbd`` and its listener first on the compute's PATH.
 
     The destination of a V2V cutover serves its disks with ``qemu-nbd`` on
     its live migration address, which exists only in the lab host's
     network namespace (libvirtd's); the compute itself runs in the root
-    one. The wrapper runs the real qemu-nbd in the host's namespace.
+    one. The wrappers run the real ``qemu-nbd`` and the product's filtered
+    listener (``nova-v2v-nbd-listen``, which opens the export's socket
+    and execs qemu-nbd) in the host's namespace.
     """
     path = nbd_wrapper(layout, host)
     _script(path, '#!/bin/sh\n'
             '# nova-v2v-aio: qemu-nbd in lab host %s\'s network namespace.\n'
             'exec %s --net=/proc/%d/ns/net -- %s "$@"\n'
             % (host, NSENTER, libvirtd_pid, QEMU_NBD))
+    listen = os.path.join(os.path.dirname(path), LISTEN)
+    _script(listen, '#!/bin/sh\n'
+            '# nova-v2v-aio: the export\'s listener in lab host %s\'s '
+            'network namespace.\n'
+            'exec %s --net=/proc/%d/ns/net -- %s "$@"\n'
+            % (host, NSENTER, libvirtd_pid, layout.bin('main', LISTEN)))
     return path
 
 

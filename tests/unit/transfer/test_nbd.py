@@ -16,7 +16,6 @@
 
 import os
 import socket
-import sys
 import tempfile
 import unittest
 from unittest import mock
@@ -248,8 +247,8 @@ class ExportAccessTest(unittest.TestCase):
                                   tls_identity=self.DN,
                                   addresses=('192.0.2.1', '2001:db8::1'))
         cmd = self._export(access).command(0)
-        wrapper = [sys.executable, '-m', 'nova_v2v.transfer.nbd_listen',
-                   '--address', '192.0.2.2', '--port', '10810',
+        wrapper = ['nova-v2v-nbd-listen', '--address', '192.0.2.2',
+                   '--port', '10810',
                    '--allow', '192.0.2.1', '--allow', '2001:db8::1', '--']
         self.assertEqual(wrapper, cmd[:len(wrapper)])
         qemu_nbd = cmd[len(wrapper):]
@@ -273,14 +272,14 @@ class ExportAccessTest(unittest.TestCase):
         export = nbd.ClientBoundExport(
             self.disks, '192.0.2.2', ports=[10810], run_dir=self.dir,
             run_prefix=['nsenter', '--net=/run/netns/b'], access=access)
-        self.assertEqual(['nsenter', '--net=/run/netns/b', sys.executable],
-                         export.command(0)[:3])
+        self.assertEqual(['nsenter', '--net=/run/netns/b',
+                          'nova-v2v-nbd-listen'], export.command(0)[:3])
 
     def test_filter_without_tls(self):
         cmd = self._export(
             nbd.ExportAccess(addresses=('192.0.2.1',))).command(0)
         self.assertNotIn('--tls-creds', cmd)
-        self.assertIn('nova_v2v.transfer.nbd_listen', cmd)
+        self.assertIn('nova-v2v-nbd-listen', cmd)
         self.assertIsNone(self._export(
             nbd.ExportAccess(addresses=('192.0.2.1',))).exports()[0].tls)
 
