@@ -82,33 +82,28 @@ class DecideTestCase(test.NoDBTestCase):
                               restart=RESTART[source]),
                             self.decide(rec.SOURCE, phase, source, clone))
 
+    def _assert_rolled_back(self, phases, clone):
+        """Rolled back in ``phases``, a present clone removed first."""
+        for phase in phases:
+            for source in SOURCE_STATES:
+                with self.subTest(phase=phase, source=source):
+                    self.assertEqual(
+                        R(rec.ROLL_BACK, end_jobs=JOBS[source],
+                          remove_clone=clone == rec.PRESENT,
+                          restart=RESTART[source]),
+                        self.decide(rec.SOURCE, phase, source, clone))
+
     def test_source_cutting_over_removes_a_clone_found(self):
         """An earlier release defined the clone in CUTTING_OVER."""
-        for phase in (v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED):
-            for source in SOURCE_STATES:
-                with self.subTest(phase=phase, source=source):
-                    self.assertEqual(
-                        R(rec.ROLL_BACK, end_jobs=JOBS[source],
-                          remove_clone=True, restart=RESTART[source]),
-                        self.decide(rec.SOURCE, phase, source, rec.PRESENT))
+        self._assert_rolled_back(
+            (v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED),
+            rec.PRESENT)
 
     def test_source_clone_phases_remove_a_present_clone_first(self):
-        for phase in CLONE:
-            for source in SOURCE_STATES:
-                with self.subTest(phase=phase, source=source):
-                    self.assertEqual(
-                        R(rec.ROLL_BACK, end_jobs=JOBS[source],
-                          remove_clone=True, restart=RESTART[source]),
-                        self.decide(rec.SOURCE, phase, source, rec.PRESENT))
+        self._assert_rolled_back(CLONE, rec.PRESENT)
 
     def test_source_clone_phases_without_a_clone(self):
-        for phase in CLONE:
-            for source in SOURCE_STATES:
-                with self.subTest(phase=phase, source=source):
-                    self.assertEqual(
-                        R(rec.ROLL_BACK, end_jobs=JOBS[source],
-                          restart=RESTART[source]),
-                        self.decide(rec.SOURCE, phase, source, rec.ABSENT))
+        self._assert_rolled_back(CLONE, rec.ABSENT)
 
     def test_source_clone_unknown_holds_everything(self):
         for phase in CLONE:
