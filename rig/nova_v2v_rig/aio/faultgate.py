@@ -72,10 +72,15 @@ SYNC_DELAY = 2.0
 PHASE_TIMEOUT = 150
 SETTLE_TIMEOUT = 150
 WRITE_TIMEOUT = 60
-# The destination's small store (cell 14) and the slowed copy (cell 16).
-STORE_MIB = 384
-# What the full store leaves for the destination's pre_live_migration.
+# The destination's small store (cell 14): its size, what the filler
+# leaves free, the copy's pace while it fills (10 MB/s: the filled disk's
+# 128 MiB take about 13 s) and the data that must remain to copy when it
+# fills.
+STORE_MIB = 512
 STORE_SLACK = 256 * 1024
+STORE_MBIT = 80
+STORE_COPY_LEFT = 16 << 20
+# The slowed copy (cell 16).
 SLOW_MBIT = 40
 LOG_WAIT = 20
 FINAL = gate.FINAL
@@ -120,9 +125,8 @@ class Context(object):
 class Fault(object):
     """One fault of a cell: prepared, injected, released, cleaned up."""
 
-    # True for a fault :meth:`prepare` puts in place before the move: the
-    # cell waits until the cutover entered its phase, then checks it.
-    in_place = False
+    # The guest's image (a name of :mod:`images`).
+    image = images.DISK
 
     def __init__(self, ctx, item, guest):
         self.ctx = ctx
@@ -320,51 +324,81 @@ class LinkDown(Fault):
 
 
 class StoreFull(Fault):
+    """The destination's store fills up while the bulk copy runs.
 
-    in_place = True
+    The guest boots from the filled image (:data:`images.FILLED_DISK`,
+    128 MiB of data), its copy runs over a link shaped to
+    :data:`STORE_MBIT`, and the store (a small ext4 over the destination's
+    instance store) is filled once the copy has run for
+    :data:`SYNC_DELAY` seconds, with tens of MiB still to copy.
+    """
+
+    image = images.FILLED_DISK
 
     def __init__(self, ctx, item, guest):
         super().__init__(ctx, item, guest)
         self.store = inject.SmallStore(ctx.layout, ctx.lab, 'b', STORE_MIB)
+        self.after_fill = None
 
     def prepare(self):
-        # Filled before the move, but for what the destination's
-        # pre_live_migration writes (its directory, the sparse disk, small
-        # files): the bulk copy's first data runs into ENOSPC. Filled
-        # once the copy runs, the store would come too late: the guest's
-        # data (a few MiB at the stage's bandwidth) is copied in the first
-        # second of the sync.
         self.store.mount()
-        self.store.fill(leave=STORE_SLACK)
+        lab_link.shape(self.ctx.lab, STORE_MBIT)
 
     def inject(self, phase):
-        left = self.store.left()
+        then = self._held(phase)
+        before = inject.copy_done(self.ctx.lab, 'a', self.name)
+        left = self.store.fill(leave=STORE_SLACK)
+        self.after_fill = gate.LogMark(self.ctx.layout)
+        after = inject.copy_done(self.ctx.lab, 'a', self.name)
         if left > STORE_SLACK:
-            raise inject.InjectError('the store has %d bytes free'
-                                     % left)
-        return 'labhost-b store full during the %s (%d bytes free)' % (
-            phase, left)
+            raise inject.InjectError('the store has %d bytes free' % left)
+        # The copy runs through the disk in order: short of the end of the
+        # image's data, data remains to copy.
+        data_end = (images.FILLED_AT_MIB + images.FILLED_MIB) << 20
+        if before is None or after is None or (
+                after > data_end - STORE_COPY_LEFT):
+            raise inject.InjectError(
+                'the copy was not running short of the disk\'s data '
+                '(%d MiB) when the store filled (copied before %s, after '
+                '%s)' % (data_end >> 20, before, after))
+        return ('labhost-b store full during the %s (phase record: %s; '
+                '%d bytes free; the copy at %.1f MiB, its data runs to '
+                '%d MiB)' % (phase, then, left, after / 2.0 ** 20,
+                             data_end >> 20))
 
     def release(self):
         self.store.free()
+        lab_link.shape(self.ctx.lab, None)
 
     def observe(self, obs, text):
-        logs = [text]
+        """Took effect: the block copy failed once the store was full.
+
+        libvirt does not pass QEMU's reason for a failed block copy on
+        (its event carries no error), and ``qemu-nbd`` logs none: ENOSPC
+        is named when a log has it, and otherwise the proof is the copy,
+        running with data still to copy when the store filled, failing
+        after that moment.
+        """
+        if not obs.get('effect'):
+            return
+        logs = [self.after_fill.text()]
         for host in ('a', 'b'):
             logs.append(lab_harness.read_log(
                 self.ctx.lab.root_path(host, '/var/log/libvirt/qemu/%s.log'
                                        % self.name)) or '')
-            logs.append(lab_harness.read_log(
-                self.ctx.lab.root_path(host, '/var/log/libvirt/'
-                                       'libvirtd.log')) or '')
-        if not any(_ENOSPC.search(log) for log in logs):
-            obs['missed'] = ('the store was filled but no ENOSPC was seen '
-                             '(compute, QEMU and libvirtd logs)')
-            obs['effect'] = None
-        elif obs.get('effect'):
+        failed = re.search(r'block copy of %s failed[^\n]*'
+                           % re.escape(self.name), logs[0])
+        if any(_ENOSPC.search(log) for log in logs):
             obs['effect'] += '; ENOSPC seen'
+        elif failed:
+            obs['effect'] += '; then: %s' % failed.group(0)[:80]
+        else:
+            obs['missed'] = ('the store was full but the block copy did '
+                             'not fail after it')
+            obs['effect'] = None
 
     def cleanup(self):
+        self.release()
         self.store.remove()
 
 
@@ -413,10 +447,6 @@ def wait_phase(ctx, fault, phase, timeout=PHASE_TIMEOUT):
         recorded = inject.db_phase(ctx.layout, uuid)
         logged = inject.log_phases(fault.mark.text(), uuid)
         current = recorded or (logged[-1] if logged else None)
-        if fault.in_place and (current == phase or phase in logged):
-            # A fault in place before the move: the cutover entered the
-            # phase with it (it may have left it already).
-            return 'phase %s entered with the fault in place' % phase
         if _migration_final(ctx, uuid, fault.migration_id):
             return None
         if phase == faults.SYNCING and current == v2v_record.SYNCING:
@@ -568,7 +598,7 @@ def create_guest(ctx, guest, fault, timeout=240):
     start = time.time()
     sent = ctx.client().send(
         'server', 'create', '--flavor', ctx.ids[images.FLAVOR], '--image',
-        ctx.ids[images.DISK], '--nic', 'none', '--availability-zone',
+        ctx.ids[fault.image], '--nic', 'none', '--availability-zone',
         'nova:%s' % HOST_A, guest.name)
     deadline = time.monotonic() + timeout
     while True:

@@ -39,6 +39,14 @@ LOG = logging.getLogger(__name__)
 KERNEL = 'lab-kernel'
 RAMDISK = 'lab-initrd'
 DISK = 'lab-disk'
+# The same guest with data on its disk: a bulk copy that takes seconds
+# (the fault gate's destination-store-full cell fills the store while it
+# runs).  FILLED_MIB of a non-zero pattern from FILLED_AT_MIB on, past
+# every record the workload writes in a cell.
+FILLED_DISK = 'lab-disk-filled'
+FILLED_DISK_MIB = 256
+FILLED_AT_MIB = 64
+FILLED_MIB = 128
 FLAVOR = 'lab.tiny'
 # The workload's disk: its records are 512-byte sectors from the start.
 DISK_MIB = 64
@@ -72,23 +80,38 @@ def _image(cloud, name, path, disk_format, container_format,
     return cloud(*(args + [name]), parse=True)['id']
 
 
+def _disk(cloud, ids, name, size_mib, data=None):
+    """The guest's disk image ``name``: qcow2, booting the lab guest.
+
+    :param data: ``(offset, length)`` in MiB written with a non-zero
+        pattern (data a copy must carry, unlike zeroes), or None for an
+        empty disk
+    """
+    found = _find(cloud, 'image', name)
+    if found:
+        return found
+    with tempfile.TemporaryDirectory(prefix='nova-v2v-image-') as tmp:
+        disk = os.path.join(tmp, name + '.qcow2')
+        processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
+                             disk, '%dM' % size_mib)
+        if data:
+            processutils.execute('qemu-io', '-f', 'qcow2', '-c',
+                                 'write -q -P 0x5a %dM %dM' % data, disk)
+        return _image(cloud, name, disk, 'qcow2', 'bare', (
+            ('kernel_id', ids[KERNEL]),
+            ('ramdisk_id', ids[RAMDISK]),
+            ('os_command_line', COMMAND_LINE)))
+
+
 def ensure(cloud, cache_dir):
     """Upload the lab guest and create its flavor; ``{name: id}``."""
     image = lab_guest.build(cache_dir)
     ids = {}
     ids[KERNEL] = _image(cloud, KERNEL, image.kernel, 'aki', 'aki')
     ids[RAMDISK] = _image(cloud, RAMDISK, image.initrd, 'ari', 'ari')
-    if not _find(cloud, 'image', DISK):
-        with tempfile.TemporaryDirectory(prefix='nova-v2v-image-') as tmp:
-            disk = os.path.join(tmp, 'lab-disk.qcow2')
-            processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
-                                 disk, '%dM' % DISK_MIB)
-            ids[DISK] = _image(cloud, DISK, disk, 'qcow2', 'bare', (
-                ('kernel_id', ids[KERNEL]),
-                ('ramdisk_id', ids[RAMDISK]),
-                ('os_command_line', COMMAND_LINE)))
-    else:
-        ids[DISK] = _find(cloud, 'image', DISK)
+    ids[DISK] = _disk(cloud, ids, DISK, DISK_MIB)
+    ids[FILLED_DISK] = _disk(cloud, ids, FILLED_DISK, FILLED_DISK_MIB,
+                             (FILLED_AT_MIB, FILLED_MIB))
     ids[FLAVOR] = _find(cloud, 'flavor', FLAVOR) or cloud(
         'flavor', 'create', '--public', '--ram', FLAVOR_RAM_MIB,
         '--disk', FLAVOR_DISK_GIB, '--vcpus', 1, FLAVOR, parse=True)['id']

@@ -41,6 +41,7 @@ import os
 import re
 import signal
 import time
+from xml.etree import ElementTree
 
 import libvirt
 from oslo_concurrency import processutils
@@ -380,17 +381,41 @@ def _open(lab, host):
     return libvirt.open(lab.local_uri(host))
 
 
-def domain_state(lab, host, name):
-    """libvirt's state of domain ``name`` on ``host``, or None."""
+def _on_domain(lab, host, name, read):
+    """``read(dom)`` for domain ``name`` on ``host``; None without it."""
     conn = _open(lab, host)
     try:
         try:
             dom = conn.lookupByName(name)
         except libvirt.libvirtError:
             return None
-        return dom.state()[0]
+        return read(dom)
     finally:
         conn.close()
+
+
+def domain_state(lab, host, name):
+    """libvirt's state of domain ``name`` on ``host``, or None."""
+    return _on_domain(lab, host, name, lambda dom: dom.state()[0])
+
+
+def copy_done(lab, host, name):
+    """Bytes the block copy jobs of domain ``name`` have copied so far.
+
+    None when the domain or its jobs are gone.
+    """
+    def done(dom):
+        jobs = [dom.blockJobInfo(dev, 0) for dev in _disk_targets(dom)]
+        jobs = [info for info in jobs if info]
+        if not jobs:
+            return None
+        return sum(info['cur'] for info in jobs)
+    return _on_domain(lab, host, name, done)
+
+
+def _disk_targets(dom):
+    root = ElementTree.fromstring(dom.XMLDesc(0))
+    return [t.get('dev') for t in root.findall('./devices/disk/target')]
 
 
 def pause(lab, host, name):

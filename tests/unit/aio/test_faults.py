@@ -26,6 +26,7 @@ from nova_v2v.virt.libvirt import record as v2v_record
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import faultgate
 from nova_v2v_rig.aio import faults
+from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import inject
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import venvs
@@ -375,3 +376,79 @@ class TestHeld(testtools.TestCase):
         for item in faults.CELLS:
             fault = faultgate.make_fault(ctx, item, mock.Mock())
             self.assertIsInstance(fault, faultgate.Fault)
+
+
+class TestStoreFull(testtools.TestCase):
+    """The store fault counts only while the bulk copy still runs."""
+
+    def setUp(self):
+        super().setUp()
+        ctx = mock.Mock()
+        ctx.lab.host_dir.return_value = '/nonexistent/host-b'
+        item = [c for c in faults.CELLS if c.fault == faults.STORE_FULL][0]
+        self.fault = faultgate.make_fault(ctx, item, mock.Mock())
+        self.fault.name = 'instance-1'
+        self.fault.store = mock.Mock()
+        self.useFixture(fixtures.MockPatchObject(
+            inject, 'db_phase', return_value=v2v_record.SYNCING))
+        self.left = self.useFixture(fixtures.MockPatchObject(
+            inject, 'copy_done')).mock
+        self.mark = self.useFixture(fixtures.MockPatchObject(
+            faultgate.gate, 'LogMark')).mock.return_value
+        self.useFixture(fixtures.MockPatchObject(
+            faultgate.lab_harness, 'read_log', return_value=''))
+
+    def test_boots_the_filled_disk(self):
+        self.assertEqual(images.FILLED_DISK, self.fault.image)
+
+    def test_full_with_the_copy_running(self):
+        self.fault.store.fill.return_value = 4096
+        self.left.side_effect = [70 << 20, 71 << 20]
+        done = self.fault.inject(faults.SYNCING)
+        self.assertIn('4096 bytes free', done)
+        self.assertIn('the copy at 71.0 MiB, its data runs to 192 MiB', done)
+        self.fault.store.fill.assert_called_once_with(
+            leave=faultgate.STORE_SLACK)
+
+    def test_copy_nearly_done_is_not_the_fault(self):
+        self.fault.store.fill.return_value = 4096
+        self.left.side_effect = [180 << 20, 190 << 20]
+        self.assertRaises(inject.InjectError, self.fault.inject,
+                          faults.SYNCING)
+
+    def test_copy_gone_is_not_the_fault(self):
+        self.fault.store.fill.return_value = 4096
+        self.left.side_effect = [None, None]
+        self.assertRaises(inject.InjectError, self.fault.inject,
+                          faults.SYNCING)
+
+    def test_store_not_full_is_not_the_fault(self):
+        self.fault.store.fill.return_value = 64 << 20
+        self.left.side_effect = [70 << 20, 71 << 20]
+        self.assertRaises(inject.InjectError, self.fault.inject,
+                          faults.SYNCING)
+
+    def _observe(self, after_fill):
+        self.fault.store.fill.return_value = 4096
+        self.left.side_effect = [70 << 20, 71 << 20]
+        obs = {'effect': 'phase syncing; %s' % self.fault.inject(
+            faults.SYNCING)}
+        self.mark.text.return_value = after_fill
+        self.fault.observe(obs, 'the whole log')
+        return obs
+
+    def test_copy_failed_after_the_fill(self):
+        obs = self._observe(
+            'W [instance: x] V2V cutover rolled back: block copy of '
+            'instance-1 failed (event for vda)')
+        self.assertNotIn('missed', obs)
+        self.assertIn('then: block copy of instance-1 failed', obs['effect'])
+
+    def test_enospc_named(self):
+        obs = self._observe('qemu-nbd: No space left on device')
+        self.assertTrue(obs['effect'].endswith('; ENOSPC seen'))
+
+    def test_copy_went_on_after_the_fill(self):
+        obs = self._observe('V2V phase cutting-over')
+        self.assertIsNone(obs['effect'])
+        self.assertIn('did not fail', obs['missed'])

@@ -613,11 +613,23 @@ class TestImages(testtools.TestCase):
         self.assertIn('ramdisk_id=new-lab-initrd', disk)
         self.assertIn('os_command_line=%s' % images.COMMAND_LINE, disk)
         self.assertEqual('new-lab.tiny', ids[images.FLAVOR])
+        filled = [c for c in cloud.created if c[-1] == images.FILLED_DISK]
+        self.assertEqual(1, len(filled))
+        self.assertIn('kernel_id=k1', filled[0])
+        # Only the filled disk gets data, where the workload never writes.
+        writes = [c.args for c in processutils.execute.call_args_list
+                  if c.args[0] == 'qemu-io']
+        self.assertEqual(1, len(writes))
+        self.assertIn('write -q -P 0x5a %dM %dM' % (
+            images.FILLED_AT_MIB, images.FILLED_MIB), writes[0])
+        self.assertTrue(writes[0][-1].endswith(images.FILLED_DISK +
+                                               '.qcow2'))
 
     def test_reuses_everything(self):
         cloud = FakeImageCloud(
             images_=[{'Name': n, 'ID': n, 'Status': 'active'}
-                     for n in (images.KERNEL, images.RAMDISK, images.DISK)],
+                     for n in (images.KERNEL, images.RAMDISK, images.DISK,
+                               images.FILLED_DISK)],
             flavors=[{'Name': images.FLAVOR, 'ID': 'f'}])
         ids = images.ensure(cloud, '/cache')
         self.assertEqual([], cloud.created)
