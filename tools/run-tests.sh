@@ -114,7 +114,8 @@ cells() {
 
 # posargs ENV -> the arguments after "--" for tox -e ENV: the gate keeps
 # its all-in-one up when gate-faults runs after it, and gate-faults, the
-# last suite that shares it, tears it down.
+# last suite that shares it, tears it down; gate-faults prints its rows as
+# JSON too.
 posargs() {
     case "$1" in
         gate)
@@ -123,8 +124,11 @@ posargs() {
                     echo --keep ;;
             esac ;;
         gate-faults)
+            # The rows as JSON on stdout, the table on stderr: the log
+            # has both.
             case " ${ENVS[*]} " in
-                *" gate "*) echo --down ;;
+                *" gate "*) echo --json --down ;;
+                *) echo --json ;;
             esac ;;
     esac
 }

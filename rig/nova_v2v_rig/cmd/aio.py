@@ -86,7 +86,8 @@ def _parser():
     faults_p.add_argument('--lab-state-dir',
                           default=lab_hosts.DEFAULT_STATE_DIR)
     faults_p.add_argument('--json', action='store_true',
-                          help='the rows as JSON instead of the table')
+                          help='the report as JSON on stdout (the table '
+                               'then goes to stderr)')
     faults_p.add_argument('--keep', action='store_true',
                           help='leave the lab and the all-in-one up')
     faults_p.add_argument('--down', action='store_true',
@@ -110,6 +111,7 @@ def _gate_faults(args, layout):
                            constraints=args.constraints)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
+        print(faultgate.table(report), file=sys.stderr)
     else:
         print(faultgate.table(report))
     return 0 if report['ok'] else 1

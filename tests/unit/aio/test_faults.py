@@ -452,3 +452,37 @@ class TestStoreFull(testtools.TestCase):
         obs = self._observe('V2V phase cutting-over')
         self.assertIsNone(obs['effect'])
         self.assertIn('did not fail', obs['missed'])
+
+
+class TestCommand(testtools.TestCase):
+    """``nova-v2v-aio gate-faults --json``: JSON on stdout, table on stderr."""
+
+    def _run(self, *argv):
+        from nova_v2v_rig.cmd import aio as aio_cmd
+        report = {'rows': [], 'steps': {}, 'errors': [], 'seconds': 1.0,
+                  'ok': True}
+        run = self.useFixture(fixtures.MockPatchObject(
+            faultgate, 'run', return_value=report)).mock
+        self.useFixture(fixtures.MockPatchObject(
+            faultgate, 'table', return_value='0 of 0 cells OK')).mock
+        out = self.useFixture(fixtures.StringStream('stdout')).stream
+        err = self.useFixture(fixtures.StringStream('stderr')).stream
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', out))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', err))
+        args = aio_cmd._parser().parse_args(['gate-faults'] + list(argv))
+        rc = aio_cmd._gate_faults(args, mock.Mock())
+        out.seek(0)
+        err.seek(0)
+        return rc, out.read(), err.read(), run
+
+    def test_json_on_stdout_table_on_stderr(self):
+        rc, out, err, _run = self._run('--json', '--down')
+        self.assertEqual(0, rc)
+        self.assertTrue(json.loads(out)['ok'])
+        self.assertEqual('0 of 0 cells OK\n', err)
+
+    def test_table_alone(self):
+        rc, out, err, run = self._run('--cell', '14')
+        self.assertEqual('0 of 0 cells OK\n', out)
+        self.assertEqual('', err)
+        self.assertEqual([14], [c.number for c in run.call_args[1]['cells']])
