@@ -214,6 +214,32 @@ def kill_libvirtd(lab, host):
     return pid
 
 
+def _rebind_private_files(lab, host, anchor, proc='/proc'):
+    """The lab host's own ``/etc/passwd`` (and group, hosts) again.
+
+    The lab binds its own copies over them in the host's mount namespace;
+    a program that replaces the machine's file while the lab runs (a
+    package that adds a user: a rename over the mount point) detaches the
+    bind, and libvirtd would start without the ``libvirt-qemu`` user.
+    """
+    hdir = lab.host_dir(host)
+    for name, dst in lab_hosts.PRIVATE_FILES:
+        own = os.path.join(hdir, name)
+        try:
+            with open(own, 'rb') as f:
+                wanted = f.read()
+            with open('%s/%d/root%s' % (proc, anchor, dst), 'rb') as f:
+                seen = f.read()
+        except OSError:
+            continue
+        if seen != wanted:
+            LOG.warning('%(dst)s of lab host %(host)s was replaced; bound '
+                        'again', {'dst': dst, 'host': host})
+            processutils.execute('nsenter', '--mount=/proc/%d/ns/mnt'
+                                 % anchor, '--', 'mount', '--bind', own,
+                                 dst)
+
+
 def restart_libvirtd(layout, lab, host, old_pid):
     """Start the host's libvirtd again where it ran; its new pid.
 
@@ -227,6 +253,7 @@ def restart_libvirtd(layout, lab, host, old_pid):
     if not _pid_alive(anchor):
         raise InjectError('no process left in lab host %s\'s namespaces'
                           % host)
+    _rebind_private_files(lab, host, anchor)
     processutils.execute(
         'nsenter', '--mount=/proc/%d/ns/mnt' % anchor,
         '--uts=/proc/%d/ns/uts' % anchor,

@@ -486,3 +486,29 @@ class TestCommand(testtools.TestCase):
         self.assertEqual('0 of 0 cells OK\n', out)
         self.assertEqual('', err)
         self.assertEqual([14], [c.number for c in run.call_args[1]['cells']])
+
+
+class TestRebind(testtools.TestCase):
+    """A lab file the machine replaced is bound again before libvirtd."""
+
+    def test_only_what_was_replaced(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        hdir = os.path.join(tmp, 'host-a')
+        root = os.path.join(tmp, 'proc', '7', 'root', 'etc')
+        os.makedirs(hdir)
+        os.makedirs(root)
+        for name, own, seen in (('passwd', 'lab\n', 'machine\n'),
+                                ('group', 'same\n', 'same\n')):
+            with open(os.path.join(hdir, name), 'w') as f:
+                f.write(own)
+            with open(os.path.join(root, name), 'w') as f:
+                f.write(seen)
+        lab = mock.Mock()
+        lab.host_dir.return_value = hdir
+        execute = self.useFixture(fixtures.MockPatchObject(
+            inject.processutils, 'execute')).mock
+        inject._rebind_private_files(lab, 'a', 7,
+                                     proc=os.path.join(tmp, 'proc'))
+        execute.assert_called_once_with(
+            'nsenter', '--mount=/proc/7/ns/mnt', '--', 'mount', '--bind',
+            os.path.join(hdir, 'passwd'), '/etc/passwd')
