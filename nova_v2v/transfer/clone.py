@@ -19,9 +19,10 @@ released their images, the clone of the guest (its translated
 definition, on the disks the mirror filled) is defined and started on
 the destination's libvirt and checked to run.  A clone that fails is
 destroyed and undefined again, so that the source can resume; when its
-removal cannot be confirmed (the destination became unreachable) it may
-run, and :class:`~nova_v2v.transfer.exception.CloneStateUnknown` tells
-the caller to leave the source stopped.
+removal cannot be confirmed (the destination became unreachable, or the
+clone did not stop) it may run, and
+:class:`~nova_v2v.transfer.exception.CloneStateUnknown` tells the caller to
+leave the source stopped.
 
 A running domain is not yet a running guest: a translated guest can hang
 in its boot (no driver for its new disk bus) with its QEMU running.
@@ -58,16 +59,45 @@ def _conn_alive(conn):
         return False
 
 
+def _stopped(dest_conn, clone):
+    """Whether the clone is verifiably stopped or gone.
+
+    Its domain says it is inactive, or a fresh lookup of its UUID finds
+    no domain (a transient domain vanishes with its destroy) or an
+    inactive one. Anything else (an error, an active domain) is not a
+    proof: the clone may run.
+    """
+    try:
+        return not clone.isActive()
+    except libvirt.libvirtError as exc:
+        LOG.debug('State of the clone after its destroy: %(err)s',
+                  {'err': exc})
+    try:
+        return not dest_conn.lookupByUUIDString(clone.UUIDString()).isActive()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return True
+        LOG.debug('Lookup of the clone after its destroy: %(err)s',
+                  {'err': exc})
+        return False
+
+
 def remove_clone(dest_conn, clone):
     """Destroy and undefine a clone; False if it may still be running.
 
-    Its disks are left (the caller's, or Nova's rollback's, to remove).
+    Success is what the destination confirms after the destroy: the
+    clone inactive, or no domain of its UUID any more. A destroy that
+    failed (the destination unreachable, or QEMU that does not die, e.g.
+    in uninterruptible sleep: "Failed to terminate process ... Device or
+    resource busy") leaves a clone that may run: it is not undefined
+    (that would only make it a running transient domain) and the caller
+    must not resume the source. Its disks are left (the caller's, or
+    Nova's rollback's, to remove).
 
     :param dest_conn: the libvirt connection ``clone`` was looked up on
     :param clone: the clone's ``virDomain``
-    :returns: True when the clone is gone or stopped, False when the
-        destination became unreachable before its destruction was
-        confirmed (it may run)
+    :returns: True when the clone is gone or stopped, False when that
+        could not be confirmed (it may run)
     """
     try:
         if clone.isActive():
@@ -78,7 +108,12 @@ def remove_clone(dest_conn, clone):
                       'destination is unreachable (%(err)s)',
                       {'name': clone.name(), 'err': exc})
             return False
-        LOG.warning('Destroy of the clone: %(err)s', {'err': exc})
+        LOG.warning('Destroy of the clone %(name)s: %(err)s',
+                    {'name': clone.name(), 'err': exc})
+    if not _stopped(dest_conn, clone):
+        LOG.error('The clone %(name)s may still run: the destination did '
+                  'not confirm its destroy', {'name': clone.name()})
+        return False
     try:
         clone.undefine()
     except libvirt.libvirtError as exc:
@@ -121,9 +156,10 @@ def start_clone(dest_conn, xml, verify_clone, timeout):
     except Exception as exc:
         if not remove_clone(dest_conn, clone):
             raise exception.CloneStateUnknown(
-                'the clone %s failed (%s) and the destination became '
-                'unreachable before its removal was confirmed'
-                % (clone.name(), exc), clone=clone.name()) from exc
+                'the clone %s failed (%s) and its removal could not be '
+                'confirmed (the destination unreachable, or the clone did '
+                'not stop)' % (clone.name(), exc),
+                clone=clone.name()) from exc
         raise
     return clone, started
 

@@ -70,9 +70,10 @@ class CloneNotProven(CloneNotRunning):
 class CloneStateUnknown(CutoverFailed):
     """The clone's start failed and its removal could not be confirmed.
 
-    The destination became unreachable after the clone was sent: it may
-    run.  The source guest is left stopped (never two copies running);
-    ``clone`` names it for the operator.
+    The destination became unreachable after the clone was sent, or the
+    clone did not stop when destroyed: it may run.  The source guest is
+    left stopped (never two copies running); ``clone`` names it for the
+    operator.
     """
 
     def __init__(self, message, clone=None):

@@ -34,11 +34,11 @@ be recorded is not entered: the cutover rolls back. The outcomes:
   guest showed no activity within ``[v2v] cutover_activity_timeout``: the
   clone is destroyed and undefined, the source runs again from its
   untouched disks, ``recover_method`` (phase ROLLED_BACK);
-* the clone's state unknown (the destination became unreachable before
-  its removal was confirmed): nothing is destroyed on either host, the
-  instance goes to ERROR with a fault that says what to check, neither
-  callback is called (phase CLONE_UNKNOWN; README.rst, "When a cutover's
-  clone state is unknown").
+* the clone's state unknown (its removal could not be confirmed: the
+  destination became unreachable, or the clone did not stop): nothing is
+  destroyed on either host, the instance goes to ERROR with a fault that
+  says what to check, neither callback is called (phase CLONE_UNKNOWN;
+  README.rst, "When a cutover's clone state is unknown").
 """
 
 import contextlib

@@ -275,8 +275,9 @@ class SourceHalf(object):
         Its disks stay (Nova's rollback at the destination removes the
         instance's directory).
 
-        :returns: True when no clone runs there any more, False when the
-            destination became unreachable before that was confirmed
+        :returns: True when no clone runs there any more, False when
+            that could not be confirmed (the destination unreachable, or
+            a destroy that failed: it may run)
         """
         lv = clone.libvirt
         try:

@@ -57,17 +57,38 @@ class StartCloneTest(unittest.TestCase):
         self.assertEqual('clone', ctx.exception.clone)
         clone.undefine.assert_not_called()
 
-    def test_destroy_error_on_a_live_connection_still_removes(self):
+    def test_destroy_error_of_a_stopped_clone_still_removes(self):
+        # The clone stopped by itself between isActive() and destroy().
         conn = mock.Mock()
         conn.isAlive.return_value = True
         clone = conn.defineXML.return_value
         clone.state.return_value = [libvirt.VIR_DOMAIN_RUNNING, 0]
-        clone.isActive.return_value = True
+        clone.isActive.side_effect = [True, False]
         clone.destroy.side_effect = libvirt.libvirtError('not running')
         verify = mock.Mock(side_effect=exception.CloneNotRunning('silent'))
         self.assertRaises(exception.CloneNotRunning, clone_mod.start_clone,
                           conn, '<domain/>', verify, 1)
         clone.undefine.assert_called_once_with()
+
+    def test_clone_that_survives_its_destroy_is_unknown(self):
+        # QEMU in uninterruptible sleep: libvirt cannot kill it, the
+        # connection is fine. The clone runs on: never resume the source.
+        conn = mock.Mock()
+        conn.isAlive.return_value = True
+        clone = conn.defineXML.return_value
+        clone.name.return_value = 'clone'
+        clone.state.return_value = [libvirt.VIR_DOMAIN_RUNNING, 0]
+        clone.isActive.return_value = True
+        clone.destroy.side_effect = libvirt.libvirtError(
+            'Failed to terminate process 42 with SIGKILL: Device or '
+            'resource busy')
+        verify = mock.Mock(side_effect=exception.CloneNotRunning('silent'))
+        with self.assertRaises(exception.CloneStateUnknown) as ctx:
+            clone_mod.start_clone(conn, '<domain/>', verify, 1)
+        self.assertIn('its removal could not be confirmed',
+                      str(ctx.exception))
+        # Undefined, it would run on as a transient domain.
+        clone.undefine.assert_not_called()
 
 
 class StartCloneRetryingTest(unittest.TestCase):
@@ -76,6 +97,9 @@ class StartCloneRetryingTest(unittest.TestCase):
         conn = mock.Mock()
         clone = conn.defineXML.return_value
         clone.state.return_value = [libvirt.VIR_DOMAIN_RUNNING, 0]
+        # Inactive after the failed start (asked by its removal), running
+        # after the second.
+        clone.isActive.side_effect = [False, False, True]
         clone.create.side_effect = [
             libvirt.libvirtError('Failed to get "write" lock'), None]
         with mock.patch.object(clone_mod.time, 'sleep'):
@@ -86,6 +110,7 @@ class StartCloneRetryingTest(unittest.TestCase):
     def test_other_error_is_not_retried(self):
         conn = mock.Mock()
         clone = conn.defineXML.return_value
+        clone.isActive.return_value = False
         clone.create.side_effect = libvirt.libvirtError('no memory')
         self.assertRaises(libvirt.libvirtError,
                           clone_mod.start_clone_retrying, conn, '<d/>', None,
@@ -124,6 +149,12 @@ class GuestActivityTest(unittest.TestCase):
 
     def test_no_sample_is_no_proof(self):
         self.assertIsNone(clone_mod.guest_activity({}, {}))
+
+
+def _no_domain():
+    error = libvirt.libvirtError('Domain not found')
+    error.get_error_code = mock.Mock(return_value=libvirt.VIR_ERR_NO_DOMAIN)
+    return error
 
 
 def _stats(writes):
@@ -220,10 +251,54 @@ class RemoveCloneTest(unittest.TestCase):
 
     def test_running_clone_destroyed_and_undefined(self):
         conn, clone = mock.Mock(), mock.Mock()
-        clone.isActive.return_value = True
+        clone.isActive.side_effect = [True, False]
         self.assertTrue(clone_mod.remove_clone(conn, clone))
         clone.destroy.assert_called_once_with()
         clone.undefine.assert_called_once_with()
+
+    def test_stopped_clone_only_undefined(self):
+        conn, clone = mock.Mock(), mock.Mock()
+        clone.isActive.return_value = False
+        self.assertTrue(clone_mod.remove_clone(conn, clone))
+        clone.destroy.assert_not_called()
+        clone.undefine.assert_called_once_with()
+
+    def test_destroy_failed_on_a_live_connection_is_not_confirmed(self):
+        conn, clone = mock.Mock(), mock.Mock()
+        conn.isAlive.return_value = True
+        clone.isActive.return_value = True
+        clone.destroy.side_effect = libvirt.libvirtError(
+            'Failed to terminate process 42 with SIGKILL: Device or '
+            'resource busy')
+        self.assertFalse(clone_mod.remove_clone(conn, clone))
+        clone.undefine.assert_not_called()
+
+    def test_clone_gone_during_its_destroy(self):
+        # A transient clone vanishes with its destroy: a fresh lookup
+        # says it is gone.
+        conn, clone = mock.Mock(), mock.Mock()
+        conn.isAlive.return_value = True
+        gone = _no_domain()
+        clone.isActive.side_effect = [True, gone]
+        clone.destroy.side_effect = gone
+        conn.lookupByUUIDString.side_effect = gone
+        self.assertTrue(clone_mod.remove_clone(conn, clone))
+        conn.lookupByUUIDString.assert_called_once_with(
+            clone.UUIDString.return_value)
+
+    def test_state_unreadable_after_the_destroy_is_not_confirmed(self):
+        # The destroy returned, then the destination stopped answering.
+        conn, clone = mock.Mock(), mock.Mock()
+        clone.isActive.side_effect = [True, libvirt.libvirtError('EOF')]
+        conn.lookupByUUIDString.side_effect = libvirt.libvirtError('EOF')
+        self.assertFalse(clone_mod.remove_clone(conn, clone))
+        clone.undefine.assert_not_called()
+
+    def test_fresh_lookup_finds_it_stopped(self):
+        conn, clone = mock.Mock(), mock.Mock()
+        clone.isActive.side_effect = [True, libvirt.libvirtError('stale')]
+        conn.lookupByUUIDString.return_value.isActive.return_value = False
+        self.assertTrue(clone_mod.remove_clone(conn, clone))
 
     def test_unreachable_destination_is_not_confirmed(self):
         conn, clone = mock.Mock(), mock.Mock()

@@ -61,6 +61,10 @@ class _SourceTestBase(test_driver._DriverTestBase):
         self.clone = mock.Mock()
         self.clone.name.return_value = 'instance-00000001'
         self.conn = mock.Mock()
+        # The clone as the destination's libvirt finds it: active until
+        # destroyed.
+        found = self.conn.lookupByUUIDString.return_value
+        found.isActive.side_effect = lambda: not found.destroy.called
         # What the script does at the clone's start and the proof.
         self.engine_error = None
         self.clone_error = None
@@ -204,7 +208,6 @@ class NoActivityTestCase(_SourceTestBase):
         self.proof_error = transfer_exception.CloneNotProven(
             'the clone showed no guest activity within 300 s')
         self.lookup = self.conn.lookupByUUIDString.return_value
-        self.lookup.isActive.return_value = True
 
     def test_clone_without_activity_removed_rolled_back_in_error(self):
         self._run()
@@ -314,6 +317,31 @@ class CloneStateUnknownTestCase(_SourceTestBase):
         self.recover.assert_not_called()
         self.fault.assert_called_once()
 
+    def test_unproven_clone_that_survives_its_destroy(self):
+        # The destination answers but the clone's QEMU does not die (in
+        # uninterruptible sleep): it may run, the source stays stopped.
+        self.engine_error = None
+        self.proof_error = transfer_exception.CloneNotProven(
+            'the clone showed no guest activity within 300 s')
+        clone = self.conn.lookupByUUIDString.return_value
+        clone.isActive.side_effect = None
+        clone.isActive.return_value = True
+        lv = cutover_transfer.clone.libvirt
+        clone.destroy.side_effect = lv.libvirtError(
+            'Failed to terminate process 42 with SIGKILL: Device or '
+            'resource busy')
+
+        exc = self.assertRaises(v2v_exception.V2VCloneStateUnknown,
+                                self._run)
+
+        self.assertEqual(BEFORE_NO_RETURN[:5] + [v2v_record.CLONE_UNKNOWN],
+                         self.phases)
+        self.assertIn('its removal from dest could not be confirmed',
+                      str(exc))
+        clone.undefine.assert_not_called()
+        self.post.assert_not_called()
+        self.recover.assert_not_called()
+
     def test_a_fault_that_cannot_be_recorded_still_raises(self):
         self.fault.side_effect = RuntimeError('db')
         self.assertRaises(v2v_exception.V2VCloneStateUnknown, self._run)
@@ -324,7 +352,7 @@ class RecoveryHelpersTestCase(_SourceTestBase):
 
     def test_remove_clone(self):
         clone = self.conn.lookupByUUIDString.return_value
-        clone.isActive.return_value = True
+        clone.isActive.side_effect = [True, False]
         self.assertTrue(self.source.remove_clone(self.instance, 'dest'))
         self.conn.lookupByUUIDString.assert_called_once_with(
             self.instance.uuid)
