@@ -63,8 +63,14 @@ class CloneNotProven(CloneNotRunning):
     (Or the clone stopped before it did.)
 
     Raised by :func:`nova_v2v.transfer.clone.wait_for_activity`; the
-    clone is removed again and the source guest resumes.
+    clone is removed again and the source guest resumes. ``watch`` is the
+    :class:`nova_v2v.transfer.clone.ActivityWatch` of its samples, or
+    None.
     """
+
+    def __init__(self, message, watch=None):
+        super().__init__(message)
+        self.watch = watch
 
 
 class CloneStateUnknown(CutoverFailed):

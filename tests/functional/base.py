@@ -132,6 +132,9 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
         self._probe_files = {}
 
         super().setUp()
+        # A fake guest that writes proves it at its second sample; the
+        # settle window of real guests would only make the tests slower.
+        self.flags(cutover_activity_settle=0, group='v2v')
 
         self.ctxt = nova_context.get_admin_context()
         # The filter's and its move lookup's (nova_v2v.scheduler.move).

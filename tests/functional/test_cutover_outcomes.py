@@ -16,8 +16,8 @@
 
 After the source guest stopped and the clone started on the destination:
 
-* the clone's guest shows activity (a disk written): the point of no
-  return, the move completes;
+* the clone's guest shows activity (its disks written on after their
+  first writes): the point of no return, the move completes;
 * it shows none within ``[v2v] cutover_activity_timeout``: the clone is
   removed, the source resumes from its untouched disks, the migration is
   in error with the reason;
@@ -26,8 +26,8 @@ After the source guest stopped and the clone started on the destination:
   host, the instance is in ERROR with a fault that says what to check, the
   migration in error.
 
-The clones' activity comes from :class:`CloneActivity` (fakelibvirt's
-``blockStats`` reports writes by itself).
+The clones' activity comes from :class:`CloneActivity` (the fake
+engine's ``blockStats`` reports writes that go on by itself).
 """
 
 import re
@@ -57,11 +57,11 @@ class CloneActivity(fixtures.Fixture):
         (its ``connections`` are the destinations' connections the
         driver opened)
 
-    ``writes``: the write requests each clone's disks report (None:
-    fakelibvirt's own, which has writes). ``unreachable``: from the first
-    sample of a clone's activity, the destination's libvirt stops
-    answering (for the clone, and to new connections; its connection is
-    dead) until the test sets it back to False. ``outage``: from the first
+    ``writes``: the write requests each clone's disks report, the same at
+    each sample (None: the fake engine's, which grow). ``unreachable``:
+    from the first sample of a clone's activity, the destination's libvirt
+    stops answering (for the clone, and to new connections; its connection
+    is dead) until the test sets it back to False. ``outage``: from the first
     sample, the destination's next ``outage`` libvirt calls fail, then it
     answers again (its libvirtd restarted; the clone's QEMU ran on).
     """
@@ -217,11 +217,34 @@ class CloneWithoutActivityTest(CloneOutcomeTestBase):
         rollback = [n for n in self.notifier.versioned_notifications
                     if n['event_type'] == notifications.ROLLBACK]
         self.assertEqual(
-            'the clone showed no guest activity within 1 s',
-            rollback[0]['payload']['nova_object.data']['reason'])
+            'the clone showed no guest activity within 1 s (no disk '
+            'written)', rollback[0]['payload']['nova_object.data']['reason'])
 
         self.activity.writes = None
         self.retry(DEST, planner.V2V_CUTOVER)
+
+    def test_boot_loader_writes_alone_roll_back(self):
+        # The clone's boot loader wrote (GRUB's grubenv), then its kernel
+        # hung: its disks are not written on.
+        self.flags(cutover_activity_timeout=3, group='v2v')
+        self.activity.writes = 2
+
+        self.assertEqual(202, self.live_migrate(self.server,
+                                                host=DEST).status)
+
+        self.assert_outcome('error', SOURCE)
+        self.assert_dest_cleaned(DEST)
+        self.assertEqual({2}, {w for _d, w in self.activity.sampled})
+        self.assertEqual(
+            [v2v_record.EXPORTED] + BEFORE_NO_RETURN +
+            [v2v_record.ROLLED_BACK], self.phases_logged())
+        rollback = [n for n in self.notifier.versioned_notifications
+                    if n['event_type'] == notifications.ROLLBACK]
+        reason = rollback[0]['payload']['nova_object.data']['reason']
+        self.assertRegex(reason, r'^the clone showed no guest activity '
+                                 r'within 3 s \(its disks written \(\w+: 2 '
+                                 r'write requests\) but no more over the \d+ '
+                                 r's that followed\)$')
 
 
 class CloneStateUnknownTest(CloneOutcomeTestBase):

@@ -21,8 +21,10 @@ force-complete), then stops the guest, ends the mirror without pivot,
 waits until each export released its image, starts the translated clone
 on the destination through a libvirt connection to it (as libvirt's own
 peer-to-peer migration creates the domain there) and waits until the
-clone's guest shows activity (a disk written, or its guest agent
-answering): the point of no return. Only then is the paused source powered
+clone's guest shows activity (its guest agent answering where the image
+says it has one, otherwise its disks still written ``[v2v]
+cutover_activity_settle`` seconds after their first writes): the point of
+no return. Only then is the paused source powered
 off and ``post_method`` called: Nova's cleanup then undefines the source
 and deletes its disks.
 
@@ -379,9 +381,11 @@ class CutoverSource(object):
         try:
             note_phase(record, v2v_record.CLONE_RUNNING, instance)
             LOG.info('V2V cutover: waiting up to %(timeout)d s for the '
-                     'guest of the clone %(name)s to show activity',
-                     {'timeout': CONF.v2v.cutover_activity_timeout,
-                      'name': name}, instance=instance)
+                     'guest of the clone %(name)s to show activity: '
+                     '%(rule)s', {'timeout': CONF.v2v.cutover_activity_timeout,
+                                  'name': name,
+                                  'rule': self._half.activity_rule(agent)},
+                     instance=instance)
             proof = self.prove_clone(instance, dest, clone_xml, agent)
             LOG.info('V2V cutover: the clone %(name)s proved its guest '
                      'runs: %(proof)s', {'name': name, 'proof': proof},
@@ -409,8 +413,10 @@ class CutoverSource(object):
     def prove_clone(self, instance, dest, clone_xml, agent):
         """Wait until the guest of the instance's clone on ``dest`` runs.
 
-        Its disks written, or its guest agent answering, within ``[v2v]
-        cutover_activity_timeout`` seconds; through a connection to
+        Its guest agent answering (``agent``), otherwise its disks still
+        written ``[v2v] cutover_activity_settle`` seconds after their
+        first writes, within ``[v2v] cutover_activity_timeout`` seconds;
+        through a connection to
         ``dest`` as the clone's start, opened again after a libvirt error
         (the destination's libvirtd restarting does not stop the clone).
 

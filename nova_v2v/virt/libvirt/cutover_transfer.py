@@ -251,11 +251,17 @@ class SourceHalf(object):
         return clone.start_clone_retrying(conn, clone_xml, None, 0)
 
     @staticmethod
+    def activity_rule(agent):
+        """What proves the clone's guest runs (text for the log)."""
+        return clone.ActivityWatch(
+            agent, CONF.v2v.cutover_activity_settle).rule()
+
+    @staticmethod
     def prove_clone(lookup, clone_xml, agent):
         """Wait until the running clone's guest shows activity.
 
-        At most ``[v2v] cutover_activity_timeout`` seconds
-        (:func:`clone.wait_for_activity`).
+        At most ``[v2v] cutover_activity_timeout`` seconds, with ``[v2v]
+        cutover_activity_settle`` (:func:`clone.wait_for_activity`).
 
         :param lookup: ``f() -> virDomain`` of the clone (reconnecting)
         :param clone_xml: the clone's definition (its disks are sampled)
@@ -266,7 +272,8 @@ class SourceHalf(object):
         devs = [dev for dev, _bus, _path, _fmt in
                 translate.disk_targets(clone_xml) if dev]
         return clone.wait_for_activity(
-            lookup, devs, CONF.v2v.cutover_activity_timeout, agent=agent)
+            lookup, devs, CONF.v2v.cutover_activity_timeout, agent=agent,
+            settle=CONF.v2v.cutover_activity_settle)
 
     @staticmethod
     def remove_clone(conn, uuid):

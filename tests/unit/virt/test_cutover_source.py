@@ -110,7 +110,8 @@ class _SourceTestBase(test_driver._DriverTestBase):
             raise self.clone_error
         return self.clone, 1.0
 
-    def _wait_for_activity(self, lookup, devs, timeout, agent=False):
+    def _wait_for_activity(self, lookup, devs, timeout, agent=False,
+                           settle=0):
         self.assertIs(self.conn.lookupByUUIDString.return_value, lookup())
         if self.proof_error:
             raise self.proof_error
@@ -133,7 +134,11 @@ class PhasesTestCase(_SourceTestBase):
         self.recover.assert_not_called()
         # The clone's disks, as the clone defines them, are sampled.
         cutover_transfer.clone.wait_for_activity.assert_called_once_with(
-            mock.ANY, ['sda'], 300, agent=False)
+            mock.ANY, ['sda'], 300, agent=False, settle=10)
+        self.assertIn('waiting up to 300 s for the guest of the clone '
+                      'instance-00000001 to show activity: its disks still '
+                      'written 10 s after their first writes',
+                      self.stdlog.logger.output)
         self.conn.lookupByUUIDString.assert_called_once_with(
             self.instance.uuid)
         # One connection for the start, one for the proof, both closed.
@@ -151,17 +156,20 @@ class PhasesTestCase(_SourceTestBase):
             v2v_record.MigrationRecord.carried(
                 self.context, self.db_instance).phase[0])
 
-    def test_activity_timeout_option(self):
-        self.flags(cutover_activity_timeout=7, group='v2v')
+    def test_activity_options(self):
+        self.flags(cutover_activity_timeout=7, cutover_activity_settle=3,
+                   group='v2v')
         self._run()
         cutover_transfer.clone.wait_for_activity.assert_called_once_with(
-            mock.ANY, ['sda'], 7, agent=False)
+            mock.ANY, ['sda'], 7, agent=False, settle=3)
 
     def test_guest_agent_asked_when_the_image_has_one(self):
         self.instance.system_metadata['image_hw_qemu_guest_agent'] = 'yes'
         self._run()
         cutover_transfer.clone.wait_for_activity.assert_called_once_with(
-            mock.ANY, ['sda'], 300, agent=True)
+            mock.ANY, ['sda'], 300, agent=True, settle=10)
+        self.assertIn('to show activity: its guest agent answering '
+                      'guest-ping', self.stdlog.logger.output)
 
     def test_unrecorded_phase_before_no_return_is_not_entered(self):
         for phase in BEFORE_NO_RETURN:
