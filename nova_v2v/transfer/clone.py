@@ -49,6 +49,9 @@ CLONE_START_ATTEMPTS = 3
 CLONE_RETRY_DELAY = 1.0
 # Seconds between two samples of the clone's activity.
 ACTIVITY_POLL = 1.0
+# Samples of the last look at a clone before its removal: one, a second
+# once the settle window passed, a third if its QEMU was replaced between.
+LAST_LOOK_SAMPLES = 3
 # Seconds a guest-ping of the clone's guest agent may take.
 AGENT_TIMEOUT = 2
 GUEST_PING = '{"execute": "guest-ping"}'
@@ -376,3 +379,59 @@ def wait_for_activity(lookup, devs, timeout, agent=False, settle=0,
                         'the destination\'s libvirt failed: %s' % failure]))),
                 watch=watch)
         time.sleep(poll)
+
+
+def last_look(lookup, devs, watch, poll=ACTIVITY_POLL):
+    """One more look at a clone not proven in time, before its removal.
+
+    The source may not have seen the clone to the end of its wait (the
+    destination's libvirt failed, or the guest's first writes came
+    late). A clone whose guest shows activity now is proven: removing it
+    would lose what its guest wrote and may have acknowledged to the
+    outside world, while the source would resume from older disks. The
+    samples of the wait (``watch``) count: one sample decides against
+    writes seen at least the settle window before; a guest whose writes
+    are seen first now is sampled again once the settle window passed
+    (at least ``poll`` seconds later). With a guest agent, one ping
+    decides.
+
+    :param lookup: ``f() -> virDomain`` of the clone (it may reconnect)
+    :param devs: the target devs of its disks
+    :param watch: the :class:`ActivityWatch` of the wait
+    :returns: what proved it (text), or None when it shows no activity
+        (stopped, gone, or silent): it may be removed
+    :raises: CloneStateUnknown when the destination cannot tell (its
+        libvirt failed, or no disk of the running clone could be read)
+    """
+    try:
+        clone = lookup()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise exception.CloneStateUnknown(
+            'the clone could not be looked up: %s' % exc) from exc
+    for _sample in range(LAST_LOOK_SAMPLES):
+        try:
+            if not clone.isActive():
+                return None
+            sample = write_requests(clone, devs)
+            answered = watch.agent and agent_answers(clone)
+        except libvirt.libvirtError as exc:
+            raise exception.CloneStateUnknown(
+                'the clone\'s activity could not be read: %s' % exc
+            ) from exc
+        if devs and not sample and not answered:
+            raise exception.CloneStateUnknown(
+                'no disk of the clone could be read')
+        now = time.monotonic()
+        since = watch.since
+        proof = watch.add(sample, answered, now)
+        if proof:
+            return proof
+        if watch.agent or watch.first is None:
+            return None
+        if watch.since == since and now - since >= watch.settle:
+            # Compared with writes a settle window old: no more since.
+            return None
+        time.sleep(max(watch.since + watch.settle - now, poll))
+    return None

@@ -367,13 +367,15 @@ class CutoverSource(object):
 
         CLONE_STARTED is recorded before the clone is defined,
         CLONE_RUNNING once its domain runs, CLONE_PROVEN once its guest
-        showed activity (:meth:`prove_clone`). A phase that cannot be
-        recorded, or a guest that shows no activity in time, removes the
-        clone again (the engine then rolls the source back).
+        showed activity (:meth:`prove_clone`, or :meth:`last_look`). A
+        phase that cannot be recorded, or a guest that shows no activity
+        in time and still none at the last look, removes the clone again
+        (the engine then rolls the source back).
 
         :param agent: whether the guest has a QEMU guest agent to ping
-        :raises: CloneStateUnknown when the clone's removal could not be
-            confirmed (the source is then left stopped)
+        :raises: CloneStateUnknown when the last look at an unproven clone
+            could not tell, or the clone's removal could not be confirmed
+            (the source is then left stopped)
         """
         note_phase(record, v2v_record.CLONE_STARTED, instance)
         clone, started = self.start_clone(instance, dest, clone_xml)
@@ -386,11 +388,14 @@ class CutoverSource(object):
                                   'name': name,
                                   'rule': self._half.activity_rule(agent)},
                      instance=instance)
-            proof = self.prove_clone(instance, dest, clone_xml, agent)
+            proof = self._proof(instance, dest, clone_xml, agent, name)
             LOG.info('V2V cutover: the clone %(name)s proved its guest '
                      'runs: %(proof)s', {'name': name, 'proof': proof},
                      instance=instance)
             note_phase(record, v2v_record.CLONE_PROVEN, instance)
+        except cutover_transfer.CloneStateUnknown:
+            # The last look could not tell: nothing is removed.
+            raise
         except Exception as exc:
             LOG.error('V2V cutover: the clone %(name)s is removed: %(err)s',
                       {'name': name, 'err': exc}, instance=instance)
@@ -410,6 +415,43 @@ class CutoverSource(object):
             raise
         return clone, started
 
+    def _proof(self, instance, dest, clone_xml, agent, name):
+        """:meth:`prove_clone`, then :meth:`last_look` if not proven.
+
+        :raises: CloneNotProven (the clone showed no activity at the last
+            look either: it may be removed), CloneStateUnknown
+        """
+        try:
+            return self.prove_clone(instance, dest, clone_xml, agent)
+        except cutover_transfer.CloneNotProven as exc:
+            LOG.warning('V2V cutover: %(err)s; one last look at the clone '
+                        '%(name)s before its removal',
+                        {'err': exc, 'name': name}, instance=instance)
+            try:
+                proof = self.last_look(instance, dest, clone_xml, agent,
+                                       exc.watch)
+            except Exception as look_exc:
+                raise cutover_transfer.CloneStateUnknown(
+                    'the clone %s was not proven (%s) and the last look '
+                    'at it on %s before its removal could not tell '
+                    'whether its guest runs (%s)'
+                    % (name, exc, dest, look_exc), clone=name) from look_exc
+            if proof is None:
+                raise
+            LOG.warning('V2V cutover: the clone %(name)s showed activity at '
+                        'the last look: it is kept', {'name': name},
+                        instance=instance)
+            return proof
+
+    def _lookup(self, conns, instance, dest):
+        """The instance's clone on ``dest``, through a new connection.
+
+        The connection goes into ``conns`` (the one before is closed).
+        """
+        _close(conns)
+        conns.append(self.nova.open_destination(self.dest_uri(dest)))
+        return conns[-1].lookupByUUIDString(instance.uuid)
+
     def prove_clone(self, instance, dest, clone_xml, agent):
         """Wait until the guest of the instance's clone on ``dest`` runs.
 
@@ -426,14 +468,30 @@ class CutoverSource(object):
         :raises: CloneNotProven
         """
         conns = []
-
-        def lookup():
-            _close(conns)
-            conns.append(self.nova.open_destination(self.dest_uri(dest)))
-            return conns[-1].lookupByUUIDString(instance.uuid)
-
         try:
-            return self._half.prove_clone(lookup, clone_xml, agent)
+            return self._half.prove_clone(
+                functools.partial(self._lookup, conns, instance, dest),
+                clone_xml, agent)
+        finally:
+            _close(conns)
+
+    def last_look(self, instance, dest, clone_xml, agent, watch):
+        """One more look at the instance's unproven clone on ``dest``.
+
+        Before its removal, through a new connection: the destination's
+        libvirt may answer again. A clone whose guest shows activity now
+        is kept (:meth:`SourceHalf.last_look`).
+
+        :param watch: the samples of :meth:`prove_clone`, or None
+        :returns: what proved its guest runs (text), or None when it shows
+            no activity (it may be removed)
+        :raises: CloneStateUnknown, or what opening the connection raises
+        """
+        conns = []
+        try:
+            return self._half.last_look(
+                functools.partial(self._lookup, conns, instance, dest),
+                clone_xml, watch, agent)
         finally:
             _close(conns)
 

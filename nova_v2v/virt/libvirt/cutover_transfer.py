@@ -110,6 +110,12 @@ def source_identity():
     return peer.SourcePeer(addresses=tuple(addresses), tls_dn=dn).to_dict()
 
 
+def _disk_devs(xml):
+    """The target devs of the disks of a domain's definition."""
+    return [dev for dev, _bus, _path, _fmt in translate.disk_targets(xml)
+            if dev]
+
+
 class DestinationHalf(object):
     """The destination's NBD exports of a cutover."""
 
@@ -269,11 +275,29 @@ class SourceHalf(object):
         :returns: what proved it (text)
         :raises: CloneNotProven
         """
-        devs = [dev for dev, _bus, _path, _fmt in
-                translate.disk_targets(clone_xml) if dev]
         return clone.wait_for_activity(
-            lookup, devs, CONF.v2v.cutover_activity_timeout, agent=agent,
+            lookup, _disk_devs(clone_xml),
+            CONF.v2v.cutover_activity_timeout, agent=agent,
             settle=CONF.v2v.cutover_activity_settle)
+
+    @staticmethod
+    def last_look(lookup, clone_xml, watch, agent):
+        """One more look at an unproven clone before its removal.
+
+        (:func:`clone.last_look`.)
+
+        :param lookup: ``f() -> virDomain`` of the clone (reconnecting)
+        :param clone_xml: the clone's definition (its disks are sampled)
+        :param watch: the :class:`clone.ActivityWatch` of the wait, or
+            None (the look then starts from nothing)
+        :param agent: whether its guest has a QEMU guest agent to ping
+        :returns: what proved the guest runs (text), or None
+        :raises: CloneStateUnknown
+        """
+        if watch is None:
+            watch = clone.ActivityWatch(agent,
+                                        CONF.v2v.cutover_activity_settle)
+        return clone.last_look(lookup, _disk_devs(clone_xml), watch)
 
     @staticmethod
     def remove_clone(conn, uuid):

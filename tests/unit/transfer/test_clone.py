@@ -345,6 +345,110 @@ class WaitForActivityTest(unittest.TestCase):
                          'failed: unreachable)', str(ctx.exception))
 
 
+class LastLookTest(unittest.TestCase):
+    """The look at an unproven clone before its removal."""
+
+    def setUp(self):
+        super().setUp()
+        self.clone = mock.Mock()
+        self.clone.isActive.return_value = True
+        self.lookup = mock.Mock(return_value=self.clone)
+        # The module's clock: its sleeps pass at once.
+        clock = mock.Mock()
+        clock.monotonic.return_value = 1000.0
+        clock.sleep.side_effect = lambda seconds: setattr(
+            clock.monotonic, 'return_value',
+            clock.monotonic.return_value + seconds)
+        patcher = mock.patch.object(clone_mod, 'time', clock)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.sleep = clock.sleep
+        self.watch = clone_mod.ActivityWatch(settle=10)
+
+    def _look(self, devs=('vda',)):
+        return clone_mod.last_look(self.lookup, list(devs), self.watch)
+
+    def test_writes_grown_since_the_wait_are_proof(self):
+        self.watch.add({'vda': 3}, False, 900.0)
+        self.clone.blockStats.return_value = _stats(40)
+        self.assertEqual('its disk(s) vda written on 100 s after its first '
+                         'writes (3 -> 40 write requests)', self._look())
+        self.sleep.assert_not_called()
+
+    def test_no_more_writes_since_the_wait_is_no_proof(self):
+        self.watch.add({'vda': 3}, False, 900.0)
+        self.clone.blockStats.return_value = _stats(3)
+        self.assertIsNone(self._look())
+        self.sleep.assert_not_called()
+
+    def test_writes_of_the_wait_too_recent_wait_the_window_out(self):
+        self.watch.add({'vda': 3}, False, 996.0)
+        self.clone.blockStats.side_effect = [_stats(3), _stats(3)]
+        self.assertIsNone(self._look())
+        self.sleep.assert_called_once_with(6.0)
+
+    def test_first_writes_seen_now_are_sampled_again(self):
+        self.clone.blockStats.side_effect = [_stats(5), _stats(9)]
+        self.assertIn('5 -> 9 write requests', self._look())
+        self.sleep.assert_called_once_with(10)
+
+    def test_a_boot_loader_write_seen_now_is_no_proof(self):
+        self.clone.blockStats.return_value = _stats(2)
+        self.assertIsNone(self._look())
+        self.sleep.assert_called_once_with(10)
+
+    def test_without_settle_window_the_second_sample_one_poll_later(self):
+        self.watch = clone_mod.ActivityWatch(settle=0)
+        self.clone.blockStats.side_effect = [_stats(5), _stats(6)]
+        self.assertIsNotNone(self._look())
+        self.sleep.assert_called_once_with(clone_mod.ACTIVITY_POLL)
+
+    def test_another_qemu_since_the_wait_is_sampled_again(self):
+        self.watch.add({'vda': 30}, False, 900.0)
+        self.clone.blockStats.side_effect = [_stats(4), _stats(4)]
+        self.assertIsNone(self._look())
+        self.sleep.assert_called_once_with(10)
+
+    def test_no_write_at_all_is_no_proof(self):
+        self.clone.blockStats.return_value = _stats(0)
+        self.assertIsNone(self._look())
+        self.sleep.assert_not_called()
+
+    def test_with_an_agent_one_ping_decides(self):
+        self.watch = clone_mod.ActivityWatch(agent=True, settle=10)
+        self.clone.blockStats.return_value = _stats(7)
+        with mock.patch.object(clone_mod.libvirt_qemu,
+                               'qemuAgentCommand') as agent:
+            self.assertEqual(clone_mod.AGENT_PROOF, self._look())
+            agent.side_effect = libvirt.libvirtError('not connected')
+            self.assertIsNone(self._look())
+        self.sleep.assert_not_called()
+
+    def test_a_stopped_clone_is_no_proof(self):
+        self.clone.isActive.return_value = False
+        self.assertIsNone(self._look())
+        self.clone.blockStats.assert_not_called()
+
+    def test_a_clone_gone_is_no_proof(self):
+        self.lookup.side_effect = _no_domain()
+        self.assertIsNone(self._look())
+
+    def test_an_unreachable_destination_is_unknown(self):
+        self.lookup.side_effect = libvirt.libvirtError('unreachable')
+        self.assertRaises(exception.CloneStateUnknown, self._look)
+
+    def test_a_libvirt_error_while_looking_is_unknown(self):
+        self.clone.isActive.side_effect = libvirt.libvirtError('EOF')
+        self.assertRaises(exception.CloneStateUnknown, self._look)
+
+    def test_no_disk_readable_is_unknown(self):
+        self.clone.blockStats.side_effect = libvirt.libvirtError('EOF')
+        with self.assertRaises(exception.CloneStateUnknown) as ctx:
+            self._look(devs=('vda', 'vdb'))
+        self.assertEqual('no disk of the clone could be read',
+                         str(ctx.exception))
+
+
 class RemoveCloneTest(unittest.TestCase):
 
     def test_running_clone_destroyed_and_undefined(self):
