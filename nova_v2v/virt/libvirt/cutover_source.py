@@ -33,9 +33,11 @@ before it is entered; before the point of no return, a phase that cannot
 be recorded is not entered: the cutover rolls back. The outcomes:
 
 * any failure before the point of no return, including a clone whose
-  guest showed no activity within ``[v2v] cutover_activity_timeout``: the
-  clone is destroyed and undefined, the source runs again from its
-  untouched disks, ``recover_method`` (phase ROLLED_BACK);
+  guest showed no activity within ``[v2v] cutover_activity_timeout`` and
+  none at a last look before its removal (a clone active at that look is
+  kept: the move completes): the clone is destroyed and undefined, the
+  source runs again from its untouched disks, ``recover_method`` (phase
+  ROLLED_BACK);
 * the clone's state unknown (its removal could not be confirmed: the
   destination became unreachable, or the clone did not stop): nothing is
   destroyed on either host, the instance goes to ERROR with a fault that
