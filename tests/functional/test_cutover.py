@@ -400,6 +400,7 @@ class CutoverAccessTest(CutoverTestBase):
                          wrapper[wrapper.index('--allow'):][:2])
         self.assertNotIn('--tls-creds', command)
         self.assertEqual('no', source.get('tls'))
+        self.assertIsNone(source.get('tlsHostname'))
 
     def test_native_tls_admits_the_source_certificate_only(self):
         cert_dir = self.useFixture(fixtures.TempDir()).path
@@ -425,8 +426,12 @@ class CutoverAccessTest(CutoverTestBase):
         self.assertIn('tls-creds-x509,id=v2v-tls,endpoint=server,'
                       'dir=%s,verify-peer=on' % cert_dir, command)
         self.assertIn('--allow', command)
-        # The source's block copy connects with TLS.
+        # The source's block copy connects with TLS, to the export's
+        # address, and checks its certificate against the destination's
+        # name, as Nova's own native TLS migration to it does.
         self.assertEqual('yes', source.get('tls'))
+        self.assertEqual('tcg-local', source.get('tlsHostname'))
+        self.assertEqual('192.0.2.11', source.find('./host').get('name'))
 
 
 class CutoverTest(CutoverTestBase):

@@ -283,7 +283,9 @@ class CutoverSource(object):
         Raises after rolling the source back (running guest, no job).
         """
         guest = self.nova.get_guest(instance)
-        disks = self._half.disks(record.exports, guest.get_xml_desc())
+        disks = self._half.disks(
+            record.exports, guest.get_xml_desc(),
+            tls_hostname=cutover_transfer.tls_hostname(dest, migrate_data))
         # Built while the guest runs: a translation error stops the move
         # before anything happened.
         clone_xml = self.clone_xml(instance, guest, plan, migrate_data)

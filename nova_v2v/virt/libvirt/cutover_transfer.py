@@ -85,6 +85,25 @@ def native_tls():
     return bool(CONF.libvirt.live_migration_with_native_tls)
 
 
+def tls_hostname(dest, migrate_data):
+    """The name the mirror checks the exports' TLS certificate against.
+
+    What Nova's own live migration with native TLS connects to, and so
+    checks the destination's certificate against: the destination's
+    ``[libvirt] live_migration_inbound_addr`` (``target_connect_addr``,
+    which the destination's exports listen on too) when it has one,
+    otherwise the destination's host name ``dest``. A certificate that
+    Nova's migrations accept is accepted for the cutover's disk stream.
+
+    :param dest: the destination host, as Nova names it
+    :param migrate_data: Nova's ``LibvirtLiveMigrateData`` of the move
+    """
+    if ('target_connect_addr' in migrate_data and
+            migrate_data.target_connect_addr):
+        return migrate_data.target_connect_addr
+    return dest
+
+
 def client_cert_path():
     return os.path.join(CONF.v2v.nbd_tls_x509_cert_dir, 'client-cert.pem')
 
@@ -215,11 +234,14 @@ class SourceHalf(object):
     """The source's sequence of a cutover."""
 
     @staticmethod
-    def disks(records, xml):
+    def disks(records, xml, tls_hostname=None):
         """The recorded exports, each with the guest's target dev.
 
         :param records: the export records (dicts) the destination stored
         :param xml: the running source guest's definition
+        :param tls_hostname: the name a TLS export's certificate is checked
+            against (:func:`tls_hostname`); kept where it differs from the
+            export's address
         :returns: :class:`nbd.ExportedDisk` list, ``target`` set
         :raises: V2VCutoverFailed, also when native TLS is on here and an
             export does not serve TLS
@@ -238,7 +260,10 @@ class SourceHalf(object):
                     reason='[libvirt] live_migration_with_native_tls is on '
                            'but the destination exports %s without TLS'
                            % disk.name)
-            disks.append(dataclasses.replace(disk, target=targets[path]))
+            disks.append(dataclasses.replace(
+                disk, target=targets[path],
+                tls_hostname=(tls_hostname if disk.tls and
+                              tls_hostname != disk.host else None)))
         if not disks:
             raise v2v_exception.V2VCutoverFailed(
                 reason='the destination exported no disk')

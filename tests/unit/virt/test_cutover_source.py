@@ -153,6 +153,25 @@ class PhasesTestCase(_SourceTestBase):
         self.assertEqual(2, self.conn.close.call_count)
         self.clone.destroy.assert_not_called()
 
+    def test_tls_mirror_checks_the_name_nova_migrates_to(self):
+        self.flags(live_migration_with_native_tls=True, group='libvirt')
+        self.record.exports[0]['tls'] = True
+        self._run()
+        disks = cutover_transfer.cutover.run_source_cutover.call_args[0][1]
+        self.assertEqual([('192.0.2.2', 'dest')],
+                         [(d.host, d.tls_hostname) for d in disks])
+
+    def test_tls_mirror_to_the_inbound_address(self):
+        # The destination sets [libvirt] live_migration_inbound_addr: Nova
+        # migrates to that address, the export listens on it.
+        self.flags(live_migration_with_native_tls=True, group='libvirt')
+        self.record.exports[0].update(tls=True, host='198.51.100.2')
+        self.data.target_connect_addr = '198.51.100.2'
+        self._run()
+        disks = cutover_transfer.cutover.run_source_cutover.call_args[0][1]
+        self.assertEqual([('198.51.100.2', None)],
+                         [(d.host, d.tls_hostname) for d in disks])
+
     def test_phase_logged(self):
         record = v2v_record.MigrationRecord(self.context, self.instance, {})
         cutover_source.note_phase(record, v2v_record.CLONE_PROVEN,
