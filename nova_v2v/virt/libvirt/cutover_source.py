@@ -462,9 +462,9 @@ class CutoverSource(object):
         Its guest agent answering (``agent``), otherwise its disks still
         written ``[v2v] cutover_activity_settle`` seconds after their
         first writes, within ``[v2v] cutover_activity_timeout`` seconds;
-        through a connection to
-        ``dest`` as the clone's start, opened again after a libvirt error
-        (the destination's libvirtd restarting does not stop the clone).
+        through a connection to ``dest`` as the clone's start, opened
+        again after a libvirt error (the destination's libvirtd
+        restarting does not stop the clone).
 
         :param clone_xml: the clone's definition (its disks are sampled)
         :param agent: whether the guest has a QEMU guest agent to ping
