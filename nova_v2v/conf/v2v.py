@@ -210,20 +210,49 @@ The clone is the guest translated for the destination. Its QEMU running is
 not enough: a translated guest can hang in its boot (for example without a
 driver for its new disk bus). The source guest stays stopped on the source
 host, with its domain and its disks, until the clone's guest shows activity:
-one of its disks written, or, when the instance's image sets
-``hw_qemu_guest_agent=yes``, its QEMU guest agent answering a ping. That is
-the point of no return: the source guest is then removed and the move
-completes. If this does not happen within this many seconds (or the clone
-stops), the clone is destroyed, the source guest runs again from its
-untouched disks and the move fails with the reason "the clone showed no
-guest activity within N s".
+when the instance's image sets ``hw_qemu_guest_agent=yes``, its QEMU guest
+agent answering a ping (its writes then prove nothing); otherwise its disks
+still written ``[v2v] cutover_activity_settle`` seconds after their first
+writes. That is the point of no return: the source guest is then removed
+and the move completes. If this does not happen within this many seconds
+(or the clone stops), the clone is destroyed, the source guest runs again
+from its untouched disks and the move fails with the reason "the clone
+showed no guest activity within N s (what was missing)".
 
-Set it above the time the slowest guest takes from power on to its first
-disk write (or to its guest agent's start); the guest is down meanwhile.
+Set it above the time the slowest guest takes from power on to its guest
+agent's start, or to its first disk write plus ``[v2v]
+cutover_activity_settle``.
 
 Related options:
 
+* ``[v2v] cutover_activity_settle``
 * ``[v2v] cutover_mode``
+"""),
+    cfg.IntOpt('cutover_activity_settle',
+               default=10,
+               min=0,
+               help="""
+Seconds a V2V cutover's clone must go on writing after its first writes to
+prove that its guest runs, when its image declares no guest agent.
+
+A first write is no proof: boot loaders write before the kernel runs (GRUB
+saves its environment into ``grubenv``, the Windows boot manager writes
+``bootstat.dat``), and a translated guest whose kernel lacks the driver of
+its new disk bus then hangs without writing again. Removing the source guest
+then would lose the guest. The clone is proven only when its disks' write
+requests grew between a first sample with writes and a sample at least this
+many seconds later. A guest that runs writes on (logs, journals, its
+applications); the longer the window, the surer the proof, the longer the
+source waits before its removal (the clone's guest runs meanwhile).
+
+The window counts within ``[v2v] cutover_activity_timeout``, which must be
+larger: the source's pre-check refuses a cutover otherwise. When the image
+sets ``hw_qemu_guest_agent=yes``, only its agent's answer proves the guest
+runs and this option has no effect.
+
+Related options:
+
+* ``[v2v] cutover_activity_timeout``
 """),
     cfg.PortOpt('nbd_port_min',
                 default=10810,

@@ -19,16 +19,19 @@ released their images, the clone of the guest (its translated
 definition, on the disks the mirror filled) is defined and started on
 the destination's libvirt and checked to run.  A clone that fails is
 destroyed and undefined again, so that the source can resume; when its
-removal cannot be confirmed (the destination became unreachable) it may
-run, and :class:`~nova_v2v.transfer.exception.CloneStateUnknown` tells
-the caller to leave the source stopped.
+removal cannot be confirmed (the destination became unreachable, or the
+clone did not stop) it may run, and
+:class:`~nova_v2v.transfer.exception.CloneStateUnknown` tells the caller to
+leave the source stopped.
 
 A running domain is not yet a running guest: a translated guest can hang
-in its boot (no driver for its new disk bus) with its QEMU running.
-:func:`wait_for_activity` waits until the clone's guest shows activity
-(one of its disks written, or its guest agent answering), the proof a
-cutover's point of no return rests on; :func:`guest_activity` is its
-decision, from two samples.
+in its boot (no driver for its new disk bus) with its QEMU running, after
+its boot loader wrote to its disk. :func:`wait_for_activity` waits until
+the clone's guest shows activity, the proof a cutover's point of no
+return rests on: its guest agent answering, when its image says it has
+one; otherwise its disks still written a settle window after their first
+writes (:class:`ActivityWatch`; :func:`guest_activity` is the decision on
+writes, from two samples).
 """
 
 import time
@@ -46,9 +49,13 @@ CLONE_START_ATTEMPTS = 3
 CLONE_RETRY_DELAY = 1.0
 # Seconds between two samples of the clone's activity.
 ACTIVITY_POLL = 1.0
+# Samples of the last look at a clone before its removal: one, a second
+# once the settle window passed, a third if its QEMU was replaced between.
+LAST_LOOK_SAMPLES = 3
 # Seconds a guest-ping of the clone's guest agent may take.
 AGENT_TIMEOUT = 2
 GUEST_PING = '{"execute": "guest-ping"}'
+AGENT_PROOF = 'its guest agent answered guest-ping'
 
 
 def _conn_alive(conn):
@@ -58,16 +65,45 @@ def _conn_alive(conn):
         return False
 
 
+def _stopped(dest_conn, clone):
+    """Whether the clone is verifiably stopped or gone.
+
+    Its domain says it is inactive, or a fresh lookup of its UUID finds
+    no domain (a transient domain vanishes with its destroy) or an
+    inactive one. Anything else (an error, an active domain) is not a
+    proof: the clone may run.
+    """
+    try:
+        return not clone.isActive()
+    except libvirt.libvirtError as exc:
+        LOG.debug('State of the clone after its destroy: %(err)s',
+                  {'err': exc})
+    try:
+        return not dest_conn.lookupByUUIDString(clone.UUIDString()).isActive()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return True
+        LOG.debug('Lookup of the clone after its destroy: %(err)s',
+                  {'err': exc})
+        return False
+
+
 def remove_clone(dest_conn, clone):
     """Destroy and undefine a clone; False if it may still be running.
 
-    Its disks are left (the caller's, or Nova's rollback's, to remove).
+    Success is what the destination confirms after the destroy: the
+    clone inactive, or no domain of its UUID any more. A destroy that
+    failed (the destination unreachable, or QEMU that does not die, e.g.
+    in uninterruptible sleep: "Failed to terminate process ... Device or
+    resource busy") leaves a clone that may run: it is not undefined
+    (that would only make it a running transient domain) and the caller
+    must not resume the source. Its disks are left (the caller's, or
+    Nova's rollback's, to remove).
 
     :param dest_conn: the libvirt connection ``clone`` was looked up on
     :param clone: the clone's ``virDomain``
-    :returns: True when the clone is gone or stopped, False when the
-        destination became unreachable before its destruction was
-        confirmed (it may run)
+    :returns: True when the clone is gone or stopped, False when that
+        could not be confirmed (it may run)
     """
     try:
         if clone.isActive():
@@ -78,7 +114,12 @@ def remove_clone(dest_conn, clone):
                       'destination is unreachable (%(err)s)',
                       {'name': clone.name(), 'err': exc})
             return False
-        LOG.warning('Destroy of the clone: %(err)s', {'err': exc})
+        LOG.warning('Destroy of the clone %(name)s: %(err)s',
+                    {'name': clone.name(), 'err': exc})
+    if not _stopped(dest_conn, clone):
+        LOG.error('The clone %(name)s may still run: the destination did '
+                  'not confirm its destroy', {'name': clone.name()})
+        return False
     try:
         clone.undefine()
     except libvirt.libvirtError as exc:
@@ -121,9 +162,10 @@ def start_clone(dest_conn, xml, verify_clone, timeout):
     except Exception as exc:
         if not remove_clone(dest_conn, clone):
             raise exception.CloneStateUnknown(
-                'the clone %s failed (%s) and the destination became '
-                'unreachable before its removal was confirmed'
-                % (clone.name(), exc), clone=clone.name()) from exc
+                'the clone %s failed (%s) and its removal could not be '
+                'confirmed (the destination unreachable, or the clone did '
+                'not stop)' % (clone.name(), exc),
+                clone=clone.name()) from exc
         raise
     return clone, started
 
@@ -148,31 +190,105 @@ def start_clone_retrying(dest_conn, xml, verify_clone, timeout,
             time.sleep(delay)
 
 
-def guest_activity(first, latest, agent_answered=False):
-    """Whether the clone's guest showed activity, from two samples.
+def guest_activity(first, latest, elapsed, settle):
+    """Whether the clone's guest writes on, from two samples.
 
-    The decision of :func:`wait_for_activity`, without libvirt.  The
-    clone's QEMU counts its guest's write requests per disk from its
-    start: any write is the guest's own (firmware and boot loaders read
-    only), so a count above zero proves the guest runs far enough to
-    write, which a guest hanging in its boot never does.  A count lower
-    than in the first sample belongs to another QEMU process than the one
-    sampled first (the domain was restarted) and proves nothing.
+    The decision of :class:`ActivityWatch` on writes, without libvirt.
+    The clone's QEMU counts its guest's write requests per disk from its
+    start. A first write proves little: boot loaders write before the
+    kernel runs (GRUB's ``save_env`` into ``grubenv``, the Windows boot
+    manager into ``bootstat.dat``), and a translated guest whose kernel
+    has no driver for its new disk bus then hangs without writing again
+    (the classic V2V failure). A guest whose disks are still written
+    ``settle`` seconds after its first writes runs.
 
-    :param first: ``{disk dev: write requests}`` of the first sample
-    :param latest: ``{disk dev: write requests}`` of the latest sample
-    :param agent_answered: whether the guest agent answered a ping (only
-        asked when the guest has one)
+    :param first: ``{disk dev: write requests}`` of the first sample with
+        writes
+    :param latest: ``{disk dev: write requests}`` of a later sample
+    :param elapsed: seconds between the two samples
+    :param settle: seconds the writes must go on after the first sample
+        (``[v2v] cutover_activity_settle``)
     :returns: what proved it (text for the log), or None
     """
-    if agent_answered:
-        return 'its guest agent answered guest-ping'
-    written = sorted(dev for dev, count in latest.items()
-                     if count > 0 and count >= first.get(dev, 0))
-    if written:
-        return 'its disk(s) %s written (%s write requests)' % (
-            ', '.join(written), ', '.join(str(latest[d]) for d in written))
-    return None
+    if elapsed < settle:
+        return None
+    grown = sorted(dev for dev, count in latest.items()
+                   if dev in first and count > first[dev])
+    if not grown:
+        return None
+    return 'its disk(s) %s written on %d s after its first writes (%s)' % (
+        ', '.join(grown), elapsed,
+        ', '.join('%d -> %d write requests' % (first[dev], latest[dev])
+                  for dev in grown))
+
+
+class ActivityWatch(object):
+    """The proof of a clone's guest activity, sample after sample.
+
+    :param agent: whether the guest has a QEMU guest agent (its image
+        says so): then only the agent's answer to a ping proves the guest
+        runs; its writes do not (a boot loader writes too)
+    :param settle: seconds the guest's disks must still be written after
+        the first sample with writes (:func:`guest_activity`)
+    """
+
+    def __init__(self, agent=False, settle=0):
+        self.agent = agent
+        self.settle = settle
+        # The first sample with writes ({dev: write requests}) and its
+        # monotonic time; the latest sample and its time.
+        self.first = None
+        self.since = None
+        self.latest = None
+        self.latest_at = None
+
+    def rule(self):
+        """What proves the guest runs (text for the log)."""
+        if self.agent:
+            return 'its guest agent answering guest-ping'
+        return ('its disks still written %d s after their first writes'
+                % self.settle)
+
+    def add(self, sample, agent_answered, now):
+        """Take a sample of the clone in.
+
+        :param sample: ``{disk dev: write requests}``
+        :param agent_answered: whether its guest agent answered a ping
+            (only asked when the guest has one)
+        :param now: the sample's monotonic time
+        :returns: what proved the guest runs (text for the log), or None
+        """
+        self.latest, self.latest_at = sample, now
+        if self.agent:
+            return AGENT_PROOF if agent_answered else None
+        if self.first is not None and any(
+                dev in sample and sample[dev] < count
+                for dev, count in self.first.items()):
+            # Lower counts: another QEMU process than the one sampled
+            # first (the domain was restarted); its writes count anew.
+            self.first = self.since = None
+        if self.first is None:
+            if any(count > 0 for count in sample.values()):
+                self.first, self.since = dict(sample), now
+            return None
+        return guest_activity(self.first, sample, now - self.since,
+                              self.settle)
+
+    def missing(self):
+        """What the guest did not show (text for the failure's reason)."""
+        if self.agent:
+            return 'its guest agent did not answer guest-ping'
+        if self.first is None:
+            return 'no disk written'
+        writes = ', '.join('%s: %d' % (dev, count) for dev, count in
+                           sorted(self.first.items()) if count)
+        after = self.latest_at - self.since
+        if after < self.settle:
+            return ('its disks first written (%s write requests) only '
+                    '%d s before the end, less than the %d s they must '
+                    'be written on' % (writes, after, self.settle))
+        return ('its disks written (%s write requests) but no more over '
+                'the %d s that followed' % (writes, after))
 
 
 def write_requests(clone, devs):
@@ -202,29 +318,35 @@ def agent_answers(clone, timeout=AGENT_TIMEOUT):
         return False
 
 
-def wait_for_activity(lookup, devs, timeout, agent=False,
+def wait_for_activity(lookup, devs, timeout, agent=False, settle=0,
                       poll=ACTIVITY_POLL):
     """Wait until the running clone's guest shows activity.
 
     Samples the write requests of the clone's disks (and, with
-    ``agent``, pings its guest agent) until :func:`guest_activity` finds
-    a proof or ``timeout`` seconds passed.  When the destination's
-    libvirt fails meanwhile (its libvirtd restarted, the link to it went
-    down: the clone's QEMU may run on), the clone is looked up again at
-    the next sample, until the deadline.
+    ``agent``, pings its guest agent) until an :class:`ActivityWatch`
+    finds a proof or ``timeout`` seconds passed: with ``agent``, the
+    agent answering; otherwise the disks still written ``settle``
+    seconds after their first writes (the settle window counts within
+    ``timeout``). When the destination's libvirt fails meanwhile (its
+    libvirtd restarted, the link to it went down: the clone's QEMU may
+    run on), the clone is looked up again at the next sample, until the
+    deadline.
 
     :param lookup: ``f() -> virDomain`` of the clone, called for the
         first sample and again after a libvirt error (it may reconnect)
     :param devs: the target devs of its disks
     :param timeout: seconds the guest has to show activity
     :param agent: whether the guest has a QEMU guest agent to ping
+    :param settle: seconds its disks must be written on after their
+        first writes
     :returns: what proved it (text)
     :raises: CloneNotProven when ``timeout`` passed without a proof (its
-        message says when the destination's libvirt failed last) or the
-        clone stopped first
+        message says what was missing, and when the destination's libvirt
+        failed last) or the clone stopped first; its ``watch`` holds the
+        samples
     """
+    watch = ActivityWatch(agent, settle)
     deadline = time.monotonic() + timeout
-    first = None
     clone = None
     failure = None
     while True:
@@ -234,7 +356,7 @@ def wait_for_activity(lookup, devs, timeout, agent=False,
             if not clone.isActive():
                 raise exception.CloneNotProven(
                     'the clone %s stopped before its guest showed activity'
-                    % clone.name())
+                    % clone.name(), watch=watch)
             latest = write_requests(clone, devs)
             answered = agent and agent_answers(clone)
         except libvirt.libvirtError as exc:
@@ -242,16 +364,74 @@ def wait_for_activity(lookup, devs, timeout, agent=False,
                         'clone\'s activity was sampled (%(err)s); looking '
                         'the clone up again', {'err': exc})
             clone, failure = None, exc
+            now = time.monotonic()
         else:
             failure = None
-            if first is None:
-                first = latest
-            proof = guest_activity(first, latest, answered)
+            now = time.monotonic()
+            proof = watch.add(latest, answered, now)
             if proof:
                 return proof
-        if time.monotonic() >= deadline:
+        if now >= deadline:
             raise exception.CloneNotProven(
-                'the clone showed no guest activity within %d s%s'
-                % (timeout, '' if failure is None else
-                   ' (the destination\'s libvirt failed: %s)' % failure))
+                'the clone showed no guest activity within %d s (%s)'
+                % (timeout, '; '.join(
+                    [watch.missing()] + ([] if failure is None else [
+                        'the destination\'s libvirt failed: %s' % failure]))),
+                watch=watch)
         time.sleep(poll)
+
+
+def last_look(lookup, devs, watch, poll=ACTIVITY_POLL):
+    """One more look at a clone not proven in time, before its removal.
+
+    The source may not have seen the clone to the end of its wait (the
+    destination's libvirt failed, or the guest's first writes came
+    late). A clone whose guest shows activity now is proven: removing it
+    would lose what its guest wrote and may have acknowledged to the
+    outside world, while the source would resume from older disks. The
+    samples of the wait (``watch``) count: one sample decides against
+    writes seen at least the settle window before; a guest whose writes
+    are seen first now is sampled again once the settle window passed
+    (at least ``poll`` seconds later). With a guest agent, one ping
+    decides.
+
+    :param lookup: ``f() -> virDomain`` of the clone (it may reconnect)
+    :param devs: the target devs of its disks
+    :param watch: the :class:`ActivityWatch` of the wait
+    :returns: what proved it (text), or None when it shows no activity
+        (stopped, gone, or silent): it may be removed
+    :raises: CloneStateUnknown when the destination cannot tell (its
+        libvirt failed, or no disk of the running clone could be read)
+    """
+    try:
+        clone = lookup()
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise exception.CloneStateUnknown(
+            'the clone could not be looked up: %s' % exc) from exc
+    for _sample in range(LAST_LOOK_SAMPLES):
+        try:
+            if not clone.isActive():
+                return None
+            sample = write_requests(clone, devs)
+            answered = watch.agent and agent_answers(clone)
+        except libvirt.libvirtError as exc:
+            raise exception.CloneStateUnknown(
+                'the clone\'s activity could not be read: %s' % exc
+            ) from exc
+        if devs and not sample and not answered:
+            raise exception.CloneStateUnknown(
+                'no disk of the clone could be read')
+        now = time.monotonic()
+        since = watch.since
+        proof = watch.add(sample, answered, now)
+        if proof:
+            return proof
+        if watch.agent or watch.first is None:
+            return None
+        if watch.since == since and now - since >= watch.settle:
+            # Compared with writes a settle window old: no more since.
+            return None
+        time.sleep(max(watch.since + watch.settle - now, poll))
+    return None

@@ -63,16 +63,23 @@ class CloneNotProven(CloneNotRunning):
     (Or the clone stopped before it did.)
 
     Raised by :func:`nova_v2v.transfer.clone.wait_for_activity`; the
-    clone is removed again and the source guest resumes.
+    clone is removed again and the source guest resumes. ``watch`` is the
+    :class:`nova_v2v.transfer.clone.ActivityWatch` of its samples, or
+    None.
     """
+
+    def __init__(self, message, watch=None):
+        super().__init__(message)
+        self.watch = watch
 
 
 class CloneStateUnknown(CutoverFailed):
     """The clone's start failed and its removal could not be confirmed.
 
-    The destination became unreachable after the clone was sent: it may
-    run.  The source guest is left stopped (never two copies running);
-    ``clone`` names it for the operator.
+    The destination became unreachable after the clone was sent, or the
+    clone did not stop when destroyed: it may run.  The source guest is
+    left stopped (never two copies running); ``clone`` names it for the
+    operator.
     """
 
     def __init__(self, message, clone=None):

@@ -134,7 +134,7 @@ class BlockJobWatcher(object):
         return None
 
 
-def nbd_disk_xml(export_name, host, port, tls=False):
+def nbd_disk_xml(export_name, host, port, tls=False, tls_hostname=None):
     """The block copy destination: a raw NBD stream.
 
     :param tls: connect with TLS (``<source tls='yes'>``): libvirt gives
@@ -142,12 +142,17 @@ def nbd_disk_xml(export_name, host, port, tls=False):
         ``nbd_tls_x509_cert_dir`` (by default its
         ``default_tls_x509_cert_dir``); without, ``tls='no'`` says so, so
         that qemu.conf's ``nbd_tls`` default does not decide instead
+    :param tls_hostname: with ``tls``, the name the server's certificate
+        is checked against instead of ``host`` (``tlsHostname``: libvirt
+        8.2 and QEMU 7.0 or later)
     """
     disk = etree.Element('disk', type='network', device='disk')
     etree.SubElement(disk, 'driver', name='qemu', type='raw')
     source = etree.SubElement(disk, 'source', protocol='nbd',
                               name=export_name)
     source.set('tls', 'yes' if tls else 'no')
+    if tls and tls_hostname:
+        source.set('tlsHostname', tls_hostname)
     etree.SubElement(source, 'host', name=host, port=str(port))
     return etree.tostring(disk).decode('utf-8')
 
@@ -203,13 +208,18 @@ class DiskSync(object):
         self.watcher.start()
         for disk in self.disks:
             xml = nbd_disk_xml(disk.name, disk.host, disk.port,
-                               tls=bool(disk.tls))
+                               tls=bool(disk.tls),
+                               tls_hostname=disk.tls_hostname)
             LOG.info('Starting block copy of %(dom)s %(dev)s to '
-                     'nbd%(tls)s://%(host)s:%(port)s/%(name)s',
+                     'nbd%(tls)s://%(host)s:%(port)s/%(name)s%(name_check)s',
                      {'dom': self.dom.name(), 'dev': disk.target,
                       'tls': '+tls' if disk.tls else '',
                       'host': disk.host, 'port': disk.port,
-                      'name': disk.name})
+                      'name': disk.name,
+                      'name_check': (' (its certificate checked against '
+                                     '%s)' % disk.tls_hostname
+                                     if disk.tls and disk.tls_hostname
+                                     else '')})
             params = {}
             if bandwidth:
                 params[libvirt.VIR_DOMAIN_BLOCK_COPY_BANDWIDTH] = int(

@@ -75,6 +75,9 @@ class ExportedDisk:
         which the source's block copy job mirrors; set by the source
     :param tls: True when the export requires TLS (the source's mirror
         then connects with TLS), once it runs
+    :param tls_hostname: the name the mirror checks the export's
+        certificate against, when not ``host`` (the destination's host
+        name, as Nova's native TLS migration checks it); set by the source
     """
 
     path: str
@@ -86,14 +89,15 @@ class ExportedDisk:
     source_path: ty.Optional[str] = None
     target: ty.Optional[str] = None
     tls: ty.Optional[bool] = None
+    tls_hostname: ty.Optional[str] = None
 
     def to_dict(self):
         """Plain data for the instance's system metadata.
 
         The keys the driver has always stored (``path``, ``format``,
         ``name``, ``host``, ``port``, ``pid_file``, ``source_path``),
-        plus ``target`` and ``tls``; a field that is not known is left
-        out.
+        plus ``target``, ``tls`` and ``tls_hostname``; a field that is not
+        known is left out.
         """
         return {key: value for key, value in dataclasses.asdict(self).items()
                 if value is not None}

@@ -25,7 +25,10 @@ the stubs sit at the engine's boundary only:
 * the NBD exports start no process: pid files are written and their stop
   recorded; the port is seen closed at once;
 * ``openAuth`` on the migration URI of a host gives that host's fake
-  connection, as libvirt's remote driver would reach its libvirtd.
+  connection, as libvirt's remote driver would reach its libvirtd;
+* each domain's guest keeps writing: its disks' write requests
+  (``blockStats``) grow at each read, so a clone proves its guest runs at
+  its second sample (``[v2v] cutover_activity_settle`` is 0 here).
 """
 
 import dataclasses
@@ -91,6 +94,8 @@ class FakeEngineBoundary(fixtures.Fixture):
         self.connections = []
         self.clone_fails = False
         self._next_id = 100
+        # {(domain uuid, disk dev): write requests read so far}
+        self._writes = {}
 
     def _setUp(self):
         for name in ENGINE_CONSTANTS:
@@ -178,6 +183,7 @@ class FakeEngineBoundary(fixtures.Fixture):
             dom + 'blockCopy': self.block_copy,
             dom + 'blockJobInfo': self.block_job_info,
             dom + 'blockJobAbort': self.block_job_abort,
+            dom + 'blockStats': self.block_stats,
             dom + 'createWithFlags': create,
             conn + 'domainEventRegisterAny': register,
             conn + 'domainEventDeregisterAny': deregister,
@@ -226,6 +232,13 @@ class FakeEngineBoundary(fixtures.Fixture):
 
     def block_job_abort(self, domain, disk, flags=0):
         self.jobs.pop((domain.UUIDString(), disk), None)
+
+    def block_stats(self, domain, disk):
+        """A guest writing on: one write request more at each read."""
+        key = (domain.UUIDString(), disk)
+        self._writes[key] = self._writes.get(key, 0) + 1
+        writes = self._writes[key]
+        return [2, 4096, writes, writes * 512, 0]
 
     def open_auth(self, uri, auth, flags=0):
         host = parse.urlparse(uri).hostname
@@ -387,6 +400,7 @@ class CutoverAccessTest(CutoverTestBase):
                          wrapper[wrapper.index('--allow'):][:2])
         self.assertNotIn('--tls-creds', command)
         self.assertEqual('no', source.get('tls'))
+        self.assertIsNone(source.get('tlsHostname'))
 
     def test_native_tls_admits_the_source_certificate_only(self):
         cert_dir = self.useFixture(fixtures.TempDir()).path
@@ -412,8 +426,12 @@ class CutoverAccessTest(CutoverTestBase):
         self.assertIn('tls-creds-x509,id=v2v-tls,endpoint=server,'
                       'dir=%s,verify-peer=on' % cert_dir, command)
         self.assertIn('--allow', command)
-        # The source's block copy connects with TLS.
+        # The source's block copy connects with TLS, to the export's
+        # address, and checks its certificate against the destination's
+        # name, as Nova's own native TLS migration to it does.
         self.assertEqual('yes', source.get('tls'))
+        self.assertEqual('tcg-local', source.get('tlsHostname'))
+        self.assertEqual('192.0.2.11', source.find('./host').get('name'))
 
 
 class CutoverTest(CutoverTestBase):

@@ -16,8 +16,8 @@
 
 After the source guest stopped and the clone started on the destination:
 
-* the clone's guest shows activity (a disk written): the point of no
-  return, the move completes;
+* the clone's guest shows activity (its disks written on after their
+  first writes): the point of no return, the move completes;
 * it shows none within ``[v2v] cutover_activity_timeout``: the clone is
   removed, the source resumes from its untouched disks, the migration is
   in error with the reason;
@@ -26,8 +26,8 @@ After the source guest stopped and the clone started on the destination:
   host, the instance is in ERROR with a fault that says what to check, the
   migration in error.
 
-The clones' activity comes from :class:`CloneActivity` (fakelibvirt's
-``blockStats`` reports writes by itself).
+The clones' activity comes from :class:`CloneActivity` (the fake
+engine's ``blockStats`` reports writes that go on by itself).
 """
 
 import re
@@ -38,6 +38,7 @@ from nova.tests.fixtures import libvirt as fakelibvirt
 
 from nova_v2v import notifications
 from nova_v2v.planning import planner
+from nova_v2v.transfer import clone
 from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import record as v2v_record
 from tests.functional import test_rollbacks
@@ -57,13 +58,16 @@ class CloneActivity(fixtures.Fixture):
         (its ``connections`` are the destinations' connections the
         driver opened)
 
-    ``writes``: the write requests each clone's disks report (None:
-    fakelibvirt's own, which has writes). ``unreachable``: from the first
-    sample of a clone's activity, the destination's libvirt stops
-    answering (for the clone, and to new connections; its connection is
-    dead) until the test sets it back to False. ``outage``: from the first
+    ``writes``: the write requests each clone's disks report, the same at
+    each sample (None: the fake engine's, which grow). ``unreachable``:
+    from the first sample of a clone's activity, the destination's libvirt
+    stops answering (for the clone, and to new connections; its connection
+    is dead) until the test sets it back to False. ``outage``: from the first
     sample, the destination's next ``outage`` libvirt calls fail, then it
     answers again (its libvirtd restarted; the clone's QEMU ran on).
+    ``back_after_wait``: the destination's libvirt answers again (as if
+    ``unreachable`` were set back to False) once the source's wait for the
+    clone's activity ended, for the last look before its removal.
     """
 
     def __init__(self, engine):
@@ -72,6 +76,7 @@ class CloneActivity(fixtures.Fixture):
         self.writes = None
         self.unreachable = False
         self.outage = 0
+        self.back_after_wait = False
         self.sampled = []
         self._started = set()
 
@@ -80,7 +85,15 @@ class CloneActivity(fixtures.Fixture):
         real_stats = fakelibvirt.Domain.blockStats
         real_active = fakelibvirt.Domain.isActive
         real_open = fakelibvirt.openAuth
+        real_wait = clone.wait_for_activity
         fix = self
+
+        def wait_for_activity(*args, **kwargs):
+            try:
+                return real_wait(*args, **kwargs)
+            finally:
+                if fix.back_after_wait:
+                    fix.unreachable = False
 
         def clone_of(domain):
             return domain._connection in fix.engine.connections
@@ -130,7 +143,9 @@ class CloneActivity(fixtures.Fixture):
                             ('nova.tests.fixtures.libvirt.openAuth',
                              open_auth),
                             ('nova.tests.fixtures.libvirt.Connection.'
-                             'isAlive', is_alive)):
+                             'isAlive', is_alive),
+                            ('nova_v2v.transfer.clone.wait_for_activity',
+                             wait_for_activity)):
             self.useFixture(fixtures.MonkeyPatch(path, value))
 
 
@@ -217,11 +232,76 @@ class CloneWithoutActivityTest(CloneOutcomeTestBase):
         rollback = [n for n in self.notifier.versioned_notifications
                     if n['event_type'] == notifications.ROLLBACK]
         self.assertEqual(
-            'the clone showed no guest activity within 1 s',
-            rollback[0]['payload']['nova_object.data']['reason'])
+            'the clone showed no guest activity within 1 s (no disk '
+            'written)', rollback[0]['payload']['nova_object.data']['reason'])
 
         self.activity.writes = None
         self.retry(DEST, planner.V2V_CUTOVER)
+
+    def test_boot_loader_writes_alone_roll_back(self):
+        # The clone's boot loader wrote (GRUB's grubenv), then its kernel
+        # hung: its disks are not written on.
+        self.flags(cutover_activity_timeout=3, group='v2v')
+        self.activity.writes = 2
+
+        self.assertEqual(202, self.live_migrate(self.server,
+                                                host=DEST).status)
+
+        self.assert_outcome('error', SOURCE)
+        self.assert_dest_cleaned(DEST)
+        self.assertEqual({2}, {w for _d, w in self.activity.sampled})
+        self.assertEqual(
+            [v2v_record.EXPORTED] + BEFORE_NO_RETURN +
+            [v2v_record.ROLLED_BACK], self.phases_logged())
+        rollback = [n for n in self.notifier.versioned_notifications
+                    if n['event_type'] == notifications.ROLLBACK]
+        reason = rollback[0]['payload']['nova_object.data']['reason']
+        self.assertRegex(reason, r'^the clone showed no guest activity '
+                                 r'within 3 s \(its disks written \(\w+: 2 '
+                                 r'write requests\) but no more over the \d+ '
+                                 r's that followed\)$')
+
+
+class LastLookTest(CloneOutcomeTestBase):
+    """The destination's libvirt unreachable until the wait's deadline.
+
+    It answers again for the last look at the clone before its removal.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.flags(cutover_activity_timeout=1, group='v2v')
+        self.activity.unreachable = True
+        self.activity.back_after_wait = True
+
+    def test_clone_writing_at_the_last_look_completes_the_move(self):
+        # Its guest ran while the source could not see it: removing it
+        # would lose what it wrote.
+        self.assertEqual(202, self.live_migrate(self.server,
+                                                host=DEST).status)
+
+        self.assert_outcome('completed', DEST)
+        self.assert_cutover_done()
+        self.assertEqual(
+            [v2v_record.EXPORTED] + BEFORE_NO_RETURN +
+            [v2v_record.CLONE_PROVEN, v2v_record.SOURCE_REMOVED],
+            self.phases_logged())
+        self.assertIn('showed activity at the last look: it is kept',
+                      self.stdlog.logger.output)
+
+    def test_clone_silent_at_the_last_look_rolls_back(self):
+        self.activity.writes = 0
+
+        self.assertEqual(202, self.live_migrate(self.server,
+                                                host=DEST).status)
+
+        self.assert_outcome('error', SOURCE)
+        self.assert_dest_cleaned(DEST)
+        # Sampled at the last look, through the destination's libvirt.
+        self.assertIn(0, {w for _d, w in self.activity.sampled})
+        self.assertEqual(
+            [v2v_record.EXPORTED] + BEFORE_NO_RETURN +
+            [v2v_record.ROLLED_BACK], self.phases_logged())
 
 
 class CloneStateUnknownTest(CloneOutcomeTestBase):

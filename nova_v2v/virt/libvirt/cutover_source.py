@@ -21,8 +21,10 @@ force-complete), then stops the guest, ends the mirror without pivot,
 waits until each export released its image, starts the translated clone
 on the destination through a libvirt connection to it (as libvirt's own
 peer-to-peer migration creates the domain there) and waits until the
-clone's guest shows activity (a disk written, or its guest agent
-answering): the point of no return. Only then is the paused source powered
+clone's guest shows activity (its guest agent answering where the image
+says it has one, otherwise its disks still written ``[v2v]
+cutover_activity_settle`` seconds after their first writes): the point of
+no return. Only then is the paused source powered
 off and ``post_method`` called: Nova's cleanup then undefines the source
 and deletes its disks.
 
@@ -31,14 +33,16 @@ before it is entered; before the point of no return, a phase that cannot
 be recorded is not entered: the cutover rolls back. The outcomes:
 
 * any failure before the point of no return, including a clone whose
-  guest showed no activity within ``[v2v] cutover_activity_timeout``: the
-  clone is destroyed and undefined, the source runs again from its
-  untouched disks, ``recover_method`` (phase ROLLED_BACK);
-* the clone's state unknown (the destination became unreachable before
-  its removal was confirmed): nothing is destroyed on either host, the
-  instance goes to ERROR with a fault that says what to check, neither
-  callback is called (phase CLONE_UNKNOWN; README.rst, "When a cutover's
-  clone state is unknown").
+  guest showed no activity within ``[v2v] cutover_activity_timeout`` and
+  none at a last look before its removal (a clone active at that look is
+  kept: the move completes): the clone is destroyed and undefined, the
+  source runs again from its untouched disks, ``recover_method`` (phase
+  ROLLED_BACK);
+* the clone's state unknown (its removal could not be confirmed: the
+  destination became unreachable, or the clone did not stop): nothing is
+  destroyed on either host, the instance goes to ERROR with a fault that
+  says what to check, neither callback is called (phase CLONE_UNKNOWN;
+  README.rst, "When a cutover's clone state is unknown").
 """
 
 import contextlib
@@ -279,7 +283,9 @@ class CutoverSource(object):
         Raises after rolling the source back (running guest, no job).
         """
         guest = self.nova.get_guest(instance)
-        disks = self._half.disks(record.exports, guest.get_xml_desc())
+        disks = self._half.disks(
+            record.exports, guest.get_xml_desc(),
+            tls_hostname=cutover_transfer.tls_hostname(dest, migrate_data))
         # Built while the guest runs: a translation error stops the move
         # before anything happened.
         clone_xml = self.clone_xml(instance, guest, plan, migrate_data)
@@ -365,13 +371,15 @@ class CutoverSource(object):
 
         CLONE_STARTED is recorded before the clone is defined,
         CLONE_RUNNING once its domain runs, CLONE_PROVEN once its guest
-        showed activity (:meth:`prove_clone`). A phase that cannot be
-        recorded, or a guest that shows no activity in time, removes the
-        clone again (the engine then rolls the source back).
+        showed activity (:meth:`prove_clone`, or :meth:`last_look`). A
+        phase that cannot be recorded, or a guest that shows no activity
+        in time and still none at the last look, removes the clone again
+        (the engine then rolls the source back).
 
         :param agent: whether the guest has a QEMU guest agent to ping
-        :raises: CloneStateUnknown when the clone's removal could not be
-            confirmed (the source is then left stopped)
+        :raises: CloneStateUnknown when the last look at an unproven clone
+            could not tell, or the clone's removal could not be confirmed
+            (the source is then left stopped)
         """
         note_phase(record, v2v_record.CLONE_STARTED, instance)
         clone, started = self.start_clone(instance, dest, clone_xml)
@@ -379,14 +387,19 @@ class CutoverSource(object):
         try:
             note_phase(record, v2v_record.CLONE_RUNNING, instance)
             LOG.info('V2V cutover: waiting up to %(timeout)d s for the '
-                     'guest of the clone %(name)s to show activity',
-                     {'timeout': CONF.v2v.cutover_activity_timeout,
-                      'name': name}, instance=instance)
-            proof = self.prove_clone(instance, dest, clone_xml, agent)
+                     'guest of the clone %(name)s to show activity: '
+                     '%(rule)s', {'timeout': CONF.v2v.cutover_activity_timeout,
+                                  'name': name,
+                                  'rule': self._half.activity_rule(agent)},
+                     instance=instance)
+            proof = self._proof(instance, dest, clone_xml, agent, name)
             LOG.info('V2V cutover: the clone %(name)s proved its guest '
                      'runs: %(proof)s', {'name': name, 'proof': proof},
                      instance=instance)
             note_phase(record, v2v_record.CLONE_PROVEN, instance)
+        except cutover_transfer.CloneStateUnknown:
+            # The last look could not tell: nothing is removed.
+            raise
         except Exception as exc:
             LOG.error('V2V cutover: the clone %(name)s is removed: %(err)s',
                       {'name': name, 'err': exc}, instance=instance)
@@ -406,13 +419,52 @@ class CutoverSource(object):
             raise
         return clone, started
 
+    def _proof(self, instance, dest, clone_xml, agent, name):
+        """:meth:`prove_clone`, then :meth:`last_look` if not proven.
+
+        :raises: CloneNotProven (the clone showed no activity at the last
+            look either: it may be removed), CloneStateUnknown
+        """
+        try:
+            return self.prove_clone(instance, dest, clone_xml, agent)
+        except cutover_transfer.CloneNotProven as exc:
+            LOG.warning('V2V cutover: %(err)s; one last look at the clone '
+                        '%(name)s before its removal',
+                        {'err': exc, 'name': name}, instance=instance)
+            try:
+                proof = self.last_look(instance, dest, clone_xml, agent,
+                                       exc.watch)
+            except Exception as look_exc:
+                raise cutover_transfer.CloneStateUnknown(
+                    'the clone %s was not proven (%s) and the last look '
+                    'at it on %s before its removal could not tell '
+                    'whether its guest runs (%s)'
+                    % (name, exc, dest, look_exc), clone=name) from look_exc
+            if proof is None:
+                raise
+            LOG.warning('V2V cutover: the clone %(name)s showed activity at '
+                        'the last look: it is kept', {'name': name},
+                        instance=instance)
+            return proof
+
+    def _lookup(self, conns, instance, dest):
+        """The instance's clone on ``dest``, through a new connection.
+
+        The connection goes into ``conns`` (the one before is closed).
+        """
+        _close(conns)
+        conns.append(self.nova.open_destination(self.dest_uri(dest)))
+        return conns[-1].lookupByUUIDString(instance.uuid)
+
     def prove_clone(self, instance, dest, clone_xml, agent):
         """Wait until the guest of the instance's clone on ``dest`` runs.
 
-        Its disks written, or its guest agent answering, within ``[v2v]
-        cutover_activity_timeout`` seconds; through a connection to
-        ``dest`` as the clone's start, opened again after a libvirt error
-        (the destination's libvirtd restarting does not stop the clone).
+        Its guest agent answering (``agent``), otherwise its disks still
+        written ``[v2v] cutover_activity_settle`` seconds after their
+        first writes, within ``[v2v] cutover_activity_timeout`` seconds;
+        through a connection to ``dest`` as the clone's start, opened
+        again after a libvirt error (the destination's libvirtd
+        restarting does not stop the clone).
 
         :param clone_xml: the clone's definition (its disks are sampled)
         :param agent: whether the guest has a QEMU guest agent to ping
@@ -420,14 +472,30 @@ class CutoverSource(object):
         :raises: CloneNotProven
         """
         conns = []
-
-        def lookup():
-            _close(conns)
-            conns.append(self.nova.open_destination(self.dest_uri(dest)))
-            return conns[-1].lookupByUUIDString(instance.uuid)
-
         try:
-            return self._half.prove_clone(lookup, clone_xml, agent)
+            return self._half.prove_clone(
+                functools.partial(self._lookup, conns, instance, dest),
+                clone_xml, agent)
+        finally:
+            _close(conns)
+
+    def last_look(self, instance, dest, clone_xml, agent, watch):
+        """One more look at the instance's unproven clone on ``dest``.
+
+        Before its removal, through a new connection: the destination's
+        libvirt may answer again. A clone whose guest shows activity now
+        is kept (:meth:`SourceHalf.last_look`).
+
+        :param watch: the samples of :meth:`prove_clone`, or None
+        :returns: what proved its guest runs (text), or None when it shows
+            no activity (it may be removed)
+        :raises: CloneStateUnknown, or what opening the connection raises
+        """
+        conns = []
+        try:
+            return self._half.last_look(
+                functools.partial(self._lookup, conns, instance, dest),
+                clone_xml, watch, agent)
         finally:
             _close(conns)
 

@@ -85,6 +85,25 @@ def native_tls():
     return bool(CONF.libvirt.live_migration_with_native_tls)
 
 
+def tls_hostname(dest, migrate_data):
+    """The name the mirror checks the exports' TLS certificate against.
+
+    What Nova's own live migration with native TLS connects to, and so
+    checks the destination's certificate against: the destination's
+    ``[libvirt] live_migration_inbound_addr`` (``target_connect_addr``,
+    which the destination's exports listen on too) when it has one,
+    otherwise the destination's host name ``dest``. A certificate that
+    Nova's migrations accept is accepted for the cutover's disk stream.
+
+    :param dest: the destination host, as Nova names it
+    :param migrate_data: Nova's ``LibvirtLiveMigrateData`` of the move
+    """
+    if ('target_connect_addr' in migrate_data and
+            migrate_data.target_connect_addr):
+        return migrate_data.target_connect_addr
+    return dest
+
+
 def client_cert_path():
     return os.path.join(CONF.v2v.nbd_tls_x509_cert_dir, 'client-cert.pem')
 
@@ -108,6 +127,12 @@ def source_identity():
             reason='the destination\'s disk exports cannot be limited to '
                    'this host: %s' % exc)
     return peer.SourcePeer(addresses=tuple(addresses), tls_dn=dn).to_dict()
+
+
+def _disk_devs(xml):
+    """The target devs of the disks of a domain's definition."""
+    return [dev for dev, _bus, _path, _fmt in translate.disk_targets(xml)
+            if dev]
 
 
 class DestinationHalf(object):
@@ -209,11 +234,14 @@ class SourceHalf(object):
     """The source's sequence of a cutover."""
 
     @staticmethod
-    def disks(records, xml):
+    def disks(records, xml, tls_hostname=None):
         """The recorded exports, each with the guest's target dev.
 
         :param records: the export records (dicts) the destination stored
         :param xml: the running source guest's definition
+        :param tls_hostname: the name a TLS export's certificate is checked
+            against (:func:`tls_hostname`); kept where it differs from the
+            export's address
         :returns: :class:`nbd.ExportedDisk` list, ``target`` set
         :raises: V2VCutoverFailed, also when native TLS is on here and an
             export does not serve TLS
@@ -232,7 +260,10 @@ class SourceHalf(object):
                     reason='[libvirt] live_migration_with_native_tls is on '
                            'but the destination exports %s without TLS'
                            % disk.name)
-            disks.append(dataclasses.replace(disk, target=targets[path]))
+            disks.append(dataclasses.replace(
+                disk, target=targets[path],
+                tls_hostname=(tls_hostname if disk.tls and
+                              tls_hostname != disk.host else None)))
         if not disks:
             raise v2v_exception.V2VCutoverFailed(
                 reason='the destination exported no disk')
@@ -251,11 +282,17 @@ class SourceHalf(object):
         return clone.start_clone_retrying(conn, clone_xml, None, 0)
 
     @staticmethod
+    def activity_rule(agent):
+        """What proves the clone's guest runs (text for the log)."""
+        return clone.ActivityWatch(
+            agent, CONF.v2v.cutover_activity_settle).rule()
+
+    @staticmethod
     def prove_clone(lookup, clone_xml, agent):
         """Wait until the running clone's guest shows activity.
 
-        At most ``[v2v] cutover_activity_timeout`` seconds
-        (:func:`clone.wait_for_activity`).
+        At most ``[v2v] cutover_activity_timeout`` seconds, with ``[v2v]
+        cutover_activity_settle`` (:func:`clone.wait_for_activity`).
 
         :param lookup: ``f() -> virDomain`` of the clone (reconnecting)
         :param clone_xml: the clone's definition (its disks are sampled)
@@ -263,10 +300,29 @@ class SourceHalf(object):
         :returns: what proved it (text)
         :raises: CloneNotProven
         """
-        devs = [dev for dev, _bus, _path, _fmt in
-                translate.disk_targets(clone_xml) if dev]
         return clone.wait_for_activity(
-            lookup, devs, CONF.v2v.cutover_activity_timeout, agent=agent)
+            lookup, _disk_devs(clone_xml),
+            CONF.v2v.cutover_activity_timeout, agent=agent,
+            settle=CONF.v2v.cutover_activity_settle)
+
+    @staticmethod
+    def last_look(lookup, clone_xml, watch, agent):
+        """One more look at an unproven clone before its removal.
+
+        (:func:`clone.last_look`.)
+
+        :param lookup: ``f() -> virDomain`` of the clone (reconnecting)
+        :param clone_xml: the clone's definition (its disks are sampled)
+        :param watch: the :class:`clone.ActivityWatch` of the wait, or
+            None (the look then starts from nothing)
+        :param agent: whether its guest has a QEMU guest agent to ping
+        :returns: what proved the guest runs (text), or None
+        :raises: CloneStateUnknown
+        """
+        if watch is None:
+            watch = clone.ActivityWatch(agent,
+                                        CONF.v2v.cutover_activity_settle)
+        return clone.last_look(lookup, _disk_devs(clone_xml), watch)
 
     @staticmethod
     def remove_clone(conn, uuid):
@@ -275,8 +331,9 @@ class SourceHalf(object):
         Its disks stay (Nova's rollback at the destination removes the
         instance's directory).
 
-        :returns: True when no clone runs there any more, False when the
-            destination became unreachable before that was confirmed
+        :returns: True when no clone runs there any more, False when
+            that could not be confirmed (the destination unreachable, or
+            a destroy that failed: it may run)
         """
         lv = clone.libvirt
         try:

@@ -216,6 +216,14 @@ class Prechecks(object):
                 reason='this release runs the cutover of guests on local '
                        'instance storage only; the plan needs it because '
                        '%s' % '; '.join(plan.reasons))
+        if (CONF.v2v.cutover_activity_settle >=
+                CONF.v2v.cutover_activity_timeout):
+            raise v2v_exception.V2VMigrationRefused(
+                reason='[v2v] cutover_activity_settle (%d s) is not below '
+                       '[v2v] cutover_activity_timeout (%d s): a clone '
+                       'could never prove that its guest runs'
+                       % (CONF.v2v.cutover_activity_settle,
+                          CONF.v2v.cutover_activity_timeout))
         # The translation the cutover will apply, tried now: a guest that
         # cannot be translated is refused before anything moves.
         try:

@@ -56,12 +56,30 @@ class DiskSyncTest(unittest.TestCase):
                       mirror.nbd_disk_xml('exp', '192.0.2.2', 10810,
                                           tls=True))
 
+    def test_nbd_target_xml_with_a_tls_hostname(self):
+        # Connect to the address, check the certificate against the name.
+        xml = mirror.nbd_disk_xml('exp', '192.0.2.2', 10810, tls=True,
+                                  tls_hostname='dest.example.org')
+        self.assertIn('<source protocol="nbd" name="exp" tls="yes" '
+                      'tlsHostname="dest.example.org"><host '
+                      'name="192.0.2.2" port="10810"/>', xml)
+        # Without TLS it means nothing.
+        self.assertNotIn('tlsHostname', mirror.nbd_disk_xml(
+            'exp', '192.0.2.2', 10810, tls_hostname='dest.example.org'))
+
     def test_tls_export_is_mirrored_with_tls(self):
         dom = fakes.dom()
         disk = dataclasses.replace(fakes.exported(), tls=True)
         sync = mirror.DiskSync(dom, [disk], watcher=fakes.FakeWatcher())
         sync.start()
         self.assertIn('tls="yes"', dom.blockCopy.call_args[0][1])
+        self.assertNotIn('tlsHostname', dom.blockCopy.call_args[0][1])
+        named = mirror.DiskSync(
+            fakes.dom(), [dataclasses.replace(disk, tls_hostname='dest')],
+            watcher=fakes.FakeWatcher())
+        named.start()
+        self.assertIn('tlsHostname="dest"',
+                      named.dom.blockCopy.call_args[0][1])
         dom = fakes.dom()
         sync, _w = self._sync(dom)
         sync.start()

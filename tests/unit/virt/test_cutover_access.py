@@ -125,6 +125,36 @@ class SourceDisksTestCase(test.NoDBTestCase):
         disks = cutover_transfer.SourceHalf.disks([self.RECORD], GUEST)
         self.assertIsNone(disks[0].tls)
 
+    def test_tls_export_checked_against_the_name_nova_migrates_to(self):
+        # The export listens on the destination's address; its QEMU
+        # certificate may name the host only, as for Nova's own native
+        # TLS migration to it.
+        disks = cutover_transfer.SourceHalf.disks(
+            [dict(self.RECORD, tls=True)], GUEST,
+            tls_hostname='dest.example.org')
+        self.assertEqual('dest.example.org', disks[0].tls_hostname)
+
+    def test_tls_hostname_of_the_address_itself_is_left_out(self):
+        disks = cutover_transfer.SourceHalf.disks(
+            [dict(self.RECORD, tls=True)], GUEST, tls_hostname='192.0.2.2')
+        self.assertIsNone(disks[0].tls_hostname)
+
+    def test_no_tls_hostname_without_tls(self):
+        disks = cutover_transfer.SourceHalf.disks(
+            [self.RECORD], GUEST, tls_hostname='dest.example.org')
+        self.assertIsNone(disks[0].tls_hostname)
+
+    def test_tls_hostname_as_novas_native_tls(self):
+        # Nova's live migration connects to the destination's
+        # live_migration_inbound_addr when it has one, else to its name.
+        data = objects.LibvirtLiveMigrateData()
+        self.assertEqual('dest', cutover_transfer.tls_hostname('dest', data))
+        data.target_connect_addr = None
+        self.assertEqual('dest', cutover_transfer.tls_hostname('dest', data))
+        data.target_connect_addr = '198.51.100.2'
+        self.assertEqual('198.51.100.2',
+                         cutover_transfer.tls_hostname('dest', data))
+
 
 class RecordTestCase(test.NoDBTestCase):
 

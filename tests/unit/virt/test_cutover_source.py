@@ -43,6 +43,11 @@ CLONE_XML = ('<domain><devices><disk type="file" device="disk">'
              '</disk></devices></domain>')
 
 
+def _stats(writes):
+    # virDomainBlockStats: rd_req, rd_bytes, wr_req, wr_bytes, errs
+    return [10, 4096, writes, writes * 512, 0]
+
+
 class _SourceTestBase(test_driver._DriverTestBase):
 
     def setUp(self):
@@ -61,6 +66,12 @@ class _SourceTestBase(test_driver._DriverTestBase):
         self.clone = mock.Mock()
         self.clone.name.return_value = 'instance-00000001'
         self.conn = mock.Mock()
+        # The clone as the destination's libvirt finds it: active until
+        # destroyed.
+        found = self.conn.lookupByUUIDString.return_value
+        found.isActive.side_effect = lambda: not found.destroy.called
+        # Its disks' block statistics: no write.
+        found.blockStats.return_value = _stats(0)
         # What the script does at the clone's start and the proof.
         self.engine_error = None
         self.clone_error = None
@@ -106,7 +117,8 @@ class _SourceTestBase(test_driver._DriverTestBase):
             raise self.clone_error
         return self.clone, 1.0
 
-    def _wait_for_activity(self, lookup, devs, timeout, agent=False):
+    def _wait_for_activity(self, lookup, devs, timeout, agent=False,
+                           settle=0):
         self.assertIs(self.conn.lookupByUUIDString.return_value, lookup())
         if self.proof_error:
             raise self.proof_error
@@ -129,13 +141,36 @@ class PhasesTestCase(_SourceTestBase):
         self.recover.assert_not_called()
         # The clone's disks, as the clone defines them, are sampled.
         cutover_transfer.clone.wait_for_activity.assert_called_once_with(
-            mock.ANY, ['sda'], 300, agent=False)
+            mock.ANY, ['sda'], 300, agent=False, settle=10)
+        self.assertIn('waiting up to 300 s for the guest of the clone '
+                      'instance-00000001 to show activity: its disks still '
+                      'written 10 s after their first writes',
+                      self.stdlog.logger.output)
         self.conn.lookupByUUIDString.assert_called_once_with(
             self.instance.uuid)
         # One connection for the start, one for the proof, both closed.
         self.assertEqual(2, self.source.nova.open_destination.call_count)
         self.assertEqual(2, self.conn.close.call_count)
         self.clone.destroy.assert_not_called()
+
+    def test_tls_mirror_checks_the_name_nova_migrates_to(self):
+        self.flags(live_migration_with_native_tls=True, group='libvirt')
+        self.record.exports[0]['tls'] = True
+        self._run()
+        disks = cutover_transfer.cutover.run_source_cutover.call_args[0][1]
+        self.assertEqual([('192.0.2.2', 'dest')],
+                         [(d.host, d.tls_hostname) for d in disks])
+
+    def test_tls_mirror_to_the_inbound_address(self):
+        # The destination sets [libvirt] live_migration_inbound_addr: Nova
+        # migrates to that address, the export listens on it.
+        self.flags(live_migration_with_native_tls=True, group='libvirt')
+        self.record.exports[0].update(tls=True, host='198.51.100.2')
+        self.data.target_connect_addr = '198.51.100.2'
+        self._run()
+        disks = cutover_transfer.cutover.run_source_cutover.call_args[0][1]
+        self.assertEqual([('198.51.100.2', None)],
+                         [(d.host, d.tls_hostname) for d in disks])
 
     def test_phase_logged(self):
         record = v2v_record.MigrationRecord(self.context, self.instance, {})
@@ -147,17 +182,20 @@ class PhasesTestCase(_SourceTestBase):
             v2v_record.MigrationRecord.carried(
                 self.context, self.db_instance).phase[0])
 
-    def test_activity_timeout_option(self):
-        self.flags(cutover_activity_timeout=7, group='v2v')
+    def test_activity_options(self):
+        self.flags(cutover_activity_timeout=7, cutover_activity_settle=3,
+                   group='v2v')
         self._run()
         cutover_transfer.clone.wait_for_activity.assert_called_once_with(
-            mock.ANY, ['sda'], 7, agent=False)
+            mock.ANY, ['sda'], 7, agent=False, settle=3)
 
     def test_guest_agent_asked_when_the_image_has_one(self):
         self.instance.system_metadata['image_hw_qemu_guest_agent'] = 'yes'
         self._run()
         cutover_transfer.clone.wait_for_activity.assert_called_once_with(
-            mock.ANY, ['sda'], 300, agent=True)
+            mock.ANY, ['sda'], 300, agent=True, settle=10)
+        self.assertIn('to show activity: its guest agent answering '
+                      'guest-ping', self.stdlog.logger.output)
 
     def test_unrecorded_phase_before_no_return_is_not_entered(self):
         for phase in BEFORE_NO_RETURN:
@@ -204,7 +242,6 @@ class NoActivityTestCase(_SourceTestBase):
         self.proof_error = transfer_exception.CloneNotProven(
             'the clone showed no guest activity within 300 s')
         self.lookup = self.conn.lookupByUUIDString.return_value
-        self.lookup.isActive.return_value = True
 
     def test_clone_without_activity_removed_rolled_back_in_error(self):
         self._run()
@@ -292,15 +329,39 @@ class CloneStateUnknownTestCase(_SourceTestBase):
         for name in ('src', 'instance-00000001'):
             self.assertNotIn(name, cutover_source.CLONE_UNKNOWN_FAULT)
 
-    def test_unproven_clone_whose_removal_is_unconfirmed(self):
+    def test_unproven_clone_still_unreachable_at_the_last_look(self):
         # The destination stopped answering during the proof and is still
-        # unreachable for the clone's removal.
+        # unreachable for the last look before the clone's removal.
         self.engine_error = None
         self.proof_error = transfer_exception.CloneNotProven(
-            'the clone showed no guest activity within 300 s (the '
-            'destination\'s libvirt failed: EOF)')
+            'the clone showed no guest activity within 300 s (no disk '
+            'written; the destination\'s libvirt failed: EOF)')
         self.source.nova.open_destination.side_effect = [
             self.conn, self.conn,
+            cutover_transfer.clone.libvirt.libvirtError('unreachable')]
+
+        exc = self.assertRaises(v2v_exception.V2VCloneStateUnknown,
+                                self._run)
+
+        self.assertEqual(BEFORE_NO_RETURN[:5] + [v2v_record.CLONE_UNKNOWN],
+                         self.phases)
+        self.assertIn('the last look at it on dest before its removal '
+                      'could not tell whether its guest runs (the clone '
+                      'could not be looked up: unreachable)', str(exc))
+        self.conn.lookupByUUIDString.return_value.destroy.assert_not_called()
+        self.post.assert_not_called()
+        self.recover.assert_not_called()
+        self.fault.assert_called_once()
+
+    def test_unproven_clone_whose_removal_is_unconfirmed(self):
+        # The last look found the clone silent; the destination stopped
+        # answering before its removal.
+        self.engine_error = None
+        self.proof_error = transfer_exception.CloneNotProven(
+            'the clone showed no guest activity within 300 s (no disk '
+            'written)')
+        self.source.nova.open_destination.side_effect = [
+            self.conn, self.conn, self.conn,
             cutover_transfer.clone.libvirt.libvirtError('unreachable')]
 
         exc = self.assertRaises(v2v_exception.V2VCloneStateUnknown,
@@ -314,9 +375,147 @@ class CloneStateUnknownTestCase(_SourceTestBase):
         self.recover.assert_not_called()
         self.fault.assert_called_once()
 
+    def test_unproven_clone_that_survives_its_destroy(self):
+        # The destination answers but the clone's QEMU does not die (in
+        # uninterruptible sleep): it may run, the source stays stopped.
+        self.engine_error = None
+        self.proof_error = transfer_exception.CloneNotProven(
+            'the clone showed no guest activity within 300 s')
+        clone = self.conn.lookupByUUIDString.return_value
+        clone.isActive.side_effect = None
+        clone.isActive.return_value = True
+        lv = cutover_transfer.clone.libvirt
+        clone.destroy.side_effect = lv.libvirtError(
+            'Failed to terminate process 42 with SIGKILL: Device or '
+            'resource busy')
+
+        exc = self.assertRaises(v2v_exception.V2VCloneStateUnknown,
+                                self._run)
+
+        self.assertEqual(BEFORE_NO_RETURN[:5] + [v2v_record.CLONE_UNKNOWN],
+                         self.phases)
+        self.assertIn('its removal from dest could not be confirmed',
+                      str(exc))
+        clone.undefine.assert_not_called()
+        self.post.assert_not_called()
+        self.recover.assert_not_called()
+
     def test_a_fault_that_cannot_be_recorded_still_raises(self):
         self.fault.side_effect = RuntimeError('db')
         self.assertRaises(v2v_exception.V2VCloneStateUnknown, self._run)
+
+
+class LastLookTestCase(_SourceTestBase):
+    """An unproven clone is looked at once more before its removal."""
+
+    def setUp(self):
+        super().setUp()
+        self.found = self.conn.lookupByUUIDString.return_value
+        # The clone module's clock: its sleeps pass at once.
+        clock = mock.Mock()
+        clock.monotonic.return_value = 1000.0
+        clock.sleep.side_effect = lambda seconds: setattr(
+            clock.monotonic, 'return_value',
+            clock.monotonic.return_value + seconds)
+        patcher = mock.patch.object(cutover_transfer.clone, 'time', clock)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.sleep = clock.sleep
+        # The wait saw the clone's first writes a minute ago, then lost
+        # the destination's libvirt until its deadline.
+        self.watch = cutover_transfer.clone.ActivityWatch(settle=10)
+        self.watch.add({'sda': 3}, False, 940.0)
+        self.proof_error = transfer_exception.CloneNotProven(
+            'the clone showed no guest activity within 300 s (the '
+            'destination\'s libvirt failed: EOF)', watch=self.watch)
+
+    def test_clone_written_on_at_the_last_look_is_proven(self):
+        # Its guest ran meanwhile: removing it would lose what it wrote.
+        self.found.blockStats.return_value = _stats(250)
+
+        self._run()
+
+        self.assertEqual(BEFORE_NO_RETURN + [v2v_record.SOURCE_REMOVED],
+                         self.phases)
+        self.found.destroy.assert_not_called()
+        self.post.assert_called_once()
+        self.recover.assert_not_called()
+        # A connection for the start, the wait and the look, all closed.
+        self.assertEqual(3, self.source.nova.open_destination.call_count)
+        self.assertEqual(3, self.conn.close.call_count)
+        self.assertIn('one last look at the clone instance-00000001 before '
+                      'its removal', self.stdlog.logger.output)
+        self.assertIn('the clone instance-00000001 proved its guest runs: '
+                      'its disk(s) sda written on',
+                      self.stdlog.logger.output)
+
+    def test_clone_still_silent_at_the_last_look_is_removed(self):
+        self.found.blockStats.return_value = _stats(3)
+
+        self._run()
+
+        self.assertEqual(BEFORE_NO_RETURN[:5] + [v2v_record.ROLLED_BACK],
+                         self.phases)
+        self.found.destroy.assert_called_once_with()
+        self.recover.assert_called_once_with(
+            self.context, self.instance, 'dest', self.data,
+            migration_status='error')
+        self.sleep.assert_not_called()
+
+    def test_first_writes_seen_at_the_last_look_are_sampled_again(self):
+        # The wait saw none: the look waits out the settle window.
+        self.proof_error.watch = None
+        self.found.blockStats.side_effect = [_stats(5), _stats(9)]
+
+        self._run()
+
+        self.sleep.assert_called_once_with(10)
+        self.found.destroy.assert_not_called()
+        self.post.assert_called_once()
+
+    def test_a_boot_loader_write_seen_at_the_last_look_is_removed(self):
+        self.proof_error.watch = None
+        self.found.blockStats.return_value = _stats(2)
+
+        self._run()
+
+        self.sleep.assert_called_once_with(10)
+        self.found.destroy.assert_called_once_with()
+        self.recover.assert_called_once()
+
+    def test_a_clone_gone_is_not_looked_at(self):
+        self.found.isActive.side_effect = None
+        self.found.isActive.return_value = False
+
+        self._run()
+
+        self.found.blockStats.assert_not_called()
+        self.recover.assert_called_once()
+
+    def test_a_look_that_cannot_read_the_clone_leaves_it(self):
+        lv = cutover_transfer.clone.libvirt
+        self.found.blockStats.side_effect = lv.libvirtError('EOF')
+
+        exc = self.assertRaises(v2v_exception.V2VCloneStateUnknown,
+                                self._run)
+
+        self.assertIn('no disk of the clone could be read', str(exc))
+        self.found.destroy.assert_not_called()
+        self.post.assert_not_called()
+        self.recover.assert_not_called()
+
+    def test_a_clone_stopped_during_the_wait_is_looked_at(self):
+        # A stopped clone shows no activity: removed (undefined).
+        self.proof_error = transfer_exception.CloneNotProven(
+            'the clone instance-00000001 stopped before its guest showed '
+            'activity', watch=self.watch)
+        self.found.isActive.side_effect = None
+        self.found.isActive.return_value = False
+
+        self._run()
+
+        self.found.undefine.assert_called_once_with()
+        self.recover.assert_called_once()
 
 
 class RecoveryHelpersTestCase(_SourceTestBase):
@@ -324,7 +523,7 @@ class RecoveryHelpersTestCase(_SourceTestBase):
 
     def test_remove_clone(self):
         clone = self.conn.lookupByUUIDString.return_value
-        clone.isActive.return_value = True
+        clone.isActive.side_effect = [True, False]
         self.assertTrue(self.source.remove_clone(self.instance, 'dest'))
         self.conn.lookupByUUIDString.assert_called_once_with(
             self.instance.uuid)

@@ -381,6 +381,18 @@ class V2VDriverTestCase(_DriverTestBase):
         self.assertIn('local instance storage only', str(e))
         self.save.assert_not_called()
 
+    def test_source_cutover_refused_when_its_clone_cannot_prove_itself(self):
+        # The settle window does not fit into the activity timeout: no
+        # clone could ever prove its guest runs.
+        self.flags(cutover_activity_timeout=10, cutover_activity_settle=10,
+                   group='v2v')
+        e = self.assertRaises(v2v_exception.V2VMigrationRefused,
+                              self._source_check, shared=False,
+                              dest_kw={'accelerator': profile.TCG})
+        self.assertIn('cutover_activity_settle (10 s) is not below [v2v] '
+                      'cutover_activity_timeout (10 s)', str(e))
+        self.save.assert_not_called()
+
     def test_source_translation_from_real_xml(self):
         # The image says nothing; the running guest has a vmxnet3 NIC.
         self._source_check(shared=False, nic='vmxnet3')
