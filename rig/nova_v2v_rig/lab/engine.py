@@ -443,6 +443,13 @@ def run_offline(dom, dest_conn, disks, hardware_changes, dest_root,
         the_clone, t_started = clone.start_clone(
             dest_conn, clone_def, verify_clone, clone_timeout)
         stats['downtime_seconds'] = round(t_started - t_stop, 3)
+    except exception.CloneStateUnknown as exc:
+        # The clone may run on the copied disks: neither removed nor the
+        # source started again (never two copies).
+        LOG.error('Offline migration of %(dom)s: the clone\'s state is '
+                  'unknown; both hosts left as they are: %(err)s',
+                  {'dom': name, 'err': exc})
+        raise
     except Exception as exc:
         LOG.error('Offline migration of %(dom)s failed, rolling back: '
                   '%(err)s', {'dom': name, 'err': exc})

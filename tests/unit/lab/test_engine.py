@@ -15,6 +15,7 @@
 """The lab's cutover around the product's: what it hands the product."""
 
 import os
+import shutil
 import tempfile
 import unittest
 from unittest import mock
@@ -161,3 +162,37 @@ class LabHooksTest(unittest.TestCase):
         self.assertEqual('check', hooks.wrap_verify('check'))
         self.assertFalse(hooks.should_abort())
         self.assertTrue(hooks.enter_cutover())
+
+
+class TestOfflineCloneUnknown(unittest.TestCase):
+    """An offline move whose clone's state is unknown touches nothing."""
+
+    def test_neither_removed_nor_restarted(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        src = os.path.join(tmp, 'src-disk')
+        with open(src, 'w') as f:
+            f.write('data')
+        dom = mock.Mock()
+        dom.name.return_value = 'guest'
+        dom.XMLDesc.return_value = '<domain/>'
+        dom.isActive.side_effect = [True, False]
+        disk = planner.DiskPlan(os.path.join(tmp, 'dest', 'disk'), 'raw',
+                                'raw', 4)
+        os.makedirs(os.path.join(tmp, 'dest'))
+
+        def copy(source, sfmt, dest, dfmt):
+            open(dest, 'w').close()
+
+        unknown = exception.CloneStateUnknown('the clone may run')
+        with mock.patch.object(engine.translate, 'translate_domain_xml',
+                               return_value='<domain/>'), \
+                mock.patch.object(engine, 'shutdown', return_value='acpi'), \
+                mock.patch.object(engine.clone, 'start_clone',
+                                  side_effect=unknown):
+            self.assertRaises(exception.CloneStateUnknown,
+                              engine.run_offline, dom, mock.Mock(), [disk],
+                              [], tmp, source_local_path=lambda path: src,
+                              copy=copy)
+        dom.create.assert_not_called()
+        self.assertTrue(os.path.exists(disk.path))
