@@ -27,8 +27,9 @@ it would not end the block copy jobs, resume a paused source, remove a
 clone or clean the destination, and after the point of no return it would
 keep its records on a source whose guest now runs on the destination.
 
-The decision is :func:`decide`, pure; :class:`Recovery` gathers its inputs
-and carries it out with Nova's own callbacks of a live migration
+The decision is :func:`recovery_decision.decide`, pure (its module says,
+case by case, why one copy of the guest runs); :class:`Recovery` gathers
+its inputs and carries it out with Nova's own callbacks of a live migration
 (``recover_method``: ``ComputeManager._rollback_live_migration``, which
 also has the destination's ``rollback_live_migration_at_destination``
 stop the exports and remove the precreated disks; ``post_method``:
@@ -37,77 +38,15 @@ records to the destination and removes the source's disks), with the
 migrate_data the source kept when its half started (or one rebuilt, when
 the move was interrupted before).
 
-**Never two running copies, never none**, case by case. The invariants
-the cutover keeps are: the source's disks are never written by anything
-but the source guest before the point of no return, and never deleted
-before it; the clone is defined only in CLONE_STARTED or later; the source
-guest is destroyed (never before) in CLONE_PROVEN or later.
-
-*On the source* (the instance is on this host, a live migration of it
-from here is in progress, its record is a cutover's):
-
-* PLANNED (no export yet): nothing of the cutover ran; Nova's own restart
-  handling applies. One copy: the source's, which never stopped.
-* EXPORTED, SYNCING, CUTTING_OVER, SOURCE_STOPPED: no clone can exist (it
-  is defined in CLONE_STARTED at the earliest; in CUTTING_OVER and
-  SOURCE_STOPPED the destination is asked all the same, and a clone found
-  is removed first: an earlier release defined it while its record said
-  CUTTING_OVER, so a cutover interrupted by the upgrade itself is covered
-  when the destination answers). The block copy jobs are
-  ended without pivot (the source keeps its own disks, which only its
-  guest wrote), the guest is resumed (paused) or started (shut off over
-  ACPI), then Nova's rollback cleans the destination. One copy: the
-  source's. A source domain that is missing (which the cutover never
-  does before CLONE_PROVEN) is left to Nova's own restart handling,
-  which starts it from its untouched disks
-  (``resume_guests_state_on_host_boot``) or leaves it for the operator's
-  ``server start``: never two, since no clone exists.
-* CLONE_STARTED, CLONE_RUNNING (before the proof) and ROLLED_BACK: the
-  clone may exist. It is destroyed and undefined on the destination
-  first, and only once its removal is confirmed is the source resumed.
-  One copy: the source's, from disks the clone never wrote. When the
-  destination's libvirt cannot say (unreachable), nothing is destroyed
-  and nothing started: phase CLONE_UNKNOWN, instance ERROR with a fault
-  that says what to check. At most one copy runs (the clone, if it
-  does); the source's disks and the clone's are both kept, so none is
-  lost.
-* CLONE_PROVEN, SOURCE_REMOVED: the clone's guest showed activity; it is
-  the guest. The paused source (if still there) is destroyed, never
-  resumed, and Nova's post-migration flow moves the records to the
-  destination (where the clone runs) and removes the source's disks. That
-  flow needs the manager's resource tracker, which Nova sets up after
-  ``init_host``: it runs in a thread once the tracker has reported
-  (:meth:`Recovery.resources_reported`); meanwhile the instance is not
-  given to Nova's ``_init_instance`` (it is the destination's).
-  One copy: the clone. Should the clone have stopped since, its disks
-  hold the guest and Nova's record points at them (a start there runs
-  it): still never two.
-* CLONE_UNKNOWN: the cutover already left both sides as they were; the
-  instance is put in ERROR (again) and the migration in ``error``.
-
-*On the destination* (a live migration to this host is in progress and
-its record is a cutover's):
-
-* EXPORTED, SYNCING, CUTTING_OVER: the exports are stopped. The source's
-  mirror then fails (before the guest stopped, or during its stop: the
-  stop checks the jobs), and the source's running cutover rolls back
-  through its normal path. One copy: the source's; the clone was never
-  started.
-* SOURCE_STOPPED and later: left alone (the exports released themselves
-  when the source ended its jobs; the clone is the source's to start,
-  prove or remove).
-
 *Leftovers*: the exports of an instance directory under the instances
 path whose instance has no live migration in progress (a crashed
 compute's) are stopped and their pid files removed: no guest depends on
 them.
 """
 
-import dataclasses
 import glob
 import os
 import threading
-import typing as ty
 
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -121,118 +60,10 @@ from nova_v2v import paths
 from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import record as v2v_record
+from nova_v2v.virt.libvirt import recovery_decision as decision
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
-
-# The side of the migration this host is.
-SOURCE = 'source'
-DEST = 'destination'
-
-# The source domain's state.
-RUNNING = 'running'
-PAUSED = 'paused'
-SHUTOFF = 'shut-off'
-MISSING = 'missing'
-
-# The clone's state on the destination.
-PRESENT = 'present'
-ABSENT = 'absent'
-UNKNOWN = 'unknown'
-
-# What to do.
-LEAVE = 'leave'
-ROLL_BACK = 'roll-back'
-COMPLETE = 'complete'
-HOLD = 'hold'
-STOP_EXPORTS = 'stop-exports'
-
-# How the source guest runs again.
-RESUME = 'resume'
-START = 'start'
-
-_SYNC_PHASES = (v2v_record.EXPORTED, v2v_record.SYNCING,
-                v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED)
-# No clone can exist in these phases (CLONE_STARTED is recorded before it
-# is defined), but a release that recorded no CLONE_STARTED defined it in
-# CUTTING_OVER: one found there is removed too.
-_GUARDED_PHASES = (v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED)
-_CLONE_PHASES = (v2v_record.CLONE_STARTED, v2v_record.CLONE_RUNNING,
-                 v2v_record.ROLLED_BACK)
-# The destination's exports serve the source until its jobs end.
-_EXPORTING_PHASES = (v2v_record.EXPORTED, v2v_record.SYNCING,
-                     v2v_record.CUTTING_OVER)
-_RESTART = {PAUSED: RESUME, SHUTOFF: START}
-
-
-@dataclasses.dataclass(frozen=True)
-class Resolution:
-    """What to do with one interrupted cutover, in this order.
-
-    :param action: LEAVE, ROLL_BACK, COMPLETE, HOLD (the clone's state is
-        unknown) or STOP_EXPORTS
-    :param end_jobs: end the source guest's block copy jobs (no pivot)
-    :param remove_clone: destroy and undefine the clone on the destination
-    :param restart: RESUME or START the source guest, or None
-    :param destroy_source: destroy the (paused) source guest
-    :param reason: why, for the log
-    """
-
-    action: str
-    end_jobs: bool = False
-    remove_clone: bool = False
-    restart: ty.Optional[str] = None
-    destroy_source: bool = False
-    reason: str = ''
-
-
-def clone_matters(side, phase):
-    """Whether :func:`decide` needs the clone's state for this phase."""
-    return side == SOURCE and phase in _CLONE_PHASES + _GUARDED_PHASES
-
-
-def decide(side, phase, source_state=None, clone_state=None):
-    """The resolution of an interrupted cutover (see the module's doc).
-
-    :param side: SOURCE or DEST
-    :param phase: the recorded phase (``record.PLANNED``...), or None
-    :param source_state: on the source: RUNNING, PAUSED, SHUTOFF, MISSING
-    :param clone_state: on the source, in the phases where
-        :func:`clone_matters`: PRESENT, ABSENT or UNKNOWN
-    :returns: :class:`Resolution`
-    """
-    if side == DEST:
-        if phase in _EXPORTING_PHASES:
-            return Resolution(STOP_EXPORTS, reason='the source still mirrors '
-                              'into the exports: ending them rolls the '
-                              'source back')
-        return Resolution(LEAVE, reason='no export of the cutover serves '
-                          'in phase %s' % phase)
-    if phase in v2v_record.AFTER_NO_RETURN:
-        return Resolution(
-            COMPLETE, destroy_source=source_state in (RUNNING, PAUSED),
-            reason='past the point of no return: the clone is the guest')
-    if phase == v2v_record.CLONE_UNKNOWN:
-        return Resolution(HOLD, reason='the clone\'s state was unknown')
-    if phase in _CLONE_PHASES:
-        if clone_state not in (PRESENT, ABSENT):
-            return Resolution(HOLD, end_jobs=source_state in (RUNNING,
-                                                              PAUSED),
-                              reason='the destination cannot say whether '
-                                     'the clone runs')
-        return Resolution(
-            ROLL_BACK, end_jobs=source_state in (RUNNING, PAUSED),
-            remove_clone=clone_state == PRESENT,
-            restart=_RESTART.get(source_state),
-            reason='before the point of no return: the source owns the '
-                   'guest')
-    if phase in _SYNC_PHASES:
-        return Resolution(
-            ROLL_BACK, end_jobs=source_state in (RUNNING, PAUSED),
-            remove_clone=clone_state == PRESENT,
-            restart=_RESTART.get(source_state),
-            reason='before the point of no return, no clone yet')
-    return Resolution(LEAVE, reason='no cutover ran (phase %s)' % phase)
 
 
 class CloneUnknown(Exception):
@@ -320,9 +151,11 @@ class Recovery(object):
         dest = migration.dest_compute
         source_state = self._source_state(instance)
         clone_state = (self._clone_state(instance, dest)
-                       if clone_matters(SOURCE, phase) else None)
-        resolution = decide(SOURCE, phase, source_state, clone_state)
-        if resolution.action == LEAVE:
+                       if decision.clone_matters(decision.SOURCE, phase)
+                       else None)
+        resolution = decision.decide(decision.SOURCE, phase, source_state,
+                                     clone_state)
+        if resolution.action == decision.LEAVE:
             return False
         LOG.warning('V2V: the cutover to %(dest)s was interrupted in phase '
                     '%(phase)s (source %(source)s, clone %(clone)s): '
@@ -332,7 +165,7 @@ class Recovery(object):
                      'reason': resolution.reason}, instance=instance)
         if resolution.end_jobs:
             self._end_jobs(instance)
-        if resolution.action == ROLL_BACK:
+        if resolution.action == decision.ROLL_BACK:
             if resolution.remove_clone:
                 try:
                     self._remove_clone(instance, dest)
@@ -343,7 +176,7 @@ class Recovery(object):
                     return False
             self._roll_back(context, instance, migration, resolution)
             return False
-        if resolution.action == COMPLETE:
+        if resolution.action == decision.COMPLETE:
             return self._complete(context, instance, migration, resolution)
         self._hold(context, instance, migration, phase)
         return False
@@ -352,15 +185,15 @@ class Recovery(object):
         try:
             self._nova.get_guest(instance)
         except exception.InstanceNotFound:
-            return MISSING
+            return decision.MISSING
         lv = nova_internals.libvirt()
         state = self._nova.get_domain(instance).info()[0]
         if state == lv.VIR_DOMAIN_PAUSED:
-            return PAUSED
+            return decision.PAUSED
         if state in (lv.VIR_DOMAIN_SHUTOFF, lv.VIR_DOMAIN_CRASHED,
                      lv.VIR_DOMAIN_NOSTATE):
-            return SHUTOFF
-        return RUNNING
+            return decision.SHUTOFF
+        return decision.RUNNING
 
     def _clone_state(self, instance, dest):
         try:
@@ -369,11 +202,13 @@ class Recovery(object):
             LOG.warning('V2V: the destination %(dest)s\'s libvirt is '
                         'unreachable: %(err)s', {'dest': dest, 'err': exc},
                         instance=instance)
-            return UNKNOWN
+            return decision.UNKNOWN
         try:
-            return PRESENT if self._lookup(conn, instance) else ABSENT
+            if self._lookup(conn, instance) is None:
+                return decision.ABSENT
+            return decision.PRESENT
         except CloneUnknown:
-            return UNKNOWN
+            return decision.UNKNOWN
         finally:
             _close(conn)
 
@@ -439,9 +274,9 @@ class Recovery(object):
 
     def _restart(self, instance, how):
         dom = self._nova.get_domain(instance)
-        if how == RESUME:
+        if how == decision.RESUME:
             dom.resume()
-        elif how == START:
+        elif how == decision.START:
             dom.create()
         LOG.info('V2V: the source guest runs again (%(how)s)',
                  {'how': how}, instance=instance)
@@ -578,8 +413,8 @@ class Recovery(object):
         if not record.is_cutover:
             return
         phase = record.phase[0]
-        resolution = decide(DEST, phase)
-        if resolution.action != STOP_EXPORTS:
+        resolution = decision.decide(decision.DEST, phase)
+        if resolution.action != decision.STOP_EXPORTS:
             return
         instance = record.instance
         LOG.warning('V2V: the cutover from %(source)s was interrupted here '
