@@ -133,6 +133,22 @@ class RecoveryTestBase(test_rollbacks.RollbackTestBase):
     def source_domain(self):
         return self.conn(SOURCE).lookupByUUIDString(self.server['id'])
 
+    def assert_held(self):
+        """Nothing destroyed or started: ERROR on the source, for an admin.
+
+        :returns: the server
+        """
+        migration = self._wait_for_migration_status(self.server, ['error'])
+        self.assertEqual(migration['id'],
+                         self.last_migration(self.server)['id'])
+        server = self._wait_for_state_change(self.server, 'ERROR')
+        self.assertEqual(SOURCE, server['OS-EXT-SRV-ATTR:host'])
+        self.assertIsNone(server['OS-EXT-STS:task_state'])
+        # Neither Nova's rollback nor its post-migration ran.
+        self.assertEqual([], self.dest_rollbacks)
+        self.assertEqual(v2v_record.CLONE_UNKNOWN, self.phase())
+        return server
+
 
 class SourceRestartTest(RecoveryTestBase):
     """The source's nova-compute dies and starts again."""
@@ -234,6 +250,24 @@ class SourceRestartTest(RecoveryTestBase):
         self.assertFalse(os.path.exists(
             os.path.join(CONF.instances_path, self.server['id'],
                          'v2v-nbd-0.pid')))
+
+    def test_source_restarted_after_the_point_of_no_return_holds(self):
+        """Row 6 without the clone: the paused source is not destroyed."""
+        self.migrate_and_kill_at('clone-running')
+        self.set_phase(v2v_record.CLONE_PROVEN)
+        # The clone is gone since (removed on the destination): completing
+        # would leave no copy of the guest.
+        clone = self.conn(DEST).lookupByUUIDString(self.server['id'])
+        clone.destroy()
+        clone.undefine()
+
+        self.restart(SOURCE)
+
+        self.assert_held()
+        self.assertEqual([SOURCE], self.hosts_with_domain(self.server['id']))
+        self.assertEqual(fakelibvirt.VIR_DOMAIN_PAUSED,
+                         self.source_domain().info()[0])
+        self.reap()
 
 
 class DestinationRestartTest(RecoveryTestBase):

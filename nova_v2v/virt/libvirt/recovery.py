@@ -203,11 +203,19 @@ class Recovery(object):
                         'unreachable: %(err)s', {'dest': dest, 'err': exc},
                         instance=instance)
             return decision.UNKNOWN
+        lv = nova_internals.libvirt()
         try:
-            if self._lookup(conn, instance) is None:
+            clone = self._lookup(conn, instance)
+            if clone is None:
                 return decision.ABSENT
-            return decision.PRESENT
-        except CloneUnknown:
+            # Running or paused (active), or only defined.
+            if clone.isActive():
+                return decision.PRESENT
+            return decision.INACTIVE
+        except (CloneUnknown, lv.libvirtError) as exc:
+            LOG.warning('V2V: the clone\'s state on %(dest)s cannot be '
+                        'read: %(err)s', {'dest': dest, 'err': exc},
+                        instance=instance)
             return decision.UNKNOWN
         finally:
             _close(conn)

@@ -46,28 +46,43 @@ from here is in progress, its record is a cutover's):
   which starts it from its untouched disks
   (``resume_guests_state_on_host_boot``) or leaves it for the operator's
   ``server start``: never two, since no clone exists.
-* CLONE_STARTED, CLONE_RUNNING (before the proof) and ROLLED_BACK: the
-  clone may exist. It is destroyed and undefined on the destination
+* ROLLED_BACK: the cutover recorded it once the clone's removal was
+  confirmed and the source ran again (Nova's rollback had not finished).
+  The destination is asked all the same and a clone found is removed
+  first; the source is resumed or started if it is not running, then
+  Nova's rollback runs. An unknown clone state is no stop here: the
+  clone's removal was confirmed before. One copy: the source's.
+* CLONE_STARTED, CLONE_RUNNING (before the proof): the clone may exist,
+  running or not. It is destroyed and undefined on the destination
   first, and only once its removal is confirmed is the source resumed.
   One copy: the source's, from disks the clone never wrote. When the
-  destination's libvirt cannot say (unreachable), nothing is destroyed
-  and nothing started: phase CLONE_UNKNOWN, instance ERROR with a fault
-  that says what to check. At most one copy runs (the clone, if it
-  does); the source's disks and the clone's are both kept, so none is
-  lost.
+  destination's libvirt cannot say (unreachable, or no answer within
+  :data:`recovery.PROBE_TIMEOUT`), nothing is destroyed and nothing
+  started: HOLD. At most one copy runs (the clone, if it does); the
+  source's disks and the clone's are both kept, so none is lost.
 * CLONE_PROVEN, SOURCE_REMOVED: the clone's guest showed activity; it is
-  the guest. The paused source (if still there) is destroyed, never
-  resumed, and Nova's post-migration flow moves the records to the
-  destination (where the clone runs) and removes the source's disks. That
-  flow needs the manager's resource tracker, which Nova sets up after
-  ``init_host``: it runs in a thread once the tracker has reported
-  (:meth:`Recovery.resources_reported`); meanwhile the instance is not
-  given to Nova's ``_init_instance`` (it is the destination's).
-  One copy: the clone. Should the clone have stopped since, its disks
-  hold the guest and Nova's record points at them (a start there runs
-  it): still never two.
-* CLONE_UNKNOWN: the cutover already left both sides as they were; the
-  instance is put in ERROR (again) and the migration in ``error``.
+  the guest, provided it is still there. The destination is asked: only
+  when the clone's domain is active (running or paused) and the source
+  guest does not run is the move completed. The paused source (if still
+  there) is destroyed, never resumed, and Nova's post-migration flow
+  moves the records to the destination (where the clone runs) and
+  removes the source's disks. That flow needs the manager's resource
+  tracker, which Nova sets up after ``init_host``: it runs in a thread
+  once the tracker has reported (:meth:`Recovery.resources_reported`);
+  meanwhile the instance is not given to Nova's ``_init_instance`` (it is
+  the destination's). One copy: the clone. Otherwise (the clone absent,
+  stopped or unknown, or the source running again) nothing is destroyed
+  and nothing started: HOLD. Completing would delete the source's disks
+  under Nova's records while no clone may run (none), and destroying a
+  running source trusts a clone no one saw (none, or two disks' histories).
+* CLONE_UNKNOWN: the cutover (or an earlier recovery) already left both
+  sides as they were: HOLD again.
+
+HOLD, in every case: the instance goes to ERROR, locked by an
+administrator (its owner can neither reboot, rebuild, delete nor unlock
+it), with a fault that says what to check; the migration to ``error``;
+the phase CLONE_UNKNOWN (held for the operator: README.rst, "When a
+cutover's clone state is unknown").
 
 *On the destination* (a live migration to this host is in progress and
 its record is a cutover's):
@@ -98,7 +113,8 @@ SHUTOFF = 'shut-off'
 MISSING = 'missing'
 
 # The clone's state on the destination.
-PRESENT = 'present'
+PRESENT = 'present'          # defined and active: running or paused
+INACTIVE = 'inactive'        # defined, not running
 ABSENT = 'absent'
 UNKNOWN = 'unknown'
 
@@ -116,11 +132,13 @@ START = 'start'
 _SYNC_PHASES = (v2v_record.EXPORTED, v2v_record.SYNCING,
                 v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED)
 # No clone can exist in these phases (CLONE_STARTED is recorded before it
-# is defined), but a release that recorded no CLONE_STARTED defined it in
-# CUTTING_OVER: one found there is removed too.
-_GUARDED_PHASES = (v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED)
-_CLONE_PHASES = (v2v_record.CLONE_STARTED, v2v_record.CLONE_RUNNING,
-                 v2v_record.ROLLED_BACK)
+# is defined, ROLLED_BACK once its removal was confirmed), but a release
+# that recorded no CLONE_STARTED defined it in CUTTING_OVER: one found
+# there is removed too.
+_GUARDED_PHASES = (v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED,
+                   v2v_record.ROLLED_BACK)
+# The clone may exist, and the source's restart waits for its removal.
+_CLONE_PHASES = (v2v_record.CLONE_STARTED, v2v_record.CLONE_RUNNING)
 # The destination's exports serve the source until its jobs end.
 _EXPORTING_PHASES = (v2v_record.EXPORTED, v2v_record.SYNCING,
                      v2v_record.CUTTING_OVER)
@@ -150,7 +168,8 @@ class Resolution:
 
 def clone_matters(side, phase):
     """Whether :func:`decide` needs the clone's state for this phase."""
-    return side == SOURCE and phase in _CLONE_PHASES + _GUARDED_PHASES
+    return side == SOURCE and phase in (
+        _CLONE_PHASES + _GUARDED_PHASES + v2v_record.AFTER_NO_RETURN)
 
 
 def decide(side, phase, source_state=None, clone_state=None):
@@ -160,7 +179,7 @@ def decide(side, phase, source_state=None, clone_state=None):
     :param phase: the recorded phase (``record.PLANNED``...), or None
     :param source_state: on the source: RUNNING, PAUSED, SHUTOFF, MISSING
     :param clone_state: on the source, in the phases where
-        :func:`clone_matters`: PRESENT, ABSENT or UNKNOWN
+        :func:`clone_matters`: PRESENT, INACTIVE, ABSENT or UNKNOWN
     :returns: :class:`Resolution`
     """
     if side == DEST:
@@ -170,28 +189,35 @@ def decide(side, phase, source_state=None, clone_state=None):
                               'source back')
         return Resolution(LEAVE, reason='no export of the cutover serves '
                           'in phase %s' % phase)
+    end_jobs = source_state in (RUNNING, PAUSED)
+    remove_clone = clone_state in (PRESENT, INACTIVE)
     if phase in v2v_record.AFTER_NO_RETURN:
+        if clone_state != PRESENT:
+            return Resolution(HOLD, reason='past the point of no return, '
+                              'but the clone is %s' % clone_state)
+        if source_state == RUNNING:
+            return Resolution(HOLD, reason='past the point of no return, '
+                              'but the source guest runs again')
         return Resolution(
-            COMPLETE, destroy_source=source_state in (RUNNING, PAUSED),
+            COMPLETE, destroy_source=source_state == PAUSED,
             reason='past the point of no return: the clone is the guest')
     if phase == v2v_record.CLONE_UNKNOWN:
         return Resolution(HOLD, reason='the clone\'s state was unknown')
     if phase in _CLONE_PHASES:
-        if clone_state not in (PRESENT, ABSENT):
-            return Resolution(HOLD, end_jobs=source_state in (RUNNING,
-                                                              PAUSED),
+        if clone_state not in (PRESENT, INACTIVE, ABSENT):
+            return Resolution(HOLD, end_jobs=end_jobs,
                               reason='the destination cannot say whether '
                                      'the clone runs')
         return Resolution(
-            ROLL_BACK, end_jobs=source_state in (RUNNING, PAUSED),
-            remove_clone=clone_state == PRESENT,
+            ROLL_BACK, end_jobs=end_jobs, remove_clone=remove_clone,
             restart=_RESTART.get(source_state),
             reason='before the point of no return: the source owns the '
                    'guest')
-    if phase in _SYNC_PHASES:
+    if phase in _SYNC_PHASES + _GUARDED_PHASES:
         return Resolution(
-            ROLL_BACK, end_jobs=source_state in (RUNNING, PAUSED),
-            remove_clone=clone_state == PRESENT,
+            ROLL_BACK, end_jobs=end_jobs, remove_clone=remove_clone,
             restart=_RESTART.get(source_state),
-            reason='before the point of no return, no clone yet')
+            reason='before the point of no return, no clone yet'
+            if phase != v2v_record.ROLLED_BACK else
+            'rolled back: the clone\'s removal was confirmed')
     return Resolution(LEAVE, reason='no cutover ran (phase %s)' % phase)

@@ -197,3 +197,91 @@ class HoldTestCase(test.NoDBTestCase):
             self.context, self.instance, 'dest', mock.ANY,
             migration_status='error')
         self.fault.assert_not_called()
+
+    def _assert_held(self):
+        self.assertEqual(('error', None, 'error'),
+                         (self.instance.vm_state, self.instance.task_state,
+                          self.migration.status))
+        self.note.assert_called_once_with(self.context, self.instance,
+                                          v2v_record.CLONE_UNKNOWN)
+        self.fault.assert_called_once()
+        # Nothing resumed, started or destroyed; Nova's callbacks unused.
+        self.domain.resume.assert_not_called()
+        self.domain.create.assert_not_called()
+        self.domain.destroy.assert_not_called()
+        self.assertEqual([], self.compute.mock_calls)
+
+    def _clone(self, active):
+        self.nova.open_destination.side_effect = None
+        clone = self.nova.open_destination.return_value.lookupByUUIDString
+        clone.return_value.isActive.return_value = active
+        return clone.return_value
+
+    def test_unreachable_destination_after_the_point_of_no_return(self):
+        """No clone seen: the paused source is not destroyed."""
+        self._resolve(v2v_record.CLONE_PROVEN)
+
+        self._assert_held()
+        self.nova.open_destination.assert_called_once_with(
+            'qemu+tcp://dest/system')
+
+    def test_unreachable_destination_once_the_source_was_removed(self):
+        self._resolve(v2v_record.SOURCE_REMOVED)
+
+        self._assert_held()
+
+    def test_inactive_clone_after_the_point_of_no_return(self):
+        clone = self._clone(active=False)
+
+        self._resolve(v2v_record.CLONE_PROVEN)
+
+        self._assert_held()
+        clone.destroy.assert_not_called()
+        clone.undefine.assert_not_called()
+
+    def test_running_source_after_the_point_of_no_return(self):
+        self._clone(active=True)
+        self.domain.info.return_value = [self.lv.VIR_DOMAIN_RUNNING]
+
+        self._resolve(v2v_record.SOURCE_REMOVED)
+
+        self._assert_held()
+
+    def test_rolled_back_with_the_destination_unreachable(self):
+        """The clone's removal was confirmed: no hold, no false fault."""
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.source_bdms'))
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.migrate_data_from_json'))
+        self.useFixture(fixtures.MockPatchObject(
+            rec.Recovery, '_forget_migrate_data'))
+
+        self.assertFalse(self._resolve(v2v_record.ROLLED_BACK))
+
+        self.domain.resume.assert_called_once_with()
+        self.compute.recover_method.return_value.assert_called_once_with(
+            self.context, self.instance, 'dest', mock.ANY,
+            migration_status='error')
+        self.fault.assert_not_called()
+        self.assertEqual('migrating', self.instance.task_state)
+
+    def test_rolled_back_removes_a_clone_found(self):
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.source_bdms'))
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.migrate_data_from_json'))
+        self.useFixture(fixtures.MockPatchObject(
+            rec.Recovery, '_forget_migrate_data'))
+        conn = self.nova.open_destination.return_value
+        clone = self._clone(active=False)
+        self.lv.libvirtError = type('libvirtError', (Exception,), {})
+        gone = self.lv.libvirtError('gone')
+        gone.get_error_code = lambda: self.lv.VIR_ERR_NO_DOMAIN
+        conn.lookupByUUIDString.side_effect = [clone, clone, gone]
+
+        self._resolve(v2v_record.ROLLED_BACK)
+
+        clone.destroy.assert_called_once_with()
+        clone.undefine.assert_called_once_with()
+        self.domain.resume.assert_called_once_with()
+        self.fault.assert_not_called()
