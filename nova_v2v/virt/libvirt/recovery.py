@@ -65,6 +65,13 @@ from nova_v2v.virt.libvirt import recovery_decision as decision
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
+# Seconds the recovery waits for the destination's libvirt, per
+# interrupted cutover, to say whether the clone exists (connection and
+# lookup) and again to remove it: Nova's init_host waits meanwhile. A
+# destination that does not answer in time leaves the clone's state
+# unknown, which destroys nothing (recovery_decision).
+PROBE_TIMEOUT = 30
+
 
 class CloneUnknown(Exception):
     """The destination's libvirt cannot say whether the clone exists."""
@@ -196,29 +203,36 @@ class Recovery(object):
         return decision.RUNNING
 
     def _clone_state(self, instance, dest):
+        """PRESENT, INACTIVE, ABSENT or UNKNOWN, within PROBE_TIMEOUT."""
         try:
-            conn = self._nova.open_destination(self._dest_uri(dest))
-        except Exception as exc:
-            LOG.warning('V2V: the destination %(dest)s\'s libvirt is '
-                        'unreachable: %(err)s', {'dest': dest, 'err': exc},
+            return _within(PROBE_TIMEOUT, self._probe_clone, instance, dest)
+        except CloneUnknown as exc:
+            LOG.warning('V2V: the clone\'s state on %(dest)s is unknown: '
+                        '%(err)s', {'dest': dest, 'err': exc},
                         instance=instance)
             return decision.UNKNOWN
+
+    def _probe_clone(self, instance, dest):
         lv = nova_internals.libvirt()
+        conn = self._open(dest)
         try:
             clone = self._lookup(conn, instance)
             if clone is None:
                 return decision.ABSENT
             # Running or paused (active), or only defined.
-            if clone.isActive():
-                return decision.PRESENT
-            return decision.INACTIVE
-        except (CloneUnknown, lv.libvirtError) as exc:
-            LOG.warning('V2V: the clone\'s state on %(dest)s cannot be '
-                        'read: %(err)s', {'dest': dest, 'err': exc},
-                        instance=instance)
-            return decision.UNKNOWN
+            return (decision.PRESENT if clone.isActive()
+                    else decision.INACTIVE)
+        except lv.libvirtError as exc:
+            raise CloneUnknown(str(exc))
         finally:
             _close(conn)
+
+    def _open(self, dest):
+        try:
+            return self._nova.open_destination(self._dest_uri(dest))
+        except Exception as exc:
+            raise CloneUnknown('the destination %s\'s libvirt is '
+                               'unreachable: %s' % (dest, exc))
 
     @staticmethod
     def _lookup(conn, instance):
@@ -232,13 +246,16 @@ class Recovery(object):
             raise CloneUnknown(str(exc))
 
     def _remove_clone(self, instance, dest):
-        """Destroy and undefine the clone; CloneUnknown if unconfirmed."""
+        """Destroy and undefine the clone; CloneUnknown if unconfirmed.
+
+        Unconfirmed also when the destination's libvirt did not answer
+        within PROBE_TIMEOUT.
+        """
+        _within(PROBE_TIMEOUT, self._remove_clone_now, instance, dest)
+
+    def _remove_clone_now(self, instance, dest):
         lv = nova_internals.libvirt()
-        try:
-            conn = self._nova.open_destination(self._dest_uri(dest))
-        except Exception as exc:
-            raise CloneUnknown('the destination %s became unreachable: %s'
-                               % (dest, exc))
+        conn = self._open(dest)
         try:
             clone = self._lookup(conn, instance)
             if clone is None:
@@ -466,6 +483,37 @@ class Recovery(object):
                         'still running)', {'dir': instance_dir, 'n': stopped})
             swept.append(instance_dir)
         return swept
+
+
+def _within(timeout, func, *args):
+    """``func(*args)``, in a thread of its own, for at most ``timeout`` s.
+
+    A libvirt call to another host cannot be interrupted: with the link
+    down, opening the connection alone waits for TCP to give up (minutes),
+    and Nova's ``init_host`` would wait as long for each cutover. The
+    thread is left to end by itself (it closes what it opened).
+
+    :raises: CloneUnknown when ``func`` did not return in time; what
+        ``func`` raised otherwise
+    """
+    outcome = {}
+
+    def run():
+        try:
+            outcome['value'] = func(*args)
+        except Exception as exc:
+            outcome['error'] = exc
+
+    worker = threading.Thread(target=run, name='v2v-recovery-probe',
+                              daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise CloneUnknown('the destination\'s libvirt did not answer '
+                           'within %ss' % timeout)
+    if 'error' in outcome:
+        raise outcome['error']
+    return outcome['value']
 
 
 def _close(conn):

@@ -15,6 +15,8 @@
 """The recovery at start-up: its sweep, what it keeps, its holds."""
 
 import os
+import threading
+import time
 from unittest import mock
 
 import fixtures
@@ -125,8 +127,8 @@ class MigrateDataTestCase(test.NoDBTestCase):
         self.assertIs(migration, back.migration)
 
 
-class HoldTestCase(test.NoDBTestCase):
-    """The clone's state unknown: nothing destroyed, ERROR, a fault."""
+class _ResolveTestBase(test.NoDBTestCase):
+    """One interrupted cutover on the source, its libvirt mocked."""
 
     def setUp(self):
         super().setUp()
@@ -161,6 +163,29 @@ class HoldTestCase(test.NoDBTestCase):
             return_value=mock.Mock(is_cutover=True, phase=(phase, None))))
         return self.recovery.resolve_source(self.context, self.instance,
                                             self.migration)
+
+    def _assert_held(self):
+        self.assertEqual(('error', None, 'error'),
+                         (self.instance.vm_state, self.instance.task_state,
+                          self.migration.status))
+        self.note.assert_called_once_with(self.context, self.instance,
+                                          v2v_record.CLONE_UNKNOWN)
+        self.fault.assert_called_once()
+        # Nothing resumed, started or destroyed; Nova's callbacks unused.
+        self.domain.resume.assert_not_called()
+        self.domain.create.assert_not_called()
+        self.domain.destroy.assert_not_called()
+        self.assertEqual([], self.compute.mock_calls)
+
+    def _clone(self, active):
+        self.nova.open_destination.side_effect = None
+        clone = self.nova.open_destination.return_value.lookupByUUIDString
+        clone.return_value.isActive.return_value = active
+        return clone.return_value
+
+
+class HoldTestCase(_ResolveTestBase):
+    """The clone's state unknown: nothing destroyed, ERROR, a fault."""
 
     def test_unreachable_destination_in_a_clone_phase(self):
         self.assertFalse(self._resolve(v2v_record.CLONE_RUNNING))
@@ -197,25 +222,6 @@ class HoldTestCase(test.NoDBTestCase):
             self.context, self.instance, 'dest', mock.ANY,
             migration_status='error')
         self.fault.assert_not_called()
-
-    def _assert_held(self):
-        self.assertEqual(('error', None, 'error'),
-                         (self.instance.vm_state, self.instance.task_state,
-                          self.migration.status))
-        self.note.assert_called_once_with(self.context, self.instance,
-                                          v2v_record.CLONE_UNKNOWN)
-        self.fault.assert_called_once()
-        # Nothing resumed, started or destroyed; Nova's callbacks unused.
-        self.domain.resume.assert_not_called()
-        self.domain.create.assert_not_called()
-        self.domain.destroy.assert_not_called()
-        self.assertEqual([], self.compute.mock_calls)
-
-    def _clone(self, active):
-        self.nova.open_destination.side_effect = None
-        clone = self.nova.open_destination.return_value.lookupByUUIDString
-        clone.return_value.isActive.return_value = active
-        return clone.return_value
 
     def test_unreachable_destination_after_the_point_of_no_return(self):
         """No clone seen: the paused source is not destroyed."""
@@ -285,3 +291,38 @@ class HoldTestCase(test.NoDBTestCase):
         clone.undefine.assert_called_once_with()
         self.domain.resume.assert_called_once_with()
         self.fault.assert_not_called()
+
+
+class BoundedProbeTestCase(_ResolveTestBase):
+    """A destination that does not answer holds init_host for a bound."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(rec, 'PROBE_TIMEOUT', 0.2))
+        self.release = threading.Event()
+        self.addCleanup(self.release.set)
+
+    def _hang(self, *args, **kwargs):
+        self.release.wait(60)
+        raise OSError('no route to host')
+
+    def test_a_silent_destination_is_an_unknown_clone(self):
+        self.nova.open_destination.side_effect = self._hang
+        start = time.monotonic()
+
+        self._resolve(v2v_record.CLONE_RUNNING)
+
+        self.assertLess(time.monotonic() - start, 5)
+        self._assert_held()
+
+    def test_a_removal_without_answer_is_unconfirmed(self):
+        clone = self._clone(active=True)
+        clone.destroy.side_effect = self._hang
+        start = time.monotonic()
+
+        self._resolve(v2v_record.CLONE_RUNNING)
+
+        self.assertLess(time.monotonic() - start, 5)
+        clone.destroy.assert_called_once_with()
+        # The clone may still run: the source stays paused.
+        self._assert_held()
