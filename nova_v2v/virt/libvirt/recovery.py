@@ -44,9 +44,11 @@ compute's) are stopped and their pid files removed: no guest depends on
 them.
 """
 
+import dataclasses
 import glob
 import os
 import threading
+import typing as ty
 
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -57,6 +59,7 @@ from oslo_log import log as logging
 from nova_v2v import conf
 from nova_v2v.hardware import translate
 from nova_v2v import paths
+from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import record as v2v_record
@@ -73,8 +76,59 @@ LOG = logging.getLogger(__name__)
 PROBE_TIMEOUT = 30
 
 
+# The message of a held cutover's instance fault (which the server's owner
+# sees too) when the clone's state is known but no copy can be trusted;
+# the fault's details (for administrators) say what was found.
+HELD_FAULT = (
+    "V2V cutover interrupted by a restart of its compute service: an "
+    "administrator must check which copy of the server runs (see this "
+    "fault's details) before the server is used again. Its disks are "
+    "kept.")
+
+_SOURCE_FOUND = {
+    decision.RUNNING: 'running', decision.PAUSED: 'paused',
+    decision.SHUTOFF: 'shut off', decision.MISSING: 'not defined'}
+_CLONE_FOUND = {
+    decision.PRESENT: 'active (running or paused)',
+    decision.INACTIVE: 'defined but not running',
+    decision.ABSENT: 'not defined', decision.UNKNOWN: 'unknown',
+    None: 'not looked up'}
+
+
 class CloneUnknown(Exception):
     """The destination's libvirt cannot say whether the clone exists."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Found(object):
+    """What the recovery found of one interrupted cutover."""
+
+    phase: str
+    source: str
+    clone: ty.Optional[str]
+
+
+class CutoverHeld(Exception):
+    """A held cutover: the details of its instance fault."""
+
+    def __init__(self, instance, dest, source, found, why):
+        super().__init__(
+            'The V2V cutover to %(dest)s was interrupted in phase '
+            '%(phase)s and held when nova-compute started on %(source)s: '
+            '%(why)s. Found: the source guest (domain %(name)s) on '
+            '%(source)s: %(source_state)s; the clone on %(dest)s: '
+            '%(clone_state)s. The recovery neither restarted nor destroyed '
+            'the source guest; Nova\'s rollback and post-migration did not '
+            'run; the server is locked. Check on %(dest)s whether the domain '
+            '%(name)s runs (virsh domstate %(name)s), keep one copy and '
+            'unlock the server as README.rst, "When a cutover\'s clone '
+            'state is unknown", describes.' % {
+                'dest': dest, 'phase': found.phase, 'source': source,
+                'why': why,
+                'name': instance.name,
+                'source_state': _SOURCE_FOUND.get(found.source,
+                                                  found.source),
+                'clone_state': _CLONE_FOUND.get(found.clone, found.clone)})
 
 
 class Recovery(object):
@@ -148,8 +202,9 @@ class Recovery(object):
     def resolve_source(self, context, instance, migration):
         """Resolve the cutover of ``instance`` from this host.
 
-        :returns: True when its move to the destination is completed
-            (:meth:`resources_reported`)
+        :returns: True when Nova must not initialise the instance: its
+            move to the destination is completed
+            (:meth:`resources_reported`), or it is held for the operator
         """
         record = v2v_record.MigrationRecord.carried(context, instance)
         if not record.is_cutover:
@@ -160,6 +215,7 @@ class Recovery(object):
         clone_state = (self._clone_state(instance, dest)
                        if decision.clone_matters(decision.SOURCE, phase)
                        else None)
+        found = Found(phase, source_state, clone_state)
         resolution = decision.decide(decision.SOURCE, phase, source_state,
                                      clone_state)
         if resolution.action == decision.LEAVE:
@@ -179,14 +235,17 @@ class Recovery(object):
                 except CloneUnknown as exc:
                     LOG.error('V2V: %(err)s', {'err': exc},
                               instance=instance)
-                    self._hold(context, instance, migration, phase)
-                    return False
+                    self._hold(context, instance, migration, found,
+                               'the removal of the clone could not be '
+                               'confirmed (%s)' % exc, message=HELD_FAULT)
+                    return True
             self._roll_back(context, instance, migration, resolution)
             return False
         if resolution.action == decision.COMPLETE:
-            return self._complete(context, instance, migration, resolution)
-        self._hold(context, instance, migration, phase)
-        return False
+            return self._complete(context, instance, migration, resolution,
+                                  found)
+        self._hold(context, instance, migration, found, resolution.reason)
+        return True
 
     def _source_state(self, instance):
         try:
@@ -339,23 +398,22 @@ class Recovery(object):
             migration_status='error')
         self._forget_migrate_data(context, instance)
 
-    def _complete(self, context, instance, migration, resolution):
+    def _complete(self, context, instance, migration, resolution, found):
+        if instance.task_state != task_states.MIGRATING:
+            # Nova's records are not those of a move in progress: they
+            # cannot be moved by Nova's post-migration flow, and nothing
+            # is destroyed (the paused source is all Nova knows).
+            self._hold(context, instance, migration, found,
+                       'the instance is not migrating (task state %s)'
+                       % instance.task_state)
+            return True
         if resolution.destroy_source:
-            # Running or paused: never to run again.
+            # Paused: never to run again.
             self._nova.get_domain(instance).destroy()
             LOG.info('V2V: the paused source guest was destroyed',
                      instance=instance)
-        record = v2v_record.MigrationRecord.carried(context, instance)
-        if record.phase[0] != v2v_record.SOURCE_REMOVED:
-            record = self._note_phase(context, instance,
-                                      v2v_record.SOURCE_REMOVED)
-        if instance.task_state != task_states.MIGRATING:
-            LOG.error('V2V: the instance is not migrating (task state '
-                      '%(state)s): its move to %(dest)s is left to the '
-                      'operator', {'state': instance.task_state,
-                                   'dest': migration.dest_compute},
-                      instance=instance)
-            return False
+        if found.phase != v2v_record.SOURCE_REMOVED:
+            self._note_phase(context, instance, v2v_record.SOURCE_REMOVED)
         # Nova's post-migration flow needs the resource tracker, which the
         # manager sets up after init_host: the move is completed once it
         # reported (resources_reported). Nova does not initialise the
@@ -401,24 +459,41 @@ class Recovery(object):
                               {'dest': migration.dest_compute},
                               instance=instance)
 
-    def _hold(self, context, instance, migration, phase):
-        """Nothing destroyed, nothing started: ERROR for the operator."""
-        dest = migration.dest_compute
-        if phase != v2v_record.CLONE_UNKNOWN:
+    def _hold(self, context, instance, migration, found, why,
+              message=None):
+        """Nothing destroyed, nothing started: for an administrator.
+
+        The instance goes to ERROR, locked by an administrator (its owner
+        can neither reboot, rebuild, delete nor unlock it), with a fault:
+        its message, which the owner sees, names no host; its details
+        (administrators only) say what was found and what to check. The
+        migration goes to ``error``; neither of Nova's callbacks runs.
+
+        :param why: the reason, for the details
+        :param message: the fault's message; by default
+            ``CLONE_UNKNOWN_FAULT`` when the clone's state is unknown (it
+            was not touched), else :data:`HELD_FAULT`
+        """
+        if found.phase != v2v_record.CLONE_UNKNOWN:
             self._note_phase(context, instance, v2v_record.CLONE_UNKNOWN)
-        message = ('The V2V cutover to %(dest)s was interrupted (phase '
-                   '%(phase)s) and the state of the clone on %(dest)s is '
-                   'unknown: nothing was destroyed and the source guest is '
-                   'left stopped on %(source)s. Check on %(dest)s whether '
-                   'the domain %(uuid)s runs, then keep one copy as '
-                   'README.rst describes.' % {
-                       'dest': dest, 'phase': phase, 'source': self.host,
-                       'uuid': instance.uuid})
-        LOG.critical('V2V: %(msg)s', {'msg': message}, instance=instance)
-        nova_internals.add_instance_fault(context, instance, message)
+        held = CutoverHeld(instance, migration.dest_compute, self.host,
+                           found, why)
+        LOG.critical('V2V: %(msg)s', {'msg': held}, instance=instance)
+        if message is None:
+            message = (cutover_source.CLONE_UNKNOWN_FAULT
+                       if found.clone in (None, decision.UNKNOWN)
+                       else HELD_FAULT)
+        try:
+            nova_internals.add_instance_fault(
+                context, instance, message, exc=held,
+                exc_info=(CutoverHeld, held, None))
+        except Exception:
+            LOG.exception('V2V: cannot record the instance fault',
+                          instance=instance)
         instance.vm_state = vm_states.ERROR
         instance.task_state = None
-        instance.save()
+        nova_internals.lock_instance(context, instance,
+                                     cutover_source.HELD_LOCK_REASON)
         migration.status = 'error'
         migration.save()
 

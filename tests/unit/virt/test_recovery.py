@@ -25,6 +25,7 @@ from nova import objects
 from nova import test
 from oslo_utils.fixture import uuidsentinel as uuids
 
+from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import record as v2v_record
 from nova_v2v.virt.libvirt import recovery as rec
@@ -144,16 +145,18 @@ class _ResolveTestBase(test.NoDBTestCase):
         self.recovery = rec.Recovery(self.nova, self.compute,
                                      lambda dest: 'qemu+tcp://%s/system'
                                      % dest)
-        self.recovery.host = 'src'
+        self.recovery.host = 'host-a'
         self.fault = self.useFixture(fixtures.MockPatch(
             'nova_v2v.virt.libvirt.nova_internals.add_instance_fault')).mock
         self.note = self.useFixture(fixtures.MockPatchObject(
             rec.Recovery, '_note_phase')).mock
+        self.lock = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.lock_instance')).mock
         self.instance = objects.Instance(
-            uuid=uuids.instance, vm_state='active', task_state='migrating',
-            system_metadata={})
+            id=1, uuid=uuids.instance, vm_state='active',
+            task_state='migrating', system_metadata={})
         self.useFixture(fixtures.MockPatchObject(self.instance, 'save'))
-        self.migration = objects.Migration(dest_compute='dest',
+        self.migration = objects.Migration(dest_compute='host-b',
                                            status='running')
         self.useFixture(fixtures.MockPatchObject(self.migration, 'save'))
 
@@ -164,18 +167,47 @@ class _ResolveTestBase(test.NoDBTestCase):
         return self.recovery.resolve_source(self.context, self.instance,
                                             self.migration)
 
-    def _assert_held(self):
+    def _assert_held(self, held, message=cutover_source.CLONE_UNKNOWN_FAULT,
+                     noted=True):
+        """Held: ERROR, locked, a fault; nothing destroyed or started.
+
+        :returns: the fault's details (its exception's text)
+        """
+        # Nova does not initialise the instance.
+        self.assertTrue(held)
         self.assertEqual(('error', None, 'error'),
                          (self.instance.vm_state, self.instance.task_state,
                           self.migration.status))
-        self.note.assert_called_once_with(self.context, self.instance,
-                                          v2v_record.CLONE_UNKNOWN)
-        self.fault.assert_called_once()
+        if noted:
+            self.note.assert_called_once_with(self.context, self.instance,
+                                              v2v_record.CLONE_UNKNOWN)
+        else:
+            self.note.assert_not_called()
+        # Locked by an administrator: the owner can neither reboot,
+        # rebuild nor delete the server.
+        self.lock.assert_called_once_with(self.context, self.instance,
+                                          cutover_source.HELD_LOCK_REASON)
+        # The message (the owner sees it) names no host; the details
+        # (administrators only) are the exception's, whole.
+        self.fault.assert_called_once_with(
+            self.context, self.instance, message, exc=mock.ANY,
+            exc_info=mock.ANY)
+        exc = self.fault.call_args[1]['exc']
+        self.assertIs(exc, self.fault.call_args[1]['exc_info'][1])
+        self.assertLessEqual(len(message), 255)
+        for name in ('host-a', 'host-b', 'instance-00000001'):
+            self.assertNotIn(name, message)
+        details = str(exc)
+        for fragment in ('to host-b', 'on host-a', 'instance-00000001',
+                         'virsh domstate instance-00000001',
+                         "When a cutover's clone state is unknown"):
+            self.assertIn(fragment, details)
         # Nothing resumed, started or destroyed; Nova's callbacks unused.
         self.domain.resume.assert_not_called()
         self.domain.create.assert_not_called()
         self.domain.destroy.assert_not_called()
         self.assertEqual([], self.compute.mock_calls)
+        return details
 
     def _clone(self, active):
         self.nova.open_destination.side_effect = None
@@ -188,21 +220,20 @@ class HoldTestCase(_ResolveTestBase):
     """The clone's state unknown: nothing destroyed, ERROR, a fault."""
 
     def test_unreachable_destination_in_a_clone_phase(self):
-        self.assertFalse(self._resolve(v2v_record.CLONE_RUNNING))
+        details = self._assert_held(self._resolve(v2v_record.CLONE_RUNNING))
 
-        self.assertEqual(('error', None, 'error'),
-                         (self.instance.vm_state, self.instance.task_state,
-                          self.migration.status))
-        self.note.assert_called_once_with(self.context, self.instance,
-                                          v2v_record.CLONE_UNKNOWN)
-        (_ctx, _inst, message), _kw = self.fault.call_args
-        self.assertIn('dest', message)
-        self.assertIn(uuids.instance, message)
-        # Nothing resumed, started or destroyed; Nova's callbacks unused.
-        self.domain.resume.assert_not_called()
-        self.domain.create.assert_not_called()
-        self.domain.destroy.assert_not_called()
-        self.assertEqual([], self.compute.mock_calls)
+        for fragment in ('in phase clone-running',
+                         'the destination cannot say whether the clone runs',
+                         'on host-a: paused', 'on host-b: unknown',
+                         'neither restarted nor destroyed'):
+            self.assertIn(fragment, details)
+
+    def test_recorded_clone_unknown(self):
+        details = self._assert_held(self._resolve(v2v_record.CLONE_UNKNOWN),
+                                    noted=False)
+
+        self.nova.open_destination.assert_not_called()
+        self.assertIn('on host-b: not looked up', details)
 
     def test_unreachable_destination_before_the_clone_rolls_back(self):
         """No clone can exist yet: an unreachable destination is no stop."""
@@ -216,42 +247,68 @@ class HoldTestCase(_ResolveTestBase):
         self.assertFalse(self._resolve(v2v_record.SOURCE_STOPPED))
 
         self.nova.open_destination.assert_called_once_with(
-            'qemu+tcp://dest/system')
+            'qemu+tcp://host-b/system')
         self.domain.resume.assert_called_once_with()
         self.compute.recover_method.return_value.assert_called_once_with(
-            self.context, self.instance, 'dest', mock.ANY,
+            self.context, self.instance, 'host-b', mock.ANY,
             migration_status='error')
         self.fault.assert_not_called()
 
     def test_unreachable_destination_after_the_point_of_no_return(self):
         """No clone seen: the paused source is not destroyed."""
-        self._resolve(v2v_record.CLONE_PROVEN)
-
-        self._assert_held()
+        self._assert_held(self._resolve(v2v_record.CLONE_PROVEN))
         self.nova.open_destination.assert_called_once_with(
-            'qemu+tcp://dest/system')
+            'qemu+tcp://host-b/system')
 
     def test_unreachable_destination_once_the_source_was_removed(self):
-        self._resolve(v2v_record.SOURCE_REMOVED)
-
-        self._assert_held()
+        self._assert_held(self._resolve(v2v_record.SOURCE_REMOVED))
 
     def test_inactive_clone_after_the_point_of_no_return(self):
         clone = self._clone(active=False)
 
-        self._resolve(v2v_record.CLONE_PROVEN)
+        details = self._assert_held(self._resolve(v2v_record.CLONE_PROVEN),
+                                    rec.HELD_FAULT)
 
-        self._assert_held()
         clone.destroy.assert_not_called()
         clone.undefine.assert_not_called()
+        self.assertIn('on host-b: defined but not running', details)
 
     def test_running_source_after_the_point_of_no_return(self):
         self._clone(active=True)
         self.domain.info.return_value = [self.lv.VIR_DOMAIN_RUNNING]
 
-        self._resolve(v2v_record.SOURCE_REMOVED)
+        details = self._assert_held(
+            self._resolve(v2v_record.SOURCE_REMOVED), rec.HELD_FAULT)
 
-        self._assert_held()
+        self.assertIn('on host-a: running', details)
+        self.assertIn('on host-b: active (running or paused)', details)
+
+    def test_not_migrating_after_the_point_of_no_return(self):
+        """Checked before anything is destroyed; Nova skips the instance.
+
+        Nova's post-migration flow cannot run; the paused source left to
+        Nova's _init_instance could run again next to the clone.
+        """
+        self._clone(active=True)
+        self.instance.task_state = None
+
+        details = self._assert_held(self._resolve(v2v_record.CLONE_PROVEN),
+                                    rec.HELD_FAULT)
+
+        self.assertIn('the instance is not migrating (task state None)',
+                      details)
+        self.assertEqual([], self.recovery._pending)
+
+    def test_a_clone_whose_removal_is_unconfirmed(self):
+        clone = self._clone(active=True)
+        self.lv.libvirtError = type('libvirtError', (Exception,), {})
+        clone.destroy.side_effect = self.lv.libvirtError('busy')
+
+        details = self._assert_held(
+            self._resolve(v2v_record.CLONE_RUNNING), rec.HELD_FAULT)
+
+        self.assertIn('the removal of the clone could not be confirmed',
+                      details)
 
     def test_rolled_back_with_the_destination_unreachable(self):
         """The clone's removal was confirmed: no hold, no false fault."""
@@ -266,7 +323,7 @@ class HoldTestCase(_ResolveTestBase):
 
         self.domain.resume.assert_called_once_with()
         self.compute.recover_method.return_value.assert_called_once_with(
-            self.context, self.instance, 'dest', mock.ANY,
+            self.context, self.instance, 'host-b', mock.ANY,
             migration_status='error')
         self.fault.assert_not_called()
         self.assertEqual('migrating', self.instance.task_state)
@@ -310,19 +367,19 @@ class BoundedProbeTestCase(_ResolveTestBase):
         self.nova.open_destination.side_effect = self._hang
         start = time.monotonic()
 
-        self._resolve(v2v_record.CLONE_RUNNING)
+        held = self._resolve(v2v_record.CLONE_RUNNING)
 
         self.assertLess(time.monotonic() - start, 5)
-        self._assert_held()
+        self._assert_held(held)
 
     def test_a_removal_without_answer_is_unconfirmed(self):
         clone = self._clone(active=True)
         clone.destroy.side_effect = self._hang
         start = time.monotonic()
 
-        self._resolve(v2v_record.CLONE_RUNNING)
+        held = self._resolve(v2v_record.CLONE_RUNNING)
 
         self.assertLess(time.monotonic() - start, 5)
         clone.destroy.assert_called_once_with()
         # The clone may still run: the source stays paused.
-        self._assert_held()
+        self._assert_held(held, rec.HELD_FAULT)
