@@ -75,7 +75,6 @@ LOG = logging.getLogger(__name__)
 # unknown, which destroys nothing (recovery_decision).
 PROBE_TIMEOUT = 30
 
-
 # The message of a held cutover's instance fault (which the server's owner
 # sees too) when the clone's state is known but no copy can be trusted;
 # the fault's details (for administrators) say what was found.
@@ -84,15 +83,6 @@ HELD_FAULT = (
     "administrator must check which copy of the server runs (see this "
     "fault's details) before the server is used again. Its disks are "
     "kept.")
-
-_SOURCE_FOUND = {
-    decision.RUNNING: 'running', decision.PAUSED: 'paused',
-    decision.SHUTOFF: 'shut off', decision.MISSING: 'not defined'}
-_CLONE_FOUND = {
-    decision.PRESENT: 'active (running or paused)',
-    decision.INACTIVE: 'defined but not running',
-    decision.ABSENT: 'not defined', decision.UNKNOWN: 'unknown',
-    None: 'not looked up'}
 
 
 class CloneUnknown(Exception):
@@ -111,7 +101,7 @@ class Found(object):
 class CutoverHeld(Exception):
     """A held cutover: the details of its instance fault."""
 
-    def __init__(self, instance, dest, source, found, why):
+    def __init__(self, instance, dest, source, found, why, locked):
         super().__init__(
             'The V2V cutover to %(dest)s was interrupted in phase '
             '%(phase)s and held when nova-compute started on %(source)s: '
@@ -119,16 +109,16 @@ class CutoverHeld(Exception):
             '%(source)s: %(source_state)s; the clone on %(dest)s: '
             '%(clone_state)s. The recovery neither restarted nor destroyed '
             'the source guest; Nova\'s rollback and post-migration did not '
-            'run; the server is locked. Check on %(dest)s whether the domain '
+            'run; %(locked)s. Check on %(dest)s whether the domain '
             '%(name)s runs (virsh domstate %(name)s), keep one copy and '
             'unlock the server as README.rst, "When a cutover\'s clone '
             'state is unknown", describes.' % {
                 'dest': dest, 'phase': found.phase, 'source': source,
-                'why': why,
-                'name': instance.name,
-                'source_state': _SOURCE_FOUND.get(found.source,
-                                                  found.source),
-                'clone_state': _CLONE_FOUND.get(found.clone, found.clone)})
+                'why': why, 'name': instance.name,
+                'locked': 'the server is locked' if locked else
+                          'the server could not be locked (see the log)',
+                'source_state': decision.SAID[found.source],
+                'clone_state': decision.SAID[found.clone]})
 
 
 class Recovery(object):
@@ -157,7 +147,7 @@ class Recovery(object):
             this host
         :returns: the InstanceList for Nova's own ``_init_instance``,
             without the instances whose move is completed (past the point
-            of no return: they are the destination's)
+            of no return: they are the destination's) or held
         """
         try:
             migrations = nova_internals.live_migrations_in_progress(
@@ -173,14 +163,15 @@ class Recovery(object):
         kept = []
         for instance in instances:
             migration = outgoing.get(instance.uuid)
-            moved = False
+            skipped = False
             if migration is not None:
                 try:
-                    moved = self.resolve_source(context, instance, migration)
+                    skipped = self.resolve_source(context, instance,
+                                                  migration)
                 except Exception:
                     LOG.exception('V2V: the interrupted cutover could not '
                                   'be resolved', instance=instance)
-            if not moved:
+            if not skipped:
                 kept.append(instance)
         for migration in incoming.values():
             try:
@@ -476,8 +467,18 @@ class Recovery(object):
         """
         if found.phase != v2v_record.CLONE_UNKNOWN:
             self._note_phase(context, instance, v2v_record.CLONE_UNKNOWN)
+        instance.vm_state = vm_states.ERROR
+        instance.task_state = None
+        locked = True
+        try:
+            nova_internals.lock_instance(context, instance,
+                                         cutover_source.HELD_LOCK_REASON)
+        except Exception:
+            LOG.exception('V2V: cannot lock the instance', instance=instance)
+            locked = False
+            instance.save()
         held = CutoverHeld(instance, migration.dest_compute, self.host,
-                           found, why)
+                           found, why, locked)
         LOG.critical('V2V: %(msg)s', {'msg': held}, instance=instance)
         if message is None:
             message = (cutover_source.CLONE_UNKNOWN_FAULT
@@ -490,10 +491,6 @@ class Recovery(object):
         except Exception:
             LOG.exception('V2V: cannot record the instance fault',
                           instance=instance)
-        instance.vm_state = vm_states.ERROR
-        instance.task_state = None
-        nova_internals.lock_instance(context, instance,
-                                     cutover_source.HELD_LOCK_REASON)
         migration.status = 'error'
         migration.save()
 

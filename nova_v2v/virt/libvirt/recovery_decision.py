@@ -118,6 +118,13 @@ INACTIVE = 'inactive'        # defined, not running
 ABSENT = 'absent'
 UNKNOWN = 'unknown'
 
+# How each state reads in a held cutover's fault.
+SAID = {
+    RUNNING: 'running', PAUSED: 'paused', SHUTOFF: 'shut off',
+    MISSING: 'not defined', PRESENT: 'active (running or paused)',
+    INACTIVE: 'defined but not running', ABSENT: 'not defined',
+    UNKNOWN: 'unknown', None: 'not looked up'}
+
 # What to do.
 LEAVE = 'leave'
 ROLL_BACK = 'roll-back'

@@ -235,6 +235,20 @@ class HoldTestCase(_ResolveTestBase):
         self.nova.open_destination.assert_not_called()
         self.assertIn('on host-b: not looked up', details)
 
+    def test_a_lock_that_fails_still_holds(self):
+        """ERROR saved all the same; Nova's _init_instance skips it."""
+        self.lock.side_effect = RuntimeError('db')
+
+        self.assertTrue(self._resolve(v2v_record.CLONE_RUNNING))
+
+        self.assertEqual(('error', None, 'error'),
+                         (self.instance.vm_state, self.instance.task_state,
+                          self.migration.status))
+        self.instance.save.assert_called_once_with()
+        details = str(self.fault.call_args[1]['exc'])
+        self.assertIn('the server could not be locked', details)
+        self.assertNotIn('the server is locked', details)
+
     def test_unreachable_destination_before_the_clone_rolls_back(self):
         """No clone can exist yet: an unreachable destination is no stop."""
         self.useFixture(fixtures.MockPatch(

@@ -230,6 +230,10 @@ class DecideTestCase(test.NoDBTestCase):
                         (resolution.remove_clone, resolution.restart,
                          resolution.destroy_source))
 
+    def test_every_state_is_said(self):
+        self.assertEqual(set(SOURCE_STATES + CLONE_STATES + (None,)),
+                         set(rec.SAID))
+
     def test_clone_matters(self):
         self.assertEqual(
             set(CLONE + REMOVED + v2v_record.AFTER_NO_RETURN) | {
