@@ -455,10 +455,13 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
         exc = self.assertRaises(client.OpenStackApiException,
                                 owner.delete_server, server['id'])
         self.assertEqual(409, exc.response.status_code)
-        # Nova's own record of the lock.
+        # Nova's own records of the lock: its action, its notification.
         self.assertIn('lock', [a['action'] for a in self.api.api_get(
             '/servers/%s/os-instance-actions' % server['id']
         ).body['instanceActions']])
+        self.assertIn('instance.lock',
+                      [n['event_type']
+                       for n in self.notifier.versioned_notifications])
         return server
 
     def assert_filter_ran(self, server, hosts_in, hosts_out):
