@@ -41,6 +41,7 @@ from lxml import etree
 from nova import context as nova_context
 from nova import objects
 from nova.tests.fixtures import libvirt as fakelibvirt
+from nova.tests.functional.api import client
 from nova.tests.functional import integrated_helpers
 from nova.tests.functional.libvirt import base as libvirt_base
 from nova import utils as nova_utils
@@ -452,6 +453,35 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
         conn = self.computes[host].driver._host.get_connection()
         self.assertEqual(fakelibvirt.VIR_DOMAIN_RUNNING,
                          conn.lookupByUUIDString(server['id']).info()[0])
+        return server
+
+    def assert_locked_for_the_owner(self, server, reason):
+        """Locked by an administrator: the owner can do nothing with it.
+
+        Nova allows a hard reboot, a rebuild or a delete of a server in
+        ERROR; the lock refuses them to the owner, and its unlock.
+        """
+        server = self.api.get_server(server['id'])
+        self.assertEqual((True, reason),
+                         (server['locked'], server['locked_reason']))
+        owner = self.api_fixture.api
+        for action in ({'reboot': {'type': 'HARD'}}, {'unlock': None}):
+            with nova_utils.temporary_mutation(owner,
+                                               microversion='2.73'):
+                exc = self.assertRaises(
+                    client.OpenStackApiException, owner.post_server_action,
+                    server['id'], action)
+            self.assertIn(exc.response.status_code, (403, 409), action)
+        exc = self.assertRaises(client.OpenStackApiException,
+                                owner.delete_server, server['id'])
+        self.assertEqual(409, exc.response.status_code)
+        # Nova's own records of the lock: its action, its notification.
+        self.assertIn('lock', [a['action'] for a in self.api.api_get(
+            '/servers/%s/os-instance-actions' % server['id']
+        ).body['instanceActions']])
+        self.assertIn('instance.lock',
+                      [n['event_type']
+                       for n in self.notifier.versioned_notifications])
         return server
 
     def assert_filter_ran(self, server, hosts_in, hosts_out):

@@ -348,3 +348,6 @@ class CloneStateUnknownTest(CloneOutcomeTestBase):
         # destination, the migration's on the source.
         self.assertEqual([DEST], self.allocation_hosts(self.server['id']))
         self.assertEqual([SOURCE], self.allocation_hosts(migration['uuid']))
+        # Locked: the owner can neither reboot, rebuild nor delete it.
+        self.assert_locked_for_the_owner(server,
+                                         cutover_source.HELD_LOCK_REASON)

@@ -29,7 +29,9 @@ import fixtures
 from nova.tests.fixtures import libvirt as fakelibvirt
 
 from nova_v2v.planning import planner
+from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import record as v2v_record
+from nova_v2v.virt.libvirt import recovery
 from tests.functional import base
 from tests.functional import test_rollbacks
 
@@ -133,6 +135,27 @@ class RecoveryTestBase(test_rollbacks.RollbackTestBase):
     def source_domain(self):
         return self.conn(SOURCE).lookupByUUIDString(self.server['id'])
 
+    def assert_held(self, message=recovery.HELD_FAULT):
+        """Nothing destroyed or started: ERROR on the source, for an admin.
+
+        :returns: the server
+        """
+        migration = self._wait_for_migration_status(self.server, ['error'])
+        self.assertEqual(migration['id'],
+                         self.last_migration(self.server)['id'])
+        server = self._wait_for_state_change(self.server, 'ERROR')
+        self.assertEqual(SOURCE, server['OS-EXT-SRV-ATTR:host'])
+        self.assertIsNone(server['OS-EXT-STS:task_state'])
+        # Neither Nova's rollback nor its post-migration ran.
+        self.assertEqual([], self.dest_rollbacks)
+        self.assertEqual(v2v_record.CLONE_UNKNOWN, self.phase())
+        self.assertEqual(message, server['fault']['message'])
+        for fragment in ('to %s' % DEST, 'on %s' % SOURCE,
+                         "When a cutover's clone state is unknown"):
+            self.assertIn(fragment, server['fault']['details'])
+        return self.assert_locked_for_the_owner(
+            server, cutover_source.HELD_LOCK_REASON)
+
 
 class SourceRestartTest(RecoveryTestBase):
     """The source's nova-compute dies and starts again."""
@@ -234,6 +257,57 @@ class SourceRestartTest(RecoveryTestBase):
         self.assertFalse(os.path.exists(
             os.path.join(CONF.instances_path, self.server['id'],
                          'v2v-nbd-0.pid')))
+
+    def test_source_restarted_after_the_point_of_no_return_holds(self):
+        """Row 6 without the clone: the paused source is not destroyed."""
+        self.migrate_and_kill_at('clone-running')
+        self.set_phase(v2v_record.CLONE_PROVEN)
+        # The clone is gone since (removed on the destination): completing
+        # would leave no copy of the guest.
+        clone = self.conn(DEST).lookupByUUIDString(self.server['id'])
+        clone.destroy()
+        clone.undefine()
+
+        self.restart(SOURCE)
+
+        server = self.assert_held()
+        self.assertIn('on %s: not defined' % DEST,
+                      server['fault']['details'])
+        self.assertEqual([SOURCE], self.hosts_with_domain(self.server['id']))
+        self.assertEqual(fakelibvirt.VIR_DOMAIN_PAUSED,
+                         self.source_domain().info()[0])
+        self.reap()
+
+    def test_source_restarted_after_the_point_of_no_return_not_migrating(
+            self):
+        """Row 6, Nova's records not a move's: nothing destroyed, held.
+
+        Checked before the paused source is destroyed: Nova's
+        post-migration flow cannot run, and Nova's _init_instance does not
+        get the instance (it would start the source next to the clone).
+        """
+        self.migrate_and_kill_at('clone-running')
+        self.set_phase(v2v_record.CLONE_PROVEN)
+        with self.cell_context(self.server):
+            instance = self.instance(self.server)
+            instance.task_state = None
+            instance.save()
+        self.flags(resume_guests_state_on_host_boot=True)
+
+        self.restart(SOURCE)
+
+        server = self.assert_held()
+        self.assertIn('the instance is not migrating',
+                      server['fault']['details'])
+        # Both copies as they were: the clone runs, the source is paused.
+        self.assertEqual(sorted([SOURCE, DEST]),
+                         self.hosts_with_domain(self.server['id']))
+        self.assertEqual(fakelibvirt.VIR_DOMAIN_PAUSED,
+                         self.source_domain().info()[0])
+        self.assertEqual(
+            fakelibvirt.VIR_DOMAIN_RUNNING,
+            self.conn(DEST).lookupByUUIDString(self.server['id']).info()[0])
+        self.reap()
 
 
 class DestinationRestartTest(RecoveryTestBase):

@@ -40,9 +40,10 @@ be recorded is not entered: the cutover rolls back. The outcomes:
   ROLLED_BACK);
 * the clone's state unknown (its removal could not be confirmed: the
   destination became unreachable, or the clone did not stop): nothing is
-  destroyed on either host, the instance goes to ERROR with a fault that
-  says what to check, neither callback is called (phase CLONE_UNKNOWN;
-  README.rst, "When a cutover's clone state is unknown").
+  destroyed on either host, the instance goes to ERROR, locked by an
+  administrator, with a fault that says what to check, neither callback
+  is called (phase CLONE_UNKNOWN; README.rst, "When a cutover's clone
+  state is unknown").
 """
 
 import contextlib
@@ -109,6 +110,12 @@ CLONE_UNKNOWN_FAULT = (
     "destination host runs is unknown. Nothing was destroyed. An "
     "administrator must check it (see this fault's details) before the "
     "server is used again.")
+# The reason of the administrator's lock a held cutover puts on the server
+# (its owner sees it too): the owner can neither reboot, rebuild, delete
+# nor unlock it until an administrator kept one copy.
+HELD_LOCK_REASON = (
+    "V2V cutover held: an administrator must check which copy of the "
+    "server runs before it is used again (see the server's fault).")
 
 
 def note_phase(record, phase, instance, required=True):
@@ -225,6 +232,14 @@ class CutoverSource(object):
                 state.failure = str(exc)
                 LOG.critical('%(err)s', {'err': exc}, instance=instance)
                 self._fault(context, instance, exc)
+                # Nova allows a hard reboot, a rebuild or a delete of a
+                # server in ERROR: two copies, or none, unless locked.
+                try:
+                    nova_internals.lock_instance(context, instance,
+                                                 HELD_LOCK_REASON)
+                except Exception:
+                    LOG.exception('Cannot lock the instance',
+                                  instance=instance)
                 raise
             except v2v_exception.V2VCutoverCancelled as exc:
                 LOG.warning('%(err)s', {'err': exc}, instance=instance)

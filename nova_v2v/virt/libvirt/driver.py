@@ -90,8 +90,9 @@ class V2VDriverMixin(object):
         # interrupted by the restart are resolved (recovery's docstring),
         # so that Nova's own start-up handling of a live migration
         # (_reset_live_migration) finds them resolved. An instance whose
-        # move was completed here is on the destination: Nova no longer
-        # initialises it here.
+        # move was completed here is on the destination, one held for an
+        # administrator is in ERROR and locked: Nova no longer initialises
+        # either here.
         instances = super().process_instances_at_startup(context,
                                                          instances)
         return self.v2v_recovery.at_start(context, instances)

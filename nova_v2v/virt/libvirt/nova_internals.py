@@ -42,19 +42,26 @@ after use, is all the clone needs.
 """
 
 import collections
+import contextlib
 import functools
 import os
 
+from nova.compute import instance_actions
 from nova.compute import utils as compute_utils
 from nova import conf as nova_conf
 from nova import objects
 from nova.objects import base as objects_base
+from nova.objects import fields as obj_fields
 from nova import utils as nova_utils
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest as libvirt_guest
 from nova.virt.libvirt import migration as libvirt_migrate
 from nova.virt.libvirt import utils as libvirt_utils
+from oslo_context import context as common_context
+from oslo_log import log as logging
 from oslo_serialization import jsonutils
+
+LOG = logging.getLogger(__name__)
 
 LibvirtDriver = libvirt_driver.LibvirtDriver
 
@@ -140,6 +147,17 @@ FUNCTIONS = {
         'marker'),
     'nova.objects.migration.MigrationList.get_in_progress_by_instance': (
         'context', 'instance_uuid', 'migration_type'),
+    # An administrator's lock of an instance whose cutover is held, as
+    # Nova's API does it (lock_instance).
+    'nova.compute.api.API.lock': ('self', 'context', 'instance', 'reason'),
+    'nova.objects.instance_action.InstanceAction.action_start': (
+        'context', 'instance_uuid', 'action_name', 'want_result'),
+    'nova.compute.utils.EventReporter.__init__': (
+        'self', 'context', 'event_name', 'host', 'instance_uuids',
+        'graceful_exit'),
+    'nova.compute.utils.notify_about_instance_action': (
+        'context', 'instance', 'host', 'action', 'phase', 'source',
+        'exception', 'bdms', 'best_effort'),
 }
 
 # The statuses of a live migration in progress (Nova's own list:
@@ -160,6 +178,13 @@ DISK_INFO_FILE = 'disk.info'
 
 # The task Nova's live_migration_force_complete queues.
 FORCE_COMPLETE = 'force-complete'
+
+# Nova's lock of an instance by an administrator (compute.api.API.lock):
+# who holds it, and the system metadata key of its reason.
+LOCKED_BY_ADMIN = 'admin'
+LOCKED_REASON = 'locked_reason'
+# The event of the lock's instance action, recorded by this compute.
+LOCK_EVENT = 'compute_lock'
 
 # The libvirt credential types offered to the destination's libvirtd: the
 # same list Nova's Host offers for its own connection.
@@ -208,6 +233,53 @@ def add_instance_fault(context, instance, message, exc=None,
     compute_utils.add_instance_fault_from_exc(
         context, instance, exc if exc is not None else RuntimeError(message),
         exc_info=exc_info, fault_message=message)
+
+
+def lock_instance(context, instance, reason):
+    """Lock the instance as an administrator's ``server lock`` does.
+
+    What Nova's ``compute.api.API.lock`` does for an administrator: the
+    instance's ``locked``, ``locked_by`` ``'admin'`` and the reason in its
+    system metadata, saved (with any other change made to the object),
+    an instance action ``lock`` (of a request of its own, its event
+    :data:`LOCK_EVENT` on this host) and the ``instance.lock``
+    notification. Nova's API then refuses the owner every action on the
+    instance (reboot, rebuild, delete...; ``check_instance_lock``) and
+    its unlock (``locked_by`` is not the owner); an administrator unlocks
+    it (``openstack server unlock``), which removes the reason.
+
+    The action and the notification are recorded as well as they can be:
+    their failure is logged, the lock is what matters.
+
+    :param reason: the lock's reason, which the API shows to the owner
+    """
+    host = nova_conf.CONF.host
+    lock_context = context.elevated()
+    # Its own request: the action of the request in progress (a live
+    # migration's) keeps its events.
+    lock_context.request_id = common_context.generate_request_id()
+    with contextlib.ExitStack() as event:
+        try:
+            objects.InstanceAction.action_start(
+                lock_context, instance.uuid, instance_actions.LOCK,
+                want_result=False)
+            event.enter_context(compute_utils.EventReporter(
+                lock_context, LOCK_EVENT, host, instance.uuid,
+                graceful_exit=True))
+        except Exception:
+            LOG.exception('Cannot record the lock as an instance action',
+                          instance=instance)
+        instance.locked = True
+        instance.locked_by = LOCKED_BY_ADMIN
+        instance.system_metadata[LOCKED_REASON] = reason
+        instance.save()
+    try:
+        compute_utils.notify_about_instance_action(
+            lock_context, instance, host,
+            action=obj_fields.NotificationAction.LOCK,
+            source=obj_fields.NotificationSource.COMPUTE)
+    except Exception:
+        LOG.exception('Cannot notify the lock', instance=instance)
 
 
 def job_info(**fields):

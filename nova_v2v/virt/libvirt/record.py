@@ -96,8 +96,9 @@ CLONE_PROVEN = 'clone-proven'
 # The source's domain is gone (its disks are Nova's post_method's to
 # delete).
 SOURCE_REMOVED = 'source-removed'
-# Ends: rolled back (the source runs), or the clone's state is unknown
-# (nothing was destroyed; the instance is in ERROR for the operator).
+# Ends: rolled back (the source runs), or held for the operator: the
+# clone's state is unknown, or a restarted compute's recovery found no copy
+# it can trust (nothing was destroyed; the instance is in ERROR, locked).
 ROLLED_BACK = 'rolled-back'
 CLONE_UNKNOWN = 'clone-unknown'
 

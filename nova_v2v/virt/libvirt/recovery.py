@@ -27,8 +27,9 @@ it would not end the block copy jobs, resume a paused source, remove a
 clone or clean the destination, and after the point of no return it would
 keep its records on a source whose guest now runs on the destination.
 
-The decision is :func:`decide`, pure; :class:`Recovery` gathers its inputs
-and carries it out with Nova's own callbacks of a live migration
+The decision is :func:`recovery_decision.decide`, pure (its module says,
+case by case, why one copy of the guest runs); :class:`Recovery` gathers
+its inputs and carries it out with Nova's own callbacks of a live migration
 (``recover_method``: ``ComputeManager._rollback_live_migration``, which
 also has the destination's ``rollback_live_migration_at_destination``
 stop the exports and remove the precreated disks; ``post_method``:
@@ -36,66 +37,6 @@ stop the exports and remove the precreated disks; ``post_method``:
 records to the destination and removes the source's disks), with the
 migrate_data the source kept when its half started (or one rebuilt, when
 the move was interrupted before).
-
-**Never two running copies, never none**, case by case. The invariants
-the cutover keeps are: the source's disks are never written by anything
-but the source guest before the point of no return, and never deleted
-before it; the clone is defined only in CLONE_STARTED or later; the source
-guest is destroyed (never before) in CLONE_PROVEN or later.
-
-*On the source* (the instance is on this host, a live migration of it
-from here is in progress, its record is a cutover's):
-
-* PLANNED (no export yet): nothing of the cutover ran; Nova's own restart
-  handling applies. One copy: the source's, which never stopped.
-* EXPORTED, SYNCING, CUTTING_OVER, SOURCE_STOPPED: no clone can exist (it
-  is defined in CLONE_STARTED at the earliest; in CUTTING_OVER and
-  SOURCE_STOPPED the destination is asked all the same, and a clone found
-  is removed first: an earlier release defined it while its record said
-  CUTTING_OVER, so a cutover interrupted by the upgrade itself is covered
-  when the destination answers). The block copy jobs are
-  ended without pivot (the source keeps its own disks, which only its
-  guest wrote), the guest is resumed (paused) or started (shut off over
-  ACPI), then Nova's rollback cleans the destination. One copy: the
-  source's. A source domain that is missing (which the cutover never
-  does before CLONE_PROVEN) is left to Nova's own restart handling,
-  which starts it from its untouched disks
-  (``resume_guests_state_on_host_boot``) or leaves it for the operator's
-  ``server start``: never two, since no clone exists.
-* CLONE_STARTED, CLONE_RUNNING (before the proof) and ROLLED_BACK: the
-  clone may exist. It is destroyed and undefined on the destination
-  first, and only once its removal is confirmed is the source resumed.
-  One copy: the source's, from disks the clone never wrote. When the
-  destination's libvirt cannot say (unreachable), nothing is destroyed
-  and nothing started: phase CLONE_UNKNOWN, instance ERROR with a fault
-  that says what to check. At most one copy runs (the clone, if it
-  does); the source's disks and the clone's are both kept, so none is
-  lost.
-* CLONE_PROVEN, SOURCE_REMOVED: the clone's guest showed activity; it is
-  the guest. The paused source (if still there) is destroyed, never
-  resumed, and Nova's post-migration flow moves the records to the
-  destination (where the clone runs) and removes the source's disks. That
-  flow needs the manager's resource tracker, which Nova sets up after
-  ``init_host``: it runs in a thread once the tracker has reported
-  (:meth:`Recovery.resources_reported`); meanwhile the instance is not
-  given to Nova's ``_init_instance`` (it is the destination's).
-  One copy: the clone. Should the clone have stopped since, its disks
-  hold the guest and Nova's record points at them (a start there runs
-  it): still never two.
-* CLONE_UNKNOWN: the cutover already left both sides as they were; the
-  instance is put in ERROR (again) and the migration in ``error``.
-
-*On the destination* (a live migration to this host is in progress and
-its record is a cutover's):
-
-* EXPORTED, SYNCING, CUTTING_OVER: the exports are stopped. The source's
-  mirror then fails (before the guest stopped, or during its stop: the
-  stop checks the jobs), and the source's running cutover rolls back
-  through its normal path. One copy: the source's; the clone was never
-  started.
-* SOURCE_STOPPED and later: left alone (the exports released themselves
-  when the source ended its jobs; the clone is the source's to start,
-  prove or remove).
 
 *Leftovers*: the exports of an instance directory under the instances
 path whose instance has no live migration in progress (a crashed
@@ -118,125 +59,66 @@ from oslo_log import log as logging
 from nova_v2v import conf
 from nova_v2v.hardware import translate
 from nova_v2v import paths
+from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import record as v2v_record
+from nova_v2v.virt.libvirt import recovery_decision as decision
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
-# The side of the migration this host is.
-SOURCE = 'source'
-DEST = 'destination'
+# Seconds the recovery waits for the destination's libvirt, per
+# interrupted cutover, to say whether the clone exists (connection and
+# lookup) and again to remove it: Nova's init_host waits meanwhile. A
+# destination that does not answer in time leaves the clone's state
+# unknown, which destroys nothing (recovery_decision).
+PROBE_TIMEOUT = 30
 
-# The source domain's state.
-RUNNING = 'running'
-PAUSED = 'paused'
-SHUTOFF = 'shut-off'
-MISSING = 'missing'
-
-# The clone's state on the destination.
-PRESENT = 'present'
-ABSENT = 'absent'
-UNKNOWN = 'unknown'
-
-# What to do.
-LEAVE = 'leave'
-ROLL_BACK = 'roll-back'
-COMPLETE = 'complete'
-HOLD = 'hold'
-STOP_EXPORTS = 'stop-exports'
-
-# How the source guest runs again.
-RESUME = 'resume'
-START = 'start'
-
-_SYNC_PHASES = (v2v_record.EXPORTED, v2v_record.SYNCING,
-                v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED)
-# No clone can exist in these phases (CLONE_STARTED is recorded before it
-# is defined), but a release that recorded no CLONE_STARTED defined it in
-# CUTTING_OVER: one found there is removed too.
-_GUARDED_PHASES = (v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED)
-_CLONE_PHASES = (v2v_record.CLONE_STARTED, v2v_record.CLONE_RUNNING,
-                 v2v_record.ROLLED_BACK)
-# The destination's exports serve the source until its jobs end.
-_EXPORTING_PHASES = (v2v_record.EXPORTED, v2v_record.SYNCING,
-                     v2v_record.CUTTING_OVER)
-_RESTART = {PAUSED: RESUME, SHUTOFF: START}
-
-
-@dataclasses.dataclass(frozen=True)
-class Resolution:
-    """What to do with one interrupted cutover, in this order.
-
-    :param action: LEAVE, ROLL_BACK, COMPLETE, HOLD (the clone's state is
-        unknown) or STOP_EXPORTS
-    :param end_jobs: end the source guest's block copy jobs (no pivot)
-    :param remove_clone: destroy and undefine the clone on the destination
-    :param restart: RESUME or START the source guest, or None
-    :param destroy_source: destroy the (paused) source guest
-    :param reason: why, for the log
-    """
-
-    action: str
-    end_jobs: bool = False
-    remove_clone: bool = False
-    restart: ty.Optional[str] = None
-    destroy_source: bool = False
-    reason: str = ''
-
-
-def clone_matters(side, phase):
-    """Whether :func:`decide` needs the clone's state for this phase."""
-    return side == SOURCE and phase in _CLONE_PHASES + _GUARDED_PHASES
-
-
-def decide(side, phase, source_state=None, clone_state=None):
-    """The resolution of an interrupted cutover (see the module's doc).
-
-    :param side: SOURCE or DEST
-    :param phase: the recorded phase (``record.PLANNED``...), or None
-    :param source_state: on the source: RUNNING, PAUSED, SHUTOFF, MISSING
-    :param clone_state: on the source, in the phases where
-        :func:`clone_matters`: PRESENT, ABSENT or UNKNOWN
-    :returns: :class:`Resolution`
-    """
-    if side == DEST:
-        if phase in _EXPORTING_PHASES:
-            return Resolution(STOP_EXPORTS, reason='the source still mirrors '
-                              'into the exports: ending them rolls the '
-                              'source back')
-        return Resolution(LEAVE, reason='no export of the cutover serves '
-                          'in phase %s' % phase)
-    if phase in v2v_record.AFTER_NO_RETURN:
-        return Resolution(
-            COMPLETE, destroy_source=source_state in (RUNNING, PAUSED),
-            reason='past the point of no return: the clone is the guest')
-    if phase == v2v_record.CLONE_UNKNOWN:
-        return Resolution(HOLD, reason='the clone\'s state was unknown')
-    if phase in _CLONE_PHASES:
-        if clone_state not in (PRESENT, ABSENT):
-            return Resolution(HOLD, end_jobs=source_state in (RUNNING,
-                                                              PAUSED),
-                              reason='the destination cannot say whether '
-                                     'the clone runs')
-        return Resolution(
-            ROLL_BACK, end_jobs=source_state in (RUNNING, PAUSED),
-            remove_clone=clone_state == PRESENT,
-            restart=_RESTART.get(source_state),
-            reason='before the point of no return: the source owns the '
-                   'guest')
-    if phase in _SYNC_PHASES:
-        return Resolution(
-            ROLL_BACK, end_jobs=source_state in (RUNNING, PAUSED),
-            remove_clone=clone_state == PRESENT,
-            restart=_RESTART.get(source_state),
-            reason='before the point of no return, no clone yet')
-    return Resolution(LEAVE, reason='no cutover ran (phase %s)' % phase)
+# The message of a held cutover's instance fault (which the server's owner
+# sees too) when the clone's state is known but no copy can be trusted;
+# the fault's details (for administrators) say what was found.
+HELD_FAULT = (
+    "V2V cutover interrupted by a restart of its compute service: an "
+    "administrator must check which copy of the server runs (see this "
+    "fault's details) before the server is used again. Its disks are "
+    "kept.")
 
 
 class CloneUnknown(Exception):
     """The destination's libvirt cannot say whether the clone exists."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Found(object):
+    """What the recovery found of one interrupted cutover."""
+
+    phase: str
+    source: str
+    clone: ty.Optional[str]
+
+
+class CutoverHeld(Exception):
+    """A held cutover: the details of its instance fault."""
+
+    def __init__(self, instance, dest, source, found, why, locked):
+        super().__init__(
+            'The V2V cutover to %(dest)s was interrupted in phase '
+            '%(phase)s and held when nova-compute started on %(source)s: '
+            '%(why)s. Found: the source guest (domain %(name)s) on '
+            '%(source)s: %(source_state)s; the clone on %(dest)s: '
+            '%(clone_state)s. The recovery neither restarted nor destroyed '
+            'the source guest; Nova\'s rollback and post-migration did not '
+            'run; %(locked)s. Check on %(dest)s whether the domain '
+            '%(name)s runs (virsh domstate %(name)s), keep one copy and '
+            'unlock the server as README.rst, "When a cutover\'s clone '
+            'state is unknown", describes.' % {
+                'dest': dest, 'phase': found.phase, 'source': source,
+                'why': why, 'name': instance.name,
+                'locked': 'the server is locked' if locked else
+                          'the server could not be locked (see the log)',
+                'source_state': decision.SAID[found.source],
+                'clone_state': decision.SAID[found.clone]})
 
 
 class Recovery(object):
@@ -265,7 +147,7 @@ class Recovery(object):
             this host
         :returns: the InstanceList for Nova's own ``_init_instance``,
             without the instances whose move is completed (past the point
-            of no return: they are the destination's)
+            of no return: they are the destination's) or held
         """
         try:
             migrations = nova_internals.live_migrations_in_progress(
@@ -281,14 +163,15 @@ class Recovery(object):
         kept = []
         for instance in instances:
             migration = outgoing.get(instance.uuid)
-            moved = False
+            skipped = False
             if migration is not None:
                 try:
-                    moved = self.resolve_source(context, instance, migration)
+                    skipped = self.resolve_source(context, instance,
+                                                  migration)
                 except Exception:
                     LOG.exception('V2V: the interrupted cutover could not '
                                   'be resolved', instance=instance)
-            if not moved:
+            if not skipped:
                 kept.append(instance)
         for migration in incoming.values():
             try:
@@ -310,8 +193,9 @@ class Recovery(object):
     def resolve_source(self, context, instance, migration):
         """Resolve the cutover of ``instance`` from this host.
 
-        :returns: True when its move to the destination is completed
-            (:meth:`resources_reported`)
+        :returns: True when Nova must not initialise the instance: its
+            move to the destination is completed
+            (:meth:`resources_reported`), or it is held for the operator
         """
         record = v2v_record.MigrationRecord.carried(context, instance)
         if not record.is_cutover:
@@ -320,9 +204,12 @@ class Recovery(object):
         dest = migration.dest_compute
         source_state = self._source_state(instance)
         clone_state = (self._clone_state(instance, dest)
-                       if clone_matters(SOURCE, phase) else None)
-        resolution = decide(SOURCE, phase, source_state, clone_state)
-        if resolution.action == LEAVE:
+                       if decision.clone_matters(decision.SOURCE, phase)
+                       else None)
+        found = Found(phase, source_state, clone_state)
+        resolution = decision.decide(decision.SOURCE, phase, source_state,
+                                     clone_state)
+        if resolution.action == decision.LEAVE:
             return False
         LOG.warning('V2V: the cutover to %(dest)s was interrupted in phase '
                     '%(phase)s (source %(source)s, clone %(clone)s): '
@@ -332,50 +219,70 @@ class Recovery(object):
                      'reason': resolution.reason}, instance=instance)
         if resolution.end_jobs:
             self._end_jobs(instance)
-        if resolution.action == ROLL_BACK:
+        if resolution.action == decision.ROLL_BACK:
             if resolution.remove_clone:
                 try:
                     self._remove_clone(instance, dest)
                 except CloneUnknown as exc:
                     LOG.error('V2V: %(err)s', {'err': exc},
                               instance=instance)
-                    self._hold(context, instance, migration, phase)
-                    return False
+                    self._hold(context, instance, migration, found,
+                               'the removal of the clone could not be '
+                               'confirmed (%s)' % exc, message=HELD_FAULT)
+                    return True
             self._roll_back(context, instance, migration, resolution)
             return False
-        if resolution.action == COMPLETE:
-            return self._complete(context, instance, migration, resolution)
-        self._hold(context, instance, migration, phase)
-        return False
+        if resolution.action == decision.COMPLETE:
+            return self._complete(context, instance, migration, resolution,
+                                  found)
+        self._hold(context, instance, migration, found, resolution.reason)
+        return True
 
     def _source_state(self, instance):
         try:
             self._nova.get_guest(instance)
         except exception.InstanceNotFound:
-            return MISSING
+            return decision.MISSING
         lv = nova_internals.libvirt()
         state = self._nova.get_domain(instance).info()[0]
         if state == lv.VIR_DOMAIN_PAUSED:
-            return PAUSED
+            return decision.PAUSED
         if state in (lv.VIR_DOMAIN_SHUTOFF, lv.VIR_DOMAIN_CRASHED,
                      lv.VIR_DOMAIN_NOSTATE):
-            return SHUTOFF
-        return RUNNING
+            return decision.SHUTOFF
+        return decision.RUNNING
 
     def _clone_state(self, instance, dest):
+        """PRESENT, INACTIVE, ABSENT or UNKNOWN, within PROBE_TIMEOUT."""
         try:
-            conn = self._nova.open_destination(self._dest_uri(dest))
-        except Exception as exc:
-            LOG.warning('V2V: the destination %(dest)s\'s libvirt is '
-                        'unreachable: %(err)s', {'dest': dest, 'err': exc},
+            return _within(PROBE_TIMEOUT, self._probe_clone, instance, dest)
+        except CloneUnknown as exc:
+            LOG.warning('V2V: the clone\'s state on %(dest)s is unknown: '
+                        '%(err)s', {'dest': dest, 'err': exc},
                         instance=instance)
-            return UNKNOWN
+            return decision.UNKNOWN
+
+    def _probe_clone(self, instance, dest):
+        lv = nova_internals.libvirt()
+        conn = self._open(dest)
         try:
-            return PRESENT if self._lookup(conn, instance) else ABSENT
-        except CloneUnknown:
-            return UNKNOWN
+            clone = self._lookup(conn, instance)
+            if clone is None:
+                return decision.ABSENT
+            # Running or paused (active), or only defined.
+            return (decision.PRESENT if clone.isActive()
+                    else decision.INACTIVE)
+        except lv.libvirtError as exc:
+            raise CloneUnknown(str(exc))
         finally:
             _close(conn)
+
+    def _open(self, dest):
+        try:
+            return self._nova.open_destination(self._dest_uri(dest))
+        except Exception as exc:
+            raise CloneUnknown('the destination %s\'s libvirt is '
+                               'unreachable: %s' % (dest, exc))
 
     @staticmethod
     def _lookup(conn, instance):
@@ -389,13 +296,16 @@ class Recovery(object):
             raise CloneUnknown(str(exc))
 
     def _remove_clone(self, instance, dest):
-        """Destroy and undefine the clone; CloneUnknown if unconfirmed."""
+        """Destroy and undefine the clone; CloneUnknown if unconfirmed.
+
+        Unconfirmed also when the destination's libvirt did not answer
+        within PROBE_TIMEOUT.
+        """
+        _within(PROBE_TIMEOUT, self._remove_clone_now, instance, dest)
+
+    def _remove_clone_now(self, instance, dest):
         lv = nova_internals.libvirt()
-        try:
-            conn = self._nova.open_destination(self._dest_uri(dest))
-        except Exception as exc:
-            raise CloneUnknown('the destination %s became unreachable: %s'
-                               % (dest, exc))
+        conn = self._open(dest)
         try:
             clone = self._lookup(conn, instance)
             if clone is None:
@@ -439,9 +349,9 @@ class Recovery(object):
 
     def _restart(self, instance, how):
         dom = self._nova.get_domain(instance)
-        if how == RESUME:
+        if how == decision.RESUME:
             dom.resume()
-        elif how == START:
+        elif how == decision.START:
             dom.create()
         LOG.info('V2V: the source guest runs again (%(how)s)',
                  {'how': how}, instance=instance)
@@ -479,23 +389,22 @@ class Recovery(object):
             migration_status='error')
         self._forget_migrate_data(context, instance)
 
-    def _complete(self, context, instance, migration, resolution):
+    def _complete(self, context, instance, migration, resolution, found):
+        if instance.task_state != task_states.MIGRATING:
+            # Nova's records are not those of a move in progress: they
+            # cannot be moved by Nova's post-migration flow, and nothing
+            # is destroyed (the paused source is all Nova knows).
+            self._hold(context, instance, migration, found,
+                       'the instance is not migrating (task state %s)'
+                       % instance.task_state)
+            return True
         if resolution.destroy_source:
-            # Running or paused: never to run again.
+            # Paused: never to run again.
             self._nova.get_domain(instance).destroy()
             LOG.info('V2V: the paused source guest was destroyed',
                      instance=instance)
-        record = v2v_record.MigrationRecord.carried(context, instance)
-        if record.phase[0] != v2v_record.SOURCE_REMOVED:
-            record = self._note_phase(context, instance,
-                                      v2v_record.SOURCE_REMOVED)
-        if instance.task_state != task_states.MIGRATING:
-            LOG.error('V2V: the instance is not migrating (task state '
-                      '%(state)s): its move to %(dest)s is left to the '
-                      'operator', {'state': instance.task_state,
-                                   'dest': migration.dest_compute},
-                      instance=instance)
-            return False
+        if found.phase != v2v_record.SOURCE_REMOVED:
+            self._note_phase(context, instance, v2v_record.SOURCE_REMOVED)
         # Nova's post-migration flow needs the resource tracker, which the
         # manager sets up after init_host: the move is completed once it
         # reported (resources_reported). Nova does not initialise the
@@ -541,24 +450,47 @@ class Recovery(object):
                               {'dest': migration.dest_compute},
                               instance=instance)
 
-    def _hold(self, context, instance, migration, phase):
-        """Nothing destroyed, nothing started: ERROR for the operator."""
-        dest = migration.dest_compute
-        if phase != v2v_record.CLONE_UNKNOWN:
+    def _hold(self, context, instance, migration, found, why,
+              message=None):
+        """Nothing destroyed, nothing started: for an administrator.
+
+        The instance goes to ERROR, locked by an administrator (its owner
+        can neither reboot, rebuild, delete nor unlock it), with a fault:
+        its message, which the owner sees, names no host; its details
+        (administrators only) say what was found and what to check. The
+        migration goes to ``error``; neither of Nova's callbacks runs.
+
+        :param why: the reason, for the details
+        :param message: the fault's message; by default
+            ``CLONE_UNKNOWN_FAULT`` when the clone's state is unknown (it
+            was not touched), else :data:`HELD_FAULT`
+        """
+        if found.phase != v2v_record.CLONE_UNKNOWN:
             self._note_phase(context, instance, v2v_record.CLONE_UNKNOWN)
-        message = ('The V2V cutover to %(dest)s was interrupted (phase '
-                   '%(phase)s) and the state of the clone on %(dest)s is '
-                   'unknown: nothing was destroyed and the source guest is '
-                   'left stopped on %(source)s. Check on %(dest)s whether '
-                   'the domain %(uuid)s runs, then keep one copy as '
-                   'README.rst describes.' % {
-                       'dest': dest, 'phase': phase, 'source': self.host,
-                       'uuid': instance.uuid})
-        LOG.critical('V2V: %(msg)s', {'msg': message}, instance=instance)
-        nova_internals.add_instance_fault(context, instance, message)
         instance.vm_state = vm_states.ERROR
         instance.task_state = None
-        instance.save()
+        locked = True
+        try:
+            nova_internals.lock_instance(context, instance,
+                                         cutover_source.HELD_LOCK_REASON)
+        except Exception:
+            LOG.exception('V2V: cannot lock the instance', instance=instance)
+            locked = False
+            instance.save()
+        held = CutoverHeld(instance, migration.dest_compute, self.host,
+                           found, why, locked)
+        LOG.critical('V2V: %(msg)s', {'msg': held}, instance=instance)
+        if message is None:
+            message = (cutover_source.CLONE_UNKNOWN_FAULT
+                       if found.clone in (None, decision.UNKNOWN)
+                       else HELD_FAULT)
+        try:
+            nova_internals.add_instance_fault(
+                context, instance, message, exc=held,
+                exc_info=(CutoverHeld, held, None))
+        except Exception:
+            LOG.exception('V2V: cannot record the instance fault',
+                          instance=instance)
         migration.status = 'error'
         migration.save()
 
@@ -578,8 +510,8 @@ class Recovery(object):
         if not record.is_cutover:
             return
         phase = record.phase[0]
-        resolution = decide(DEST, phase)
-        if resolution.action != STOP_EXPORTS:
+        resolution = decision.decide(decision.DEST, phase)
+        if resolution.action != decision.STOP_EXPORTS:
             return
         instance = record.instance
         LOG.warning('V2V: the cutover from %(source)s was interrupted here '
@@ -623,6 +555,37 @@ class Recovery(object):
                         'still running)', {'dir': instance_dir, 'n': stopped})
             swept.append(instance_dir)
         return swept
+
+
+def _within(timeout, func, *args):
+    """``func(*args)``, in a thread of its own, for at most ``timeout`` s.
+
+    A libvirt call to another host cannot be interrupted: with the link
+    down, opening the connection alone waits for TCP to give up (minutes),
+    and Nova's ``init_host`` would wait as long for each cutover. The
+    thread is left to end by itself (it closes what it opened).
+
+    :raises: CloneUnknown when ``func`` did not return in time; what
+        ``func`` raised otherwise
+    """
+    outcome = {}
+
+    def run():
+        try:
+            outcome['value'] = func(*args)
+        except Exception as exc:
+            outcome['error'] = exc
+
+    worker = threading.Thread(target=run, name='v2v-recovery-probe',
+                              daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise CloneUnknown('the destination\'s libvirt did not answer '
+                           'within %ss' % timeout)
+    if 'error' in outcome:
+        raise outcome['error']
+    return outcome['value']
 
 
 def _close(conn):

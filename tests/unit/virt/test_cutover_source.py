@@ -296,6 +296,8 @@ class CloneStateUnknownTestCase(_SourceTestBase):
             'became unreachable', clone='instance-00000001')
         self.fault = self.useFixture(test_driver.fixtures.MockPatchObject(
             nova_internals.compute_utils, 'add_instance_fault_from_exc')).mock
+        self.lock = self.useFixture(test_driver.fixtures.MockPatchObject(
+            nova_internals, 'lock_instance')).mock
 
     def test_neither_callback_and_novas_error_path(self):
         exc = self.assertRaises(v2v_exception.V2VCloneStateUnknown,
@@ -399,6 +401,21 @@ class CloneStateUnknownTestCase(_SourceTestBase):
         clone.undefine.assert_not_called()
         self.post.assert_not_called()
         self.recover.assert_not_called()
+
+    def test_the_instance_is_locked(self):
+        """Nova allows a hard reboot, rebuild or delete from ERROR."""
+        self.assertRaises(v2v_exception.V2VCloneStateUnknown, self._run)
+
+        self.lock.assert_called_once_with(self.context, self.instance,
+                                          cutover_source.HELD_LOCK_REASON)
+        self.assertLessEqual(len(cutover_source.HELD_LOCK_REASON), 255)
+        for name in ('src', 'dest', 'instance-00000001'):
+            self.assertNotIn(name, cutover_source.HELD_LOCK_REASON)
+
+    def test_a_lock_that_fails_still_raises(self):
+        self.lock.side_effect = RuntimeError('db')
+        self.assertRaises(v2v_exception.V2VCloneStateUnknown, self._run)
+        self.fault.assert_called_once()
 
     def test_a_fault_that_cannot_be_recorded_still_raises(self):
         self.fault.side_effect = RuntimeError('db')

@@ -26,8 +26,12 @@ import inspect
 import os
 from unittest import mock
 
+import fixtures
+from nova.compute import api as compute_api
 from nova.compute import manager as compute_manager
+from nova import context as nova_context
 from nova.db.main import api as db_api
+from nova import exception
 from nova import objects
 from nova import test
 from nova.tests import fixtures as nova_fixtures
@@ -163,11 +167,81 @@ class NovaContractTestCase(test.NoDBTestCase):
                       'Nova\'s image backend no longer keeps the disk '
                       'formats in %s' % nova_internals.DISK_INFO_FILE)
 
+    def test_lock_is_novas(self):
+        """lock_instance does what Nova's API lock does for an admin."""
+        lock = inspect.getsource(compute_api.API.lock)
+        for fragment in (
+                'instance_actions.LOCK', 'instance.locked = True',
+                "'owner' if is_owner else '%s'"
+                % nova_internals.LOCKED_BY_ADMIN,
+                "system_metadata['%s'] = reason"
+                % nova_internals.LOCKED_REASON,
+                'NotificationAction.LOCK'):
+            self.assertIn(fragment, lock)
+        # An administrator's unlock removes the reason.
+        self.assertIn("system_metadata.pop('%s'"
+                      % nova_internals.LOCKED_REASON,
+                      inspect.getsource(compute_api.API.unlock))
+
     def test_force_complete_task_name(self):
         self.assertIn("'%s'" % nova_internals.FORCE_COMPLETE,
                       inspect.getsource(
                           nova_internals.LibvirtDriver
                           .live_migration_force_complete))
+
+
+class LockTestCase(test.TestCase):
+    """An instance locked by the seam, as Nova's API sees it."""
+
+    def setUp(self):
+        super().setUp()
+        self.context = nova_context.get_admin_context()
+        self.owner = nova_context.RequestContext('owner', 'project')
+        self.instance = objects.Instance(
+            self.context, uuid=uuids.locked, project_id='project',
+            user_id='owner', vm_state='error', system_metadata={})
+        self.instance.create()
+        self.notify = self.useFixture(fixtures.MockPatchObject(
+            nova_internals.compute_utils,
+            'notify_about_instance_action')).mock
+
+    def test_lock(self):
+        nova_internals.lock_instance(self.context, self.instance, 'held')
+
+        instance = objects.Instance.get_by_uuid(
+            self.context, uuids.locked, expected_attrs=['system_metadata'])
+        self.assertEqual((True, 'admin', 'held'),
+                         (instance.locked, instance.locked_by,
+                          instance.system_metadata['locked_reason']))
+        # Nova's API refuses the owner an action on it.
+        self.assertRaises(exception.InstanceIsLocked,
+                          compute_api.API().reboot, self.owner, instance,
+                          'HARD')
+        # The lock is an instance action of a request of its own, with
+        # this compute's event.
+        action, = objects.InstanceActionList.get_by_instance_uuid(
+            self.context, uuids.locked)
+        self.assertEqual('lock', action.action)
+        self.assertNotEqual(self.context.request_id, action.request_id)
+        event, = objects.InstanceActionEventList.get_by_action(
+            self.context, action.id)
+        self.assertEqual(('compute_lock', 'Success'),
+                         (event.event, event.result))
+        self.notify.assert_called_once_with(
+            mock.ANY, self.instance, mock.ANY, action='lock',
+            source='nova-compute')
+
+    def test_the_lock_without_its_action(self):
+        """No instance action recorded: locked all the same."""
+        self.useFixture(fixtures.MockPatchObject(
+            objects.InstanceAction, 'action_start',
+            side_effect=RuntimeError('db')))
+        self.notify.side_effect = RuntimeError('rabbit')
+
+        nova_internals.lock_instance(self.context, self.instance, 'held')
+
+        instance = objects.Instance.get_by_uuid(self.context, uuids.locked)
+        self.assertTrue(instance.locked)
 
 
 def fake_instance():

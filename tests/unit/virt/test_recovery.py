@@ -12,9 +12,11 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""The recovery at start-up: every row of its decision, its sweep."""
+"""The recovery at start-up: its sweep, what it keeps, its holds."""
 
 import os
+import threading
+import time
 from unittest import mock
 
 import fixtures
@@ -23,170 +25,10 @@ from nova import objects
 from nova import test
 from oslo_utils.fixture import uuidsentinel as uuids
 
+from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import record as v2v_record
 from nova_v2v.virt.libvirt import recovery as rec
-
-R = rec.Resolution
-ALL_PHASES = (None, v2v_record.PLANNED) + v2v_record.BEFORE_NO_RETURN + (
-    v2v_record.AFTER_NO_RETURN +
-    (v2v_record.ROLLED_BACK, v2v_record.CLONE_UNKNOWN))
-SOURCE_STATES = (rec.RUNNING, rec.PAUSED, rec.SHUTOFF, rec.MISSING)
-CLONE_STATES = (rec.PRESENT, rec.ABSENT, rec.UNKNOWN)
-SYNC = (v2v_record.EXPORTED, v2v_record.SYNCING, v2v_record.CUTTING_OVER,
-        v2v_record.SOURCE_STOPPED)
-CLONE = (v2v_record.CLONE_STARTED, v2v_record.CLONE_RUNNING,
-         v2v_record.ROLLED_BACK)
-RESTART = {rec.RUNNING: None, rec.PAUSED: rec.RESUME,
-           rec.SHUTOFF: rec.START, rec.MISSING: None}
-JOBS = {rec.RUNNING: True, rec.PAUSED: True, rec.SHUTOFF: False,
-        rec.MISSING: False}
-
-
-def _without_reason(resolution):
-    return R(resolution.action, resolution.end_jobs, resolution.remove_clone,
-             resolution.restart, resolution.destroy_source)
-
-
-class DecideTestCase(test.NoDBTestCase):
-    """Each (side, phase, source, clone) row: its one resolution."""
-
-    def decide(self, side, phase, source=None, clone=None):
-        return _without_reason(rec.decide(side, phase, source, clone))
-
-    def test_every_phase_is_covered(self):
-        self.assertEqual(
-            set(ALL_PHASES) - {None},
-            {getattr(v2v_record, name) for name in dir(v2v_record)
-             if name.isupper() and isinstance(getattr(v2v_record, name),
-                                              str) and
-             not name.startswith('SYSMETA')})
-
-    def test_source_nothing_ran_is_novas(self):
-        for phase in (None, v2v_record.PLANNED):
-            for source in SOURCE_STATES:
-                with self.subTest(phase=phase, source=source):
-                    self.assertEqual(R(rec.LEAVE),
-                                     self.decide(rec.SOURCE, phase, source))
-
-    def test_source_before_the_clone_rolls_back(self):
-        for phase in SYNC:
-            for source in SOURCE_STATES:
-                for clone in (None, rec.ABSENT, rec.UNKNOWN):
-                    with self.subTest(phase=phase, source=source,
-                                      clone=clone):
-                        # No clone can exist yet: the source runs again
-                        # whatever the destination says.
-                        self.assertEqual(
-                            R(rec.ROLL_BACK, end_jobs=JOBS[source],
-                              restart=RESTART[source]),
-                            self.decide(rec.SOURCE, phase, source, clone))
-
-    def _assert_rolled_back(self, phases, clone):
-        """Rolled back in ``phases``, a present clone removed first."""
-        for phase in phases:
-            for source in SOURCE_STATES:
-                with self.subTest(phase=phase, source=source):
-                    self.assertEqual(
-                        R(rec.ROLL_BACK, end_jobs=JOBS[source],
-                          remove_clone=clone == rec.PRESENT,
-                          restart=RESTART[source]),
-                        self.decide(rec.SOURCE, phase, source, clone))
-
-    def test_source_cutting_over_removes_a_clone_found(self):
-        """An earlier release defined the clone in CUTTING_OVER."""
-        self._assert_rolled_back(
-            (v2v_record.CUTTING_OVER, v2v_record.SOURCE_STOPPED),
-            rec.PRESENT)
-
-    def test_source_clone_phases_remove_a_present_clone_first(self):
-        self._assert_rolled_back(CLONE, rec.PRESENT)
-
-    def test_source_clone_phases_without_a_clone(self):
-        self._assert_rolled_back(CLONE, rec.ABSENT)
-
-    def test_source_clone_unknown_holds_everything(self):
-        for phase in CLONE:
-            for source in SOURCE_STATES:
-                for clone in (rec.UNKNOWN, None):
-                    with self.subTest(phase=phase, source=source,
-                                      clone=clone):
-                        resolution = self.decide(rec.SOURCE, phase, source,
-                                                 clone)
-                        self.assertEqual(R(rec.HOLD, end_jobs=JOBS[source]),
-                                         resolution)
-                        # Nothing destroyed, nothing started.
-                        self.assertIsNone(resolution.restart)
-                        self.assertFalse(resolution.remove_clone)
-                        self.assertFalse(resolution.destroy_source)
-
-    def test_source_recorded_clone_unknown_holds(self):
-        for source in SOURCE_STATES:
-            for clone in (None,) + CLONE_STATES:
-                with self.subTest(source=source, clone=clone):
-                    self.assertEqual(
-                        R(rec.HOLD),
-                        self.decide(rec.SOURCE, v2v_record.CLONE_UNKNOWN,
-                                    source, clone))
-
-    def test_source_after_no_return_completes_never_restarts(self):
-        destroy = {rec.RUNNING: True, rec.PAUSED: True, rec.SHUTOFF: False,
-                   rec.MISSING: False}
-        for phase in v2v_record.AFTER_NO_RETURN:
-            for source in SOURCE_STATES:
-                for clone in (None,) + CLONE_STATES:
-                    with self.subTest(phase=phase, source=source,
-                                      clone=clone):
-                        self.assertEqual(
-                            R(rec.COMPLETE, destroy_source=destroy[source]),
-                            self.decide(rec.SOURCE, phase, source, clone))
-
-    def test_destination_stops_exports_that_still_serve(self):
-        for phase in (v2v_record.EXPORTED, v2v_record.SYNCING,
-                      v2v_record.CUTTING_OVER):
-            with self.subTest(phase=phase):
-                self.assertEqual(R(rec.STOP_EXPORTS),
-                                 self.decide(rec.DEST, phase))
-
-    def test_destination_leaves_the_rest(self):
-        for phase in set(ALL_PHASES) - {v2v_record.EXPORTED,
-                                        v2v_record.SYNCING,
-                                        v2v_record.CUTTING_OVER}:
-            with self.subTest(phase=phase):
-                self.assertEqual(R(rec.LEAVE), self.decide(rec.DEST, phase))
-
-    def test_never_two_copies(self):
-        """No row both restarts the source and keeps a clone that may run.
-
-        And no row restarts the source after the point of no return.
-        """
-        for side in (rec.SOURCE, rec.DEST):
-            for phase in ALL_PHASES:
-                for source in SOURCE_STATES:
-                    for clone in (None,) + CLONE_STATES:
-                        resolution = rec.decide(side, phase, source, clone)
-                        if resolution.restart is None:
-                            continue
-                        with self.subTest(side=side, phase=phase,
-                                          source=source, clone=clone):
-                            self.assertNotIn(phase,
-                                             v2v_record.AFTER_NO_RETURN)
-                            if clone == rec.PRESENT and (
-                                    rec.clone_matters(side, phase)):
-                                self.assertTrue(resolution.remove_clone)
-                            if phase in SYNC:
-                                # No clone can exist in this phase.
-                                continue
-                            self.assertNotEqual(rec.UNKNOWN, clone)
-
-    def test_clone_matters(self):
-        self.assertEqual(
-            set(CLONE) | {v2v_record.CUTTING_OVER,
-                          v2v_record.SOURCE_STOPPED},
-            {phase for phase in ALL_PHASES
-             if rec.clone_matters(rec.SOURCE, phase)})
-        self.assertFalse(any(rec.clone_matters(rec.DEST, phase)
-                             for phase in ALL_PHASES))
 
 
 class SweepTestCase(test.NoDBTestCase):
@@ -286,8 +128,8 @@ class MigrateDataTestCase(test.NoDBTestCase):
         self.assertIs(migration, back.migration)
 
 
-class HoldTestCase(test.NoDBTestCase):
-    """The clone's state unknown: nothing destroyed, ERROR, a fault."""
+class _ResolveTestBase(test.NoDBTestCase):
+    """One interrupted cutover on the source, its libvirt mocked."""
 
     def setUp(self):
         super().setUp()
@@ -303,16 +145,18 @@ class HoldTestCase(test.NoDBTestCase):
         self.recovery = rec.Recovery(self.nova, self.compute,
                                      lambda dest: 'qemu+tcp://%s/system'
                                      % dest)
-        self.recovery.host = 'src'
+        self.recovery.host = 'host-a'
         self.fault = self.useFixture(fixtures.MockPatch(
             'nova_v2v.virt.libvirt.nova_internals.add_instance_fault')).mock
         self.note = self.useFixture(fixtures.MockPatchObject(
             rec.Recovery, '_note_phase')).mock
+        self.lock = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.lock_instance')).mock
         self.instance = objects.Instance(
-            uuid=uuids.instance, vm_state='active', task_state='migrating',
-            system_metadata={})
+            id=1, uuid=uuids.instance, vm_state='active',
+            task_state='migrating', system_metadata={})
         self.useFixture(fixtures.MockPatchObject(self.instance, 'save'))
-        self.migration = objects.Migration(dest_compute='dest',
+        self.migration = objects.Migration(dest_compute='host-b',
                                            status='running')
         self.useFixture(fixtures.MockPatchObject(self.migration, 'save'))
 
@@ -323,22 +167,87 @@ class HoldTestCase(test.NoDBTestCase):
         return self.recovery.resolve_source(self.context, self.instance,
                                             self.migration)
 
-    def test_unreachable_destination_in_a_clone_phase(self):
-        self.assertFalse(self._resolve(v2v_record.CLONE_RUNNING))
+    def _assert_held(self, held, message=cutover_source.CLONE_UNKNOWN_FAULT,
+                     noted=True):
+        """Held: ERROR, locked, a fault; nothing destroyed or started.
 
+        :returns: the fault's details (its exception's text)
+        """
+        # Nova does not initialise the instance.
+        self.assertTrue(held)
         self.assertEqual(('error', None, 'error'),
                          (self.instance.vm_state, self.instance.task_state,
                           self.migration.status))
-        self.note.assert_called_once_with(self.context, self.instance,
-                                          v2v_record.CLONE_UNKNOWN)
-        (_ctx, _inst, message), _kw = self.fault.call_args
-        self.assertIn('dest', message)
-        self.assertIn(uuids.instance, message)
+        if noted:
+            self.note.assert_called_once_with(self.context, self.instance,
+                                              v2v_record.CLONE_UNKNOWN)
+        else:
+            self.note.assert_not_called()
+        # Locked by an administrator: the owner can neither reboot,
+        # rebuild nor delete the server.
+        self.lock.assert_called_once_with(self.context, self.instance,
+                                          cutover_source.HELD_LOCK_REASON)
+        # The message (the owner sees it) names no host; the details
+        # (administrators only) are the exception's, whole.
+        self.fault.assert_called_once_with(
+            self.context, self.instance, message, exc=mock.ANY,
+            exc_info=mock.ANY)
+        exc = self.fault.call_args[1]['exc']
+        self.assertIs(exc, self.fault.call_args[1]['exc_info'][1])
+        self.assertLessEqual(len(message), 255)
+        for name in ('host-a', 'host-b', 'instance-00000001'):
+            self.assertNotIn(name, message)
+        details = str(exc)
+        for fragment in ('to host-b', 'on host-a', 'instance-00000001',
+                         'virsh domstate instance-00000001',
+                         "When a cutover's clone state is unknown"):
+            self.assertIn(fragment, details)
         # Nothing resumed, started or destroyed; Nova's callbacks unused.
         self.domain.resume.assert_not_called()
         self.domain.create.assert_not_called()
         self.domain.destroy.assert_not_called()
         self.assertEqual([], self.compute.mock_calls)
+        return details
+
+    def _clone(self, active):
+        self.nova.open_destination.side_effect = None
+        clone = self.nova.open_destination.return_value.lookupByUUIDString
+        clone.return_value.isActive.return_value = active
+        return clone.return_value
+
+
+class HoldTestCase(_ResolveTestBase):
+    """The clone's state unknown: nothing destroyed, ERROR, a fault."""
+
+    def test_unreachable_destination_in_a_clone_phase(self):
+        details = self._assert_held(self._resolve(v2v_record.CLONE_RUNNING))
+
+        for fragment in ('in phase clone-running',
+                         'the destination cannot say whether the clone runs',
+                         'on host-a: paused', 'on host-b: unknown',
+                         'neither restarted nor destroyed'):
+            self.assertIn(fragment, details)
+
+    def test_recorded_clone_unknown(self):
+        details = self._assert_held(self._resolve(v2v_record.CLONE_UNKNOWN),
+                                    noted=False)
+
+        self.nova.open_destination.assert_not_called()
+        self.assertIn('on host-b: not looked up', details)
+
+    def test_a_lock_that_fails_still_holds(self):
+        """ERROR saved all the same; Nova's _init_instance skips it."""
+        self.lock.side_effect = RuntimeError('db')
+
+        self.assertTrue(self._resolve(v2v_record.CLONE_RUNNING))
+
+        self.assertEqual(('error', None, 'error'),
+                         (self.instance.vm_state, self.instance.task_state,
+                          self.migration.status))
+        self.instance.save.assert_called_once_with()
+        details = str(self.fault.call_args[1]['exc'])
+        self.assertIn('the server could not be locked', details)
+        self.assertNotIn('the server is locked', details)
 
     def test_unreachable_destination_before_the_clone_rolls_back(self):
         """No clone can exist yet: an unreachable destination is no stop."""
@@ -352,9 +261,139 @@ class HoldTestCase(test.NoDBTestCase):
         self.assertFalse(self._resolve(v2v_record.SOURCE_STOPPED))
 
         self.nova.open_destination.assert_called_once_with(
-            'qemu+tcp://dest/system')
+            'qemu+tcp://host-b/system')
         self.domain.resume.assert_called_once_with()
         self.compute.recover_method.return_value.assert_called_once_with(
-            self.context, self.instance, 'dest', mock.ANY,
+            self.context, self.instance, 'host-b', mock.ANY,
             migration_status='error')
         self.fault.assert_not_called()
+
+    def test_unreachable_destination_after_the_point_of_no_return(self):
+        """No clone seen: the paused source is not destroyed."""
+        self._assert_held(self._resolve(v2v_record.CLONE_PROVEN))
+        self.nova.open_destination.assert_called_once_with(
+            'qemu+tcp://host-b/system')
+
+    def test_unreachable_destination_once_the_source_was_removed(self):
+        self._assert_held(self._resolve(v2v_record.SOURCE_REMOVED))
+
+    def test_inactive_clone_after_the_point_of_no_return(self):
+        clone = self._clone(active=False)
+
+        details = self._assert_held(self._resolve(v2v_record.CLONE_PROVEN),
+                                    rec.HELD_FAULT)
+
+        clone.destroy.assert_not_called()
+        clone.undefine.assert_not_called()
+        self.assertIn('on host-b: defined but not running', details)
+
+    def test_running_source_after_the_point_of_no_return(self):
+        self._clone(active=True)
+        self.domain.info.return_value = [self.lv.VIR_DOMAIN_RUNNING]
+
+        details = self._assert_held(
+            self._resolve(v2v_record.SOURCE_REMOVED), rec.HELD_FAULT)
+
+        self.assertIn('on host-a: running', details)
+        self.assertIn('on host-b: active (running or paused)', details)
+
+    def test_not_migrating_after_the_point_of_no_return(self):
+        """Checked before anything is destroyed; Nova skips the instance.
+
+        Nova's post-migration flow cannot run; the paused source left to
+        Nova's _init_instance could run again next to the clone.
+        """
+        self._clone(active=True)
+        self.instance.task_state = None
+
+        details = self._assert_held(self._resolve(v2v_record.CLONE_PROVEN),
+                                    rec.HELD_FAULT)
+
+        self.assertIn('the instance is not migrating (task state None)',
+                      details)
+        self.assertEqual([], self.recovery._pending)
+
+    def test_a_clone_whose_removal_is_unconfirmed(self):
+        clone = self._clone(active=True)
+        self.lv.libvirtError = type('libvirtError', (Exception,), {})
+        clone.destroy.side_effect = self.lv.libvirtError('busy')
+
+        details = self._assert_held(
+            self._resolve(v2v_record.CLONE_RUNNING), rec.HELD_FAULT)
+
+        self.assertIn('the removal of the clone could not be confirmed',
+                      details)
+
+    def test_rolled_back_with_the_destination_unreachable(self):
+        """The clone's removal was confirmed: no hold, no false fault."""
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.source_bdms'))
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.migrate_data_from_json'))
+        self.useFixture(fixtures.MockPatchObject(
+            rec.Recovery, '_forget_migrate_data'))
+
+        self.assertFalse(self._resolve(v2v_record.ROLLED_BACK))
+
+        self.domain.resume.assert_called_once_with()
+        self.compute.recover_method.return_value.assert_called_once_with(
+            self.context, self.instance, 'host-b', mock.ANY,
+            migration_status='error')
+        self.fault.assert_not_called()
+        self.assertEqual('migrating', self.instance.task_state)
+
+    def test_rolled_back_removes_a_clone_found(self):
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.source_bdms'))
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.migrate_data_from_json'))
+        self.useFixture(fixtures.MockPatchObject(
+            rec.Recovery, '_forget_migrate_data'))
+        conn = self.nova.open_destination.return_value
+        clone = self._clone(active=False)
+        self.lv.libvirtError = type('libvirtError', (Exception,), {})
+        gone = self.lv.libvirtError('gone')
+        gone.get_error_code = lambda: self.lv.VIR_ERR_NO_DOMAIN
+        conn.lookupByUUIDString.side_effect = [clone, clone, gone]
+
+        self._resolve(v2v_record.ROLLED_BACK)
+
+        clone.destroy.assert_called_once_with()
+        clone.undefine.assert_called_once_with()
+        self.domain.resume.assert_called_once_with()
+        self.fault.assert_not_called()
+
+
+class BoundedProbeTestCase(_ResolveTestBase):
+    """A destination that does not answer holds init_host for a bound."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(rec, 'PROBE_TIMEOUT', 0.2))
+        self.release = threading.Event()
+        self.addCleanup(self.release.set)
+
+    def _hang(self, *args, **kwargs):
+        self.release.wait(60)
+        raise OSError('no route to host')
+
+    def test_a_silent_destination_is_an_unknown_clone(self):
+        self.nova.open_destination.side_effect = self._hang
+        start = time.monotonic()
+
+        held = self._resolve(v2v_record.CLONE_RUNNING)
+
+        self.assertLess(time.monotonic() - start, 5)
+        self._assert_held(held)
+
+    def test_a_removal_without_answer_is_unconfirmed(self):
+        clone = self._clone(active=True)
+        clone.destroy.side_effect = self._hang
+        start = time.monotonic()
+
+        held = self._resolve(v2v_record.CLONE_RUNNING)
+
+        self.assertLess(time.monotonic() - start, 5)
+        clone.destroy.assert_called_once_with()
+        # The clone may still run: the source stays paused.
+        self._assert_held(held, rec.HELD_FAULT)
