@@ -26,6 +26,14 @@ class V2VMigrationRefused(exception.MigrationPreCheckError):
     msg_fmt = 'V2V migration refused: %(reason)s'
 
 
+class V2VCutoverVolumesAttached(V2VMigrationRefused):
+    """The move needs a V2V cutover and the guest has volumes attached.
+
+    The cutover's clone would run on the volumes before the point of no
+    return, while the paused source can still be resumed over them.
+    """
+
+
 class V2VModeNotAvailable(exception.MigrationPreCheckError):
     msg_fmt = ('V2V migration plan %(mode)s cannot run on this compute '
                'service: %(reason)s')

@@ -53,6 +53,8 @@ INVALID_LOCAL_STORAGE = 'invalid-local-storage'
 INVALID_SHARED_STORAGE = 'invalid-shared-storage'
 NO_PROFILE = 'no-profile'
 INCOMPATIBLE = 'incompatible'
+# The move needs a V2V cutover and the guest has Cinder volumes attached.
+VOLUMES_ATTACHED = 'volumes-attached'
 
 # Nova's own wording for its storage refusals, kept word for word.
 MSG_BLOCK_ON_SHARED = 'Block migration can not be used with shared storage.'
@@ -65,6 +67,9 @@ DEFAULT_TRANSLATIONS = {
     'rtl8139': 'virtio', 'pvscsi': 'virtio-scsi',
     'lsilogic': 'virtio-scsi', 'ide': 'virtio', 'sata': 'virtio',
 }
+# The kinds of change that translate a device model the destination also
+# runs as it is: wanted, not needed.
+TRANSLATION_KINDS = ('nic-model', 'scsi-model', 'disk-bus')
 
 
 class PlanRefused(Exception):
@@ -214,9 +219,16 @@ def _local_disks(guest, source):
 
 
 def _hardware_changes(guest, source, dest, translations):
-    """The changes the guest needs to run on ``dest``, and why."""
+    """The changes the guest needs to run on ``dest``, and why.
+
+    :returns: ``(changes, blockers, translation)``: the changes, why the
+        live state cannot move, and the one of those reasons that is a
+        device model translation only (the guest would run untranslated
+        on ``dest`` too), or None
+    """
     changes = []
     blockers = []
+    translation = None
     if source.accelerator != dest.accelerator:
         changes.append(HardwareChange(
             'domain-type', 'domain', profile.DOMAIN_TYPE[source.accelerator],
@@ -246,17 +258,16 @@ def _hardware_changes(guest, source, dest, translations):
         if disk.bus in translations and disk.device == 'disk':
             changes.append(HardwareChange('disk-bus', disk.target, disk.bus,
                                           translations[disk.bus]))
-    if any(c.kind in ('nic-model', 'scsi-model', 'disk-bus')
-           for c in changes):
-        blockers.append('the guest has hardware to translate (%s)' % ', '.join(
-            str(c) for c in changes
-            if c.kind in ('nic-model', 'scsi-model', 'disk-bus')))
+    if any(c.kind in TRANSLATION_KINDS for c in changes):
+        translation = 'the guest has hardware to translate (%s)' % ', '.join(
+            str(c) for c in changes if c.kind in TRANSLATION_KINDS)
+        blockers.append(translation)
     if (guest.cpu_mode == 'host-passthrough' and source.cpu_model and
             dest.cpu_model and source.cpu_model != dest.cpu_model):
         blockers.append(
             'the guest passes the host CPU through and the host CPUs '
             'differ (%s, %s)' % (source.cpu_model, dest.cpu_model))
-    return changes, blockers
+    return changes, blockers, translation
 
 
 def _disk_plans(disks, dest):
@@ -321,7 +332,8 @@ def plan_live_migration(source, dest, guest, storage=None,
         source = dataclasses.replace(source, accelerator=guest.accelerator)
         pair = _check_profiles(source, dest)
 
-    changes, blockers = _hardware_changes(guest, source, dest, translations)
+    changes, blockers, translation = _hardware_changes(guest, source, dest,
+                                                       translations)
     disk_plans, disk_blockers = _disk_plans(_local_disks(guest, source),
                                             dest)
     if shared:
@@ -347,14 +359,17 @@ def plan_live_migration(source, dest, guest, storage=None,
                   block_migration=not shared,
                   disks=tuple(disk_plans), hardware_changes=tuple(changes))
     if not blockers:
-        mode = SHARED_LIVE if shared else BLOCK_LIVE
-        why = ('both hosts share the guest storage' if shared else
-               'local storage: disks are copied while the guest runs')
-        caveat = compat.live_state_caveat(source.accelerator,
-                                          source.qemu_version)
-        return MigrationPlan(mode=mode, reasons=(why,),
-                             cautions=(caveat,) if caveat else (),
-                             **common)
+        return _live_plan(source, shared, common)
+    if storage.volumes and blockers == [translation]:
+        # A translation is all the cutover would bring, and the guest runs
+        # untranslated on the destination: Nova's own live move, which
+        # hands the volumes over, rather than none.
+        common['hardware_changes'] = ()
+        return _live_plan(source, shared, common, cautions=(
+            'the guest has Cinder volumes attached (%s): it moves with '
+            'its hardware as it is, not translated (%s)'
+            % (', '.join(storage.volumes), ', '.join(
+                str(c) for c in changes if c.kind in TRANSLATION_KINDS)),))
 
     if not (allow_cutover and pair.cutover):
         raise PlanRefused(
@@ -362,7 +377,27 @@ def plan_live_migration(source, dest, guest, storage=None,
             % ('; '.join(blockers),
                'disabled ([v2v] allow_cutover = False)' if pair.cutover
                else 'not possible for this pair'))
+    if storage.volumes:
+        raise PlanRefused(
+            'the live state cannot move (%s) and the V2V cutover cannot '
+            'move a guest with Cinder volumes attached (%s): its clone '
+            'would write them while the source can still be resumed; '
+            'detach them, or migrate the server offline'
+            % ('; '.join(blockers), ', '.join(storage.volumes)),
+            VOLUMES_ATTACHED)
     return MigrationPlan(mode=V2V_CUTOVER, reasons=tuple(blockers), **common)
+
+
+def _live_plan(source, shared, common, cautions=()):
+    """The plan of a move of the live state (Nova's own migration)."""
+    mode = SHARED_LIVE if shared else BLOCK_LIVE
+    why = ('both hosts share the guest storage' if shared else
+           'local storage: disks are copied while the guest runs')
+    caveat = compat.live_state_caveat(source.accelerator,
+                                      source.qemu_version)
+    return MigrationPlan(mode=mode, reasons=(why,),
+                         cautions=((caveat,) if caveat else ()) + cautions,
+                         **common)
 
 
 def plan_offline_migration(source, dest, guest, storage=None,
@@ -376,7 +411,8 @@ def plan_offline_migration(source, dest, guest, storage=None,
         raise PlanRefused('no offline migration is possible from %s to %s'
                           % (source.accelerator, dest.accelerator))
     shared = storage_shared(source, dest, storage)
-    changes, _blockers = _hardware_changes(guest, source, dest, translations)
+    changes, _blockers, _translation = _hardware_changes(
+        guest, source, dest, translations)
     disk_plans, disk_blockers = _disk_plans(_local_disks(guest, source),
                                             dest)
     if shared and disk_blockers:

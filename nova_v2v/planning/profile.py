@@ -231,6 +231,9 @@ class StorageFacts:
     shared_instance_path: ty.Optional[bool] = None
     shared_block_storage: ty.Optional[bool] = None
     volume_backed: bool = False
+    # The guest's attached Cinder volumes (their device names), from Nova's
+    # block device mapping: a V2V cutover cannot move a guest with any.
+    volumes: ty.Tuple[str, ...] = ()
 
 
 def detect_accelerator(virt_type, domain_types):

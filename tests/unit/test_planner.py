@@ -384,6 +384,96 @@ class TestPlanSerialisation(testtools.TestCase):
         self.assertIn('v2v-cutover from a (tcg) to b (kvm)', again.summary())
 
 
+class TestVolumes(testtools.TestCase):
+    """A V2V cutover never runs with Cinder volumes attached."""
+
+    VOLUMES = profile.StorageFacts(volumes=('vdb',))
+
+    def test_cutover_with_volumes_refused_typed(self):
+        e = self.assertRaises(
+            planner.PlanRefused, planner.plan_live_migration,
+            host('a', profile.TCG), host('b'), guest('qemu'),
+            storage=self.VOLUMES)
+        self.assertEqual(planner.VOLUMES_ATTACHED, e.code)
+        self.assertIn('Cinder volumes attached (vdb)', e.reason)
+        self.assertIn('qemu -> kvm', e.reason)
+
+    def test_volume_backed_cutover_refused_typed(self):
+        storage = profile.StorageFacts(volume_backed=True, volumes=('vda',))
+        e = self.assertRaises(
+            planner.PlanRefused, planner.plan_live_migration,
+            host('a', profile.KVM), host('b', profile.TCG), guest('kvm'),
+            storage=storage)
+        self.assertEqual(planner.VOLUMES_ATTACHED, e.code)
+
+    def test_every_needed_cutover_refused(self):
+        # Each reason the live state cannot move, alone or with a
+        # translation: no cutover with volumes.
+        cases = [
+            (host('a', qemu_version=8002002), host('b'), guest()),
+            (host('a'), host('b', cpu_model='Icelake-Server'),
+             guest(cpu_mode='host-passthrough', nic_models=('e1000',))),
+            (host('a'), host('b', machine_types=('pc-i440fx-8.2',)),
+             guest(nic_models=('e1000',))),
+            (host('a'), host('b'),
+             guest(disks=[disk(fmt='vmdk')], nic_models=('e1000',))),
+        ]
+        for source, dest, g in cases:
+            e = self.assertRaises(
+                planner.PlanRefused, planner.plan_live_migration,
+                source, dest, g, storage=self.VOLUMES)
+            self.assertEqual(planner.VOLUMES_ATTACHED, e.code, e.reason)
+
+    def test_translation_only_moves_live_untranslated(self):
+        # Nova would move this guest as it is, with its volumes: so does
+        # the planner, and it says what it did not translate.
+        g = guest(nic_models=('e1000',), disks=[disk('hda', bus='ide')])
+        plan = planner.plan_live_migration(host('a'), host('b'), g,
+                                           storage=self.VOLUMES)
+        self.assertEqual(planner.BLOCK_LIVE, plan.mode)
+        self.assertTrue(plan.live_state_moves)
+        self.assertEqual((), plan.hardware_changes)
+        self.assertEqual(1, len(plan.disks))
+        self.assertEqual(1, len(plan.cautions))
+        self.assertIn('Cinder volumes attached (vdb)', plan.cautions[0])
+        self.assertIn('nic-model interface: e1000 -> virtio',
+                      plan.cautions[0])
+        self.assertIn('disk-bus hda: ide -> virtio', plan.cautions[0])
+
+    def test_translation_only_on_shared_storage_moves_live(self):
+        storage = profile.StorageFacts(volume_backed=True, volumes=('vda',))
+        plan = planner.plan_live_migration(
+            host('a'), host('b'), guest(nic_models=('vmxnet3',)),
+            storage=storage)
+        self.assertEqual(planner.SHARED_LIVE, plan.mode)
+        self.assertEqual((), plan.disks)
+
+    def test_translation_only_with_cutover_disabled_moves_live(self):
+        plan = planner.plan_live_migration(
+            host('a'), host('b'), guest(nic_models=('e1000',)),
+            storage=self.VOLUMES, allow_cutover=False)
+        self.assertEqual(planner.BLOCK_LIVE, plan.mode)
+
+    def test_explicit_storage_rules_first(self):
+        e = self.assertRaises(
+            planner.PlanRefused, planner.plan_live_migration,
+            host('a', profile.TCG), host('b'), guest('qemu'),
+            storage=self.VOLUMES, block_migration=False)
+        self.assertEqual(planner.INVALID_SHARED_STORAGE, e.code)
+
+    def test_live_moves_unchanged_by_volumes(self):
+        for g in (guest(), guest(nic_models=('virtio',))):
+            plan = planner.plan_live_migration(host('a'), host('b'), g,
+                                               storage=self.VOLUMES)
+            self.assertEqual(planner.BLOCK_LIVE, plan.mode)
+            self.assertEqual((), plan.cautions)
+
+    def test_without_volumes_still_cutover(self):
+        plan = planner.plan_live_migration(
+            host('a'), host('b'), guest(nic_models=('e1000',)))
+        self.assertEqual(planner.V2V_CUTOVER, plan.mode)
+
+
 _accel = st.sampled_from(profile.ACCELERATORS)
 _storage = st.sampled_from(['local:a', 'local:b', 'nfs:x', ''])
 _block = st.sampled_from([None, True, False])
@@ -425,6 +515,31 @@ class TestPlannerProperties(testtools.TestCase):
             self.assertTrue(allow_cutover)
         self.assertEqual(plan, planner.MigrationPlan.from_json(
             plan.to_json()))
+
+    @given(_accel, _accel, _storage, _storage, _block, _nics,
+           st.booleans())
+    def test_never_a_cutover_with_volumes(self, src_accel, dst_accel,
+                                          src_store, dst_store, block, nics,
+                                          allow_cutover):
+        g = guest(profile.DOMAIN_TYPE[src_accel], nic_models=tuple(nics))
+        try:
+            plan = planner.plan_live_migration(
+                host('a', src_accel, storage=src_store),
+                host('b', dst_accel, storage=dst_store), g,
+                storage=profile.StorageFacts(volumes=('vdb',)),
+                block_migration=block, allow_cutover=allow_cutover)
+        except planner.PlanRefused as e:
+            # Nova's storage rules, a disabled cutover, or the volumes
+            # where the live state cannot move as it is.
+            if e.code == planner.VOLUMES_ATTACHED:
+                self.assertNotEqual(src_accel, dst_accel)
+                self.assertTrue(allow_cutover)
+            return
+        # Whatever the cutover would only have translated moves live,
+        # as it is: what Nova does.
+        self.assertEqual(src_accel, dst_accel)
+        self.assertTrue(plan.live_state_moves)
+        self.assertEqual((), plan.hardware_changes)
 
 
 class TestProfileStats(testtools.TestCase):

@@ -37,4 +37,6 @@ def refusal_to_exception(refused, host):
     if refused.code == planner.INVALID_SHARED_STORAGE:
         return exception.InvalidSharedStorage(reason=refused.reason,
                                               path=host)
+    if refused.code == planner.VOLUMES_ATTACHED:
+        return v2v_exception.V2VCutoverVolumesAttached(reason=refused.reason)
     return v2v_exception.V2VMigrationRefused(reason=refused.reason)

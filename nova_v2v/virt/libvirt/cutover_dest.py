@@ -17,9 +17,13 @@
 The destination's ``pre_live_migration`` lets Nova precreate the disks (in
 the plan's formats, as full images) and exports them over NBD with one
 non-persistent ``qemu-nbd`` per disk, which releases its image by itself
-when the source's QEMU disconnects (:mod:`.cutover_transfer`). Its
-rollback stops the exports and lets Nova remove what was created; after a
-completed move only the exports' pid files and the record remain, and go.
+when the source's QEMU disconnects (:mod:`.cutover_transfer`). The phase
+EXPORTED and the exports' pid files are recorded before any of them
+starts. Its rollback stops the exports and lets Nova remove what was
+created; after a completed move only the exports' pid files and the record
+remain, and go. A retry after an attempt that left its exports running
+(an interrupted ``pre_live_migration`` that Nova never rolled back) stops
+them before it judges the instance directory a leftover.
 """
 
 import os
@@ -30,8 +34,10 @@ from oslo_serialization import jsonutils
 
 from nova_v2v import conf
 from nova_v2v import exception as v2v_exception
+from nova_v2v import paths
 from nova_v2v.storage import disks
 from nova_v2v.storage import leftovers
+from nova_v2v.transfer import nbd
 from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import record as v2v_record
@@ -55,6 +61,27 @@ def cutover_disk_info(plan, disk_info):
             info['type'] = formats[info['path']]
             info['backing_file'] = ''
     return jsonutils.dumps(infos)
+
+
+def planned_exports(instance, wanted, instance_dir):
+    """The records of exports about to start: no address or port yet.
+
+    The path, export name and pid file of each, as
+    :meth:`cutover_transfer.DestinationHalf.export` starts them (one
+    ``qemu-nbd`` per disk, pid files ``v2v-nbd-<index>.pid`` in the
+    instance directory, :data:`cutover_transfer.NBD_PID_GLOB`).
+
+    :param wanted: ``[(source path, destination format)]``
+    """
+    records = []
+    for index, (source_path, dest_format) in enumerate(wanted):
+        base = os.path.basename(source_path)
+        records.append(nbd.ExportedDisk(
+            os.path.join(instance_dir, base), dest_format,
+            'v2v-%s-%s' % (instance.uuid, base),
+            pid_file=os.path.join(instance_dir, 'v2v-nbd-%d.pid' % index),
+            source_path=source_path).to_dict())
+    return records
 
 
 class CutoverDestination(object):
@@ -92,6 +119,21 @@ class CutoverDestination(object):
                         '%(dir)s', {'dir': instance_dir}, instance=instance)
             return
         try:
+            # An earlier attempt's exports hold its disks open (qemu-nbd's
+            # image lock): they are leftovers too, stopped first. Only
+            # a qemu-nbd started with a pid file of this directory stops.
+            stopped = self._half.stop_leftovers(
+                paths.confine(CONF.instances_path, instance_dir))
+            if stopped:
+                LOG.warning('Stopped %(n)d NBD export(s) an earlier '
+                            'attempt left running in %(dir)s',
+                            {'n': stopped, 'dir': instance_dir},
+                            instance=instance)
+        except Exception as e:
+            LOG.warning('Cannot stop the NBD exports left in %(dir)s: '
+                        '%(err)s', {'dir': instance_dir, 'err': e},
+                        instance=instance)
+        try:
             leftovers.clear_instance_dir(CONF.instances_path, instance_dir)
         except disks.DiskError as e:
             LOG.warning('Not removing %(dir)s: %(err)s',
@@ -112,17 +154,30 @@ class CutoverDestination(object):
         return cutover_disk_info(record.plan, disk_info)
 
     def export(self, instance, record, disk_info, migrate_data):
-        """After Nova precreated the disks: export them, record it."""
+        """After Nova precreated the disks: record the exports, start them.
+
+        EXPORTED is recorded, with the exports' pid files, before any
+        ``qemu-nbd`` starts: a pre_live_migration interrupted in between
+        leaves a phase that says exports may run here and where they are
+        (for Nova's rollback, the start-up recovery and a retry's
+        :meth:`clear_leftover`). The records with where each export
+        listens follow once they run.
+
+        :raises: V2VCutoverFailed, and what writing the record raises
+            (then nothing was started)
+        """
         planned = {d.path: d for d in record.plan.disks}
         wanted = [(info['path'], planned[info['path']].dest_format)
                   for info in jsonutils.loads(disk_info or '[]')
                   if info['path'] in planned]
         instance_dir = nova_internals.instance_path_at_destination(
             instance, migrate_data)
+        record.set_exports(planned_exports(instance, wanted, instance_dir))
+        record.record_phase(v2v_record.EXPORTED)
         records = self._half.export(instance, wanted, instance_dir,
                                     source=record.source_peer)
         record.set_exports(records)
-        record.record_phase(v2v_record.EXPORTED)
+        record.save()
 
     def rollback(self, context, instance, migrate_data):
         """Stop every NBD export of the instance on this host."""

@@ -23,6 +23,7 @@ rolling deployment), and a guest whose definition the V2V reader cannot
 read.
 """
 
+from nova.virt import driver
 from oslo_log import log as logging
 
 from nova_v2v import conf
@@ -52,6 +53,13 @@ def translate_xml(xml, plan):
         xml, plan.hardware_changes,
         disk_formats={d.path: d.dest_format for d in plan.disks},
         unmappable=CONF.v2v.unmappable_devices)
+
+
+def attached_volumes(block_device_info):
+    """The device names of the guest's volumes, from Nova's mapping."""
+    return tuple(
+        str(bdm.get('mount_device') or '').rsplit('/', 1)[-1] or '?'
+        for bdm in driver.block_device_info_get_mapping(block_device_info))
 
 
 class Prechecks(object):
@@ -134,7 +142,8 @@ class Prechecks(object):
             shared_instance_path=dest_check_data.is_shared_instance_path,
             shared_block_storage=dest_check_data.is_shared_block_storage,
             volume_backed=bool(dest_check_data.obj_attr_is_set(
-                'is_volume_backed') and dest_check_data.is_volume_backed))
+                'is_volume_backed') and dest_check_data.is_volume_backed),
+            volumes=attached_volumes(block_device_info))
 
     def _read_guest(self, instance, block_device_info, with_sizes):
         """The guest's profile, or None when it cannot be read."""

@@ -40,6 +40,7 @@ from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import driver
 from nova_v2v.virt.libvirt import live_tuning
+from nova_v2v.virt.libvirt import prechecks
 from nova_v2v.virt.libvirt import record as v2v_record
 from tests import v2v_fixtures
 
@@ -498,6 +499,30 @@ class RefusalMappingTestCase(test.NoDBTestCase):
         e = v2v_common.refusal_to_exception(planner.PlanRefused('why'), 'h')
         self.assertIsInstance(e, v2v_exception.V2VMigrationRefused)
         self.assertEqual('V2V migration refused: why', str(e))
+
+    def test_volumes_attached_typed(self):
+        e = v2v_common.refusal_to_exception(planner.PlanRefused(
+            'why', planner.VOLUMES_ATTACHED), 'h')
+        self.assertIsInstance(e, v2v_exception.V2VCutoverVolumesAttached)
+        # A pre-check error: the conductor tries another host.
+        self.assertIsInstance(e, exception.MigrationPreCheckError)
+        self.assertEqual('V2V migration refused: why', str(e))
+
+
+class AttachedVolumesTestCase(test.NoDBTestCase):
+
+    def test_device_names_from_nova_mapping(self):
+        info = {'root_device_name': '/dev/vda',
+                'ephemerals': [{'device_name': '/dev/vdc'}],
+                'block_device_mapping': [
+                    {'mount_device': '/dev/vda', 'connection_info': {}},
+                    {'mount_device': '/dev/vdb', 'connection_info': {}}]}
+        self.assertEqual(('vda', 'vdb'), prechecks.attached_volumes(info))
+
+    def test_none(self):
+        self.assertEqual((), prechecks.attached_volumes(None))
+        self.assertEqual((), prechecks.attached_volumes(
+            {'block_device_mapping': []}))
 
 
 class LiveMigrationTestCase(_DriverTestBase):
