@@ -556,7 +556,8 @@ def resolve_held(ctx, fault):
         migration = inject.db_migration_uuid(ctx.layout, fault.migration_id)
         ctx.cloud('resource', 'provider', 'allocation', 'delete', migration)
         steps.append('allocation of migration %s deleted' % migration)
-        ctx.cloud('server', 'set', '--state', 'active', guest.id)
+        ctx.cloud('server', 'set', '--state', 'active', '--auto-approve',
+                  guest.id)
         steps.append('server set active')
         inject.destroy(ctx.lab, 'a', fault.name, undefine=True)
         inject.remove_instance_dir(ctx.layout, 'a', guest.instance_dir())
@@ -698,7 +699,8 @@ def remove_guest(ctx, guest, fault, timeout=120):
     inst = inject.db_instance(ctx.layout, guest.id)
     if not inst.get('deleted'):
         if inst.get('task_state') or inst.get('vm_state') == 'error':
-            ctx.client().send('server', 'set', '--state', 'error', guest.id)
+            ctx.client().send('server', 'set', '--state', 'error',
+                              '--auto-approve', guest.id)
         ctx.client().send('server', 'delete', guest.id)
         deadline = time.monotonic() + timeout
         while not inject.db_instance(ctx.layout, guest.id).get('deleted'):

@@ -526,7 +526,8 @@ class TestResolveHeld(testtools.TestCase):
         self.assertEqual([
             mock.call('resource', 'provider', 'allocation', 'delete',
                       'mig-uuid'),
-            mock.call('server', 'set', '--state', 'active', UUID)],
+            mock.call('server', 'set', '--state', 'active', '--auto-approve',
+                      UUID)],
             self.ctx.cloud.call_args_list)
 
     def test_the_clone_does_not_run(self):
