@@ -142,6 +142,11 @@ CELLS = (
     # activity cannot be sampled within [v2v] cutover_activity_timeout,
     # nor its removal confirmed: CloneStateUnknown, the server held in
     # ERROR, nothing destroyed; README's resolution then follows the clone.
+    # Seen so when the link fell before the source's sampling connection
+    # was open (each reconnection fails in ~3 s). When it fell after, a
+    # sample hung until the link came back (61 s, past the 30 s timeout)
+    # and the product's last look proved the clone: completed (2026-12-06,
+    # main at b2f21a7); which one the cell gets is a race so far.
     Cell(13, LINK_DOWN, CLONE_RUNNING, HELD,
          'the clone can be neither proven nor removed: held in ERROR, '
          'README\'s resolution follows the running clone'),
