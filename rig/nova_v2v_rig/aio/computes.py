@@ -21,7 +21,12 @@ namespaces (``nsenter --mount --uts`` into the host's libvirtd): there
 instance store ``/var/lib/nova/instances`` is that host's, and the hostname
 is ``labhost-X``. Nothing of the compute itself dials a lab address: live
 migrations are peer-to-peer, the source libvirtd (in its network namespace)
-dials ``qemu+tcp://labhost-Y/system``.
+dials ``qemu+tcp://labhost-Y/system``; a V2V cutover's clone is defined
+and watched through a relay (:func:`relay_command`) that runs in the
+source host's network namespace and carries the connection to the
+destination libvirtd's TCP listener across the lab's link, as in
+production, where the source's compute talks to the destination's
+libvirtd over TCP or TLS.
 
 Configuration: the control plane's nova.conf, then ``compute-X.conf`` with
 the per-host lines below and nova-v2v's compute part written by
@@ -46,6 +51,12 @@ LOG = logging.getLogger(__name__)
 
 NSENTER = '/usr/bin/nsenter'
 QEMU_NBD = '/usr/bin/qemu-nbd'
+SOCAT = '/usr/bin/socat'
+# The lab's libvirtd listens for plain TCP on its lab address
+# (nova_v2v_rig.lab.hosts: listen_tcp, auth_tcp "none"), libvirt's port.
+LIBVIRTD_TCP_PORT = 16509
+RELAY_PREFIX = 'clone-relay-'
+RELAY_TIMEOUT = 10
 # The product's filtered listener of a cutover's exports.
 LISTEN = 'nova-v2v-nbd-listen'
 DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
@@ -125,30 +136,75 @@ def compute_conf(layout, host, shared=False):
     return lines
 
 
-def socket_link(layout, hostname_):
-    """Where the computes find lab host ``hostname_``'s libvirt socket."""
-    return os.path.join(layout.run_dir, 'libvirt', '%s-sock' % hostname_)
+def relay_socket(layout, host, hostname_):
+    """The socket where host ``host``'s compute reaches ``hostname_``.
+
+    :param host: the lab host of the compute (``a``, ``b``)
+    :param hostname_: the destination's host name (``labhost-b``), or
+        ``%s`` for :func:`clone_uri`'s template
+    """
+    return os.path.join(layout.run_dir, 'libvirt', 'from-%s' % host,
+                        '%s-sock' % hostname_)
 
 
-def clone_uri(layout):
-    """``[v2v] clone_uri``: the destination's libvirtd by its socket.
+def clone_uri(layout, host):
+    """``[v2v] clone_uri`` of host ``host``'s compute: through its relay.
 
     A compute is in the root network namespace and never dials a lab
-    address: at a V2V cutover it defines the clone through the unix socket
-    of the destination's libvirtd (linked by :func:`link_sockets`), while
-    the libvirt daemons migrate peer to peer inside the lab's network.
+    address: at a V2V cutover it defines and watches the clone through a
+    unix socket of the all-in-one's run dir, where a relay in the compute's
+    lab host's network namespace (:func:`relay_command`) carries the
+    connection to the destination libvirtd's TCP listener across the lab's
+    link: the link down cuts the source's control of the clone, as it
+    would in production.
     """
-    return 'qemu:///system?socket=%s' % socket_link(layout, '%s')
+    return 'qemu:///system?socket=%s' % relay_socket(layout, host, '%s')
 
 
-def link_sockets(layout, lab):
-    """Link each lab host's libvirt socket under the all-in-one's run dir."""
-    for host in sorted(lab_hosts.HOSTS):
-        link = socket_link(layout, hostname(host))
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        if os.path.lexists(link):
-            os.unlink(link)
-        os.symlink(lab.socket_path(host), link)
+def relay_name(host, other):
+    """The state file's record name of ``host``'s relay to ``other``."""
+    return '%s%s-%s' % (RELAY_PREFIX, host, other)
+
+
+def relay_command(layout, lab, host, other):
+    """The relay from host ``host``'s compute to host ``other``'s libvirtd.
+
+    ``socat`` in lab host ``host``'s network namespace (``nsenter --net``
+    only: the socket is in the all-in-one's run dir, which the computes
+    see in their lab host's mount namespace): it accepts on a unix socket
+    and, for each connection, dials ``other``'s libvirtd on its lab
+    address, as ``host``'s own libvirtd dials it for a live migration.
+    """
+    return [NSENTER, '--net=/run/netns/%s' % lab.netns(host), '--', SOCAT,
+            'UNIX-LISTEN:%s,fork,unlink-early,mode=600'
+            % relay_socket(layout, host, hostname(other)),
+            'TCP:%s:%d' % (lab.ip(other), LIBVIRTD_TCP_PORT)]
+
+
+def relay_pairs():
+    """``(host, other)`` for every ordered pair of lab hosts."""
+    return [(host, other) for host in sorted(lab_hosts.HOSTS)
+            for other in sorted(lab_hosts.HOSTS) if other != host]
+
+
+def start_relays(layout, lab, state):
+    """Start the relays that do not run yet (recorded in ``state``)."""
+    for host, other in relay_pairs():
+        name = relay_name(host, other)
+        record = state['services'].get(name)
+        if record and procs.alive(record):
+            continue
+        path = relay_socket(layout, host, hostname(other))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.lexists(path):
+            os.unlink(path)
+        record = procs.spawn(layout, name,
+                             relay_command(layout, lab, host, other),
+                             needle=path)
+        state['services'][name] = record
+        layout.save(state)
+        procs.wait_ready(name, record,
+                         lambda p=path: os.path.exists(p), RELAY_TIMEOUT)
 
 
 def nbd_wrapper(layout, host):
@@ -273,7 +329,7 @@ def write_conf(layout, host, v2v_options=None, shared=False, extra=()):
         compute_conf(layout, host, shared) + [tuple(line)
                                               for line in extra]))
     options = {'storage_id': storage_id(host, shared),
-               'clone_uri': clone_uri(layout),
+               'clone_uri': clone_uri(layout, host),
                # The compute cannot reach the exports' address (see above).
                'cutover_release_probe': 'false'}
     if shared:
@@ -363,7 +419,7 @@ def up(layout, lab, timeout=180, v2v_options=None, shared=False,
         raise paths.AioError('the control plane is not up: run '
                              '"nova-v2v-aio up" first')
     pids = lab_pids(lab)
-    link_sockets(layout, lab)
+    start_relays(layout, lab, state)
     passwords = layout.passwords()
     start = time.monotonic()
     # A second of slack: the heartbeat times are whole seconds.
@@ -408,19 +464,25 @@ def up(layout, lab, timeout=180, v2v_options=None, shared=False,
 
 
 def down(layout):
-    """Stop the computes only (``nova-v2v-aio down`` stops them too)."""
+    """Stop the computes and their relays (``nova-v2v-aio down`` too)."""
     state = layout.load()
     stopped = []
     if not state:
         return {'stopped': stopped}
     names = sorted(n for n in state['services'] if is_compute(n))
-    if not names:
+    relays = sorted(n for n in state['services'] if is_relay(n))
+    if not names and not relays:
         return {'stopped': stopped}
     # In parallel: nova-compute 34 may hang in its graceful shutdown
     # (thread pool) until procs.stop's SIGKILL, 30 s later.
-    with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
-        results = dict(zip(names, pool.map(
-            lambda n: procs.stop(state['services'][n]), names)))
+    results = {}
+    if names:
+        with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+            results = dict(zip(names, pool.map(
+                lambda n: procs.stop(state['services'][n]), names)))
+    # The relays after the computes that used them.
+    results.update((n, procs.stop(state['services'][n])) for n in relays)
+    names += relays
     for name in names:
         if results[name]:
             del state['services'][name]
@@ -434,3 +496,7 @@ def down(layout):
 
 def is_compute(name):
     return name.startswith('nova-compute-')
+
+
+def is_relay(name):
+    return name.startswith(RELAY_PREFIX)

@@ -525,6 +525,75 @@ def observe(ctx, fault, obs, since):
     fault.observe(obs, fault.mark.text())
 
 
+def resolve_held(ctx, fault):
+    """README's resolution of a held cutover whose clone runs.
+
+    "When a cutover's clone state is unknown", the clone runs: the source
+    destroyed, Nova's record moved to the destination in the cell
+    database, the migration's allocation on the source deleted, the server
+    set ACTIVE, the source's domain undefined and its directory removed.
+    The guest has no port and no volume (steps 3 of the README).
+
+    :returns: ``{'steps': [...], 'error': why it stopped, or absent}``
+    """
+    guest = fault.guest
+    steps = []
+    done = {'steps': steps}
+    try:
+        state = inject.domain_state(ctx.lab, 'b', fault.name)
+        writes = inject.write_requests(ctx.lab, 'b', fault.name)
+        steps.append('clone on %s: state %s, %s write requests'
+                     % (HOST_B, state, writes))
+        if not (state == inject.libvirt.VIR_DOMAIN_RUNNING or (
+                state == inject.libvirt.VIR_DOMAIN_PAUSED and writes)):
+            raise inject.InjectError('the clone does not run (state %s, '
+                                     '%s writes)' % (state, writes))
+        if not inject.destroy(ctx.lab, 'a', fault.name):
+            raise inject.InjectError('no source domain on %s' % HOST_A)
+        steps.append('source destroyed')
+        inject.db_follow_clone(ctx.layout, guest.id, HOST_B)
+        steps.append('instance record on %s' % HOST_B)
+        migration = inject.db_migration_uuid(ctx.layout, fault.migration_id)
+        ctx.cloud('resource', 'provider', 'allocation', 'delete', migration)
+        steps.append('allocation of migration %s deleted' % migration)
+        ctx.cloud('server', 'set', '--state', 'active', '--auto-approve',
+                  guest.id)
+        steps.append('server set active')
+        inject.destroy(ctx.lab, 'a', fault.name, undefine=True)
+        inject.remove_instance_dir(ctx.layout, 'a', guest.instance_dir())
+        steps.append('source undefined, its directory removed')
+    except Exception as exc:
+        LOG.exception('README\'s resolution of %s', guest.id)
+        done['error'] = '%s: %s' % (type(exc).__name__, exc)
+    LOG.info('Resolution of held %(id)s: %(steps)s%(err)s',
+             {'id': guest.id, 'steps': '; '.join(steps),
+              'err': ' (%s)' % done['error'] if 'error' in done else ''})
+    return done
+
+
+_AFTER_RESOLUTION = ('running_on', 'writing', 'records_lost',
+                     'records_written', 'records_verified', 'leftovers')
+
+
+def resolve_and_observe(ctx, fault, obs):
+    """For a held outcome: README's resolution, then observe again.
+
+    ``obs`` keeps the held state's record (the cell's outcome) and gets
+    the copies, records and leftovers of the resolved server, and
+    ``obs['resolved']`` (its record after the resolution).
+    """
+    done = resolve_held(ctx, fault)
+    after = dict(obs)
+    for key in _AFTER_RESOLUTION:
+        after.pop(key, None)
+    observe(ctx, fault, after, time.time())
+    for key in _AFTER_RESOLUTION:
+        obs[key] = after.get(key)
+    done.update(host=after.get('host'), vm_state=after.get('vm_state'),
+                task_state=after.get('task_state'))
+    obs[faults.RESOLVED] = done
+
+
 def _new_migration(ctx, uuid, before, sent, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -544,7 +613,7 @@ def retry(ctx, fault, obs):
     writing, 0 records lost, nothing left on labhost-a.
     """
     guest = fault.guest
-    if faults.outcome(obs) == faults.COMPLETED:
+    if faults.outcome(obs) == faults.COMPLETED or obs.get(faults.RESOLVED):
         return faults.RETRY_NA
     if (obs.get('vm_state'), obs.get('task_state'), obs.get('host')) != (
             'active', None, HOST_A):
@@ -630,7 +699,8 @@ def remove_guest(ctx, guest, fault, timeout=120):
     inst = inject.db_instance(ctx.layout, guest.id)
     if not inst.get('deleted'):
         if inst.get('task_state') or inst.get('vm_state') == 'error':
-            ctx.client().send('server', 'set', '--state', 'error', guest.id)
+            ctx.client().send('server', 'set', '--state', 'error',
+                              '--auto-approve', guest.id)
         ctx.client().send('server', 'delete', guest.id)
         deadline = time.monotonic() + timeout
         while not inject.db_instance(ctx.layout, guest.id).get('deleted'):
@@ -679,6 +749,9 @@ def run_cell(ctx, item):
                         item.number, SETTLE_TIMEOUT)
         fault.release()
         observe(ctx, fault, obs, time.time())
+        if item.outcome == faults.HELD and (
+                faults.outcome(obs) == faults.HELD):
+            resolve_and_observe(ctx, fault, obs)
         # The retry runs where a move runs without the fault (the small
         # store unmounted: the serial log is read from the host's own).
         fault.cleanup()

@@ -146,6 +146,26 @@ def db_migration(layout, uuid, after_id=0):
     return {'id': int(rows[0][0]), 'status': rows[0][1]}
 
 
+def db_migration_uuid(layout, migration_id):
+    rows = query(layout, 'SELECT uuid FROM migrations WHERE id=%d'
+                 % int(migration_id))
+    return rows[0][0] if rows else None
+
+
+def follow_clone_sql(uuid, host):
+    """README's step 2 of a held cutover whose clone runs: the update."""
+    return ('UPDATE instances SET host=%(host)s, node=%(host)s, '
+            'compute_id=(SELECT id FROM compute_nodes WHERE '
+            'hypervisor_hostname=%(host)s AND deleted=0) WHERE uuid=%(uuid)s'
+            ' AND deleted=0' % {'host': _sql_text(host),
+                                'uuid': _sql_text(uuid)})
+
+
+def db_follow_clone(layout, uuid, host):
+    """Nova's record of the instance on ``host`` (its node of the name)."""
+    query(layout, follow_clone_sql(uuid, host))
+
+
 # -- processes of the all-in-one and the lab ----------------------------------
 
 def compute_record(layout, host):
@@ -454,6 +474,32 @@ def pause(lab, host, name):
         return dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED
     finally:
         conn.close()
+
+
+def write_requests(lab, host, name):
+    """Write requests of domain ``name``'s disks on ``host`` (or None)."""
+    return _on_domain(lab, host, name, lambda dom: sum(
+        dom.blockStats(dev)[2] for dev in _disk_targets(dom)))
+
+
+def destroy(lab, host, name, undefine=False):
+    """Destroy domain ``name`` on ``host``, maybe undefine; False if none."""
+    def stop(dom):
+        if dom.isActive():
+            dom.destroy()
+        if undefine:
+            dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+        return True
+    return bool(_on_domain(lab, host, name, stop))
+
+
+def remove_instance_dir(layout, host, instance_dir):
+    """Remove the instance's directory on ``host``; True if it was there."""
+    path = host_path(layout, host, instance_dir)
+    if not os.path.isdir(path):
+        return False
+    processutils.execute('rm', '-rf', '--one-file-system', path)
+    return True
 
 
 def running_on(lab, name):

@@ -29,6 +29,7 @@ GATE = {
     'mariadb-server': '/usr/sbin/mariadbd, mariadb-install-db',
     'mariadb-client': '/usr/bin/mariadb (databases and users)',
     'rabbitmq-server': '/usr/lib/rabbitmq/bin/rabbitmq-server, epmd',
+    'socat': '/usr/bin/socat (the relay of a cutover\'s clone control)',
 }
 BUILD = {
     'gcc': 'builds uWSGI and libvirt-python',

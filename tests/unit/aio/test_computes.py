@@ -82,9 +82,11 @@ class TestComputes(testtools.TestCase):
         self.assertEqual(['aio-lab-a-local'], values['v2v', 'storage_id'])
         # Nothing of the compute dials a lab address (root namespace).
         self.assertEqual(['false'], values['v2v', 'cutover_release_probe'])
+        # The clone's control goes through host a's relay (lab link).
         self.assertEqual(
             ['qemu:///system?socket=%s'
-             % computes.socket_link(self.layout, '%s')],
+             % os.path.join(self.layout.run_dir, 'libvirt', 'from-a',
+                            '%s-sock')],
             values['v2v', 'clone_uri'])
         self.assertEqual(['labhost-a'], values['DEFAULT', 'host'])
         self.assertTrue(os.path.isdir(self.layout.data('nova', 'a',
@@ -107,6 +109,60 @@ class TestComputes(testtools.TestCase):
         # A plain line: not validated against the product's options.
         self.assertEqual(['30'], values['v2v', 'not_yet_an_option'])
         self.assertEqual(['raw'], values['v2v', 'disk_formats'])
+
+    def test_clone_uri_per_source_host(self):
+        self.assertEqual(
+            'qemu:///system?socket=%s/libvirt/from-b/labhost-a-sock'
+            % self.layout.run_dir, computes.clone_uri(self.layout, 'b')
+            % 'labhost-a')
+
+    def test_relay_command(self):
+        # In host a's network namespace (never the root one's), from the
+        # socket of host a's compute to host b's libvirtd TCP listener.
+        argv = computes.relay_command(self.layout, self.lab, 'a', 'b')
+        self.assertEqual(
+            ['/usr/bin/nsenter', '--net=/run/netns/nv2v-lab-a', '--',
+             '/usr/bin/socat',
+             'UNIX-LISTEN:%s/libvirt/from-a/labhost-b-sock,fork,'
+             'unlink-early,mode=600' % self.layout.run_dir,
+             'TCP:10.77.0.2:16509'], argv)
+        self.assertFalse([a for a in argv if a.startswith(('--mount',
+                                                           '--uts'))])
+        self.assertEqual(
+            'TCP:10.77.0.1:16509',
+            computes.relay_command(self.layout, self.lab, 'b', 'a')[-1])
+
+    @mock.patch.object(procs, 'wait_ready')
+    @mock.patch.object(procs, 'spawn')
+    @mock.patch.object(procs, 'alive')
+    def test_start_relays(self, alive, spawn, wait_ready):
+        state = paths.new_state()
+        running = {'pid': 7, 'pgid': 7, 'needle': 'x'}
+        state['services']['clone-relay-b-a'] = running
+        self.layout.makedirs()
+        stale = computes.relay_socket(self.layout, 'a', 'labhost-b')
+        os.makedirs(os.path.dirname(stale))
+        with open(stale, 'w'):
+            pass
+        alive.side_effect = lambda record: record is running
+        spawn.side_effect = lambda lo, name, argv, needle: {
+            'pid': 8, 'pgid': 8, 'argv': argv, 'needle': needle}
+        computes.start_relays(self.layout, self.lab, state)
+        # Only the relay that did not run, its stale socket removed first.
+        self.assertEqual(1, spawn.call_count)
+        self.assertFalse(os.path.lexists(stale))
+        saved = self.layout.load()['services']
+        self.assertEqual(
+            computes.relay_command(self.layout, self.lab, 'a', 'b'),
+            saved['clone-relay-a-b']['argv'])
+        self.assertEqual(stale, saved['clone-relay-a-b']['needle'])
+        self.assertEqual(running, saved['clone-relay-b-a'])
+        name, record, check, timeout = wait_ready.call_args[0]
+        self.assertEqual('clone-relay-a-b', name)
+        self.assertFalse(check())
+        with open(stale, 'w'):
+            pass
+        self.assertTrue(check())
 
     def test_command_enters_mount_and_uts_not_net(self):
         argv = computes.command(self.layout, 'a', 1234)
@@ -136,6 +192,7 @@ class TestComputes(testtools.TestCase):
         self.assertRaises(paths.AioError, computes.up, self.layout,
                           self.lab)
 
+    @mock.patch.object(computes, 'start_relays')
     @mock.patch.object(computes.time, 'sleep')
     @mock.patch.object(identity, 'hypervisors',
                        return_value={'labhost-a': 'up', 'labhost-b': 'up'})
@@ -145,7 +202,8 @@ class TestComputes(testtools.TestCase):
     @mock.patch.object(procs, 'alive')
     @mock.patch.object(computes, 'lab_pids',
                        return_value={'a': 11, 'b': 12})
-    def test_up(self, lab_pids, alive, spawn, hosts, hypervisors, sleep):
+    def test_up(self, lab_pids, alive, spawn, hosts, hypervisors, sleep,
+                start_relays):
         state = paths.new_state()
         state['services']['nova-conductor'] = {'pid': 1, 'pgid': 1}
         self.layout.save(state)
@@ -185,9 +243,9 @@ class TestComputes(testtools.TestCase):
         self.assertIn('exec /usr/bin/nsenter --mount=/proc/$pid/ns/mnt', text)
         with open(os.path.join(bindir, 'scp')) as f:
             self.assertIn('cp --sparse=always /dev/fd/3 "$target"', f.read())
-        # The destination's libvirtd is reached by its socket.
-        self.assertEqual(self.lab.socket_path('b'), os.readlink(
-            computes.socket_link(self.layout, 'labhost-b')))
+        # The relays to the destinations' libvirtd start with them.
+        start_relays.assert_called_once_with(self.layout, self.lab,
+                                             mock.ANY)
         discover = self.execute.call_args[0]
         self.assertEqual(['cell_v2', 'discover_hosts', '--verbose'],
                          list(discover[-3:]))
@@ -207,6 +265,20 @@ class TestComputes(testtools.TestCase):
         self.layout.save(state)
         self.assertEqual({'stopped': ['nova-compute-a']},
                          computes.down(self.layout))
+        self.assertEqual(['nova-conductor'],
+                         list(self.layout.load()['services']))
+
+    @mock.patch.object(procs, 'stop', return_value=True)
+    def test_down_stops_relays_after_computes(self, stop):
+        state = paths.new_state()
+        state['services'] = {'clone-relay-a-b': {'pid': 7},
+                             'nova-compute-a': {'pid': 5},
+                             'nova-conductor': {'pid': 1}}
+        self.layout.save(state)
+        self.assertEqual({'stopped': ['nova-compute-a', 'clone-relay-a-b']},
+                         computes.down(self.layout))
+        self.assertEqual([{'pid': 5}, {'pid': 7}],
+                         [c[0][0] for c in stop.call_args_list])
         self.assertEqual(['nova-conductor'],
                          list(self.layout.load()['services']))
 

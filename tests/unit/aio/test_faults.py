@@ -44,12 +44,18 @@ def _obs(outcome, **kw):
     obs = {'source': A, 'dest': B, 'effect': 'injected',
            'migration': want.migration,
            'host': A if want.host == faults.SOURCE else B,
-           'vm_state': 'active', 'task_state': None,
+           'vm_state': want.vm_state, 'task_state': None,
            'writing': True, 'records_lost': 0, 'records_written': 10,
            'records_verified': 10, 'leftovers': [],
-           'retry': (faults.RETRY_NA if outcome == faults.COMPLETED
+           'retry': (faults.RETRY_NA if outcome in (faults.COMPLETED,
+                                                    faults.HELD)
                      else faults.RETRY_OK)}
     obs['running_on'] = [obs['host']]
+    if outcome == faults.HELD:
+        # README's resolution made Nova's record follow the clone.
+        obs['resolved'] = {'steps': ['...'], 'host': B,
+                           'vm_state': 'active', 'task_state': None}
+        obs['running_on'] = [B]
     obs.update(kw)
     return obs
 
@@ -81,8 +87,10 @@ class TestTable(testtools.TestCase):
     def test_the_contract_outcomes(self):
         got = {c.number: c.outcome for c in faults.CELLS}
         self.assertEqual(faults.CANCELLED, got[1])
-        for number in (2, 3, 6, 8, 10, 11, 13, 16):
+        for number in (2, 3, 6, 8, 10, 11, 16):
             self.assertEqual(faults.COMPLETED, got[number], number)
+        # The link down past the activity timeout: CloneStateUnknown.
+        self.assertEqual(faults.HELD, got[13])
         for number in (4, 5, 7, 9, 12, 14, 15):
             self.assertEqual(faults.ROLLED_BACK, got[number], number)
 
@@ -158,6 +166,32 @@ class TestProblems(testtools.TestCase):
         found = self._problems(4, effect=None, missed='pid unchanged')
         self.assertEqual(['the fault did not take effect: pid unchanged'],
                          found)
+
+    def test_held_needs_readmes_resolution(self):
+        self.assertEqual([], self._problems(13))
+        self.assertIn('README\'s resolution did not run',
+                      self._problems(13, resolved=None))
+        found = self._problems(13, resolved={
+            'error': 'InjectError: the clone does not run', 'host': A,
+            'vm_state': 'error', 'task_state': None})
+        self.assertIn('README\'s resolution failed: InjectError: the clone '
+                      'does not run', found)
+        self.assertIn('after README\'s resolution: on labhost-a, error, '
+                      'task None; not ACTIVE on labhost-b', found)
+
+    def test_held_copy_where_the_resolved_record_is(self):
+        self.assertEqual(['the copy runs on labhost-a, Nova says labhost-b'],
+                         self._problems(13, running_on=[A]))
+        self.assertEqual(['retry: ok, not n/a'],
+                         self._problems(13, retry=faults.RETRY_OK))
+
+    def test_held_is_not_rolled_back(self):
+        # The server held in ERROR where the contract says rolled back.
+        found = self._problems(15, vm_state='error', migration='error',
+                               reason_seen=True)
+        self.assertIn('outcome held, not rolled back', found)
+        self.assertIn('vm_state error, not active', found)
+        self.assertEqual('held', faults.outcome(_obs(faults.HELD)))
 
     def test_the_other_outcome_fails(self):
         # Rolled back where the contract says completed: not "either".
@@ -515,3 +549,64 @@ class TestRebind(testtools.TestCase):
         execute.assert_called_once_with(
             'nsenter', '--mount=/proc/7/ns/mnt', '--', 'mount', '--bind',
             os.path.join(hdir, 'passwd'), '/etc/passwd')
+
+
+class TestResolveHeld(testtools.TestCase):
+    """README's resolution of a held cutover, as the cell performs it."""
+
+    def setUp(self):
+        super().setUp()
+        self.ctx = mock.Mock()
+        self.fault = mock.Mock()
+        self.fault.name = 'instance-1'
+        self.fault.migration_id = 7
+        self.fault.guest.id = UUID
+        self.fault.guest.instance_dir.return_value = '/var/lib/x/' + UUID
+        self.inject = self.useFixture(fixtures.MockPatchObject(
+            faultgate, 'inject')).mock
+        self.inject.libvirt = inject.libvirt
+        self.inject.InjectError = inject.InjectError
+        self.inject.db_migration_uuid.return_value = 'mig-uuid'
+        self.inject.write_requests.return_value = 12
+        self.inject.destroy.return_value = True
+
+    def test_the_clone_runs(self):
+        self.inject.domain_state.return_value = (
+            inject.libvirt.VIR_DOMAIN_RUNNING)
+        done = faultgate.resolve_held(self.ctx, self.fault)
+        self.assertNotIn('error', done)
+        self.assertEqual(
+            [mock.call.domain_state(self.ctx.lab, 'b', 'instance-1'),
+             mock.call.write_requests(self.ctx.lab, 'b', 'instance-1'),
+             mock.call.destroy(self.ctx.lab, 'a', 'instance-1'),
+             mock.call.db_follow_clone(self.ctx.layout, UUID, 'labhost-b'),
+             mock.call.db_migration_uuid(self.ctx.layout, 7),
+             mock.call.destroy(self.ctx.lab, 'a', 'instance-1',
+                               undefine=True),
+             mock.call.remove_instance_dir(self.ctx.layout, 'a',
+                                           '/var/lib/x/' + UUID)],
+            self.inject.mock_calls)
+        self.assertEqual([
+            mock.call('resource', 'provider', 'allocation', 'delete',
+                      'mig-uuid'),
+            mock.call('server', 'set', '--state', 'active', '--auto-approve',
+                      UUID)],
+            self.ctx.cloud.call_args_list)
+
+    def test_the_clone_does_not_run(self):
+        # Not this resolution's case: nothing is touched.
+        self.inject.domain_state.return_value = (
+            inject.libvirt.VIR_DOMAIN_SHUTOFF)
+        done = faultgate.resolve_held(self.ctx, self.fault)
+        self.assertIn('the clone does not run', done['error'])
+        self.inject.destroy.assert_not_called()
+        self.inject.db_follow_clone.assert_not_called()
+        self.ctx.cloud.assert_not_called()
+
+    def test_follow_clone_sql(self):
+        sql = inject.follow_clone_sql(UUID, 'labhost-b')
+        self.assertEqual(
+            "UPDATE instances SET host='labhost-b', node='labhost-b', "
+            "compute_id=(SELECT id FROM compute_nodes WHERE "
+            "hypervisor_hostname='labhost-b' AND deleted=0) WHERE "
+            "uuid='%s' AND deleted=0" % UUID, sql)
