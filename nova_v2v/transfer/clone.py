@@ -40,6 +40,7 @@ import libvirt
 import libvirt_qemu
 from oslo_log import log as logging
 
+from nova_v2v.transfer import deadline as call_deadline
 from nova_v2v.transfer import exception
 
 LOG = logging.getLogger(__name__)
@@ -54,6 +55,10 @@ ACTIVITY_POLL = 1.0
 LAST_LOOK_SAMPLES = 3
 # Seconds a guest-ping of the clone's guest agent may take.
 AGENT_TIMEOUT = 2
+# The most one look at the clone (its lookup, or one sample of its disks
+# and agent) may take: the destination's libvirt, across the link, may
+# not answer at all (deadline.call_within).
+SAMPLE_TIMEOUT = 10
 GUEST_PING = '{"execute": "guest-ping"}'
 AGENT_PROOF = 'its guest agent answered guest-ping'
 
@@ -318,6 +323,13 @@ def agent_answers(clone, timeout=AGENT_TIMEOUT):
         return False
 
 
+def _sample(clone, devs, agent):
+    """``(active, {dev: write requests}, agent answered)`` of the clone."""
+    if not clone.isActive():
+        return False, {}, False
+    return True, write_requests(clone, devs), agent and agent_answers(clone)
+
+
 def wait_for_activity(lookup, devs, timeout, agent=False, settle=0,
                       poll=ACTIVITY_POLL):
     """Wait until the running clone's guest shows activity.
@@ -329,8 +341,10 @@ def wait_for_activity(lookup, devs, timeout, agent=False, settle=0,
     seconds after their first writes (the settle window counts within
     ``timeout``). When the destination's libvirt fails meanwhile (its
     libvirtd restarted, the link to it went down: the clone's QEMU may
-    run on), the clone is looked up again at the next sample, until the
-    deadline.
+    run on) or does not answer a look within :data:`SAMPLE_TIMEOUT` (or
+    the time left), the clone is looked up again at the next sample,
+    until the deadline: the wait ends at ``timeout``, whatever the link
+    does.
 
     :param lookup: ``f() -> virDomain`` of the clone, called for the
         first sample and again after a libvirt error (it may reconnect)
@@ -346,20 +360,23 @@ def wait_for_activity(lookup, devs, timeout, agent=False, settle=0,
         samples
     """
     watch = ActivityWatch(agent, settle)
-    deadline = time.monotonic() + timeout
+    now = time.monotonic()
+    deadline = now + timeout
     clone = None
     failure = None
     while True:
+        # Each look within the time left (as of the last sample).
+        bound = min(SAMPLE_TIMEOUT, max(deadline - now, 0))
         try:
             if clone is None:
-                clone = lookup()
-            if not clone.isActive():
+                clone = call_deadline.call_within(bound, lookup)
+            active, latest, answered = call_deadline.call_within(
+                bound, _sample, clone, devs, agent)
+            if not active:
                 raise exception.CloneNotProven(
                     'the clone %s stopped before its guest showed activity'
                     % clone.name(), watch=watch)
-            latest = write_requests(clone, devs)
-            answered = agent and agent_answers(clone)
-        except libvirt.libvirtError as exc:
+        except (libvirt.libvirtError, exception.NoAnswer) as exc:
             LOG.warning('The destination\'s libvirt failed while the '
                         'clone\'s activity was sampled (%(err)s); looking '
                         'the clone up again', {'err': exc})
@@ -404,19 +421,22 @@ def last_look(lookup, devs, watch, poll=ACTIVITY_POLL):
         libvirt failed, or no disk of the running clone could be read)
     """
     try:
-        clone = lookup()
+        clone = call_deadline.call_within(SAMPLE_TIMEOUT, lookup)
     except libvirt.libvirtError as exc:
         if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
             return None
         raise exception.CloneStateUnknown(
             'the clone could not be looked up: %s' % exc) from exc
-    for _sample in range(LAST_LOOK_SAMPLES):
+    except exception.NoAnswer as exc:
+        raise exception.CloneStateUnknown(
+            'the clone could not be looked up: %s' % exc) from exc
+    for _look in range(LAST_LOOK_SAMPLES):
         try:
-            if not clone.isActive():
+            active, sample, answered = call_deadline.call_within(
+                SAMPLE_TIMEOUT, _sample, clone, devs, watch.agent)
+            if not active:
                 return None
-            sample = write_requests(clone, devs)
-            answered = watch.agent and agent_answers(clone)
-        except libvirt.libvirtError as exc:
+        except (libvirt.libvirtError, exception.NoAnswer) as exc:
             raise exception.CloneStateUnknown(
                 'the clone\'s activity could not be read: %s' % exc
             ) from exc

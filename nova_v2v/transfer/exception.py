@@ -35,6 +35,10 @@ class SyncFailed(TransferError):
     """A disk synchronisation (block copy) job failed or vanished."""
 
 
+class NoAnswer(TransferError):
+    """Another host's libvirt did not answer a call in time."""
+
+
 class CutoverRefused(TransferError):
     """The cutover was not started: the mirror is not intact.
 

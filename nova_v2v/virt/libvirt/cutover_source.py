@@ -58,6 +58,7 @@ from nova_v2v import exception as v2v_exception
 from nova_v2v.hardware import translate
 from nova_v2v import notifications
 from nova_v2v.planning import profile
+from nova_v2v.transfer import deadline as call_deadline
 from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import prechecks
@@ -65,6 +66,11 @@ from nova_v2v.virt.libvirt import record as v2v_record
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
+
+# The most the removal of a failed clone may take (connecting to the
+# destination's libvirt, destroying and undefining the clone): past it the
+# removal is not confirmed and nothing is restarted (CloneStateUnknown).
+REMOVE_TIMEOUT = 30
 
 
 class CutoverState(object):
@@ -546,10 +552,14 @@ class CutoverSource(object):
         :returns: True when no clone of the instance runs on ``dest``,
             False when that cannot be confirmed (it may run: leave the
             source stopped)
-        :raises: what opening the connection raises
+        :raises: what opening the connection raises; NoAnswer when the
+            destination's libvirt did not answer within REMOVE_TIMEOUT
         """
-        with self._destination(dest) as conn:
-            removed = self._half.remove_clone(conn, instance.uuid)
+        def remove():
+            with self._destination(dest) as conn:
+                return self._half.remove_clone(conn, instance.uuid)
+
+        removed = call_deadline.call_within(REMOVE_TIMEOUT, remove)
         LOG.info('V2V cutover: the clone on %(dest)s %(what)s',
                  {'dest': dest, 'what': 'is removed' if removed else
                   'may still run'}, instance=instance)

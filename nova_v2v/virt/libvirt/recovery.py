@@ -59,6 +59,8 @@ from oslo_log import log as logging
 from nova_v2v import conf
 from nova_v2v.hardware import translate
 from nova_v2v import paths
+from nova_v2v.transfer import deadline as call_deadline
+from nova_v2v.transfer import exception as transfer_exception
 from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import nova_internals
@@ -558,34 +560,15 @@ class Recovery(object):
 
 
 def _within(timeout, func, *args):
-    """``func(*args)``, in a thread of its own, for at most ``timeout`` s.
-
-    A libvirt call to another host cannot be interrupted: with the link
-    down, opening the connection alone waits for TCP to give up (minutes),
-    and Nova's ``init_host`` would wait as long for each cutover. The
-    thread is left to end by itself (it closes what it opened).
+    """``func(*args)`` for at most ``timeout`` s (:mod:`deadline`).
 
     :raises: CloneUnknown when ``func`` did not return in time; what
         ``func`` raised otherwise
     """
-    outcome = {}
-
-    def run():
-        try:
-            outcome['value'] = func(*args)
-        except Exception as exc:
-            outcome['error'] = exc
-
-    worker = threading.Thread(target=run, name='v2v-recovery-probe',
-                              daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise CloneUnknown('the destination\'s libvirt did not answer '
-                           'within %ss' % timeout)
-    if 'error' in outcome:
-        raise outcome['error']
-    return outcome['value']
+    try:
+        return call_deadline.call_within(timeout, func, *args)
+    except transfer_exception.NoAnswer as exc:
+        raise CloneUnknown(str(exc))
 
 
 def _close(conn):

@@ -14,6 +14,7 @@
 
 """The clone's start on the destination, its removal when it fails."""
 
+import threading
 import unittest
 from unittest import mock
 
@@ -343,6 +344,44 @@ class WaitForActivityTest(unittest.TestCase):
         self.assertEqual('the clone showed no guest activity within 1 s '
                          '(no disk written; the destination\'s libvirt '
                          'failed: unreachable)', str(ctx.exception))
+
+
+class HangingDestinationTest(unittest.TestCase):
+    """A destination that never answers does not stretch the bounds."""
+
+    def setUp(self):
+        super().setUp()
+        self.never = threading.Event()
+        self.addCleanup(self.never.set)
+        patcher = mock.patch.object(clone_mod, 'SAMPLE_TIMEOUT', 0.1)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _hang(self, *args):
+        self.never.wait()
+
+    def test_the_wait_ends_at_its_timeout(self):
+        with mock.patch.object(clone_mod.time, 'sleep'):
+            with self.assertRaises(exception.CloneNotProven) as ctx:
+                clone_mod.wait_for_activity(self._hang, ['vda'], 0.3)
+        self.assertIn('did not answer within', str(ctx.exception))
+
+    def test_a_hung_sample_ends_the_same(self):
+        clone = mock.Mock()
+        clone.isActive.side_effect = self._hang
+        with mock.patch.object(clone_mod.time, 'sleep'):
+            self.assertRaises(exception.CloneNotProven,
+                              clone_mod.wait_for_activity,
+                              mock.Mock(return_value=clone), ['vda'], 0.3)
+
+    def test_the_last_look_cannot_tell(self):
+        watch = clone_mod.ActivityWatch(settle=10)
+        self.assertRaises(exception.CloneStateUnknown, clone_mod.last_look,
+                          self._hang, ['vda'], watch)
+        clone = mock.Mock()
+        clone.blockStats.side_effect = self._hang
+        self.assertRaises(exception.CloneStateUnknown, clone_mod.last_look,
+                          mock.Mock(return_value=clone), ['vda'], watch)
 
 
 class LastLookTest(unittest.TestCase):

@@ -20,6 +20,7 @@ the engine's order; the engine's own sequence is tested in
 ``tests/unit/transfer``.
 """
 
+import threading
 from unittest import mock
 
 from nova import objects
@@ -563,6 +564,16 @@ class RecoveryHelpersTestCase(_SourceTestBase):
         self.conn.isAlive.return_value = False
         self.assertFalse(self.source.remove_clone(self.instance, 'dest'))
         clone.undefine.assert_not_called()
+
+    def test_remove_clone_that_hangs_is_given_up(self):
+        never = threading.Event()
+        self.addCleanup(never.set)
+        clone = self.conn.lookupByUUIDString.return_value
+        clone.destroy.side_effect = lambda: never.wait()
+        with mock.patch.object(cutover_source, 'REMOVE_TIMEOUT', 0.2):
+            self.assertRaises(transfer_exception.NoAnswer,
+                              self.source.remove_clone, self.instance,
+                              'dest')
 
     def test_restart_source(self):
         with mock.patch.object(cutover_transfer.cutover, 'restart_source',
