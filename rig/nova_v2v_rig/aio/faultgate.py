@@ -39,6 +39,8 @@ import time
 
 from oslo_log import log as logging
 
+from nova_v2v.transfer import clone as clone_mod
+from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import record as v2v_record
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import computes
@@ -290,8 +292,11 @@ class LinkDown(Fault):
 
     def __init__(self, ctx, item, guest):
         super().__init__(ctx, item, guest)
+        # Past the product's bounds: the wait, one more look at the
+        # clone, its removal (the move ends first: the link comes up then).
         self.hold = (SYNC_TIMEOUT + 60 if item.phase == faults.SYNCING
-                     else ACTIVITY_TIMEOUT + 30)
+                     else ACTIVITY_TIMEOUT + clone_mod.SAMPLE_TIMEOUT +
+                     cutover_source.REMOVE_TIMEOUT + 30)
         self.down_at = None
         self.down_for = None
 

@@ -142,11 +142,10 @@ CELLS = (
     # activity cannot be sampled within [v2v] cutover_activity_timeout,
     # nor its removal confirmed: CloneStateUnknown, the server held in
     # ERROR, nothing destroyed; README's resolution then follows the clone.
-    # Seen so when the link fell before the source's sampling connection
-    # was open (each reconnection fails in ~3 s). When it fell after, a
-    # sample hung until the link came back (61 s, past the 30 s timeout)
-    # and the product's last look proved the clone: completed (2026-12-06,
-    # main at b2f21a7); which one the cell gets is a race so far.
+    # Each look at the clone and its removal are bounded in time
+    # (nova_v2v.transfer.deadline): a look that hangs on the cut link
+    # ends with the wait, whether the link fell before or after the
+    # source's sampling connection opened.
     Cell(13, LINK_DOWN, CLONE_RUNNING, HELD,
          'the clone can be neither proven nor removed: held in ERROR, '
          'README\'s resolution follows the running clone'),
