@@ -212,11 +212,11 @@ driver for its new disk bus). The source guest stays stopped on the source
 host, with its domain and its disks, until the clone's guest shows activity:
 when the instance's image sets ``hw_qemu_guest_agent=yes``, its QEMU guest
 agent answering a ping (its writes then prove nothing); otherwise its disks
-still written ``[v2v] cutover_activity_settle`` seconds after their first
-writes. That is the point of no return: the source guest is then removed
-and the move completes. If this does not happen within this many seconds
-(or the clone stops), the clone is destroyed, the source guest runs again
-from its untouched disks and the move fails with the reason "the clone
+written again past the ``[v2v] cutover_activity_settle`` seconds that follow
+their first writes. That is the point of no return: the source guest is then
+removed and the move completes. If this does not happen within this many
+seconds (or the clone stops), the clone is destroyed, the source guest runs
+again from its untouched disks and the move fails with the reason "the clone
 showed no guest activity within N s (what was missing)".
 
 Set it above the time the slowest guest takes from power on to its guest
@@ -240,10 +240,12 @@ saves its environment into ``grubenv``, the Windows boot manager writes
 ``bootstat.dat``), and a translated guest whose kernel lacks the driver of
 its new disk bus then hangs without writing again. Removing the source guest
 then would lose the guest. The clone is proven only when its disks' write
-requests grew between a first sample with writes and a sample at least this
-many seconds later. A guest that runs writes on (logs, journals, its
-applications); the longer the window, the surer the proof, the longer the
-source waits before its removal (the clone's guest runs meanwhile).
+requests grow past the last sample taken within this many seconds of the
+first sample with writes: writes that stop inside the window (a boot
+loader's, over a second or two) prove nothing. A guest that runs writes on
+(logs, journals, its applications); the longer the window, the surer the
+proof, the longer the source waits before its removal (the clone's guest
+runs meanwhile).
 
 The window counts within ``[v2v] cutover_activity_timeout``, which must be
 larger: the source's pre-check refuses a cutover otherwise. When the image

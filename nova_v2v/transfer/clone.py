@@ -195,7 +195,7 @@ def start_clone_retrying(dest_conn, xml, verify_clone, timeout,
             time.sleep(delay)
 
 
-def guest_activity(first, latest, elapsed, settle):
+def guest_activity(first, latest, elapsed, settle, baseline=None):
     """Whether the clone's guest writes on, from two samples.
 
     The decision of :class:`ActivityWatch` on writes, without libvirt.
@@ -204,8 +204,11 @@ def guest_activity(first, latest, elapsed, settle):
     kernel runs (GRUB's ``save_env`` into ``grubenv``, the Windows boot
     manager into ``bootstat.dat``), and a translated guest whose kernel
     has no driver for its new disk bus then hangs without writing again
-    (the classic V2V failure). A guest whose disks are still written
-    ``settle`` seconds after its first writes runs.
+    (the classic V2V failure). A guest whose disks are written again
+    after the ``settle`` seconds that follow its first writes runs: the
+    writes that count are those made after the last sample inside that
+    window (``baseline``), not those of a boot loader that went on for a
+    second or two.
 
     :param first: ``{disk dev: write requests}`` of the first sample with
         writes
@@ -213,12 +216,15 @@ def guest_activity(first, latest, elapsed, settle):
     :param elapsed: seconds between the two samples
     :param settle: seconds the writes must go on after the first sample
         (``[v2v] cutover_activity_settle``)
+    :param baseline: ``{disk dev: write requests}`` of the last sample
+        inside the settle window (default: ``first``)
     :returns: what proved it (text for the log), or None
     """
     if elapsed < settle:
         return None
+    base = first if baseline is None else baseline
     grown = sorted(dev for dev, count in latest.items()
-                   if dev in first and count > first[dev])
+                   if dev in base and count > base[dev])
     if not grown:
         return None
     return 'its disk(s) %s written on %d s after its first writes (%s)' % (
@@ -244,6 +250,8 @@ class ActivityWatch(object):
         # monotonic time; the latest sample and its time.
         self.first = None
         self.since = None
+        # The last sample inside the settle window: writes past it prove.
+        self.baseline = None
         self.latest = None
         self.latest_at = None
 
@@ -251,8 +259,8 @@ class ActivityWatch(object):
         """What proves the guest runs (text for the log)."""
         if self.agent:
             return 'its guest agent answering guest-ping'
-        return ('its disks still written %d s after their first writes'
-                % self.settle)
+        return ('its disks written again past the %d s that follow their '
+                'first writes' % self.settle)
 
     def add(self, sample, agent_answered, now):
         """Take a sample of the clone in.
@@ -268,16 +276,20 @@ class ActivityWatch(object):
             return AGENT_PROOF if agent_answered else None
         if self.first is not None and any(
                 dev in sample and sample[dev] < count
-                for dev, count in self.first.items()):
+                for dev, count in self.baseline.items()):
             # Lower counts: another QEMU process than the one sampled
             # first (the domain was restarted); its writes count anew.
-            self.first = self.since = None
+            self.first = self.since = self.baseline = None
         if self.first is None:
             if any(count > 0 for count in sample.values()):
                 self.first, self.since = dict(sample), now
+                self.baseline = dict(sample)
+            return None
+        if now - self.since < self.settle:
+            self.baseline = dict(sample)
             return None
         return guest_activity(self.first, sample, now - self.since,
-                              self.settle)
+                              self.settle, self.baseline)
 
     def missing(self):
         """What the guest did not show (text for the failure's reason)."""

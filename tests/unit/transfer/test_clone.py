@@ -208,8 +208,8 @@ class ActivityWatchTest(unittest.TestCase):
     def test_rules(self):
         self.assertEqual('its guest agent answering guest-ping',
                          clone_mod.ActivityWatch(agent=True).rule())
-        self.assertEqual('its disks still written 10 s after their first '
-                         'writes',
+        self.assertEqual('its disks written again past the 10 s that '
+                         'follow their first writes',
                          clone_mod.ActivityWatch(settle=10).rule())
 
 
@@ -274,6 +274,26 @@ class WaitForActivityTest(unittest.TestCase):
         # The samples, for one more look before the clone's removal.
         self.assertEqual(({'vda': 2}, 1), (ctx.exception.watch.first,
                                            ctx.exception.watch.since))
+
+    def test_writes_that_stop_inside_the_window_are_no_proof(self):
+        # A boot loader writing over two samples, then a hung kernel: the
+        # counts grew after the first writes, but not past the window.
+        self._times(0, 1, 2, 11, 12, 31)
+        self.clone.blockStats.side_effect = [_stats(2), _stats(5),
+                                             _stats(5), _stats(5),
+                                             _stats(5)]
+        self.assertRaises(exception.CloneNotProven,
+                          clone_mod.wait_for_activity, self.lookup, ['vda'],
+                          30, settle=10)
+
+    def test_writes_past_the_window_prove(self):
+        self._times(0, 1, 2, 11, 12)
+        self.clone.blockStats.side_effect = [_stats(2), _stats(5),
+                                             _stats(5), _stats(6)]
+        proof = clone_mod.wait_for_activity(self.lookup, ['vda'], 30,
+                                            settle=10)
+        self.assertEqual('its disk(s) vda written on 11 s after its first '
+                         'writes (2 -> 6 write requests)', proof)
 
     def test_no_activity_within_the_timeout(self):
         self._times(0.0, 0.5, 1.5)
