@@ -555,11 +555,27 @@ class CutoverSource(object):
         :raises: what opening the connection raises; NoAnswer when the
             destination's libvirt did not answer within REMOVE_TIMEOUT
         """
+        abandoned = threading.Event()
+
         def remove():
             with self._destination(dest) as conn:
-                return self._half.remove_clone(conn, instance.uuid)
+                if abandoned.is_set():
+                    # Given up meanwhile: the cutover is held, nothing may
+                    # change under the operator's check.
+                    return False
+                removed = self._half.remove_clone(conn, instance.uuid)
+            if abandoned.is_set():
+                LOG.critical('V2V cutover: the removal of the clone on '
+                             '%(dest)s ended after it was given up (%(res)s);'
+                             ' the server is held: check the clone before '
+                             'resolving it', {'dest': dest, 'res':
+                                              'removed' if removed else
+                                              'not confirmed'},
+                             instance=instance)
+            return removed
 
-        removed = call_deadline.call_within(REMOVE_TIMEOUT, remove)
+        removed = call_deadline.call_within(REMOVE_TIMEOUT, remove,
+                                            abandoned=abandoned)
         LOG.info('V2V cutover: the clone on %(dest)s %(what)s',
                  {'dest': dest, 'what': 'is removed' if removed else
                   'may still run'}, instance=instance)

@@ -55,6 +55,7 @@ from nova.objects import fields as obj_fields
 from nova import utils as nova_utils
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import guest as libvirt_guest
+from nova.virt.libvirt import host as libvirt_host
 from nova.virt.libvirt import migration as libvirt_migrate
 from nova.virt.libvirt import utils as libvirt_utils
 from oslo_context import context as common_context
@@ -121,6 +122,10 @@ FUNCTIONS = {
     'nova.virt.libvirt.utils.get_instance_path_at_destination': (
         'instance', 'migrate_data'),
     'nova.utils.get_image_from_system_metadata': ('system_meta',),
+    # The destination's connection, wrapped as Nova's Host wraps its own.
+    'nova.utils.tpool_wrap': ('target', 'autowrap'),
+    'nova.virt.libvirt.host.Host._get_libvirt_proxy_classes': (
+        'libvirt_module',),
     'nova.virt.libvirt.vif.LibvirtGenericVIFDriver.get_config': (
         'self', 'instance', 'vif', 'image_meta', 'flavor', 'virt_type'),
     'nova.virt.libvirt.host.Host.get_guest': ('self', 'instance'),
@@ -429,10 +434,19 @@ class NovaLibvirt(object):
 
     @staticmethod
     def open_destination(uri):
-        """A libvirt connection to ``uri``; the caller closes it."""
+        """A libvirt connection to ``uri``; the caller closes it.
+
+        Wrapped as Nova's ``Host`` wraps its own: under Nova's eventlet
+        concurrency mode every libvirt call then runs in a native thread
+        (a call blocking in C would otherwise block the process, and no
+        time bound of the cutover could fire); unwrapped in Nova's native
+        threading mode.
+        """
         lv = libvirt()
         auth = [[getattr(lv, name) for name in _CRED_TYPES], _no_auth, None]
-        return lv.openAuth(uri, auth, 0)
+        proxy = nova_utils.tpool_wrap(
+            lv, autowrap=libvirt_host.Host._get_libvirt_proxy_classes(lv))
+        return proxy.openAuth(uri, auth, 0)
 
 
 # -- the recovery of an interrupted cutover at start-up -------------------

@@ -301,20 +301,26 @@ class Recovery(object):
         """Destroy and undefine the clone; CloneUnknown if unconfirmed.
 
         Unconfirmed also when the destination's libvirt did not answer
-        within PROBE_TIMEOUT.
+        within PROBE_TIMEOUT; a removal given up then does not act later.
         """
-        _within(PROBE_TIMEOUT, self._remove_clone_now, instance, dest)
+        abandoned = threading.Event()
+        _within(PROBE_TIMEOUT, self._remove_clone_now, instance, dest,
+                abandoned, abandoned=abandoned)
 
-    def _remove_clone_now(self, instance, dest):
+    def _remove_clone_now(self, instance, dest, abandoned):
         lv = nova_internals.libvirt()
         conn = self._open(dest)
         try:
+            if abandoned.is_set():
+                raise CloneUnknown('the removal of the clone on %s was '
+                                   'given up before it began' % dest)
             clone = self._lookup(conn, instance)
             if clone is None:
                 return
             # Destroyed whatever its state (a paused clone is active too),
-            # then undefined; it must be gone (an undefined domain that
-            # still runs would be transient).
+            # then undefined; it must be gone. A destroy that failed ends
+            # the removal: undefining a clone whose QEMU did not die would
+            # leave it running as a transient domain.
             for step in (clone.destroy, clone.undefine):
                 try:
                     step()
@@ -322,6 +328,8 @@ class Recovery(object):
                     LOG.warning('V2V: removing the clone on %(dest)s: '
                                 '%(err)s', {'dest': dest, 'err': exc},
                                 instance=instance)
+                    if step == clone.destroy and _may_run(clone):
+                        break
             if self._lookup(conn, instance) is not None:
                 raise CloneUnknown('the clone on %s is still defined after '
                                    'its removal' % dest)
@@ -559,14 +567,22 @@ class Recovery(object):
         return swept
 
 
-def _within(timeout, func, *args):
-    """``func(*args)`` for at most ``timeout`` s (:mod:`deadline`).
+def _may_run(dom):
+    """Whether domain ``dom`` may still run (True when unreadable)."""
+    try:
+        return bool(dom.isActive())
+    except Exception:
+        return True
+
+
+def _within(timeout, func, *args, **kwargs):
+    """``func(*args, **kwargs)`` for at most ``timeout`` s (:mod:`deadline`).
 
     :raises: CloneUnknown when ``func`` did not return in time; what
         ``func`` raised otherwise
     """
     try:
-        return call_deadline.call_within(timeout, func, *args)
+        return call_deadline.call_within(timeout, func, *args, **kwargs)
     except transfer_exception.NoAnswer as exc:
         raise CloneUnknown(str(exc))
 

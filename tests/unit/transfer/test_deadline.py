@@ -39,3 +39,27 @@ class CallWithinTest(unittest.TestCase):
             deadline.call_within(0.2, never.wait)
         self.assertLess(time.monotonic() - start, 5)
         self.assertIn('did not answer within 0.2s', str(ctx.exception))
+
+    def test_a_native_thread_call_is_given_up_under_eventlet(self):
+        # The unit tests run monkey-patched (as Nova's): a native sleep in
+        # eventlet's native threads stands for a proxied libvirt call
+        # blocking in C.
+        from eventlet import patcher
+        from eventlet import tpool
+        self.assertTrue(patcher.is_monkey_patched('thread'))
+        native_sleep = patcher.original('time').sleep
+        start = time.monotonic()
+        self.assertRaises(exception.NoAnswer, deadline.call_within, 0.3,
+                          tpool.execute, native_sleep, 2)
+        self.assertLess(time.monotonic() - start, 1.5)
+
+    def test_abandoned_is_set_when_given_up(self):
+        never = threading.Event()
+        self.addCleanup(never.set)
+        abandoned = threading.Event()
+        self.assertRaises(exception.NoAnswer, deadline.call_within, 0.1,
+                          never.wait, abandoned=abandoned)
+        self.assertTrue(abandoned.is_set())
+        abandoned.clear()
+        deadline.call_within(5, int, abandoned=abandoned)
+        self.assertFalse(abandoned.is_set())

@@ -21,6 +21,7 @@ the engine's order; the engine's own sequence is tested in
 """
 
 import threading
+import time
 from unittest import mock
 
 from nova import objects
@@ -144,8 +145,9 @@ class PhasesTestCase(_SourceTestBase):
         cutover_transfer.clone.wait_for_activity.assert_called_once_with(
             mock.ANY, ['sda'], 300, agent=False, settle=10)
         self.assertIn('waiting up to 300 s for the guest of the clone '
-                      'instance-00000001 to show activity: its disks still '
-                      'written 10 s after their first writes',
+                      'instance-00000001 to show activity: its disks '
+                      'written again past the 10 s that follow their first '
+                      'writes',
                       self.stdlog.logger.output)
         self.conn.lookupByUUIDString.assert_called_once_with(
             self.instance.uuid)
@@ -574,6 +576,29 @@ class RecoveryHelpersTestCase(_SourceTestBase):
             self.assertRaises(transfer_exception.NoAnswer,
                               self.source.remove_clone, self.instance,
                               'dest')
+
+    def test_remove_clone_given_up_does_not_act_later(self):
+        opened = threading.Event()
+        release = threading.Event()
+        self.addCleanup(release.set)
+        real_open = self.source.nova.open_destination
+
+        def slow_open(uri):
+            opened.set()
+            release.wait()
+            return real_open(uri)
+
+        self.source.nova.open_destination = slow_open
+        clone = self.conn.lookupByUUIDString.return_value
+        with mock.patch.object(cutover_source, 'REMOVE_TIMEOUT', 0.2):
+            self.assertRaises(transfer_exception.NoAnswer,
+                              self.source.remove_clone, self.instance,
+                              'dest')
+        self.assertTrue(opened.is_set())
+        release.set()
+        time.sleep(0.3)
+        clone.destroy.assert_not_called()
+        clone.undefine.assert_not_called()
 
     def test_restart_source(self):
         with mock.patch.object(cutover_transfer.cutover, 'restart_source',

@@ -342,6 +342,18 @@ class HoldTestCase(_ResolveTestBase):
         self.fault.assert_not_called()
         self.assertEqual('migrating', self.instance.task_state)
 
+    def test_a_clone_that_survives_its_destroy_is_not_undefined(self):
+        clone = self._clone(active=True)
+        self.lv.libvirtError = type('libvirtError', (Exception,), {})
+        clone.destroy.side_effect = self.lv.libvirtError('busy')
+        clone.isActive.side_effect = None
+        clone.isActive.return_value = True
+
+        self._resolve(v2v_record.CLONE_RUNNING)
+
+        clone.undefine.assert_not_called()
+        self.domain.resume.assert_not_called()
+
     def test_rolled_back_removes_a_clone_found(self):
         self.useFixture(fixtures.MockPatch(
             'nova_v2v.virt.libvirt.nova_internals.source_bdms'))
