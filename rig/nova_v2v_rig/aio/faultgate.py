@@ -82,6 +82,9 @@ STORE_MIB = 512
 STORE_SLACK = 256 * 1024
 STORE_MBIT = 80
 STORE_COPY_LEFT = 16 << 20
+# README's check of a held clone: its write requests read twice this many
+# seconds apart ([v2v] cutover_activity_settle's default).
+CHECK_SETTLE = 10
 # The slowed copy (cell 16).
 SLOW_MBIT = 40
 LOG_WAIT = 20
@@ -536,7 +539,8 @@ def resolve_held(ctx, fault):
     "When a cutover's clone state is unknown", the clone runs: the source
     destroyed, Nova's record moved to the destination in the cell
     database, the migration's allocation on the source deleted, the server
-    set ACTIVE, the source's domain undefined and its directory removed.
+    set ACTIVE and unlocked (the product locked it), the source's domain
+    undefined and its directory removed.
     The guest has no port and no volume (steps 3 of the README).
 
     :returns: ``{'steps': [...], 'error': why it stopped, or absent}``
@@ -545,14 +549,21 @@ def resolve_held(ctx, fault):
     steps = []
     done = {'steps': steps}
     try:
+        # README's check, the product's own rule: the clone's disks
+        # written again past [v2v] cutover_activity_settle (the lab guest
+        # has no agent).
         state = inject.domain_state(ctx.lab, 'b', fault.name)
         writes = inject.write_requests(ctx.lab, 'b', fault.name)
-        steps.append('clone on %s: state %s, %s write requests'
-                     % (HOST_B, state, writes))
-        if not (state == inject.libvirt.VIR_DOMAIN_RUNNING or (
-                state == inject.libvirt.VIR_DOMAIN_PAUSED and writes)):
+        time.sleep(CHECK_SETTLE)
+        later = inject.write_requests(ctx.lab, 'b', fault.name)
+        steps.append('clone on %s: state %s, %s then %s write requests %d s'
+                     ' later' % (HOST_B, state, writes, later, CHECK_SETTLE))
+        if not (state == inject.libvirt.VIR_DOMAIN_RUNNING and
+                writes is not None and later is not None and
+                later > writes):
             raise inject.InjectError('the clone does not run (state %s, '
-                                     '%s writes)' % (state, writes))
+                                     '%s then %s writes)' % (state, writes,
+                                                             later))
         if not inject.destroy(ctx.lab, 'a', fault.name):
             raise inject.InjectError('no source domain on %s' % HOST_A)
         steps.append('source destroyed')
@@ -564,6 +575,13 @@ def resolve_held(ctx, fault):
         ctx.cloud('server', 'set', '--state', 'active', '--auto-approve',
                   guest.id)
         steps.append('server set active')
+        if not inject.db_instance(ctx.layout, guest.id).get('locked'):
+            raise inject.InjectError('the held server was not locked')
+        ctx.cloud('server', 'unlock', guest.id)
+        if inject.db_instance(ctx.layout, guest.id).get('locked'):
+            raise inject.InjectError('the server is still locked after '
+                                     '"server unlock"')
+        steps.append('server unlocked')
         inject.destroy(ctx.lab, 'a', fault.name, undefine=True)
         inject.remove_instance_dir(ctx.layout, 'a', guest.instance_dir())
         steps.append('source undefined, its directory removed')

@@ -109,7 +109,7 @@ def log_phases(text, uuid):
 # Nova's default [DEFAULT] instance_name_template.
 INSTANCE_NAME = 'instance-%08x'
 _INSTANCE_COLUMNS = ('id', 'uuid', 'host', 'vm_state', 'task_state',
-                     'deleted')
+                     'deleted', 'locked')
 
 
 def _instance(rows):
@@ -118,11 +118,12 @@ def _instance(rows):
     found = dict(zip(_INSTANCE_COLUMNS, rows[0]))
     found['name'] = INSTANCE_NAME % int(found['id'])
     found['deleted'] = found['deleted'] not in (None, '0')
+    found['locked'] = found.get('locked') not in (None, '0', 'NULL')
     return found
 
 
 def db_instance(layout, uuid):
-    """``{id, uuid, name, host, vm_state, task_state, deleted}``."""
+    """``{id, uuid, name, host, vm_state, task_state, deleted, locked}``."""
     return _instance(query(layout, 'SELECT %s FROM instances WHERE uuid=%s'
                            % (', '.join(_INSTANCE_COLUMNS),
                               _sql_text(uuid))))

@@ -567,20 +567,28 @@ class TestResolveHeld(testtools.TestCase):
         self.inject.libvirt = inject.libvirt
         self.inject.InjectError = inject.InjectError
         self.inject.db_migration_uuid.return_value = 'mig-uuid'
-        self.inject.write_requests.return_value = 12
+        self.inject.write_requests.side_effect = [12, 40]
+        self.inject.db_instance.side_effect = [{'locked': True},
+                                               {'locked': False}]
         self.inject.destroy.return_value = True
+        self.sleep = self.useFixture(fixtures.MockPatchObject(
+            faultgate.time, 'sleep')).mock
 
     def test_the_clone_runs(self):
         self.inject.domain_state.return_value = (
             inject.libvirt.VIR_DOMAIN_RUNNING)
         done = faultgate.resolve_held(self.ctx, self.fault)
         self.assertNotIn('error', done)
+        self.sleep.assert_called_once_with(faultgate.CHECK_SETTLE)
         self.assertEqual(
             [mock.call.domain_state(self.ctx.lab, 'b', 'instance-1'),
+             mock.call.write_requests(self.ctx.lab, 'b', 'instance-1'),
              mock.call.write_requests(self.ctx.lab, 'b', 'instance-1'),
              mock.call.destroy(self.ctx.lab, 'a', 'instance-1'),
              mock.call.db_follow_clone(self.ctx.layout, UUID, 'labhost-b'),
              mock.call.db_migration_uuid(self.ctx.layout, 7),
+             mock.call.db_instance(self.ctx.layout, UUID),
+             mock.call.db_instance(self.ctx.layout, UUID),
              mock.call.destroy(self.ctx.lab, 'a', 'instance-1',
                                undefine=True),
              mock.call.remove_instance_dir(self.ctx.layout, 'a',
@@ -590,8 +598,26 @@ class TestResolveHeld(testtools.TestCase):
             mock.call('resource', 'provider', 'allocation', 'delete',
                       'mig-uuid'),
             mock.call('server', 'set', '--state', 'active', '--auto-approve',
-                      UUID)],
+                      UUID),
+            mock.call('server', 'unlock', UUID)],
             self.ctx.cloud.call_args_list)
+
+    def test_a_clone_that_wrote_once_does_not_run(self):
+        # README's check is the product's rule: writes that go on.
+        self.inject.domain_state.return_value = (
+            inject.libvirt.VIR_DOMAIN_RUNNING)
+        self.inject.write_requests.side_effect = [12, 12]
+        done = faultgate.resolve_held(self.ctx, self.fault)
+        self.assertIn('the clone does not run', done['error'])
+        self.inject.destroy.assert_not_called()
+
+    def test_a_lock_that_stays_fails(self):
+        self.inject.domain_state.return_value = (
+            inject.libvirt.VIR_DOMAIN_RUNNING)
+        self.inject.db_instance.side_effect = [{'locked': True},
+                                               {'locked': True}]
+        done = faultgate.resolve_held(self.ctx, self.fault)
+        self.assertIn('still locked', done['error'])
 
     def test_the_clone_does_not_run(self):
         # Not this resolution's case: nothing is touched.
