@@ -88,6 +88,9 @@ CHECK_SETTLE = 10
 # The slowed copy (cell 16).
 SLOW_MBIT = 40
 LOG_WAIT = 20
+# How long the other host may take to finish Nova's clean-up after the move
+# ended (an asynchronous cast).
+LEFTOVER_WAIT = 30
 FINAL = gate.FINAL
 ENDED = v2v_record.AFTER_NO_RETURN + (v2v_record.ROLLED_BACK,
                                       v2v_record.CLONE_UNKNOWN)
@@ -525,11 +528,20 @@ def observe(ctx, fault, obs, since):
         except Exception as exc:
             LOG.warning('Reading the records on %s: %s', obs['host'], exc)
     others = [h for h in sorted(gate.LAB_HOST) if h != obs['host']]
-    obs['leftovers'] = []
-    for host in others:
-        obs['leftovers'] += inject.leftovers(
-            ctx.layout, ctx.lab, gate.LAB_HOST[host], fault.name,
-            guest.instance_dir(), guest.id)
+    # Nova's rollback casts the destination's clean-up
+    # (rollback_live_migration_at_destination) before it marks the
+    # migration: the other host may still be cleaning up, for a while after
+    # a restart.
+    deadline = time.monotonic() + LEFTOVER_WAIT
+    while True:
+        obs['leftovers'] = []
+        for host in others:
+            obs['leftovers'] += inject.leftovers(
+                ctx.layout, ctx.lab, gate.LAB_HOST[host], fault.name,
+                guest.instance_dir(), guest.id)
+        if not obs['leftovers'] or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     fault.observe(obs, fault.mark.text())
 
 
