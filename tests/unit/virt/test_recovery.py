@@ -219,6 +219,15 @@ class _ResolveTestBase(test.NoDBTestCase):
 class HoldTestCase(_ResolveTestBase):
     """The clone's state unknown: nothing destroyed, ERROR, a fault."""
 
+    def _rollback_through_nova(self):
+        """What a rollback through Nova's recover_method reads, stubbed."""
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.source_bdms'))
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.migrate_data_from_json'))
+        self.useFixture(fixtures.MockPatchObject(
+            rec.Recovery, '_forget_migrate_data'))
+
     def test_unreachable_destination_in_a_clone_phase(self):
         details = self._assert_held(self._resolve(v2v_record.CLONE_RUNNING))
 
@@ -251,12 +260,7 @@ class HoldTestCase(_ResolveTestBase):
 
     def test_unreachable_destination_before_the_clone_rolls_back(self):
         """No clone can exist yet: an unreachable destination is no stop."""
-        self.useFixture(fixtures.MockPatch(
-            'nova_v2v.virt.libvirt.nova_internals.source_bdms'))
-        self.useFixture(fixtures.MockPatch(
-            'nova_v2v.virt.libvirt.nova_internals.migrate_data_from_json'))
-        self.useFixture(fixtures.MockPatchObject(
-            rec.Recovery, '_forget_migrate_data'))
+        self._rollback_through_nova()
 
         self.assertFalse(self._resolve(v2v_record.SOURCE_STOPPED))
 
@@ -326,12 +330,7 @@ class HoldTestCase(_ResolveTestBase):
 
     def test_rolled_back_with_the_destination_unreachable(self):
         """The clone's removal was confirmed: no hold, no false fault."""
-        self.useFixture(fixtures.MockPatch(
-            'nova_v2v.virt.libvirt.nova_internals.source_bdms'))
-        self.useFixture(fixtures.MockPatch(
-            'nova_v2v.virt.libvirt.nova_internals.migrate_data_from_json'))
-        self.useFixture(fixtures.MockPatchObject(
-            rec.Recovery, '_forget_migrate_data'))
+        self._rollback_through_nova()
 
         self.assertFalse(self._resolve(v2v_record.ROLLED_BACK))
 
@@ -355,12 +354,7 @@ class HoldTestCase(_ResolveTestBase):
         self.domain.resume.assert_not_called()
 
     def test_rolled_back_removes_a_clone_found(self):
-        self.useFixture(fixtures.MockPatch(
-            'nova_v2v.virt.libvirt.nova_internals.source_bdms'))
-        self.useFixture(fixtures.MockPatch(
-            'nova_v2v.virt.libvirt.nova_internals.migrate_data_from_json'))
-        self.useFixture(fixtures.MockPatchObject(
-            rec.Recovery, '_forget_migrate_data'))
+        self._rollback_through_nova()
         conn = self.nova.open_destination.return_value
         clone = self._clone(active=False)
         self.lv.libvirtError = type('libvirtError', (Exception,), {})
