@@ -27,6 +27,7 @@ from nova_v2v import notifications
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import gate
 from nova_v2v_rig.aio import images
+from nova_v2v_rig.aio import observe
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.lab import console as lab_console
 from nova_v2v_rig.lab import harness as lab_harness
@@ -69,10 +70,10 @@ class TestPureHelpers(testtools.TestCase):
             '... [instance: %s] V2V plan: shared-live from a (tcg) to b' % U2,
             '... [instance: %s] V2V plan: v2v-cutover from a (tcg) to b' % U1,
         ])
-        self.assertEqual('v2v-cutover', gate.planned_mode(log, U1))
-        self.assertEqual('shared-live', gate.planned_mode(log, U2))
-        self.assertIsNone(gate.planned_mode('', U1))
-        self.assertEqual('offline', gate.planned_mode(
+        self.assertEqual('v2v-cutover', observe.planned_mode(log, U1))
+        self.assertEqual('shared-live', observe.planned_mode(log, U2))
+        self.assertIsNone(observe.planned_mode('', U1))
+        self.assertEqual('offline', observe.planned_mode(
             '[instance: %s] V2V offline plan: offline from a (tcg) to b'
             % U1, U1))
 
@@ -175,14 +176,14 @@ class TestRunMove(testtools.TestCase):
             gate, 'read_records', side_effect=lambda *a: self.records))
         self.useFixture(fixtures.MockPatchObject(gate.time, 'sleep'))
         self.mode = self.useFixture(fixtures.MockPatchObject(
-            gate, 'planned_mode', return_value='block-live')).mock
+            observe, 'planned_mode', return_value='block-live')).mock
         self.watch = self.useFixture(fixtures.MockPatchObject(
-            gate, 'MigrationWatch')).mock
+            observe, 'MigrationWatch')).mock
         self.watch.return_value.seen = ['running', 'completed']
         self.watch.return_value.shown = {'status': 'running'}
         self.events = mock.Mock()
         self.events.wait_for.return_value = list(
-            gate.EXPECTED_EVENTS['block-live'])
+            observe.EXPECTED_EVENTS['block-live'])
         self.events.payload.return_value = {'mode': 'block-live'}
         self.left = self.useFixture(fixtures.MockPatchObject(
             gate, 'source_leftovers', return_value=[])).mock
@@ -308,19 +309,19 @@ class TestLeftovers(testtools.TestCase):
         cloud.migrations.side_effect = [
             [{'Id': 2, 'Status': 'confirming'}, {'Id': 1}],
             [{'Id': 2, 'Status': 'confirmed'}, {'Id': 1}]]
-        with mock.patch.object(gate.time, 'sleep'):
-            self.assertEqual('confirmed', gate.wait_migration(
+        with mock.patch.object(observe.time, 'sleep'):
+            self.assertEqual('confirmed', observe.wait_migration(
                 cloud, U1, [1])['Status'])
 
 
 class TestEventListener(testtools.TestCase):
 
     def test_events_of_a_server_in_order(self):
-        with mock.patch.object(gate.oslo_messaging,
+        with mock.patch.object(observe.oslo_messaging,
                                'get_notification_listener'), \
-                mock.patch.object(gate.oslo_messaging,
+                mock.patch.object(observe.oslo_messaging,
                                   'get_notification_transport'):
-            events = gate.EventListener('rabbit://u:p@127.0.0.1:5672/')
+            events = observe.EventListener('rabbit://u:p@127.0.0.1:5672/')
 
         def send(event, uuid=U1, priority='info'):
             getattr(events, priority)(
@@ -346,9 +347,9 @@ class TestEventListener(testtools.TestCase):
     def test_expected_events_per_mode(self):
         self.assertEqual(
             {'block-live', 'shared-live', 'v2v-cutover', 'offline',
-             gate.NOVA_OWN}, set(gate.EXPECTED_EVENTS))
+             observe.NOVA_OWN}, set(observe.EXPECTED_EVENTS))
         # A move nova-v2v plans nothing for sends no V2V event.
-        self.assertEqual((), gate.EXPECTED_EVENTS[gate.NOVA_OWN])
+        self.assertEqual((), observe.EXPECTED_EVENTS[observe.NOVA_OWN])
 
 
 class TestRunCheck(testtools.TestCase):
@@ -408,7 +409,7 @@ class TestReport(testtools.TestCase):
         self.assertEqual(6, gate.expected_moves(gate.STAGES))
         self.assertEqual(4, gate.expected_checks(gate.STAGES))
 
-    @mock.patch.object(gate, 'EventListener')
+    @mock.patch.object(observe, 'EventListener')
     @mock.patch.object(gate.config, 'transport_url')
     @mock.patch.object(gate.stack, 'down')
     @mock.patch.object(gate.stack, 'running', return_value=['mariadb'])
