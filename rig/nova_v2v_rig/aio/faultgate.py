@@ -48,7 +48,7 @@ from nova_v2v_rig.aio import faults
 from nova_v2v_rig.aio import gate
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import inject
-from nova_v2v_rig.aio import observe
+from nova_v2v_rig.aio import observe as gate_observe
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import stack
 from nova_v2v_rig.lab import harness as lab_harness
@@ -92,7 +92,7 @@ LOG_WAIT = 20
 # How long the other host may take to finish Nova's clean-up after the move
 # ended (an asynchronous cast).
 LEFTOVER_WAIT = 30
-FINAL = observe.FINAL
+FINAL = gate_observe.FINAL
 ENDED = v2v_record.AFTER_NO_RETURN + (v2v_record.ROLLED_BACK,
                                       v2v_record.CLONE_UNKNOWN)
 # The phase records at which a fault still is a fault at the cell's phase
@@ -360,7 +360,7 @@ class StoreFull(Fault):
         then = self._held(phase)
         before = inject.copy_done(self.ctx.lab, 'a', self.name)
         left = self.store.fill(leave=STORE_SLACK)
-        self.after_fill = observe.LogMark(self.ctx.layout)
+        self.after_fill = gate_observe.LogMark(self.ctx.layout)
         after = inject.copy_done(self.ctx.lab, 'a', self.name)
         if left > STORE_SLACK:
             raise inject.InjectError('the store has %d bytes free' % left)
@@ -655,7 +655,7 @@ def retry(ctx, fault, obs):
             'active', None, HOST_A):
         return 'not possible (%s, task %s, on %s)' % (
             obs.get('vm_state'), obs.get('task_state'), obs.get('host'))
-    mark = observe.LogMark(ctx.layout)
+    mark = gate_observe.LogMark(ctx.layout)
     sent = ctx.client().send('server', 'migrate', '--live-migration',
                              '--block-migration', '--host', HOST_B,
                              guest.id)
@@ -676,7 +676,7 @@ def retry(ctx, fault, obs):
         problems.append('migration %s, on %s, %s, task %s' % (
             status, inst.get('host'), inst.get('vm_state'),
             inst.get('task_state')))
-    mode = observe.planned_mode(mark.text(), guest.id)
+    mode = gate_observe.planned_mode(mark.text(), guest.id)
     if mode != 'v2v-cutover':
         problems.append('mode %s' % mode)
     running = inject.running_on(ctx.lab, fault.name)
@@ -764,7 +764,7 @@ def run_cell(ctx, item):
         create_guest(ctx, guest, fault)
         fault.prepare()
         before = inject.db_migration(ctx.layout, guest.id).get('id', 0)
-        fault.mark = observe.LogMark(ctx.layout)
+        fault.mark = gate_observe.LogMark(ctx.layout)
         sent = ctx.client().send('server', 'migrate', '--live-migration',
                                  '--block-migration', '--host', HOST_B,
                                  guest.id)

@@ -431,7 +431,7 @@ class TestStoreFull(testtools.TestCase):
         self.left = self.useFixture(fixtures.MockPatchObject(
             inject, 'copy_done')).mock
         self.mark = self.useFixture(fixtures.MockPatchObject(
-            faultgate.observe, 'LogMark')).mock.return_value
+            faultgate.gate_observe, 'LogMark')).mock.return_value
         self.useFixture(fixtures.MockPatchObject(
             faultgate.lab_harness, 'read_log', return_value=''))
 
