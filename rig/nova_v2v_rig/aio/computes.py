@@ -61,6 +61,10 @@ RELAY_TIMEOUT = 10
 LISTEN = 'nova-v2v-nbd-listen'
 DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 BINARY = 'nova-v2v-compute'
+# Stock Nova: its own nova-compute and libvirt driver, no [v2v] options
+# (the gate's baseline moves).
+STOCK_BINARY = 'nova-compute'
+STOCK_DRIVER = 'libvirt.LibvirtDriver'
 # oslo.privsep contexts nova-compute (and the libraries it loads) may use;
 # there is no sudo: each starts the venv's privsep-helper directly.
 PRIVSEP_SECTIONS = ('privsep', 'nova_sys_admin', 'privsep_osbrick',
@@ -314,7 +318,8 @@ def environment(layout, host):
                                      os.environ.get('PATH', DEFAULT_PATH)])}
 
 
-def write_conf(layout, host, v2v_options=None, shared=False, extra=()):
+def write_conf(layout, host, v2v_options=None, shared=False, extra=(),
+               stock=False):
     """Write ``compute-<host>.conf``; returns its path.
 
     The transport, database, keystone_authtoken, placement, neutron and
@@ -322,12 +327,17 @@ def write_conf(layout, host, v2v_options=None, shared=False, extra=()):
     ``v2v_options`` are more ``[v2v]`` options for this host (``{key:
     value}``), for example ``disk_formats`` to give it another profile;
     ``extra`` more ``(section, key, value)`` lines (Nova's own options).
+    With ``stock``, Nova's own libvirt driver and nothing of nova-v2v.
     """
     path = conf_path(layout, host)
     os.makedirs(layout.data('nova', host, 'lock'), exist_ok=True)
-    config._write(path, config.render(
-        compute_conf(layout, host, shared) + [tuple(line)
-                                              for line in extra]))
+    lines = compute_conf(layout, host, shared) + [tuple(line)
+                                                  for line in extra]
+    if stock:
+        lines.append(('DEFAULT', 'compute_driver', STOCK_DRIVER))
+    config._write(path, config.render(lines))
+    if stock:
+        return path
     options = {'storage_id': storage_id(host, shared),
                'clone_uri': clone_uri(layout, host),
                # The compute cannot reach the exports' address (see above).
@@ -340,11 +350,11 @@ def write_conf(layout, host, v2v_options=None, shared=False, extra=()):
     return path
 
 
-def command(layout, host, libvirtd_pid):
+def command(layout, host, libvirtd_pid, stock=False):
     """nsenter into the host's mount/UTS namespaces (not its network)."""
     return [NSENTER, '--mount=/proc/%d/ns/mnt' % libvirtd_pid,
             '--uts=/proc/%d/ns/uts' % libvirtd_pid, '--',
-            layout.bin('main', BINARY),
+            layout.bin('main', STOCK_BINARY if stock else BINARY),
             '--config-file', layout.etc('nova', 'nova.conf'),
             '--config-file', conf_path(layout, host)]
 
@@ -400,7 +410,7 @@ def _discover(layout, passwords, names, timeout):
 
 
 def up(layout, lab, timeout=180, v2v_options=None, shared=False,
-       extra=()):
+       extra=(), stock=False):
     """Start one compute per lab host; the control plane must be up.
 
     A compute that runs already is left as it is: after a compute died
@@ -411,6 +421,8 @@ def up(layout, lab, timeout=180, v2v_options=None, shared=False,
         for the computes of some lab hosts (see :func:`write_conf`)
     :param shared: both computes on the lab's shared directory
     :param extra: more ``(section, key, value)`` lines for both computes
+    :param stock: stock Nova's ``nova-compute`` and libvirt driver, without
+        nova-v2v (``v2v_options`` are ignored)
     """
     v2v_options = v2v_options or {}
     state = layout.load()
@@ -430,16 +442,18 @@ def up(layout, lab, timeout=180, v2v_options=None, shared=False,
         if record and procs.alive(record):
             LOG.info('%s is running already', name)
             continue
-        write_conf(layout, host, v2v_options.get(host), shared, extra)
+        write_conf(layout, host, v2v_options.get(host), shared, extra,
+                   stock)
         write_nbd_wrapper(layout, host, pid)
         write_remote_wrappers(layout, host, pids)
-        record = procs.spawn(layout, name, command(layout, host, pid),
+        record = procs.spawn(layout, name, command(layout, host, pid, stock),
                              needle=conf_path(layout, host),
                              env=environment(layout, host))
         record['lab_host'] = host
         record['libvirtd_pid'] = pid
         record['v2v_options'] = dict(v2v_options.get(host) or {})
         record['shared'] = bool(shared)
+        record['stock'] = bool(stock)
         record['extra'] = [list(line) for line in extra]
         state['services'][name] = record
         layout.save(state)

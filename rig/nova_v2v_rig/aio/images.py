@@ -26,6 +26,7 @@ Everything is made through the ``openstack`` client, once: an image or a
 flavor that exists with the expected name is reused.
 """
 
+import hashlib
 import os
 import tempfile
 
@@ -47,6 +48,10 @@ FILLED_DISK = 'lab-disk-filled'
 FILLED_DISK_MIB = 256
 FILLED_AT_MIB = 64
 FILLED_MIB = 128
+# The same guest with an e1000 NIC (``hw_vif_model``): Nova creates it
+# with that model, nova-v2v translates it to virtio-net on a live move (the
+# V2V cutover with a NIC model change).
+E1000_DISK = 'lab-disk-e1000'
 FLAVOR = 'lab.tiny'
 # The workload's disk: its records are 512-byte sectors from the start.
 DISK_MIB = 64
@@ -66,12 +71,32 @@ def _find(cloud, kind, name):
     return None
 
 
+def _sha512(path):
+    digest = hashlib.sha512()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _image(cloud, name, path, disk_format, container_format,
            properties=()):
+    """The id of image ``name``, uploaded from ``path`` unless it is there.
+
+    An image of that name whose data is not ``path``'s (Glance's
+    ``os_hash_value``, SHA-512: a lab guest built since) is deleted and
+    uploaded again.
+    """
     found = _find(cloud, 'image', name)
     if found:
-        LOG.info('Image %(name)s exists: %(id)s', {'name': name, 'id': found})
-        return found
+        shown = cloud('image', 'show', found, parse=True) or {}
+        if shown.get('os_hash_value') in (None, _sha512(path)):
+            LOG.info('Image %(name)s exists: %(id)s',
+                     {'name': name, 'id': found})
+            return found
+        LOG.info('Image %(name)s (%(id)s) holds other data: uploading '
+                 'it again', {'name': name, 'id': found})
+        cloud('image', 'delete', found)
     args = ['image', 'create', '--public', '--file', path,
             '--disk-format', disk_format,
             '--container-format', container_format]
@@ -80,16 +105,26 @@ def _image(cloud, name, path, disk_format, container_format,
     return cloud(*(args + [name]), parse=True)['id']
 
 
-def _disk(cloud, ids, name, size_mib, data=None):
+def _disk(cloud, ids, name, size_mib, data=None, properties=()):
     """The guest's disk image ``name``: qcow2, booting the lab guest.
 
     :param data: ``(offset, length)`` in MiB written with a non-zero
         pattern (data a copy must carry, unlike zeroes), or None for an
         empty disk
+    :param properties: more ``(key, value)`` image properties
     """
+    boots = (('kernel_id', ids[KERNEL]), ('ramdisk_id', ids[RAMDISK]),
+             ('os_command_line', COMMAND_LINE)) + tuple(properties)
     found = _find(cloud, 'image', name)
     if found:
-        return found
+        shown = cloud('image', 'show', found, parse=True) or {}
+        have = shown.get('properties') or {}
+        if all(str(have.get(k)) == str(v) for k, v in boots):
+            return found
+        # The kernel or initramfs was uploaded again since.
+        LOG.info('Image %(name)s (%(id)s) boots another kernel or '
+                 'initramfs: creating it again', {'name': name, 'id': found})
+        cloud('image', 'delete', found)
     with tempfile.TemporaryDirectory(prefix='nova-v2v-image-') as tmp:
         disk = os.path.join(tmp, name + '.qcow2')
         processutils.execute('qemu-img', 'create', '-q', '-f', 'qcow2',
@@ -97,10 +132,7 @@ def _disk(cloud, ids, name, size_mib, data=None):
         if data:
             processutils.execute('qemu-io', '-f', 'qcow2', '-c',
                                  'write -q -P 0x5a %dM %dM' % data, disk)
-        return _image(cloud, name, disk, 'qcow2', 'bare', (
-            ('kernel_id', ids[KERNEL]),
-            ('ramdisk_id', ids[RAMDISK]),
-            ('os_command_line', COMMAND_LINE)))
+        return _image(cloud, name, disk, 'qcow2', 'bare', boots)
 
 
 def ensure(cloud, cache_dir):
@@ -112,6 +144,8 @@ def ensure(cloud, cache_dir):
     ids[DISK] = _disk(cloud, ids, DISK, DISK_MIB)
     ids[FILLED_DISK] = _disk(cloud, ids, FILLED_DISK, FILLED_DISK_MIB,
                              (FILLED_AT_MIB, FILLED_MIB))
+    ids[E1000_DISK] = _disk(cloud, ids, E1000_DISK, DISK_MIB,
+                            properties=(('hw_vif_model', 'e1000'),))
     ids[FLAVOR] = _find(cloud, 'flavor', FLAVOR) or cloud(
         'flavor', 'create', '--public', '--ram', FLAVOR_RAM_MIB,
         '--disk', FLAVOR_DISK_GIB, '--vcpus', 1, FLAVOR, parse=True)['id']

@@ -577,16 +577,23 @@ class TestCli(testtools.TestCase):
 
 class FakeImageCloud(object):
 
-    def __init__(self, images_=(), flavors=()):
+    def __init__(self, images_=(), flavors=(), shown=None):
         self.images = list(images_)
         self.flavors = list(flavors)
+        self.shown = shown or {}
         self.created = []
+        self.deleted = []
 
     def __call__(self, *args, parse=False, check=True):
         if args[:2] == ('image', 'list'):
             return self.images
         if args[:2] == ('flavor', 'list'):
             return self.flavors
+        if args[:2] == ('image', 'show'):
+            return self.shown.get(args[2], {})
+        if args[:2] == ('image', 'delete'):
+            self.deleted.append(args[2])
+            return ''
         self.created.append(args)
         return {'id': 'new-%s' % args[-1]}
 
@@ -599,6 +606,8 @@ class TestImages(testtools.TestCase):
             images.lab_guest, 'build')).mock
         build.return_value = mock.Mock(kernel='/k', initrd='/i')
         self.useFixture(fixtures.MockPatchObject(processutils, 'execute'))
+        self.useFixture(fixtures.MockPatchObject(
+            images, '_sha512', side_effect=lambda path: 'sha-' + path))
 
     def test_creates_what_is_missing(self):
         cloud = FakeImageCloud(
@@ -626,12 +635,44 @@ class TestImages(testtools.TestCase):
         self.assertTrue(writes[0][-1].endswith(images.FILLED_DISK +
                                                '.qcow2'))
 
+    def _all_there(self, initrd_hash='sha-/i', kernel_of_disks='k'):
+        disks = (images.DISK, images.FILLED_DISK, images.E1000_DISK)
+        shown = {'k': {'os_hash_value': 'sha-/k'},
+                 'r': {'os_hash_value': initrd_hash}}
+        for name in disks:
+            props = {'kernel_id': kernel_of_disks, 'ramdisk_id': 'r',
+                     'os_command_line': images.COMMAND_LINE}
+            if name == images.E1000_DISK:
+                props['hw_vif_model'] = 'e1000'
+            shown[name] = {'properties': props}
+        return FakeImageCloud(
+            images_=[{'Name': images.KERNEL, 'ID': 'k', 'Status': 'active'},
+                     {'Name': images.RAMDISK, 'ID': 'r', 'Status': 'active'}]
+            + [{'Name': n, 'ID': n, 'Status': 'active'} for n in disks],
+            flavors=[{'Name': images.FLAVOR, 'ID': 'f'}], shown=shown)
+
     def test_reuses_everything(self):
-        cloud = FakeImageCloud(
-            images_=[{'Name': n, 'ID': n, 'Status': 'active'}
-                     for n in (images.KERNEL, images.RAMDISK, images.DISK,
-                               images.FILLED_DISK)],
-            flavors=[{'Name': images.FLAVOR, 'ID': 'f'}])
+        cloud = self._all_there()
         ids = images.ensure(cloud, '/cache')
         self.assertEqual([], cloud.created)
+        self.assertEqual([], cloud.deleted)
         self.assertEqual('f', ids[images.FLAVOR])
+
+    def test_a_new_guest_build_is_uploaded_again(self):
+        # The initramfs changed since: it and the disks that name it are
+        # made again; the kernel stays.
+        cloud = self._all_there(initrd_hash='sha-old')
+        ids = images.ensure(cloud, '/cache')
+        self.assertEqual(['r', images.DISK, images.FILLED_DISK,
+                          images.E1000_DISK], cloud.deleted)
+        self.assertEqual('k', ids[images.KERNEL])
+        self.assertEqual('new-lab-initrd', ids[images.RAMDISK])
+        for created in cloud.created[1:]:
+            self.assertIn('ramdisk_id=new-lab-initrd', created)
+
+    def test_the_e1000_disk(self):
+        cloud = FakeImageCloud()
+        images.ensure(cloud, '/cache')
+        e1000 = [c for c in cloud.created if c[-1] == images.E1000_DISK][0]
+        self.assertIn('hw_vif_model=e1000', e1000)
+        self.assertIn('ramdisk_id=new-lab-initrd', e1000)
