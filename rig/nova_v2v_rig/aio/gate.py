@@ -17,22 +17,33 @@
 ``tox -e gate`` (``nova-v2v-aio gate``) builds the lab (two libvirt/QEMU
 hosts), the all-in-one control plane and its two nova-v2v computes, puts
 the lab guest in Glance, then moves guests the way an operator does, with
-the ``openstack`` client only, in three stages:
+the ``openstack`` client only, in five stages:
 
 ``local``
     Each compute on its own store, same profile. A guest is created on
     labhost-a; ``server migrate --live-migration --block-migration``
     (scheduled), again with ``--host labhost-a``, then a cold ``server
-    migrate`` and ``server resize confirm``.
+    migrate`` and ``server resize confirm``, and one ``server resize
+    revert``.
+``baseline-local``
+    The same two block live migrations by stock Nova (``nova-compute``,
+    ``libvirt.LibvirtDriver``): the baseline of the network downtime.
 ``profiles``
     labhost-b runs raw disks only (``[v2v] disk_formats = raw``): a live
-    migration of a qcow2 guest to it is a V2V cutover; a cold ``server
-    migrate`` of another converts its qcow2 disk, an overlay on Nova's
-    image cache, to a whole raw disk (the offline V2V move).
+    migration of a qcow2 guest with an e1000 NIC to it is a V2V cutover
+    that converts the disk and gives the guest a virtio-net NIC; a cold
+    ``server migrate`` of another converts its qcow2 disk, an overlay on
+    Nova's image cache, to a whole raw disk (the offline V2V move).
 ``shared``
     Both computes on the lab's common directory: ``server migrate
     --live-migration`` without ``--block-migration`` (``block_migration``
-    auto) resolves to a shared-storage live migration.
+    auto) resolves to a shared-storage live migration; and back with
+    ``--host``.
+``baseline-shared``
+    The same two moves by stock Nova.
+
+With ``repeat`` the live moves of a stage go back and forth that many
+times.
 
 During each live move ``server migration list`` and ``server migration
 show`` are read; after each move the gate checks the server's host and
@@ -74,7 +85,11 @@ from nova_v2v_rig.lab import workload
 
 LOG = logging.getLogger(__name__)
 
-STAGES = ('local', 'profiles', 'shared')
+STAGES = ('local', 'baseline-local', 'profiles', 'shared',
+          'baseline-shared')
+# Who moves the guest: nova-v2v's driver, or stock Nova's (the baseline).
+NOVA_V2V = 'nova-v2v'
+BASELINE = 'baseline'
 HOST_A = lab_hosts.HOSTS['a']['hostname']
 HOST_B = lab_hosts.HOSTS['b']['hostname']
 LAB_HOST = {lab_hosts.HOSTS[h]['hostname']: h for h in lab_hosts.HOSTS}
@@ -233,8 +248,15 @@ class Guest(object):
 
 
 def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
-             cold=False, settle=2.0, events=None):
-    """One move by the ``openstack`` client, then every check; a result."""
+             cold=False, settle=2.0, events=None, variant=NOVA_V2V):
+    """One move by the ``openstack`` client, then every check; a result.
+
+    :param cold: a cold move: ``'confirm'`` (or True) or ``'revert'``, the
+        resize action that ends it
+    :param variant: the driver that moves it (:data:`NOVA_V2V`,
+        :data:`BASELINE`), as the result's ``variant``
+    """
+    finish = 'confirm' if cold is True else cold
     before = cloud.server(guest.id)
     source = cli.host_of(before)
     known = [r.get('Id') for r in cloud.migrations(guest.id)]
@@ -247,7 +269,7 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         cloud(*args)
         if cold:
             cloud.wait_status(guest.id, ('VERIFY_RESIZE',))
-            cloud('server', 'resize', 'confirm', guest.id)
+            cloud('server', 'resize', finish, guest.id)
     finally:
         watch.stop()
     info = cloud.wait_status(guest.id, ('ACTIVE',))
@@ -264,13 +286,18 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
                          guest.inside('disk'), acks)
     mode = observe.planned_mode(mark.text(), guest.id) or observe.NOVA_OWN
     record = observe.wait_migration(cloud, guest.id, known)
-    want_status = 'confirmed' if cold else 'completed'
-    left = source_leftovers(guest.lab, source,
+    want_status = {'confirm': 'confirmed',
+                   'revert': 'reverted'}.get(finish, 'completed')
+    # A reverted move leaves nothing where it went; any other nothing where
+    # it came from.
+    left_on = (record.get('Dest Compute') or '?') if finish == 'revert' \
+        else source
+    left = source_leftovers(guest.lab, left_on,
                             before.get('OS-EXT-SRV-ATTR:instance_name'),
                             guest.instance_dir(),
                             guest.shared)
     if left:
-        problems.append('left on %s: %s' % (source, ', '.join(left)))
+        problems.append('left on %s: %s' % (left_on, ', '.join(left)))
     got = None
     if events is not None:
         expected = list(observe.EXPECTED_EVENTS[expect_mode])
@@ -303,15 +330,19 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
     if record.get('Status') != want_status:
         problems.append('migration record %s, not %s'
                         % (record.get('Status'), want_status))
-    if (record.get('Source Compute'), record.get('Dest Compute')) != (
-            source, host):
+    if finish != 'revert' and (record.get('Source Compute'),
+                               record.get('Dest Compute')) != (source, host):
         problems.append('migration record %s -> %s, not %s -> %s'
                         % (record.get('Source Compute'),
                            record.get('Dest Compute'), source, host))
+    if finish == 'revert' and record.get('Source Compute') != source:
+        problems.append('migration record from %s, not %s'
+                        % (record.get('Source Compute'), source))
     if not cold and not watch.seen:
         problems.append('the migration was not listed while it ran')
     result = {
         'move': label,
+        'variant': variant,
         'command': 'openstack ' + ' '.join(str(a) for a in args),
         'server': guest.id,
         'from': source, 'to': host, 'expected_to': expect_host,
@@ -399,19 +430,34 @@ def _live(guest, *extra):
 
 
 @contextlib.contextmanager
-def _created(cloud, lab, ids, name, shared):
-    """A new guest of the lab image on labhost-a, deleted afterwards."""
+def _created(cloud, lab, ids, name, shared, image=images.DISK):
+    """A new guest of a lab image on labhost-a, deleted afterwards."""
     guest = Guest(cloud, lab, name, shared)
     try:
-        guest.create(HOST_A, ids[images.DISK], ids[images.FLAVOR])
+        guest.create(HOST_A, ids[image], ids[images.FLAVOR])
         yield guest
     finally:
         guest.delete()
 
 
-def stage_local(layout, cloud, lab, ids, events=None, checks=None):
-    checks = [] if checks is None else checks
+def _back_and_forth(layout, cloud, guest, label, extra, mode, repeat,
+                    events, variant=NOVA_V2V):
+    """``repeat`` times: to labhost-b (scheduled), back with ``--host``."""
     results = []
+    for _i in range(repeat):
+        results.append(run_move(
+            layout, cloud, guest, label % 'scheduled', _live(guest, *extra),
+            HOST_B, mode, events=events, variant=variant))
+        results.append(run_move(
+            layout, cloud, guest, label % '--host',
+            _live(guest, *(extra + ('--host', HOST_A))), HOST_A, mode,
+            events=events, variant=variant))
+    return results
+
+
+def stage_local(layout, cloud, lab, ids, events=None, checks=None,
+                repeat=1):
+    checks = [] if checks is None else checks
     with _created(cloud, lab, ids, 'gate-local', False) as guest:
         checks.append(run_check(cloud, guest, 'fits live', 0,
                                 {HOST_A: None, HOST_B: 'block-live'}))
@@ -423,39 +469,44 @@ def stage_local(layout, cloud, lab, ids, events=None, checks=None):
         finally:
             cloud('compute', 'service', 'set', '--enable', HOST_B,
                   'nova-compute')
-        results.append(run_move(
-            layout, cloud, guest, 'live, block (scheduled)',
-            _live(guest, '--block-migration'), HOST_B, 'block-live',
-            events=events))
-        results.append(run_move(
-            layout, cloud, guest, 'live, block (--host)',
-            _live(guest, '--block-migration', '--host', HOST_A), HOST_A,
-            'block-live', events=events))
+        results = _back_and_forth(layout, cloud, guest,
+                                  'live, block (%s)', ('--block-migration',),
+                                  'block-live', repeat, events)
         # Both computes run the guest's disk format: nothing to convert,
-        # Nova's own cold migration.
+        # Nova's own cold migration, confirmed; then one reverted.
         results.append(run_move(
             layout, cloud, guest, 'cold + resize confirm',
             ('server', 'migrate', '--wait', guest.id), HOST_B,
-            observe.NOVA_OWN,
-            cold=True, events=events))
+            observe.NOVA_OWN, cold='confirm', events=events))
+        results.append(run_move(
+            layout, cloud, guest, 'cold + resize revert',
+            ('server', 'migrate', '--wait', guest.id), HOST_B,
+            observe.NOVA_OWN, cold='revert', events=events))
     return results
 
 
-def _one_live_move(layout, cloud, lab, ids, events, checks, name, shared,
-                   check, move, extra, mode):
-    """A guest, ``nova-v2v check`` of it, one live move to labhost-b."""
+def stage_baseline_local(layout, cloud, lab, ids, events=None, checks=None,
+                         repeat=1):
+    """Block live migrations by stock Nova (its driver and flags)."""
+    with _created(cloud, lab, ids, 'gate-baseline-local', False) as guest:
+        return _back_and_forth(layout, cloud, guest, 'live, block (%s)',
+                               ('--block-migration',), observe.NOVA_OWN,
+                               repeat, events, variant=BASELINE)
+
+
+def stage_profiles(layout, cloud, lab, ids, events=None, checks=None,
+                   repeat=1):
     checks = [] if checks is None else checks
-    with _created(cloud, lab, ids, name, shared) as guest:
-        checks.append(run_check(cloud, guest, check, 0, {HOST_B: mode}))
-        return [run_move(layout, cloud, guest, move, _live(guest, *extra),
-                         HOST_B, mode, events=events)]
-
-
-def stage_profiles(layout, cloud, lab, ids, events=None, checks=None):
-    results = _one_live_move(layout, cloud, lab, ids, events, checks,
-                             'gate-profiles', False, 'needs the cutover',
-                             'live, profiles differ', ('--block-migration',),
-                             'v2v-cutover')
+    # An e1000 guest (and labhost-b runs raw disks only): its live move is
+    # a V2V cutover that converts its disk and gives it a virtio-net NIC.
+    with _created(cloud, lab, ids, 'gate-profiles', False,
+                  images.E1000_DISK) as guest:
+        checks.append(run_check(cloud, guest, 'needs the cutover', 0,
+                                {HOST_B: 'v2v-cutover'}))
+        results = [run_move(layout, cloud, guest,
+                            'live, profiles and NIC differ',
+                            _live(guest, '--block-migration'), HOST_B,
+                            'v2v-cutover', events=events)]
     # labhost-b runs raw disks only: a cold migration converts the qcow2
     # disk (an overlay on Nova's image cache) on the way (the offline V2V
     # mode).
@@ -463,24 +514,42 @@ def stage_profiles(layout, cloud, lab, ids, events=None, checks=None):
         results.append(run_move(
             layout, cloud, guest, 'cold + confirm, profiles differ',
             ('server', 'migrate', '--wait', guest.id), HOST_B, 'offline',
-            cold=True, events=events))
+            cold='confirm', events=events))
     return results
 
 
-def stage_shared(layout, cloud, lab, ids, events=None, checks=None):
-    return _one_live_move(layout, cloud, lab, ids, events, checks,
-                          'gate-shared', True, 'shared storage',
-                          'live, shared storage (auto)', (), 'shared-live')
+def stage_shared(layout, cloud, lab, ids, events=None, checks=None,
+                 repeat=1):
+    checks = [] if checks is None else checks
+    with _created(cloud, lab, ids, 'gate-shared', True) as guest:
+        checks.append(run_check(cloud, guest, 'shared storage', 0,
+                                {HOST_B: 'shared-live'}))
+        return _back_and_forth(layout, cloud, guest,
+                               'live, shared storage (%s)', (),
+                               'shared-live', repeat, events)
 
 
-# The computes' configuration of each stage: (v2v_options, shared).
+def stage_baseline_shared(layout, cloud, lab, ids, events=None, checks=None,
+                          repeat=1):
+    """Shared-storage live migrations by stock Nova."""
+    with _created(cloud, lab, ids, 'gate-baseline-shared', True) as guest:
+        return _back_and_forth(layout, cloud, guest,
+                               'live, shared storage (%s)', (),
+                               observe.NOVA_OWN, repeat, events,
+                               variant=BASELINE)
+
+
+# The computes' configuration of each stage: (v2v_options, shared, stock).
 STAGE_COMPUTES = {
-    'local': ({}, False),
-    'profiles': ({'b': {'disk_formats': 'raw'}}, False),
-    'shared': ({}, True),
+    'local': ({}, False, False),
+    'baseline-local': ({}, False, True),
+    'profiles': ({'b': {'disk_formats': 'raw'}}, False, False),
+    'shared': ({}, True, False),
+    'baseline-shared': ({}, True, True),
 }
-STAGE_RUN = {'local': stage_local, 'profiles': stage_profiles,
-             'shared': stage_shared}
+STAGE_RUN = {'local': stage_local, 'baseline-local': stage_baseline_local,
+             'profiles': stage_profiles, 'shared': stage_shared,
+             'baseline-shared': stage_baseline_shared}
 
 
 def _computes(layout, lab, stage, current):
@@ -490,13 +559,14 @@ def _computes(layout, lab, stage, current):
         return current
     start = time.monotonic()
     computes.down(layout)
-    computes.up(layout, lab, v2v_options=wanted[0], shared=wanted[1])
+    computes.up(layout, lab, v2v_options=wanted[0], shared=wanted[1],
+                stock=wanted[2])
     LOG.info('Computes for stage %(stage)s up in %(s).1f s',
              {'stage': stage, 's': time.monotonic() - start})
     return wanted
 
 
-def _run_stage(report, stage, layout, cloud, lab, ids, events):
+def _run_stage(report, stage, layout, cloud, lab, ids, events, repeat=1):
     """A stage's moves and checks into ``report``; once more on a known fault.
 
     A server that crashed after a move whose plan told why QEMU may lose its
@@ -514,7 +584,8 @@ def _run_stage(report, stage, layout, cloud, lab, ids, events):
 
     def attempt():
         del checks[:]
-        return STAGE_RUN[stage](layout, cloud, lab, ids, events, checks)
+        return STAGE_RUN[stage](layout, cloud, lab, ids, events, checks,
+                                repeat)
 
     def told(exc):
         LOG.warning('Stage %(stage)s: %(exc)s; known QEMU fault: %(fault)s '
@@ -550,8 +621,12 @@ def _run_stage(report, stage, layout, cloud, lab, ids, events):
     report['checks'] += checks
 
 
-def run(layout, lab, stages=STAGES, keep=False, constraints=None):
-    """Build, move, check, tear down; the report (a dict)."""
+def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1):
+    """Build, move, check, tear down; the report (a dict).
+
+    :param repeat: how many times each stage moves its guest live to
+        labhost-b and back (the medians of the report's summary)
+    """
     t0 = time.monotonic()
     report = {'moves': [], 'checks': [], 'steps': {}, 'errors': [],
               'repeated': []}
@@ -581,7 +656,8 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None):
             report['steps']['computes (%s)' % stage] = round(
                 time.monotonic() - step, 1)
             step = time.monotonic()
-            _run_stage(report, stage, layout, cloud, lab, ids, events)
+            _run_stage(report, stage, layout, cloud, lab, ids, events,
+                       repeat)
             report['steps']['moves (%s)' % stage] = round(
                 time.monotonic() - step, 1)
         report['openstack_calls'] = len(cloud.calls)
@@ -607,7 +683,8 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None):
             report['steps']['down'] = round(time.monotonic() - step, 1)
     report['seconds'] = round(time.monotonic() - t0, 1)
     report['ok'] = (not report['errors'] and
-                    len(report['moves']) == expected_moves(stages) and
+                    len(report['moves']) == expected_moves(stages,
+                                                           repeat) and
                     all(m['ok'] for m in report['moves']) and
                     len(report['checks']) == expected_checks(stages) and
                     all(c['ok'] for c in report['checks']))
@@ -615,11 +692,16 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None):
 
 
 def expected_checks(stages):
-    return sum({'local': 2, 'profiles': 1, 'shared': 1}[s] for s in stages)
+    return sum({'local': 2, 'profiles': 1, 'shared': 1}.get(s, 0)
+               for s in stages)
 
 
-def expected_moves(stages):
-    return sum({'local': 3, 'profiles': 2, 'shared': 1}[s] for s in stages)
+def expected_moves(stages, repeat=1):
+    """How many moves the stages make (live ones ``repeat`` times)."""
+    live = {'local': 2, 'baseline-local': 2, 'shared': 2,
+            'baseline-shared': 2}
+    once = {'local': 2, 'profiles': 2}
+    return sum(live.get(s, 0) * repeat + once.get(s, 0) for s in stages)
 
 
 COLUMNS = (('move', 'move', 29), ('from', 'from', 10), ('to', 'to', 10),

@@ -39,7 +39,8 @@ LOG = logging.getLogger(__name__)
 IN_PROGRESS = ('queued', 'accepted', 'preparing', 'pre-migrating',
                'running', 'migrating', 'post-migrating')
 # States a migration record ends in (a cold one: after its confirmation).
-FINAL = ('completed', 'confirmed', 'failed', 'error', 'cancelled')
+FINAL = ('completed', 'confirmed', 'reverted', 'failed', 'error',
+         'cancelled')
 _PLAN = re.compile(r'\[instance: (?P<uuid>[0-9a-f-]{36})\] '
                    r'V2V (?:offline )?plan: (?P<mode>[a-z0-9-]+) from ')
 

@@ -267,6 +267,31 @@ class TestRunMove(testtools.TestCase):
         self.assertTrue(result['ok'], result['problems'])
         self.assertIn(('server', 'resize', 'confirm', U1), cloud.commands)
 
+    def test_cold_move_is_reverted(self):
+        # It went to labhost-a and came back: nothing may be left where it
+        # went, the record is reverted, and the server is on labhost-b.
+        cloud = FakeCloud('labhost-b', 'labhost-b', status='reverted',
+                          migration_dest='labhost-a')
+        self.mode.return_value = None
+        result = gate.run_move(self.layout, cloud, self.guest, 'revert',
+                               ('server', 'migrate', '--wait', U1),
+                               'labhost-b', 'nova', cold='revert',
+                               events=None)
+        self.assertTrue(result['ok'], result['problems'])
+        self.assertIn(('server', 'resize', 'revert', U1), cloud.commands)
+        self.assertEqual('labhost-a', self.left.call_args[0][1])
+
+    def test_a_revert_that_did_not_revert(self):
+        cloud = FakeCloud('labhost-b', 'labhost-b', status='confirmed',
+                          migration_dest='labhost-a')
+        self.mode.return_value = None
+        result = gate.run_move(self.layout, cloud, self.guest, 'revert',
+                               ('server', 'migrate', '--wait', U1),
+                               'labhost-b', 'nova', cold='revert',
+                               events=None)
+        self.assertIn('migration record confirmed, not reverted',
+                      result['problems'])
+
 
 class TestLeftovers(testtools.TestCase):
 
@@ -406,7 +431,10 @@ class TestReport(testtools.TestCase):
         self.assertIn('error: x: boom', text)
         self.assertIn('1 of 2 moves OK, 1 of 1 checks OK, 2 records lost, '
                       '100.0 s', text)
-        self.assertEqual(6, gate.expected_moves(gate.STAGES))
+        # local: 2 live + confirm + revert; profiles: cutover + offline;
+        # shared and both baselines: 2 live each.
+        self.assertEqual(12, gate.expected_moves(gate.STAGES))
+        self.assertEqual(28, gate.expected_moves(gate.STAGES, repeat=3))
         self.assertEqual(4, gate.expected_checks(gate.STAGES))
 
     @mock.patch.object(observe, 'EventListener')
@@ -425,9 +453,11 @@ class TestReport(testtools.TestCase):
         layout = mock.Mock()
         ok = {'ok': True}
         with mock.patch.dict(gate.STAGE_RUN, {
-                'local': mock.Mock(return_value=[ok, ok, ok]),
+                'local': mock.Mock(return_value=[ok, ok, ok, ok]),
+                'baseline-local': mock.Mock(return_value=[ok, ok]),
                 'profiles': mock.Mock(side_effect=paths.AioError('boom')),
-                'shared': mock.Mock(return_value=[ok])}):
+                'shared': mock.Mock(return_value=[ok, ok]),
+                'baseline-shared': mock.Mock(return_value=[ok, ok])}):
             report = gate.run(layout, lab)
         self.assertFalse(report['ok'])
         self.assertEqual(['profiles: boom'], report['errors'])
@@ -453,7 +483,7 @@ class TestStageOnceMore(testtools.TestCase):
         report = {'moves': [], 'checks': [], 'errors': [], 'repeated': []}
         runs = iter(outcomes)
 
-        def stage(layout, cloud, lab, ids, events, checks):
+        def stage(layout, cloud, lab, ids, events, checks, repeat):
             checks.append({'check': 'c', 'ok': True})
             outcome = next(runs)
             if isinstance(outcome, Exception):
