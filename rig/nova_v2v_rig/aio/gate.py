@@ -73,6 +73,7 @@ from nova_v2v import notifications
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import config
+from nova_v2v_rig.aio import gatereport
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import observe
 from nova_v2v_rig.aio import paths
@@ -682,6 +683,7 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1):
                 report['errors'].append('tear-down: %s' % exc)
             report['steps']['down'] = round(time.monotonic() - step, 1)
     report['seconds'] = round(time.monotonic() - t0, 1)
+    report['summary'] = gatereport.summary(report)
     report['ok'] = (not report['errors'] and
                     len(report['moves']) == expected_moves(stages,
                                                            repeat) and
@@ -702,49 +704,3 @@ def expected_moves(stages, repeat=1):
             'baseline-shared': 2}
     once = {'local': 2, 'profiles': 2}
     return sum(live.get(s, 0) * repeat + once.get(s, 0) for s in stages)
-
-
-COLUMNS = (('move', 'move', 29), ('from', 'from', 10), ('to', 'to', 10),
-           ('mode', 'mode chosen', 12), ('seconds', 'seconds', 7),
-           ('downtime_s', 'downtime s', 10),
-           ('records_written', 'records', 7),
-           ('records_lost', 'lost', 4), ('status', 'migration', 9),
-           ('result', 'result', 6))
-
-
-def table(report):
-    """The report as the table the gate prints."""
-    lines = ['  '.join(title.ljust(width) for _k, title, width in COLUMNS)]
-    for move in report['moves']:
-        row = dict(move, status=move['migration']['status'],
-                   result='OK' if move['ok'] else 'FAILED')
-        lines.append('  '.join(
-            ('-' if row.get(key) is None else str(row.get(key))).ljust(width)
-            for key, _title, width in COLUMNS))
-    for move in report['moves']:
-        for problem in move['problems']:
-            lines.append('%s: %s' % (move['move'], problem))
-    for item in report.get('checks', []):
-        lines.append('nova-v2v check, %s: %s, exit %s: %s' % (
-            item['check'], 'OK' if item['ok'] else 'FAILED', item['exit'],
-            ', '.join('%s %s' % kv for kv in item['hosts'].items())))
-        for problem in item['problems']:
-            lines.append('  %s' % problem)
-    for error in report['errors']:
-        lines.append('error: %s' % error)
-    for again in report.get('repeated', ()):
-        lines.append('stage %s ran once more: the server crashed (%s, '
-                     'signature %s); known QEMU fault: %s'
-                     % (again['stage'], again['crash'],
-                        again.get('signature'), again['known_fault']))
-    checks = report.get('checks', [])
-    lines.append('%d of %d moves OK, %d of %d checks OK, %d records lost, '
-                 '%s s in all (%s)'
-                 % (sum(1 for m in report['moves'] if m['ok']),
-                    len(report['moves']),
-                    sum(1 for c in checks if c['ok']), len(checks),
-                    sum(m['records_lost'] for m in report['moves']),
-                    report['seconds'],
-                    ', '.join('%s %s s' % kv
-                              for kv in report['steps'].items())))
-    return '\n'.join(lines)

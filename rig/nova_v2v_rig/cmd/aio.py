@@ -18,7 +18,7 @@
   nova-v2v-aio status
   nova-v2v-aio down [--purge]
   nova-v2v-aio computes up|down [--lab-state-dir DIR]
-  nova-v2v-aio gate [--json] [--keep] [--stage STAGE ...]
+  nova-v2v-aio gate [--json] [--keep] [--stage STAGE ...] [--repeat N]
   nova-v2v-aio gate-faults [--json] [--keep] [--down] [--cell N ...]
 
 Everything listens on 127.0.0.1; state, logs, virtualenvs and configs
@@ -37,6 +37,7 @@ from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import faultgate
 from nova_v2v_rig.aio import faults
 from nova_v2v_rig.aio import gate
+from nova_v2v_rig.aio import gatereport
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import stack
 from nova_v2v_rig.cmd import common as cmd_common
@@ -72,11 +73,16 @@ def _parser():
     gate_p.add_argument('--lab-state-dir',
                         default=lab_hosts.DEFAULT_STATE_DIR)
     gate_p.add_argument('--json', action='store_true',
-                        help='the report as JSON instead of the table')
+                        help='the report as JSON on stdout (the table then '
+                             'goes to stderr)')
     gate_p.add_argument('--keep', action='store_true',
                         help='leave the lab and the all-in-one up')
     gate_p.add_argument('--stage', action='append', choices=gate.STAGES,
                         help='run these stages only (repeat; default: all)')
+    gate_p.add_argument('--repeat', type=int, default=1, metavar='N',
+                        help='move each stage\'s guest live to labhost-b '
+                             'and back N times (the summary\'s medians; '
+                             'default: 1)')
     gate_p.add_argument('--constraints', metavar='FILE',
                         help='as for "up"')
     faults_p = sub.add_parser(
@@ -120,11 +126,13 @@ def _gate_faults(args, layout):
 def _gate(args, layout):
     report = gate.run(layout, lab_hosts.Lab(args.lab_state_dir),
                       stages=tuple(args.stage or gate.STAGES),
-                      keep=args.keep, constraints=args.constraints)
+                      keep=args.keep, constraints=args.constraints,
+                      repeat=args.repeat)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
+        print(gatereport.table(report), file=sys.stderr)
     else:
-        print(gate.table(report))
+        print(gatereport.table(report))
     return 0 if report['ok'] else 1
 
 

@@ -26,6 +26,7 @@ import testtools
 from nova_v2v import notifications
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import gate
+from nova_v2v_rig.aio import gatereport
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import observe
 from nova_v2v_rig.aio import paths
@@ -412,6 +413,40 @@ class TestRunCheck(testtools.TestCase):
 
 class TestReport(testtools.TestCase):
 
+    def test_summary_medians_per_kind_and_driver(self):
+        def move(label, variant, net, disk, lost=0, ok=True):
+            return {'move': label, 'variant': variant, 'ok': ok,
+                    'network_downtime_ms': net, 'downtime_s': disk,
+                    'packets_lost': lost}
+        moves = [move('live, block (scheduled)', 'nova-v2v', 40, 0.2),
+                 move('live, block (--host)', 'nova-v2v', 60, 0.4, 2),
+                 move('live, block (scheduled)', 'nova-v2v', 50, 0.3, 1),
+                 # A failed move counts in no median.
+                 move('live, block (--host)', 'nova-v2v', 9000, 9, ok=False),
+                 move('live, block (scheduled)', 'baseline', 70, 0.5, 3),
+                 move('live, shared storage (--host)', 'baseline', None,
+                      0.1),
+                 move('live, profiles and NIC differ', 'nova-v2v', 3000,
+                      2.0, 300),
+                 move('cold + resize confirm', 'nova-v2v', None, None)]
+        rows = gatereport.summary({'moves': moves})
+        self.assertEqual([
+            {'kind': 'V2V cutover', 'variant': 'nova-v2v', 'runs': 1,
+             'network_downtime_ms': 3000, 'downtime_s': 2.0,
+             'packets_lost': 300},
+            {'kind': 'block live', 'variant': 'baseline', 'runs': 1,
+             'network_downtime_ms': 70, 'downtime_s': 0.5,
+             'packets_lost': 3},
+            {'kind': 'block live', 'variant': 'nova-v2v', 'runs': 3,
+             'network_downtime_ms': 50, 'downtime_s': 0.3,
+             'packets_lost': 1},
+            {'kind': 'shared live', 'variant': 'baseline', 'runs': 1,
+             'network_downtime_ms': None, 'downtime_s': 0.1,
+             'packets_lost': 0}], rows)
+        lines = gatereport.summary_lines(rows)
+        self.assertIn('block live    nova-v2v  3     0.3              50'
+                      '                   1           ', lines)
+
     def test_table(self):
         move = {'move': 'live', 'from': 'a', 'to': 'b', 'mode': 'block-live',
                 'seconds': 8.0, 'downtime_s': 0.3, 'records_written': 10,
@@ -419,11 +454,11 @@ class TestReport(testtools.TestCase):
                 'ok': True, 'problems': []}
         bad = dict(move, move='cold', ok=False, records_lost=2,
                    problems=['2 records lost'])
-        text = gate.table({'moves': [move, bad], 'errors': ['x: boom'],
-                           'seconds': 100.0, 'steps': {'lab': 1.0},
-                           'checks': [{'check': 'fits live', 'ok': True,
-                                       'exit': 0, 'problems': [],
-                                       'hosts': {'b': 'block-live'}}]})
+        text = gatereport.table({
+            'moves': [move, bad], 'errors': ['x: boom'],
+            'seconds': 100.0, 'steps': {'lab': 1.0},
+            'checks': [{'check': 'fits live', 'ok': True, 'exit': 0,
+                        'problems': [], 'hosts': {'b': 'block-live'}}]})
         self.assertIn('nova-v2v check, fits live: OK, exit 0: b block-live',
                       text)
         self.assertIn('block-live', text)
@@ -431,6 +466,7 @@ class TestReport(testtools.TestCase):
         self.assertIn('error: x: boom', text)
         self.assertIn('1 of 2 moves OK, 1 of 1 checks OK, 2 records lost, '
                       '100.0 s', text)
+        self.assertNotIn('medians', text)
         # local: 2 live + confirm + revert; profiles: cutover + offline;
         # shared and both baselines: 2 live each.
         self.assertEqual(12, gate.expected_moves(gate.STAGES))
@@ -516,8 +552,8 @@ class TestStageOnceMore(testtools.TestCase):
             'RERUN-PASSED: gate local/live, block: hrtimer-rbtree\n'
             'RERUN-PASSED: gate local/check c: hrtimer-rbtree\n',
             self.stderr.getvalue())
-        text = gate.table(dict(report, moves=[], checks=[], seconds=1.0,
-                               steps={}))
+        text = gatereport.table(dict(report, moves=[], checks=[],
+                                     seconds=1.0, steps={}))
         self.assertIn('stage local ran once more: the server crashed '
                       '(Oops: 0, signature hrtimer-rbtree); known QEMU '
                       'fault: QEMU', text)
