@@ -110,6 +110,33 @@ class TestComputes(testtools.TestCase):
         self.assertEqual(['30'], values['v2v', 'not_yet_an_option'])
         self.assertEqual(['raw'], values['v2v', 'disk_formats'])
 
+    def test_write_conf_stock(self):
+        computes.write_conf(self.layout, 'a', {'disk_formats': 'raw'},
+                            stock=True)
+        values = self._values('a')
+        self.assertEqual([computes.STOCK_DRIVER],
+                         values['DEFAULT', 'compute_driver'])
+        self.assertFalse([k for k in values if k[0] == 'v2v'])
+
+    def test_stock_compute(self):
+        argv = computes.command(self.layout, 'a', 1234, stock=True)
+        self.assertEqual([self.layout.bin('main', 'python'), '-c',
+                          computes.STOCK_COMPUTE], argv[4:7])
+        self.assertEqual(self.layout.etc('nova', 'compute-a.conf'),
+                         argv[-1])
+        # The shim is Nova's driver with one more flag on live (not block)
+        # migrations, under the name the configuration gives.
+        module, cls = computes.STOCK_DRIVER.split('.')
+        self.assertIn("sys.modules['nova.virt.%s'] = module" % module,
+                      computes.STOCK_COMPUTE)
+        self.assertIn('class %s(driver.LibvirtDriver)' % cls,
+                      computes.STOCK_COMPUTE)
+        code = compile(computes.STOCK_COMPUTE, '<stock>', 'exec')
+        self.assertIn('compute', code.co_names)
+        self.assertIn("self._live_migration_flags |= "
+                      "libvirt.VIR_MIGRATE_UNSAFE", computes.STOCK_COMPUTE)
+        self.assertNotIn('_block_migration_flags', computes.STOCK_COMPUTE)
+
     def test_clone_uri_per_source_host(self):
         self.assertEqual(
             'qemu:///system?socket=%s/libvirt/from-b/labhost-a-sock'
