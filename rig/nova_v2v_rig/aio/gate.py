@@ -30,7 +30,7 @@ the ``openstack`` client only, in five stages:
     ``libvirt.LibvirtDriver``): the baseline of the network downtime.
 ``profiles``
     labhost-b runs raw disks only (``[v2v] disk_formats = raw``): a live
-    migration of a qcow2 guest with an e1000 NIC to it is a V2V cutover
+    migration of a qcow2 guest with a vmxnet3 NIC to it is a V2V cutover
     that converts the disk and gives the guest a virtio-net NIC; a cold
     ``server migrate`` of another converts its qcow2 disk, an overlay on
     Nova's image cache, to a whole raw disk (the offline V2V move).
@@ -498,10 +498,10 @@ def stage_baseline_local(layout, cloud, lab, ids, events=None, checks=None,
 def stage_profiles(layout, cloud, lab, ids, events=None, checks=None,
                    repeat=1):
     checks = [] if checks is None else checks
-    # An e1000 guest (and labhost-b runs raw disks only): its live move is
+    # A vmxnet3 guest (and labhost-b runs raw disks only): its live move is
     # a V2V cutover that converts its disk and gives it a virtio-net NIC.
     with _created(cloud, lab, ids, 'gate-profiles', False,
-                  images.E1000_DISK) as guest:
+                  images.VMXNET3_DISK) as guest:
         checks.append(run_check(cloud, guest, 'needs the cutover', 0,
                                 {HOST_B: 'v2v-cutover'}))
         results = [run_move(layout, cloud, guest,

@@ -48,10 +48,11 @@ FILLED_DISK = 'lab-disk-filled'
 FILLED_DISK_MIB = 256
 FILLED_AT_MIB = 64
 FILLED_MIB = 128
-# The same guest with an e1000 NIC (``hw_vif_model``): Nova creates it
+# The same guest with a vmxnet3 NIC (``hw_vif_model``, a VMware-shaped
+# guest; the lab's cloud kernel has no e1000 driver): Nova creates it
 # with that model, nova-v2v translates it to virtio-net on a live move (the
 # V2V cutover with a NIC model change).
-E1000_DISK = 'lab-disk-e1000'
+VMXNET3_DISK = 'lab-disk-vmxnet3'
 FLAVOR = 'lab.tiny'
 # The workload's disk: its records are 512-byte sectors from the start.
 DISK_MIB = 64
@@ -144,8 +145,8 @@ def ensure(cloud, cache_dir):
     ids[DISK] = _disk(cloud, ids, DISK, DISK_MIB)
     ids[FILLED_DISK] = _disk(cloud, ids, FILLED_DISK, FILLED_DISK_MIB,
                              (FILLED_AT_MIB, FILLED_MIB))
-    ids[E1000_DISK] = _disk(cloud, ids, E1000_DISK, DISK_MIB,
-                            properties=(('hw_vif_model', 'e1000'),))
+    ids[VMXNET3_DISK] = _disk(cloud, ids, VMXNET3_DISK, DISK_MIB,
+                              properties=(('hw_vif_model', 'vmxnet3'),))
     ids[FLAVOR] = _find(cloud, 'flavor', FLAVOR) or cloud(
         'flavor', 'create', '--public', '--ram', FLAVOR_RAM_MIB,
         '--disk', FLAVOR_DISK_GIB, '--vcpus', 1, FLAVOR, parse=True)['id']

@@ -702,14 +702,14 @@ class TestImages(testtools.TestCase):
                                                '.qcow2'))
 
     def _all_there(self, initrd_hash='sha-/i', kernel_of_disks='k'):
-        disks = (images.DISK, images.FILLED_DISK, images.E1000_DISK)
+        disks = (images.DISK, images.FILLED_DISK, images.VMXNET3_DISK)
         shown = {'k': {'os_hash_value': 'sha-/k'},
                  'r': {'os_hash_value': initrd_hash}}
         for name in disks:
             props = {'kernel_id': kernel_of_disks, 'ramdisk_id': 'r',
                      'os_command_line': images.COMMAND_LINE}
-            if name == images.E1000_DISK:
-                props['hw_vif_model'] = 'e1000'
+            if name == images.VMXNET3_DISK:
+                props['hw_vif_model'] = 'vmxnet3'
             shown[name] = {'properties': props}
         return FakeImageCloud(
             images_=[{'Name': images.KERNEL, 'ID': 'k', 'Status': 'active'},
@@ -730,15 +730,15 @@ class TestImages(testtools.TestCase):
         cloud = self._all_there(initrd_hash='sha-old')
         ids = images.ensure(cloud, '/cache')
         self.assertEqual(['r', images.DISK, images.FILLED_DISK,
-                          images.E1000_DISK], cloud.deleted)
+                          images.VMXNET3_DISK], cloud.deleted)
         self.assertEqual('k', ids[images.KERNEL])
         self.assertEqual('new-lab-initrd', ids[images.RAMDISK])
         for created in cloud.created[1:]:
             self.assertIn('ramdisk_id=new-lab-initrd', created)
 
-    def test_the_e1000_disk(self):
+    def test_the_vmxnet3_disk(self):
         cloud = FakeImageCloud()
         images.ensure(cloud, '/cache')
-        e1000 = [c for c in cloud.created if c[-1] == images.E1000_DISK][0]
-        self.assertIn('hw_vif_model=e1000', e1000)
-        self.assertIn('ramdisk_id=new-lab-initrd', e1000)
+        vmxnet3 = [c for c in cloud.created if c[-1] == images.VMXNET3_DISK][0]
+        self.assertIn('hw_vif_model=vmxnet3', vmxnet3)
+        self.assertIn('ramdisk_id=new-lab-initrd', vmxnet3)
