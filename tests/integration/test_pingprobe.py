@@ -38,6 +38,7 @@ from oslo_concurrency import processutils
 import testtools
 
 from nova_v2v_rig.lab import pingprobe
+from nova_v2v_rig.lab import pingstats
 
 SUBNET = '10.78.9.0/24'
 PROBER = '10.78.9.1'
@@ -117,7 +118,7 @@ class TestProbeOnAVeth(testtools.TestCase):
         end = time.monotonic()
         time.sleep(0.5)
         record = probe.stop()
-        got = pingprobe.analyse(record, start, end)
+        got = pingstats.analyse(record, start, end)
         self.assertEqual('signal SIGTERM', record['stop_reason'])
         self.assertEqual({}, record['send_errors'])
         # The gap lies between the link's last moment up and first moment
@@ -140,8 +141,8 @@ class TestProbeOnAVeth(testtools.TestCase):
                          got['probes_answered'])
         self.assertGreater(got['probes_answered'], 50, got)
         self.assertEqual(0, got['packets_lost_after'], got)
-        self.assertGreaterEqual(pingprobe.answers_after(record, end),
-                                pingprobe.ANSWERS_MIN)
+        self.assertGreaterEqual(pingstats.answers_after(record, end),
+                                pingstats.ANSWERS_MIN)
 
     def test_schedule_kept_and_count_bound(self):
         probe = self.probe(max_seconds=20.0, max_count=150, linger=0.3)

@@ -22,7 +22,7 @@ After each move the gate checks, with what an operator has:
 - the guest's MAC on the destination (``<interface><mac address>`` of the
   destination's domain XML) is the port's (``mac_kept``);
 - the guest answers on its address: at least
-  :data:`~nova_v2v_rig.lab.pingprobe.ANSWERS_MIN` replies to the probe
+  :data:`~nova_v2v_rig.lab.pingstats.ANSWERS_MIN` replies to the probe
   received from one second before the move's end on;
 - nothing of the port is left on the source: no ``Interface`` on the
   source's Open vSwitch whose ``external_ids:iface-id`` is the port, and in
@@ -46,7 +46,7 @@ from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 from nova_v2v_rig.aio import paths
-from nova_v2v_rig.lab import pingprobe
+from nova_v2v_rig.lab import pingstats
 
 LOG = logging.getLogger(__name__)
 
@@ -315,15 +315,15 @@ def wait_source_clean(port, source_host, source_ovsdb, sbdb, chassis,
 
 # -- the probe's record ----------------------------------------------------
 
-def probe_fields(record, start, end, answers_min=pingprobe.ANSWERS_MIN):
+def probe_fields(record, start, end, answers_min=pingstats.ANSWERS_MIN):
     """The network downtime, loss and answers of the move.
 
     :param start: the move's start, ``end``: when it finished (probe
-        clock, see :func:`nova_v2v_rig.lab.pingprobe.probe_time`)
+        clock, see :func:`nova_v2v_rig.lab.pingstats.probe_time`)
     :returns: (fields, problems)
     """
-    got = pingprobe.analyse(record, start, end)
-    answered = pingprobe.answers_after(record, end)
+    got = pingstats.analyse(record, start, end)
+    answered = pingstats.answers_after(record, end)
     fields = {
         'network_downtime_ms': got['network_downtime_ms'],
         'network_downtime_open': got['downtime_open'],
