@@ -42,6 +42,7 @@ from oslo_log import log as logging
 from nova_v2v.deploy import novaconf
 from nova_v2v_rig.aio import config
 from nova_v2v_rig.aio import identity
+from nova_v2v_rig.aio import ovn
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import procs
 from nova_v2v_rig.aio import services
@@ -99,6 +100,13 @@ sys.exit(compute.main())
 PRIVSEP_SECTIONS = ('privsep', 'nova_sys_admin', 'privsep_osbrick',
                     'vif_plug_linux_bridge_privileged',
                     'vif_plug_ovs_privileged')
+# The contexts whose privileged work is on network devices: their daemon
+# runs in the lab host's network namespace, where libvirtd, QEMU's taps
+# and the host's Open vSwitch are (the compute itself is in the root one).
+HOST_NETNS_PRIVSEP = ('vif_plug_ovs_privileged',)
+# The host's Open vSwitch database in its mount namespace (the lab binds
+# the host's directory over /run/openvswitch; nova_v2v_rig.aio.ovn).
+OVSDB_CONNECTION = 'unix:/run/openvswitch/db.sock'
 
 
 def service_name(host):
@@ -165,7 +173,14 @@ def compute_conf(layout, host, shared=False):
         ('oslo_messaging_notifications', 'driver', 'messagingv2'),
     ]
     lines += [(section, 'helper_command', helper)
-              for section in PRIVSEP_SECTIONS]
+              for section in PRIVSEP_SECTIONS
+              if section not in HOST_NETNS_PRIVSEP]
+    in_host = ' '.join([NSENTER, '--net=/run/netns/%s'
+                        % (lab_hosts.NETNS_PREFIX + host), '--', helper])
+    lines += [(section, 'helper_command', in_host)
+              for section in HOST_NETNS_PRIVSEP]
+    # os-vif plugs the guests' ports into the host's br-int (ML2/OVN).
+    lines.append(('os_vif_ovs', 'ovsdb_connection', OVSDB_CONNECTION))
     return lines
 
 
@@ -465,6 +480,10 @@ def up(layout, lab, timeout=180, v2v_options=None, shared=False,
                              '"nova-v2v-aio up" first')
     pids = lab_pids(lab)
     start_relays(layout, lab, state)
+    # Each host's Open vSwitch and ovn-controller (kept across the
+    # computes' restarts; nova-v2v-aio down stops them).
+    ovn.ensure_hosts(layout, lab, pids)
+    state = layout.load()
     passwords = layout.passwords()
     start = time.monotonic()
     # A second of slack: the heartbeat times are whole seconds.

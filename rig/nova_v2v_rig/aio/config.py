@@ -27,6 +27,7 @@ import os
 import shutil
 
 from nova_v2v.deploy import novaconf
+from nova_v2v_rig.aio import ovn
 from nova_v2v_rig.aio import paths
 
 AUTH_URL = 'http://%s:%d' % (paths.HOST, paths.PORTS['keystone'])
@@ -195,33 +196,62 @@ def nova_conf(layout, passwords):
 
 
 def neutron_conf(layout, passwords):
+    """neutron.conf: ML2 (:func:`ml2_conf`) and OVN's L3 plugin.
+
+    Port status and data changes go to Nova (``network-vif-plugged``,
+    ``-unplugged``), as the nova user of the service project.
+    """
     lines = [
         ('DEFAULT', 'core_plugin', 'ml2'),
-        ('DEFAULT', 'service_plugins', 'router'),
+        ('DEFAULT', 'service_plugins', 'ovn-router'),
         ('DEFAULT', 'auth_strategy', 'keystone'),
         ('DEFAULT', 'api_paste_config', layout.etc('neutron',
                                                    'api-paste.ini')),
         ('DEFAULT', 'state_path', layout.data('neutron')),
         ('DEFAULT', 'transport_url', transport_url(passwords)),
-        # No nova notifications: nothing binds ports (no agents).
-        ('DEFAULT', 'notify_nova_on_port_status_changes', 'false'),
-        ('DEFAULT', 'notify_nova_on_port_data_changes', 'false'),
+        ('DEFAULT', 'notify_nova_on_port_status_changes', 'true'),
+        ('DEFAULT', 'notify_nova_on_port_data_changes', 'true'),
         ('database', 'connection', db_url(passwords, 'neutron')),
     ]
     lines += _auth('keystone_authtoken', 'neutron', passwords['neutron'],
                    True)
+    lines += _auth('nova', 'nova', passwords['nova'])
     lines += _lock_path(layout, 'neutron')
     return lines
 
 
 def ml2_conf():
-    """ML2 with no mechanism drivers: an API that answers, no agents."""
+    """ML2/OVN, as devstack deploys it, on the all-in-one's OVN.
+
+    The gate's network is flat on ``physnet1`` (the lab hosts' ``br-prov``,
+    nova_v2v_rig.aio.ovn); geneve stays the tenant type ML2/OVN expects.
+    No metadata agent (``ovn_metadata_enabled = false``): OVN's native DHCP
+    gives the guests their addresses.
+
+    ``ovs_create_tap = false``: with Neutron 29's default (true), Nova 34
+    has os-vif create the guest's tap before libvirt starts QEMU
+    (``create_tap``); os-vif checks for the device with ``ip_lib.exists``
+    in nova-compute's own process, whose network namespace here is the
+    root one, not the lab host's where libvirtd, QEMU and its Open vSwitch
+    are: the check never sees a tap, and the unplug never deletes one.
+    With false, libvirt creates and removes the tap in the host's
+    namespace (the behaviour before Nova 2026.1); os-vif still creates the
+    OVS port first (``delegate_create``), over the host's database socket.
+    """
     return [
-        ('ml2', 'type_drivers', 'flat,vlan'),
-        ('ml2', 'tenant_network_types', ''),
-        ('ml2', 'mechanism_drivers', ''),
+        ('ml2', 'type_drivers', 'flat,geneve'),
+        ('ml2', 'tenant_network_types', 'geneve'),
+        ('ml2', 'mechanism_drivers', 'ovn'),
         ('ml2', 'extension_drivers', 'port_security'),
-        ('ml2_type_flat', 'flat_networks', '*'),
+        ('ml2', 'overlay_ip_version', '4'),
+        ('ml2_type_flat', 'flat_networks', ovn.PHYSNET),
+        ('ml2_type_geneve', 'vni_ranges', '1:65536'),
+        ('ml2_type_geneve', 'max_header_size', '38'),
+        ('ovn', 'ovn_nb_connection', ovn.tcp_db('nb')),
+        ('ovn', 'ovn_sb_connection', ovn.tcp_db('sb')),
+        ('ovn', 'ovn_metadata_enabled', 'false'),
+        ('ovn', 'enable_distributed_floating_ip', 'false'),
+        ('ovn', 'ovs_create_tap', 'false'),
     ]
 
 

@@ -75,6 +75,7 @@ from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import config
 from nova_v2v_rig.aio import gatereport
 from nova_v2v_rig.aio import images
+from nova_v2v_rig.aio import network
 from nova_v2v_rig.aio import observe
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import stack
@@ -198,13 +199,16 @@ class Guest(object):
     file on shared storage, truncated by the destination's QEMU).
     """
 
-    def __init__(self, cloud, lab, name, shared):
+    def __init__(self, cloud, lab, name, shared, with_port=True):
         self.cloud = cloud
         self.lab = lab
         self.name = name
         self.shared = shared
+        self.with_port = with_port
         self.id = None
         self.tail = None
+        # Its Neutron port (the record of "openstack port create").
+        self.port = None
 
     def instance_dir(self):
         """The guest's directory as the compute hosts see it."""
@@ -215,8 +219,12 @@ class Guest(object):
 
     def create(self, host, image, flavor):
         start = time.time()
+        nic = 'none'
+        if self.with_port:
+            self.port = network.create_port(self.cloud, self.name)
+            nic = 'port-id=%s' % self.port['id']
         info = self.cloud('server', 'create', '--flavor', flavor,
-                          '--image', image, '--nic', 'none',
+                          '--image', image, '--nic', nic,
                           '--availability-zone', 'nova:%s' % host,
                           '--wait', self.name, parse=True)
         self.id = info['id']
@@ -246,6 +254,8 @@ class Guest(object):
             self.tail.stop()
         if self.id:
             self.cloud('server', 'delete', '--wait', self.id, check=False)
+        if self.port:
+            network.delete_port(self.cloud, self.port['id'])
 
 
 def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
@@ -650,6 +660,9 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1):
         step = time.monotonic()
         ids = images.ensure(cloud, lab.cache_dir)
         report['steps']['images'] = round(time.monotonic() - step, 1)
+        step = time.monotonic()
+        network.ensure(cloud)
+        report['steps']['network'] = round(time.monotonic() - step, 1)
         current = None
         for stage in stages:
             step = time.monotonic()

@@ -30,6 +30,10 @@ GATE = {
     'mariadb-client': '/usr/bin/mariadb (databases and users)',
     'rabbitmq-server': '/usr/lib/rabbitmq/bin/rabbitmq-server, epmd',
     'socat': '/usr/bin/socat (the relay of a cutover\'s clone control)',
+    'openvswitch-switch': '/usr/sbin/ovsdb-server, ovs-vswitchd (one per '
+                          'lab host, userspace datapath)',
+    'ovn-central': '/usr/bin/ovn-northd, the NB/SB schemas',
+    'ovn-host': '/usr/bin/ovn-controller (one per lab host)',
 }
 BUILD = {
     'gcc': 'builds uWSGI and libvirt-python',

@@ -35,17 +35,23 @@ PORTS = {
     'mariadb': 3306,
     'epmd': 4369,
     'rabbitmq': 5672,
+    # ML2/OVN's central databases (nova_v2v_rig.aio.ovn).
+    'ovn-nb': 6641,
+    'ovn-sb': 6642,
+    'ovn-northd': None,
     'keystone': 5000,
     'placement': 8778,
     'nova-api': 8774,
     'neutron-api': 9696,
+    'neutron-ovn-maintenance-worker': None,
     'glance-api': 9292,
     'nova-conductor': None,
     'nova-scheduler': None,
 }
 # The order "up" starts them in; "down" stops them in reverse.
-SERVICES = ('mariadb', 'epmd', 'rabbitmq', 'keystone', 'placement',
-            'nova-api', 'neutron-api', 'glance-api', 'nova-conductor',
+SERVICES = ('mariadb', 'epmd', 'rabbitmq', 'ovn-nb', 'ovn-sb', 'ovn-northd',
+            'keystone', 'placement', 'nova-api', 'neutron-api',
+            'neutron-ovn-maintenance-worker', 'glance-api', 'nova-conductor',
             'nova-scheduler')
 # Passwords (generated once, kept in etc/passwords.json).
 ACCOUNTS = ('admin', 'db', 'rabbit', 'nova', 'placement', 'neutron',

@@ -96,7 +96,14 @@ def uwsgi_command(layout, app):
     return argv
 
 
+NEUTRON_DAEMONS = ('neutron-ovn-maintenance-worker',)
+
+
 def daemon_command(layout, binary):
+    if binary in NEUTRON_DAEMONS:
+        return [layout.bin('neutron', binary),
+                '--config-file', layout.etc('neutron', 'neutron.conf'),
+                '--config-file', layout.etc('neutron', 'ml2_conf.ini')]
     return [layout.bin('main', binary), '--config-file',
             layout.etc('nova', 'nova.conf')]
 

@@ -25,6 +25,7 @@ from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import config
 from nova_v2v_rig.aio import identity
 from nova_v2v_rig.aio import infra
+from nova_v2v_rig.aio import ovn
 from nova_v2v_rig.aio import packages
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import procs
@@ -98,6 +99,7 @@ def up(layout, constraints=None):
                               layout)
         rec.add('epmd', epmd)
         rec.add('rabbitmq', rabbit)
+        _timed(rec, 'ovn-central', ovn.start_central, layout, rec.add)
         _timed(rec, 'keystone-db', services.sync, layout, 'keystone',
                passwords)
         rec.add('keystone', _timed(rec, 'keystone', services.start_wsgi,
@@ -107,7 +109,7 @@ def up(layout, constraints=None):
         def chain(db, names):
             _timed(rec, db + '-db', services.sync, layout, db, passwords)
             for name in names:
-                if name in NOVA_DAEMONS:
+                if name in NOVA_DAEMONS + services.NEUTRON_DAEMONS:
                     rec.add(name, services.start_daemon(layout, name))
                 else:
                     rec.add(name, _timed(rec, name, services.start_wsgi,
@@ -115,7 +117,7 @@ def up(layout, constraints=None):
 
         chains = (('placement', ('placement',)),
                   ('nova', ('nova-api',) + NOVA_DAEMONS),
-                  ('neutron', ('neutron-api',)),
+                  ('neutron', ('neutron-api',) + services.NEUTRON_DAEMONS),
                   ('glance', ('glance-api',)))
         with concurrent.futures.ThreadPoolExecutor(len(chains)) as pool:
             for future in [pool.submit(chain, db, names)
@@ -165,6 +167,7 @@ def summarize(result):
 def down(layout, purge=False):
     """Stop what ``up`` recorded, in reverse order; safe to repeat."""
     stopped = computes.down(layout)['stopped']
+    stopped += ovn.stop_hosts(layout)
     state = layout.load()
     failed = []
     if state is not None:

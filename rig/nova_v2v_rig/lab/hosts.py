@@ -21,9 +21,16 @@ directories under the state dir are bind-mounted over the libvirt paths.
 ``/var/lib/nova/instances`` is per host (or common with ``shared=True``)
 and ``/var/lib/nova/shared`` is always the same directory on both hosts.
 
-Network safety: an ``unreachable`` route for the lab subnet is added in the
-root namespace before any daemon starts, and root-namespace clients only
-talk to the daemons over their unix sockets.
+The provider network's "switch" is one more namespace (``nv2v-lab-net``):
+a kernel bridge that carries the provider network's router/probe address
+(10.77.1.254/24) and one veth pair to each host, whose host end (no
+address) the all-in-one puts into that host's Open vSwitch bridge
+``br-prov`` (nova_v2v_rig.aio.ovn). The libvirt/NBD link (10.77.0.0/24)
+stays a plain veth pair, out of Open vSwitch.
+
+Network safety: ``unreachable`` routes for the lab subnet and the guests'
+subnet are added in the root namespace before any daemon starts, and
+root-namespace clients only talk to the daemons over their unix sockets.
 """
 
 import errno
@@ -47,6 +54,16 @@ SUBNET = '10.77.0.0/24'
 PREFIX_LEN = 24
 NETNS_PREFIX = 'nv2v-lab-'
 VETH_PREFIX = 'nv2v-v'
+# The guests' (Neutron provider network's) subnet, its switch namespace and
+# the switch's own address there (the network's gateway and probe address).
+GUEST_SUBNET = '10.77.1.0/24'
+NET_NETNS = NETNS_PREFIX + 'net'
+NET_BRIDGE = 'br-lab'
+NET_ADDRESS = '10.77.1.254'
+# The provider link of each host: its end in the switch namespace, and its
+# end in the host's namespace (an Open vSwitch port of br-prov).
+NET_SWITCH_PREFIX = 'nv2v-s'
+NET_HOST_PREFIX = 'nv2v-p'
 HOSTS = {
     'a': {'ip': '10.77.0.1', 'hostname': 'labhost-a',
           'uuid': '0a0a0a0a-0000-4000-8000-00000000000a'},
@@ -85,11 +102,14 @@ PRIVATE_DIRS = (
     ('lib', '/var/lib/libvirt'),
     ('log', '/var/log/libvirt'),
     ('cache', '/var/cache/libvirt'),
+    # The host's Open vSwitch run directory (nova_v2v_rig.aio.ovn): its
+    # database socket, where libvirt's ovs-vsctl and os-vif look for it.
+    ('openvswitch', '/run/openvswitch'),
 )
 PRIVATE_FILES = (('passwd', '/etc/passwd'), ('group', '/etc/group'),
                  ('hosts', '/etc/hosts'))
 # Wiped by up(); "cache" keeps libvirt's QEMU capabilities between runs.
-RUNTIME_DIRS = ('etc', 'run', 'lib', 'log', 'instances')
+RUNTIME_DIRS = ('etc', 'run', 'lib', 'log', 'instances', 'openvswitch')
 
 
 def missing_programs(tls=False, which=shutil.which):
@@ -169,6 +189,16 @@ class Lab(object):
     def ip(self, host):
         return HOSTS[host]['ip']
 
+    def net_netns(self):
+        """The provider network's switch namespace (its probe runs there)."""
+        return NET_NETNS
+
+    def provider_port(self, host):
+        """Host ``host``'s end of its provider link, in its namespace."""
+        if host not in HOSTS:
+            raise LabError('unknown lab host %r' % host)
+        return NET_HOST_PREFIX + host
+
     def socket_path(self, host):
         return os.path.join(self.host_dir(host), 'run', 'libvirt-sock')
 
@@ -221,31 +251,41 @@ class Lab(object):
 
     # -- network ----------------------------------------------------------
     def _check_subnet_free(self):
-        out, _ = processutils.execute('ip', '-o', 'addr', 'show')
-        net = SUBNET.rsplit('.', 1)[0] + '.'
-        if (' %s' % net) in out:
-            raise LabError('%s is already used by an address in the root '
-                           'namespace' % SUBNET)
-        out, _ = processutils.execute('ip', 'route', 'show', 'match', net +
-                                      '1')
-        for line in out.splitlines():
-            if not line.startswith('default'):
-                raise LabError('a route already covers %s: %s'
-                               % (SUBNET, line))
+        for subnet in (SUBNET, GUEST_SUBNET):
+            out, _ = processutils.execute('ip', '-o', 'addr', 'show')
+            net = subnet.rsplit('.', 1)[0] + '.'
+            if (' %s' % net) in out:
+                raise LabError('%s is already used by an address in the '
+                               'root namespace' % subnet)
+            out, _ = processutils.execute('ip', 'route', 'show', 'match',
+                                          net + '1')
+            for line in out.splitlines():
+                if not line.startswith('default'):
+                    raise LabError('a route already covers %s: %s'
+                                   % (subnet, line))
         out, _ = processutils.execute('ip', 'netns', 'list')
-        for host in HOSTS:
-            if self.netns(host) in out.split():
+        for ns in [self.netns(host) for host in HOSTS] + [NET_NETNS]:
+            if ns in out.split():
                 raise LabError('network namespace %s already exists; run '
-                               '"nova-v2v-lab down"' % self.netns(host))
+                               '"nova-v2v-lab down"' % ns)
 
     def _setup_network(self, state):
         processutils.execute('ip', 'route', 'add', 'unreachable', SUBNET)
         state['route'] = SUBNET
         self._save(state)
+        processutils.execute('ip', 'route', 'add', 'unreachable',
+                             GUEST_SUBNET)
+        state['guest_route'] = GUEST_SUBNET
+        self._save(state)
         for host in HOSTS:
             processutils.execute('ip', 'netns', 'add', self.netns(host))
             state['netns'].append(self.netns(host))
             self._save(state)
+        processutils.execute('ip', 'netns', 'add', NET_NETNS)
+        state['netns'].append(NET_NETNS)
+        self._save(state)
+        for argv in provider_commands():
+            processutils.execute(*argv)
         veth = {h: VETH_PREFIX + h for h in HOSTS}
         processutils.execute('ip', 'link', 'add', veth['a'], 'type', 'veth',
                              'peer', 'name', veth['b'])
@@ -265,7 +305,8 @@ class Lab(object):
         info = HOSTS[host]
         for sub in RUNTIME_DIRS:
             shutil.rmtree(os.path.join(hdir, sub), ignore_errors=True)
-        for sub in ('etc', 'run', 'lib', 'log/qemu', 'cache', 'instances'):
+        for sub in ('etc', 'run', 'lib', 'log/qemu', 'cache', 'instances',
+                    'openvswitch'):
             os.makedirs(os.path.join(hdir, sub), exist_ok=True)
         libvirtd_conf = '\n'.join(lab_tls.libvirtd_settings(tls) + [
             'listen_tcp = 1',
@@ -464,14 +505,20 @@ class Lab(object):
             host = ns[len(NETNS_PREFIX):]
             if host in HOSTS and host not in state.get('hosts', {}):
                 self._stop_host(host, {})
+            if ns == NET_NETNS:
+                # The probes of the provider network run there.
+                for pid in self._netns_pids(ns):
+                    LOG.warning('Stopping leftover process %(pid)d in '
+                                '%(ns)s', {'pid': pid, 'ns': ns})
+                    kill_pid(pid, '')
             if ns in existing:
                 processutils.execute('ip', 'netns', 'del', ns)
-        if state.get('route'):
-            out, _ = processutils.execute('ip', 'route', 'show', 'type',
-                                          'unreachable')
-            if state['route'] in out.split():
+        out, _ = processutils.execute('ip', 'route', 'show', 'type',
+                                      'unreachable')
+        for route in (state.get('route'), state.get('guest_route')):
+            if route and route in out.split():
                 processutils.execute('ip', 'route', 'del', 'unreachable',
-                                     state['route'])
+                                     route)
         for target in reversed(state.get('mounts', [])):
             try:
                 processutils.execute('umount', target)
@@ -501,6 +548,8 @@ class Lab(object):
         result = {'up': True, 'shared': state['shared'],
                   'tls': bool(state.get('tls')),
                   'route': state.get('route') in route.split(),
+                  'guest_route': GUEST_SUBNET in route.split(),
+                  'net_netns': NET_NETNS in out.split(),
                   'hosts': {}}
         for host in HOSTS:
             pid = state.get('hosts', {}).get(host, {}).get('pid')
@@ -513,6 +562,32 @@ class Lab(object):
                 'socket_ready': self._socket_ready(host),
             }
         return result
+
+
+def provider_commands():
+    """The ``ip`` argument lists that wire the provider network's switch.
+
+    In the switch namespace: the bridge with the network's router/probe
+    address, and per host a veth pair whose other end goes into the host's
+    namespace, up and without an address (an Open vSwitch port there).
+    """
+    ipns = ('ip', '-n', NET_NETNS)
+    argv = [ipns + ('link', 'set', 'lo', 'up'),
+            ipns + ('link', 'add', NET_BRIDGE, 'type', 'bridge'),
+            ipns + ('addr', 'add', '%s/%s' % (
+                NET_ADDRESS, GUEST_SUBNET.split('/')[1]), 'dev', NET_BRIDGE),
+            ipns + ('link', 'set', NET_BRIDGE, 'up')]
+    for host in sorted(HOSTS):
+        switch_end = NET_SWITCH_PREFIX + host
+        host_end = NET_HOST_PREFIX + host
+        argv += [
+            ipns + ('link', 'add', switch_end, 'type', 'veth', 'peer',
+                    'name', host_end, 'netns', NETNS_PREFIX + host),
+            ipns + ('link', 'set', switch_end, 'master', NET_BRIDGE),
+            ipns + ('link', 'set', switch_end, 'up'),
+            ('ip', '-n', NETNS_PREFIX + host, 'link', 'set', host_end,
+             'up')]
+    return argv
 
 
 def _with_entries(path, entries):

@@ -23,6 +23,7 @@ import testtools
 from nova_v2v.deploy import novaconf
 from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import identity
+from nova_v2v_rig.aio import ovn
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import procs
 from nova_v2v_rig.aio import stack
@@ -72,6 +73,12 @@ class TestComputes(testtools.TestCase):
         self.assertEqual(computes.conf_path(self.layout, 'b'), helper[-1])
         for section in computes.PRIVSEP_SECTIONS:
             self.assertIn((section, 'helper_command'), conf)
+        # os-vif's network devices: in the lab host's network namespace.
+        ovs_helper = conf['vif_plug_ovs_privileged', 'helper_command']
+        self.assertEqual(['/usr/bin/nsenter', '--net=/run/netns/nv2v-lab-b',
+                          '--'] + helper, ovs_helper.split())
+        self.assertEqual('unix:/run/openvswitch/db.sock',
+                         conf['os_vif_ovs', 'ovsdb_connection'])
 
     def test_write_conf_adds_v2v_compute_part(self):
         path = computes.write_conf(self.layout, 'a')
@@ -219,6 +226,7 @@ class TestComputes(testtools.TestCase):
         self.assertRaises(paths.AioError, computes.up, self.layout,
                           self.lab)
 
+    @mock.patch.object(ovn, 'ensure_hosts')
     @mock.patch.object(computes, 'start_relays')
     @mock.patch.object(computes.time, 'sleep')
     @mock.patch.object(identity, 'hypervisors',
@@ -230,7 +238,7 @@ class TestComputes(testtools.TestCase):
     @mock.patch.object(computes, 'lab_pids',
                        return_value={'a': 11, 'b': 12})
     def test_up(self, lab_pids, alive, spawn, hosts, hypervisors, sleep,
-                start_relays):
+                start_relays, ensure_hosts):
         state = paths.new_state()
         state['services']['nova-conductor'] = {'pid': 1, 'pgid': 1}
         self.layout.save(state)
@@ -273,6 +281,9 @@ class TestComputes(testtools.TestCase):
         # The relays to the destinations' libvirtd start with them.
         start_relays.assert_called_once_with(self.layout, self.lab,
                                              mock.ANY)
+        # So do the hosts' Open vSwitch and ovn-controller.
+        ensure_hosts.assert_called_once_with(self.layout, self.lab,
+                                             {'a': 11, 'b': 12})
         discover = self.execute.call_args[0]
         self.assertEqual(['cell_v2', 'discover_hosts', '--verbose'],
                          list(discover[-3:]))

@@ -168,14 +168,28 @@ class TestConfig(testtools.TestCase):
                     'RABBITMQ_CTL_ERL_ARGS'):
             self.assertIn('inet_dist_use_interface {127,0,0,1}', env[key])
 
-    def test_neutron_api_only(self):
+    def test_neutron_ml2_ovn(self):
         conf = _parse(config.render(config.ml2_conf()))
-        self.assertEqual('', conf['ml2']['mechanism_drivers'])
+        self.assertEqual('ovn', conf['ml2']['mechanism_drivers'])
+        self.assertEqual('flat,geneve', conf['ml2']['type_drivers'])
+        self.assertEqual('physnet1', conf['ml2_type_flat']['flat_networks'])
+        self.assertEqual('tcp:127.0.0.1:6641',
+                         conf['ovn']['ovn_nb_connection'])
+        self.assertEqual('tcp:127.0.0.1:6642',
+                         conf['ovn']['ovn_sb_connection'])
+        self.assertEqual('false', conf['ovn']['ovn_metadata_enabled'])
+        # libvirt makes the taps in the lab host's namespace (docstring).
+        self.assertEqual('false', conf['ovn']['ovs_create_tap'])
         conf = _parse(config.render(config.neutron_conf(self.layout,
                                                         PASSWORDS)))
         self.assertEqual('ml2', conf['DEFAULT']['core_plugin'])
-        self.assertEqual('false', conf['DEFAULT'][
-            'notify_nova_on_port_status_changes'])
+        self.assertEqual('ovn-router', conf['DEFAULT']['service_plugins'])
+        for key in ('notify_nova_on_port_status_changes',
+                    'notify_nova_on_port_data_changes'):
+            self.assertEqual('true', conf['DEFAULT'][key])
+        self.assertEqual('nova', conf['nova']['username'])
+        self.assertEqual('pw-nova', conf['nova']['password'])
+        self.assertEqual(config.AUTH_URL, conf['nova']['auth_url'])
 
     def test_glance_file_store(self):
         conf = _parse(config.render(config.glance_conf(self.layout,

@@ -64,3 +64,40 @@ class TestMissingPrograms(testtools.TestCase):
             err = self.assertRaises(hosts.LabError, lab.up)
         self.assertIn('swtpm (package swtpm)', str(err))
         subnet.assert_not_called()
+
+
+class TestProviderNetwork(testtools.TestCase):
+
+    def test_provider_commands(self):
+        argv = [' '.join(a) for a in hosts.provider_commands()]
+        self.assertIn('ip -n nv2v-lab-net addr add 10.77.1.254/24 dev '
+                      'br-lab', argv)
+        self.assertIn('ip -n nv2v-lab-net link add nv2v-sa type veth peer '
+                      'name nv2v-pa netns nv2v-lab-a', argv)
+        self.assertIn('ip -n nv2v-lab-net link set nv2v-sb master br-lab',
+                      argv)
+        self.assertIn('ip -n nv2v-lab-b link set nv2v-pb up', argv)
+        # No address on the hosts' ends (Open vSwitch ports).
+        self.assertEqual(1, sum('addr add' in a for a in argv))
+
+    def test_private_openvswitch_dir(self):
+        self.assertIn(('openvswitch', '/run/openvswitch'),
+                      hosts.PRIVATE_DIRS)
+        lab = hosts.Lab(state_dir='/x')
+        self.assertEqual('/x/host-a/openvswitch/db.sock',
+                         lab.root_path('a', '/run/openvswitch/db.sock'))
+        self.assertEqual('nv2v-pa', lab.provider_port('a'))
+
+    def test_routes_before_namespaces(self):
+        lab = hosts.Lab(state_dir=self.useFixture(fixtures.TempDir()).path)
+        state = {'netns': []}
+        with mock.patch('oslo_concurrency.processutils.execute',
+                        return_value=('', '')) as execute:
+            lab._setup_network(state)
+        calls = [' '.join(c[0]) for c in execute.call_args_list]
+        self.assertEqual(['ip route add unreachable 10.77.0.0/24',
+                          'ip route add unreachable 10.77.1.0/24'],
+                         calls[:2])
+        self.assertEqual('10.77.1.0/24', state['guest_route'])
+        self.assertEqual(['nv2v-lab-a', 'nv2v-lab-b', 'nv2v-lab-net'],
+                         state['netns'])
