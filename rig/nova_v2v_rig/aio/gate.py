@@ -73,6 +73,7 @@ from nova_v2v import notifications
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import config
+from nova_v2v_rig.aio import gatenet
 from nova_v2v_rig.aio import gatereport
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import network
@@ -233,6 +234,13 @@ class Guest(object):
         self.tail = lab_harness.SerialTail(logs)
         self.tail.start()
         wait_ack(self.tail, start, BOOT_TIMEOUT, 'the boot')
+        if self.port:
+            event = gatenet.wait_address(self)
+            LOG.info('Server %(name)s has %(ip)s/%(prefix)s on %(nic)s '
+                     '(%(driver)s)', {'name': self.name, 'ip': event.address,
+                                      'prefix': event.prefix,
+                                      'nic': event.interface,
+                                      'driver': event.driver})
         LOG.info('Server %(name)s (%(id)s) writes its records on %(host)s',
                  {'name': self.name, 'id': self.id, 'host': host})
         return info
@@ -262,11 +270,49 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
              cold=False, settle=2.0, events=None, variant=NOVA_V2V):
     """One move by the ``openstack`` client, then every check; a result.
 
+    A guest with a port is probed during the move and its network checked
+    after it (:mod:`nova_v2v_rig.aio.gatenet`).
+
     :param cold: a cold move: ``'confirm'`` (or True) or ``'revert'``, the
         resize action that ends it
     :param variant: the driver that moves it (:data:`NOVA_V2V`,
         :data:`BASELINE`), as the result's ``variant``
     """
+    net = None
+    if guest.port:
+        net = gatenet.MoveNetwork(layout, guest.lab, guest, label).start()
+    try:
+        return _run_move(layout, cloud, guest, label, args, expect_host,
+                         expect_mode, cold, settle, events, variant, net)
+    finally:
+        if net is not None:
+            net.stop()
+
+
+def _net_result(net, cloud, guest, source, host, instance_name, start,
+                seconds, left_on, expect_mode):
+    """The network fields of a move, and its problems."""
+    if net is None:
+        return gatenet.empty_fields(), []
+    fields = net.finish(cloud, source, host, instance_name, start,
+                        start + seconds, left_on=left_on)
+    problems = fields.pop('network_problems')
+    if expect_mode == 'v2v-cutover':
+        # The clone boots with the translated NIC and takes the port's
+        # address again.
+        try:
+            event = gatenet.wait_address(guest, net.events_before)
+            fields['guest_nic_driver'] = event.driver
+            if event.driver != 'virtio_net':
+                problems.append('the clone\'s NIC driver is %s, not '
+                                'virtio_net' % event.driver)
+        except gatenet.NetworkError as exc:
+            problems.append(str(exc))
+    return fields, problems
+
+
+def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
+              cold, settle, events, variant, net):
     finish = 'confirm' if cold is True else cold
     before = cloud.server(guest.id)
     source = cli.host_of(before)
@@ -309,6 +355,11 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
                             guest.shared)
     if left:
         problems.append('left on %s: %s' % (left_on, ', '.join(left)))
+    net_fields, found = _net_result(
+        net, cloud, guest, source, host,
+        before.get('OS-EXT-SRV-ATTR:instance_name'), start, seconds,
+        left_on, expect_mode)
+    problems += found
     got = None
     if events is not None:
         expected = list(observe.EXPECTED_EVENTS[expect_mode])
@@ -375,6 +426,7 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         'problems': problems,
         'ok': not problems,
     }
+    result.update(net_fields)
     LOG.info('%(move)s: %(ok)s %(problems)s', {
         'move': label, 'ok': 'OK' if result['ok'] else 'FAILED',
         'problems': '; '.join(problems)})

@@ -164,7 +164,7 @@ class TestRunMove(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.layout = paths.Layout(self.useFixture(fixtures.TempDir()).path)
-        self.guest = mock.Mock(id=U1)
+        self.guest = mock.Mock(id=U1, port=None)
         self.guest.instance_dir.return_value = '/i/' + U1
         self.guest.tail.merged.return_value = [(1, 0.0, 0.0)]
         self.guest.crash.return_value = None
@@ -261,6 +261,87 @@ class TestRunMove(testtools.TestCase):
         self.assertEqual('QEMU 7.2.22 ...', exc.known_fault)
         self.assertIsNone(exc.signature)
         self.assertFalse(exc.explained)
+
+    def test_no_port_no_network_fields(self):
+        result = self._run(FakeCloud('labhost-a', 'labhost-b'))
+        for key in ('port_host', 'port_status', 'mac_kept',
+                    'network_downtime_ms', 'packets_lost'):
+            self.assertIsNone(result[key])
+
+    def _with_port(self, fields, address=None):
+        self.guest.port = {'id': 'p1'}
+        net = self.useFixture(fixtures.MockPatchObject(
+            gate.gatenet, 'MoveNetwork')).mock.return_value.start.return_value
+        net.events_before = 3
+        net.finish.return_value = dict(fields)
+        wait = self.useFixture(fixtures.MockPatchObject(
+            gate.gatenet, 'wait_address')).mock
+        if isinstance(address, Exception):
+            wait.side_effect = address
+        else:
+            wait.return_value = address
+        return net, wait
+
+    def test_network_fields_and_problems(self):
+        net, wait = self._with_port({
+            'port_host': 'labhost-b', 'port_status': 'ACTIVE',
+            'mac_kept': True, 'network_downtime_ms': 120,
+            'packets_lost': 4, 'network_problems': []})
+        result = self._run(FakeCloud('labhost-a', 'labhost-b'))
+        self.assertTrue(result['ok'], result['problems'])
+        self.assertEqual(('labhost-b', 'ACTIVE', True, 120, 4), (
+            result['port_host'], result['port_status'], result['mac_kept'],
+            result['network_downtime_ms'], result['packets_lost']))
+        self.assertEqual('labhost-a', net.finish.call_args[0][1])
+        self.assertEqual('labhost-b', net.finish.call_args[0][2])
+        net.stop.assert_called_once_with()
+        # A live move keeps the lease: no new address is awaited.
+        wait.assert_not_called()
+
+    def test_network_problems_fail_the_move(self):
+        net, _wait = self._with_port({
+            'port_host': 'labhost-a', 'network_problems': [
+                'the port is bound to labhost-a, not labhost-b']})
+        result = self._run(FakeCloud('labhost-a', 'labhost-b'))
+        self.assertFalse(result['ok'])
+        self.assertIn('the port is bound to labhost-a, not labhost-b',
+                      result['problems'])
+
+    def test_the_probe_stops_when_the_move_fails(self):
+        net, _wait = self._with_port({'network_problems': []})
+        cloud = FakeCloud('labhost-a', 'labhost-b')
+        with mock.patch.object(cloud, 'wait_status',
+                               side_effect=cli.CommandFailed('x', 1, '')):
+            self.assertRaises(cli.CommandFailed, self._run, cloud)
+        net.stop.assert_called_once_with()
+        net.finish.assert_not_called()
+
+    def _cutover(self, address):
+        self.mode.return_value = 'v2v-cutover'
+        self.events.wait_for.return_value = list(
+            observe.EXPECTED_EVENTS['v2v-cutover'])
+        self.events.payload.return_value = {'mode': 'v2v-cutover',
+                                            'downtime_s': 5.0}
+        net, wait = self._with_port({'network_problems': []}, address)
+        result = gate.run_move(self.layout, FakeCloud('labhost-a',
+                                                      'labhost-b'),
+                               self.guest, 'cutover', ('server', 'migrate'),
+                               'labhost-b', 'v2v-cutover',
+                               events=self.events)
+        return result, wait
+
+    def test_the_cutover_clone_takes_the_address_on_virtio(self):
+        result, wait = self._cutover(mock.Mock(driver='virtio_net'))
+        self.assertTrue(result['ok'], result['problems'])
+        self.assertEqual('virtio_net', result['guest_nic_driver'])
+        self.assertEqual(3, wait.call_args[0][1])
+
+    def test_the_cutover_clone_on_another_nic(self):
+        result, _wait = self._cutover(mock.Mock(driver='vmxnet3'))
+        self.assertIn('the clone\'s NIC driver is vmxnet3, not virtio_net',
+                      result['problems'])
+        result, _wait = self._cutover(gate.gatenet.NetworkError('no addr'))
+        self.assertIn('no addr', result['problems'])
 
     def test_cold_move_is_confirmed(self):
         cloud = FakeCloud('labhost-a', 'labhost-b', status='confirmed')
