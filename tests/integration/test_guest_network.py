@@ -1,0 +1,295 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The lab guest on a network (nova_v2v_rig.lab.guest): DHCP and ICMP.
+
+No lab, no libvirt: each test boots the lab guest's kernel and initramfs
+(built as the lab builds them, in the lab's cache) with QEMU, its NIC on
+a tap device inside a network namespace of the test's own
+(``nv2v-gnet-<model>``, 10.78.0.0/24), where busybox udhcpd serves
+addresses.  The guest must print one ``LABNET`` line with the MAC given
+to QEMU and an address of the pool, answer pings sent from inside the
+namespace, and write its records all along.
+
+Network safety: the root namespace holds an ``unreachable`` route for
+10.78.0.0/24 from before anything is created until everything is gone,
+so nothing in it can send there; DHCP and pings run inside the
+namespace only, pings bounded in count and time.  Every test removes
+its namespace (with its tap), QEMU, udhcpd and the route in every path.
+Missing prerequisites fail the tests, never skip them.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from oslo_concurrency import processutils
+import testtools
+from testtools import content
+
+SUBNET = '10.78.0.0/24'
+GATEWAY = '10.78.0.1'
+POOL = ('10.78.0.100', '10.78.0.149')
+TAP = 'tapg0'
+# Bounds: the guest's boot under TCG on a loaded machine plus its DHCP.
+LABNET_TIMEOUT = 180
+# Without a usable NIC: how long the guest is watched for a LABNET line
+# once it writes records (its bring-up gives up after 5 s).
+QUIET_WATCH = 15
+
+_LABNET = re.compile(r'^LABNET (\S+) mac=(\S+) ip=([0-9.]+)/(\d+) '
+                     r'driver=(\S+)$', re.MULTILINE)
+_RECORD = re.compile(r'^W (\d+) ', re.MULTILINE)
+
+# Executables, with the Debian package of each (bindep.txt, "test").
+TOOLS = (
+    ('qemu-system-x86_64', 'qemu-system-x86'),
+    ('busybox', 'busybox-static'),
+    ('ip', 'iproute2'),
+    ('depmod', 'kmod'),
+    ('modprobe', 'kmod'),
+    ('apt-get', 'apt'),
+    ('dpkg-deb', 'dpkg'),
+    ('timeout', 'coreutils'),
+)
+
+
+def missing_prerequisites():
+    problems = []
+    if os.geteuid() != 0:
+        problems.append('needs root (network namespaces, tap devices)')
+    missing = [(tool, pkg) for tool, pkg in TOOLS if not shutil.which(tool)]
+    if missing:
+        problems.append('missing %s; install with: apt-get install %s' % (
+            ', '.join(t for t, _p in missing),
+            ' '.join(sorted({p for _t, p in missing}))))
+    return problems
+
+
+def _ip_int(address):
+    a, b, c, d = (int(x) for x in address.split('.'))
+    return (a << 24) | (b << 16) | (c << 8) | d
+
+
+class TestGuestNetwork(testtools.TestCase):
+    """One guest per NIC model, each on a namespace of its own."""
+
+    image = None
+    accel = None
+    setup_error = None
+
+    @classmethod
+    def setUpClass(cls):
+        super(TestGuestNetwork, cls).setUpClass()
+        problems = missing_prerequisites()
+        if problems:
+            cls.setup_error = 'cannot run here: %s' % '; '.join(problems)
+            return
+        from nova_v2v_rig.lab import accel
+        from nova_v2v_rig.lab import guest
+        from nova_v2v_rig.lab import hosts
+        cache_dir = hosts.Lab(os.environ.get(
+            'NOVA_V2V_LAB_STATE', hosts.DEFAULT_STATE_DIR)).cache_dir
+        try:
+            cls.image = guest.build(cache_dir)
+            virt_type, reason = accel.detect(
+                cls.image, cache_file=os.path.join(cache_dir, 'accel'))
+        except Exception as exc:
+            cls.setup_error = 'building the guest failed: %s: %s' % (
+                type(exc).__name__, exc)
+            return
+        cls.accel = 'kvm' if virt_type == 'kvm' else 'tcg'
+        cls.accel_reason = reason
+
+    def setUp(self):
+        super(TestGuestNetwork, self).setUp()
+        if self.setup_error:
+            self.fail(self.setup_error)
+        self.tmp = tempfile.mkdtemp(prefix='nv2v-gnet-')
+        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
+        self.serial_log = os.path.join(self.tmp, 'serial.log')
+        self.addDetail('accel', content.text_content(
+            '%s (%s)' % (self.accel, self.accel_reason)))
+        self.addDetail('serial', content.Content(
+            content.UTF8_TEXT, self._serial_chunks))
+
+    def _serial_chunks(self):
+        try:
+            with open(self.serial_log, 'rb') as f:
+                return [f.read()]
+        except OSError:
+            return [b'(no serial log)']
+
+    def _serial(self):
+        try:
+            with open(self.serial_log, errors='replace') as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    # -- the namespace ----------------------------------------------------
+    def _network(self, name):
+        """The route, the namespace, its tap and udhcpd; their clean-up."""
+        ns = 'nv2v-gnet-%s' % name
+        # First the root namespace's guard, last its removal.
+        processutils.execute('ip', 'route', 'replace', 'unreachable',
+                             SUBNET)
+        self.addCleanup(processutils.execute, 'ip', 'route', 'del',
+                        'unreachable', SUBNET, check_exit_code=False)
+        processutils.execute('ip', 'netns', 'del', ns,
+                             check_exit_code=False)
+        processutils.execute('ip', 'netns', 'add', ns)
+        self.addCleanup(processutils.execute, 'ip', 'netns', 'del', ns,
+                        check_exit_code=False)
+        for args in (('link', 'set', 'lo', 'up'),
+                     ('tuntap', 'add', 'dev', TAP, 'mode', 'tap'),
+                     ('addr', 'add', GATEWAY + '/24', 'dev', TAP),
+                     ('link', 'set', TAP, 'up')):
+            processutils.execute('ip', '-n', ns, *args)
+        conf = os.path.join(self.tmp, 'udhcpd.conf')
+        with open(conf, 'w') as f:
+            f.write('start %s\nend %s\ninterface %s\n'
+                    'lease_file %s\npidfile %s\n'
+                    'option subnet 255.255.255.0\n'
+                    'option router %s\noption lease 600\n'
+                    % (POOL[0], POOL[1], TAP,
+                       os.path.join(self.tmp, 'udhcpd.leases'),
+                       os.path.join(self.tmp, 'udhcpd.pid'), GATEWAY))
+        open(os.path.join(self.tmp, 'udhcpd.leases'), 'w').close()
+        self._spawn('udhcpd', ['ip', 'netns', 'exec', ns, 'busybox',
+                               'udhcpd', '-f', '-a', '200', conf])
+        return ns
+
+    def _spawn(self, what, argv):
+        """Start argv; killed (and reaped) in every path."""
+        log = open(os.path.join(self.tmp, '%s.log' % what), 'wb')
+        self.addCleanup(log.close)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.addCleanup(self._stop, what, proc)
+        return proc
+
+    def _stop(self, what, proc):
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        with open(os.path.join(self.tmp, '%s.log' % what), 'rb') as f:
+            self.addDetail('%s-log' % what, content.Content(
+                content.UTF8_TEXT, lambda data=f.read(): [data]))
+
+    def _boot(self, ns, nic_args):
+        """The lab guest in QEMU, inside ns; its data disk is scratch."""
+        from nova_v2v_rig.lab import domain
+        disk = os.path.join(self.tmp, 'disk.raw')
+        with open(disk, 'wb') as f:
+            f.truncate(64 << 20)
+        argv = ['ip', 'netns', 'exec', ns,
+                'qemu-system-x86_64', '-accel', self.accel,
+                '-machine', 'pc', '-cpu', 'qemu64', '-m', '256',
+                '-kernel', self.image.kernel, '-initrd', self.image.initrd,
+                '-append', domain.kernel_cmdline({}),
+                '-drive', 'file=%s,format=raw,if=virtio' % disk,
+                '-display', 'none', '-monitor', 'none',
+                '-serial', 'file:%s' % self.serial_log,
+                '-no-reboot'] + nic_args
+        return self._spawn('qemu', argv)
+
+    def _wait(self, proc, done, timeout):
+        """Poll the serial log until done(text) is true; the text."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self._serial()
+            if done(text):
+                return text
+            if proc.poll() is not None:
+                self.fail('QEMU exited (%s) before the guest was ready'
+                          % proc.returncode)
+            if 'LABERR' in text or 'Kernel panic' in text:
+                self.fail('the guest failed: %s' % text[-2000:])
+            if time.monotonic() > deadline:
+                self.fail('nothing within %ss' % timeout)
+            time.sleep(0.5)
+
+    def _ping(self, ns, address):
+        # Bounded: 3 echo requests, 10 s in all, from inside ns.
+        out, _err = processutils.execute(
+            'ip', 'netns', 'exec', ns, 'timeout', '--signal=KILL', '20',
+            'busybox', 'ping', '-c', '3', '-w', '10', address)
+        self.addDetail('ping', content.text_content(out))
+        return out
+
+    # -- the tests ---------------------------------------------------------
+    def _takes_address_and_answers(self, name, model, driver, mac):
+        ns = self._network(name)
+        t0 = time.monotonic()
+        qemu = self._boot(ns, [
+            '-netdev', 'tap,id=n0,ifname=%s,script=no,downscript=no' % TAP,
+            '-device', '%s,netdev=n0,mac=%s' % (model, mac)])
+        text = self._wait(qemu, _LABNET.search, LABNET_TIMEOUT)
+        took = time.monotonic() - t0
+        lines = _LABNET.findall(text)
+        self.assertEqual(1, len(lines), text)
+        ifname, got_mac, address, prefix, got_driver = lines[0]
+        self.assertEqual('eth0', ifname)
+        self.assertEqual(mac, got_mac)
+        self.assertEqual(driver, got_driver)
+        self.assertEqual('24', prefix)
+        self.assertTrue(_ip_int(POOL[0]) <= _ip_int(address) <=
+                        _ip_int(POOL[1]), address)
+        out = self._ping(ns, address)
+        self.assertIn('3 packets received', out)
+        # The workload wrote before and after the address was taken.
+        first = [int(n) for n in _RECORD.findall(text)]
+        self.assertTrue(first, 'no record before the LABNET line')
+        later = self._wait(qemu, lambda t: len(_RECORD.findall(t)) >
+                           len(first) + 5, 60)
+        self.assertNotIn('LABNET %s lost' % ifname, later)
+        self.addDetail('timing', content.text_content(
+            'LABNET %.1f s after QEMU started (%s)' % (took, self.accel)))
+
+    def test_virtio_net(self):
+        self._takes_address_and_answers(
+            'virtio', 'virtio-net-pci', 'virtio_net', 'fa:16:3e:78:00:01')
+
+    def test_vmxnet3(self):
+        self._takes_address_and_answers(
+            'vmxnet3', 'vmxnet3', 'vmxnet3', 'fa:16:3e:78:00:02')
+
+    def _no_network(self, name, nic_args):
+        ns = self._network(name)
+        qemu = self._boot(ns, nic_args)
+        text = self._wait(qemu, _RECORD.search, LABNET_TIMEOUT)
+        start = len(_RECORD.findall(text))
+        time.sleep(QUIET_WATCH)
+        text = self._serial()
+        self.assertGreater(len(_RECORD.findall(text)), start + 10, text)
+        self.assertNotIn('LABNET', text)
+        self.assertIsNone(qemu.poll())
+
+    def test_e1000_has_no_driver(self):
+        # Debian's cloud kernel has no e1000 driver (guest.NET_MODULES):
+        # the guest writes its records and takes no address.
+        self._no_network('e1000', [
+            '-netdev', 'tap,id=n0,ifname=%s,script=no,downscript=no' % TAP,
+            '-device', 'e1000,netdev=n0,mac=fa:16:3e:78:00:03'])
+
+    def test_no_nic(self):
+        # The gate's and the lab's guests today (--nic none): records,
+        # no LABNET line.
+        self._no_network('none', ['-nic', 'none'])
