@@ -17,10 +17,14 @@
 No lab, no libvirt: each test boots the lab guest's kernel and initramfs
 (built as the lab builds them, in the lab's cache) with QEMU, its NIC on
 a tap device inside a network namespace of the test's own
-(``nv2v-gnet-<model>``, 10.78.0.0/24), where busybox udhcpd serves
-addresses.  The guest must print one ``LABNET`` line with the MAC given
-to QEMU and an address of the pool, answer pings sent from inside the
-namespace, and write its records all along.
+(``nv2v-gnet-<test>``, 10.78.0.0/24), where busybox udhcpd serves
+addresses.  With a vmxnet3 NIC, then (a V2V cutover's NIC change) booted
+again from the same disk with a virtio NIC of the same MAC, the guest
+must print one ``LABNET`` line with that MAC, the same address of the
+pool both times, answer pings sent from inside the namespace, and write
+its records all along, resuming after the last.  With an e1000 NIC (no
+driver in Debian's cloud kernel) or none, it writes and says no
+``LABNET``.
 
 Network safety: the root namespace holds an ``unreachable`` route for
 10.78.0.0/24 from before anything is created until everything is gone,
@@ -122,24 +126,26 @@ class TestGuestNetwork(testtools.TestCase):
             self.fail(self.setup_error)
         self.tmp = tempfile.mkdtemp(prefix='nv2v-gnet-')
         self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
-        self.serial_log = os.path.join(self.tmp, 'serial.log')
+        self.serial_logs = []
         self.addDetail('accel', content.text_content(
             '%s (%s)' % (self.accel, self.accel_reason)))
         # Read before the temp dir goes (cleanups run last in, first out).
         self.addCleanup(self._attach_serial)
 
     def _attach_serial(self):
-        try:
-            with open(self.serial_log, 'rb') as f:
-                data = f.read()
-        except OSError:
-            data = b'(no serial log)'
-        self.addDetail('serial', content.Content(
-            content.UTF8_TEXT, lambda: [data]))
+        for path in self.serial_logs:
+            try:
+                with open(path, 'rb') as f:
+                    data = f.read()
+            except OSError:
+                data = b'(no serial log)'
+            self.addDetail(os.path.basename(path), content.Content(
+                content.UTF8_TEXT, lambda data=data: [data]))
 
-    def _serial(self):
+    @staticmethod
+    def _serial(path):
         try:
-            with open(self.serial_log, errors='replace') as f:
+            with open(path, errors='replace') as f:
                 return f.read()
         except OSError:
             return ''
@@ -195,12 +201,19 @@ class TestGuestNetwork(testtools.TestCase):
             self.addDetail('%s-log' % what, content.Content(
                 content.UTF8_TEXT, lambda data=f.read(): [data]))
 
-    def _boot(self, ns, nic_args):
-        """The lab guest in QEMU, inside ns; its data disk is scratch."""
+    def _boot(self, ns, name, nic_args):
+        """The lab guest in QEMU, inside ns: (QEMU, its serial log).
+
+        Every boot of a test runs on the same data disk, as a V2V
+        cutover's clone goes on with its source's disk.
+        """
         from nova_v2v_rig.lab import domain
         disk = os.path.join(self.tmp, 'disk.raw')
-        with open(disk, 'wb') as f:
-            f.truncate(64 << 20)
+        if not os.path.exists(disk):
+            with open(disk, 'wb') as f:
+                f.truncate(64 << 20)
+        serial_log = os.path.join(self.tmp, 'serial-%s.log' % name)
+        self.serial_logs.append(serial_log)
         argv = ['ip', 'netns', 'exec', ns,
                 'qemu-system-x86_64', '-accel', self.accel,
                 '-machine', 'pc', '-cpu', 'qemu64', '-m', '256',
@@ -208,15 +221,16 @@ class TestGuestNetwork(testtools.TestCase):
                 '-append', domain.kernel_cmdline({}),
                 '-drive', 'file=%s,format=raw,if=virtio' % disk,
                 '-display', 'none', '-monitor', 'none',
-                '-serial', 'file:%s' % self.serial_log,
+                '-serial', 'file:%s' % serial_log,
                 '-no-reboot'] + nic_args
-        return self._spawn('qemu', argv)
+        return self._spawn('qemu-%s' % name, argv), serial_log
 
-    def _wait(self, proc, done, timeout):
+    def _wait(self, qemu, done, timeout):
         """Poll the serial log until done(text) is true; the text."""
+        proc, serial_log = qemu
         deadline = time.monotonic() + timeout
         while True:
-            text = self._serial()
+            text = self._serial(serial_log)
             if done(text):
                 return text
             if proc.poll() is not None:
@@ -237,10 +251,10 @@ class TestGuestNetwork(testtools.TestCase):
         return out
 
     # -- the tests ---------------------------------------------------------
-    def _takes_address_and_answers(self, name, model, driver, mac):
-        ns = self._network(name)
+    def _takes_address_and_answers(self, ns, name, model, driver, mac):
+        """Boot with a NIC; its LABNET line checked, pinged: (QEMU, ip)."""
         t0 = time.monotonic()
-        qemu = self._boot(ns, [
+        qemu = self._boot(ns, name, [
             '-netdev', 'tap,id=n0,ifname=%s,script=no,downscript=no' % TAP,
             '-device', '%s,netdev=n0,mac=%s' % (model, mac)])
         text = self._wait(qemu, _LABNET.search, LABNET_TIMEOUT)
@@ -257,7 +271,7 @@ class TestGuestNetwork(testtools.TestCase):
         out = self._ping(ns, address)
         self.assertIn('3 packets received', out)
         # The workload wrote before and after the address was taken.
-        first = [int(n) for n in _RECORD.findall(text)]
+        first = _RECORD.findall(text)
         self.assertTrue(first, 'no record before the LABNET line')
         later = self._wait(qemu, lambda t: len(_RECORD.findall(t)) >
                            len(first) + 5, 60)
@@ -265,25 +279,39 @@ class TestGuestNetwork(testtools.TestCase):
         print('\n%s: LABNET %.1f s after QEMU started (%s): %s; ping: %s'
               % (model, took, self.accel, _LABNET.search(text).group(0),
                  ' / '.join(out.strip().splitlines()[-2:])))
+        return qemu, address
 
-    def test_virtio_net(self):
-        self._takes_address_and_answers(
-            'virtio', 'virtio-net-pci', 'virtio_net', 'fa:16:3e:78:00:01')
-
-    def test_vmxnet3(self):
-        self._takes_address_and_answers(
-            'vmxnet3', 'vmxnet3', 'vmxnet3', 'fa:16:3e:78:00:02')
+    def test_vmxnet3_then_virtio_net(self):
+        # A V2V cutover's NIC model change: the guest on a vmxnet3 NIC,
+        # stopped, booted from the same disk on a virtio NIC with the same
+        # MAC (as the port's); the same address, the records go on.
+        ns = self._network('cutover')
+        mac = 'fa:16:3e:78:00:01'
+        (proc, serial_log), address = self._takes_address_and_answers(
+            ns, 'vmxnet3', 'vmxnet3', 'vmxnet3', mac)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        last = max(int(n) for n in
+                   _RECORD.findall(self._serial(serial_log)))
+        qemu, again = self._takes_address_and_answers(
+            ns, 'virtio', 'virtio-net-pci', 'virtio_net', mac)
+        self.assertEqual(address, again)
+        resume = re.search(r'^LABSTART .* resume=(\d+)$',
+                           self._serial(qemu[1]), re.MULTILINE)
+        self.assertIsNotNone(resume)
+        # At most one record written after the last acknowledged one.
+        self.assertIn(int(resume.group(1)), (last + 1, last + 2))
 
     def _no_network(self, name, nic_args):
         ns = self._network(name)
-        qemu = self._boot(ns, nic_args)
+        qemu = self._boot(ns, name, nic_args)
         text = self._wait(qemu, _RECORD.search, LABNET_TIMEOUT)
         start = len(_RECORD.findall(text))
         time.sleep(QUIET_WATCH)
-        text = self._serial()
+        text = self._serial(qemu[1])
         self.assertGreater(len(_RECORD.findall(text)), start + 5, text)
         self.assertNotIn('LABNET', text)
-        self.assertIsNone(qemu.poll())
+        self.assertIsNone(qemu[0].poll())
 
     def test_e1000_has_no_driver(self):
         # Debian's cloud kernel has no e1000 driver (guest.NET_MODULES):
