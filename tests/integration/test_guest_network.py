@@ -56,8 +56,6 @@ LABNET_TIMEOUT = 180
 # once it writes records (its bring-up gives up after 5 s).
 QUIET_WATCH = 8
 
-_LABNET = re.compile(r'^LABNET (\S+) mac=(\S+) ip=([0-9.]+)/(\d+) '
-                     r'driver=(\S+)$', re.MULTILINE)
 _RECORD = re.compile(r'^W (\d+) ', re.MULTILINE)
 
 # Executables, with the Debian package of each (bindep.txt, "test").
@@ -257,15 +255,16 @@ class TestGuestNetwork(testtools.TestCase):
         qemu = self._boot(ns, name, [
             '-netdev', 'tap,id=n0,ifname=%s,script=no,downscript=no' % TAP,
             '-device', '%s,netdev=n0,mac=%s' % (model, mac)])
-        text = self._wait(qemu, _LABNET.search, LABNET_TIMEOUT)
+        from nova_v2v_rig.lab import guest
+        text = self._wait(qemu, guest.net_events, LABNET_TIMEOUT)
         took = time.monotonic() - t0
-        lines = _LABNET.findall(text)
-        self.assertEqual(1, len(lines), text)
-        ifname, got_mac, address, prefix, got_driver = lines[0]
-        self.assertEqual('eth0', ifname)
-        self.assertEqual(mac, got_mac)
-        self.assertEqual(driver, got_driver)
-        self.assertEqual('24', prefix)
+        events = guest.net_events(text)
+        self.assertEqual(1, len(events), text)
+        event = events[0]
+        self.assertEqual(('eth0', 'bound', mac, 24, driver),
+                         (event.interface, event.kind, event.mac,
+                          event.prefix, event.driver))
+        address = event.address
         self.assertTrue(_ip_int(POOL[0]) <= _ip_int(address) <=
                         _ip_int(POOL[1]), address)
         out = self._ping(ns, address)
@@ -275,9 +274,11 @@ class TestGuestNetwork(testtools.TestCase):
         self.assertTrue(first, 'no record before the LABNET line')
         later = self._wait(qemu, lambda t: len(_RECORD.findall(t)) >
                            len(first) + 5, 60)
-        self.assertNotIn('LABNET %s lost' % ifname, later)
+        self.assertEqual(events, guest.net_events(later))
         print('\n%s: LABNET %.1f s after QEMU started (%s): %s; ping: %s'
-              % (model, took, self.accel, _LABNET.search(text).group(0),
+              % (model, took, self.accel,
+                 [line for line in text.splitlines()
+                  if line.startswith('LABNET')][0],
                  ' / '.join(out.strip().splitlines()[-2:])))
         return qemu, address
 

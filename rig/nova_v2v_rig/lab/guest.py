@@ -25,11 +25,13 @@ a second build is a no-op; the initramfs's name carries its
 :func:`recipe`, so a changed one is built anew.
 """
 
+import collections
 import gzip
 import hashlib
 import io
 import lzma
 import os
+import re
 import shutil
 import stat
 
@@ -240,6 +242,34 @@ exit 0
 ACPI_POWER = '''#!/bin/sh
 touch /tmp/stop
 '''
+
+
+# The console lines of UDHCPC_SCRIPT, with or without printk's time.
+_LABNET = re.compile(
+    r'^(?:\[ *\d+\.\d+\] )?LABNET (\S+) (?:mac=(\S+) ip=([0-9.]+)/(\d+) '
+    r'driver=(\S*)|lost ip=([0-9.]+)/(\d+))\s*$', re.MULTILINE)
+
+NetEvent = collections.namedtuple(
+    'NetEvent', ['interface', 'kind', 'mac', 'address', 'prefix', 'driver'])
+NetEvent.__doc__ = """A LABNET line of a guest's console.
+
+``kind`` is ``'bound'`` (an address taken or changed: every field set) or
+``'lost'`` (the lease lost: ``mac`` and ``driver`` are None).
+"""
+
+
+def net_events(text):
+    """The LABNET lines of a serial log, in order, as :class:`NetEvent`."""
+    events = []
+    for m in _LABNET.finditer(text):
+        if m.group(2) is not None:
+            events.append(NetEvent(m.group(1), 'bound', m.group(2),
+                                   m.group(3), int(m.group(4)),
+                                   m.group(5)))
+        else:
+            events.append(NetEvent(m.group(1), 'lost', None, m.group(6),
+                                   int(m.group(7)), None))
+    return events
 
 
 class GuestImage(object):

@@ -164,14 +164,46 @@ class TestUdhcpcScript(testtools.TestCase):
         self.assertEqual('<5>LABNET eth0 mac=fa:16:3e:00:00:01 '
                          'ip=10.78.0.101/24 driver=virtio_net\n', said)
         self.assertIn('addr add 10.78.0.101/24 broadcast + dev eth0', ip)
+        self.assertEqual(
+            [guest.NetEvent('eth0', 'bound', 'fa:16:3e:00:00:01',
+                            '10.78.0.101', 24, 'virtio_net')],
+            guest.net_events(said.replace('<5>', '')))
         # The lease lost, once.
         said, _ip = self._event('deconfig')
         self.assertEqual('<5>LABNET eth0 lost ip=10.78.0.101/24\n', said)
+        self.assertEqual(
+            [guest.NetEvent('eth0', 'lost', None, '10.78.0.101', 24, None)],
+            guest.net_events(said.replace('<5>', '')))
         said, _ip = self._event('deconfig')
         self.assertEqual('', said)
         # No answer: nothing said.
         said, ip = self._event('leasefail')
         self.assertEqual(('', ''), (said, ip))
+
+
+class TestNetEvents(testtools.TestCase):
+
+    def test_events_in_a_serial_log(self):
+        log = ('LABSTART disk=/dev/vda driver=virtio_blk resume=1\n'
+               'W 1 100.000001\n'
+               'LABNET eth0 mac=fa:16:3e:00:00:01 ip=10.77.1.23/24 '
+               'driver=vmxnet3\n'
+               'W 2 100.050001\n'
+               '[   12.345678] LABNET eth0 lost ip=10.77.1.23/24\n'
+               'LABNET eth1 mac=fa:16:3e:00:00:02 ip=10.77.1.24/25 '
+               'driver=virtio_net\r\n'
+               'XLABNET eth0 mac=x ip=1.2.3.4/8 driver=y\n'
+               'LABNET eth0 mac=fa:16:3e:00:00:01 ip=10.77.1.23/24 dri\n')
+        self.assertEqual([
+            guest.NetEvent('eth0', 'bound', 'fa:16:3e:00:00:01',
+                           '10.77.1.23', 24, 'vmxnet3'),
+            guest.NetEvent('eth0', 'lost', None, '10.77.1.23', 24, None),
+            guest.NetEvent('eth1', 'bound', 'fa:16:3e:00:00:02',
+                           '10.77.1.24', 25, 'virtio_net'),
+        ], guest.net_events(log))
+
+    def test_none(self):
+        self.assertEqual([], guest.net_events('W 1 1.0\nLABSTOP last=1\n'))
 
 
 class TestRecipe(testtools.TestCase):
