@@ -97,8 +97,9 @@ class TestGatenet(testtools.TestCase):
         # The source's OVS database (a unix socket), the SB database.
         self.assertTrue(cargs[4].startswith('unix:' + self.lab.state_dir))
         self.assertTrue(cargs[5].startswith('unix:'))
+        self.assertEqual('<domain/>', cargs[6])
         # The move's window on the probe's clock.
-        self.assertEqual((11.0, 15.0), cargs[7:9])
+        self.assertEqual((11.0, 15.0), cargs[8:10])
         self.assertEqual('labhost-b', check.call_args[1]['dest_chassis'])
         xml.assert_called_once_with(self.lab, 'labhost-b', 'inst-1')
 
@@ -114,5 +115,5 @@ class TestGatenet(testtools.TestCase):
                             2.0, left_on='labhost-b')
         self.assertEqual(['the probe left no record'],
                          fields['network_problems'])
-        self.assertIsNone(check.call_args[0][7])
+        self.assertEqual((None, None, None), check.call_args[0][7:10])
         self.assertEqual('labhost-b', check.call_args[0][3])
