@@ -252,6 +252,9 @@ def ml2_conf():
         ('ovn', 'ovn_metadata_enabled', 'false'),
         ('ovn', 'enable_distributed_floating_ip', 'false'),
         ('ovn', 'ovs_create_tap', 'false'),
+        # The maintenance worker brings the northbound database back in
+        # line with neutron's at its start (one that was lost, or older).
+        ('ovn', 'neutron_sync_mode', 'repair'),
     ]
 
 

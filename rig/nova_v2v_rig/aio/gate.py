@@ -713,7 +713,7 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1):
         ids = images.ensure(cloud, lab.cache_dir)
         report['steps']['images'] = round(time.monotonic() - step, 1)
         step = time.monotonic()
-        network.ensure(cloud)
+        network.ensure(cloud, layout)
         report['steps']['network'] = round(time.monotonic() - step, 1)
         current = None
         for stage in stages:

@@ -28,10 +28,12 @@ requests from the switch's address reach the guests without rules.
 """
 
 import ipaddress
+import time
 
 from oslo_log import log as logging
 
 from nova_v2v_rig.aio import ovn
+from nova_v2v_rig.aio import paths
 from nova_v2v_rig.lab import hosts as lab_hosts
 
 LOG = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ SUBNET = 'lab-subnet'
 # The first addresses are left out of the pool (OVN's DHCP server port
 # takes one of the pool's).
 POOL_FIRST = 10
+SYNC_TIMEOUT = 120
 
 
 def subnet_args():
@@ -69,13 +72,42 @@ def _find(cloud, kind, name):
     return None
 
 
-def ensure(cloud):
+def logical_switch(network_id):
+    """ML2/OVN's name of a network's logical switch."""
+    return 'neutron-%s' % network_id
+
+
+def wait_synced(layout, network_id, timeout=SYNC_TIMEOUT):
+    """Wait until OVN's northbound database has the network's switch.
+
+    A network neutron's database kept from an earlier ``up`` is in a
+    northbound database that was lost only once the maintenance worker's
+    repair (``[ovn] neutron_sync_mode``) has run; a port created before
+    would fail.
+    """
+    deadline = time.monotonic() + timeout
+    name = logical_switch(network_id)
+    while True:
+        found = ovn.nbctl(layout, '--bare', '--columns=name', 'find',
+                          'Logical_Switch', 'name=%s' % name).strip()
+        if found == name:
+            return
+        if time.monotonic() > deadline:
+            raise paths.AioError('network %s has no logical switch in '
+                                 'OVN\'s northbound database after %d s; '
+                                 'see the neutron-ovn-maintenance-worker '
+                                 'log' % (network_id, timeout))
+        time.sleep(1)
+
+
+def ensure(cloud, layout):
     """The network and its subnet; ``{'network': id, 'subnet': id}``."""
     ids = {}
     ids['network'] = _find(cloud, 'network', NETWORK) or cloud(
         *network_args(), parse=True)['id']
     ids['subnet'] = _find(cloud, 'subnet', SUBNET) or cloud(
         *subnet_args(), parse=True)['id']
+    wait_synced(layout, ids['network'])
     LOG.info('Network %(net)s (%(id)s), subnet %(subnet)s',
              {'net': NETWORK, 'id': ids['network'],
               'subnet': lab_hosts.GUEST_SUBNET})

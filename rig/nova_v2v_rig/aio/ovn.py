@@ -281,7 +281,12 @@ def _create_db(path, schema):
 # -- central ------------------------------------------------------------------
 
 def start_central(layout, add):
-    """Start the NB/SB ovsdb-servers and ovn-northd with fresh databases.
+    """Start the NB/SB ovsdb-servers and ovn-northd.
+
+    The northbound database is kept across ``down`` and ``up``, as
+    neutron's MariaDB database is (what ML2/OVN wrote there must match
+    neutron's networks and ports); the southbound one starts empty
+    (ovn-northd fills it, the chassis register again).
 
     :param add: ``add(name, record)`` records each one as it starts (in the
         state file, so that ``down`` stops it if a later step fails)
@@ -291,7 +296,8 @@ def start_central(layout, add):
     env = {'OVS_RUNDIR': central_dir(layout),
            'OVN_RUNDIR': central_dir(layout)}
     for name, db in CENTRAL:
-        _create_db(db_file(layout, db), SCHEMAS[db])
+        if db != 'nb' or not os.path.exists(db_file(layout, db)):
+            _create_db(db_file(layout, db), SCHEMAS[db])
         sock = db_socket(layout, db)
         if os.path.lexists(sock):
             os.unlink(sock)

@@ -558,13 +558,14 @@ class TestReport(testtools.TestCase):
     @mock.patch.object(gate.config, 'transport_url')
     @mock.patch.object(gate.stack, 'down')
     @mock.patch.object(gate.stack, 'running', return_value=['mariadb'])
+    @mock.patch.object(gate.network, 'ensure')
     @mock.patch.object(gate.images, 'ensure', return_value={})
     @mock.patch.object(gate.cli, 'OpenStack')
     @mock.patch.object(gate, '_computes')
     @mock.patch.object(gate.computes, 'down')
     def test_a_failed_stage_fails_the_gate(self, down, comp, cloud, ens,
-                                           running, stack_down, url,
-                                           listener):
+                                           net_ensure, running, stack_down,
+                                           url, listener):
         lab = mock.Mock()
         lab.load.return_value = {'hosts': {}}
         layout = mock.Mock()
@@ -578,6 +579,7 @@ class TestReport(testtools.TestCase):
             report = gate.run(layout, lab)
         self.assertFalse(report['ok'])
         self.assertEqual(['profiles: boom'], report['errors'])
+        net_ensure.assert_called_once_with(cloud.return_value, layout)
         # It did not start them: it stops the computes only.
         down.assert_called_once_with(layout)
         stack_down.assert_not_called()
@@ -678,6 +680,37 @@ class TestGuestCrash(testtools.TestCase):
         guest.tail.paths.append(died)
         self.assertEqual(lab_console.Crash(
             'BUG: kernel NULL pointer dereference', None), guest.crash())
+
+
+class TestGuestPort(testtools.TestCase):
+
+    @mock.patch.object(gate, 'wait_ack')
+    @mock.patch.object(gate.lab_harness, 'SerialTail')
+    def test_created_with_its_port_deleted_after_it(self, tail, wait_ack):
+        cloud = mock.Mock(side_effect=[{'id': 'p1'}, {'id': 's1'}, '', ''])
+        lab = lab_hosts.Lab('/lab')
+        guest = gate.Guest(cloud, lab, 'g', False)
+        guest.create('labhost-a', 'img', 'flv')
+        calls = [c[0] for c in cloud.call_args_list]
+        self.assertEqual(('port', 'create', '--network', 'lab-net', 'g'),
+                         calls[0])
+        self.assertIn('port-id=p1', calls[1])
+        self.assertNotIn('none', calls[1])
+        guest.delete()
+        calls = [c[0] for c in cloud.call_args_list]
+        self.assertEqual(('server', 'delete', '--wait', 's1'), calls[2])
+        self.assertEqual(('port', 'delete', 'p1'), calls[3])
+
+    @mock.patch.object(gate, 'wait_ack')
+    @mock.patch.object(gate.lab_harness, 'SerialTail')
+    def test_without_port(self, tail, wait_ack):
+        cloud = mock.Mock(side_effect=[{'id': 's1'}, ''])
+        guest = gate.Guest(cloud, lab_hosts.Lab('/lab'), 'g', False,
+                           with_port=False)
+        guest.create('labhost-a', 'img', 'flv')
+        self.assertIn('none', cloud.call_args_list[0][0])
+        guest.delete()
+        self.assertEqual(2, cloud.call_count)
 
 
 class TestCli(testtools.TestCase):

@@ -176,7 +176,8 @@ class TestNetwork(testtools.TestCase):
         self.assertLess(start, end)
         self.assertIn(start, ipaddress.ip_network(lab_hosts.GUEST_SUBNET))
 
-    def test_ensure_reuses(self):
+    @mock.patch.object(network, 'wait_synced')
+    def test_ensure_reuses(self, wait_synced):
         calls = []
 
         def cloud(*args, **kwargs):
@@ -186,13 +187,29 @@ class TestNetwork(testtools.TestCase):
                         {'Name': network.SUBNET, 'ID': 's1'}]
             raise AssertionError('nothing is created')
         self.assertEqual({'network': 'n1', 'subnet': 's1'},
-                         network.ensure(cloud))
+                         network.ensure(cloud, 'layout'))
         self.assertEqual([('network', 'list'), ('subnet', 'list')], calls)
+        wait_synced.assert_called_once_with('layout', 'n1')
 
-    def test_ensure_creates(self):
+    @mock.patch.object(network, 'wait_synced')
+    def test_ensure_creates(self, wait_synced):
         def cloud(*args, **kwargs):
             if args[1] == 'list':
                 return []
             return {'id': args[0] + '-id'}
         self.assertEqual({'network': 'network-id', 'subnet': 'subnet-id'},
-                         network.ensure(cloud))
+                         network.ensure(cloud, 'layout'))
+
+    @mock.patch.object(network.time, 'sleep')
+    @mock.patch.object(ovn, 'nbctl', side_effect=['', 'neutron-n1\n'])
+    def test_wait_synced(self, nbctl, sleep):
+        network.wait_synced('layout', 'n1')
+        self.assertEqual(2, nbctl.call_count)
+        self.assertIn('name=neutron-n1', nbctl.call_args[0])
+
+    @mock.patch.object(network.time, 'monotonic', side_effect=[0, 1, 200])
+    @mock.patch.object(network.time, 'sleep')
+    @mock.patch.object(ovn, 'nbctl', return_value='')
+    def test_wait_synced_gives_up(self, nbctl, sleep, monotonic):
+        self.assertRaises(paths.AioError, network.wait_synced, 'layout',
+                          'n1')
