@@ -684,13 +684,17 @@ class TestGuestCrash(testtools.TestCase):
 
 class TestGuestPort(testtools.TestCase):
 
+    @mock.patch.object(gate.gatenet, 'wait_address')
     @mock.patch.object(gate, 'wait_ack')
     @mock.patch.object(gate.lab_harness, 'SerialTail')
-    def test_created_with_its_port_deleted_after_it(self, tail, wait_ack):
+    def test_created_with_its_port_deleted_after_it(self, tail, wait_ack,
+                                                    address):
         cloud = mock.Mock(side_effect=[{'id': 'p1'}, {'id': 's1'}, '', ''])
         lab = lab_hosts.Lab('/lab')
         guest = gate.Guest(cloud, lab, 'g', False)
         guest.create('labhost-a', 'img', 'flv')
+        # It has taken its port's address before it is moved.
+        address.assert_called_once_with(guest)
         calls = [c[0] for c in cloud.call_args_list]
         self.assertEqual(('port', 'create', '--network', 'lab-net', 'g'),
                          calls[0])
@@ -701,9 +705,10 @@ class TestGuestPort(testtools.TestCase):
         self.assertEqual(('server', 'delete', '--wait', 's1'), calls[2])
         self.assertEqual(('port', 'delete', 'p1'), calls[3])
 
+    @mock.patch.object(gate.gatenet, 'wait_address')
     @mock.patch.object(gate, 'wait_ack')
     @mock.patch.object(gate.lab_harness, 'SerialTail')
-    def test_without_port(self, tail, wait_ack):
+    def test_without_port(self, tail, wait_ack, address):
         cloud = mock.Mock(side_effect=[{'id': 's1'}, ''])
         guest = gate.Guest(cloud, lab_hosts.Lab('/lab'), 'g', False,
                            with_port=False)
@@ -711,6 +716,7 @@ class TestGuestPort(testtools.TestCase):
         self.assertIn('none', cloud.call_args_list[0][0])
         guest.delete()
         self.assertEqual(2, cloud.call_count)
+        address.assert_not_called()
 
 
 class TestCli(testtools.TestCase):
