@@ -99,9 +99,11 @@ class PortCutoverTestBase(test_cutover_outcomes.CloneOutcomeTestBase):
                                                                body)))
 
     def _keep_nic_model(self):
-        """fakelibvirt's XML drops an interface's model: the source's NIC
-        is the e1000 Nova defined (the planner reads the running guest's
-        XML)."""
+        """The source's NIC is the e1000 Nova defined.
+
+        fakelibvirt's XML drops an interface's model; the planner reads
+        the running guest's XML.
+        """
         test = self
         real = fakelibvirt.Domain.XMLDesc
 
@@ -158,8 +160,10 @@ class PortCutoverTestBase(test_cutover_outcomes.CloneOutcomeTestBase):
         return self.neutron._ports[self.port_id]['binding:host_id']
 
     def assert_source_binding_active(self):
-        """The port is bound to the source alone (Nova's rollback removed
-        the destination's binding)."""
+        """The port is bound to the source alone.
+
+        Nova's rollback removed the destination's binding.
+        """
         self.assertEqual({SOURCE: 'ACTIVE'}, self.bindings())
         self.assertEqual(SOURCE, self.port_host())
 
