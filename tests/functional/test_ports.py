@@ -28,7 +28,8 @@ proves its guest runs (before the point of no return, before Nova's
 with the port's MAC, only its model changed; Nova unplugs the source's VIF
 after the cutover as after a live migration; a cutover that fails before
 the activation, or after it (the clone removed), leaves the source's
-binding the active one and Nova's rollback removes the destination's.
+binding the active one and Nova's rollback removes the destination's,
+also when the start-up recovery of a restarted source rolls it back.
 """
 
 import copy
@@ -44,6 +45,7 @@ from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import port_bindings
 from nova_v2v.virt.libvirt import record as v2v_record
 from tests.functional import test_cutover_outcomes
+from tests.functional import test_recovery
 
 SOURCE = test_cutover_outcomes.SOURCE
 DEST = test_cutover_outcomes.DEST
@@ -266,3 +268,28 @@ class PortRollbackTest(PortCutoverTestBase):
         self.assertEqual({SOURCE: 'INACTIVE', DEST: 'ACTIVE'},
                          self.bindings())
         self.assertEqual(DEST, self.port_host())
+
+
+class PortRecoveryTest(test_recovery.RecoveryTestBase, PortCutoverTestBase):
+    """The source's compute dies after the activation, and starts again."""
+
+    def test_source_restarted_after_the_activation_restores_it(self):
+        self.migrate_and_kill_at('clone-running')
+        # Dead right after what the cutover does once the clone runs: the
+        # phase recorded, the destination's binding activated.
+        self.set_phase(v2v_record.CLONE_RUNNING)
+        self.neutron.activate_port_binding(self.port_id, DEST)
+        self.assertEqual({SOURCE: 'INACTIVE', DEST: 'ACTIVE'},
+                         self.bindings())
+
+        self.restart(SOURCE)
+
+        # The recovery removed the clone and rolled back through Nova's
+        # rollback, whose call of the driver's rollback at the source
+        # activated the source's binding before Nova's teardown.
+        self.assert_outcome('error', SOURCE)
+        self.wait_for(lambda: DEST in self.dest_rollbacks,
+                      'the destination\'s rollback')
+        self.assert_dest_cleaned(DEST)
+        self.assert_source_binding_active()
+        self.reap()
