@@ -26,7 +26,9 @@ says it has one, otherwise its disks still written ``[v2v]
 cutover_activity_settle`` seconds after their first writes): the point of
 no return. Only then is the paused source powered
 off and ``post_method`` called: Nova's cleanup then undefines the source
-and deletes its disks.
+and deletes its disks. The instance's port bindings on the destination
+are activated as the clone runs, and the source's again if the clone is
+removed (:mod:`.port_bindings`).
 
 Each phase is recorded durably (:meth:`record.MigrationRecord.record_phase`)
 before it is entered; before the point of no return, a phase that cannot
@@ -80,6 +82,9 @@ class CutoverState(object):
         self.mode = mode
         self.forced = False
         self.rolled_back = False
+        # Whether the destination's port bindings were (or may have been)
+        # activated: a rollback activates the source's again.
+        self.bindings_moved = False
         # Why the cutover rolled back, for the rollback event.
         self.failure = None
         self._lock = threading.Lock()
@@ -201,11 +206,13 @@ class CutoverSource(object):
 
     :param nova: the driver's :class:`nova_internals.NovaLibvirt`
     :param events: the driver's :class:`events.Events`
+    :param bindings: the driver's :class:`port_bindings.PortBindings`
     """
 
-    def __init__(self, nova, events):
+    def __init__(self, nova, events, bindings):
         self.nova = nova
         self.events = events
+        self.bindings = bindings
         self._half = cutover_transfer.SourceHalf()
         # {instance uuid: CutoverState} of the cutovers this source runs.
         self._running = {}
@@ -316,8 +323,8 @@ class CutoverSource(object):
             note_phase(record, v2v_record.SYNCING, instance)
             stats = self._half.run(
                 self.nova.get_domain(instance), disks, clone_xml,
-                functools.partial(self._start_proven_clone, instance, dest,
-                                  record, agent),
+                functools.partial(self._start_proven_clone, context,
+                                  instance, dest, record, agent, state),
                 state.mode, hooks)
         except cutover_transfer.CloneStateUnknown as exc:
             # The clone may run: nothing is destroyed, the source stays
@@ -386,8 +393,8 @@ class CutoverSource(object):
         return (CONF.v2v.clone_uri % dest if CONF.v2v.clone_uri
                 else self.nova.live_migration_uri(dest))
 
-    def _start_proven_clone(self, instance, dest, record, agent,
-                            clone_xml):
+    def _start_proven_clone(self, context, instance, dest, record, agent,
+                            state, clone_xml):
         """The cutover's ``start_clone``: returns once the clone is proven.
 
         CLONE_STARTED is recorded before the clone is defined,
@@ -397,7 +404,13 @@ class CutoverSource(object):
         in time and still none at the last look, removes the clone again
         (the engine then rolls the source back).
 
+        Once CLONE_RUNNING is recorded the instance's port bindings on
+        ``dest`` are activated (the clone is the copy that runs; its guest
+        boots and asks for its address); once a clone is removed the
+        source's are activated again, before the source runs again.
+
         :param agent: whether the guest has a QEMU guest agent to ping
+        :param state: the cutover's :class:`CutoverState`
         :raises: CloneStateUnknown when the last look at an unproven clone
             could not tell, or the clone's removal could not be confirmed
             (the source is then left stopped)
@@ -407,6 +420,8 @@ class CutoverSource(object):
         name = clone.name()
         try:
             note_phase(record, v2v_record.CLONE_RUNNING, instance)
+            state.bindings_moved = True
+            self.bindings.activate(context, instance, dest)
             LOG.info('V2V cutover: waiting up to %(timeout)d s for the '
                      'guest of the clone %(name)s to show activity: '
                      '%(rule)s', {'timeout': CONF.v2v.cutover_activity_timeout,
@@ -437,6 +452,8 @@ class CutoverSource(object):
                     'the clone %s failed (%s) and its removal from %s '
                     'could not be confirmed' % (name, exc, dest),
                     clone=name) from exc
+            if state.bindings_moved:
+                self.bindings.restore(context, instance, dest)
             raise
         return clone, started
 

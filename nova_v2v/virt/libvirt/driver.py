@@ -23,6 +23,7 @@ implementation and delegates the V2V part to one object per concern:
   Nova's own live and block migrations;
 * :class:`cutover_dest.CutoverDestination` and
   :class:`cutover_source.CutoverSource`: the two halves of a V2V cutover;
+* :class:`port_bindings.PortBindings`: a cutover's Neutron port bindings;
 * :class:`cold.ColdMigration`: the cold migration's disk conversion;
 * :class:`events.Events`: the V2V migration events;
 * :class:`recovery.Recovery`: the interrupted cutovers, resolved when the
@@ -48,6 +49,7 @@ from nova_v2v.virt.libvirt import events
 from nova_v2v.virt.libvirt import inventory
 from nova_v2v.virt.libvirt import live_tuning
 from nova_v2v.virt.libvirt import nova_internals
+from nova_v2v.virt.libvirt import port_bindings
 from nova_v2v.virt.libvirt import prechecks
 from nova_v2v.virt.libvirt import record as v2v_record
 from nova_v2v.virt.libvirt import recovery
@@ -62,19 +64,20 @@ class V2VDriverMixin(object):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         nova = nova_internals.NovaLibvirt(self)
+        compute = nova_internals.NovaCompute(self)
         self.v2v_events = events.Events()
         self.v2v_inventory = inventory.Inventory(nova)
         self.v2v_prechecks = prechecks.Prechecks(
             nova, self.v2v_inventory, self.v2v_events)
         self.v2v_tuning = live_tuning.LiveMigrationTuning(nova)
         self.v2v_cutover_dest = cutover_dest.CutoverDestination(nova)
+        self.v2v_port_bindings = port_bindings.PortBindings(compute)
         self.v2v_cutover_source = cutover_source.CutoverSource(
-            nova, self.v2v_events)
+            nova, self.v2v_events, self.v2v_port_bindings)
         self.v2v_cold = cold.ColdMigration(self.v2v_inventory,
                                            self.v2v_events, nova)
         self.v2v_recovery = recovery.Recovery(
-            nova, nova_internals.NovaCompute(self),
-            self.v2v_cutover_source.dest_uri)
+            nova, compute, self.v2v_cutover_source.dest_uri)
 
     def init_host(self, host):
         super().init_host(host)
@@ -273,6 +276,15 @@ class V2VDriverMixin(object):
 
     def rollback_live_migration_at_source(self, context, instance,
                                           migrate_data):
+        if self._v2v_is_cutover(context, instance):
+            # Before Nova's teardown of the destination's bindings, which
+            # finds the ports by their active binding's host (see
+            # port_bindings): a cutover's rollback, whether the cutover or
+            # the recovery at start-up rolls it back, leaves the source's
+            # active. Idempotent: the cutover did it once the clone was
+            # removed.
+            self.v2v_port_bindings.restore(
+                context, instance, _migration_dest(migrate_data))
         super().rollback_live_migration_at_source(context, instance,
                                                   migrate_data)
         self.v2v_prechecks.source_records.forget(instance)
@@ -281,6 +293,17 @@ class V2VDriverMixin(object):
         self.v2v_events.moving(
             context, notifications.ROLLBACK, instance, plan,
             reason=state.failure if state is not None else None)
+
+    @staticmethod
+    def _v2v_is_cutover(context, instance):
+        """Whether the instance's move is a V2V cutover (False if unread)."""
+        try:
+            return v2v_record.MigrationRecord.carried(context,
+                                                      instance).is_cutover
+        except Exception as exc:
+            LOG.warning('V2V: cannot read the record of the move: %(err)s',
+                        {'err': exc}, instance=instance)
+            return False
 
     @staticmethod
     def _v2v_plan_for_event(context, instance):
@@ -321,6 +344,14 @@ class V2VDriverMixin(object):
             image_meta, resize_instance, allocations,
             block_device_info=block_device_info, power_on=power_on,
             share_info=share_info)
+
+
+def _migration_dest(migrate_data):
+    """The destination host of a live migration's migrate_data, or None."""
+    migration = (migrate_data.migration
+                 if migrate_data is not None and
+                 migrate_data.obj_attr_is_set('migration') else None)
+    return migration.dest_compute if migration is not None else None
 
 
 class V2VLibvirtDriver(V2VDriverMixin, libvirt_driver.LibvirtDriver):

@@ -145,6 +145,13 @@ FUNCTIONS = {
     'nova.compute.manager.ComputeManager._rollback_live_migration': (
         'self', 'context', 'instance', 'dest', 'migrate_data',
         'migration_status', 'source_bdms', 'pre_live_migration'),
+    # The activation of an instance's port bindings on a host, as Nova's
+    # live migration does it (ComputeManager.handle_lifecycle_event and
+    # _post_live_migration) through the manager's network_api: for the
+    # destination's as a cutover's clone starts, the source's again when
+    # the cutover rolls back (NovaCompute.activate_port_bindings).
+    'nova.network.neutron.API.migrate_instance_start': (
+        'self', 'context', 'instance', 'migration'),
     'nova.compute.utils.add_instance_fault_from_exc': (
         'context', 'instance', 'fault', 'exc_info', 'fault_message'),
     'nova.objects.migration.MigrationList.get_by_filters': (
@@ -518,12 +525,15 @@ def source_bdms(context, instance, migrate_data):
 
 
 class NovaCompute(object):
-    """Nova's compute manager of a driver, for the recovery at start-up.
+    """Nova's compute manager of a driver.
 
-    The driver reaches the manager that loaded it through its virtapi
+    For the recovery at start-up and the cutover's port bindings. The
+    driver reaches the manager that loaded it through its virtapi
     (``ComputeVirtAPI._compute``): the callbacks a live migration's driver
     is given (``post_method``, ``recover_method``) are that manager's
-    methods, bound as ``ComputeManager._do_live_migration`` binds them.
+    methods, bound as ``ComputeManager._do_live_migration`` binds them;
+    its ``network_api`` is the one Nova's live migration activates the
+    port bindings through.
 
     :param driver: the :class:`LibvirtDriver` (the V2V driver itself)
     """
@@ -545,3 +555,29 @@ class NovaCompute(object):
         """Nova's ``recover_method`` of a live migration."""
         return functools.partial(self._manager._rollback_live_migration,
                                  source_bdms=source_bdms)
+
+    def activate_port_bindings(self, context, instance, host, from_host):
+        """Make the instance's port bindings on ``host`` the active ones.
+
+        Nova's own activation, as its live migration runs it
+        (``ComputeManager.handle_lifecycle_event`` and
+        ``_post_live_migration``): the manager's
+        ``network_api.migrate_instance_start`` with a Migration from
+        ``from_host`` to ``host``. Each port (of the instance's network
+        info) whose binding on ``host`` is inactive gets it activated;
+        Neutron makes its other binding inactive and the port's
+        ``binding:host_id`` ``host``. A port whose binding on ``host`` is
+        active already is left as it is; without a binding on ``host``
+        (the conductor created none: Neutron without the
+        ``binding-extended`` extension) nothing is done. Nova activates
+        the source's bindings again the same way when it reverts a move
+        (``revert_snapshot_based_resize_at_dest``).
+
+        :param host: the host whose bindings become the active ones
+        :param from_host: the host whose bindings are active now
+        :raises: nova.exception.PortBindingActivationFailed, or what
+            the Neutron client raises
+        """
+        self._manager.network_api.migrate_instance_start(
+            context, instance,
+            objects.Migration(source_compute=from_host, dest_compute=host))

@@ -32,6 +32,8 @@ from nova.compute import manager as compute_manager
 from nova import context as nova_context
 from nova.db.main import api as db_api
 from nova import exception
+from nova.network import model as network_model
+from nova.network import neutron as neutron_api
 from nova import objects
 from nova import test
 from nova.tests import fixtures as nova_fixtures
@@ -143,6 +145,46 @@ class NovaContractTestCase(test.NoDBTestCase):
             1, 2, source_bdms=mock.sentinel.bdms)
         manager._rollback_live_migration.assert_called_once_with(
             3, 4, source_bdms=mock.sentinel.bdms)
+
+    def test_manager_has_the_network_api_of_its_live_migrations(self):
+        """The network_api Nova's live migration activates bindings with."""
+        manager = compute_manager.ComputeManager()
+        self.assertIsInstance(manager.network_api, neutron_api.API)
+
+    def test_port_bindings_activated_as_novas_live_migration_does(self):
+        """Nova's activation, then the source's again, on its Neutron."""
+        neutron = self.useFixture(nova_fixtures.NeutronFixture(self))
+        port_id = neutron.port_1['id']
+        for host in ('src', 'dest'):
+            neutron.create_port_binding(port_id, {'binding': {'host': host}})
+        manager = mock.Mock(spec=['reportclient', 'network_api'],
+                            network_api=neutron_api.API())
+        drvr = mock.Mock(virtapi=compute_manager.ComputeVirtAPI(manager))
+        compute = nova_internals.NovaCompute(drvr)
+        instance = fake_instance()
+        instance.host = 'src'
+        instance.info_cache = objects.InstanceInfoCache(
+            network_info=network_model.NetworkInfo(
+                [network_model.VIF(id=port_id)]))
+        context = nova_context.get_admin_context()
+
+        def active():
+            return {host: binding['status'] for host, binding in
+                    neutron._port_bindings[port_id].items()}
+
+        self.assertEqual({'src': 'ACTIVE', 'dest': 'INACTIVE'}, active())
+        compute.activate_port_bindings(context, instance, host='dest',
+                                       from_host='src')
+        self.assertEqual({'src': 'INACTIVE', 'dest': 'ACTIVE'}, active())
+        self.assertEqual('dest', neutron._ports[port_id]['binding:host_id'])
+        # Already active: left alone (Nova's own check, no 409).
+        compute.activate_port_bindings(context, instance, host='dest',
+                                       from_host='src')
+        self.assertEqual({'src': 'INACTIVE', 'dest': 'ACTIVE'}, active())
+        compute.activate_port_bindings(context, instance, host='src',
+                                       from_host='dest')
+        self.assertEqual({'src': 'ACTIVE', 'dest': 'INACTIVE'}, active())
+        self.assertEqual('src', neutron._ports[port_id]['binding:host_id'])
 
     def test_startup_hook_overridden_with_novas_parameters(self):
         name = 'process_instances_at_startup'

@@ -21,6 +21,7 @@ from unittest import mock
 
 import fixtures
 from nova import context as nova_context
+from nova.network import model as network_model
 from nova import objects
 from nova import test
 from oslo_utils.fixture import uuidsentinel as uuids
@@ -117,6 +118,32 @@ class MigrateDataTestCase(test.NoDBTestCase):
         self.assertNotIn('bdms', back)
         # The object given is untouched.
         self.assertEqual('s3cret', data.vtpm_secret_value)
+
+    def test_vifs_kept_with_the_sources(self):
+        """Nova's post-migration after a restart unplugs the source's VIF.
+
+        ``_post_live_migration`` unplugs ``migrate_data.vifs``'
+        ``source_vif`` (the destination's binding may differ, e.g. a
+        hybrid OVS plug there), and the rollback at the source reattaches
+        them: the recovery's migrate_data keeps both.
+        """
+        source_vif = network_model.VIF(
+            id=uuids.port, address='fa:16:3e:4c:2c:30', type='ovs',
+            details={}, network=network_model.Network(bridge='br-int'))
+        vif = objects.VIFMigrateData(
+            port_id=uuids.port, vnic_type='normal', vif_type='ovs',
+            vif_details={'ovs_hybrid_plug': True}, profile={}, host='dest')
+        vif.source_vif = source_vif
+        data = objects.LibvirtLiveMigrateData(
+            is_shared_instance_path=False, vifs=[vif])
+
+        back = nova_internals.migrate_data_from_json(
+            nova_internals.migrate_data_to_json(data), objects.Migration())
+
+        (kept,) = back.vifs
+        self.assertEqual(source_vif, kept.source_vif)
+        self.assertEqual({'ovs_hybrid_plug': True},
+                         kept.get_dest_vif()['details'])
 
     def test_rebuilt_when_nothing_was_kept(self):
         migration = objects.Migration(id=7)
