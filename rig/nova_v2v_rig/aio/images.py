@@ -80,6 +80,18 @@ def _sha512(path):
     return digest.hexdigest()
 
 
+def holds(shown, path):
+    """Whether the image ``image show`` printed holds ``path``'s data.
+
+    Glance's multihash (``os_hash_value``, SHA-512 by default; the client
+    prints it among the ``properties``). An image without one (uploaded by
+    a Glance that did not compute it) is taken for another's.
+    """
+    value = (shown.get('os_hash_value') or
+             (shown.get('properties') or {}).get('os_hash_value'))
+    return value is not None and value == _sha512(path)
+
+
 def _image(cloud, name, path, disk_format, container_format,
            properties=()):
     """The id of image ``name``, uploaded from ``path`` unless it is there.
@@ -91,7 +103,7 @@ def _image(cloud, name, path, disk_format, container_format,
     found = _find(cloud, 'image', name)
     if found:
         shown = cloud('image', 'show', found, parse=True) or {}
-        if shown.get('os_hash_value') in (None, _sha512(path)):
+        if holds(shown, path):
             LOG.info('Image %(name)s exists: %(id)s',
                      {'name': name, 'id': found})
             return found

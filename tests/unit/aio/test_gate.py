@@ -823,8 +823,9 @@ class TestImages(testtools.TestCase):
 
     def _all_there(self, initrd_hash='sha-/i', kernel_of_disks='k'):
         disks = (images.DISK, images.FILLED_DISK, images.VMXNET3_DISK)
-        shown = {'k': {'os_hash_value': 'sha-/k'},
-                 'r': {'os_hash_value': initrd_hash}}
+        # The client prints the multihash among the properties.
+        shown = {'k': {'properties': {'os_hash_value': 'sha-/k'}},
+                 'r': {'properties': {'os_hash_value': initrd_hash}}}
         for name in disks:
             props = {'kernel_id': kernel_of_disks, 'ramdisk_id': 'r',
                      'os_command_line': images.COMMAND_LINE}
@@ -855,6 +856,15 @@ class TestImages(testtools.TestCase):
         self.assertEqual('new-lab-initrd', ids[images.RAMDISK])
         for created in cloud.created[1:]:
             self.assertIn('ramdisk_id=new-lab-initrd', created)
+
+    def test_holds(self):
+        self.assertTrue(images.holds({'os_hash_value': 'sha-/x'}, '/x'))
+        self.assertTrue(images.holds(
+            {'properties': {'os_hash_value': 'sha-/x'}}, '/x'))
+        self.assertFalse(images.holds(
+            {'properties': {'os_hash_value': 'sha-/y'}}, '/x'))
+        # No multihash: not known to be the same data.
+        self.assertFalse(images.holds({'checksum': 'md5'}, '/x'))
 
     def test_the_vmxnet3_disk(self):
         cloud = FakeImageCloud()
