@@ -779,6 +779,7 @@ class FakeImageCloud(object):
             return self.shown.get(args[2], {})
         if args[:2] == ('image', 'delete'):
             self.deleted.append(args[2])
+            self.images = [i for i in self.images if i['ID'] != args[2]]
             return ''
         self.created.append(args)
         return {'id': 'new-%s' % args[-1]}
@@ -800,7 +801,8 @@ class TestImages(testtools.TestCase):
             images_=[{'Name': images.KERNEL, 'ID': 'k1',
                       'Status': 'active'},
                      {'Name': images.RAMDISK, 'ID': 'r0',
-                      'Status': 'queued'}])
+                      'Status': 'queued'}],
+            shown={'k1': {'properties': {'os_hash_value': 'sha-/k'}}})
         ids = images.ensure(cloud, '/cache')
         self.assertEqual('k1', ids[images.KERNEL])
         self.assertEqual('new-lab-initrd', ids[images.RAMDISK])
