@@ -363,6 +363,25 @@ class TestRunMove(testtools.TestCase):
         self.assertIn(('server', 'resize', 'revert', U1), cloud.commands)
         self.assertEqual('labhost-a', self.left.call_args[0][1])
 
+    def test_discard_reverted(self):
+        acks = [(1, 9.0, 0), (2, 10.5, 0), (3, 12.0, 0), (3, 20.0, 0),
+                (4, 21.0, 0)]
+        self.assertEqual([(1, 9.0, 0), (3, 20.0, 0), (4, 21.0, 0)],
+                         gate.discard_reverted(acks, 10.0, 15.0))
+
+    def test_a_revert_checks_the_source_disk_only(self):
+        cloud = FakeCloud('labhost-b', 'labhost-b', status='reverted',
+                          migration_dest='labhost-a')
+        self.mode.return_value = None
+        with mock.patch.object(gate, 'discard_reverted',
+                               return_value=[(1, 0.0, 0.0)]) as discard:
+            gate.run_move(self.layout, cloud, self.guest, 'revert',
+                          ('server', 'migrate', '--wait', U1), 'labhost-b',
+                          'nova', cold='revert', events=None)
+        self.assertEqual([(1, 0.0, 0.0)], gate.read_records.call_args[0][3])
+        start, reverted = discard.call_args[0][1:]
+        self.assertLessEqual(start, reverted)
+
     def test_a_revert_that_did_not_revert(self):
         cloud = FakeCloud('labhost-b', 'labhost-b', status='confirmed',
                           migration_dest='labhost-a')
