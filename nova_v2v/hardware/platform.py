@@ -40,12 +40,21 @@ PLATFORM_CONTROLLERS = ('pci', 'usb', 'ide', 'sata', 'fdc')
 UEFI_LOADER = re.compile(r'(OVMF|edk2|AAVMF|QEMU_EFI)', re.IGNORECASE)
 
 
+# Interface device names libvirt generates itself (and reserves): a live
+# XML's name of that form was the source host's choice.
+AUTO_IFNAME = re.compile(r'^(vnet|macvtap|macvlan)\d+$')
+
+
 def strip_source_host_state(draft, keep_uuid):
     """What the source host held of the guest goes.
 
     Its id, security labels, device aliases, block job and backing chain
-    state, interface target names, autoport ports, and the firmware paths
-    the source resolved.
+    state, the interface device names libvirt generated on the source
+    (``vnetN``, ``macvtapN``), autoport ports, and the firmware paths the
+    source resolved. An interface's own device name stays: Nova names the
+    tap of each port (``tapXXXXXXXX-XX``) and the destination's virtual
+    switch port (os-vif's, created before the guest starts) waits for a
+    device of that name.
 
     :param keep_uuid: keep the ``<uuid>`` (else libvirt makes one)
     """
@@ -57,9 +66,11 @@ def strip_source_host_state(draft, keep_uuid):
             hw_draft.drop(el)
     for xpath in ('./seclabel', './devices/*/seclabel',
                   './devices/*/source/seclabel', './devices/*/alias',
-                  './devices/disk/mirror', './devices/disk/backingStore',
-                  './devices/interface/target'):
+                  './devices/disk/mirror', './devices/disk/backingStore'):
         for el in root.findall(xpath):
+            hw_draft.drop(el)
+    for el in root.findall('./devices/interface/target'):
+        if AUTO_IFNAME.match(el.get('dev') or ''):
             hw_draft.drop(el)
     for el in root.iter():
         if el.tag == 'source' and 'index' in el.attrib:

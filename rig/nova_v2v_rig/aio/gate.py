@@ -97,6 +97,12 @@ HOST_A = lab_hosts.HOSTS['a']['hostname']
 HOST_B = lab_hosts.HOSTS['b']['hostname']
 LAB_HOST = {lab_hosts.HOSTS[h]['hostname']: h for h in lab_hosts.HOSTS}
 BOOT_TIMEOUT = 120
+# network_voting: whether a move's network problems fail it (and the gate).
+# Not by default: on this lab's data plane (Open vSwitch's userspace
+# datapath, OVN 23.03 with Neutron 29, the computes outside the hosts'
+# network namespaces) they are measured and reported, but some are the
+# environment's (README, "The OpenStack gate").
+OPTIONS = {'network_voting': False}
 RESUME_TIMEOUT = 120
 
 
@@ -130,6 +136,16 @@ def largest_gap(acks, start, end):
         t for t in times if start < t <= end]
     gaps = [b - a for a, b in zip(window, window[1:])]
     return round(max(gaps), 2) if gaps else None
+
+
+def discard_reverted(acks, start, reverted):
+    """The acks without those of a reverted move's destination.
+
+    The guest stopped on the source after ``start``; the acks seen from
+    then until ``reverted`` (when ``resize revert`` was sent) came from the
+    destination, whose disk the revert throws away.
+    """
+    return [a for a in acks if a[1] <= start or a[1] >= reverted]
 
 
 def acks_text(acks):
@@ -290,24 +306,33 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
 
 
 def _net_result(net, cloud, guest, source, host, instance_name, start,
-                seconds, left_on, expect_mode):
-    """The network fields of a move, and its problems."""
+                seconds, left_on, expect_mode, rebooted):
+    """The network fields of a move, and its network problems.
+
+    :param rebooted: the guest booted again (a cold move, a V2V cutover):
+        the probe runs on until it has taken its port's address again
+    """
     if net is None:
         return gatenet.empty_fields(), []
-    fields = net.finish(cloud, source, host, instance_name, start,
-                        start + seconds, left_on=left_on)
-    problems = fields.pop('network_problems')
-    if expect_mode == 'v2v-cutover':
-        # The clone boots with the translated NIC and takes the port's
-        # address again.
+    problems = []
+    event = None
+    if rebooted:
+        # While the probe runs: the outage lasts until the guest answers
+        # again.
         try:
             event = gatenet.wait_address(guest, net.events_before)
-            fields['guest_nic_driver'] = event.driver
-            if event.driver != 'virtio_net':
-                problems.append('the clone\'s NIC driver is %s, not '
-                                'virtio_net' % event.driver)
+            time.sleep(gatenet.ANSWERS_SPAN)
         except gatenet.NetworkError as exc:
             problems.append(str(exc))
+    fields = net.finish(cloud, source, host, instance_name, start,
+                        start + seconds, left_on=left_on)
+    problems += fields.pop('network_problems')
+    if event is not None:
+        fields['guest_nic_driver'] = event.driver
+        if expect_mode == 'v2v-cutover' and event.driver != 'virtio_net':
+            # The clone boots with the translated NIC.
+            problems.append('the clone\'s NIC driver is %s, not '
+                            'virtio_net' % event.driver)
     return fields, problems
 
 
@@ -326,6 +351,7 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         cloud(*args)
         if cold:
             cloud.wait_status(guest.id, ('VERIFY_RESIZE',))
+            finishing = time.time()
             cloud('server', 'resize', finish, guest.id)
     finally:
         watch.stop()
@@ -339,6 +365,11 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
     finally:
         _crashed(guest, label, events, start)
     acks = guest.tail.merged()
+    if finish == 'revert':
+        # A revert goes back to the source's disk as it was when the guest
+        # stopped there: what the guest wrote on the destination meanwhile
+        # is discarded by design (Nova's revert_resize).
+        acks = discard_reverted(acks, start, finishing)
     check = read_records(guest.lab, LAB_HOST.get(host, 'a'),
                          guest.inside('disk'), acks)
     mode = observe.planned_mode(mark.text(), guest.id) or observe.NOVA_OWN
@@ -355,11 +386,12 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
                             guest.shared)
     if left:
         problems.append('left on %s: %s' % (left_on, ', '.join(left)))
-    net_fields, found = _net_result(
+    net_fields, net_problems = _net_result(
         net, cloud, guest, source, host,
         before.get('OS-EXT-SRV-ATTR:instance_name'), start, seconds,
-        left_on, expect_mode)
-    problems += found
+        left_on, expect_mode, bool(cold) or expect_mode == 'v2v-cutover')
+    if OPTIONS['network_voting']:
+        problems += net_problems
     got = None
     if events is not None:
         expected = list(observe.EXPECTED_EVENTS[expect_mode])
@@ -427,6 +459,8 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         'ok': not problems,
     }
     result.update(net_fields)
+    result['network_problems'] = net_problems
+    result['network_ok'] = None if net is None else not net_problems
     LOG.info('%(move)s: %(ok)s %(problems)s', {
         'move': label, 'ok': 'OK' if result['ok'] else 'FAILED',
         'problems': '; '.join(problems)})
@@ -684,15 +718,18 @@ def _run_stage(report, stage, layout, cloud, lab, ids, events, repeat=1):
     report['checks'] += checks
 
 
-def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1):
+def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1,
+        network_voting=False):
     """Build, move, check, tear down; the report (a dict).
 
     :param repeat: how many times each stage moves its guest live to
         labhost-b and back (the medians of the report's summary)
+    :param network_voting: a move's network problems fail it
     """
+    OPTIONS['network_voting'] = bool(network_voting)
     t0 = time.monotonic()
     report = {'moves': [], 'checks': [], 'steps': {}, 'errors': [],
-              'repeated': []}
+              'repeated': [], 'network_voting': bool(network_voting)}
     started_lab = started_aio = False
     events = None
     try:

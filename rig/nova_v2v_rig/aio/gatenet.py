@@ -52,6 +52,9 @@ PROBE_LEAD = 1.0
 PROBE_MAX_SECONDS = 900.0
 # Seconds a new guest has to take its address.
 ADDRESS_TIMEOUT = 120
+# Seconds the probe runs on once a rebooted guest has its address (the
+# answers after the move that the checks count).
+ANSWERS_SPAN = 1.5
 # The result fields of a move without a port (a guest created with
 # --nic none).
 FIELDS = ('port_host', 'port_status', 'mac_kept', 'network_downtime_ms',

@@ -31,7 +31,7 @@ COLUMNS = (('move', 'move', 30), ('variant', 'driver', 8),
            ('packets_lost', 'pkts lost', 9),
            ('records_written', 'records', 7),
            ('records_lost', 'lost', 4), ('status', 'migration', 9),
-           ('result', 'result', 6))
+           ('result', 'result', 6), ('network', 'network', 7))
 # The live moves the summary compares, by the mode they are (nova-v2v's
 # plan; Nova's own for the baseline) and the label they carry.
 SUMMARY_KEYS = (('downtime_s', 'disk downtime s'),
@@ -60,7 +60,8 @@ def summary(report):
     """Medians per kind of live move and driver: a list of rows (dicts).
 
     Every row has ``kind``, ``variant``, ``runs`` (moves that passed) and
-    the median of each of :data:`SUMMARY_KEYS`.
+    the median of each of :data:`SUMMARY_KEYS` (the network's over the
+    moves whose network checks passed).
     """
     groups = {}
     for move in report['moves']:
@@ -73,7 +74,11 @@ def summary(report):
     for (kind, variant), moves in sorted(groups.items()):
         row = {'kind': kind, 'variant': variant, 'runs': len(moves)}
         for key, _title in SUMMARY_KEYS:
-            row[key] = _median(m.get(key) for m in moves)
+            # A network figure counts where the move's network checks
+            # passed (not, say, an outage the probe saw no end of).
+            counted = [m for m in moves if key == 'downtime_s' or
+                       m.get('network_ok') is not False]
+            row[key] = _median(m.get(key) for m in counted)
         rows.append(row)
     return rows
 
@@ -101,13 +106,20 @@ def table(report):
     lines = ['  '.join(title.ljust(width) for _k, title, width in COLUMNS)]
     for move in report['moves']:
         row = dict(move, status=move['migration']['status'],
-                   result='OK' if move['ok'] else 'FAILED')
+                   result='OK' if move['ok'] else 'FAILED',
+                   network={True: 'OK', False: 'FAILED'}.get(
+                       move.get('network_ok'), '-'))
         lines.append('  '.join(
             ('-' if row.get(key) is None else str(row.get(key))).ljust(width)
             for key, _title, width in COLUMNS))
+    voting = report.get('network_voting')
     for move in report['moves']:
         for problem in move['problems']:
             lines.append('%s: %s' % (move['move'], problem))
+        if not voting:
+            for problem in move.get('network_problems') or ():
+                lines.append('%s: network (not voting): %s'
+                             % (move['move'], problem))
     for item in report.get('checks', []):
         lines.append('nova-v2v check, %s: %s, exit %s: %s' % (
             item['check'], 'OK' if item['ok'] else 'FAILED', item['exit'],
@@ -131,5 +143,11 @@ def table(report):
                     report['seconds'],
                     ', '.join('%s %s s' % kv
                               for kv in report['steps'].items())))
+    netted = [m for m in report['moves'] if m.get('network_ok') is not None]
+    if netted:
+        lines.append('%d of %d moves\' network checks OK (%s)' % (
+            sum(1 for m in netted if m['network_ok']), len(netted),
+            'voting' if voting else 'not voting: measured and reported, '
+            'the moves\' results do not count them'))
     lines += summary_lines(summary(report))
     return '\n'.join(lines)

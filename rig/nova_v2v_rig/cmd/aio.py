@@ -83,6 +83,9 @@ def _parser():
                         help='move each stage\'s guest live to labhost-b '
                              'and back N times (the summary\'s medians; '
                              'default: 1)')
+    gate_p.add_argument('--network-voting', action='store_true',
+                        help='a move\'s network problems fail it (by '
+                             'default they are measured and reported only)')
     gate_p.add_argument('--constraints', metavar='FILE',
                         help='as for "up"')
     faults_p = sub.add_parser(
@@ -127,7 +130,8 @@ def _gate(args, layout):
     report = gate.run(layout, lab_hosts.Lab(args.lab_state_dir),
                       stages=tuple(args.stage or gate.STAGES),
                       keep=args.keep, constraints=args.constraints,
-                      repeat=args.repeat)
+                      repeat=args.repeat,
+                      network_voting=args.network_voting)
     if args.json:
         print(json.dumps(report, indent=2, sort_keys=True))
         print(gatereport.table(report), file=sys.stderr)

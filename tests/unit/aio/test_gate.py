@@ -298,14 +298,32 @@ class TestRunMove(testtools.TestCase):
         # A live move keeps the lease: no new address is awaited.
         wait.assert_not_called()
 
-    def test_network_problems_fail_the_move(self):
+    def test_network_problems_fail_the_move_when_voting(self):
+        self.useFixture(fixtures.MockPatchObject(
+            gate, 'OPTIONS', {'network_voting': True}))
         net, _wait = self._with_port({
             'port_host': 'labhost-a', 'network_problems': [
                 'the port is bound to labhost-a, not labhost-b']})
         result = self._run(FakeCloud('labhost-a', 'labhost-b'))
         self.assertFalse(result['ok'])
+        self.assertFalse(result['network_ok'])
         self.assertIn('the port is bound to labhost-a, not labhost-b',
                       result['problems'])
+
+    def test_network_problems_reported_when_not_voting(self):
+        net, _wait = self._with_port({
+            'port_host': 'labhost-a', 'network_problems': [
+                'the port is bound to labhost-a, not labhost-b']})
+        result = self._run(FakeCloud('labhost-a', 'labhost-b'))
+        self.assertTrue(result['ok'], result['problems'])
+        self.assertFalse(result['network_ok'])
+        self.assertEqual(['the port is bound to labhost-a, not labhost-b'],
+                         result['network_problems'])
+        text = gatereport.table({'moves': [result], 'errors': [],
+                                 'seconds': 1.0, 'steps': {}})
+        self.assertIn('move: network (not voting): the port is bound to '
+                      'labhost-a, not labhost-b', text)
+        self.assertIn("0 of 1 moves' network checks OK (not voting", text)
 
     def test_the_probe_stops_when_the_move_fails(self):
         net, _wait = self._with_port({'network_problems': []})
@@ -317,6 +335,8 @@ class TestRunMove(testtools.TestCase):
         net.finish.assert_not_called()
 
     def _cutover(self, address):
+        self.useFixture(fixtures.MockPatchObject(
+            gate, 'OPTIONS', {'network_voting': True}))
         self.mode.return_value = 'v2v-cutover'
         self.events.wait_for.return_value = list(
             observe.EXPECTED_EVENTS['v2v-cutover'])
@@ -362,6 +382,25 @@ class TestRunMove(testtools.TestCase):
         self.assertTrue(result['ok'], result['problems'])
         self.assertIn(('server', 'resize', 'revert', U1), cloud.commands)
         self.assertEqual('labhost-a', self.left.call_args[0][1])
+
+    def test_discard_reverted(self):
+        acks = [(1, 9.0, 0), (2, 10.5, 0), (3, 12.0, 0), (3, 20.0, 0),
+                (4, 21.0, 0)]
+        self.assertEqual([(1, 9.0, 0), (3, 20.0, 0), (4, 21.0, 0)],
+                         gate.discard_reverted(acks, 10.0, 15.0))
+
+    def test_a_revert_checks_the_source_disk_only(self):
+        cloud = FakeCloud('labhost-b', 'labhost-b', status='reverted',
+                          migration_dest='labhost-a')
+        self.mode.return_value = None
+        with mock.patch.object(gate, 'discard_reverted',
+                               return_value=[(1, 0.0, 0.0)]) as discard:
+            gate.run_move(self.layout, cloud, self.guest, 'revert',
+                          ('server', 'migrate', '--wait', U1), 'labhost-b',
+                          'nova', cold='revert', events=None)
+        self.assertEqual([(1, 0.0, 0.0)], gate.read_records.call_args[0][3])
+        start, reverted = discard.call_args[0][1:]
+        self.assertLessEqual(start, reverted)
 
     def test_a_revert_that_did_not_revert(self):
         cloud = FakeCloud('labhost-b', 'labhost-b', status='confirmed',

@@ -104,6 +104,29 @@ class TestTranslate(testtools.TestCase):
         self.assertEqual('6a1f3b7e-0000-4000-8000-000000000001',
                          root.findtext('./uuid'))
 
+    def test_interface_device_names(self):
+        # Nova's tap name stays (the destination's OVS port waits for a
+        # device of that name, managed by libvirt or not); a name libvirt
+        # generated on the source goes.
+        xml = VMWARE_XML.replace(
+            "<model type='vmxnet3'/>",
+            "<model type='vmxnet3'/><target dev='vnet7'/>").replace(
+            "</devices>",
+            "<interface type='ethernet'><mac address='fa:16:3e:00:00:02'/>"
+            "<target dev='tapd5ee6a8e-65' managed='no'/>"
+            "<model type='e1000'/></interface></devices>")
+        root = _root(translate.translate_domain_xml(xml, (
+            planner.HardwareChange('nic-model', 'interface', 'vmxnet3',
+                                   'virtio'),
+            planner.HardwareChange('nic-model', 'interface', 'e1000',
+                                   'virtio'))))
+        targets = [(t.get('dev'), t.get('managed'))
+                   for t in root.findall('./devices/interface/target')]
+        self.assertEqual([('tapd5ee6a8e-65', 'no')], targets)
+        self.assertEqual(['virtio', 'virtio'], [
+            m.get('type')
+            for m in root.findall('./devices/interface/model')])
+
     def test_uuid_and_name(self):
         root = _root(translate.translate_domain_xml(
             VMWARE_XML, (), new_name='clone',
