@@ -320,7 +320,7 @@ def _net_result(net, cloud, guest, source, host, instance_name, start,
         # While the probe runs: the outage lasts until the guest answers
         # again.
         try:
-            event = gatenet.wait_address(guest, net.events_before)
+            event = gatenet.wait_address(guest, net.after_record)
             time.sleep(gatenet.ANSWERS_SPAN)
         except gatenet.NetworkError as exc:
             problems.append(str(exc))

@@ -30,6 +30,7 @@ in the switch namespace, the databases are read over unix sockets.
 """
 
 import os
+import re
 import time
 
 import libvirt
@@ -73,39 +74,64 @@ def guest_address(port):
     return facts['ips'][0]
 
 
-def console_events(guest):
+# The line the guest's /init says on each boot, before any record (see
+# nova_v2v_rig.lab.guest): its first record will be ``resume``.
+_LABSTART = re.compile(r'^(?:\[ *\d+\.\d+\] )?LABSTART .*\bresume=(\d+)\s*$',
+                       re.MULTILINE)
+
+
+def console_events(guest, after_record=None):
     """The LABNET events of the guest's console logs, oldest first.
 
-    A log truncated by a new QEMU is read from its start; both hosts'
-    logs are read (one file on shared storage).
+    Both hosts' logs are read (one file on shared storage).
+
+    :param after_record: only the events of a boot that resumed past this
+        record (a boot after the records the guest had acknowledged then):
+        a log the source's clean-up removed, renamed or a new QEMU
+        truncated counts for nothing
     """
     events = []
     for path in guest.tail.paths:
-        events += lab_guest.net_events(lab_harness.read_log(path))
+        text = lab_harness.read_log(path)
+        if after_record is not None:
+            boots = [m for m in _LABSTART.finditer(text)
+                     if int(m.group(1)) > after_record]
+            if not boots:
+                continue
+            text = text[boots[-1].start():]
+        events += lab_guest.net_events(text)
     return events
 
 
-def wait_address(guest, since_events=0, timeout=ADDRESS_TIMEOUT,
+def last_record(guest):
+    """The highest record the guest has acknowledged so far (0: none)."""
+    return max((a[0] for a in guest.tail.merged()), default=0)
+
+
+def wait_address(guest, after_record=None, timeout=ADDRESS_TIMEOUT,
                  interval=0.5):
     """The guest's newest ``bound`` LABNET event for its port's MAC.
 
-    :param since_events: how many events were on the consoles before
-        (only a newer one counts)
+    :param after_record: only an event of a boot after this record (see
+        :func:`console_events`): a guest that booted again
     :raises: NetworkError when none came within ``timeout`` seconds
     """
     mac = netcheck.port_facts(guest.port)['mac'].lower()
     deadline = time.monotonic() + timeout
     while True:
-        events = console_events(guest)[since_events:]
+        events = console_events(guest, after_record)
         bound = [e for e in events if e.kind == 'bound' and
                  (e.mac or '').lower() == mac]
         if bound:
             return bound[-1]
         if time.monotonic() > deadline:
             raise NetworkError(
-                'the guest %s took no address for MAC %s within %d s (its '
-                'LABNET lines: %s)' % (guest.name, mac, timeout,
-                                       events or 'none'))
+                'the guest %s took no address for MAC %s within %d s%s '
+                '(its LABNET lines: %s)' % (
+                    guest.name, mac, timeout,
+                    '' if after_record is None else
+                    ' of booting again after record %d' % after_record,
+                    events or 'none'))
         time.sleep(interval)
 
 
@@ -146,11 +172,11 @@ class MoveNetwork(object):
             lab_hosts.NET_NETNS, self.address, [lab_hosts.GUEST_SUBNET],
             os.path.join(run, 'probe-%s-%s.json' % (guest.id, safe)),
             max_seconds=PROBE_MAX_SECONDS)
-        self.events_before = 0
+        self.after_record = 0
 
     def start(self):
         """Start the probe; return once it has run :data:`PROBE_LEAD`."""
-        self.events_before = len(console_events(self.guest))
+        self.after_record = last_record(self.guest)
         self.probe.start()
         time.sleep(PROBE_LEAD)
         return self

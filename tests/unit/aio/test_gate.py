@@ -272,7 +272,7 @@ class TestRunMove(testtools.TestCase):
         self.guest.port = {'id': 'p1'}
         net = self.useFixture(fixtures.MockPatchObject(
             gate.gatenet, 'MoveNetwork')).mock.return_value.start.return_value
-        net.events_before = 3
+        net.after_record = 3
         net.finish.return_value = dict(fields)
         wait = self.useFixture(fixtures.MockPatchObject(
             gate.gatenet, 'wait_address')).mock

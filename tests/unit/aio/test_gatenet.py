@@ -39,6 +39,7 @@ class TestGatenet(testtools.TestCase):
         self.guest = mock.Mock(id='u1', port=PORT)
         self.guest.name = 'gate-x'
         self.guest.tail.paths = [self.log]
+        self.guest.tail.merged.return_value = []
         self.useFixture(fixtures.MockPatchObject(gatenet.time, 'sleep'))
 
     def _say(self, line):
@@ -51,6 +52,7 @@ class TestGatenet(testtools.TestCase):
                           {'id': 'p2', 'fixed_ips': []})
 
     def test_wait_address_for_the_port_mac_only(self):
+        self._say('LABSTART disk=/dev/vda driver=virtio_blk resume=1')
         self._say('LABNET eth0 mac=fa:16:3e:99:99:99 ip=10.77.1.9/24 '
                   'driver=virtio_net')
         self._say('LABNET eth0 mac=fa:16:3e:00:00:01 ip=10.77.1.23/24 '
@@ -58,13 +60,41 @@ class TestGatenet(testtools.TestCase):
         event = gatenet.wait_address(self.guest)
         self.assertEqual(('10.77.1.23', 'vmxnet3'),
                          (event.address, event.driver))
-        # Only a newer event counts after a move.
-        self.assertRaises(gatenet.NetworkError, gatenet.wait_address,
-                          self.guest, 2, timeout=0)
+
+    def test_wait_address_of_a_new_boot(self):
+        # The source's log: the first boot, its address, records to 40.
+        self._say('LABSTART disk=/dev/vda driver=virtio_blk resume=1')
         self._say('LABNET eth0 mac=fa:16:3e:00:00:01 ip=10.77.1.23/24 '
-                  'driver=virtio_net')
+                  'driver=vmxnet3')
+        self.guest.tail.merged.return_value = [(40, 1.0, 1.0)]
+        self.assertEqual(40, gatenet.last_record(self.guest))
+        self.assertRaises(gatenet.NetworkError, gatenet.wait_address,
+                          self.guest, 40, timeout=0)
+        # The destination's log (the source's is gone): a boot that
+        # resumed past record 40, then its address.
+        dest = os.path.join(self.tmp, 'dest.log')
+        self.guest.tail.paths = [dest, self.log]
+        os.unlink(self.log)
+        with open(dest, 'w') as f:
+            f.write('LABSTART disk=/dev/vda driver=virtio_blk resume=43\n'
+                    'W 43 2.0\n')
+        self.assertRaises(gatenet.NetworkError, gatenet.wait_address,
+                          self.guest, 40, timeout=0)
+        with open(dest, 'a') as f:
+            f.write('LABNET eth0 mac=fa:16:3e:00:00:01 ip=10.77.1.23/24 '
+                    'driver=virtio_net\n')
         self.assertEqual('virtio_net',
-                         gatenet.wait_address(self.guest, 2).driver)
+                         gatenet.wait_address(self.guest, 40).driver)
+
+    def test_a_log_truncated_by_a_new_qemu(self):
+        # A revert: the same log, the old boot gone, a new one (resumed at
+        # 41, past the 40 records acknowledged before the move).
+        with open(self.log, 'w') as f:
+            f.write('LABSTART disk=/dev/vda driver=virtio_blk resume=41\n'
+                    'LABNET eth0 mac=fa:16:3e:00:00:01 ip=10.77.1.23/24 '
+                    'driver=virtio_net\n')
+        self.assertEqual('10.77.1.23',
+                         gatenet.wait_address(self.guest, 40).address)
 
     def test_no_address_in_time(self):
         e = self.assertRaises(gatenet.NetworkError, gatenet.wait_address,
