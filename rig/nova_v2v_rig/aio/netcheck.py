@@ -336,9 +336,12 @@ def probe_fields(record, start, end, answers_min=pingstats.ANSWERS_MIN):
     }
     problems = []
     if answered < answers_min:
-        problems.append('the guest answered %d probes from 1 s before the '
-                        'move\'s end on, fewer than %d'
-                        % (answered, answers_min))
+        problems.append('the guest answered %d probes after the move\'s '
+                        'end, fewer than %d' % (answered, answers_min))
+    if got['downtime_open']:
+        problems.append('the guest did not answer again before the probe '
+                        'stopped: an outage of at least %d ms'
+                        % got['network_downtime_ms'])
     return fields, problems
 
 

@@ -23,9 +23,8 @@ prober's clock (``time.monotonic()``, one clock for the machine; a
 # not have come back when the prober stopped: not counted as lost.
 INFLIGHT_S = 1.0
 # The guest answers after a move: at least ANSWERS_MIN replies received
-# from ANSWERS_SPAN_S seconds before the move's end on.
+# after the move's end.
 ANSWERS_MIN = 10
-ANSWERS_SPAN_S = 1.0
 
 
 def probe_time(record, wall):
@@ -134,6 +133,6 @@ def analyse(record, start, end, inflight=INFLIGHT_S):
     }
 
 
-def answers_after(record, end, span=ANSWERS_SPAN_S):
-    """Replies received from ``span`` seconds before ``end`` on."""
-    return sum(1 for t in reply_times(record) if t >= end - span)
+def answers_after(record, end):
+    """Replies received after ``end`` (the guest answers once it moved)."""
+    return sum(1 for t in reply_times(record) if t > end)

@@ -429,7 +429,8 @@ class TestCheckMove(testtools.TestCase):
         for text in ('bound to labhost-a, not labhost-b',
                      'is DOWN, not ACTIVE',
                      "not the port's fa:16:3e:00:00:01",
-                     'the guest answered 0 probes from 1 s before',
+                     "the guest answered 0 probes after the move's end",
+                     'did not answer again before the probe stopped',
                      "still plugged on labhost-a's Open vSwitch",
                      'Port_Binding chassis labhost-a, not labhost-b',
                      'Port_Binding up is False'):

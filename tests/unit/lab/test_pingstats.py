@@ -157,9 +157,11 @@ class TestAnalyse(testtools.TestCase):
     def test_answers_after(self):
         record = _record(_outage(4.0, 99))
         self.assertEqual(0, pingstats.answers_after(record, 5.0))
-        self.assertEqual(100, pingstats.answers_after(record, 4.0))
+        # Only replies after the end count, not those just before it.
+        self.assertEqual(0, pingstats.answers_after(record, 3.995))
         record = _record(_outage(3.0, 3.5))
-        self.assertEqual(100 + 400, pingstats.answers_after(record, 5.0))
+        self.assertEqual(400, pingstats.answers_after(record, 4.995))
+        self.assertEqual(550, pingstats.answers_after(record, 2.995))
 
     def test_probe_time(self):
         record = {'anchor': {'wall': 1700000000.5, 'monotonic': 812.25}}
