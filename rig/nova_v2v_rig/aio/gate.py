@@ -138,14 +138,17 @@ def largest_gap(acks, start, end):
     return round(max(gaps), 2) if gaps else None
 
 
-def discard_reverted(acks, start, reverted):
-    """The acks without those of a reverted move's destination.
+def discard_reverted(tail, went, start):
+    """The acks of ``tail`` without the reverted destination's.
 
-    The guest stopped on the source after ``start``; the acks seen from
-    then until ``reverted`` (when ``resize revert`` was sent) came from the
-    destination, whose disk the revert throws away.
+    :param went: the console log of the host the reverted move went to
+        (on its own store, the instance directory holds its own log)
+    :param start: when the move began: that host's acks since are the
+        ones the revert throws away with its disk
     """
-    return [a for a in acks if a[1] <= start or a[1] >= reverted]
+    acks = [a for path in tail.paths for a in tail.acks[path]
+            if not (path == went and a[1] > start)]
+    return sorted(acks, key=lambda a: a[1])
 
 
 def acks_text(acks):
@@ -306,7 +309,7 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
 
 
 def _net_result(net, cloud, guest, source, host, instance_name, start,
-                seconds, left_on, expect_mode, rebooted):
+                ended, left_on, expect_mode, rebooted):
     """The network fields of a move, and its network problems.
 
     :param rebooted: the guest booted again (a cold move, a V2V cutover):
@@ -324,8 +327,8 @@ def _net_result(net, cloud, guest, source, host, instance_name, start,
             time.sleep(gatenet.ANSWERS_SPAN)
         except gatenet.NetworkError as exc:
             problems.append(str(exc))
-    fields = net.finish(cloud, source, host, instance_name, start,
-                        start + seconds, left_on=left_on)
+    fields = net.finish(cloud, source, host, instance_name, start, ended,
+                        left_on=left_on)
     problems += fields.pop('network_problems')
     if event is not None:
         fields['guest_nic_driver'] = event.driver
@@ -351,12 +354,12 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         cloud(*args)
         if cold:
             cloud.wait_status(guest.id, ('VERIFY_RESIZE',))
-            finishing = time.time()
             cloud('server', 'resize', finish, guest.id)
     finally:
         watch.stop()
     info = cloud.wait_status(guest.id, ('ACTIVE',))
-    seconds = round(time.time() - start, 1)
+    ended = time.time()
+    seconds = round(ended - start, 1)
     host = cli.host_of(info)
     try:
         resumed = wait_ack(guest.tail, time.time(), RESUME_TIMEOUT,
@@ -364,16 +367,23 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         time.sleep(settle)
     finally:
         _crashed(guest, label, events, start)
+    record = observe.wait_migration(cloud, guest.id, known)
     acks = guest.tail.merged()
     if finish == 'revert':
         # A revert goes back to the source's disk as it was when the guest
         # stopped there: what the guest wrote on the destination meanwhile
         # is discarded by design (Nova's revert_resize).
-        acks = discard_reverted(acks, start, finishing)
+        went = LAB_HOST.get(record.get('Dest Compute'))
+        if went is None:
+            problems.append('the reverted migration names no destination')
+        else:
+            acks = discard_reverted(
+                guest.tail, guest.lab.root_path(went,
+                                                guest.inside('console.log')),
+                start)
     check = read_records(guest.lab, LAB_HOST.get(host, 'a'),
                          guest.inside('disk'), acks)
     mode = observe.planned_mode(mark.text(), guest.id) or observe.NOVA_OWN
-    record = observe.wait_migration(cloud, guest.id, known)
     want_status = {'confirm': 'confirmed',
                    'revert': 'reverted'}.get(finish, 'completed')
     # A reverted move leaves nothing where it went; any other nothing where
@@ -388,7 +398,7 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         problems.append('left on %s: %s' % (left_on, ', '.join(left)))
     net_fields, net_problems = _net_result(
         net, cloud, guest, source, host,
-        before.get('OS-EXT-SRV-ATTR:instance_name'), start, seconds,
+        before.get('OS-EXT-SRV-ATTR:instance_name'), start, ended,
         left_on, expect_mode, bool(cold) or expect_mode == 'v2v-cutover')
     if OPTIONS['network_voting']:
         problems += net_problems

@@ -167,6 +167,8 @@ class TestRunMove(testtools.TestCase):
         self.guest = mock.Mock(id=U1, port=None)
         self.guest.instance_dir.return_value = '/i/' + U1
         self.guest.tail.merged.return_value = [(1, 0.0, 0.0)]
+        self.guest.tail.paths = ['/log']
+        self.guest.tail.acks = {'/log': [(1, 0.0, 0.0)]}
         self.guest.crash.return_value = None
         self.useFixture(fixtures.MockPatchObject(
             gate, 'wait_ack', return_value=(9, 1.0, 0.0)))
@@ -384,23 +386,31 @@ class TestRunMove(testtools.TestCase):
         self.assertEqual('labhost-a', self.left.call_args[0][1])
 
     def test_discard_reverted(self):
-        acks = [(1, 9.0, 0), (2, 10.5, 0), (3, 12.0, 0), (3, 20.0, 0),
-                (4, 21.0, 0)]
-        self.assertEqual([(1, 9.0, 0), (3, 20.0, 0), (4, 21.0, 0)],
-                         gate.discard_reverted(acks, 10.0, 15.0))
+        tail = mock.Mock(paths=['/a.log', '/b.log'], acks={
+            '/b.log': [(1, 9.0, 0), (2, 10.5, 0), (3, 20.0, 0)],
+            '/a.log': [(1, 8.0, 0), (3, 12.0, 0), (4, 13.0, 0)]})
+        # The move went to a: a's acks since the start go; b's (the
+        # source's, before and after) stay, in the order seen.
+        self.assertEqual([(1, 8.0, 0), (1, 9.0, 0), (2, 10.5, 0),
+                          (3, 20.0, 0)],
+                         gate.discard_reverted(tail, '/a.log', 10.0))
 
     def test_a_revert_checks_the_source_disk_only(self):
         cloud = FakeCloud('labhost-b', 'labhost-b', status='reverted',
                           migration_dest='labhost-a')
         self.mode.return_value = None
+        self.guest.inside.side_effect = lambda f: '/i/%s/%s' % (U1, f)
         with mock.patch.object(gate, 'discard_reverted',
                                return_value=[(1, 0.0, 0.0)]) as discard:
             gate.run_move(self.layout, cloud, self.guest, 'revert',
                           ('server', 'migrate', '--wait', U1), 'labhost-b',
                           'nova', cold='revert', events=None)
         self.assertEqual([(1, 0.0, 0.0)], gate.read_records.call_args[0][3])
-        start, reverted = discard.call_args[0][1:]
-        self.assertLessEqual(start, reverted)
+        tail, went, _start = discard.call_args[0]
+        self.assertIs(self.guest.tail, tail)
+        self.assertEqual(self.guest.lab.root_path.return_value, went)
+        self.guest.lab.root_path.assert_called_with(
+            'a', '/i/%s/console.log' % U1)
 
     def test_a_revert_that_did_not_revert(self):
         cloud = FakeCloud('labhost-b', 'labhost-b', status='confirmed',
