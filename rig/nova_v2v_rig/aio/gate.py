@@ -61,6 +61,7 @@ it is paused.
 import contextlib
 import mmap
 import os
+import re
 import sys
 import tempfile
 import time
@@ -69,6 +70,7 @@ import libvirt
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
+from nova_v2v.deploy import novaconf
 from nova_v2v import notifications
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import computes
@@ -97,6 +99,7 @@ HOST_A = lab_hosts.HOSTS['a']['hostname']
 HOST_B = lab_hosts.HOSTS['b']['hostname']
 LAB_HOST = {lab_hosts.HOSTS[h]['hostname']: h for h in lab_hosts.HOSTS}
 BOOT_TIMEOUT = 120
+_LOADED = re.compile(r"Loading compute driver '([^']+)'")
 # network_voting: whether a move's network problems fail it (and the gate).
 # Not by default: on this lab's data plane (Open vSwitch's userspace
 # datapath, OVN 23.03 with Neutron 29, the computes outside the hosts'
@@ -604,16 +607,20 @@ def stage_baseline_local(layout, cloud, lab, ids, events=None, checks=None,
 def stage_profiles(layout, cloud, lab, ids, events=None, checks=None,
                    repeat=1):
     checks = [] if checks is None else checks
+    results = []
     # A vmxnet3 guest (and labhost-b runs raw disks only): its live move is
     # a V2V cutover that converts its disk and gives it a virtio-net NIC.
-    with _created(cloud, lab, ids, 'gate-profiles', False,
-                  images.VMXNET3_DISK) as guest:
-        checks.append(run_check(cloud, guest, 'needs the cutover', 0,
-                                {HOST_B: 'v2v-cutover'}))
-        results = [run_move(layout, cloud, guest,
-                            'live, profiles and NIC differ',
-                            _live(guest, '--block-migration'), HOST_B,
-                            'v2v-cutover', events=events)]
+    # A new guest each time (the cutover's way back would be another).
+    for i in range(repeat):
+        with _created(cloud, lab, ids, 'gate-profiles', False,
+                      images.VMXNET3_DISK) as guest:
+            if not i:
+                checks.append(run_check(cloud, guest, 'needs the cutover',
+                                        0, {HOST_B: 'v2v-cutover'}))
+            results.append(run_move(layout, cloud, guest,
+                                    'live, profiles and NIC differ',
+                                    _live(guest, '--block-migration'),
+                                    HOST_B, 'v2v-cutover', events=events))
     # labhost-b runs raw disks only: a cold migration converts the qcow2
     # disk (an overlay on Nova's image cache) on the way (the offline V2V
     # mode).
@@ -666,8 +673,16 @@ def _computes(layout, lab, stage, current):
         return current
     start = time.monotonic()
     computes.down(layout)
+    mark = observe.LogMark(layout)
     computes.up(layout, lab, v2v_options=wanted[0], shared=wanted[1],
                 stock=wanted[2])
+    # Each compute says which driver it loaded: the baseline's must be
+    # stock Nova's, the others nova-v2v's.
+    driver = computes.STOCK_DRIVER if wanted[2] else novaconf.COMPUTE_DRIVER
+    loaded = _LOADED.findall(mark.text())
+    if loaded != [driver] * len(lab_hosts.HOSTS):
+        raise GateError('the computes of stage %s loaded %s, not %s each'
+                        % (stage, loaded or 'no driver', driver))
     LOG.info('Computes for stage %(stage)s up in %(s).1f s',
              {'stage': stage, 's': time.monotonic() - start})
     return wanted
@@ -812,7 +827,7 @@ def expected_checks(stages):
 
 def expected_moves(stages, repeat=1):
     """How many moves the stages make (live ones ``repeat`` times)."""
-    live = {'local': 2, 'baseline-local': 2, 'shared': 2,
+    live = {'local': 2, 'baseline-local': 2, 'profiles': 1, 'shared': 2,
             'baseline-shared': 2}
-    once = {'local': 2, 'profiles': 2}
+    once = {'local': 2, 'profiles': 1}
     return sum(live.get(s, 0) * repeat + once.get(s, 0) for s in stages)

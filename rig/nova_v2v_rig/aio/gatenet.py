@@ -214,12 +214,16 @@ class MoveNetwork(object):
         else:
             start_p = end_p = None
             problems.append('the probe left no record')
-        xml = domain_xml(self.lab, dest, instance_name)
-        net = netcheck.check_move(
-            cloud, self.guest.port['id'], dest, left_on,
-            ovn.host_ovsdb(self.lab, _lab_host(left_on)),
-            ovn.sb_db(self.layout), xml, record, start_p, end_p,
-            dest_chassis=ovn.chassis(_lab_host(dest)))
+        try:
+            xml = domain_xml(self.lab, dest, instance_name)
+            net = netcheck.check_move(
+                cloud, self.guest.port['id'], dest, left_on,
+                ovn.host_ovsdb(self.lab, _lab_host(left_on)),
+                ovn.sb_db(self.layout), xml, record, start_p, end_p,
+                dest_chassis=ovn.chassis(_lab_host(dest)))
+        except (NetworkError, libvirt.libvirtError) as exc:
+            net = {'problems': ['the network could not be checked: %s'
+                                % exc]}
         problems += net['problems']
         fields = {k: net.get(k) for k in (
             'port', 'port_host', 'port_status', 'port_mac', 'mac_kept',

@@ -59,9 +59,9 @@ def _median(values):
 def summary(report):
     """Medians per kind of live move and driver: a list of rows (dicts).
 
-    Every row has ``kind``, ``variant``, ``runs`` (moves that passed) and
-    the median of each of :data:`SUMMARY_KEYS` (the network's over the
-    moves whose network checks passed).
+    Every row has ``kind``, ``variant``, ``runs`` (moves that passed),
+    ``net_runs`` (those of them whose network checks passed) and the median
+    of each of :data:`SUMMARY_KEYS` (the network's over the ``net_runs``).
     """
     groups = {}
     for move in report['moves']:
@@ -79,6 +79,9 @@ def summary(report):
             counted = [m for m in moves if key == 'downtime_s' or
                        m.get('network_ok') is not False]
             row[key] = _median(m.get(key) for m in counted)
+        row['net_runs'] = sum(1 for m in moves
+                              if m.get('network_ok') is not False and
+                              m.get('network_downtime_ms') is not None)
         rows.append(row)
     return rows
 
@@ -89,13 +92,13 @@ def summary_lines(rows):
         return []
     lines = ['', 'medians of the moves that passed, per kind and driver:',
              '  '.join(['kind'.ljust(12), 'driver'.ljust(8),
-                        'runs'.ljust(4)] +
+                        'runs'.ljust(4), 'net runs'] +
                        [title.ljust(len(title))
                         for _k, title in SUMMARY_KEYS])]
     for row in rows:
         lines.append('  '.join(
             [row['kind'].ljust(12), row['variant'].ljust(8),
-             str(row['runs']).ljust(4)] +
+             str(row['runs']).ljust(4), str(row['net_runs']).ljust(8)] +
             [('-' if row[key] is None else str(row[key])).ljust(len(title))
              for key, title in SUMMARY_KEYS]))
     return lines

@@ -79,7 +79,8 @@ def _parser():
                         help='leave the lab and the all-in-one up')
     gate_p.add_argument('--stage', action='append', choices=gate.STAGES,
                         help='run these stages only (repeat; default: all)')
-    gate_p.add_argument('--repeat', type=int, default=1, metavar='N',
+    gate_p.add_argument('--repeat', type=_at_least_one, default=1,
+                        metavar='N',
                         help='move each stage\'s guest live to labhost-b '
                              'and back N times (the summary\'s medians; '
                              'default: 1)')
@@ -110,6 +111,13 @@ def _parser():
     faults_p.add_argument('--constraints', metavar='FILE',
                           help='as for "up"')
     return parser
+
+
+def _at_least_one(value):
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError('at least 1, not %s' % value)
+    return number
 
 
 def _gate_faults(args, layout):

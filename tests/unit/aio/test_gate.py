@@ -562,20 +562,20 @@ class TestReport(testtools.TestCase):
         rows = gatereport.summary({'moves': moves})
         self.assertEqual([
             {'kind': 'V2V cutover', 'variant': 'nova-v2v', 'runs': 1,
-             'network_downtime_ms': 3000, 'downtime_s': 2.0,
+             'net_runs': 1, 'network_downtime_ms': 3000, 'downtime_s': 2.0,
              'packets_lost': 300},
             {'kind': 'block live', 'variant': 'baseline', 'runs': 1,
-             'network_downtime_ms': 70, 'downtime_s': 0.5,
+             'net_runs': 1, 'network_downtime_ms': 70, 'downtime_s': 0.5,
              'packets_lost': 3},
             {'kind': 'block live', 'variant': 'nova-v2v', 'runs': 3,
-             'network_downtime_ms': 50, 'downtime_s': 0.3,
+             'net_runs': 3, 'network_downtime_ms': 50, 'downtime_s': 0.3,
              'packets_lost': 1},
             {'kind': 'shared live', 'variant': 'baseline', 'runs': 1,
-             'network_downtime_ms': None, 'downtime_s': 0.1,
+             'net_runs': 0, 'network_downtime_ms': None, 'downtime_s': 0.1,
              'packets_lost': 0}], rows)
         lines = gatereport.summary_lines(rows)
-        self.assertIn('block live    nova-v2v  3     0.3              50'
-                      '                   1           ', lines)
+        self.assertIn('block live    nova-v2v  3     3         0.3       '
+                      '       50                   1           ', lines)
 
     def test_table(self):
         move = {'move': 'live', 'from': 'a', 'to': 'b', 'mode': 'block-live',
@@ -600,7 +600,7 @@ class TestReport(testtools.TestCase):
         # local: 2 live + confirm + revert; profiles: cutover + offline;
         # shared and both baselines: 2 live each.
         self.assertEqual(12, gate.expected_moves(gate.STAGES))
-        self.assertEqual(28, gate.expected_moves(gate.STAGES, repeat=3))
+        self.assertEqual(30, gate.expected_moves(gate.STAGES, repeat=3))
         self.assertEqual(4, gate.expected_checks(gate.STAGES))
 
     @mock.patch.object(observe, 'EventListener')
@@ -634,6 +634,43 @@ class TestReport(testtools.TestCase):
         stack_down.assert_not_called()
         listener.return_value.start.return_value.stop.assert_called_once()
         lab.down.assert_not_called()
+
+
+class TestComputesOfAStage(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.layout = paths.Layout(self.useFixture(fixtures.TempDir()).path)
+        self.useFixture(fixtures.MockPatchObject(gate.computes, 'down'))
+        self.up = self.useFixture(fixtures.MockPatchObject(
+            gate.computes, 'up')).mock
+
+    def _loads(self, *drivers):
+        def up(layout, lab, **kwargs):
+            for host, driver in zip(sorted(lab_hosts.HOSTS), drivers):
+                with open(layout.log(gate.computes.service_name(host)),
+                          'a') as f:
+                    f.write("2026-12-06 INFO nova.virt.driver [-] Loading "
+                            "compute driver '%s'\n" % driver)
+        self.up.side_effect = up
+
+    def test_the_baseline_runs_stock_nova(self):
+        os.makedirs(os.path.dirname(self.layout.log('x')), exist_ok=True)
+        self._loads('lab_stock.LibvirtDriver', 'lab_stock.LibvirtDriver')
+        self.assertEqual(gate.STAGE_COMPUTES['baseline-local'],
+                         gate._computes(self.layout, None, 'baseline-local',
+                                        None))
+        self.assertTrue(self.up.call_args[1]['stock'])
+
+    def test_a_stage_whose_computes_loaded_another_driver(self):
+        os.makedirs(os.path.dirname(self.layout.log('x')), exist_ok=True)
+        self._loads('v2v.V2VLibvirtDriver', 'lab_stock.LibvirtDriver')
+        e = self.assertRaises(gate.GateError, gate._computes, self.layout,
+                              None, 'baseline-shared', None)
+        self.assertIn('not lab_stock.LibvirtDriver each', str(e))
+        self._loads('v2v.V2VLibvirtDriver', 'v2v.V2VLibvirtDriver')
+        self.assertEqual(gate.STAGE_COMPUTES['local'], gate._computes(
+            self.layout, None, 'local', None))
 
 
 class TestStageOnceMore(testtools.TestCase):
