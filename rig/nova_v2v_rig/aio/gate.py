@@ -72,6 +72,8 @@ from oslo_log import log as logging
 
 from nova_v2v.deploy import novaconf
 from nova_v2v import notifications
+from nova_v2v.planning import compat
+from nova_v2v.planning import profile as v2v_profile
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import config
@@ -369,7 +371,8 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
                            'the move ' + label)
         time.sleep(settle)
     finally:
-        _crashed(guest, label, events, start)
+        _crashed(guest, label, events, start,
+                 source if variant == BASELINE and not cold else None)
     record = observe.wait_migration(cloud, guest.id, known)
     acks = guest.tail.merged()
     if finish == 'revert':
@@ -480,23 +483,40 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
     return result
 
 
-def _crashed(guest, label, events, since):
+def _crashed(guest, label, events, since, stock_live_from=None):
     """Raise :class:`lab_migrate.GuestCrashed` if the server's kernel died.
 
     Its ``known_fault`` is the caution of the move's plan (the
     ``v2v.migration.plan`` event's ``cautions``: why the source's QEMU may
     lose guest memory writes), or None; its ``signature`` the known fault's
     signature the crash bears on the console, or None.
+
+    :param stock_live_from: the source host of a live move by stock Nova
+        (no plan, no event): the same caution, from that host's QEMU, as
+        nova-v2v's planner would give (the computes run TCG guests)
     """
     crash = guest.crash()
     if not crash:
         return
     planned = (events.payload(guest.id, since, notifications.PLAN)
                if events is not None else None) or {}
-    cautions = planned.get('cautions') or []
+    cautions = list(planned.get('cautions') or [])
+    if stock_live_from and not cautions:
+        caveat = compat.live_state_caveat(
+            v2v_profile.TCG, _qemu_version(guest.lab, stock_live_from))
+        cautions += [caveat] if caveat else []
     raise lab_migrate.GuestCrashed(
         'the server crashed after the move %s: %s' % (label, crash.line),
         crash.line, '; '.join(cautions) or None, crash.signature)
+
+
+def _qemu_version(lab, host):
+    """The QEMU version of lab host ``host`` (a compute's host name)."""
+    conn = libvirt.open(lab.local_uri(LAB_HOST[host]))
+    try:
+        return conn.getVersion()
+    finally:
+        conn.close()
 
 
 def run_check(cloud, guest, label, expect_exit, expect_modes):

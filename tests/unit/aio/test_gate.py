@@ -243,6 +243,28 @@ class TestRunMove(testtools.TestCase):
         self.assertTrue(exc.explained)
         self.assertIn('crashed after the move move', str(exc))
 
+    def test_crash_after_a_stock_live_move(self):
+        # Stock Nova plans nothing: the caution is the source's QEMU's, as
+        # nova-v2v's planner gives it (TCG before 9.0).
+        self.guest.crash.return_value = lab_console.Crash(
+            'general protection fault, probably for non-canonical address',
+            'gpf')
+        self.events.payload.return_value = None
+        with mock.patch.object(gate, '_qemu_version',
+                               return_value=7002022) as version:
+            exc = self.assertRaises(
+                lab_migrate.GuestCrashed, self._run,
+                FakeCloud('labhost-a', 'labhost-b'), variant=gate.BASELINE)
+        version.assert_called_once_with(self.guest.lab, 'labhost-a')
+        self.assertTrue(exc.explained)
+        self.assertIn('7.2', exc.known_fault)
+        # A QEMU with the fix: no caution, not explained.
+        with mock.patch.object(gate, '_qemu_version', return_value=9000000):
+            exc = self.assertRaises(
+                lab_migrate.GuestCrashed, self._run,
+                FakeCloud('labhost-a', 'labhost-b'), variant=gate.BASELINE)
+        self.assertFalse(exc.explained)
+
     def test_crash_without_a_caution_is_not_known(self):
         self.guest.crash.return_value = lab_console.Crash(
             'Kernel panic - not syncing: x', None)
