@@ -77,7 +77,8 @@ class V2VDriverMixin(object):
         self.v2v_cold = cold.ColdMigration(self.v2v_inventory,
                                            self.v2v_events, nova)
         self.v2v_recovery = recovery.Recovery(
-            nova, compute, self.v2v_cutover_source.dest_uri)
+            nova, compute, self.v2v_cutover_source.dest_uri,
+            self.v2v_port_bindings)
 
     def init_host(self, host):
         super().init_host(host)

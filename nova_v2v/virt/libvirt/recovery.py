@@ -130,12 +130,14 @@ class Recovery(object):
     :param compute: the driver's :class:`nova_internals.NovaCompute`
     :param dest_uri: ``f(dest host) -> libvirt URI`` of a destination's
         libvirtd (the cutover's own, ``CutoverSource.dest_uri``)
+    :param bindings: the driver's :class:`port_bindings.PortBindings`
     """
 
-    def __init__(self, nova, compute, dest_uri):
+    def __init__(self, nova, compute, dest_uri, bindings):
         self._nova = nova
         self._compute = compute
         self._dest_uri = dest_uri
+        self._bindings = bindings
         self._half = cutover_transfer.DestinationHalf()
         self.host = None
         # The moves to complete once the resource tracker runs.
@@ -382,6 +384,10 @@ class Recovery(object):
         return migrate_data, bdms
 
     def _roll_back(self, context, instance, migration, resolution):
+        # The source's port bindings active again before its guest runs
+        # (the cutover may have activated the destination's), whether or
+        # not Nova's rollback runs below.
+        self._bindings.restore(context, instance, migration.dest_compute)
         if resolution.restart:
             self._restart(instance, resolution.restart)
         record = self._note_phase(context, instance, v2v_record.ROLLED_BACK)

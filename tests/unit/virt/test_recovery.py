@@ -40,7 +40,8 @@ class SweepTestCase(test.NoDBTestCase):
         self.root = self.useFixture(fixtures.TempDir()).path
         self.flags(instances_path=self.root)
         self.context = nova_context.get_admin_context()
-        self.recovery = rec.Recovery(mock.Mock(), mock.Mock(), mock.Mock())
+        self.recovery = rec.Recovery(mock.Mock(), mock.Mock(), mock.Mock(),
+                                     mock.Mock())
         self.live = set()
         self.useFixture(fixtures.MockPatch(
             'nova_v2v.virt.libvirt.nova_internals.live_migrating',
@@ -169,9 +170,10 @@ class _ResolveTestBase(test.NoDBTestCase):
         self.domain.info.return_value = [self.lv.VIR_DOMAIN_PAUSED]
         self.domain.XMLDesc.return_value = '<domain><devices/></domain>'
         self.compute = mock.Mock()
+        self.bindings = mock.Mock()
         self.recovery = rec.Recovery(self.nova, self.compute,
                                      lambda dest: 'qemu+tcp://%s/system'
-                                     % dest)
+                                     % dest, self.bindings)
         self.recovery.host = 'host-a'
         self.fault = self.useFixture(fixtures.MockPatch(
             'nova_v2v.virt.libvirt.nova_internals.add_instance_fault')).mock
@@ -288,8 +290,16 @@ class HoldTestCase(_ResolveTestBase):
     def test_unreachable_destination_before_the_clone_rolls_back(self):
         """No clone can exist yet: an unreachable destination is no stop."""
         self._rollback_through_nova()
+        order = mock.Mock()
+        order.attach_mock(self.bindings.restore, 'restore')
+        order.attach_mock(self.domain.resume, 'resume')
 
         self.assertFalse(self._resolve(v2v_record.SOURCE_STOPPED))
+
+        # The source's bindings are the active ones before its guest runs.
+        self.assertEqual([mock.call.restore(self.context, self.instance,
+                                            'host-b'),
+                          mock.call.resume()], order.mock_calls)
 
         self.nova.open_destination.assert_called_once_with(
             'qemu+tcp://host-b/system')
@@ -298,6 +308,18 @@ class HoldTestCase(_ResolveTestBase):
             self.context, self.instance, 'host-b', mock.ANY,
             migration_status='error')
         self.fault.assert_not_called()
+
+    def test_rolled_back_not_migrating_restores_the_bindings(self):
+        """Nova's rollback cannot run: the bindings are restored anyway."""
+        self.instance.task_state = None
+
+        self.assertFalse(self._resolve(v2v_record.SOURCE_STOPPED))
+
+        self.bindings.restore.assert_called_once_with(
+            self.context, self.instance, 'host-b')
+        self.compute.recover_method.assert_not_called()
+        self.assertEqual('error', self.migration.status)
+        self.domain.resume.assert_called_once_with()
 
     def test_unreachable_destination_after_the_point_of_no_return(self):
         """No clone seen: the paused source is not destroyed."""
