@@ -45,18 +45,20 @@ UEFI_LOADER = re.compile(r'(OVMF|edk2|AAVMF|QEMU_EFI)', re.IGNORECASE)
 AUTO_IFNAME = re.compile(r'^(vnet|macvtap|macvlan)\d+$')
 
 
-def strip_source_host_state(draft, keep_uuid):
+def strip_source_host_state(draft, keep_uuid, keep_ifnames=False):
     """What the source host held of the guest goes.
 
     Its id, security labels, device aliases, block job and backing chain
-    state, the interface device names libvirt generated on the source
-    (``vnetN``, ``macvtapN``), autoport ports, and the firmware paths the
-    source resolved. An interface's own device name stays: Nova names the
-    tap of each port (``tapXXXXXXXX-XX``) and the destination's virtual
-    switch port (os-vif's, created before the guest starts) waits for a
-    device of that name.
+    state, interface device names, autoport ports, and the firmware paths
+    the source resolved.
 
     :param keep_uuid: keep the ``<uuid>`` (else libvirt makes one)
+    :param keep_ifnames: keep the interface device names but those libvirt
+        generated on the source (``vnetN``, ``macvtapN``): in Nova's
+        destination XML, Nova names the tap of each port
+        (``tapXXXXXXXX-XX``) and the destination's virtual switch port
+        (os-vif's, created before the guest starts) waits for a device of
+        that name
     """
     root = draft.root
     if 'id' in root.attrib:
@@ -70,7 +72,7 @@ def strip_source_host_state(draft, keep_uuid):
         for el in root.findall(xpath):
             hw_draft.drop(el)
     for el in root.findall('./devices/interface/target'):
-        if AUTO_IFNAME.match(el.get('dev') or ''):
+        if not keep_ifnames or AUTO_IFNAME.match(el.get('dev') or ''):
             hw_draft.drop(el)
     for el in root.iter():
         if el.tag == 'source' and 'index' in el.attrib:

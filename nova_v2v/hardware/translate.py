@@ -112,7 +112,8 @@ class Translation:
 
 
 def translate(xml, target, name=None, uuid=None, keep_uuid=True,
-              disk_paths=None, disk_formats=None, disk_sizes=None):
+              disk_paths=None, disk_formats=None, disk_sizes=None,
+              keep_ifnames=False):
     """The destination's domain XML for a guest, and what changed.
 
     :param xml: the source's domain XML, live or inactive (str or bytes)
@@ -124,6 +125,9 @@ def translate(xml, target, name=None, uuid=None, keep_uuid=True,
     :param disk_formats: ``{source target dev or path: destination format}``
     :param disk_sizes: ``{source target dev or path: virtual size}`` when
         known, checked against the size limit
+    :param keep_ifnames: keep the interfaces' device names but those
+        libvirt generated (Nova's destination XML: its taps' names), rather
+        than let the destination's libvirt name every one
     :returns: :class:`Translation`
     :raises: :class:`HostileInput` (:class:`PathEscape`,
         :class:`LimitExceeded`), :class:`UnsupportedGuest`,
@@ -143,7 +147,8 @@ def translate(xml, target, name=None, uuid=None, keep_uuid=True,
     draft = hw_draft.Draft(root, target, profile, rep, disk_paths,
                            disk_formats, disk_sizes)
     os_el, os_type = hw_platform.os_checks(draft)
-    hw_platform.strip_source_host_state(draft, keep_uuid or uuid)
+    hw_platform.strip_source_host_state(draft, keep_uuid or uuid,
+                                        keep_ifnames)
     if name:
         draft.root.find('./name').text = name
     if uuid:
@@ -236,7 +241,8 @@ def translate_domain_xml(xml, hardware_changes, new_name=None,
     What the cutover and the offline migration define on the destination:
     :func:`translate` with the :class:`Target` of
     :func:`target_from_changes`; disk paths stay identical unless
-    ``disk_paths`` says otherwise.
+    ``disk_paths`` says otherwise, and so do the interfaces' device names
+    (Nova's, for the destination's VIFs).
     """
     formats = dict(disk_formats or {})
     for change in hardware_changes or ():
@@ -246,4 +252,4 @@ def translate_domain_xml(xml, hardware_changes, new_name=None,
                                  unmappable)
     return translate(xml, target, name=new_name, uuid=new_uuid,
                      keep_uuid=keep_uuid, disk_paths=disk_paths,
-                     disk_formats=formats).xml
+                     disk_formats=formats, keep_ifnames=True).xml

@@ -51,9 +51,8 @@ REFUSED = {
 }
 # With the drop policy only the guests no table can take are refused.
 REFUSED_WHEN_DROPPING = {'23', '25', '29'}
-# What belongs to the running source only, and goes from a live XML (an
-# interface's device name only when libvirt generated it).
-LIVE_ONLY = ('./seclabel',)
+# What belongs to the running source only, and goes from a live XML.
+LIVE_ONLY = ('./seclabel', './devices/interface/target')
 
 
 def _root(xml):

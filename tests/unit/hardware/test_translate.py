@@ -126,6 +126,12 @@ class TestTranslate(testtools.TestCase):
         self.assertEqual(['virtio', 'virtio'], [
             m.get('type')
             for m in root.findall('./devices/interface/model')])
+        # An import (nova-v2v translate) lets the destination's libvirt
+        # name every interface: another cloud's names may be taken there.
+        result = translate.translate(xml, translate.target_from_changes(
+            xml, ()))
+        self.assertEqual([], _root(result.xml).findall(
+            './devices/interface/target'))
 
     def test_uuid_and_name(self):
         root = _root(translate.translate_domain_xml(
