@@ -73,11 +73,7 @@ def _find(cloud, kind, name):
 
 
 def _sha512(path):
-    digest = hashlib.sha512()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return lab_guest.file_digest(path, hashlib.sha512)
 
 
 def holds(shown, path):

@@ -441,8 +441,9 @@ def recipe(busybox_digest):
     return key.hexdigest()[:12]
 
 
-def _file_digest(path):
-    digest = hashlib.sha256()
+def file_digest(path, algorithm=hashlib.sha256):
+    """The hex digest of a file's data (read in 1 MiB blocks)."""
+    digest = algorithm()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''):
             digest.update(block)
@@ -456,7 +457,7 @@ def build_initramfs(cache_dir, kroot, version):
     :raises RuntimeError: when the kernel lacks a disk or NIC driver.
     """
     initrd = os.path.join(cache_dir, 'initrd-%s-%s.gz'
-                          % (version, recipe(_file_digest(BUSYBOX))))
+                          % (version, recipe(file_digest(BUSYBOX))))
     if os.path.exists(initrd):
         return initrd
     processutils.execute('depmod', '-b', kroot, version)

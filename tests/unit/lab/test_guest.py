@@ -288,7 +288,7 @@ class TestBuildInitramfs(testtools.TestCase):
             initrd = guest.build_initramfs(self.tmp, self.kroot, '6.1')
             self.assertEqual(
                 'initrd-6.1-%s.gz' % guest.recipe(
-                    guest._file_digest(guest.BUSYBOX)),
+                    guest.file_digest(guest.BUSYBOX)),
                 os.path.basename(initrd))
             with gzip.open(initrd) as f:
                 files = _unpack_newc(f.read())
@@ -332,4 +332,4 @@ class TestFileDigest(testtools.TestCase):
             f.write(b'abc')
             f.flush()
             self.assertEqual('ba7816bf8f01cfea414140de5dae2223b00361a396177'
-                             'a9cb410ff61f20015ad', guest._file_digest(f.name))
+                             'a9cb410ff61f20015ad', guest.file_digest(f.name))
