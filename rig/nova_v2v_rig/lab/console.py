@@ -27,9 +27,13 @@ Pure text, no libvirt: the unit tests feed it console excerpts.
 import collections
 import re
 
-# The first line Linux prints when its kernel dies.
+# The first line Linux prints when its kernel dies: a BUG or an oops (of
+# whichever trap: a BUG_ON's "kernel BUG at" and "invalid opcode", a stack
+# segment or double fault, a bad paging request), or a panic of its own.
 CRASH_MARKERS = ('Kernel panic - not syncing', 'BUG: ', 'Oops: ',
-                 'general protection fault')
+                 'general protection fault', 'kernel BUG at ',
+                 'invalid opcode: ', 'stack segment: ', 'double fault: ',
+                 'Unable to handle kernel ')
 
 # The line that ends a panic's report; what follows is not the crash.
 _END_OF_PANIC = '---[ end Kernel panic'

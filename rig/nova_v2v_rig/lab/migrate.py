@@ -79,15 +79,18 @@ class GuestCrashed(harness.LabMigrationError):
     None; ``signature`` is the name of the
     :data:`nova_v2v_rig.lab.console.TCG_FAULT_SIGNATURES` entry the
     crash's report on the console bears, or None (another crash, or a
-    silent guest). Raised by :func:`run` and by the all-in-one gate
-    (nova_v2v_rig.aio.gate).
+    silent guest); ``report`` the crash's whole report on the console
+    (:func:`nova_v2v_rig.lab.console.crash_report`), or None. Raised by
+    :func:`run` and by the all-in-one gate (nova_v2v_rig.aio.gate).
     """
 
-    def __init__(self, message, crash, known_fault, signature=None):
+    def __init__(self, message, crash, known_fault, signature=None,
+                 report=None):
         super(GuestCrashed, self).__init__(message)
         self.crash = crash
         self.known_fault = known_fault
         self.signature = signature
+        self.report = report
 
     @property
     def explained(self):
@@ -159,7 +162,7 @@ def silent_on_b(message, log_b, state, known_fault):
     crash = console.crash(log_b)
     if crash:
         return GuestCrashed(message, crash.line, known_fault,
-                            crash.signature)
+                            crash.signature, console.crash_report(log_b))
     if state == libvirt.VIR_DOMAIN_RUNNING:
         return GuestCrashed(
             message, 'hung: running on host b, not one write in %d s'
@@ -369,7 +372,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
             raise GuestCrashed(
                 'the guest crashed on host b after the migration: %s; '
                 'serial log tail on b: %r' % (crash.line, log_b[-300:]),
-                crash.line, caveat, crash.signature)
+                crash.line, caveat, crash.signature,
+                console.crash_report(log_b))
         result['clean_shutdown'] = harness.shutdown(dest_dom)
         tail.stop()
         last_a = tail.last_ack(serial['a'])

@@ -136,6 +136,22 @@ CPU: 0 PID: 93 Comm: sh Not tainted 6.1.0-28-cloud-amd64 #1
 RIP: 0010:rb_insert_color+0x14/0x140
 Kernel panic - not syncing: Fatal exception
 '''
+# A BUG_ON in interrupt context: the trap is an invalid opcode, the first
+# line the BUG's place (neither says "BUG: " or "Oops: ").
+BUG_ON_IN_INTERRUPT = WRITES + '''\
+------------[ cut here ]------------
+kernel BUG at kernel/time/hrtimer.c:1092!
+invalid opcode: 0000 [#1] PREEMPT SMP NOPTI
+CPU: 1 PID: 0 Comm: swapper/1 Not tainted 6.1.0-28-cloud-amd64 #1
+RIP: 0010:enqueue_hrtimer+0x6e/0x80
+Kernel panic - not syncing: Fatal exception in interrupt
+---[ end Kernel panic - not syncing: Fatal exception in interrupt ]---
+'''
+# A trap of another kind, without a BUG line before it.
+STACK_SEGMENT = WRITES + '''\
+stack segment: 0000 [#1] PREEMPT SMP NOPTI
+Kernel panic - not syncing: Fatal exception in interrupt
+'''
 # Only the panic's tail (a log cut short): nothing says where it died.
 PANIC_TAIL = '''\
 R2: 0000000000000008 CR3: 00000000031e4000 CR4: 00000000000006b0
@@ -152,6 +168,15 @@ class GuestCrashTest(testtools.TestCase):
         self.assertEqual('Kernel panic - not syncing: VFS: Unable to mount '
                          'root fs on unknown-block(0,0)',
                          console.guest_crash(NO_ROOT_FS))
+
+    def test_first_line_of_any_trap(self):
+        self.assertEqual('kernel BUG at kernel/time/hrtimer.c:1092!',
+                         console.guest_crash(BUG_ON_IN_INTERRUPT))
+        report = console.crash_report(BUG_ON_IN_INTERRUPT)
+        self.assertTrue(report.startswith('kernel BUG at '), report)
+        self.assertIn('invalid opcode: 0000 [#1]', report)
+        self.assertEqual('stack segment: 0000 [#1] PREEMPT SMP NOPTI',
+                         console.guest_crash(STACK_SEGMENT))
 
     def test_a_guest_that_writes_or_is_silent(self):
         for text in (WRITES, ''):
