@@ -23,8 +23,8 @@ virtualenvs the tool creates. nova.conf's nova-v2v part is written by
 
 ``nova-v2v-aio computes up|down`` then starts (after ``nova-v2v-lab up``)
 one nova-compute with the nova-v2v driver per lab host, in that host's
-mount and UTS namespaces but the root network namespace (:mod:`.computes`);
-``down`` stops them too.
+mount, UTS and network namespaces (:mod:`.computes`), the control plane
+relayed to it over unix sockets (:mod:`.cprelay`); ``down`` stops them too.
 
 Modules, one concern each: :mod:`.paths` (layout and the state file),
 :mod:`.procs` (processes we start, by PID and process group),

@@ -14,19 +14,22 @@
 
 """The two nova-compute services of the all-in-one, one per lab host.
 
-Each ``nova-v2v-compute`` runs in the **root network namespace** (it talks
-to the control plane on 127.0.0.1) but inside its lab host's mount and UTS
-namespaces (``nsenter --mount --uts`` into the host's libvirtd): there
-``qemu:///system`` is that host's libvirtd (its ``/run/libvirt``), the
-instance store ``/var/lib/nova/instances`` is that host's, and the hostname
-is ``labhost-X``. Nothing of the compute itself dials a lab address: live
-migrations are peer-to-peer, the source libvirtd (in its network namespace)
-dials ``qemu+tcp://labhost-Y/system``; a V2V cutover's clone is defined
-and watched through a relay (:func:`relay_command`) that runs in the
-source host's network namespace and carries the connection to the
-destination libvirtd's TCP listener across the lab's link, as in
-production, where the source's compute talks to the destination's
-libvirtd over TCP or TLS.
+Each ``nova-v2v-compute`` runs inside its lab host's mount, UTS and
+network namespaces (``nsenter`` into the host's libvirtd), as a compute
+runs on its hypervisor in production: there ``qemu:///system`` is that
+host's libvirtd (its ``/run/libvirt``), the instance store
+``/var/lib/nova/instances`` is that host's, the hostname is ``labhost-X``,
+and the guests' taps, which os-vif creates, checks and deletes
+(Neutron's ``ovs_create_tap``, Nova 2026.1's tap pre-creation), are in
+the host's network namespace with its libvirtd, QEMU and Open vSwitch.
+The control plane on the root namespace's 127.0.0.1 reaches it through
+relays over unix sockets (nova_v2v_rig.aio.cprelay): the compute's
+configuration keeps 127.0.0.1. Live migrations are peer-to-peer, the
+source libvirtd dials ``qemu+tcp://labhost-Y/system``; a V2V cutover's
+clone is defined and watched through a relay (:func:`relay_command`) that
+carries the connection to the destination libvirtd's TCP listener across
+the lab's link, as in production, where the source's compute talks to the
+destination's libvirtd over TCP or TLS.
 
 Configuration: the control plane's nova.conf, then ``compute-X.conf`` with
 the per-host lines below and nova-v2v's compute part written by
@@ -41,6 +44,7 @@ from oslo_log import log as logging
 
 from nova_v2v.deploy import novaconf
 from nova_v2v_rig.aio import config
+from nova_v2v_rig.aio import cprelay
 from nova_v2v_rig.aio import identity
 from nova_v2v_rig.aio import ovn
 from nova_v2v_rig.aio import paths
@@ -100,10 +104,6 @@ sys.exit(compute.main())
 PRIVSEP_SECTIONS = ('privsep', 'nova_sys_admin', 'privsep_osbrick',
                     'vif_plug_linux_bridge_privileged',
                     'vif_plug_ovs_privileged')
-# The contexts whose privileged work is on network devices: their daemon
-# runs in the lab host's network namespace, where libvirtd, QEMU's taps
-# and the host's Open vSwitch are (the compute itself is in the root one).
-HOST_NETNS_PRIVSEP = ('vif_plug_ovs_privileged',)
 # The host's Open vSwitch database in its mount namespace (the lab binds
 # the host's directory over /run/openvswitch; nova_v2v_rig.aio.ovn).
 OVSDB_CONNECTION = 'unix:/run/openvswitch/db.sock'
@@ -172,13 +172,9 @@ def compute_conf(layout, host, shared=False):
         ('notifications', 'notification_format', 'versioned'),
         ('oslo_messaging_notifications', 'driver', 'messagingv2'),
     ]
+    # The privsep daemons are the compute's children: in its namespaces.
     lines += [(section, 'helper_command', helper)
-              for section in PRIVSEP_SECTIONS
-              if section not in HOST_NETNS_PRIVSEP]
-    in_host = ' '.join([NSENTER, '--net=/run/netns/%s'
-                        % (lab_hosts.NETNS_PREFIX + host), '--', helper])
-    lines += [(section, 'helper_command', in_host)
-              for section in HOST_NETNS_PRIVSEP]
+              for section in PRIVSEP_SECTIONS]
     # os-vif plugs the guests' ports into the host's br-int (ML2/OVN).
     lines.append(('os_vif_ovs', 'ovsdb_connection', OVSDB_CONNECTION))
     return lines
@@ -198,13 +194,13 @@ def relay_socket(layout, host, hostname_):
 def clone_uri(layout, host):
     """``[v2v] clone_uri`` of host ``host``'s compute: through its relay.
 
-    A compute is in the root network namespace and never dials a lab
-    address: at a V2V cutover it defines and watches the clone through a
+    At a V2V cutover the compute defines and watches the clone through a
     unix socket of the all-in-one's run dir, where a relay in the compute's
     lab host's network namespace (:func:`relay_command`) carries the
     connection to the destination libvirtd's TCP listener across the lab's
     link: the link down cuts the source's control of the clone, as it
-    would in production.
+    would in production. (The relay dates from computes in the root
+    namespace; it keeps the connection's path one a test can name.)
     """
     return 'qemu:///system?socket=%s' % relay_socket(layout, host, '%s')
 
@@ -395,14 +391,15 @@ def write_conf(layout, host, v2v_options=None, shared=False, extra=(),
 
 
 def command(layout, host, libvirtd_pid, stock=False):
-    """nsenter into the host's mount/UTS namespaces (not its network).
+    """nsenter into the host's mount, UTS and network namespaces.
 
     With ``stock``, stock Nova's compute (see :data:`STOCK_COMPUTE`).
     """
     binary = ([layout.bin('main', 'python'), '-c', STOCK_COMPUTE] if stock
               else [layout.bin('main', BINARY)])
     return ([NSENTER, '--mount=/proc/%d/ns/mnt' % libvirtd_pid,
-             '--uts=/proc/%d/ns/uts' % libvirtd_pid, '--'] + binary +
+             '--uts=/proc/%d/ns/uts' % libvirtd_pid,
+             '--net=/proc/%d/ns/net' % libvirtd_pid, '--'] + binary +
             ['--config-file', layout.etc('nova', 'nova.conf'),
              '--config-file', conf_path(layout, host)])
 
@@ -480,6 +477,7 @@ def up(layout, lab, timeout=180, v2v_options=None, shared=False,
                              '"nova-v2v-aio up" first')
     pids = lab_pids(lab)
     start_relays(layout, lab, state)
+    cprelay.start(layout, lab, state)
     # Each host's Open vSwitch and ovn-controller (kept across the
     # computes' restarts; nova-v2v-aio down stops them).
     ovn.ensure_hosts(layout, lab, pids)
@@ -536,7 +534,8 @@ def down(layout):
     if not state:
         return {'stopped': stopped}
     names = sorted(n for n in state['services'] if is_compute(n))
-    relays = sorted(n for n in state['services'] if is_relay(n))
+    relays = sorted(n for n in state['services']
+                    if is_relay(n) or cprelay.is_relay(n))
     if not names and not relays:
         return {'stopped': stopped}
     # In parallel: nova-compute 34 may hang in its graceful shutdown

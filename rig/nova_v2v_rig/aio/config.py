@@ -228,15 +228,11 @@ def ml2_conf():
     No metadata agent (``ovn_metadata_enabled = false``): OVN's native DHCP
     gives the guests their addresses.
 
-    ``ovs_create_tap = false``: with Neutron 29's default (true), Nova 34
-    has os-vif create the guest's tap before libvirt starts QEMU
-    (``create_tap``); os-vif checks for the device with ``ip_lib.exists``
-    in nova-compute's own process, whose network namespace here is the
-    root one, not the lab host's where libvirtd, QEMU and its Open vSwitch
-    are: the check never sees a tap, and the unplug never deletes one.
-    With false, libvirt creates and removes the tap in the host's
-    namespace (the behaviour before Nova 2026.1); os-vif still creates the
-    OVS port first (``delegate_create``), over the host's database socket.
+    ``ovs_create_tap`` keeps Neutron 29's default (true): Nova 34 has
+    os-vif create the guest's tap before libvirt starts QEMU (Nova
+    2026.1's tap pre-creation) and delete it at the unplug; os-vif checks
+    for the device in nova-compute's own process, which runs in its lab
+    host's network namespace (nova_v2v_rig.aio.computes).
     """
     return [
         ('ml2', 'type_drivers', 'flat,geneve'),
@@ -251,7 +247,6 @@ def ml2_conf():
         ('ovn', 'ovn_sb_connection', ovn.tcp_db('sb')),
         ('ovn', 'ovn_metadata_enabled', 'false'),
         ('ovn', 'enable_distributed_floating_ip', 'false'),
-        ('ovn', 'ovs_create_tap', 'false'),
         # The maintenance worker brings the northbound database back in
         # line with neutron's at its start (one that was lost, or older).
         ('ovn', 'neutron_sync_mode', 'repair'),

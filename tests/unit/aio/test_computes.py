@@ -22,6 +22,7 @@ import testtools
 
 from nova_v2v.deploy import novaconf
 from nova_v2v_rig.aio import computes
+from nova_v2v_rig.aio import cprelay
 from nova_v2v_rig.aio import identity
 from nova_v2v_rig.aio import ovn
 from nova_v2v_rig.aio import paths
@@ -73,10 +74,11 @@ class TestComputes(testtools.TestCase):
         self.assertEqual(computes.conf_path(self.layout, 'b'), helper[-1])
         for section in computes.PRIVSEP_SECTIONS:
             self.assertIn((section, 'helper_command'), conf)
-        # os-vif's network devices: in the lab host's network namespace.
-        ovs_helper = conf['vif_plug_ovs_privileged', 'helper_command']
-        self.assertEqual(['/usr/bin/nsenter', '--net=/run/netns/nv2v-lab-b',
-                          '--'] + helper, ovs_helper.split())
+        # Every privsep daemon is the compute's child, in its namespaces
+        # (os-vif's taps in the lab host's network namespace with it).
+        for section in computes.PRIVSEP_SECTIONS:
+            self.assertEqual(helper,
+                             conf[section, 'helper_command'].split())
         self.assertEqual('unix:/run/openvswitch/db.sock',
                          conf['os_vif_ovs', 'ovsdb_connection'])
 
@@ -128,7 +130,7 @@ class TestComputes(testtools.TestCase):
     def test_stock_compute(self):
         argv = computes.command(self.layout, 'a', 1234, stock=True)
         self.assertEqual([self.layout.bin('main', 'python'), '-c',
-                          computes.STOCK_COMPUTE], argv[4:7])
+                          computes.STOCK_COMPUTE], argv[5:8])
         self.assertEqual(self.layout.etc('nova', 'compute-a.conf'),
                          argv[-1])
         # The shim is Nova's driver with one more flag on live (not block)
@@ -198,16 +200,16 @@ class TestComputes(testtools.TestCase):
             pass
         self.assertTrue(check())
 
-    def test_command_enters_mount_and_uts_not_net(self):
+    def test_command_enters_mount_uts_and_net(self):
         argv = computes.command(self.layout, 'a', 1234)
         self.assertEqual(['/usr/bin/nsenter', '--mount=/proc/1234/ns/mnt',
-                          '--uts=/proc/1234/ns/uts', '--',
+                          '--uts=/proc/1234/ns/uts',
+                          '--net=/proc/1234/ns/net', '--',
                           self.layout.bin('main', 'nova-v2v-compute'),
                           '--config-file',
                           self.layout.etc('nova', 'nova.conf'),
                           '--config-file',
                           self.layout.etc('nova', 'compute-a.conf')], argv)
-        self.assertFalse([a for a in argv if a.startswith('--net')])
 
     def test_lab_pids_requires_lab(self):
         self.assertRaises(paths.AioError, computes.lab_pids, self.lab)
@@ -226,6 +228,7 @@ class TestComputes(testtools.TestCase):
         self.assertRaises(paths.AioError, computes.up, self.layout,
                           self.lab)
 
+    @mock.patch.object(cprelay, 'start')
     @mock.patch.object(ovn, 'ensure_hosts')
     @mock.patch.object(computes, 'start_relays')
     @mock.patch.object(computes.time, 'sleep')
@@ -238,7 +241,7 @@ class TestComputes(testtools.TestCase):
     @mock.patch.object(computes, 'lab_pids',
                        return_value={'a': 11, 'b': 12})
     def test_up(self, lab_pids, alive, spawn, hosts, hypervisors, sleep,
-                start_relays, ensure_hosts):
+                start_relays, ensure_hosts, cp_start):
         state = paths.new_state()
         state['services']['nova-conductor'] = {'pid': 1, 'pgid': 1}
         self.layout.save(state)
@@ -255,6 +258,8 @@ class TestComputes(testtools.TestCase):
         self.assertEqual(self.layout.etc('nova', 'compute-b.conf'),
                          saved['nova-compute-b']['needle'])
         self.assertIn('--mount=/proc/12/ns/mnt',
+                      saved['nova-compute-b']['argv'])
+        self.assertIn('--net=/proc/12/ns/net',
                       saved['nova-compute-b']['argv'])
         self.assertEqual(['labhost-a', 'labhost-b'],
                          sorted(out['hypervisors']))
@@ -281,6 +286,8 @@ class TestComputes(testtools.TestCase):
         # The relays to the destinations' libvirtd start with them.
         start_relays.assert_called_once_with(self.layout, self.lab,
                                              mock.ANY)
+        # And the control plane's relays into the hosts.
+        cp_start.assert_called_once_with(self.layout, self.lab, mock.ANY)
         # So do the hosts' Open vSwitch and ovn-controller.
         ensure_hosts.assert_called_once_with(self.layout, self.lab,
                                              {'a': 11, 'b': 12})
@@ -310,12 +317,14 @@ class TestComputes(testtools.TestCase):
     def test_down_stops_relays_after_computes(self, stop):
         state = paths.new_state()
         state['services'] = {'clone-relay-a-b': {'pid': 7},
+                             'cp-relay-a-keystone': {'pid': 8},
                              'nova-compute-a': {'pid': 5},
                              'nova-conductor': {'pid': 1}}
         self.layout.save(state)
-        self.assertEqual({'stopped': ['nova-compute-a', 'clone-relay-a-b']},
+        self.assertEqual({'stopped': ['nova-compute-a', 'clone-relay-a-b',
+                                      'cp-relay-a-keystone']},
                          computes.down(self.layout))
-        self.assertEqual([{'pid': 5}, {'pid': 7}],
+        self.assertEqual([{'pid': 5}, {'pid': 7}, {'pid': 8}],
                          [c[0][0] for c in stop.call_args_list])
         self.assertEqual(['nova-conductor'],
                          list(self.layout.load()['services']))

@@ -178,8 +178,8 @@ class TestConfig(testtools.TestCase):
         self.assertEqual('tcp:127.0.0.1:6642',
                          conf['ovn']['ovn_sb_connection'])
         self.assertEqual('false', conf['ovn']['ovn_metadata_enabled'])
-        # libvirt makes the taps in the lab host's namespace (docstring).
-        self.assertEqual('false', conf['ovn']['ovs_create_tap'])
+        # Neutron's default: os-vif creates the taps (Nova 2026.1).
+        self.assertNotIn('ovs_create_tap', conf['ovn'])
         conf = _parse(config.render(config.neutron_conf(self.layout,
                                                         PASSWORDS)))
         self.assertEqual('ml2', conf['DEFAULT']['core_plugin'])
