@@ -137,16 +137,19 @@ class TestLabMigrations(base.LabTestCase):
         # An NMI panic is not the known QEMU fault's crash: whatever QEMU
         # the move ran on, the test fails at once, no second run after it.
         # (Only the known fault itself, hitting the first move before the
-        # NMI could, is run once more: then the second move's NMI panic
-        # must end it.)
+        # NMI could, may run it once more: then the second move's NMI panic
+        # must end it, and the rerun is reported.)
         from nova_v2v_rig.lab import migrate
-        runs = []
+        crashes = []
 
         def migration():
-            runs.append(len(runs) + 1)
-            return migrate.run(self.lab, 'block-live', before=2.0,
-                               after=2.0, kernel_args=PANIC_ON_NMI,
-                               after_move=_nmi)
+            try:
+                return migrate.run(self.lab, 'block-live', before=2.0,
+                                   after=2.0, kernel_args=PANIC_ON_NMI,
+                                   after_move=_nmi)
+            except migrate.GuestCrashed as exc:
+                crashes.append(exc)
+                raise
 
         exc = self.assertRaises(migrate.GuestCrashed, self.once_more,
                                 'block-live', migration)
@@ -156,12 +159,19 @@ class TestLabMigrations(base.LabTestCase):
         self.assertIn(NMI_PANIC, exc.crash)
         self.assertIsNone(exc.signature)
         self.assertFalse(exc.explained)
-        if 'guest-crash' in self.getDetails():
-            # The first move hit the known fault (recorded), the second
-            # died of the NMI.
-            self.assertEqual([1, 2], runs)
+        self.assertIs(exc, crashes[-1])
+        if len(crashes) == 2:
+            # The first move died of the known fault, not of the NMI, on
+            # a QEMU that has it: the one rerun the rule allows.
+            first = crashes[0]
+            self.assertNotIn(NMI_PANIC, first.crash)
+            self.assertTrue(first.explained)
+            self.assertIsNotNone(self._caveat())
+            self.assertIn('guest-crash', self.getDetails())
+            self._passed_again(first)
         else:
-            self.assertEqual([1], runs)
+            self.assertEqual(1, len(crashes))
+            self.assertNotIn('guest-crash', self.getDetails())
 
     def test_known_crash_runs_once_more(self):
         # The known fault's crash on the console of host b (the idle-task

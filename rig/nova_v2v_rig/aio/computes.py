@@ -255,27 +255,29 @@ def nbd_wrapper(layout, host):
     return layout.data('nova', host, 'bin', 'qemu-nbd')
 
 
-def write_nbd_wrapper(layout, host, libvirtd_pid):
+def write_nbd_wrapper(layout, host):
     """``qemu-nbd`` and its listener first on the compute's PATH.
 
     The destination of a V2V cutover serves its disks with ``qemu-nbd`` on
     its live migration address, which exists only in the lab host's
-    network namespace (libvirtd's); the compute itself runs in the root
-    one. The wrappers run the real ``qemu-nbd`` and the product's filtered
-    listener (``nova-v2v-nbd-listen``, which opens the export's socket
-    and execs qemu-nbd) in the host's namespace.
+    network namespace. The compute runs there itself; the wrappers still
+    name the namespace (its bind mount, ``/run/netns``, which outlives a
+    restart of the host's libvirtd) so that ``qemu-nbd`` and the product's
+    filtered listener (``nova-v2v-nbd-listen``, which opens the export's
+    socket and execs qemu-nbd) run in it whoever starts them.
     """
+    netns = '/run/netns/%s' % (lab_hosts.NETNS_PREFIX + host)
     path = nbd_wrapper(layout, host)
     _script(path, '#!/bin/sh\n'
             '# nova-v2v-aio: qemu-nbd in lab host %s\'s network namespace.\n'
-            'exec %s --net=/proc/%d/ns/net -- %s "$@"\n'
-            % (host, NSENTER, libvirtd_pid, QEMU_NBD))
+            'exec %s --net=%s -- %s "$@"\n'
+            % (host, NSENTER, netns, QEMU_NBD))
     listen = os.path.join(os.path.dirname(path), LISTEN)
     _script(listen, '#!/bin/sh\n'
             '# nova-v2v-aio: the export\'s listener in lab host %s\'s '
             'network namespace.\n'
-            'exec %s --net=/proc/%d/ns/net -- %s "$@"\n'
-            % (host, NSENTER, libvirtd_pid, layout.bin('main', LISTEN)))
+            'exec %s --net=%s -- %s "$@"\n'
+            % (host, NSENTER, netns, layout.bin('main', LISTEN)))
     return path
 
 
@@ -378,10 +380,11 @@ def write_conf(layout, host, v2v_options=None, shared=False, extra=(),
     config._write(path, config.render(lines))
     if stock:
         return path
+    # [v2v] cutover_release_probe at its default: the compute, in its
+    # host's network namespace, reaches the destination's export ports
+    # across the lab's link, as in production.
     options = {'storage_id': storage_id(host, shared),
-               'clone_uri': clone_uri(layout, host),
-               # The compute cannot reach the exports' address (see above).
-               'cutover_release_probe': 'false'}
+               'clone_uri': clone_uri(layout, host)}
     if shared:
         # A bind-mounted directory: libvirt 9.0 does not know it is shared.
         options['shared_filesystems'] = lab_hosts.SHARED_PATH
@@ -494,7 +497,7 @@ def up(layout, lab, timeout=180, v2v_options=None, shared=False,
             continue
         write_conf(layout, host, v2v_options.get(host), shared, extra,
                    stock)
-        write_nbd_wrapper(layout, host, pid)
+        write_nbd_wrapper(layout, host)
         write_remote_wrappers(layout, host, pids)
         record = procs.spawn(layout, name, command(layout, host, pid, stock),
                              needle=conf_path(layout, host),

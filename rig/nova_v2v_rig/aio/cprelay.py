@@ -30,8 +30,8 @@ a unix socket of the all-in-one's run dir, which both namespaces see:
   socket.
 
 The computes' configuration keeps ``127.0.0.1`` and the services' ports:
-inside a lab host that is the relay. Nothing dials out of a lab host but
-to the socket, nothing in the root namespace but to 127.0.0.1.
+inside a lab host that is the relay. These relays dial nothing out of a
+lab host but the socket, nothing in the root namespace but 127.0.0.1.
 """
 
 import os
@@ -89,18 +89,34 @@ def host_command(layout, lab, host, service):
             'UNIX-CONNECT:%s' % socket_path(layout, service)]
 
 
+# 127.0.0.1 as /proc/net/tcp writes it (the address's bytes, hex).
+_LOOPBACK_HEX = '0100007F'
+
+
 def _listening(lab, host, port):
-    """Whether something listens on ``port`` in lab host ``host``."""
+    """Whether something listens on 127.0.0.1:``port`` in lab host ``host``."""
     path = '/proc/%d/net/tcp' % _netns_pid(lab, host)
     try:
         with open(path) as f:
             lines = f.read().splitlines()[1:]
     except OSError:
         return False
-    want = '%04X' % port
+    want = '%s:%04X' % (_LOOPBACK_HEX, port)
     # local_address is "0100007F:1388"; state 0A is LISTEN.
-    return any(line.split()[1].endswith(':' + want) and
-               line.split()[3] == '0A' for line in lines if line.strip())
+    return any(line.split()[1] == want and line.split()[3] == '0A'
+               for line in lines if line.strip())
+
+
+def _wait(name, record, check):
+    """Wait until ``check()``; then the relay must still run.
+
+    (Not one that exited on a port or socket another process holds.)
+    """
+    procs.wait_ready(name, record, check, READY_TIMEOUT)
+    if not procs.group_pids(record['pgid']):
+        raise paths.AioError('%s exited; last lines of %s:\n%s'
+                             % (name, record['log'],
+                                procs.tail(record['log'])))
 
 
 def _netns_pid(lab, host):
@@ -136,8 +152,7 @@ def start(layout, lab, state):
                              needle=path)
         state['services'][name] = record
         layout.save(state)
-        procs.wait_ready(name, record, lambda p=path: os.path.exists(p),
-                         READY_TIMEOUT)
+        _wait(name, record, lambda p=path: os.path.exists(p))
     for host in sorted(lab_hosts.HOSTS):
         for service in SERVICES:
             name = host_name(host, service)
@@ -150,6 +165,4 @@ def start(layout, lab, state):
                                  needle=socket_path(layout, service))
             state['services'][name] = record
             layout.save(state)
-            procs.wait_ready(
-                name, record,
-                lambda h=host, p=port: _listening(lab, h, p), READY_TIMEOUT)
+            _wait(name, record, lambda h=host, p=port: _listening(lab, h, p))

@@ -303,7 +303,7 @@ def restart_libvirtd(layout, lab, host, old_pid):
     pids = {h: state['hosts'][h]['pid'] for h in state['hosts']}
     aio = layout.load()
     for lab_host in sorted(pids):
-        computes.write_nbd_wrapper(layout, lab_host, pids[lab_host])
+        computes.write_nbd_wrapper(layout, lab_host)
         computes.write_remote_wrappers(layout, lab_host, pids)
         name = computes.service_name(lab_host)
         if name in aio['services']:

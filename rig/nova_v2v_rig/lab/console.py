@@ -58,8 +58,9 @@ _LINE = r'^(?:\[ *\d+\.\d+\] )?'
 #   reads NULL (a lost write to a callback): an instruction fetch at
 #   address 0 by the idle task, which the kernel cannot kill;
 # * ``hrtimer-rbtree``: the timer interrupt walked a corrupted hrtimer
-#   tree (a lost write to an rbtree node): the oops is in the rbtree or
-#   timerqueue code of the hrtimer, in interrupt context.
+#   tree (a lost write to an rbtree node): the oops (or a BUG_ON's
+#   ``kernel BUG at``) is in the rbtree or timerqueue code of the hrtimer,
+#   in interrupt context.
 #
 # Any other crash (another oops, a panic of its own such as "VFS: Unable
 # to mount root fs", an NMI) and a silent guest do not bear it: they fail

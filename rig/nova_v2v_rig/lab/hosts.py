@@ -484,7 +484,9 @@ class Lab(object):
                     if text.isdigit():
                         kill_pid(int(text), 'qemu-system')
         kill_pid(info.get('pid'), 'libvirtd')
-        # Anything still inside the lab netns was started by the lab.
+        # Anything still inside the lab netns was started by the lab or by
+        # the all-in-one on it (its computes, their relays: "nova-v2v-aio
+        # down" stops those first; a leftover is what it could not stop).
         for pid in self._netns_pids(self.netns(host)):
             LOG.warning('Stopping leftover process %(pid)d in %(ns)s',
                         {'pid': pid, 'ns': self.netns(host)})

@@ -279,6 +279,9 @@ class TestProcs(testtools.TestCase):
         self.addCleanup(procs.stop, record, 5)
         self.assertEqual(record['pid'], record['pgid'])
         self.assertEqual(3306, record['port'])
+        # Alive once the child has exec'd "sleep" (until then its command
+        # line is this interpreter's, without the needle).
+        procs.wait_ready('mariadb', record, lambda: procs.alive(record), 10)
         self.assertTrue(procs.alive(record))
         self.assertTrue(procs.stop(record, timeout=5))
         self.assertFalse(procs.alive(record))

@@ -89,8 +89,9 @@ class TestComputes(testtools.TestCase):
         self.assertEqual([novaconf.COMPUTE_DRIVER],
                          values['DEFAULT', 'compute_driver'])
         self.assertEqual(['aio-lab-a-local'], values['v2v', 'storage_id'])
-        # Nothing of the compute dials a lab address (root namespace).
-        self.assertEqual(['false'], values['v2v', 'cutover_release_probe'])
+        # The compute, in its host's namespace, probes the exports across
+        # the lab's link: the product's default.
+        self.assertNotIn(('v2v', 'cutover_release_probe'), values)
         # The clone's control goes through host a's relay (lab link).
         self.assertEqual(
             ['qemu:///system?socket=%s'
@@ -273,8 +274,8 @@ class TestComputes(testtools.TestCase):
         self.assertEqual(os.path.dirname(computes.nbd_wrapper(self.layout,
                                                               'b')), path[0])
         with open(computes.nbd_wrapper(self.layout, 'b')) as f:
-            self.assertIn('exec /usr/bin/nsenter --net=/proc/12/ns/net -- '
-                          '/usr/bin/qemu-nbd "$@"', f.read())
+            self.assertIn('exec /usr/bin/nsenter --net=/run/netns/nv2v-lab-b'
+                          ' -- /usr/bin/qemu-nbd "$@"', f.read())
         # Nova's ssh and scp reach the other host's mount namespace.
         bindir = os.path.dirname(computes.nbd_wrapper(self.layout, 'a'))
         with open(os.path.join(bindir, 'ssh')) as f:

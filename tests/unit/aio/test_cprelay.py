@@ -30,6 +30,7 @@ PROC_NET_TCP = '''\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt
    0: 0100007F:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000
    1: 0100007F:9C40 0100007F:25E0 01 00000000:00000000 00:00000000 00000000
+   2: 0200004D:1628 00000000:0000 0A 00000000:00000000 00:00000000 00000000
 '''
 
 
@@ -59,6 +60,26 @@ class TestControlPlaneRelays(testtools.TestCase):
              'UNIX-CONNECT:%s/control-plane/rabbitmq.sock'
              % self.layout.run_dir], argv)
 
+    def test_no_end_dials_a_lab_address(self):
+        # The network rule: the root ends dial only 127.0.0.1; the hosts'
+        # ends only listen there and connect to the run dir's socket.
+        for service in cprelay.SERVICES:
+            port = paths.PORTS[service]
+            root = cprelay.root_command(self.layout, service)
+            self.assertEqual('TCP:127.0.0.1:%d' % port, root[-1])
+            self.assertNotIn('nsenter', ' '.join(root))
+            for host in sorted(lab_hosts.HOSTS):
+                argv = cprelay.host_command(self.layout, self.lab, host,
+                                            service)
+                self.assertEqual('--net=/run/netns/%s'
+                                 % self.lab.netns(host), argv[1])
+                self.assertEqual(
+                    'UNIX-CONNECT:%s'
+                    % cprelay.socket_path(self.layout, service), argv[-1])
+                self.assertTrue(argv[-2].startswith(
+                    'TCP-LISTEN:%d,bind=127.0.0.1,' % port))
+            self.assertNotIn('10.77.', ' '.join(root + argv))
+
     def test_every_service_has_a_port(self):
         for service in cprelay.SERVICES:
             self.assertIsInstance(paths.PORTS[service], int, service)
@@ -82,14 +103,33 @@ class TestControlPlaneRelays(testtools.TestCase):
             self.assertTrue(cprelay._listening(self.lab, 'a', 5000))
             self.assertFalse(cprelay._listening(self.lab, 'a', 9696))
             self.assertFalse(cprelay._listening(self.lab, 'a', 5672))
+            # A listener on another address is not the relay.
+            self.assertFalse(cprelay._listening(self.lab, 'a', 0x1628))
         with mock.patch.object(cprelay, '_netns_pid', return_value=0):
             self.assertFalse(cprelay._listening(self.lab, 'a', 5000))
 
+    @mock.patch.object(procs, 'group_pids', return_value=[])
+    @mock.patch.object(procs, 'wait_ready')
+    @mock.patch.object(procs, 'spawn')
+    @mock.patch.object(procs, 'alive', return_value=False)
+    def test_a_relay_that_exited_after_the_check_fails(
+            self, alive, spawn, wait_ready, group_pids):
+        # Ready by its check (the socket or the port of another process),
+        # but its own group is gone: it exited.
+        self.layout.makedirs()
+        spawn.side_effect = lambda lo, name, argv, needle: {
+            'pid': 8, 'pgid': 8, 'log': self.layout.log(name)}
+        exc = self.assertRaises(paths.AioError, cprelay.start, self.layout,
+                                self.lab, paths.new_state())
+        self.assertIn('cp-relay-rabbitmq exited', str(exc))
+        self.assertEqual(1, spawn.call_count)
+
+    @mock.patch.object(procs, 'group_pids', return_value=[8])
     @mock.patch.object(cprelay, '_listening', return_value=True)
     @mock.patch.object(procs, 'wait_ready')
     @mock.patch.object(procs, 'spawn')
     @mock.patch.object(procs, 'alive')
-    def test_start(self, alive, spawn, wait_ready, listening):
+    def test_start(self, alive, spawn, wait_ready, listening, group_pids):
         state = paths.new_state()
         running = {'pid': 7, 'pgid': 7, 'needle': 'x'}
         state['services']['cp-relay-a-keystone'] = running
@@ -114,6 +154,11 @@ class TestControlPlaneRelays(testtools.TestCase):
             saved['cp-relay-b-keystone']['argv'])
         self.assertEqual(cprelay.root_command(self.layout, 'glance-api'),
                          saved['cp-relay-glance-api']['argv'])
+        # Each record's needle is in its process's command line (the
+        # socket's path), so that a stop finds exactly that process.
+        for name, record in saved.items():
+            if name != 'cp-relay-a-keystone':
+                self.assertIn(record['needle'], ' '.join(record['argv']))
         self.assertEqual(sorted(saved), cprelay.names(
             {'services': dict(saved, **{'nova-compute-a': {}})}))
         # The root ends are ready with their socket, the hosts' with a

@@ -177,6 +177,12 @@ class GuestCrashTest(testtools.TestCase):
         self.assertIn('invalid opcode: 0000 [#1]', report)
         self.assertEqual('stack segment: 0000 [#1] PREEMPT SMP NOPTI',
                          console.guest_crash(STACK_SEGMENT))
+        # The BUG_ON in the hrtimer code in interrupt context is the
+        # hrtimer tree's signature (its report now holds the RIP); a
+        # report without a RIP in that code bears none.
+        self.assertEqual('hrtimer-rbtree',
+                         console.tcg_fault_signature(BUG_ON_IN_INTERRUPT))
+        self.assertIsNone(console.tcg_fault_signature(STACK_SEGMENT))
 
     def test_a_guest_that_writes_or_is_silent(self):
         for text in (WRITES, ''):
