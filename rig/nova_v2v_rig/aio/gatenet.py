@@ -232,7 +232,7 @@ class MoveNetwork(object):
             'network_downtime_ms', 'network_downtime_open',
             'packets_lost', 'packets_lost_after', 'probes_sent',
             'probes_answered', 'answers_after_end', 'source_vifs',
-            'port_binding', 'probe_notes')}
+            'port_binding', 'port_status_stale', 'probe_notes')}
         fields['guest_address'] = self.address
         fields['network_problems'] = problems
         return fields

@@ -152,5 +152,11 @@ def table(report):
             sum(1 for m in netted if m['network_ok']), len(netted),
             'voting' if voting else 'not voting: measured and reported, '
             'the moves\' results do not count them'))
+        stale = [m for m in netted if m.get('port_status_stale')]
+        if stale:
+            lines.append(
+                '%d of them with the port DOWN in Neutron while OVN had it '
+                'up on the destination and the guest answered there '
+                '(Neutron\'s activation race)' % len(stale))
     lines += summary_lines(summary(report))
     return '\n'.join(lines)

@@ -97,6 +97,41 @@ def port_facts(shown):
     }
 
 
+def _status_problem(facts):
+    return 'port %s is %s, not ACTIVE' % (facts['id'], facts['status'])
+
+
+def status_stale(facts, binding, chassis, probed):
+    """Neutron's DOWN of a port that OVN has up where the guest answers.
+
+    Neutron marks a port DOWN when it activates the destination's binding
+    (``Ml2Plugin.activate``) and ACTIVE again only on an OVN event: the
+    logical switch port going up, or a Port_Binding changing chassis
+    without clearing ``additional_chassis``. When the destination's
+    ovn-controller takes the port over from the source's before the source
+    releases it (the two race on the same ``requested-chassis`` change),
+    the port never goes down in OVN and the chassis change clears
+    ``additional_chassis``: neither event comes and the port stays DOWN,
+    whoever's driver moved it.
+
+    :param facts: :func:`port_facts`
+    :param binding: :func:`binding_facts` of its Port_Binding, or None
+    :param probed: the move's probe fields (:func:`probe_fields`)
+    :returns: the problem's text naming that race, or None when the port
+        is not DOWN, or when OVN or the guest say anything is wrong
+    """
+    if facts.get('status') != 'DOWN' or binding is None:
+        return None
+    if binding_problems(facts['id'], binding, chassis):
+        return None
+    if not probed.get('answers_after_end') or probed.get(
+            'network_downtime_open'):
+        return None
+    return ('port %s is DOWN in Neutron while OVN has it up on %s and the '
+            'guest answers there (Neutron\'s activation race, see '
+            'netcheck.status_stale)' % (facts['id'], chassis))
+
+
 def port_problems(facts, host):
     """The port is bound to ``host`` and ACTIVE; else the problems."""
     problems = []
@@ -104,8 +139,7 @@ def port_problems(facts, host):
         problems.append('port %s bound to %s, not %s'
                         % (facts['id'], facts['host'], host))
     if facts['status'] != 'ACTIVE':
-        problems.append('port %s is %s, not ACTIVE'
-                        % (facts['id'], facts['status']))
+        problems.append(_status_problem(facts))
     return problems
 
 
@@ -365,8 +399,9 @@ def check_move(cloud, port, dest_host, source_host, source_ovsdb, sbdb,
         ``mac_kept``, ``network_downtime_ms``, ``network_downtime_open``,
         ``packets_lost``, ``packets_lost_after``, ``probes_sent``,
         ``probes_answered``, ``answers_after_end``, ``probe_notes``,
-        ``source_vifs``, ``port_binding`` and ``problems`` (a list, [] if
-        every check passed)
+        ``source_vifs``, ``port_binding``, ``port_status_stale`` (the port
+        is DOWN only by Neutron's activation race, :func:`status_stale`)
+        and ``problems`` (a list, [] if every check passed)
     """
     chassis = dest_chassis or dest_host
     problems = []
@@ -393,8 +428,12 @@ def check_move(cloud, port, dest_host, source_host, source_ovsdb, sbdb,
     except NetCheckError as exc:
         interfaces, binding, found = None, None, [str(exc)]
     problems += found
+    stale = status_stale(facts, binding, chassis, result)
+    if stale:
+        problems = [stale if p == _status_problem(facts) else p
+                    for p in problems]
     result.update(source_vifs=interfaces, port_binding=binding,
-                  problems=problems)
+                  port_status_stale=bool(stale), problems=problems)
     LOG.info('network of port %(port)s after the move to %(host)s: '
              '%(ms)s ms down, %(lost)s lost; %(problems)s',
              {'port': port, 'host': dest_host,

@@ -436,6 +436,49 @@ class TestCheckMove(testtools.TestCase):
                      'Port_Binding up is False'):
             self.assertIn(text, problems)
 
+    def test_down_by_neutrons_activation_race(self):
+        # OVN has the port up on the destination, alone; the guest answers
+        # there; Neutron says DOWN: the race is named, still a problem.
+        self.execute.side_effect = [(OVS_NONE, ''), (PB_DONE, ''),
+                                    (CHASSIS, '')]
+        self.cloud.return_value = dict(PORT_SHOW, status='DOWN')
+        result = self.check(_record((8.0, 8.4)), port_timeout=0)
+        self.assertTrue(result['port_status_stale'])
+        self.assertEqual(1, len(result['problems']))
+        self.assertIn("is DOWN in Neutron while OVN has it up on labhost-b "
+                      "and the guest answers there (Neutron's activation "
+                      "race", result['problems'][0])
+
+    def test_down_and_silent_is_not_the_race(self):
+        self.execute.side_effect = [(OVS_NONE, ''), (PB_DONE, ''),
+                                    (CHASSIS, '')]
+        self.cloud.return_value = dict(PORT_SHOW, status='DOWN')
+        result = self.check(_record((14.0, 99)), port_timeout=0)
+        self.assertFalse(result['port_status_stale'])
+        self.assertIn('port %s is DOWN, not ACTIVE' % PORT,
+                      result['problems'])
+
+    def test_status_stale_needs_ovn_up_on_the_destination(self):
+        facts = {'id': PORT, 'status': 'DOWN'}
+        probed = {'answers_after_end': 150, 'network_downtime_open': False}
+        up = {'chassis': 'labhost-b', 'additional_chassis': [],
+              'requested_chassis': 'labhost-b',
+              'requested_additional_chassis': [],
+              'requested_option': ['labhost-b'], 'up': True}
+        self.assertTrue(netcheck.status_stale(facts, up, 'labhost-b',
+                                              probed))
+        for binding in (None, dict(up, up=False),
+                        dict(up, chassis='labhost-a'),
+                        dict(up, additional_chassis=['labhost-a'])):
+            self.assertIsNone(netcheck.status_stale(facts, binding,
+                                                    'labhost-b', probed))
+        self.assertIsNone(netcheck.status_stale(
+            dict(facts, status='ACTIVE'), up, 'labhost-b', probed))
+        self.assertIsNone(netcheck.status_stale(
+            facts, up, 'labhost-b', dict(probed, answers_after_end=0)))
+        self.assertIsNone(netcheck.status_stale(
+            facts, up, 'labhost-b', dict(probed, network_downtime_open=True)))
+
     def test_no_record_and_unreadable_databases(self):
         self.execute.side_effect = processutils.ProcessExecutionError(
             stderr='database connection failed')
