@@ -107,12 +107,15 @@ def status_stale(facts, binding, chassis, probed):
     Neutron marks a port DOWN when it activates the destination's binding
     (``Ml2Plugin.activate``) and ACTIVE again only on an OVN event: the
     logical switch port going up, or a Port_Binding changing chassis
-    without clearing ``additional_chassis``. When the destination's
-    ovn-controller takes the port over from the source's before the source
-    releases it (the two race on the same ``requested-chassis`` change),
-    the port never goes down in OVN and the chassis change clears
-    ``additional_chassis``: neither event comes and the port stays DOWN,
-    whoever's driver moved it.
+    without clearing ``additional_chassis``. The source's ovn-controller
+    releasing the port and the destination's taking it over race on the
+    same ``requested-chassis`` change: when the destination claims first,
+    or both reach ovn-northd in one pass, the logical switch port never
+    goes down, and the chassis change clears ``additional_chassis``:
+    neither event comes and the port stays DOWN, whoever's driver moved it
+    (seen in the ovn-controllers' logs: "Changing chassis for lport" on
+    the destination with no "OVN reports status" in Neutron's after the
+    activation).
 
     :param facts: :func:`port_facts`
     :param binding: :func:`binding_facts` of its Port_Binding, or None

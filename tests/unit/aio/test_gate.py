@@ -349,6 +349,20 @@ class TestRunMove(testtools.TestCase):
                       'labhost-a, not labhost-b', text)
         self.assertIn("0 of 1 moves' network checks OK (not voting", text)
 
+    def test_the_activation_race_is_counted(self):
+        net, _wait = self._with_port({
+            'port_status': 'DOWN', 'port_status_stale': True,
+            'network_problems': ['port p is DOWN in Neutron while OVN has '
+                                 'it up on labhost-b (Neutron\'s activation '
+                                 'race)']})
+        result = self._run(FakeCloud('labhost-a', 'labhost-b'))
+        self.assertTrue(result['port_status_stale'])
+        other = dict(result, move='m2', port_status_stale=False)
+        text = gatereport.table({'moves': [result, other], 'errors': [],
+                                 'seconds': 1.0, 'steps': {}})
+        self.assertIn('1 of them with the port DOWN in Neutron while OVN had '
+                      'it up on the destination', text)
+
     def test_the_probe_stops_when_the_move_fails(self):
         net, _wait = self._with_port({'network_problems': []})
         cloud = FakeCloud('labhost-a', 'labhost-b')
