@@ -281,6 +281,14 @@ class Guest(object):
                 return crash
         return None
 
+    def crash_report(self):
+        """The whole report of :meth:`crash`'s crash, or None."""
+        for path in self.tail.paths if self.tail is not None else ():
+            report = lab_console.crash_report(lab_harness.read_log(path))
+            if report:
+                return report
+        return None
+
     def delete(self):
         if self.tail is not None:
             self.tail.stop()
@@ -507,7 +515,8 @@ def _crashed(guest, label, events, since, stock_live_from=None):
         cautions += [caveat] if caveat else []
     raise lab_migrate.GuestCrashed(
         'the server crashed after the move %s: %s' % (label, crash.line),
-        crash.line, '; '.join(cautions) or None, crash.signature)
+        crash.line, '; '.join(cautions) or None, crash.signature,
+        guest.crash_report())
 
 
 def _qemu_version(lab, host):
@@ -760,6 +769,12 @@ def _run_stage(report, stage, layout, cloud, lab, ids, events, repeat=1):
     except (paths.AioError, lab_migrate.GuestCrashed) as exc:
         LOG.exception('Stage %s failed', stage)
         report['errors'].append('%s: %s' % (stage, exc))
+        if getattr(exc, 'report', None):
+            # The whole crash, to tell the next known fault's signature.
+            LOG.error('Stage %(stage)s: the guest\'s crash:\n%(report)s',
+                      {'stage': stage, 'report': exc.report})
+            report.setdefault('crash_reports', []).append(
+                {'stage': stage, 'report': exc.report})
     report['checks'] += checks
 
 

@@ -35,6 +35,12 @@ CRASH_MARKERS = ('Kernel panic - not syncing', 'BUG: ', 'Oops: ',
                  'invalid opcode: ', 'stack segment: ', 'double fault: ',
                  'Unable to handle kernel ')
 
+# Lines that say "BUG: " of a kernel that lives on: the soft lockup and
+# workqueue watchdogs warn and the guest continues (a TCG guest starved of
+# CPU, or whose vCPUs a migration paused, prints them). Only a panic they
+# cause (softlockup_panic) is a crash, and its own line says so.
+WARNING_MARKERS = ('BUG: soft lockup', 'BUG: workqueue lockup')
+
 # The line that ends a panic's report; what follows is not the crash.
 _END_OF_PANIC = '---[ end Kernel panic'
 
@@ -60,7 +66,12 @@ _LINE = r'^(?:\[ *\d+\.\d+\] )?'
 # * ``hrtimer-rbtree``: the timer interrupt walked a corrupted hrtimer
 #   tree (a lost write to an rbtree node): the oops (or a BUG_ON's
 #   ``kernel BUG at``) is in the rbtree or timerqueue code of the hrtimer,
-#   in interrupt context.
+#   in interrupt context;
+# * ``non-canonical-gpf``: the kernel followed a pointer that holds no
+#   address at all (a lost write left other data where a pointer now is):
+#   a general protection fault on a non-canonical address, fatal. Seen
+#   after stock Nova's shared-storage live migration of the gate's
+#   baseline (2026-12-07), where nothing of nova-v2v ran.
 #
 # Any other crash (another oops, a panic of its own such as "VFS: Unable
 # to mount root fs", an NMI) and a silent guest do not bear it: they fail
@@ -80,6 +91,11 @@ TCG_FAULT_SIGNATURES = collections.OrderedDict([
         _LINE + r'Kernel panic - not syncing: '
         r'Fatal exception in interrupt\s*$',
     )),
+    ('non-canonical-gpf', (
+        _LINE + r'general protection fault, probably for non-canonical '
+        r'address 0x[0-9a-f]+: [0-9a-f]{4} \[#1\]',
+        _LINE + r'Kernel panic - not syncing: Fatal exception',
+    )),
 ])
 
 _COMPILED = collections.OrderedDict(
@@ -96,7 +112,8 @@ Crash.__doc__ = """A guest kernel crash in a console log.
 
 def _first_crash_index(lines):
     for i, line in enumerate(lines):
-        if any(marker in line for marker in CRASH_MARKERS):
+        if (any(marker in line for marker in CRASH_MARKERS) and
+                not any(marker in line for marker in WARNING_MARKERS)):
             return i
     return None
 

@@ -777,9 +777,14 @@ class TestStageOnceMore(testtools.TestCase):
         # A move the fault cannot hit, or a crash of another signature.
         for crash in (lab_migrate.GuestCrashed('boom', 'Oops: 0', None,
                                                'hrtimer-rbtree'),
-                      lab_migrate.GuestCrashed('boom', 'Oops: 0', 'QEMU')):
+                      lab_migrate.GuestCrashed('boom', 'Oops: 0', 'QEMU',
+                                               report='Oops: 0\nRIP: x')):
             report = self._stage(crash, [{'move': 'm', 'ok': True}])
             self.assertEqual(['local: boom'], report['errors'])
+            # The whole crash kept, when the console had it.
+            self.assertEqual(
+                [{'stage': 'local', 'report': crash.report}]
+                if crash.report else [], report.get('crash_reports', []))
             self.assertEqual([], report['repeated'])
             self.assertEqual([], report['moves'])
         self.assertEqual('', self.stderr.getvalue())
@@ -799,9 +804,12 @@ class TestGuestCrash(testtools.TestCase):
         self.assertIsNone(guest.crash())
         guest.tail = mock.Mock(paths=[os.path.join(tmp, 'gone.log'), quiet])
         self.assertIsNone(guest.crash())
+        self.assertIsNone(guest.crash_report())
         guest.tail.paths.append(died)
         self.assertEqual(lab_console.Crash(
             'BUG: kernel NULL pointer dereference', None), guest.crash())
+        self.assertEqual('BUG: kernel NULL pointer dereference',
+                         guest.crash_report())
 
 
 class TestGuestPort(testtools.TestCase):

@@ -152,6 +152,28 @@ STACK_SEGMENT = WRITES + '''\
 stack segment: 0000 [#1] PREEMPT SMP NOPTI
 Kernel panic - not syncing: Fatal exception in interrupt
 '''
+# A pointer that holds no address, followed (the baseline's crash after
+# stock Nova's shared live migration, 2026-12-07).
+NON_CANONICAL_GPF = WRITES + '''\
+general protection fault, probably for non-canonical address \
+0x24b8ba17d106d1ac: 0000 [#1] PREEMPT SMP NOPTI
+CPU: 0 PID: 0 Comm: swapper/0 Not tainted 6.1.0-28-cloud-amd64 #1
+RIP: 0010:__rb_erase_color+0x6b/0x260
+Kernel panic - not syncing: Fatal exception in interrupt
+---[ end Kernel panic - not syncing: Fatal exception in interrupt ]---
+'''
+# A GPF on a canonical address is another crash.
+CANONICAL_GPF = WRITES + '''\
+general protection fault: 0000 [#1] PREEMPT SMP NOPTI
+Kernel panic - not syncing: Fatal exception
+'''
+# The soft lockup watchdog warns; the guest lives on and writes again.
+SOFT_LOCKUP = WRITES + '''\
+watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [swapper/0:0]
+CPU: 0 PID: 0 Comm: swapper/0 Not tainted 6.1.0-28-cloud-amd64 #1
+RIP: 0010:default_idle+0xb/0x10
+W 413 1795691650
+'''
 # Only the panic's tail (a log cut short): nothing says where it died.
 PANIC_TAIL = '''\
 R2: 0000000000000008 CR3: 00000000031e4000 CR4: 00000000000006b0
@@ -184,6 +206,15 @@ class GuestCrashTest(testtools.TestCase):
                          console.tcg_fault_signature(BUG_ON_IN_INTERRUPT))
         self.assertIsNone(console.tcg_fault_signature(STACK_SEGMENT))
 
+    def test_a_lockup_warning_is_no_crash(self):
+        self.assertIsNone(console.guest_crash(SOFT_LOCKUP))
+        self.assertIsNone(console.crash(SOFT_LOCKUP))
+        # A panic it causes is one, from the panic's line.
+        panicked = SOFT_LOCKUP + ('Kernel panic - not syncing: softlockup: '
+                                  'hung tasks\n')
+        self.assertEqual('Kernel panic - not syncing: softlockup: hung '
+                         'tasks', console.guest_crash(panicked))
+
     def test_a_guest_that_writes_or_is_silent(self):
         for text in (WRITES, ''):
             self.assertIsNone(console.guest_crash(text))
@@ -208,7 +239,8 @@ class TcgFaultSignatureTest(testtools.TestCase):
     def test_the_fault(self):
         for text, name in ((IDLE_NULL_CALL, 'idle-task-null-call'),
                            (HRTIMER_TREE, 'hrtimer-rbtree'),
-                           (HRTIMER_TIMESTAMPED, 'hrtimer-rbtree')):
+                           (HRTIMER_TIMESTAMPED, 'hrtimer-rbtree'),
+                           (NON_CANONICAL_GPF, 'non-canonical-gpf')):
             self.assertEqual(name, console.tcg_fault_signature(text))
         self.assertEqual(
             console.Crash('BUG: kernel NULL pointer dereference, address: '
@@ -217,7 +249,7 @@ class TcgFaultSignatureTest(testtools.TestCase):
 
     def test_other_crashes(self):
         for text in (NO_ROOT_FS, EXT4_OOPS, NMI, IDLE_NULL_READ,
-                     RBTREE_IN_A_TASK, PANIC_TAIL):
+                     RBTREE_IN_A_TASK, PANIC_TAIL, CANONICAL_GPF):
             self.assertIsNone(console.tcg_fault_signature(text), text)
             crash = console.crash(text)
             self.assertEqual(console.guest_crash(text), crash.line)
@@ -234,7 +266,8 @@ class TcgFaultSignatureTest(testtools.TestCase):
         # Each line of a signature is required: without any one of them,
         # the crash is another one.
         for name, text in (('idle-task-null-call', IDLE_NULL_CALL),
-                           ('hrtimer-rbtree', HRTIMER_TREE)):
+                           ('hrtimer-rbtree', HRTIMER_TREE),
+                           ('non-canonical-gpf', NON_CANONICAL_GPF)):
             for pattern in console._COMPILED[name]:
                 lines = [line for line in text.splitlines()
                          if not pattern.search(line)]
