@@ -83,6 +83,11 @@ STORE_MIB = 512
 STORE_SLACK = 256 * 1024
 STORE_MBIT = 80
 STORE_COPY_LEFT = 16 << 20
+# While the small store is mounted, labhost-b's compute may report it to
+# Placement (its periodic resource update, every 60 s): DISK_GB 0, and no
+# move can be scheduled there until the next update after the unmount.
+INVENTORY_TIMEOUT = 150
+INVENTORY_POLL = 5
 # README's check of a held clone: its write requests read twice this many
 # seconds apart ([v2v] cutover_activity_settle's default).
 CHECK_SETTLE = 10
@@ -351,8 +356,10 @@ class StoreFull(Fault):
         super().__init__(ctx, item, guest)
         self.store = inject.SmallStore(ctx.layout, ctx.lab, 'b', STORE_MIB)
         self.after_fill = None
+        self.disk_gb = None
 
     def prepare(self):
+        self.disk_gb = disk_gb(self.ctx.cloud, HOST_B)
         self.store.mount()
         lab_link.shape(self.ctx.lab, STORE_MBIT)
 
@@ -412,6 +419,44 @@ class StoreFull(Fault):
     def cleanup(self):
         self.release()
         self.store.remove()
+        wait_disk_gb(self.ctx.cloud, HOST_B, self.disk_gb)
+
+
+def disk_gb(cloud, host):
+    """The DISK_GB total of ``host``'s resource provider in Placement."""
+    providers = cloud('resource', 'provider', 'list', '--name', host,
+                      parse=True) or []
+    if not providers:
+        raise inject.InjectError('no resource provider named %s' % host)
+    shown = cloud('resource', 'provider', 'inventory', 'show',
+                  providers[0]['uuid'], 'DISK_GB', parse=True) or {}
+    return int(shown.get('total') or 0)
+
+
+def wait_disk_gb(cloud, host, want, timeout=INVENTORY_TIMEOUT,
+                 interval=INVENTORY_POLL):
+    """Wait until ``host`` reports ``want`` GB of disk to Placement again.
+
+    The retry and the next cells need the destination's disk inventory as
+    it was before the small store: its compute reports it at its next
+    periodic update after the unmount.
+
+    :param want: the total before the fault (None: nothing to wait for)
+    :raises: InjectError at the deadline
+    """
+    if want is None:
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        got = disk_gb(cloud, host)
+        if got >= want:
+            return
+        if time.monotonic() >= deadline:
+            raise inject.InjectError(
+                '%s reports %d GB of disk to Placement, not %d as before '
+                'the small store, %d s after its unmount'
+                % (host, got, want, timeout))
+        time.sleep(interval)
 
 
 class CloneSilent(Fault):

@@ -434,6 +434,8 @@ class TestStoreFull(testtools.TestCase):
             faultgate.gate_observe, 'LogMark')).mock.return_value
         self.useFixture(fixtures.MockPatchObject(
             faultgate.lab_harness, 'read_log', return_value=''))
+        self.shape = self.useFixture(fixtures.MockPatchObject(
+            faultgate.lab_link, 'shape')).mock
 
     def test_boots_the_filled_disk(self):
         self.assertEqual(images.FILLED_DISK, self.fault.image)
@@ -489,6 +491,45 @@ class TestStoreFull(testtools.TestCase):
         obs = self._observe('V2V phase cutting-over')
         self.assertIsNone(obs['effect'])
         self.assertIn('did not fail', obs['missed'])
+
+    def test_cleanup_waits_for_the_disk_inventory(self):
+        # labhost-b reported the small store (0 GB) while it was mounted:
+        # the retry waits for the next report of the whole store.
+        sleep = self.useFixture(fixtures.MockPatchObject(
+            faultgate.time, 'sleep')).mock
+        cloud = self.fault.ctx.cloud
+        totals = iter([251, 0, 0, 251])
+
+        def openstack(*args, parse=False):
+            if args[:3] == ('resource', 'provider', 'list'):
+                self.assertEqual(('--name', 'labhost-b'), args[3:])
+                return [{'uuid': 'rp-b', 'name': 'labhost-b'}]
+            self.assertEqual(('resource', 'provider', 'inventory', 'show',
+                              'rp-b', 'DISK_GB'), args)
+            return {'total': next(totals)}
+
+        cloud.side_effect = openstack
+        self.fault.prepare()
+        self.assertEqual(251, self.fault.disk_gb)
+        self.fault.cleanup()
+        self.fault.store.remove.assert_called_once_with()
+        self.assertEqual(2, sleep.call_count)
+
+    def test_cleanup_fails_when_the_inventory_stays_small(self):
+        self.useFixture(fixtures.MockPatchObject(faultgate.time, 'sleep'))
+        clock = iter(range(0, 1000, 10))
+        self.useFixture(fixtures.MockPatchObject(
+            faultgate.time, 'monotonic', side_effect=lambda: next(clock)))
+        self.fault.disk_gb = 251
+        self.fault.ctx.cloud.side_effect = lambda *args, parse=False: (
+            [{'uuid': 'rp-b'}] if args[2] == 'list' else {'total': 0})
+        exc = self.assertRaises(inject.InjectError, self.fault.cleanup)
+        self.assertIn('labhost-b reports 0 GB of disk to Placement, not 251',
+                      str(exc))
+
+    def test_cleanup_before_prepare_waits_for_nothing(self):
+        self.fault.cleanup()
+        self.fault.ctx.cloud.assert_not_called()
 
 
 class TestCommand(testtools.TestCase):
