@@ -233,6 +233,7 @@ class MoveNetwork(object):
             'packets_lost', 'packets_lost_after', 'probes_sent',
             'probes_answered', 'answers_after_end', 'source_vifs',
             'port_binding', 'port_status_stale', 'probe_notes')}
+        fields['upstream_defects'] = net.get('upstream_defects') or []
         fields['guest_address'] = self.address
         fields['network_problems'] = problems
         return fields

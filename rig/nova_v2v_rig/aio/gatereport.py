@@ -104,14 +104,24 @@ def summary_lines(rows):
     return lines
 
 
+def _network_cell(move):
+    """The table's network column of a move.
+
+    OK, OK* (OK but for Neutron's activation race), FAILED, or - (no port).
+    """
+    ok = move.get('network_ok')
+    if ok and move.get('upstream_defects'):
+        return 'OK*'
+    return {True: 'OK', False: 'FAILED'}.get(ok, '-')
+
+
 def table(report):
     """The report as the table the gate prints."""
     lines = ['  '.join(title.ljust(width) for _k, title, width in COLUMNS)]
     for move in report['moves']:
         row = dict(move, status=move['migration']['status'],
                    result='OK' if move['ok'] else 'FAILED',
-                   network={True: 'OK', False: 'FAILED'}.get(
-                       move.get('network_ok'), '-'))
+                   network=_network_cell(move))
         lines.append('  '.join(
             ('-' if row.get(key) is None else str(row.get(key))).ljust(width)
             for key, _title, width in COLUMNS))
@@ -123,6 +133,9 @@ def table(report):
             for problem in move.get('network_problems') or ():
                 lines.append('%s: network (not voting): %s'
                              % (move['move'], problem))
+        for defect in move.get('upstream_defects') or ():
+            lines.append('%s: network, upstream defect (not counted): %s'
+                         % (move['move'], defect))
     for item in report.get('checks', []):
         lines.append('nova-v2v check, %s: %s, exit %s: %s' % (
             item['check'], 'OK' if item['ok'] else 'FAILED', item['exit'],
@@ -155,8 +168,9 @@ def table(report):
         stale = [m for m in netted if m.get('port_status_stale')]
         if stale:
             lines.append(
-                '%d of them with the port DOWN in Neutron while OVN had it '
-                'up on the destination and the guest answered there '
-                '(Neutron\'s activation race)' % len(stale))
+                '%d of them (OK*) with the port DOWN in Neutron while OVN '
+                'had it up on the destination and the guest answered there: '
+                'Neutron\'s activation race, not counted against the move '
+                '(doc/upstream/neutron-activation-race.rst)' % len(stale))
     lines += summary_lines(summary(report))
     return '\n'.join(lines)

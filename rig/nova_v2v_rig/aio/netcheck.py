@@ -132,7 +132,8 @@ def status_stale(facts, binding, chassis, probed):
         return None
     return ('port %s is DOWN in Neutron while OVN has it up on %s and the '
             'guest answers there (Neutron\'s activation race, see '
-            'netcheck.status_stale)' % (facts['id'], chassis))
+            'netcheck.status_stale and doc/upstream/'
+            'neutron-activation-race.rst)' % (facts['id'], chassis))
 
 
 def port_problems(facts, host):
@@ -403,8 +404,10 @@ def check_move(cloud, port, dest_host, source_host, source_ovsdb, sbdb,
         ``packets_lost``, ``packets_lost_after``, ``probes_sent``,
         ``probes_answered``, ``answers_after_end``, ``probe_notes``,
         ``source_vifs``, ``port_binding``, ``port_status_stale`` (the port
-        is DOWN only by Neutron's activation race, :func:`status_stale`)
-        and ``problems`` (a list, [] if every check passed)
+        is DOWN only by Neutron's activation race, :func:`status_stale`),
+        ``upstream_defects`` (that race's text, not a problem: every
+        other check passed, OVN and the guest say the port is up where
+        it went) and ``problems`` (a list, [] if every check passed)
     """
     chassis = dest_chassis or dest_host
     problems = []
@@ -432,11 +435,14 @@ def check_move(cloud, port, dest_host, source_host, source_ovsdb, sbdb,
         interfaces, binding, found = None, None, [str(exc)]
     problems += found
     stale = status_stale(facts, binding, chassis, result)
-    if stale:
-        problems = [stale if p == _status_problem(facts) else p
-                    for p in problems]
+    defects = []
+    if stale and _status_problem(facts) in problems:
+        # Neutron's, not the move's: named apart, not a problem.
+        problems = [p for p in problems if p != _status_problem(facts)]
+        defects.append(stale)
     result.update(source_vifs=interfaces, port_binding=binding,
-                  port_status_stale=bool(stale), problems=problems)
+                  port_status_stale=bool(defects), upstream_defects=defects,
+                  problems=problems)
     LOG.info('network of port %(port)s after the move to %(host)s: '
              '%(ms)s ms down, %(lost)s lost; %(problems)s',
              {'port': port, 'host': dest_host,

@@ -84,9 +84,11 @@ def _parser():
                         help='move each stage\'s guest live to labhost-b '
                              'and back N times (the summary\'s medians; '
                              'default: 1)')
-    gate_p.add_argument('--network-voting', action='store_true',
-                        help='a move\'s network problems fail it (by '
-                             'default they are measured and reported only)')
+    gate_p.add_argument('--no-network-voting', dest='network_voting',
+                        action='store_false',
+                        help='measure and report the moves\' network '
+                             'checks without failing a move on them (by '
+                             'default they vote)')
     gate_p.add_argument('--constraints', metavar='FILE',
                         help='as for "up"')
     faults_p = sub.add_parser(

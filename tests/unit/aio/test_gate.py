@@ -322,9 +322,8 @@ class TestRunMove(testtools.TestCase):
         # A live move keeps the lease: no new address is awaited.
         wait.assert_not_called()
 
-    def test_network_problems_fail_the_move_when_voting(self):
-        self.useFixture(fixtures.MockPatchObject(
-            gate, 'OPTIONS', {'network_voting': True}))
+    def test_network_problems_fail_the_move_by_default(self):
+        self.assertEqual({'network_voting': True}, gate.OPTIONS)
         net, _wait = self._with_port({
             'port_host': 'labhost-a', 'network_problems': [
                 'the port is bound to labhost-a, not labhost-b']})
@@ -335,6 +334,8 @@ class TestRunMove(testtools.TestCase):
                       result['problems'])
 
     def test_network_problems_reported_when_not_voting(self):
+        self.useFixture(fixtures.MockPatchObject(
+            gate, 'OPTIONS', {'network_voting': False}))
         net, _wait = self._with_port({
             'port_host': 'labhost-a', 'network_problems': [
                 'the port is bound to labhost-a, not labhost-b']})
@@ -349,19 +350,29 @@ class TestRunMove(testtools.TestCase):
                       'labhost-a, not labhost-b', text)
         self.assertIn("0 of 1 moves' network checks OK (not voting", text)
 
-    def test_the_activation_race_is_counted(self):
+    def test_the_activation_race_is_named_and_counted_not_voted(self):
+        race = ("port p is DOWN in Neutron while OVN has it up on "
+                "labhost-b (Neutron's activation race)")
         net, _wait = self._with_port({
             'port_status': 'DOWN', 'port_status_stale': True,
-            'network_problems': ['port p is DOWN in Neutron while OVN has '
-                                 'it up on labhost-b (Neutron\'s activation '
-                                 'race)']})
+            'upstream_defects': [race], 'network_problems': []})
         result = self._run(FakeCloud('labhost-a', 'labhost-b'))
+        self.assertTrue(result['ok'], result['problems'])
+        self.assertTrue(result['network_ok'])
         self.assertTrue(result['port_status_stale'])
-        other = dict(result, move='m2', port_status_stale=False)
+        self.assertEqual([race], result['upstream_defects'])
+        other = dict(result, move='m2', port_status_stale=False,
+                     upstream_defects=[])
         text = gatereport.table({'moves': [result, other], 'errors': [],
-                                 'seconds': 1.0, 'steps': {}})
-        self.assertIn('1 of them with the port DOWN in Neutron while OVN had '
-                      'it up on the destination', text)
+                                 'seconds': 1.0, 'steps': {},
+                                 'network_voting': True})
+        self.assertIn('move: network, upstream defect (not counted): '
+                      + race, text)
+        self.assertIn("2 of 2 moves' network checks OK (voting)", text)
+        self.assertIn('1 of them (OK*) with the port DOWN in Neutron while '
+                      'OVN had it up on the destination', text)
+        rows = [line.split() for line in text.splitlines()[1:3]]
+        self.assertEqual(['OK*', 'OK'], [row[-1] for row in rows])
 
     def test_the_probe_stops_when_the_move_fails(self):
         net, _wait = self._with_port({'network_problems': []})
@@ -1004,3 +1015,14 @@ class TestImages(testtools.TestCase):
         vmxnet3 = [c for c in cloud.created if c[-1] == images.VMXNET3_DISK][0]
         self.assertIn('hw_vif_model=vmxnet3', vmxnet3)
         self.assertIn('ramdisk_id=new-lab-initrd', vmxnet3)
+
+
+class TestGateCommandLine(testtools.TestCase):
+
+    def test_network_checks_vote_unless_told_not_to(self):
+        from nova_v2v_rig.cmd import aio as aio_cmd
+        parse = aio_cmd._parser().parse_args
+        self.assertTrue(parse(['gate']).network_voting)
+        self.assertFalse(parse(['gate', '--no-network-voting'])
+                         .network_voting)
+        self.assertRaises(SystemExit, parse, ['gate', '--network-voting'])

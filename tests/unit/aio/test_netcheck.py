@@ -438,16 +438,29 @@ class TestCheckMove(testtools.TestCase):
 
     def test_down_by_neutrons_activation_race(self):
         # OVN has the port up on the destination, alone; the guest answers
-        # there; Neutron says DOWN: the race is named, still a problem.
+        # there; Neutron says DOWN: the race is named apart, not a problem.
         self.execute.side_effect = [(OVS_NONE, ''), (PB_DONE, ''),
                                     (CHASSIS, '')]
         self.cloud.return_value = dict(PORT_SHOW, status='DOWN')
         result = self.check(_record((8.0, 8.4)), port_timeout=0)
         self.assertTrue(result['port_status_stale'])
-        self.assertEqual(1, len(result['problems']))
+        self.assertEqual([], result['problems'])
+        self.assertEqual(1, len(result['upstream_defects']))
         self.assertIn("is DOWN in Neutron while OVN has it up on labhost-b "
                       "and the guest answers there (Neutron's activation "
-                      "race", result['problems'][0])
+                      "race", result['upstream_defects'][0])
+
+    def test_the_race_hides_no_other_problem(self):
+        # The same race on a guest whose MAC changed: the MAC is a problem.
+        self.execute.side_effect = [(OVS_NONE, ''), (PB_DONE, ''),
+                                    (CHASSIS, '')]
+        self.cloud.return_value = dict(PORT_SHOW, status='DOWN',
+                                       mac_address='fa:16:3e:00:00:01')
+        result = self.check(_record((8.0, 8.4)), port_timeout=0)
+        self.assertTrue(result['port_status_stale'])
+        self.assertEqual(1, len(result['problems']), result['problems'])
+        self.assertIn("not the port's fa:16:3e:00:00:01",
+                      result['problems'][0])
 
     def test_down_and_silent_is_not_the_race(self):
         self.execute.side_effect = [(OVS_NONE, ''), (PB_DONE, ''),
