@@ -149,7 +149,7 @@ def translate_disks(draft):
 def _bus_of(dev):
     """The bus of a target dev name given without one."""
     for prefix, bus in (('vd', 'virtio'), ('sd', 'scsi'), ('hd', 'ide'),
-                        ('xvd', 'xen'), ('fd', 'fdc')):
+                        ('xvd', 'xen'), ('fd', 'fdc'), ('nvme', 'nvme')):
         if dev.startswith(prefix):
             return bus
     return 'ide'

@@ -117,6 +117,9 @@ class SourceProfile:
     bios_machine: str = 'pc'
     # Whether direct kernel boot (<kernel>, <initrd>) is kept.
     keep_kernel_boot: bool = False
+    # Whether the source hypervisor runs fully virtualized guests only
+    # (a definition without an OS type is an hvm one).
+    hvm_only: bool = False
 
 
 # Devices that no source profile can carry to another host.
@@ -124,6 +127,8 @@ COMMON_UNMAPPABLE = (
     Unmappable('./devices/hostdev',
                'a host device passed through to the guest exists on the '
                'source host only'),
+    Unmappable('./devices/disk[@device="lun"]',
+               'a SCSI LUN passed through exists on the source host only'),
     Unmappable('./devices/disk[@type="block"]',
                'a host block device exists on the source host only'),
     Unmappable('./devices/disk[@type="network"]',
@@ -134,8 +139,6 @@ COMMON_UNMAPPABLE = (
     Unmappable('./devices/disk[@type="dir"]',
                'a host directory presented as a disk exists on the source '
                'host only'),
-    Unmappable('./devices/disk[@device="lun"]',
-               'a SCSI LUN passed through exists on the source host only'),
     Unmappable('./devices/redirdev',
                'USB redirection needs a client on the source host'),
     Unmappable('./devices/smartcard',
@@ -172,7 +175,8 @@ VMWARE = SourceProfile(
     name='vmware',
     domain_types=('vmware', 'vmx'),
     disk_bus={'scsi': TARGET_DISK_BUS, 'sata': TARGET_DISK_BUS,
-              'ide': TARGET_DISK_BUS, 'usb': TARGET_DISK_BUS},
+              'ide': TARGET_DISK_BUS, 'usb': TARGET_DISK_BUS,
+              'nvme': TARGET_DISK_BUS},
     scsi_model={'lsilogic': TARGET_SCSI_MODEL,
                 'buslogic': TARGET_SCSI_MODEL,
                 'lsisas1068': TARGET_SCSI_MODEL,
@@ -193,11 +197,15 @@ VMWARE = SourceProfile(
         Removal('./cputune/shares',
                 'ESXi CPU shares do not carry over; Nova sets the flavor\'s '
                 'quota'),
+        Removal('./memtune/min_guarantee',
+                'an ESXi memory reservation: QEMU has none (libvirt\'s QEMU '
+                'driver refuses it)'),
     ),
     path_style='vmware',
     map_networks=True,
     # VMware's .nvram is not an OVMF variable store.
     nvram_portable=False,
+    hvm_only=True,
 )
 
 HYPERV = SourceProfile(
@@ -219,6 +227,7 @@ HYPERV = SourceProfile(
     path_style='windows',
     map_networks=True,
     nvram_portable=False,
+    hvm_only=True,
 )
 
 XEN = SourceProfile(
