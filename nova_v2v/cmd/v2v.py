@@ -83,6 +83,12 @@ def _parser(argv=None):
     tr.add_argument('--guest-dir',
                     help='the guest\'s directory under it (default: its '
                          'UUID)')
+    tr.add_argument('--import-dir',
+                    help='where a foreign guest\'s disks are on this host '
+                         '(a copy or mount of its datastore or folder): '
+                         'each disk is read from below it, a datastore '
+                         'path at its path in the datastore; a disk '
+                         'outside it is refused')
     tr.add_argument('--machine', help='the machine type to use')
     tr.add_argument('--machine-types', default='',
                     help='comma-separated machine types the destination '
@@ -150,7 +156,9 @@ def translate(args, conf, out=None, err=None):
         guest_dir=args.guest_dir, machine=args.machine,
         machine_types=tuple(m for m in args.machine_types.split(',') if m),
         cpu_model=args.cpu_model, networks=dict(args.network),
-        firmware=args.firmware, **options)
+        firmware=args.firmware,
+        import_dir=(os.path.normpath(args.import_dir) if args.import_dir
+                    else None), **options)
     try:
         data = _read(args.source)
     except OSError as exc:
@@ -163,6 +171,11 @@ def translate(args, conf, out=None, err=None):
             for d in result.report.disks:
                 if d.path:
                     paths.confine(target.instances_path, d.path)
+        if target.import_dir and os.path.isdir(target.import_dir):
+            # Symlinks on this host that would read a disk from elsewhere.
+            for d in result.report.disks:
+                if d.path and d.source_path:
+                    paths.confine(target.import_dir, d.source_path)
     except hw_translate.UnmappableDevices as exc:
         _report(exc.report, args, err)
         err.write('nova-v2v: refused: %s\n' % exc)

@@ -139,11 +139,33 @@ def translate_disks(draft):
         new_path, new_fmt = _disk_source(
             draft, disk, device, dev, source, src_path, parts, fmt, relocated)
         size = _lookup(draft.disk_sizes, dev, src_path)
+        read_from = src_path
+        if new_path is not None and device == 'disk':
+            read_from = _imported(draft, dev, src_path)
         draft.rep.disks.append(hw_report.DiskMapping(
             device=device, source_target=dev, source_bus=bus,
-            source_path=src_path, source_format=fmt, target=new_dev,
+            source_path=read_from, source_format=fmt, target=new_dev,
             bus=new_bus, path=new_path, format=new_fmt,
             virtual_size=int(size) if size is not None else None))
+
+
+def _imported(draft, dev, src_path):
+    """Where a foreign disk is read from: below the import directory.
+
+    The source path as it is for a guest of the destination's own kind, or
+    where no import directory was named.
+
+    :raises: PathEscape for a source outside the import directory
+    """
+    if (not draft.profile.foreign or draft.target.import_dir is None or
+            not src_path):
+        return src_path
+    path = reading.imported_path(draft.target.import_dir, src_path,
+                                 draft.profile.path_style)
+    if path != src_path:
+        draft.rep.add(hw_report.NOTE, 'disk %s source' % dev, src_path,
+                      path, 'read from the import directory')
+    return path
 
 
 def _bus_of(dev):

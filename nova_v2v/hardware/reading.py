@@ -148,13 +148,14 @@ def check_target(target):
             'the unmappable device policy must be one of '
             '%s, not %r' % (', '.join(POLICIES),
                             target.unmappable))
-    path = target.instances_path
-    if path is not None and (not path.startswith('/') or
-                             posixpath.normpath(path) != path.rstrip('/') or
-                             '\x00' in path):
-        raise exception.TranslationError(
-            'the instances path must be absolute and '
-            'normal, not %r' % path)
+    for what, path in (('instances path', target.instances_path),
+                       ('import directory', target.import_dir)):
+        if path is not None and (
+                not path.startswith('/') or
+                posixpath.normpath(path) != path.rstrip('/') or
+                '\x00' in path):
+            raise exception.TranslationError(
+                'the %s must be absolute and normal, not %r' % (what, path))
     if target.guest_dir is not None:
         check_component(target.guest_dir, 'guest directory')
 
@@ -194,6 +195,30 @@ def source_parts(path, style):
     if not parts or any(p in ('.', '..') for p in parts):
         raise exception.PathEscape('disk path %r escapes its directory' % path)
     return parts
+
+
+def imported_path(import_dir, path, style):
+    """Where a foreign disk's source is below the import directory.
+
+    A datastore path (``[datastore] dir/file``), a Windows path or a
+    relative one is found at its path relative to its datastore, drive or
+    folder; an absolute POSIX path must already be below the directory.
+
+    :raises: PathEscape for a path that would leave the directory
+    """
+    parts = source_parts(path, style)
+    if style != 'windows' and path.startswith('/'):
+        if not inside(import_dir, path):
+            raise exception.PathEscape(
+                'disk path %r is outside the import directory %s'
+                % (path, import_dir))
+        return path
+    resolved = posixpath.join(import_dir, *parts)
+    if not inside(import_dir, resolved):
+        raise exception.PathEscape(
+            'disk path %r is outside the import directory %s'
+            % (path, import_dir))
+    return resolved
 
 
 def inside(root, path):

@@ -111,6 +111,37 @@ class TestTranslateCommand(testtools.TestCase):
         self.assertIn('PathEscape', self.err.getvalue())
         self.assertEqual('', self.out.getvalue())
 
+    def _vmware(self, source):
+        path = os.path.join(self.tmp, 'guest.xml')
+        with open(_fixture('12')) as f:
+            xml = f.read()
+        with open(path, 'w') as f:
+            f.write(xml.replace('[datastore1] app02/app02.vmdk', source))
+        return path
+
+    def test_import_dir_confines_foreign_disks(self):
+        imports = self.useFixture(fixtures.TempDir()).path
+        os.mkdir(os.path.join(imports, 'app02'))
+        rc = self.run_cmd(self._vmware('[datastore1] app02/app02.vmdk'),
+                          '--import-dir', imports, '--json')
+        self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
+        report = json.loads(self.err.getvalue())
+        self.assertEqual(os.path.join(imports, 'app02', 'app02.vmdk'),
+                         report['disks'][0]['source_path'])
+        # A disk anywhere else on the host is refused.
+        for source in ('/etc/shadow', imports + '-other/disk.vmdk'):
+            self.err.seek(0)
+            self.err.truncate(0)
+            rc = self.run_cmd(self._vmware(source), '--import-dir', imports)
+            self.assertEqual(v2v.EXIT_REFUSED, rc, source)
+            self.assertIn('PathEscape', self.err.getvalue())
+        # And so is one through a symlink out of it.
+        os.symlink('/etc', os.path.join(imports, 'etc'))
+        rc = self.run_cmd(self._vmware('[datastore1] etc/shadow'),
+                          '--import-dir', imports)
+        self.assertEqual(v2v.EXIT_REFUSED, rc)
+        self.assertIn('PathEscape', self.err.getvalue())
+
     def test_network_mapping_option(self):
         rc = self.run_cmd(_fixture('11'), '--network',
                           'VM Network=bridge:br-int')

@@ -515,3 +515,58 @@ class TestOSType(testtools.TestCase):
                                     _target('qemu', 'refuse'))
             self.assertNotIn('Xen', str(exc))
             self.assertIn('not a fully virtualized', str(exc))
+
+
+class TestImportDir(testtools.TestCase):
+    """A foreign guest's disks are read from the import directory only."""
+
+    def _translate(self, xml, import_dir='/srv/import'):
+        target = translate.Target(accelerator='qemu',
+                                  instances_path=INSTANCES,
+                                  import_dir=import_dir)
+        return translate.translate(xml, target)
+
+    def test_datastore_paths_below_the_import_directory(self):
+        result = self._translate(CORPUS_XML['esx-in-the-wild-17'])
+        self.assertEqual(
+            ['/srv/import/directory/esx8.0-win11-with-second-disk-in-'
+             'subfolder.vmdk',
+             '/srv/import/directory/subfolder/esx8.0-win11-with-second-'
+             'disk-in-subfolder_1.vmdk'],
+            [d.source_path for d in result.report.disks
+             if d.device == 'disk'])
+        # The XML is the same as without one.
+        self.assertEqual(self._translate(CORPUS_XML['esx-in-the-wild-17'],
+                                         None).xml, result.xml)
+
+    def test_windows_paths_below_the_import_directory(self):
+        result = self._translate(HYPERV_NO_OS_TYPE)
+        self.assertEqual(['/srv/import/VMs/w2k19/disk.vhdx'],
+                         [d.source_path for d in result.report.disks])
+
+    def test_host_paths_outside_refused(self):
+        xml = CORPUS_XML['esx-in-the-wild-1']
+        for path in ('/etc/shadow', '/srv/import-other/disk.vmdk',
+                     '/srv/import', '[datastore] ../../etc/shadow'):
+            self.assertRaises(
+                translate.PathEscape, self._translate,
+                xml.replace('[datastore] directory/Fedora11.vmdk', path))
+        result = self._translate(xml.replace(
+            '[datastore] directory/Fedora11.vmdk',
+            '/srv/import/Fedora11/Fedora11.vmdk'))
+        self.assertEqual(['/srv/import/Fedora11/Fedora11.vmdk'],
+                         [d.source_path for d in result.report.disks])
+
+    def test_import_directory_must_be_absolute(self):
+        for path in ('import', '/srv/../import', '/srv//import'):
+            self.assertRaises(translate.TranslationError, self._translate,
+                              CORPUS_XML['esx-in-the-wild-1'], path)
+
+    def test_kvm_guests_not_confined(self):
+        with open(os.path.join(schema.FIXTURES,
+                               '02-qemu-tcg-i440fx-ide-e1000.xml')) as f:
+            xml = f.read()
+        plain = self._translate(xml, None)
+        self.assertEqual([d.source_path for d in plain.report.disks],
+                         [d.source_path
+                          for d in self._translate(xml).report.disks])
