@@ -188,23 +188,27 @@ def _name_and_uuid(draft, name, uuid):
     """The guest's name and UUID as asked; a name where it has none.
 
     libvirt's ESX driver gives no ``<name>`` for a guest whose VMX has no
-    display name: it gets one from its UUID.
+    display name: a foreign guest gets one from its UUID.
 
-    :raises: TranslationError for a guest with neither name nor UUID
+    :raises: TranslationError for a foreign guest with neither name nor
+        UUID
     """
     name_el = draft.root.find('./name')
-    if name_el is None:
+    if name_el is None and (name or draft.profile.foreign):
         name_el = etree.Element('name')
         draft.root.insert(0, name_el)
     if uuid:
         uuid_el = draft.root.find('./uuid')
         if uuid_el is None:
             uuid_el = etree.Element('uuid')
-            name_el.addnext(uuid_el)
+            if name_el is not None:
+                name_el.addnext(uuid_el)
+            else:
+                draft.root.insert(0, uuid_el)
         uuid_el.text = uuid
     if name:
         name_el.text = name
-    elif not (name_el.text or '').strip():
+    elif draft.profile.foreign and not (name_el.text or '').strip():
         source_uuid = (draft.src.findtext('./uuid') or '').strip()
         if not source_uuid:
             raise TranslationError(
