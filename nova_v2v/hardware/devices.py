@@ -111,8 +111,9 @@ def removals(draft):
 def controllers(draft):
     """SCSI controllers get the model the table (or the plan) gives.
 
-    A SCSI or NVMe controller with no disk left goes, and so does an IDE
-    controller with none on q35.
+    A SCSI controller with no disk left goes, and so does an IDE
+    controller with none on q35, and a foreign guest's NVMe controller
+    with none (a QEMU/KVM guest's stays as it is).
     """
     buses = {d.find('./target').get('bus')
              for d in draft.devices.findall('./disk')
@@ -140,7 +141,8 @@ def controllers(draft):
                 for addr in ctrl.findall('./address'):
                     hw_draft.drop(addr)
                 draft.rep.add(hw_report.CHANGED, where, model, new)
-        elif kind == 'nvme' and 'nvme' not in buses:
+        elif (kind == 'nvme' and draft.profile.foreign and
+              'nvme' not in buses):
             draft.rep.add(hw_report.REMOVED, where,
                           reason='no disk is left on it')
             hw_draft.drop(ctrl)

@@ -103,7 +103,7 @@ def translate_disks(draft):
         if target_el is None:
             raise exception.TranslationError('a disk has no <target>')
         dev = target_el.get('dev', '')
-        bus = target_el.get('bus') or _bus_of(dev)
+        bus = target_el.get('bus') or _bus_of(dev, draft.profile.foreign)
         device = disk.get('device', 'disk')
         source = disk.find('./source')
         src_path = None
@@ -168,10 +168,18 @@ def _imported(draft, dev, src_path):
     return path
 
 
-def _bus_of(dev):
-    """The bus of a target dev name given without one."""
-    for prefix, bus in (('vd', 'virtio'), ('sd', 'scsi'), ('hd', 'ide'),
-                        ('xvd', 'xen'), ('fd', 'fdc'), ('nvme', 'nvme')):
+def _bus_of(dev, foreign):
+    """The bus of a target dev name given without one.
+
+    ``nvme*`` is an NVMe namespace for a foreign guest only (libvirt's ESX
+    driver names VMware's NVMe disks so); a QEMU/KVM guest's definition is
+    read as before NVMe disks were known.
+    """
+    prefixes = (('vd', 'virtio'), ('sd', 'scsi'), ('hd', 'ide'),
+                ('xvd', 'xen'), ('fd', 'fdc'))
+    if foreign:
+        prefixes += (('nvme', 'nvme'),)
+    for prefix, bus in prefixes:
         if dev.startswith(prefix):
             return bus
     return 'ide'
