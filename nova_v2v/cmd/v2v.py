@@ -85,10 +85,10 @@ def _parser(argv=None):
                          'UUID)')
     tr.add_argument('--import-dir',
                     help='where a foreign guest\'s disks are on this host '
-                         '(a copy or mount of its datastore or folder): '
-                         'each disk is read from below it, a datastore '
-                         'path at its path in the datastore; a disk '
-                         'outside it is refused')
+                         '(copies or mounts of its datastores, drives or '
+                         'folder): each disk is read from below it, '
+                         '"[ds] dir/f" at DIR/ds/dir/f, "C:\\dir\\f" at '
+                         'DIR/C/dir/f; a disk outside it is refused')
     tr.add_argument('--machine', help='the machine type to use')
     tr.add_argument('--machine-types', default='',
                     help='comma-separated machine types the destination '

@@ -117,6 +117,7 @@ def translate_disks(draft):
                       source, src_path, parts, fmt))
         if new_bus == bus:
             used.add(dev)
+    imported = {}
     for (disk, target_el, dev, bus, new_bus, device, source, src_path,
          parts, fmt) in plans:
         new_dev = dev
@@ -141,7 +142,7 @@ def translate_disks(draft):
         size = _lookup(draft.disk_sizes, dev, src_path)
         read_from = src_path
         if new_path is not None and device == 'disk':
-            read_from = _imported(draft, dev, src_path)
+            read_from = _imported(draft, dev, src_path, imported)
         draft.rep.disks.append(hw_report.DiskMapping(
             device=device, source_target=dev, source_bus=bus,
             source_path=read_from, source_format=fmt, target=new_dev,
@@ -149,19 +150,27 @@ def translate_disks(draft):
             virtual_size=int(size) if size is not None else None))
 
 
-def _imported(draft, dev, src_path):
+def _imported(draft, dev, src_path, imported):
     """Where a foreign disk is read from: below the import directory.
 
     The source path as it is for a guest of the destination's own kind, or
     where no import directory was named.
 
-    :raises: PathEscape for a source outside the import directory
+    :param imported: ``{path read from: target dev}`` of the disks before
+        this one, updated
+    :raises: PathEscape for a source outside the import directory;
+        TranslationError for a second disk read from the same file
     """
     if (not draft.profile.foreign or draft.target.import_dir is None or
             not src_path):
         return src_path
     path = reading.imported_path(draft.target.import_dir, src_path,
                                  draft.profile.path_style)
+    if path in imported:
+        raise exception.TranslationError(
+            'disks %s and %s would both be read from %s'
+            % (imported[path], dev, path))
+    imported[path] = dev
     if path != src_path:
         draft.rep.add(hw_report.NOTE, 'disk %s source' % dev, src_path,
                       path, 'read from the import directory')

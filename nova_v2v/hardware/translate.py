@@ -104,9 +104,10 @@ class Target:
     # Operators' model and bus translations, on top of the tables
     # ([v2v] translate_device_models).
     overrides: ty.Mapping[str, str] = dataclasses.field(default_factory=dict)
-    # Where a foreign guest's disks are on this host (a copy or mount of
-    # its datastore or folder): every disk's source is read from below it,
-    # a datastore or Windows path at its path relative to it. None: the
+    # Where a foreign guest's disks are on this host (copies or mounts of
+    # its datastores, drives or folder): every disk's source is read from
+    # below it, a datastore path [ds] dir/file at ds/dir/file, a Windows
+    # path C:\dir\file at C/dir/file (reading.imported_path). None: the
     # source paths are taken as they are.
     import_dir: ty.Optional[str] = None
 

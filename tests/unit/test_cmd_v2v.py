@@ -121,13 +121,14 @@ class TestTranslateCommand(testtools.TestCase):
 
     def test_import_dir_confines_foreign_disks(self):
         imports = self.useFixture(fixtures.TempDir()).path
-        os.mkdir(os.path.join(imports, 'app02'))
+        os.makedirs(os.path.join(imports, 'datastore1', 'app02'))
         rc = self.run_cmd(self._vmware('[datastore1] app02/app02.vmdk'),
                           '--import-dir', imports, '--json')
         self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
         report = json.loads(self.err.getvalue())
-        self.assertEqual(os.path.join(imports, 'app02', 'app02.vmdk'),
-                         report['disks'][0]['source_path'])
+        self.assertEqual(
+            os.path.join(imports, 'datastore1', 'app02', 'app02.vmdk'),
+            report['disks'][0]['source_path'])
         # A disk anywhere else on the host is refused.
         for source in ('/etc/shadow', imports + '-other/disk.vmdk'):
             self.err.seek(0)
@@ -136,7 +137,7 @@ class TestTranslateCommand(testtools.TestCase):
             self.assertEqual(v2v.EXIT_REFUSED, rc, source)
             self.assertIn('PathEscape', self.err.getvalue())
         # And so is one through a symlink out of it.
-        os.symlink('/etc', os.path.join(imports, 'etc'))
+        os.symlink('/etc', os.path.join(imports, 'datastore1', 'etc'))
         rc = self.run_cmd(self._vmware('[datastore1] etc/shadow'),
                           '--import-dir', imports)
         self.assertEqual(v2v.EXIT_REFUSED, rc)

@@ -529,10 +529,10 @@ class TestImportDir(testtools.TestCase):
     def test_datastore_paths_below_the_import_directory(self):
         result = self._translate(CORPUS_XML['esx-in-the-wild-17'])
         self.assertEqual(
-            ['/srv/import/directory/esx8.0-win11-with-second-disk-in-'
-             'subfolder.vmdk',
-             '/srv/import/directory/subfolder/esx8.0-win11-with-second-'
-             'disk-in-subfolder_1.vmdk'],
+            ['/srv/import/datastore/directory/esx8.0-win11-with-second-'
+             'disk-in-subfolder.vmdk',
+             '/srv/import/datastore/directory/subfolder/esx8.0-win11-with-'
+             'second-disk-in-subfolder_1.vmdk'],
             [d.source_path for d in result.report.disks
              if d.device == 'disk'])
         # The XML is the same as without one.
@@ -541,8 +541,71 @@ class TestImportDir(testtools.TestCase):
 
     def test_windows_paths_below_the_import_directory(self):
         result = self._translate(HYPERV_NO_OS_TYPE)
-        self.assertEqual(['/srv/import/VMs/w2k19/disk.vhdx'],
+        self.assertEqual(['/srv/import/C/VMs/w2k19/disk.vhdx'],
                          [d.source_path for d in result.report.disks])
+        for path, expected in (
+                ('D:\\VMs\\w2k19\\disk.vhdx',
+                 '/srv/import/D/VMs/w2k19/disk.vhdx'),
+                ('d:/VMs/disk.vhdx', '/srv/import/d/VMs/disk.vhdx'),
+                ('\\\\hv-store\\vms\\w2k19\\disk.vhdx',
+                 '/srv/import/hv-store/vms/w2k19/disk.vhdx'),
+                ('w2k19\\disk.vhdx', '/srv/import/w2k19/disk.vhdx')):
+            result = self._translate(HYPERV_NO_OS_TYPE.replace(
+                'C:\\VMs\\w2k19\\disk.vhdx', path))
+            self.assertEqual([expected],
+                             [d.source_path for d in result.report.disks])
+
+    def _two_disks(self, first, second):
+        xml = CORPUS_XML['esx-in-the-wild-17'].replace(
+            '[datastore] directory/esx8.0-win11-with-second-disk-in-'
+            'subfolder.vmdk', first).replace(
+            '[datastore] directory/subfolder/esx8.0-win11-with-second-'
+            'disk-in-subfolder_1.vmdk', second)
+        return [d.source_path for d in self._translate(xml).report.disks
+                if d.device == 'disk']
+
+    def test_datastores_stay_apart(self):
+        # The same path on two datastores is two files.
+        self.assertEqual(
+            ['/srv/import/ds1/vm/vm.vmdk', '/srv/import/ds2/vm/vm.vmdk'],
+            self._two_disks('[ds1] vm/vm.vmdk', '[ds2] vm/vm.vmdk'))
+        self.assertEqual(
+            ['/srv/import/vsan DS/vm/vm.vmdk', '/srv/import/vm/vm.vmdk'],
+            self._two_disks('[vsan DS] vm/vm.vmdk', 'vm/vm.vmdk'))
+
+    def test_drives_stay_apart(self):
+        xml = HYPERV_NO_OS_TYPE.replace('    <interface', (
+            "    <disk type='file' device='disk'>\n"
+            "      <source file='D:\\VMs\\w2k19\\disk.vhdx'/>\n"
+            "      <target dev='hdb' bus='ide'/>\n"
+            "    </disk>\n"
+            "    <interface"), 1)
+        self.assertEqual(
+            ['/srv/import/C/VMs/w2k19/disk.vhdx',
+             '/srv/import/D/VMs/w2k19/disk.vhdx'],
+            [d.source_path for d in self._translate(xml).report.disks])
+
+    def test_one_file_for_two_disks_refused(self):
+        # Two spellings of one file: the guest's two disks would be one.
+        exc = self.assertRaises(
+            translate.TranslationError, self._two_disks,
+            '[ds1] vm/vm.vmdk', '[ds1]vm//vm.vmdk')
+        self.assertIn('both be read from /srv/import/ds1/vm/vm.vmdk',
+                      str(exc))
+
+    def test_datastore_drive_and_share_names_are_plain(self):
+        for path in ('[..] etc/shadow', '[ds/../..] etc/shadow',
+                     '[] vm/vm.vmdk', '[.] vm/vm.vmdk'):
+            self.assertRaises(
+                translate.PathEscape, self._translate,
+                CORPUS_XML['esx-in-the-wild-1'].replace(
+                    '[datastore] directory/Fedora11.vmdk', path))
+        for path in ('C:\\..\\etc\\shadow', '\\\\..\\x\\disk.vhdx',
+                     'C:\\VMs\\..\\..\\disk.vhdx'):
+            self.assertRaises(
+                translate.PathEscape, self._translate,
+                HYPERV_NO_OS_TYPE.replace('C:\\VMs\\w2k19\\disk.vhdx',
+                                          path))
 
     def test_host_paths_outside_refused(self):
         xml = CORPUS_XML['esx-in-the-wild-1']
