@@ -206,11 +206,18 @@ class TestCorpus(testtools.TestCase):
         for f in rep.findings:
             if f.device == 'firmware' and f.old == 'secure boot':
                 self.assertEqual(secure, f.new is not None, f)
+        # VMware's variable store is not an OVMF one: no file is carried,
+        # and a UEFI guest's fresh store is where the report says.
+        self.assertEqual([], rep.extra_files, name)
+        nvram = out.findtext('./os/nvram')
         if rep.firmware != 'bios':
-            self.assertTrue(_inside(out.findtext('./os/nvram')))
-            self.assertEqual([('nvram', out.findtext('./os/nvram'))],
-                             [(f.kind, f.path) for f in rep.extra_files]
-                             or [('nvram', out.findtext('./os/nvram'))])
+            self.assertTrue(_inside(nvram), name)
+            self.assertEqual(
+                [nvram], [f.new for f in rep.findings
+                          if f.device == 'nvram' and f.action == 'changed'],
+                name)
+        else:
+            self.assertIsNone(nvram, name)
 
     def _check_nothing_of_the_source_host(self, name, out):
         """No source host reference is left in the definition."""
@@ -342,15 +349,25 @@ class TestClasses(testtools.TestCase):
                                            for f in rep.warnings))
 
     def test_unconnected_nics_keep_their_link_down(self):
-        for name in ('ethernet-dummy', 'ethernet-null',
-                     'esx-in-the-wild-14'):
+        # A MAC the source gave stays; the all-zero one goes: the
+        # destination makes one.
+        for name, macs in (('ethernet-dummy', ['00:50:56:87:65:43']),
+                           ('ethernet-null', ['00:50:56:87:65:43']),
+                           ('esx-in-the-wild-14', [])):
             out, rep = self._translate(name)
             (nic,) = out.findall('./devices/interface')
-            self.assertEqual('down', nic.find('./link').get('state'))
-            self.assertEqual('network', nic.get('type'))
-        # The all-zero MAC goes: the destination makes one.
-        self.assertIsNone(nic.find('./mac'))
-        self.assertEqual([], rep.macs)
+            self.assertEqual('down', nic.find('./link').get('state'), name)
+            self.assertEqual('network', nic.get('type'), name)
+            self.assertEqual('default', nic.find('./source').get('network'),
+                             name)
+            self.assertEqual(macs, rep.macs, name)
+            self.assertEqual(macs, [m.get('address')
+                                    for m in nic.findall('./mac')], name)
+            self.assertEqual(
+                1, len([f for f in rep.findings
+                        if f.action == 'changed' and
+                        f.device.endswith(' type') and
+                        f.new.endswith(', link down')]), name)
 
     def test_distributed_switch_and_nat_nics_on_the_target_network(self):
         for name in ('ethernet-vds', 'ethernet-vds-no-params',
