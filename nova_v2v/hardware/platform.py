@@ -325,17 +325,25 @@ def _secure_boot(draft, os_el, secure):
     """A foreign UEFI guest's secure boot, as OVMF's firmware features.
 
     Secure boot stays on with Microsoft's keys enrolled (what VMware and
-    Hyper-V enrol); off, it stays off.
+    Hyper-V enrol); off, it stays off, and is said so: the destination's
+    firmware auto-selection would otherwise be free to pick a build with
+    secure boot on and keys enrolled, which an unsigned boot loader does
+    not pass.
     """
     fw = os_el.find('./firmware')
-    if not secure:
-        if fw is not None:
-            for feat in fw.findall("./feature[@name='secure-boot']"):
-                feat.set('enabled', 'no')
-        return
     if fw is None:
         fw = etree.Element('firmware')
         os_el.find('./type').addnext(fw)
+    if not secure:
+        for feat in fw.findall('./feature'):
+            if feat.get('name') in ('enrolled-keys', 'secure-boot'):
+                hw_draft.drop(feat)
+        for name in ('enrolled-keys', 'secure-boot'):
+            hw_draft.sub(fw, 'feature', enabled='no', name=name)
+        draft.rep.add(hw_report.NOTE, 'firmware', None, 'secure boot off',
+                      'as on the source: OVMF without secure boot or '
+                      'enrolled keys')
+        return
     wanted = {'secure-boot': 'yes', 'enrolled-keys': 'yes'}
     for feat in fw.findall('./feature'):
         if feat.get('name') == 'enrolled-keys':

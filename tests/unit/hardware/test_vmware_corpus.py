@@ -199,7 +199,13 @@ class TestCorpus(testtools.TestCase):
                          os_el.get('firmware') == 'efi')
         secure = rep.firmware == 'uefi-secure-boot'
         self.assertEqual(secure, _enabled(os_el, 'secure-boot'))
-        if not secure:
+        if rep.firmware == 'uefi':
+            # Pinned off, not left to the destination's firmware choice.
+            self.assertEqual(
+                {'enrolled-keys': 'no', 'secure-boot': 'no'},
+                {f.get('name'): f.get('enabled')
+                 for f in os_el.findall('./firmware/feature')}, name)
+        elif not secure:
             self.assertFalse(_enabled(os_el, 'enrolled-keys'))
         else:
             self.assertEqual('on', out.find('./features/smm').get('state'))
@@ -318,6 +324,21 @@ class TestClasses(testtools.TestCase):
             self.assertTrue(_enabled(os_el, 'enrolled-keys'))
             self.assertEqual('uefi-secure-boot', rep.firmware)
             self.assertEqual('q35', rep.machine)
+
+    def test_uefi_without_secure_boot_pinned_off(self):
+        # Off, as on the source, whatever firmware build the destination's
+        # auto-selection would prefer.
+        out, rep = self._translate('firmware-efi')
+        os_el = out.find('./os')
+        self.assertEqual('efi', os_el.get('firmware'))
+        self.assertEqual(
+            [('enrolled-keys', 'no'), ('secure-boot', 'no')],
+            [(f.get('name'), f.get('enabled'))
+             for f in os_el.findall('./firmware/feature')])
+        self.assertEqual('uefi', rep.firmware)
+        self.assertEqual(['secure boot off'],
+                         [f.new for f in self._findings(rep, 'note',
+                                                        'firmware')])
 
     def test_nvme_disks_on_the_target_bus(self):
         out, rep = self._translate('esx-in-the-wild-15')
