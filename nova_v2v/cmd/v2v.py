@@ -88,7 +88,8 @@ def _parser(argv=None):
                          '(copies or mounts of its datastores, drives or '
                          'folder): each disk is read from below it, '
                          '"[ds] dir/f" at DIR/ds/dir/f, "C:\\dir\\f" at '
-                         'DIR/C/dir/f; a disk outside it is refused')
+                         'DIR/C/dir/f; a disk outside it is refused, and '
+                         'without it one at a path of this host')
     tr.add_argument('--machine', help='the machine type to use')
     tr.add_argument('--machine-types', default='',
                     help='comma-separated machine types the destination '

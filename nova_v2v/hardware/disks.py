@@ -154,23 +154,36 @@ def _imported(draft, dev, src_path, imported):
     """Where a foreign disk is read from: below the import directory.
 
     The source path as it is for a guest of the destination's own kind, or
-    where no import directory was named.
+    a foreign one's datastore, Windows or relative path where no import
+    directory was named (it names no file of this host); a foreign disk at
+    an absolute path of this host is read only from below an import
+    directory, so that a foreign definition cannot have any of this host's
+    files copied into the guest.
 
-    :param imported: ``{path read from: target dev}`` of the disks before
-        this one, updated
-    :raises: PathEscape for a source outside the import directory;
-        TranslationError for a second disk read from the same file
+    :param imported: ``{path read from: (target dev, source path)}`` of
+        the disks before this one, updated
+    :raises: PathEscape for a source outside the import directory, or at
+        an absolute host path with no import directory; TranslationError
+        for a disk whose source, spelled otherwise than an earlier disk's,
+        is the same file (the report would name two files)
     """
-    if (not draft.profile.foreign or draft.target.import_dir is None or
-            not src_path):
+    if not draft.profile.foreign or not src_path:
+        return src_path
+    if draft.target.import_dir is None:
+        if (draft.profile.path_style != 'windows' and
+                src_path.startswith('/')):
+            raise exception.PathEscape(
+                'disk %s of the %s guest is at %s on this host: name the '
+                'directory its disks are in (an import directory) to have '
+                'it read' % (dev, draft.profile.name, src_path))
         return src_path
     path = reading.imported_path(draft.target.import_dir, src_path,
                                  draft.profile.path_style)
-    if path in imported:
+    first = imported.setdefault(path, (dev, src_path))
+    if first[1] != src_path:
         raise exception.TranslationError(
-            'disks %s and %s would both be read from %s'
-            % (imported[path], dev, path))
-    imported[path] = dev
+            'disks %s (%s) and %s (%s) would both be read from %s'
+            % (first[0], first[1], dev, src_path, path))
     if path != src_path:
         draft.rep.add(hw_report.NOTE, 'disk %s source' % dev, src_path,
                       path, 'read from the import directory')

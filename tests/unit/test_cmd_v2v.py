@@ -129,11 +129,15 @@ class TestTranslateCommand(testtools.TestCase):
         self.assertEqual(
             os.path.join(imports, 'datastore1', 'app02', 'app02.vmdk'),
             report['disks'][0]['source_path'])
-        # A disk anywhere else on the host is refused.
-        for source in ('/etc/shadow', imports + '-other/disk.vmdk'):
+        # A disk anywhere else on the host is refused, and so is one at a
+        # host path without an import directory.
+        for source, args in (('/etc/shadow', ('--import-dir', imports)),
+                             (imports + '-other/disk.vmdk',
+                              ('--import-dir', imports)),
+                             ('/etc/shadow', ())):
             self.err.seek(0)
             self.err.truncate(0)
-            rc = self.run_cmd(self._vmware(source), '--import-dir', imports)
+            rc = self.run_cmd(self._vmware(source), *args)
             self.assertEqual(v2v.EXIT_REFUSED, rc, source)
             self.assertIn('PathEscape', self.err.getvalue())
         # And so is one through a symlink out of it.

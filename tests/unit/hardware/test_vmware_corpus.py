@@ -658,6 +658,31 @@ class TestImportDir(testtools.TestCase):
         self.assertEqual(['/srv/import/Fedora11/Fedora11.vmdk'],
                          [d.source_path for d in result.report.disks])
 
+    def test_host_paths_need_an_import_directory(self):
+        # Without one, a foreign disk at a path of this host is not read
+        # (a definition naming /etc/shadow has it copied nowhere); a
+        # datastore path names no file of this host and is kept.
+        xml = CORPUS_XML['esx-in-the-wild-1']
+        for path in ('/etc/shadow', '/srv/import/Fedora11/Fedora11.vmdk'):
+            exc = self.assertRaises(
+                translate.PathEscape, self._translate,
+                xml.replace('[datastore] directory/Fedora11.vmdk', path),
+                None)
+            self.assertIn('import directory', str(exc))
+        self.assertEqual(
+            ['[datastore] directory/Fedora11.vmdk'],
+            [d.source_path for d in self._translate(xml, None).report.disks
+             if d.device == 'disk'])
+        with open(os.path.join(schema.FIXTURES,
+                               '21-xen-hvm-xenfv-xvda-e1000.xml')) as f:
+            xen = f.read()
+        self.assertRaises(translate.PathEscape, self._translate, xen, None)
+        self.assertEqual(
+            ['/var/lib/xen/images/xenhvm-web.img'],
+            [d.source_path for d in self._translate(
+                xen, '/var/lib/xen/images').report.disks
+             if d.device == 'disk'])
+
     def test_import_directory_must_be_absolute(self):
         for path in ('import', '/srv/../import', '/srv//import'):
             self.assertRaises(translate.TranslationError, self._translate,
