@@ -26,8 +26,9 @@ non-zero with the reason when it refuses.  It reads the same ``[v2v]``
 options as the compute service (``--config-file /etc/nova/nova.conf``).
 
 Exit codes: 0 translated, 1 refused (hostile input, an unsupported guest,
-unmappable devices under the ``refuse`` policy), 2 bad usage, 3 the source
-could not be read, 4 the output failed libvirt's schema (``--validate``).
+unmappable devices under the ``refuse`` policy), 2 bad usage (an import
+directory that is not one), 3 the source could not be read, 4 the output
+failed libvirt's schema (``--validate``).
 """
 
 import argparse
@@ -157,9 +158,13 @@ def translate(args, conf, out=None, err=None):
         guest_dir=args.guest_dir, machine=args.machine,
         machine_types=tuple(m for m in args.machine_types.split(',') if m),
         cpu_model=args.cpu_model, networks=dict(args.network),
-        firmware=args.firmware,
-        import_dir=(os.path.normpath(args.import_dir) if args.import_dir
-                    else None), **options)
+        firmware=args.firmware, import_dir=args.import_dir or None,
+        **options)
+    if target.import_dir and not os.path.isdir(target.import_dir):
+        # Nothing below it to check for symlinks out of it.
+        err.write('nova-v2v: the import directory %s is not a directory '
+                  'of this host\n' % target.import_dir)
+        return EXIT_USAGE
     try:
         data = _read(args.source)
     except OSError as exc:
@@ -172,7 +177,8 @@ def translate(args, conf, out=None, err=None):
             for d in result.report.disks:
                 if d.path:
                     paths.confine(target.instances_path, d.path)
-        if target.import_dir and os.path.isdir(target.import_dir):
+        profile = tables.profile_for(result.report.source_type)
+        if target.import_dir and profile.foreign:
             # Symlinks on this host that would read a disk from elsewhere.
             for d in result.report.disks:
                 if d.path and d.source_path:

@@ -147,6 +147,30 @@ class TestTranslateCommand(testtools.TestCase):
         self.assertEqual(v2v.EXIT_REFUSED, rc)
         self.assertIn('PathEscape', self.err.getvalue())
 
+    def test_import_dir_must_exist(self):
+        # A missing one would skip the check for symlinks out of it.
+        missing = os.path.join(self.tmp, 'missing')
+        rc = self.run_cmd(self._vmware('[datastore1] app02/app02.vmdk'),
+                          '--import-dir', missing)
+        self.assertEqual(v2v.EXIT_USAGE, rc)
+        self.assertIn('import directory %s is not a directory' % missing,
+                      self.err.getvalue())
+        self.assertEqual('', self.out.getvalue())
+        # And a path that is not normal is refused, not normalised.
+        os.mkdir(os.path.join(self.tmp, 'imports'))
+        os.mkdir(os.path.join(self.tmp, 'x'))
+        rc = self.run_cmd(self._vmware('[datastore1] app02/app02.vmdk'),
+                          '--import-dir', os.path.join(self.tmp, 'x', '..',
+                                                       'imports'))
+        self.assertEqual(v2v.EXIT_REFUSED, rc)
+        self.assertIn('import directory must be absolute and normal',
+                      self.err.getvalue())
+
+    def test_import_dir_leaves_kvm_guests_alone(self):
+        imports = self.useFixture(fixtures.TempDir()).path
+        rc = self.run_cmd(_fixture('01'), '--import-dir', imports)
+        self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
+
     def test_network_mapping_option(self):
         rc = self.run_cmd(_fixture('11'), '--network',
                           'VM Network=bridge:br-int')
