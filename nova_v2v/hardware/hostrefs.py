@@ -41,9 +41,9 @@ def platform(draft):
     """The source host's identity and pinning go from a foreign guest.
 
     The hardware (SMBIOS system) UUID, ``<smbios mode="host"/>``, the
-    vCPUs' host CPU set; a ``clusters`` level of the CPU topology (ESXi 8's,
-    which QEMU before 9.2 and libvirt before 10.1 do not have) is folded
-    into the cores.
+    vCPUs' host CPU set and pinning, NUMA memory placement; a ``clusters``
+    level of the CPU topology (ESXi 8's, which QEMU before 9.2 and libvirt
+    before 10.1 do not have) is folded into the cores.
 
     :raises: TranslationError for a topology level that is not a number
     """
@@ -68,6 +68,7 @@ def platform(draft):
         draft.rep.add(hw_report.REMOVED, 'vcpu cpuset',
                       vcpu.attrib.pop('cpuset'), None,
                       'pinned to the source host\'s CPUs')
+    _pinning(draft)
     for topology in root.findall('./cpu/topology'):
         if 'clusters' not in topology.attrib:
             continue
@@ -89,6 +90,33 @@ def platform(draft):
                           'cores=%d' % (cores * clusters),
                           'the destination has no cluster level: the '
                           'clusters\' cores are the die\'s')
+
+
+def _pinning(draft):
+    """vCPU, emulator and I/O thread pinning, and NUMA memory placement.
+
+    They name the source host's CPUs and NUMA nodes (a Xen guest's
+    ``vcpupin``, for one); a ``<cputune>`` left empty goes with them.
+    """
+    root = draft.root
+    for xpath, key in (('./cputune/vcpupin', 'vcpu'),
+                       ('./cputune/emulatorpin', None),
+                       ('./cputune/iothreadpin', 'iothread')):
+        for el in root.findall(xpath):
+            where = ' '.join(v for v in (
+                'cputune', el.tag, el.get(key) if key else None) if v)
+            draft.rep.add(hw_report.REMOVED, where, el.get('cpuset'), None,
+                          'pinned to the source host\'s CPUs')
+            parent = el.getparent()
+            hw_draft.drop(el)
+            if not len(parent) and not parent.attrib:
+                hw_draft.drop(parent)
+    for el in root.findall('./numatune'):
+        memory = el.find('./memory')
+        draft.rep.add(hw_report.REMOVED, 'numatune',
+                      memory.get('nodeset') if memory is not None else None,
+                      None, 'placed on the source host\'s NUMA nodes')
+        hw_draft.drop(el)
 
 
 def removable_media(draft):

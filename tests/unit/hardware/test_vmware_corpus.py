@@ -555,6 +555,41 @@ class TestOSType(testtools.TestCase):
             self.assertIn('not a fully virtualized', str(exc))
 
 
+class TestPinning(testtools.TestCase):
+    """A foreign guest's pinning names the source host's CPUs and nodes."""
+
+    def test_xen_pinning_removed(self):
+        with open(os.path.join(schema.FIXTURES,
+                               '21-xen-hvm-xenfv-xvda-e1000.xml')) as f:
+            xml = f.read().replace(
+                "  <vcpu placement='static'>2</vcpu>\n",
+                "  <vcpu placement='static' cpuset='0-7'>2</vcpu>\n"
+                "  <cputune>\n"
+                "    <vcpupin vcpu='0' cpuset='2'/>\n"
+                "    <vcpupin vcpu='1' cpuset='3'/>\n"
+                "    <emulatorpin cpuset='0-1'/>\n"
+                "  </cputune>\n"
+                "  <numatune>\n"
+                "    <memory mode='strict' nodeset='1'/>\n"
+                "  </numatune>\n")
+        self.assertIsNone(schema.schema_errors(xml))
+        result = translate.translate(xml, translate.Target(
+            accelerator='kvm', instances_path=INSTANCES,
+            import_dir='/var/lib/xen/images'))
+        self.assertIsNone(schema.schema_errors(result.xml))
+        out = _root(result.xml)
+        for xpath in ('./cputune', './numatune'):
+            self.assertIsNone(out.find(xpath), xpath)
+        self.assertNotIn('cpuset', out.find('./vcpu').attrib)
+        self.assertEqual(
+            [('vcpu cpuset', '0-7'), ('cputune vcpupin 0', '2'),
+             ('cputune vcpupin 1', '3'), ('cputune emulatorpin', '0-1'),
+             ('numatune', '1')],
+            [(f.device, f.old) for f in result.report.findings
+             if f.action == 'removed' and f.device.split()[0] in (
+                 'vcpu', 'cputune', 'numatune')])
+
+
 class TestImportDir(testtools.TestCase):
     """A foreign guest's disks are read from the import directory only."""
 
