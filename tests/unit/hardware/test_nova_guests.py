@@ -15,16 +15,16 @@
 """A Nova guest's definition through the translator, pinned.
 
 Nova's own live migrations and cutovers hand the translator a QEMU/KVM
-guest's definition (:func:`~nova_v2v.hardware.translate.
-translate_domain_xml`); the ``nova-v2v translate`` command hands it one
-too.  Rules for foreign guests must never reach such a guest: the
-definition under fixtures/nova (see its README.rst) holds what Nova writes
-that a foreign guest's rule could touch (pinning, memory tuning, SMBIOS
-sysinfo, UEFI secure boot with its NVRAM template and SMM, tap devices,
-file, pty and tcp serials, VNC on a fixed port and address, SPICE, an NVMe
-controller with no disk), and each way in translates it to exactly the
-definition and report the translator gave before foreign guests had rules
-of their own (commit 1f6ed18), kept under fixtures/nova/expected.
+guest's definition (``translate_domain_xml``); the ``nova-v2v translate``
+command hands it one too.  Rules for foreign guests must never reach such
+a guest: the definition under fixtures/nova (see its README.rst) holds
+what Nova writes that a foreign guest's rule could touch (pinning, memory
+tuning, SMBIOS sysinfo, UEFI secure boot with its NVRAM template and SMM,
+tap devices, file, pty and tcp serials, VNC on a fixed port and address,
+SPICE, an NVMe controller with no disk), and each way in translates it to
+exactly the definition and report the translator gave before foreign
+guests had rules of their own (commit 1f6ed18), kept under
+fixtures/nova/expected.
 
 Run as a script with that commit's ``nova_v2v`` first on PYTHONPATH, this
 module writes those files again (fixtures/nova/README.rst says how).
