@@ -60,6 +60,9 @@ def unmappable(draft, extra=()):
     """
     rules = tables.COMMON_UNMAPPABLE + draft.profile.unmappable + tuple(
         extra)
+    if draft.profile.foreign:
+        # Its pass-through LUN is named as one, not as a host block device.
+        rules = (tables.LUN_PASSTHROUGH,) + rules
     if draft.target.keep_host_disks:
         rules = tuple(r for r in rules
                       if not r.xpath.startswith('./devices/disk['))

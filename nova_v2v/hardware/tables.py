@@ -122,13 +122,16 @@ class SourceProfile:
     hvm_only: bool = False
 
 
+# A SCSI LUN passed through: a foreign guest's is named so first (a VMware
+# CD-ROM pass-through), a QEMU/KVM guest's host block device as one.
+LUN_PASSTHROUGH = Unmappable(
+    './devices/disk[@device="lun"]',
+    'a SCSI LUN passed through exists on the source host only')
 # Devices that no source profile can carry to another host.
 COMMON_UNMAPPABLE = (
     Unmappable('./devices/hostdev',
                'a host device passed through to the guest exists on the '
                'source host only'),
-    Unmappable('./devices/disk[@device="lun"]',
-               'a SCSI LUN passed through exists on the source host only'),
     Unmappable('./devices/disk[@type="block"]',
                'a host block device exists on the source host only'),
     Unmappable('./devices/disk[@type="network"]',
@@ -139,6 +142,7 @@ COMMON_UNMAPPABLE = (
     Unmappable('./devices/disk[@type="dir"]',
                'a host directory presented as a disk exists on the source '
                'host only'),
+    LUN_PASSTHROUGH,
     Unmappable('./devices/redirdev',
                'USB redirection needs a client on the source host'),
     Unmappable('./devices/smartcard',

@@ -83,13 +83,26 @@ PLAN_CASES = {
 }
 
 
-def guest_xml(busless_nvme=False):
+# A Cinder volume attached as a SCSI LUN (an iSCSI path), which the
+# command refuses: the reason is the one it gave before.
+LUN_DISK = (
+    "<disk type='block' device='lun'>"
+    "<driver name='qemu' type='raw' cache='none'/>"
+    "<source dev='/dev/disk/by-path/ip-192.0.2.5:3260-iscsi-"
+    "iqn.2010-10.org.openstack:volume-5e1c-lun-0'/>"
+    "<target dev='sdb' bus='scsi'/></disk>")
+
+
+def guest_xml(busless_nvme=False, lun=False):
     with open(os.path.join(NOVA, GUEST + '.xml')) as f:
         xml = f.read()
-    if busless_nvme:
+    extra = [d for d, wanted in ((BUSLESS_NVME_DISK, busless_nvme),
+                                 (LUN_DISK, lun)) if wanted]
+    if extra:
         root = etree.fromstring(xml.encode())
-        devices = root.find('./devices')
-        devices.find('./disk').addnext(etree.fromstring(BUSLESS_NVME_DISK))
+        disk = root.find('./devices/disk')
+        for text in extra:
+            disk.addnext(etree.fromstring(text))
         xml = etree.tostring(root).decode()
     return xml
 
@@ -139,6 +152,20 @@ def outcomes(module):
                 raise AssertionError('translate_domain_xml and translate '
                                      'differ for %s' % name)
             found[name + suffix] = (out, report.to_dict())
+    return found
+
+
+def refusals(module):
+    """{case: (error, report dict)} of the command's refusals."""
+    found = {}
+    xml = guest_xml(lun=True)
+    for name, kwargs in COMMAND_CASES.items():
+        try:
+            module.translate(xml, module.Target(**kwargs))
+        except module.UnmappableDevices as exc:
+            found[name + '-lun'] = (str(exc), exc.report.to_dict())
+        else:
+            raise AssertionError('%s: a LUN was not refused' % name)
     return found
 
 
@@ -238,6 +265,16 @@ class TestNovaGuest(testtools.TestCase):
                 [t.get('dev') for t in
                  root.findall('./devices/interface/target')], case)
 
+    def test_refusals_unchanged(self):
+        with open(os.path.join(EXPECTED, 'refusals.json')) as f:
+            expected = json.load(f)
+        found = refusals(translate)
+        self.assertEqual(sorted(expected), sorted(found))
+        for case, (error, report) in sorted(found.items()):
+            self.assertEqual(expected[case]['error'], error, case)
+            self.assertEqual(expected[case]['report'], _jsonable(report),
+                             case)
+
     def test_busless_nvme_disk_bus_as_before(self):
         for case, (_xml, report) in sorted(self.outcomes.items()):
             if not case.endswith('-busless-nvme'):
@@ -258,6 +295,11 @@ def write_expected(module):
         reports[case] = _jsonable(report)
     with open(os.path.join(EXPECTED, 'reports.json'), 'w') as f:
         json.dump(reports, f, indent=1, sort_keys=True)
+        f.write('\n')
+    with open(os.path.join(EXPECTED, 'refusals.json'), 'w') as f:
+        json.dump({case: {'error': error, 'report': _jsonable(report)}
+                   for case, (error, report) in refusals(module).items()},
+                  f, indent=1, sort_keys=True)
         f.write('\n')
 
 
