@@ -26,8 +26,9 @@ non-zero with the reason when it refuses.  It reads the same ``[v2v]``
 options as the compute service (``--config-file /etc/nova/nova.conf``).
 
 Exit codes: 0 translated, 1 refused (hostile input, an unsupported guest,
-unmappable devices under the ``refuse`` policy), 2 bad usage, 3 the source
-could not be read, 4 the output failed libvirt's schema (``--validate``).
+unmappable devices under the ``refuse`` policy), 2 bad usage (an import
+directory that is not one), 3 the source could not be read, 4 the output
+failed libvirt's schema (``--validate``).
 """
 
 import argparse
@@ -83,6 +84,13 @@ def _parser(argv=None):
     tr.add_argument('--guest-dir',
                     help='the guest\'s directory under it (default: its '
                          'UUID)')
+    tr.add_argument('--import-dir',
+                    help='where a foreign guest\'s disks are on this host '
+                         '(copies or mounts of its datastores, drives or '
+                         'folder): each disk is read from below it, '
+                         '"[ds] dir/f" at DIR/ds/dir/f, "C:\\dir\\f" at '
+                         'DIR/C/dir/f; a disk outside it is refused, and '
+                         'without it one at a path of this host')
     tr.add_argument('--machine', help='the machine type to use')
     tr.add_argument('--machine-types', default='',
                     help='comma-separated machine types the destination '
@@ -150,7 +158,13 @@ def translate(args, conf, out=None, err=None):
         guest_dir=args.guest_dir, machine=args.machine,
         machine_types=tuple(m for m in args.machine_types.split(',') if m),
         cpu_model=args.cpu_model, networks=dict(args.network),
-        firmware=args.firmware, **options)
+        firmware=args.firmware, import_dir=args.import_dir or None,
+        **options)
+    if target.import_dir and not os.path.isdir(target.import_dir):
+        # Nothing below it to check for symlinks out of it.
+        err.write('nova-v2v: the import directory %s is not a directory '
+                  'of this host\n' % target.import_dir)
+        return EXIT_USAGE
     try:
         data = _read(args.source)
     except OSError as exc:
@@ -163,6 +177,12 @@ def translate(args, conf, out=None, err=None):
             for d in result.report.disks:
                 if d.path:
                     paths.confine(target.instances_path, d.path)
+        profile = tables.profile_for(result.report.source_type)
+        if target.import_dir and profile.foreign:
+            # Symlinks on this host that would read a disk from elsewhere.
+            for d in result.report.disks:
+                if d.path and d.source_path:
+                    paths.confine(target.import_dir, d.source_path)
     except hw_translate.UnmappableDevices as exc:
         _report(exc.report, args, err)
         err.write('nova-v2v: refused: %s\n' % exc)

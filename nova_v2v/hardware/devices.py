@@ -39,6 +39,14 @@ SCSI_MODEL_TO_LIBVIRT = {
     'vmpvscsi': 'vmpvscsi',
 }
 LIBVIRT_TO_SCSI_MODEL = {'vmpvscsi': 'pvscsi'}
+# A foreign guest's NICs that are connected to the target's networks, and
+# those its source left unconnected (connected with their link down).
+MAPPED_NIC_TYPES = ('bridge', 'network', 'vds', 'user')
+UNCONNECTED_NIC_TYPES = ('dummy', 'null')
+NIC_TYPE_REASONS = {
+    'vds': 'a vSphere distributed switch port exists on ESXi only',
+    'user': 'the source hypervisor\'s NAT',
+}
 
 
 def unmappable(draft, extra=()):
@@ -52,6 +60,9 @@ def unmappable(draft, extra=()):
     """
     rules = tables.COMMON_UNMAPPABLE + draft.profile.unmappable + tuple(
         extra)
+    if draft.profile.foreign:
+        # Its pass-through LUN is named as one, not as a host block device.
+        rules = (tables.LUN_PASSTHROUGH,) + rules
     if draft.target.keep_host_disks:
         rules = tuple(r for r in rules
                       if not r.xpath.startswith('./devices/disk['))
@@ -85,19 +96,27 @@ def unmappable(draft, extra=()):
 
 
 def removals(draft):
-    """The devices the source's table removes go (its own devices)."""
+    """The devices the source's table removes go (its own devices).
+
+    A tuning element they leave empty (``<cputune>``) goes with them.
+    """
     for rule in draft.profile.removals:
         for el in draft.root.findall(rule.xpath):
             draft.rep.add(hw_report.REMOVED, hw_draft.where(el),
                           reason=rule.reason)
+            parent = el.getparent()
             hw_draft.drop(el)
+            if parent.tag in ('cputune', 'memtune') and not len(
+                    parent) and not parent.attrib:
+                hw_draft.drop(parent)
 
 
 def controllers(draft):
     """SCSI controllers get the model the table (or the plan) gives.
 
-    A SCSI controller with no disk left goes, and so does an IDE controller
-    with none on q35.
+    A SCSI controller with no disk left goes, and so does an IDE
+    controller with none on q35, and a foreign guest's NVMe controller
+    with none (a QEMU/KVM guest's stays as it is).
     """
     buses = {d.find('./target').get('bus')
              for d in draft.devices.findall('./disk')
@@ -125,6 +144,11 @@ def controllers(draft):
                 for addr in ctrl.findall('./address'):
                     hw_draft.drop(addr)
                 draft.rep.add(hw_report.CHANGED, where, model, new)
+        elif (kind == 'nvme' and draft.profile.foreign and
+              'nvme' not in buses):
+            draft.rep.add(hw_report.REMOVED, where,
+                          reason='no disk is left on it')
+            hw_draft.drop(ctrl)
         elif kind in ('ide', 'sata', 'fdc') and kind not in buses and (
                 not draft.devices.findall(
                     "./disk/target[@bus='%s']" % kind)):
@@ -142,11 +166,19 @@ def interfaces(draft):
     for nic in draft.devices.findall('./interface'):
         where = hw_draft.where(nic)
         mac = nic.find('./mac')
-        if mac is None:
+        if mac is not None and draft.profile.foreign and (
+                mac.get('address', '').replace(':', '').strip('0') == ''):
+            draft.rep.add(hw_report.REMOVED, '%s mac' % where,
+                          mac.get('address'), None,
+                          'no MAC address: the destination makes one',
+                          hw_report.WARNING)
+            hw_draft.drop(mac)
+            where = hw_draft.where(nic)
+        elif mac is None:
             draft.rep.add(hw_report.NOTE, where, reason='the source gives '
                           'no MAC address: the destination makes one',
                           severity=hw_report.WARNING)
-        else:
+        if mac is not None and mac.getparent() is nic:
             draft.rep.macs.append(mac.get('address'))
         model_el = nic.find('./model')
         model = model_el.get('type') if model_el is not None else None
@@ -167,12 +199,15 @@ def interfaces(draft):
                 hw_draft.drop(addr)
             draft.rep.add(hw_report.CHANGED, where, model or '(none)', new)
         if draft.profile.map_networks and nic.get('type') in (
-                'bridge', 'network'):
+                MAPPED_NIC_TYPES + UNCONNECTED_NIC_TYPES):
             _map_network(draft, nic, where)
 
 
 def _map_network(draft, nic, where):
-    """A NIC's source becomes the target's network for the old one."""
+    """A NIC's source becomes the target's network for the old one.
+
+    A NIC the source left unconnected keeps its link down.
+    """
     source = nic.find('./source')
     if source is None:
         source = etree.Element('source')
@@ -181,13 +216,31 @@ def _map_network(draft, nic, where):
             mac.addnext(source)
         else:
             nic.insert(0, source)
-    old = source.get('bridge') or source.get('network')
+    old_type = nic.get('type')
+    old = (source.get('bridge') or source.get('network') or
+           source.get('portgroupid') or source.get('switchid'))
     kind, name = draft.target.networks.get(old,
                                            draft.target.default_network)
     for attr in list(source.attrib):
         del source.attrib[attr]
     nic.set('type', kind)
     source.set(kind, name)
+    if old_type in UNCONNECTED_NIC_TYPES:
+        for link in nic.findall('./link'):
+            hw_draft.drop(link)
+        link = etree.Element('link', state='down')
+        anchor = nic.find('./model')
+        if anchor is None:
+            anchor = source
+        anchor.addnext(link)
+        draft.rep.add(hw_report.CHANGED, '%s type' % where, old_type,
+                      '%s %s, link down' % (kind, name),
+                      'not connected on the source: its link stays down',
+                      hw_report.WARNING)
+        return
+    if old_type not in ('bridge', 'network'):
+        draft.rep.add(hw_report.CHANGED, '%s type' % where, old_type, kind,
+                      NIC_TYPE_REASONS.get(old_type, ''))
     draft.rep.add(hw_report.CHANGED, '%s network' % where, old,
                   '%s %s' % (kind, name),
                   '' if old in draft.target.networks else
@@ -244,23 +297,16 @@ def video_and_sound(draft):
 
 
 def console(draft):
-    """Serial consoles on a pty; one is added for the guest's log."""
+    """A serial console; one on a pty is added for the guest's log.
+
+    A foreign guest's ports are on a pty already
+    (:func:`nova_v2v.hardware.hostrefs.char_devices`).
+    """
     for con in draft.devices.findall('./console/target'):
         if con.get('type') not in (None, 'serial', 'virtio'):
             draft.rep.add(hw_report.CHANGED, 'console', con.get('type'),
                           'serial')
             con.set('type', 'serial')
-    if draft.profile.foreign:
-        for serial in draft.devices.findall('./serial'):
-            if serial.get('type') not in ('pty', 'file', 'null'):
-                old = serial.get('type')
-                for child in list(serial):
-                    if child.tag != 'target':
-                        hw_draft.drop(child)
-                serial.set('type', 'pty')
-                draft.rep.add(hw_report.CHANGED, 'serial', old, 'pty',
-                              'the source\'s %s backend does not exist '
-                              'here' % old)
     if draft.devices.find('./serial') is None:
         serial = hw_draft.sub(draft.devices, 'serial', type='pty')
         hw_draft.sub(serial, 'target', port='0')

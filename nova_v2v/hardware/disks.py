@@ -103,7 +103,7 @@ def translate_disks(draft):
         if target_el is None:
             raise exception.TranslationError('a disk has no <target>')
         dev = target_el.get('dev', '')
-        bus = target_el.get('bus') or _bus_of(dev)
+        bus = target_el.get('bus') or _bus_of(dev, draft.profile.foreign)
         device = disk.get('device', 'disk')
         source = disk.find('./source')
         src_path = None
@@ -117,6 +117,7 @@ def translate_disks(draft):
                       source, src_path, parts, fmt))
         if new_bus == bus:
             used.add(dev)
+    imported = {}
     for (disk, target_el, dev, bus, new_bus, device, source, src_path,
          parts, fmt) in plans:
         new_dev = dev
@@ -139,17 +140,68 @@ def translate_disks(draft):
         new_path, new_fmt = _disk_source(
             draft, disk, device, dev, source, src_path, parts, fmt, relocated)
         size = _lookup(draft.disk_sizes, dev, src_path)
+        read_from = src_path
+        if new_path is not None and device == 'disk':
+            read_from = _imported(draft, dev, src_path, imported)
         draft.rep.disks.append(hw_report.DiskMapping(
             device=device, source_target=dev, source_bus=bus,
-            source_path=src_path, source_format=fmt, target=new_dev,
+            source_path=read_from, source_format=fmt, target=new_dev,
             bus=new_bus, path=new_path, format=new_fmt,
             virtual_size=int(size) if size is not None else None))
 
 
-def _bus_of(dev):
-    """The bus of a target dev name given without one."""
-    for prefix, bus in (('vd', 'virtio'), ('sd', 'scsi'), ('hd', 'ide'),
-                        ('xvd', 'xen'), ('fd', 'fdc')):
+def _imported(draft, dev, src_path, imported):
+    """Where a foreign disk is read from: below the import directory.
+
+    The source path as it is for a guest of the destination's own kind, or
+    a foreign one's datastore, Windows or relative path where no import
+    directory was named (it names no file of this host); a foreign disk at
+    an absolute path of this host is read only from below an import
+    directory, so that a foreign definition cannot have any of this host's
+    files copied into the guest.
+
+    :param imported: ``{path read from: (target dev, source path)}`` of
+        the disks before this one, updated
+    :raises: PathEscape for a source outside the import directory, or at
+        an absolute host path with no import directory; TranslationError
+        for a disk whose source, spelled otherwise than an earlier disk's,
+        is the same file (the report would name two files)
+    """
+    if not draft.profile.foreign or not src_path:
+        return src_path
+    if draft.target.import_dir is None:
+        if (draft.profile.path_style != 'windows' and
+                src_path.startswith('/')):
+            raise exception.PathEscape(
+                'disk %s of the %s guest is at %s on this host: name the '
+                'directory its disks are in (an import directory) to have '
+                'it read' % (dev, draft.profile.name, src_path))
+        return src_path
+    path = reading.imported_path(draft.target.import_dir, src_path,
+                                 draft.profile.path_style)
+    first = imported.setdefault(path, (dev, src_path))
+    if first[1] != src_path:
+        raise exception.TranslationError(
+            'disks %s (%s) and %s (%s) would both be read from %s'
+            % (first[0], first[1], dev, src_path, path))
+    if path != src_path:
+        draft.rep.add(hw_report.NOTE, 'disk %s source' % dev, src_path,
+                      path, 'read from the import directory')
+    return path
+
+
+def _bus_of(dev, foreign):
+    """The bus of a target dev name given without one.
+
+    ``nvme*`` is an NVMe namespace for a foreign guest only (libvirt's ESX
+    driver names VMware's NVMe disks so); a QEMU/KVM guest's definition is
+    read as before NVMe disks were known.
+    """
+    prefixes = (('vd', 'virtio'), ('sd', 'scsi'), ('hd', 'ide'),
+                ('xvd', 'xen'), ('fd', 'fdc'))
+    if foreign:
+        prefixes += (('nvme', 'nvme'),)
+    for prefix, bus in prefixes:
         if dev.startswith(prefix):
             return bus
     return 'ide'

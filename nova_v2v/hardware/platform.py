@@ -117,12 +117,36 @@ def os_checks(draft):
     """
     os_el = draft.root.find('./os')
     os_type = os_el.find('./type') if os_el is not None else None
+    if os_type is None and draft.profile.hvm_only:
+        # The hypervisor runs fully virtualized guests only: a definition
+        # without an OS type is one.
+        if os_el is None:
+            os_el = etree.Element('os')
+            anchor = None
+            for tag in ('vcpu', 'currentMemory', 'memory', 'uuid', 'name'):
+                anchor = draft.root.find('./%s' % tag)
+                if anchor is not None:
+                    break
+            if anchor is not None:
+                anchor.addnext(os_el)
+            else:
+                draft.root.insert(0, os_el)
+        os_type = etree.Element('type')
+        os_type.text = 'hvm'
+        os_el.insert(0, os_type)
+        draft.rep.add(hw_report.ADDED, 'os type', None, 'hvm',
+                      'the definition names none; %s guests are fully '
+                      'virtualized' % draft.profile.name)
     if os_type is None or (os_type.text or '').strip() != 'hvm':
+        found = os_type.text if os_type is not None else None
+        if draft.profile.name == 'xen' and found in ('xen', 'linux'):
+            raise exception.UnsupportedGuest(
+                'the guest is a Xen paravirtual guest (os type %r): it '
+                'needs a guest-side conversion (virt-v2v) before it can '
+                'run on KVM' % found)
         raise exception.UnsupportedGuest(
-            'the guest is not a fully virtualized (hvm) guest: os type '
-            '%r; a Xen paravirtual guest needs a guest-side conversion '
-            '(virt-v2v) before it can run on KVM'
-            % (os_type.text if os_type is not None else None))
+            'the guest is not a fully virtualized (hvm) guest: os type %r'
+            % found)
     arch = os_type.get('arch') or draft.target.arch
     if arch != draft.target.arch and not (
             arch == 'i686' and draft.target.arch == 'x86_64'):
@@ -247,18 +271,21 @@ def set_firmware(draft, os_el, uefi, secure):
 
     :raises: PathEscape for an NVRAM path that would leave it
     """
-    if not uefi:
-        return
     nvram = os_el.find('./nvram')
+    if not uefi:
+        if draft.profile.foreign and nvram is not None:
+            # VMware's .nvram keeps its BIOS's settings: SeaBIOS has none.
+            draft.rep.add(hw_report.REMOVED, 'nvram',
+                          (nvram.text or '').strip() or None, None,
+                          'the %s BIOS settings: SeaBIOS keeps none'
+                          % draft.profile.name)
+            hw_draft.drop(nvram)
+        return
     if draft.profile.foreign:
         for el in os_el.findall('./loader'):
             hw_draft.drop(el)
         os_el.set('firmware', 'efi')
-        if secure:
-            draft.rep.add(hw_report.NOTE, 'firmware', 'secure boot', None,
-                          'the source\'s secure boot keys do not carry '
-                          'over: OVMF boots with its own defaults',
-                          hw_report.WARNING)
+        _secure_boot(draft, os_el, secure)
         old = nvram.text if nvram is not None else None
         if nvram is None:
             nvram = hw_draft.sub(os_el, 'nvram')
@@ -294,8 +321,50 @@ def set_firmware(draft, os_el, uefi, secure):
                                                          new))
 
 
+def _secure_boot(draft, os_el, secure):
+    """A foreign UEFI guest's secure boot, as OVMF's firmware features.
+
+    Secure boot stays on with Microsoft's keys enrolled (what VMware and
+    Hyper-V enrol); off, it stays off, and is said so: the destination's
+    firmware auto-selection would otherwise be free to pick a build with
+    secure boot on and keys enrolled, which an unsigned boot loader does
+    not pass.
+    """
+    fw = os_el.find('./firmware')
+    if fw is None:
+        fw = etree.Element('firmware')
+        os_el.find('./type').addnext(fw)
+    if not secure:
+        for feat in fw.findall('./feature'):
+            if feat.get('name') in ('enrolled-keys', 'secure-boot'):
+                hw_draft.drop(feat)
+        for name in ('enrolled-keys', 'secure-boot'):
+            hw_draft.sub(fw, 'feature', enabled='no', name=name)
+        draft.rep.add(hw_report.NOTE, 'firmware', None, 'secure boot off',
+                      'as on the source: OVMF without secure boot or '
+                      'enrolled keys')
+        return
+    wanted = {'secure-boot': 'yes', 'enrolled-keys': 'yes'}
+    for feat in fw.findall('./feature'):
+        if feat.get('name') == 'enrolled-keys':
+            wanted['enrolled-keys'] = feat.get('enabled')
+        if feat.get('name') in wanted:
+            hw_draft.drop(feat)
+    for name in ('enrolled-keys', 'secure-boot'):
+        hw_draft.sub(fw, 'feature', enabled=wanted[name], name=name)
+    draft.rep.add(hw_report.NOTE, 'firmware', 'secure boot',
+                  'secure boot (OVMF%s)' % (
+                      ', Microsoft keys enrolled'
+                      if wanted['enrolled-keys'] == 'yes' else ''),
+                  'keys the guest added to its own db and dbx stay in the '
+                  'source\'s variable store', hw_report.WARNING)
+
+
 def features(draft):
-    """A foreign guest gets the ACPI and APIC features of a KVM guest."""
+    """A foreign guest gets the ACPI and APIC features of a KVM guest.
+
+    And SMM, which OVMF's secure boot needs.
+    """
     if not draft.profile.foreign:
         return
     features = draft.root.find('./features')
@@ -309,6 +378,15 @@ def features(draft):
             draft.rep.add(hw_report.ADDED, 'feature %s' % name,
                           reason='KVM guests power off and route '
                                  'interrupts through it')
+    if draft.rep.firmware == 'uefi-secure-boot':
+        smm = features.find('./smm')
+        if smm is None:
+            hw_draft.sub(features, 'smm', state='on')
+            draft.rep.add(hw_report.ADDED, 'feature smm',
+                          reason='OVMF\'s secure boot runs in SMM')
+        elif smm.get('state') != 'on':
+            raise exception.TranslationError(
+                'the guest boots with secure boot and has SMM off')
 
 
 def cpu(draft):

@@ -148,13 +148,14 @@ def check_target(target):
             'the unmappable device policy must be one of '
             '%s, not %r' % (', '.join(POLICIES),
                             target.unmappable))
-    path = target.instances_path
-    if path is not None and (not path.startswith('/') or
-                             posixpath.normpath(path) != path.rstrip('/') or
-                             '\x00' in path):
-        raise exception.TranslationError(
-            'the instances path must be absolute and '
-            'normal, not %r' % path)
+    for what, path in (('instances path', target.instances_path),
+                       ('import directory', target.import_dir)):
+        if path is not None and (
+                not path.startswith('/') or
+                posixpath.normpath(path) != path.rstrip('/') or
+                '\x00' in path):
+            raise exception.TranslationError(
+                'the %s must be absolute and normal, not %r' % (what, path))
     if target.guest_dir is not None:
         check_component(target.guest_dir, 'guest directory')
 
@@ -194,6 +195,55 @@ def source_parts(path, style):
     if not parts or any(p in ('.', '..') for p in parts):
         raise exception.PathEscape('disk path %r escapes its directory' % path)
     return parts
+
+
+_DRIVE_PATH = re.compile(r'^(?:[A-Za-z]:|[\\/]{2}[^\\/])')
+
+
+def imported_path(import_dir, path, style):
+    """Where a foreign disk's source is below the import directory.
+
+    A datastore path (``[datastore] dir/file``) is found at
+    ``IMPORT/datastore/dir/file``, a Windows path at its drive's or share's
+    folder (``C:\\dir\\file`` at ``IMPORT/C/dir/file``,
+    ``\\\\server\\share\\file`` at ``IMPORT/server/share/file``), a
+    relative one at its path below the directory: two disks of the same
+    path on different datastores or drives stay two files. An absolute
+    POSIX path must already be below the directory.
+
+    :raises: PathEscape for a path that would leave the directory, or a
+        datastore, drive or share name that is not a plain file name
+    """
+    source_parts(path, style)
+    if style != 'windows' and path.startswith('/'):
+        if not inside(import_dir, path):
+            raise exception.PathEscape(
+                'disk path %r is outside the import directory %s'
+                % (path, import_dir))
+        return path
+    match = _VMWARE_PATH.match(path) if style == 'vmware' else None
+    if match:
+        head = [(match.group(1), 'datastore')]
+        parts = match.group(2).split('/')
+    elif style == 'windows' or _DRIVE_PATH.match(path):
+        drive, rest = ntpath.splitdrive(path)
+        head = [(name, 'drive' if drive.endswith(':') else 'share')
+                for name in re.split(r'[\\/]', drive.rstrip(':')) if name]
+        parts = re.split(r'[\\/]', rest)
+    else:
+        head = []
+        parts = path.split('/')
+    for name, what in head:
+        check_component(name, what)
+    parts = [p for p in parts if p]
+    if not parts or any(p in ('.', '..') for p in parts):
+        raise exception.PathEscape('disk path %r escapes its directory' % path)
+    resolved = posixpath.join(import_dir, *[n for n, _w in head], *parts)
+    if not inside(import_dir, resolved):
+        raise exception.PathEscape(
+            'disk path %r is outside the import directory %s'
+            % (path, import_dir))
+    return resolved
 
 
 def inside(root, path):

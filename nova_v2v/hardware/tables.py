@@ -117,8 +117,16 @@ class SourceProfile:
     bios_machine: str = 'pc'
     # Whether direct kernel boot (<kernel>, <initrd>) is kept.
     keep_kernel_boot: bool = False
+    # Whether the source hypervisor runs fully virtualized guests only
+    # (a definition without an OS type is an hvm one).
+    hvm_only: bool = False
 
 
+# A SCSI LUN passed through: a foreign guest's is named so first (a VMware
+# CD-ROM pass-through), a QEMU/KVM guest's host block device as one.
+LUN_PASSTHROUGH = Unmappable(
+    './devices/disk[@device="lun"]',
+    'a SCSI LUN passed through exists on the source host only')
 # Devices that no source profile can carry to another host.
 COMMON_UNMAPPABLE = (
     Unmappable('./devices/hostdev',
@@ -134,8 +142,7 @@ COMMON_UNMAPPABLE = (
     Unmappable('./devices/disk[@type="dir"]',
                'a host directory presented as a disk exists on the source '
                'host only'),
-    Unmappable('./devices/disk[@device="lun"]',
-               'a SCSI LUN passed through exists on the source host only'),
+    LUN_PASSTHROUGH,
     Unmappable('./devices/redirdev',
                'USB redirection needs a client on the source host'),
     Unmappable('./devices/smartcard',
@@ -172,7 +179,8 @@ VMWARE = SourceProfile(
     name='vmware',
     domain_types=('vmware', 'vmx'),
     disk_bus={'scsi': TARGET_DISK_BUS, 'sata': TARGET_DISK_BUS,
-              'ide': TARGET_DISK_BUS, 'usb': TARGET_DISK_BUS},
+              'ide': TARGET_DISK_BUS, 'usb': TARGET_DISK_BUS,
+              'nvme': TARGET_DISK_BUS},
     scsi_model={'lsilogic': TARGET_SCSI_MODEL,
                 'buslogic': TARGET_SCSI_MODEL,
                 'lsisas1068': TARGET_SCSI_MODEL,
@@ -193,11 +201,15 @@ VMWARE = SourceProfile(
         Removal('./cputune/shares',
                 'ESXi CPU shares do not carry over; Nova sets the flavor\'s '
                 'quota'),
+        Removal('./memtune/min_guarantee',
+                'an ESXi memory reservation: QEMU has none (libvirt\'s QEMU '
+                'driver refuses it)'),
     ),
     path_style='vmware',
     map_networks=True,
     # VMware's .nvram is not an OVMF variable store.
     nvram_portable=False,
+    hvm_only=True,
 )
 
 HYPERV = SourceProfile(
@@ -219,6 +231,7 @@ HYPERV = SourceProfile(
     path_style='windows',
     map_networks=True,
     nvram_portable=False,
+    hvm_only=True,
 )
 
 XEN = SourceProfile(

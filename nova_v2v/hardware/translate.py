@@ -47,6 +47,7 @@ from nova_v2v.hardware import devices
 from nova_v2v.hardware import disks
 from nova_v2v.hardware import draft as hw_draft
 from nova_v2v.hardware import exception
+from nova_v2v.hardware import hostrefs
 from nova_v2v.hardware import platform as hw_platform
 from nova_v2v.hardware import reading
 from nova_v2v.hardware import report as hw_report
@@ -103,6 +104,12 @@ class Target:
     # Operators' model and bus translations, on top of the tables
     # ([v2v] translate_device_models).
     overrides: ty.Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Where a foreign guest's disks are on this host (copies or mounts of
+    # its datastores, drives or folder): every disk's source is read from
+    # below it, a datastore path [ds] dir/file at ds/dir/file, a Windows
+    # path C:\dir\file at C/dir/file (reading.imported_path). None: the
+    # source paths are taken as they are.
+    import_dir: ty.Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,15 +156,10 @@ def translate(xml, target, name=None, uuid=None, keep_uuid=True,
     os_el, os_type = hw_platform.os_checks(draft)
     hw_platform.strip_source_host_state(draft, keep_uuid or uuid,
                                         keep_ifnames)
-    if name:
-        draft.root.find('./name').text = name
-    if uuid:
-        uuid_el = draft.root.find('./uuid')
-        if uuid_el is None:
-            uuid_el = etree.Element('uuid')
-            draft.root.find('./name').addnext(uuid_el)
-        uuid_el.text = uuid
+    _name_and_uuid(draft, name, uuid)
+    hostrefs.platform(draft)
     uefi, secure = hw_platform.firmware(draft, os_el)
+    hostrefs.removable_media(draft)
     devices.unmappable(draft)
     devices.removals(draft)
     hw_platform.domain_type(draft)
@@ -169,6 +171,8 @@ def translate(xml, target, name=None, uuid=None, keep_uuid=True,
     devices.controllers(draft)
     devices.interfaces(draft)
     devices.video_and_sound(draft)
+    hostrefs.graphics(draft)
+    hostrefs.char_devices(draft)
     devices.console(draft)
     devices.reorder_devices(draft)
     etree.cleanup_namespaces(draft.root)
@@ -179,6 +183,41 @@ def translate(xml, target, name=None, uuid=None, keep_uuid=True,
                                                   no_network=True))
     out = etree.tostring(tidy, pretty_print=True).decode('utf-8')
     return Translation(out, rep)
+
+
+def _name_and_uuid(draft, name, uuid):
+    """The guest's name and UUID as asked; a name where it has none.
+
+    libvirt's ESX driver gives no ``<name>`` for a guest whose VMX has no
+    display name: a foreign guest gets one from its UUID.
+
+    :raises: TranslationError for a foreign guest with neither name nor
+        UUID
+    """
+    name_el = draft.root.find('./name')
+    if name_el is None and (name or draft.profile.foreign):
+        name_el = etree.Element('name')
+        draft.root.insert(0, name_el)
+    if uuid:
+        uuid_el = draft.root.find('./uuid')
+        if uuid_el is None:
+            uuid_el = etree.Element('uuid')
+            if name_el is not None:
+                name_el.addnext(uuid_el)
+            else:
+                draft.root.insert(0, uuid_el)
+        uuid_el.text = uuid
+    if name:
+        name_el.text = name
+    elif draft.profile.foreign and not (name_el.text or '').strip():
+        source_uuid = (draft.src.findtext('./uuid') or '').strip()
+        if not source_uuid:
+            raise TranslationError(
+                'the definition has neither a name nor a UUID: name the '
+                'guest')
+        name_el.text = '%s-%s' % (draft.profile.name, source_uuid)
+        draft.rep.add(hw_report.ADDED, 'name', None, name_el.text,
+                      'the definition names none', hw_report.WARNING)
 
 
 def _field(change, name):

@@ -111,6 +111,66 @@ class TestTranslateCommand(testtools.TestCase):
         self.assertIn('PathEscape', self.err.getvalue())
         self.assertEqual('', self.out.getvalue())
 
+    def _vmware(self, source):
+        path = os.path.join(self.tmp, 'guest.xml')
+        with open(_fixture('12')) as f:
+            xml = f.read()
+        with open(path, 'w') as f:
+            f.write(xml.replace('[datastore1] app02/app02.vmdk', source))
+        return path
+
+    def test_import_dir_confines_foreign_disks(self):
+        imports = self.useFixture(fixtures.TempDir()).path
+        os.makedirs(os.path.join(imports, 'datastore1', 'app02'))
+        rc = self.run_cmd(self._vmware('[datastore1] app02/app02.vmdk'),
+                          '--import-dir', imports, '--json')
+        self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
+        report = json.loads(self.err.getvalue())
+        self.assertEqual(
+            os.path.join(imports, 'datastore1', 'app02', 'app02.vmdk'),
+            report['disks'][0]['source_path'])
+        # A disk anywhere else on the host is refused, and so is one at a
+        # host path without an import directory.
+        for source, args in (('/etc/shadow', ('--import-dir', imports)),
+                             (imports + '-other/disk.vmdk',
+                              ('--import-dir', imports)),
+                             ('/etc/shadow', ())):
+            self.err.seek(0)
+            self.err.truncate(0)
+            rc = self.run_cmd(self._vmware(source), *args)
+            self.assertEqual(v2v.EXIT_REFUSED, rc, source)
+            self.assertIn('PathEscape', self.err.getvalue())
+        # And so is one through a symlink out of it.
+        os.symlink('/etc', os.path.join(imports, 'datastore1', 'etc'))
+        rc = self.run_cmd(self._vmware('[datastore1] etc/shadow'),
+                          '--import-dir', imports)
+        self.assertEqual(v2v.EXIT_REFUSED, rc)
+        self.assertIn('PathEscape', self.err.getvalue())
+
+    def test_import_dir_must_exist(self):
+        # A missing one would skip the check for symlinks out of it.
+        missing = os.path.join(self.tmp, 'missing')
+        rc = self.run_cmd(self._vmware('[datastore1] app02/app02.vmdk'),
+                          '--import-dir', missing)
+        self.assertEqual(v2v.EXIT_USAGE, rc)
+        self.assertIn('import directory %s is not a directory' % missing,
+                      self.err.getvalue())
+        self.assertEqual('', self.out.getvalue())
+        # And a path that is not normal is refused, not normalised.
+        os.mkdir(os.path.join(self.tmp, 'imports'))
+        os.mkdir(os.path.join(self.tmp, 'x'))
+        rc = self.run_cmd(self._vmware('[datastore1] app02/app02.vmdk'),
+                          '--import-dir', os.path.join(self.tmp, 'x', '..',
+                                                       'imports'))
+        self.assertEqual(v2v.EXIT_REFUSED, rc)
+        self.assertIn('import directory must be absolute and normal',
+                      self.err.getvalue())
+
+    def test_import_dir_leaves_kvm_guests_alone(self):
+        imports = self.useFixture(fixtures.TempDir()).path
+        rc = self.run_cmd(_fixture('01'), '--import-dir', imports)
+        self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
+
     def test_network_mapping_option(self):
         rc = self.run_cmd(_fixture('11'), '--network',
                           'VM Network=bridge:br-int')
