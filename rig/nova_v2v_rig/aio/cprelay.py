@@ -112,11 +112,7 @@ def _wait(name, record, check):
 
     (Not one that exited on a port or socket another process holds.)
     """
-    procs.wait_ready(name, record, check, READY_TIMEOUT)
-    if not procs.group_pids(record['pgid']):
-        raise paths.AioError('%s exited; last lines of %s:\n%s'
-                             % (name, record['log'],
-                                procs.tail(record['log'])))
+    procs.wait_ready(name, record, check, READY_TIMEOUT, still_running=True)
 
 
 def _netns_pid(lab, host):

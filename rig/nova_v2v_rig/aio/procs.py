@@ -179,18 +179,30 @@ def tail(path, lines=15):
     return '\n'.join(text.splitlines()[-lines:])
 
 
-def wait_ready(name, record, check, timeout=60):
-    """Wait until ``check()`` is true; fail early if the group died."""
+def _exited(name, record):
+    return paths.AioError('%s exited; last lines of %s:\n%s'
+                          % (name, record['log'], tail(record['log'])))
+
+
+def wait_ready(name, record, check, timeout=60, still_running=False):
+    """Wait until ``check()`` is true; fail early if the group died.
+
+    :param still_running: the group must still run once ``check()`` is
+        true (a relay that exited on a port or socket another process
+        holds leaves the check true)
+    :raises nova_v2v_rig.aio.paths.AioError: the group exited, or
+        ``check()`` stayed false for ``timeout`` seconds
+    """
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         if check():
+            if still_running and not group_pids(record['pgid']):
+                raise _exited(name, record)
             return round(time.monotonic() - start, 2)
         # The group, not ours(): uWSGI rewrites its process titles while
         # it starts, and the needle may be missing for a moment.
         if not group_pids(record['pgid']):
-            raise paths.AioError('%s exited; last lines of %s:\n%s'
-                                 % (name, record['log'],
-                                    tail(record['log'])))
+            raise _exited(name, record)
         time.sleep(0.2)
     raise paths.AioError('%s not ready after %d s; see %s'
                          % (name, timeout, record['log']))

@@ -306,6 +306,17 @@ class TestProcs(testtools.TestCase):
                           {'pgid': 10, 'needle': 'x', 'log': '/nowhere'},
                           lambda: False, 5)
 
+    @mock.patch.object(procs, 'group_pids', return_value=[])
+    def test_wait_ready_still_running(self, group_pids):
+        # Ready by its check (a socket or port another process holds), but
+        # its own group is gone: it exited; unless that is not asked.
+        record = {'pgid': 10, 'needle': 'x', 'log': '/nowhere'}
+        exc = self.assertRaises(paths.AioError, procs.wait_ready, 'relay',
+                                record, lambda: True, 5, still_running=True)
+        self.assertIn('relay exited', str(exc))
+        self.assertIsNotNone(procs.wait_ready('relay', record,
+                                              lambda: True, 5))
+
 
 class TestStack(_LayoutTest):
 

@@ -109,18 +109,20 @@ class TestControlPlaneRelays(testtools.TestCase):
             self.assertFalse(cprelay._listening(self.lab, 'a', 5000))
 
     @mock.patch.object(procs, 'group_pids', return_value=[])
-    @mock.patch.object(procs, 'wait_ready')
     @mock.patch.object(procs, 'spawn')
     @mock.patch.object(procs, 'alive', return_value=False)
     def test_a_relay_that_exited_after_the_check_fails(
-            self, alive, spawn, wait_ready, group_pids):
+            self, alive, spawn, group_pids):
         # Ready by its check (the socket or the port of another process),
         # but its own group is gone: it exited.
         self.layout.makedirs()
         spawn.side_effect = lambda lo, name, argv, needle: {
             'pid': 8, 'pgid': 8, 'log': self.layout.log(name)}
-        exc = self.assertRaises(paths.AioError, cprelay.start, self.layout,
-                                self.lab, paths.new_state())
+        with mock.patch.object(cprelay, '_listening', return_value=True), \
+                mock.patch('os.path.exists', return_value=True):
+            exc = self.assertRaises(paths.AioError, cprelay.start,
+                                    self.layout, self.lab,
+                                    paths.new_state())
         self.assertIn('cp-relay-rabbitmq exited', str(exc))
         self.assertEqual(1, spawn.call_count)
 
