@@ -20,10 +20,14 @@ hardware changes, and why the others cannot (see
 :mod:`nova_v2v.cmd.check`; exit 0 some host fits, 1 none, 3 the cloud could
 not be asked).
 
-``nova-v2v translate SOURCE.xml`` prints the domain XML a guest gets on a
+``nova-v2v translate SOURCE`` prints the domain XML a guest gets on a
 KVM destination on stdout and the translation report on stderr; it exits
-non-zero with the reason when it refuses.  It reads the same ``[v2v]``
-options as the compute service (``--config-file /etc/nova/nova.conf``).
+non-zero with the reason when it refuses.  SOURCE is a libvirt domain XML,
+or a VMware export (a ``.vmx``, an ``.ovf`` or a folder holding one, an
+``.ova``: :mod:`nova_v2v.exports`) whose disks are read below its own
+directory unless ``--import-dir`` names another.  It reads the same
+``[v2v]`` options as the compute service (``--config-file
+/etc/nova/nova.conf``).
 
 Exit codes: 0 translated, 1 refused (hostile input, an unsupported guest,
 unmappable devices under the ``refuse`` policy), 2 bad usage (an import
@@ -42,6 +46,8 @@ from oslo_config import cfg
 
 from nova_v2v.cmd import check
 from nova_v2v.conf import v2v as v2v_conf
+from nova_v2v.exports import base as export_base
+from nova_v2v.exports import reader as export_reader
 from nova_v2v.hardware import tables
 from nova_v2v.hardware import translate as hw_translate
 from nova_v2v import paths
@@ -76,7 +82,8 @@ def _parser(argv=None):
                     'VMware, Hyper-V or Xen HVM) for a KVM or QEMU/TCG '
                     'destination: the XML on stdout, the report on stderr.')
     tr.add_argument('source', help='the source domain XML file ("-" for '
-                                   'stdin)')
+                                   'stdin), or a VMware export: .vmx, '
+                                   '.ovf (or its folder), .ova')
     tr.add_argument('--target', choices=('kvm', 'qemu'), default='kvm',
                     help='the destination\'s virt_type (default: kvm)')
     tr.add_argument('--instances-path', default='/var/lib/nova/instances',
@@ -152,24 +159,37 @@ def translate(args, conf, out=None, err=None):
         options['disk_format'] = args.disk_format
     if args.unmappable:
         options['unmappable'] = args.unmappable
+    export = None
+    try:
+        if args.source != '-' and export_reader.kind_of(args.source):
+            export = export_reader.read(args.source)
+            data = export.domain_xml
+        else:
+            data = _read(args.source)
+    except OSError as exc:
+        err.write('nova-v2v: cannot read %s: %s\n' % (args.source, exc))
+        return EXIT_UNREADABLE
+    except export_base.ExportError as exc:
+        err.write('nova-v2v: refused (%s): %s\n'
+                  % (type(exc).__name__, exc))
+        return EXIT_REFUSED
+    import_dir = args.import_dir or (export and export.root_dir) or None
     target = hw_translate.Target(
         accelerator=args.target,
         instances_path=os.path.normpath(args.instances_path),
         guest_dir=args.guest_dir, machine=args.machine,
         machine_types=tuple(m for m in args.machine_types.split(',') if m),
         cpu_model=args.cpu_model, networks=dict(args.network),
-        firmware=args.firmware, import_dir=args.import_dir or None,
-        **options)
-    if target.import_dir and not os.path.isdir(target.import_dir):
+        firmware=args.firmware, import_dir=import_dir, **options)
+    # An OVA's disks are not extracted to translate it: its directory need
+    # not exist yet.
+    unpacked = not (export and export.kind == 'ova' and not args.import_dir)
+    if (target.import_dir and unpacked and
+            not os.path.isdir(target.import_dir)):
         # Nothing below it to check for symlinks out of it.
         err.write('nova-v2v: the import directory %s is not a directory '
                   'of this host\n' % target.import_dir)
         return EXIT_USAGE
-    try:
-        data = _read(args.source)
-    except OSError as exc:
-        err.write('nova-v2v: cannot read %s: %s\n' % (args.source, exc))
-        return EXIT_UNREADABLE
     try:
         result = hw_translate.translate(data, target)
         if os.path.isdir(target.instances_path):
@@ -184,7 +204,7 @@ def translate(args, conf, out=None, err=None):
                 if d.path and d.source_path:
                     paths.confine(target.import_dir, d.source_path)
     except hw_translate.UnmappableDevices as exc:
-        _report(exc.report, args, err)
+        _report(exc.report, args, err, export)
         err.write('nova-v2v: refused: %s\n' % exc)
         return EXIT_REFUSED
     except (hw_translate.TranslationError, paths.PathEscape) as exc:
@@ -194,12 +214,12 @@ def translate(args, conf, out=None, err=None):
     if args.validate:
         problem = validate(result.xml)
         if problem:
-            _report(result.report, args, err)
+            _report(result.report, args, err, export)
             err.write('nova-v2v: the translated XML fails libvirt\'s '
                       'schema: %s\n' % problem)
             return EXIT_INVALID
     out.write(result.xml)
-    _report(result.report, args, err)
+    _report(result.report, args, err, export)
     return EXIT_OK
 
 
@@ -235,11 +255,20 @@ def print_tables(args, conf_overrides=None, out=None):
     return EXIT_OK
 
 
-def _report(rep, args, err):
+def _report(rep, args, err, export=None):
+    """The translation's report, and what the export's reader noted."""
     if args.json:
-        err.write(json.dumps(rep.to_dict(), indent=2, sort_keys=True))
+        doc = rep.to_dict()
+        if export is not None:
+            doc['export'] = {'kind': export.kind, 'source': export.source,
+                             'root_dir': export.root_dir,
+                             'notes': list(export.notes)}
+        err.write(json.dumps(doc, indent=2, sort_keys=True))
         err.write('\n')
     else:
+        if export is not None:
+            for note in export.notes:
+                err.write('export (%s): %s\n' % (export.kind, note))
         err.write(rep.to_text() + '\n')
 
 

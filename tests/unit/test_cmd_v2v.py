@@ -25,6 +25,7 @@ from lxml import etree
 import testtools
 
 from nova_v2v.cmd import v2v
+from nova_v2v.exports import base as export_base
 from tests.unit.hardware import schema
 
 SOURCES = schema.FIXTURES
@@ -224,3 +225,72 @@ class TestTranslateCommand(testtools.TestCase):
             self.assertIn('nova-v2v = nova_v2v.cmd.v2v:main', f.read())
         self.assertTrue(callable(v2v.main))
         self.assertIs(sys.modules['nova_v2v.cmd.v2v'], v2v)
+
+
+class TestTranslateExports(testtools.TestCase):
+    """``nova-v2v translate`` of a VMware export (the readers patched)."""
+
+    def setUp(self):
+        super().setUp()
+        self.out = io.StringIO()
+        self.err = io.StringIO()
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.out))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.err))
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.read = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.exports.reader.read')).mock
+
+    def _export(self, kind, root, source):
+        with open(_fixture('12')) as f:
+            xml = f.read().replace('[datastore1] app02/app02.vmdk', source)
+        return export_base.Export(
+            kind=kind, source=os.path.join(self.tmp, 'guest.' + kind),
+            root_dir=root, domain_xml=xml,
+            disks=(export_base.ExportDisk('sda', source),),
+            notes=('annotation kept as the description',))
+
+    def test_a_vmx_is_read_and_its_disks_below_its_directory(self):
+        disk = os.path.join(self.tmp, 'app02.vmdk')
+        self.read.return_value = self._export('vmx', self.tmp, disk)
+        path = os.path.join(self.tmp, 'guest.vmx')
+        rc = v2v.main(['translate', path, '--json'])
+        self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
+        self.read.assert_called_once_with(path)
+        report = json.loads(self.err.getvalue())
+        self.assertEqual(disk, report['disks'][0]['source_path'])
+        self.assertEqual({'kind': 'vmx', 'source': path,
+                          'root_dir': self.tmp,
+                          'notes': ['annotation kept as the description']},
+                         report['export'])
+        self.assertIsNone(schema.schema_errors(self.out.getvalue()))
+
+    def test_a_disk_out_of_the_export_is_refused(self):
+        self.read.return_value = self._export('vmx', self.tmp,
+                                              '/etc/shadow')
+        rc = v2v.main(['translate', os.path.join(self.tmp, 'g.vmx')])
+        self.assertEqual(v2v.EXIT_REFUSED, rc)
+        self.assertIn('PathEscape', self.err.getvalue())
+        self.assertEqual('', self.out.getvalue())
+
+    def test_an_ova_is_translated_before_it_is_extracted(self):
+        work = os.path.join(self.tmp, 'guest.ova.d')
+        self.read.return_value = self._export(
+            'ova', work, os.path.join(work, 'disk1.vmdk'))
+        rc = v2v.main(['translate', os.path.join(self.tmp, 'guest.ova')])
+        self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
+        self.assertIn('export (ova): annotation kept as the description',
+                      self.err.getvalue())
+        self.assertFalse(os.path.exists(work))
+
+    def test_a_bad_export_is_refused_with_its_reason(self):
+        self.read.side_effect = export_base.ChecksumMismatch(
+            'guest.ovf: SHA256 does not match the manifest')
+        rc = v2v.main(['translate', os.path.join(self.tmp, 'guest.ova')])
+        self.assertEqual(v2v.EXIT_REFUSED, rc)
+        self.assertIn('refused (ChecksumMismatch): guest.ovf: SHA256',
+                      self.err.getvalue())
+
+    def test_an_xml_file_is_no_export(self):
+        rc = v2v.main(['translate', _fixture('12')])
+        self.assertEqual(v2v.EXIT_OK, rc, self.err.getvalue())
+        self.read.assert_not_called()
