@@ -38,7 +38,8 @@ def _fixture(prefix):
     raise AssertionError('no fixture %s' % prefix)
 
 
-class TestTranslateCommand(testtools.TestCase):
+class _CommandTest(testtools.TestCase):
+    """stdout and stderr captured, a temporary directory."""
 
     def setUp(self):
         super().setUp()
@@ -47,6 +48,9 @@ class TestTranslateCommand(testtools.TestCase):
         self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.out))
         self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.err))
         self.tmp = self.useFixture(fixtures.TempDir()).path
+
+
+class TestTranslateCommand(_CommandTest):
 
     def run_cmd(self, *argv):
         return v2v.main(['translate'] + list(argv))
@@ -227,16 +231,11 @@ class TestTranslateCommand(testtools.TestCase):
         self.assertIs(sys.modules['nova_v2v.cmd.v2v'], v2v)
 
 
-class TestTranslateExports(testtools.TestCase):
+class TestTranslateExports(_CommandTest):
     """``nova-v2v translate`` of a VMware export (the readers patched)."""
 
     def setUp(self):
         super().setUp()
-        self.out = io.StringIO()
-        self.err = io.StringIO()
-        self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.out))
-        self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.err))
-        self.tmp = self.useFixture(fixtures.TempDir()).path
         self.read = self.useFixture(fixtures.MockPatch(
             'nova_v2v.exports.reader.read')).mock
 
