@@ -69,9 +69,12 @@ _LINE = r'^(?:\[ *\d+\.\d+\] )?'
 #   in interrupt context;
 # * ``non-canonical-gpf``: the kernel followed a pointer that holds no
 #   address at all (a lost write left other data where a pointer now is):
-#   a general protection fault on a non-canonical address, fatal. Seen
-#   after stock Nova's shared-storage live migration of the gate's
-#   baseline (2026-12-07), where nothing of nova-v2v ran.
+#   a general protection fault on a non-canonical address, its first oops,
+#   fatal or not. Seen after stock Nova's shared-storage live migration of
+#   the gate's baseline (2026-12-07, in interrupt: the kernel panicked),
+#   where nothing of nova-v2v ran, and after a block live migration under
+#   load (2026-12-07, a slab freelist pointer in a block kworker: the
+#   worker died, the kernel lived on without its disk).
 #
 # Any other crash (another oops, a panic of its own such as "VFS: Unable
 # to mount root fs", an NMI) and a silent guest do not bear it: they fail
@@ -94,7 +97,6 @@ TCG_FAULT_SIGNATURES = collections.OrderedDict([
     ('non-canonical-gpf', (
         _LINE + r'general protection fault, probably for non-canonical '
         r'address 0x[0-9a-f]+: [0-9a-f]{4} \[#1\]',
-        _LINE + r'Kernel panic - not syncing: Fatal exception',
     )),
 ])
 

@@ -162,6 +162,17 @@ RIP: 0010:__rb_erase_color+0x6b/0x260
 Kernel panic - not syncing: Fatal exception in interrupt
 ---[ end Kernel panic - not syncing: Fatal exception in interrupt ]---
 '''
+# The same in a block kworker: the worker dies, no panic (after a block
+# live migration under load, 2026-12-07).
+NON_CANONICAL_OOPS = WRITES + '''\
+general protection fault, probably for non-canonical address \
+0x3cfd91505deafbd9: 0000 [#1] PREEMPT SMP NOPTI
+CPU: 0 PID: 35 Comm: kworker/0:1H Not tainted 6.1.0-57-cloud-amd64 #1
+Workqueue: kblockd blk_mq_run_work_fn
+RIP: 0010:__kmem_cache_alloc_node+0x12e/0x2a0
+---[ end trace 0000000000000000 ]---
+note: kworker/0:1H[35] exited with irqs disabled
+'''
 # A GPF on a canonical address is another crash.
 CANONICAL_GPF = WRITES + '''\
 general protection fault: 0000 [#1] PREEMPT SMP NOPTI
@@ -240,7 +251,8 @@ class TcgFaultSignatureTest(testtools.TestCase):
         for text, name in ((IDLE_NULL_CALL, 'idle-task-null-call'),
                            (HRTIMER_TREE, 'hrtimer-rbtree'),
                            (HRTIMER_TIMESTAMPED, 'hrtimer-rbtree'),
-                           (NON_CANONICAL_GPF, 'non-canonical-gpf')):
+                           (NON_CANONICAL_GPF, 'non-canonical-gpf'),
+                           (NON_CANONICAL_OOPS, 'non-canonical-gpf')):
             self.assertEqual(name, console.tcg_fault_signature(text))
         self.assertEqual(
             console.Crash('BUG: kernel NULL pointer dereference, address: '
