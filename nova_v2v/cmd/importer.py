@@ -287,9 +287,12 @@ def _disk_info(export, disk):
     return found
 
 
-def prepare(args, conf, cloud, err):
-    """Read, translate, ask the cloud, plan: ``(export, plan)``."""
-    maps = import_plan.parse_network_maps(args.network)
+def prepare(args, conf, cloud, maps):
+    """Read, translate, ask the cloud, plan.
+
+    :param maps: ``{source network: network}`` of ``--network``
+    :returns: ``(export, translation, options, plan)``
+    """
     export = reader.read(args.export)
     translation = hw_translate.translate(export.domain_xml,
                                          _target(args, conf, export, maps))
@@ -487,16 +490,17 @@ def run(args, conf, cloud_factory=None, out=None, err=None):
     timings = {}
     start = time.monotonic()
     try:
-        cloud = (cloud_factory or _cloud)(args)
-        export, translation, options, planned = prepare(args, conf, cloud,
-                                                        err)
+        maps = import_plan.parse_network_maps(args.network)
     except ValueError as exc:
         return _refused(args, out, err, exc, EXIT_USAGE)
+    try:
+        cloud = (cloud_factory or _cloud)(args)
+        export, translation, options, planned = prepare(args, conf, cloud,
+                                                        maps)
     except (base.ExportError, hw_translate.TranslationError,
-            paths.PathEscape, import_plan.PlanError,
-            convert.ConvertError) as exc:
-        return _refused(args, out, err, exc, EXIT_REFUSED)
-    except OSError as exc:
+            paths.PathEscape, import_plan.PlanError, convert.ConvertError,
+            OSError, ValueError) as exc:
+        # ValueError: a definition that is no domain (inspect's errors).
         return _refused(args, out, err, exc, EXIT_REFUSED)
     except (check.CannotAsk, ks_exceptions.ClientException,
             nova_exceptions.ClientException) as exc:
