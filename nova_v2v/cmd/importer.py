@@ -368,9 +368,9 @@ def execute(args, cloud, export, translation, options, planned, progress,
             networks=cloud.networks(),
             capacities={disk.target: found['virtual_size']})
     dest = os.path.join(work_dir, 'boot-disk.%s' % planned.image.disk_format)
+    if os.path.lexists(dest):
+        raise ImportFailed('%s exists already: not overwritten' % dest)
     if not made_dir:
-        if os.path.exists(dest):
-            raise ImportFailed('%s exists already: not overwritten' % dest)
         ledger.add('file', dest)
     start = time.monotonic()
     progress.line('converting %s (%s) to %s' % (
@@ -417,8 +417,10 @@ def execute(args, cloud, export, translation, options, planned, progress,
                        ('ACTIVE',), ('ERROR',), ServerFailed)
         progress.line('server %s is %s' % (server_id, status))
     timings['server'] = time.monotonic() - start
-    # Done with the converted file: it is in Glance.
-    _remove(dest if not made_dir else work_dir)
+    # Done with the extracted and converted files: the disk is in Glance.
+    for kind, path in reversed(ledger.items):
+        if kind in ('file', 'dir'):
+            _remove(path)
     return {'server_id': server_id, 'server_status': status,
             'image_id': image_id, 'port_ids': port_ids,
             'flavor': planned.flavor.name, 'name': planned.name,

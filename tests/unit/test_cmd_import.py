@@ -484,6 +484,14 @@ class OvaTest(ImportTestBase):
         self.ova.extract.assert_called_once_with(
             self.export, work_dir=self.work, progress=mock.ANY)
         self.info.assert_called_once_with(self.export.disks[0].path, 'vmdk')
+        # Extracted for this run, removed once in Glance.
+        self.assertFalse(os.path.exists(self.export.disks[0].path))
+
+    def test_disk_there_before_is_kept(self):
+        self._extract(self.export)
+        self.assertEqual(4, self.run_import(FakeCloud(fail={
+            'create_image': Boom()})))
+        self.assertTrue(os.path.exists(self.export.disks[0].path))
 
     def test_dry_run_does_not_extract(self):
         self.assertEqual(0, self.run_import(FakeCloud(), '--dry-run'))
@@ -502,3 +510,83 @@ class OvaTest(ImportTestBase):
         self.assertEqual(4, self.run_import(cloud))
         self.assertIn('ChecksumMismatch', self.err.getvalue())
         self.assertFalse(set(WRITES) & set(cloud.names()))
+
+
+class CloudTest(testtools.TestCase):
+    """The REST calls of :class:`importer.Cloud` (session mocked)."""
+
+    def setUp(self):
+        super().setUp()
+        self.nova = self.useFixture(fixtures.MockPatch(
+            'novaclient.client.Client')).mock.return_value
+        self.sess = mock.Mock()
+        self.cloud = importer.Cloud(self.sess, 'RegionOne', 'internal')
+
+    def _ep(self, service):
+        return {'endpoint_filter': {'region_name': 'RegionOne',
+                                    'interface': 'internal',
+                                    'service_type': service}}
+
+    def test_image(self):
+        self.sess.post.return_value.json.return_value = {'id': 'img'}
+        image = plan.ImagePlan('web01-disk', 'qcow2', 'bare',
+                               {'hw_disk_bus': 'virtio'}, min_disk=20)
+        self.assertEqual('img', self.cloud.create_image(image))
+        self.sess.post.assert_called_once_with(
+            '/v2/images', json={'name': 'web01-disk', 'disk_format': 'qcow2',
+                                'container_format': 'bare', 'min_disk': 20,
+                                'hw_disk_bus': 'virtio'},
+            **self._ep('image'))
+        chunks = iter([b'a'])
+        self.cloud.upload_image('img', chunks)
+        self.sess.put.assert_called_once_with(
+            '/v2/images/img/file', data=chunks,
+            headers={'Content-Type': 'application/octet-stream'},
+            **self._ep('image'))
+        self.cloud.delete_image('img')
+        self.sess.delete.assert_called_once_with('/v2/images/img',
+                                                 **self._ep('image'))
+
+    def test_ports_and_networks(self):
+        self.sess.post.return_value.json.return_value = {'port': {
+            'id': 'p1'}}
+        self.assertEqual('p1', self.cloud.create_port(
+            'net-1', '00:50:56:00:00:01', 'web01-nic0', 'from x'))
+        self.sess.post.assert_called_once_with(
+            '/v2.0/ports', json={'port': {
+                'network_id': 'net-1', 'mac_address': '00:50:56:00:00:01',
+                'name': 'web01-nic0', 'description': 'from x'}},
+            **self._ep('network'))
+        self.cloud.create_port('net-1', None, 'n', 'd')
+        self.assertNotIn('mac_address',
+                         self.sess.post.call_args[1]['json']['port'])
+        self.sess.get.return_value.json.return_value = {'networks': [
+            {'id': 'n1', 'name': 'private'}]}
+        self.assertEqual([plan.Network('n1', 'private')],
+                         self.cloud.networks())
+        self.sess.get.assert_called_once_with('/v2.0/networks',
+                                              **self._ep('network'))
+
+    def test_flavors(self):
+        flavor = mock.Mock(id='f1', vcpus=2, ram=4096, disk=40,
+                           **{'os-flavor-access:is_public': False})
+        flavor.name = 'm1.medium'
+        self.nova.flavors.list.return_value = [flavor]
+        self.assertEqual([plan.Flavor('f1', 'm1.medium', 2, 4096, 40,
+                                      is_public=False)],
+                         self.cloud.flavors())
+        self.nova.flavors.list.assert_called_once_with(is_public=None)
+
+    def test_server(self):
+        self.nova.servers.create.return_value.id = 's1'
+        self.assertEqual('s1', self.cloud.create_server(
+            'web01', 'img', 'f1', ['p1', 'p2']))
+        self.nova.servers.create.assert_called_once_with(
+            'web01', 'img', 'f1',
+            nics=[{'port-id': 'p1'}, {'port-id': 'p2'}])
+        self.nova.servers.get.return_value = mock.Mock(
+            status='ERROR', fault={'message': 'No valid host'})
+        self.assertEqual(('ERROR', 'No valid host'),
+                         self.cloud.server_status('s1'))
+        self.nova.servers.get.side_effect = nova_exceptions.NotFound(404)
+        self.assertEqual((None, None), self.cloud.server_status('s1'))
