@@ -36,6 +36,7 @@ interrupted (cleaned up too).
 """
 
 import argparse
+import importlib
 import json
 import os
 import shutil
@@ -120,7 +121,9 @@ def add_arguments(parser, argv):
     parser.add_argument('--dry-run', action='store_true',
                         help='print the plan and stop: nothing is written '
                              'or created; the cloud\'s flavors and '
-                             'networks are read to plan')
+                             'networks are read to plan, and qemu-img info '
+                             'reads the boot disk of a VMX or OVF export '
+                             'whose capacity the export does not give')
     parser.add_argument('--json', action='store_true',
                         help='the plan or the result as JSON on stdout')
     parser.add_argument('--wait', action=argparse.BooleanOptionalAction,
@@ -315,7 +318,8 @@ def prepare(args, conf, cloud, maps):
 
 def _extract(export, work_dir, ledger, progress):
     """An OVA's disks, written where their ExportDisk.path says."""
-    from nova_v2v.exports import ova  # TODO(coordinator): module import
+    # Looked up when needed (sys.modules first): the OVA reader's module.
+    ova = importlib.import_module('nova_v2v.exports.ova')
     before = {d.path for d in export.disks if os.path.exists(d.path)}
     for d in export.disks:
         if d.path not in before:

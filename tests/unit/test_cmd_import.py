@@ -336,6 +336,31 @@ class RefusalTest(ImportTestBase):
         self.assertIn('FlavorTooSmall', self.err.getvalue())
         self.assertFalse(set(WRITES) & set(cloud.names()))
 
+    def test_ctrl_c_while_planning(self):
+        self.read.side_effect = KeyboardInterrupt()
+        cloud = FakeCloud()
+        self.assertEqual(130, self.run_import(cloud))
+        self.assertEqual([], cloud.calls)
+
+
+class ProgressTest(testtools.TestCase):
+
+    def test_lines_throttled_but_the_last(self):
+        err = io.StringIO()
+        clock = iter([0, 1, 6, 7])
+        self.useFixture(fixtures.MockPatch(
+            'time.monotonic', side_effect=lambda: next(clock)))
+        progress = importer.Progress(err, every=5.0)
+        progress.bytes('converting', GIB, 4 * GIB)
+        progress.bytes('converting', 2 * GIB, 4 * GIB)
+        progress.bytes('converting', 3 * GIB, 4 * GIB)
+        progress.bytes('converting', 4 * GIB, 4 * GIB)
+        self.assertEqual(
+            'nova-v2v import: converting: 1.0 of 4.0 GiB (25%)\n'
+            'nova-v2v import: converting: 3.0 of 4.0 GiB (75%)\n'
+            'nova-v2v import: converting: 4.0 of 4.0 GiB (100%)\n',
+            err.getvalue())
+
 
 class CleanupTest(ImportTestBase):
     """Each failure deletes what the run created, newest first, only."""
