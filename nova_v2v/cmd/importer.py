@@ -262,9 +262,6 @@ class Ledger(object):
     def add(self, kind, ident):
         self.items.append((kind, ident))
 
-    def ids(self, kind):
-        return [i for k, i in self.items if k == kind]
-
 
 def _target(args, conf, export, maps):
     options = v2v_conf.translation_options(conf)
@@ -477,11 +474,13 @@ def _wait_gone(cloud, server_id):
 
 
 def _refused(args, out, err, exc, code):
+    """Before anything was created: the reason, and the exit status."""
+    text = str(exc) or 'interrupted before anything was created'
     if args.json:
-        out.write(json.dumps({'ok': False, 'error': str(exc),
+        out.write(json.dumps({'ok': False, 'error': text,
                               'error_type': type(exc).__name__,
                               'cleaned': [], 'left': []}, indent=2) + '\n')
-    err.write('nova-v2v import: %s: %s\n' % (type(exc).__name__, exc))
+    err.write('nova-v2v import: %s: %s\n' % (type(exc).__name__, text))
     return code
 
 

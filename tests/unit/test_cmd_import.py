@@ -341,6 +341,9 @@ class RefusalTest(ImportTestBase):
         cloud = FakeCloud()
         self.assertEqual(130, self.run_import(cloud))
         self.assertEqual([], cloud.calls)
+        self.assertEqual('nova-v2v import: KeyboardInterrupt: interrupted '
+                         'before anything was created\n',
+                         self.err.getvalue())
 
 
 class ProgressTest(testtools.TestCase):
