@@ -48,6 +48,11 @@ def add_arguments(parser, argv):
     parser.add_argument('--host', help='only this compute host')
     parser.add_argument('--json', action='store_true',
                         help='the report as JSON')
+    add_auth_arguments(parser, argv)
+
+
+def add_auth_arguments(parser, argv):
+    """keystoneauth1's options, ``--os-cloud``, region and interface."""
     parser.add_argument('--os-cloud', default=os.environ.get('OS_CLOUD'),
                         help='a cloud of clouds.yaml (default: $OS_CLOUD)')
     parser.add_argument('--os-region-name',

@@ -20,6 +20,9 @@ hardware changes, and why the others cannot (see
 :mod:`nova_v2v.cmd.check`; exit 0 some host fits, 1 none, 3 the cloud could
 not be asked).
 
+``nova-v2v import EXPORT`` makes a Nova server of a VMware export (OVA,
+OVF, VMX): see :mod:`nova_v2v.cmd.importer`.
+
 ``nova-v2v translate SOURCE`` prints the domain XML a guest gets on a
 KVM destination on stdout and the translation report on stderr; it exits
 non-zero with the reason when it refuses.  SOURCE is a libvirt domain XML,
@@ -45,6 +48,7 @@ from oslo_concurrency import processutils
 from oslo_config import cfg
 
 from nova_v2v.cmd import check
+from nova_v2v.cmd import importer
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v.exports import base as export_base
 from nova_v2v.exports import reader as export_reader
@@ -127,6 +131,15 @@ def _parser(argv=None):
         'check', help='which hosts can take a server, in which mode, and '
         'why the others cannot (asks the cloud\'s APIs)')
     check.add_arguments(ck, sys.argv[1:] if argv is None else argv)
+    im = sub.add_parser(
+        'import', help='a VMware export (OVA, OVF, VMX) as a new server: '
+        'its boot disk converted into a Glance image, its NICs as ports '
+        'keeping their MACs (asks and changes the cloud)',
+        description='Import a VMware export as a Nova server. On any '
+                    'failure or Ctrl-C what this run created is deleted. '
+                    'Exit: 0 done, 1 refused, 2 usage, 3 the cloud could '
+                    'not be asked, 4 failed (cleaned up), 130 interrupted.')
+    importer.add_arguments(im, sys.argv[1:] if argv is None else argv)
     return parser
 
 
@@ -289,6 +302,8 @@ def main(argv=None):
         return print_tables(args, conf.v2v.translate_device_models)
     if args.command == 'check':
         return check.run(args, v2v_conf.planner_options(conf))
+    if args.command == 'import':
+        return importer.run(args, conf)
     parser.error('unknown command %s' % args.command)
 
 

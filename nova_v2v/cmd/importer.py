@@ -1,0 +1,560 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``nova-v2v import EXPORT``: a VMware export becomes a Nova server.
+
+Thin glue around :mod:`nova_v2v.exports.plan`: read the export
+(:func:`nova_v2v.exports.reader.read`), translate it for KVM, read the
+cloud's flavors and networks, plan; then (unless ``--dry-run``) extract an
+OVA's disks, convert the boot disk with ``qemu-img``
+(:mod:`nova_v2v.exports.convert`), create the Glance image with the
+properties of the translated hardware and upload the disk, create one
+Neutron port per NIC keeping its MAC, and create the server through the
+compute API.  Authenticates as ``nova-v2v check`` does (keystoneauth1:
+``clouds.yaml`` or ``OS_*``); Glance and Neutron through the session's raw
+REST calls.
+
+Whatever fails, or Ctrl-C, everything this run created is deleted in
+reverse order (server, ports, image, converted and extracted files), and
+nothing it did not create.
+
+Exit status: 0 imported (or planned, ``--dry-run``), 1 refused (the
+export, its translation or the plan), 2 bad usage, 3 the cloud could not
+be asked, 4 a step failed (what was created is cleaned up), 130
+interrupted (cleaned up too).
+"""
+
+import argparse
+import importlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from keystoneauth1 import exceptions as ks_exceptions
+from novaclient import client as nova_client
+from novaclient import exceptions as nova_exceptions
+from oslo_log import log as logging
+
+from nova_v2v.cmd import check
+from nova_v2v.conf import v2v as v2v_conf
+from nova_v2v.exports import base
+from nova_v2v.exports import convert
+from nova_v2v.exports import plan as import_plan
+from nova_v2v.exports import reader
+from nova_v2v.hardware import translate as hw_translate
+from nova_v2v import paths
+
+LOG = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_CANNOT_ASK = 3
+EXIT_FAILED = 4
+EXIT_INTERRUPTED = 130
+
+COMPUTE_API_VERSION = '2.80'
+CHUNK = 1024 * 1024
+POLL_SECONDS = 2.0
+SERVER_GONE_SECONDS = 120
+
+
+class ImportFailed(Exception):
+    """A step of the import failed."""
+
+
+class StepTimeout(ImportFailed):
+    """A resource did not become ready in time."""
+
+
+class ServerFailed(ImportFailed):
+    """The server went to ERROR."""
+
+
+class ImageFailed(ImportFailed):
+    """The image could not be created, uploaded, or did not go active."""
+
+
+def _sleep(seconds):
+    time.sleep(seconds)
+
+
+def add_arguments(parser, argv):
+    parser.add_argument('export', help='the VMware export: an .ova, an '
+                                       '.ovf (or a folder with one) or a '
+                                       '.vmx with its disks')
+    parser.add_argument('--name', help='the server\'s name (default: the '
+                                       'guest\'s)')
+    parser.add_argument('--flavor', help='flavor name or ID (default: the '
+                                         'smallest public flavor that '
+                                         'fits: disk, RAM, vCPUs)')
+    parser.add_argument('--network', action='append', default=[],
+                        metavar='"SOURCE NETWORK=NET"',
+                        help='the Neutron network (name or ID) of the NICs '
+                             'on a source network (repeatable; "*=NET" for '
+                             'every other); every NIC\'s must map')
+    parser.add_argument('--disk-format', choices=import_plan.DISK_FORMATS,
+                        help='the image\'s format (default: [v2v] '
+                             'translate_disk_format)')
+    parser.add_argument('--target', choices=('kvm', 'qemu'), default='kvm',
+                        help='the computes\' virt_type (default: kvm)')
+    parser.add_argument('--work-dir',
+                        help='where to extract and convert the disk '
+                             '(default: a new temporary directory)')
+    parser.add_argument('--boot-disk-only', action='store_true',
+                        help='import the boot disk alone, leaving the '
+                             'others out (they would need Cinder volumes)')
+    parser.add_argument('--dry-run', action='store_true',
+                        help='print the plan and stop: nothing is written '
+                             'or created; the cloud\'s flavors and '
+                             'networks are read to plan, and qemu-img info '
+                             'reads the boot disk of a VMX or OVF export '
+                             'whose capacity the export does not give')
+    parser.add_argument('--json', action='store_true',
+                        help='the plan or the result as JSON on stdout')
+    parser.add_argument('--wait', action=argparse.BooleanOptionalAction,
+                        default=True,
+                        help='wait for the server to be ACTIVE (default)')
+    parser.add_argument('--wait-timeout', type=int, default=1800,
+                        help='seconds to wait for the image and the server '
+                             '(default: 1800)')
+    check.add_auth_arguments(parser, argv)
+
+
+class Cloud(object):
+    """The calls ``import`` makes, through one keystoneauth1 session."""
+
+    def __init__(self, sess, region=None, interface='public'):
+        self.sess = sess
+        self.filter = {'region_name': region, 'interface': interface}
+        self.nova = nova_client.Client(COMPUTE_API_VERSION, session=sess,
+                                       region_name=region,
+                                       endpoint_type=interface)
+
+    def _ep(self, service_type):
+        return dict(self.filter, service_type=service_type)
+
+    def flavors(self):
+        return [import_plan.Flavor(
+            id=str(f.id), name=f.name, vcpus=int(f.vcpus), ram=int(f.ram),
+            disk=int(f.disk or 0),
+            is_public=bool(getattr(f, 'os-flavor-access:is_public', True)))
+            for f in self.nova.flavors.list(is_public=None)]
+
+    def networks(self):
+        body = self.sess.get('/v2.0/networks',
+                             endpoint_filter=self._ep('network')).json()
+        return [import_plan.Network(id=n['id'], name=n.get('name') or '')
+                for n in body.get('networks', [])]
+
+    def create_image(self, image):
+        body = dict(image.properties, name=image.name,
+                    disk_format=image.disk_format,
+                    container_format=image.container_format,
+                    min_disk=image.min_disk)
+        return self.sess.post('/v2/images', json=body,
+                              endpoint_filter=self._ep('image')).json()['id']
+
+    def upload_image(self, image_id, chunks):
+        self.sess.put('/v2/images/%s/file' % image_id, data=chunks,
+                      headers={'Content-Type': 'application/octet-stream'},
+                      endpoint_filter=self._ep('image'))
+
+    def image_status(self, image_id):
+        return self.sess.get('/v2/images/%s' % image_id,
+                             endpoint_filter=self._ep('image')
+                             ).json().get('status')
+
+    def delete_image(self, image_id):
+        self.sess.delete('/v2/images/%s' % image_id,
+                         endpoint_filter=self._ep('image'))
+
+    def create_port(self, network_id, mac, name, description):
+        port = {'network_id': network_id, 'name': name,
+                'description': description}
+        if mac:
+            port['mac_address'] = mac
+        return self.sess.post('/v2.0/ports', json={'port': port},
+                              endpoint_filter=self._ep('network')
+                              ).json()['port']['id']
+
+    def delete_port(self, port_id):
+        self.sess.delete('/v2.0/ports/%s' % port_id,
+                         endpoint_filter=self._ep('network'))
+
+    def create_server(self, name, image_id, flavor_id, port_ids):
+        server = self.nova.servers.create(
+            name, image_id, flavor_id,
+            nics=[{'port-id': p} for p in port_ids])
+        return server.id
+
+    def server_status(self, server_id):
+        """``(status, fault message)``; ``(None, None)`` once gone."""
+        try:
+            server = self.nova.servers.get(server_id)
+        except nova_exceptions.NotFound:
+            return None, None
+        fault = getattr(server, 'fault', None) or {}
+        return server.status, fault.get('message')
+
+    def delete_server(self, server_id):
+        self.nova.servers.delete(server_id)
+
+
+class Progress(object):
+    """Progress lines on stderr, one every few seconds per step."""
+
+    def __init__(self, err, every=5.0):
+        self.err = err
+        self.every = every
+        self.last = {}
+
+    def line(self, text):
+        self.err.write('nova-v2v import: %s\n' % text)
+        self.err.flush()
+
+    def bytes(self, step, done, total):
+        now = time.monotonic()
+        final = total and done >= total
+        if not final and now - self.last.get(step, -self.every) < self.every:
+            return
+        self.last[step] = now
+        if total:
+            self.line('%s: %.1f of %.1f GiB (%d%%)' % (
+                step, done / import_plan.GIB, total / import_plan.GIB,
+                min(100, done * 100 // total)))
+        else:
+            self.line('%s: %.1f GiB' % (step, done / import_plan.GIB))
+
+
+def _chunks(path, total, progress):
+    done = 0
+    with open(path, 'rb') as f:
+        while True:
+            data = f.read(CHUNK)
+            if not data:
+                break
+            done += len(data)
+            progress.bytes('uploading', done, total)
+            yield data
+
+
+class Ledger(object):
+    """What this run created, to undo in reverse order on failure."""
+
+    def __init__(self):
+        self.items = []        # (kind, id or path)
+
+    def add(self, kind, ident):
+        self.items.append((kind, ident))
+
+
+def _target(args, conf, export, maps):
+    options = v2v_conf.translation_options(conf)
+    if args.disk_format:
+        options['disk_format'] = args.disk_format
+    networks = {src: ('network', net) for src, net in maps.items()
+                if src != import_plan.DEFAULT_NETWORK}
+    extra = {}
+    if import_plan.DEFAULT_NETWORK in maps:
+        extra['default_network'] = ('network',
+                                    maps[import_plan.DEFAULT_NETWORK])
+    return hw_translate.Target(accelerator=args.target,
+                               import_dir=export.root_dir,
+                               networks=networks, **dict(options, **extra))
+
+
+def _disk_info(export, disk):
+    """Check the boot disk's files stay in the export; its info."""
+    found = convert.info(paths.confine(export.root_dir, disk.path),
+                         disk.format)
+    for name in found['files']:
+        paths.confine(export.root_dir, name)
+    return found
+
+
+def prepare(args, conf, cloud, maps):
+    """Read, translate, ask the cloud, plan.
+
+    :param maps: ``{source network: network}`` of ``--network``
+    :returns: ``(export, translation, options, plan)``
+    """
+    export = reader.read(args.export)
+    translation = hw_translate.translate(export.domain_xml,
+                                         _target(args, conf, export, maps))
+    options = import_plan.Options(
+        name=args.name, flavor=args.flavor, networks=maps,
+        disk_format=(args.disk_format or
+                     v2v_conf.translation_options(conf)['disk_format']),
+        boot_disk_only=args.boot_disk_only)
+    # Without the cloud: refusals that need none come first.
+    disk = import_plan.make_plan(export, translation, options).boot_disk
+    capacities = {}
+    if disk.capacity is None and not disk.member:
+        # Read only: qemu-img info, the disk's files confined.
+        capacities[disk.target] = _disk_info(export, disk)['virtual_size']
+    result = import_plan.make_plan(
+        export, translation, options, flavors=cloud.flavors(),
+        networks=cloud.networks(), capacities=capacities)
+    return export, translation, options, result
+
+
+def _extract(export, work_dir, ledger, progress):
+    """An OVA's disks, written where their ExportDisk.path says."""
+    # Looked up when needed (sys.modules first): the OVA reader's module.
+    ova = importlib.import_module('nova_v2v.exports.ova')
+    before = {d.path for d in export.disks if os.path.exists(d.path)}
+    for d in export.disks:
+        if d.path not in before:
+            ledger.add('file', d.path)
+    ova.extract(export, work_dir=work_dir,
+                progress=lambda done, total: progress.bytes(
+                    'extracting', done, total))
+
+
+def _wait(what, poll, timeout, ready, failed, error):
+    """Poll until ``ready``; :raises: ``error`` or StepTimeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, detail = poll()
+        if status in ready:
+            return status
+        if status in failed or status is None:
+            raise error('%s is %s%s' % (what, status or 'gone',
+                                        ': %s' % detail if detail else ''))
+        if time.monotonic() > deadline:
+            raise StepTimeout('%s still %s after %d s' % (what, status,
+                                                          timeout))
+        _sleep(POLL_SECONDS)
+
+
+def execute(args, cloud, export, translation, options, planned, progress,
+            ledger, timings):
+    """The import's writes; each created thing in ``ledger`` first."""
+    made_dir = False
+    work_dir = args.work_dir
+    if not work_dir:
+        work_dir = tempfile.mkdtemp(prefix='nova-v2v-import-')
+        made_dir = True
+        ledger.add('dir', work_dir)
+    elif not os.path.isdir(work_dir):
+        os.makedirs(work_dir)
+        made_dir = True
+        ledger.add('dir', work_dir)
+    disk = planned.boot_disk
+    start = time.monotonic()
+    if any(d.member for d in export.disks):
+        progress.line('extracting the disks of %s' % export.source)
+        _extract(export, work_dir, ledger, progress)
+        timings['extract'] = time.monotonic() - start
+    found = _disk_info(export, disk)
+    if planned.capacity is None:
+        # Now known: the plan again, with the flavor's disk checked.
+        planned = import_plan.make_plan(
+            export, translation, options, flavors=cloud.flavors(),
+            networks=cloud.networks(),
+            capacities={disk.target: found['virtual_size']})
+    dest = os.path.join(work_dir, 'boot-disk.%s' % planned.image.disk_format)
+    if os.path.lexists(dest):
+        raise ImportFailed('%s exists already: not overwritten' % dest)
+    if not made_dir:
+        ledger.add('file', dest)
+    start = time.monotonic()
+    progress.line('converting %s (%s) to %s' % (
+        disk.path, disk.format, planned.image.disk_format))
+    convert.convert(disk.path, disk.format, dest, planned.image.disk_format,
+                    progress=lambda d, t: progress.bytes('converting', d, t),
+                    virtual_size=found['virtual_size'])
+    timings['convert'] = time.monotonic() - start
+
+    start = time.monotonic()
+    image_id = cloud.create_image(planned.image)
+    ledger.add('image', image_id)
+    progress.line('image %s created; uploading %s' % (image_id, dest))
+    cloud.upload_image(image_id, _chunks(dest, os.path.getsize(dest),
+                                         progress))
+    _wait('image %s' % image_id,
+          lambda: (cloud.image_status(image_id), None), args.wait_timeout,
+          ('active',), ('killed', 'deleted', 'deactivated'), ImageFailed)
+    timings['image'] = time.monotonic() - start
+
+    start = time.monotonic()
+    port_ids = []
+    for index, port in enumerate(planned.ports):
+        port_id = cloud.create_port(
+            port.network_id, port.mac, '%s-nic%d' % (planned.name, index),
+            'nova-v2v import of %s (%s)' % (export.source,
+                                            port.source_network))
+        ledger.add('port', port_id)
+        port_ids.append(port_id)
+        progress.line('port %s on %s, MAC %s'
+                      % (port_id, port.network, port.mac or '(new)'))
+    timings['ports'] = time.monotonic() - start
+
+    start = time.monotonic()
+    server_id = cloud.create_server(planned.name, image_id,
+                                    planned.flavor.id, port_ids)
+    ledger.add('server', server_id)
+    progress.line('server %s created' % server_id)
+    status = 'BUILD'
+    if args.wait:
+        status = _wait('server %s' % server_id,
+                       lambda: cloud.server_status(server_id),
+                       args.wait_timeout,
+                       ('ACTIVE',), ('ERROR',), ServerFailed)
+        progress.line('server %s is %s' % (server_id, status))
+    timings['server'] = time.monotonic() - start
+    # Done with the extracted and converted files: the disk is in Glance.
+    for kind, path in reversed(ledger.items):
+        if kind in ('file', 'dir'):
+            _remove(path)
+    return {'server_id': server_id, 'server_status': status,
+            'image_id': image_id, 'port_ids': port_ids,
+            'flavor': planned.flavor.name, 'name': planned.name,
+            'notes': list(planned.notes)}
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def cleanup(cloud, ledger, progress):
+    """Delete what this run created, newest first.
+
+    :returns: ``(cleaned, left)``: ``[(kind, id)]`` and
+        ``[(kind, id, error)]``
+    """
+    cleaned, left = [], []
+    for kind, ident in reversed(ledger.items):
+        try:
+            if kind == 'server':
+                cloud.delete_server(ident)
+                # Its ports are unbound once it is gone.
+                _wait_gone(cloud, ident)
+            elif kind == 'port':
+                cloud.delete_port(ident)
+            elif kind == 'image':
+                cloud.delete_image(ident)
+            else:
+                _remove(ident)
+        except Exception as exc:
+            left.append((kind, ident, str(exc)))
+            progress.line('could not delete %s %s: %s' % (kind, ident, exc))
+            continue
+        cleaned.append((kind, ident))
+        progress.line('deleted %s %s' % (kind, ident))
+    return cleaned, left
+
+
+def _wait_gone(cloud, server_id):
+    deadline = time.monotonic() + SERVER_GONE_SECONDS
+    while cloud.server_status(server_id)[0] is not None:
+        if time.monotonic() > deadline:
+            LOG.warning('Server %s not gone after %d s: deleting its ports '
+                        'anyway', server_id, SERVER_GONE_SECONDS)
+            return
+        _sleep(POLL_SECONDS)
+
+
+def _refused(args, out, err, exc, code):
+    """Before anything was created: the reason, and the exit status."""
+    text = str(exc) or 'interrupted before anything was created'
+    if args.json:
+        out.write(json.dumps({'ok': False, 'error': text,
+                              'error_type': type(exc).__name__,
+                              'cleaned': [], 'left': []}, indent=2) + '\n')
+    err.write('nova-v2v import: %s: %s\n' % (type(exc).__name__, text))
+    return code
+
+
+def run(args, conf, cloud_factory=None, out=None, err=None):
+    """Import (or plan) an export; the exit status.
+
+    :param cloud_factory: ``args -> Cloud`` (tests give a fake)
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    progress = Progress(err)
+    timings = {}
+    start = time.monotonic()
+    try:
+        maps = import_plan.parse_network_maps(args.network)
+    except ValueError as exc:
+        return _refused(args, out, err, exc, EXIT_USAGE)
+    try:
+        cloud = (cloud_factory or _cloud)(args)
+        export, translation, options, planned = prepare(args, conf, cloud,
+                                                        maps)
+    except (base.ExportError, hw_translate.TranslationError,
+            paths.PathEscape, import_plan.PlanError, convert.ConvertError,
+            OSError, ValueError) as exc:
+        # ValueError: a definition that is no domain (inspect's errors).
+        return _refused(args, out, err, exc, EXIT_REFUSED)
+    except (check.CannotAsk, ks_exceptions.ClientException,
+            nova_exceptions.ClientException) as exc:
+        return _refused(args, out, err, exc, EXIT_CANNOT_ASK)
+    except KeyboardInterrupt as exc:
+        return _refused(args, out, err, exc, EXIT_INTERRUPTED)
+    timings['plan'] = time.monotonic() - start
+    if args.dry_run:
+        if args.json:
+            out.write(json.dumps(dict(planned.to_dict(), dry_run=True),
+                                 indent=2, sort_keys=True) + '\n')
+        else:
+            out.write(planned.to_text() + '\n')
+        return EXIT_OK
+    ledger = Ledger()
+    try:
+        result = execute(args, cloud, export, translation, options, planned,
+                         progress, ledger, timings)
+    except (Exception, KeyboardInterrupt) as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        error = 'interrupted' if interrupted else str(exc)
+        err.write('nova-v2v import: %s: %s; cleaning up\n'
+                  % (type(exc).__name__, error))
+        cleaned, left = cleanup(cloud, ledger, progress)
+        if args.json:
+            out.write(json.dumps({
+                'ok': False, 'error': error,
+                'error_type': type(exc).__name__,
+                'cleaned': [list(c) for c in cleaned],
+                'left': [list(item) for item in left],
+                'timings': timings}, indent=2, sort_keys=True) + '\n')
+        err.write('nova-v2v import: failed (%s); deleted: %s%s\n' % (
+            type(exc).__name__,
+            ', '.join('%s %s' % c for c in cleaned) or 'nothing',
+            '; NOT deleted: %s' % ', '.join('%s %s (%s)' % item
+                                            for item in left)
+            if left else ''))
+        return EXIT_INTERRUPTED if interrupted else EXIT_FAILED
+    timings['total'] = time.monotonic() - start
+    result = dict(result, ok=True, timings=timings)
+    if args.json:
+        out.write(json.dumps(result, indent=2, sort_keys=True) + '\n')
+    else:
+        out.write('imported %s as server %s (%s), image %s, ports %s\n' % (
+            args.export, result['name'], result['server_id'],
+            result['image_id'], ', '.join(result['port_ids']) or '(none)'))
+    return EXIT_OK
+
+
+def _cloud(args):
+    return Cloud(check.session(args), args.os_region_name,
+                 args.os_interface)

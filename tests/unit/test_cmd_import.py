@@ -1,0 +1,620 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``nova-v2v import``: the steps against a fake cloud, and the cleanup.
+
+The export is built by hand (the readers are tested on their own), its
+disk a file of a temporary directory; qemu-img is mocked.  The fake cloud
+records every call, so that each test states which calls were made, in
+which order, and which of the things created were deleted.
+"""
+
+import io
+import json
+import os
+import sys
+import types
+from unittest import mock
+
+import fixtures
+from keystoneauth1 import exceptions as ks_exceptions
+from novaclient import exceptions as nova_exceptions
+from oslo_config import cfg
+import testtools
+
+from nova_v2v.cmd import importer
+from nova_v2v.cmd import v2v
+from nova_v2v.conf import v2v as v2v_conf
+from nova_v2v.exports import base
+from nova_v2v.exports import convert
+from nova_v2v.exports import plan
+from nova_v2v.exports import reader
+from tests.unit.exports import fakes
+
+GIB = fakes.GIB
+NICS = (('VM Network', 'vmxnet3', '00:50:56:00:00:01'),
+        ('DMZ', 'e1000', '00:50:56:00:00:02'))
+MAPS = ['--network', 'VM Network=private', '--network', 'DMZ=dmz']
+WRITES = ('create_image', 'upload_image', 'create_port', 'create_server',
+          'delete_image', 'delete_port', 'delete_server')
+
+
+class Boom(Exception):
+    pass
+
+
+class FakeCloud(object):
+    """Records calls; ``fail``: {method: exception (or a call count)}."""
+
+    def __init__(self, fail=None, server_statuses=('BUILD', 'ACTIVE'),
+                 image_status='active'):
+        self.calls = []
+        self.fail = dict(fail or {})
+        self.server_statuses = list(server_statuses)
+        self._image_status = image_status
+        self.ports = 0
+        self.gone = set()
+        self.uploaded = 0
+
+    def _call(self, name, *args):
+        self.calls.append((name,) + args)
+        exc = self.fail.get(name)
+        if isinstance(exc, tuple):
+            count, exc = exc
+            if len([c for c in self.calls if c[0] == name]) != count:
+                return
+        if exc is not None:
+            raise exc
+
+    def names(self):
+        return [c[0] for c in self.calls]
+
+    def flavors(self):
+        self._call('flavors')
+        return [plan.Flavor('f1', 'm1.small', 1, 2048, 20),
+                plan.Flavor('f2', 'm1.medium', 2, 4096, 40)]
+
+    def networks(self):
+        self._call('networks')
+        return [plan.Network('net-1', 'private'), plan.Network('net-2',
+                                                               'dmz')]
+
+    def create_image(self, image):
+        self._call('create_image', image.name)
+        self.image = image
+        return 'image-1'
+
+    def upload_image(self, image_id, chunks):
+        self._call('upload_image', image_id)
+        self.uploaded = sum(len(c) for c in chunks)
+
+    def image_status(self, image_id):
+        self._call('image_status', image_id)
+        return self._image_status
+
+    def delete_image(self, image_id):
+        self._call('delete_image', image_id)
+
+    def create_port(self, network_id, mac, name, description):
+        self.ports += 1
+        self._call('create_port', network_id, mac)
+        return 'port-%d' % self.ports
+
+    def delete_port(self, port_id):
+        self._call('delete_port', port_id)
+
+    def create_server(self, name, image_id, flavor_id, port_ids):
+        self._call('create_server', name, image_id, flavor_id,
+                   tuple(port_ids))
+        return 'server-1'
+
+    def server_status(self, server_id):
+        self._call('server_status', server_id)
+        if server_id in self.gone:
+            return None, None
+        status = (self.server_statuses.pop(0) if self.server_statuses
+                  else 'ACTIVE')
+        return status, 'No valid host was found.' if status == 'ERROR' \
+            else None
+
+    def delete_server(self, server_id):
+        self._call('delete_server', server_id)
+        self.gone.add(server_id)
+
+
+class ImportTestBase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.root = self.useFixture(fixtures.TempDir()).path
+        os.mkdir(os.path.join(self.root, 'ds'))
+        self.export = fakes.export(root=self.root, kind='vmx', disks=1,
+                                   nics=NICS)
+        for d in self.export.disks:
+            with open(d.path, 'wb') as f:
+                f.write(b'vmdk')
+        self.read = self.useFixture(fixtures.MockPatchObject(
+            reader, 'read', return_value=self.export)).mock
+        self.info = self.useFixture(fixtures.MockPatchObject(
+            convert, 'info', side_effect=self._info)).mock
+        self.convert = self.useFixture(fixtures.MockPatchObject(
+            convert, 'convert', side_effect=self._convert)).mock
+        self.useFixture(fixtures.MockPatchObject(importer, '_sleep'))
+        self.work = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                                 'work')
+        self.mkdtemp = self.useFixture(fixtures.MockPatch(
+            'tempfile.mkdtemp', side_effect=self._mkdtemp)).mock
+        self.conf = cfg.ConfigOpts()
+        v2v_conf.register_opts(self.conf)
+        self.conf([], project='nova')
+        self.out = io.StringIO()
+        self.err = io.StringIO()
+        self.written = []
+
+    def _mkdtemp(self, prefix=''):
+        os.mkdir(self.work)
+        return self.work
+
+    def _info(self, path, fmt=None):
+        return {'format': fmt, 'virtual_size': 20 * GIB, 'files': [path]}
+
+    def _convert(self, source, source_format, dest, dest_format, progress,
+                 virtual_size):
+        with open(dest, 'wb') as f:
+            f.write(b'q' * 3000)
+        self.written.append(dest)
+        progress(virtual_size, virtual_size)
+
+    def run_import(self, cloud, *argv):
+        args = v2v._parser(['import']).parse_args(
+            ['import', '/srv/web01.vmx'] + MAPS + list(argv))
+        return importer.run(args, self.conf, cloud_factory=lambda a: cloud,
+                            out=self.out, err=self.err)
+
+
+class HappyPathTest(ImportTestBase):
+
+    def test_order_of_calls_and_result(self):
+        cloud = FakeCloud()
+        self.assertEqual(0, self.run_import(cloud, '--json'), self.err)
+        self.assertEqual([
+            ('flavors',), ('networks',),
+            ('create_image', 'web01-disk'), ('upload_image', 'image-1'),
+            ('image_status', 'image-1'),
+            ('create_port', 'net-1', '00:50:56:00:00:01'),
+            ('create_port', 'net-2', '00:50:56:00:00:02'),
+            ('create_server', 'web01', 'image-1', 'f2',
+             ('port-1', 'port-2')),
+            ('server_status', 'server-1'), ('server_status', 'server-1')],
+            cloud.calls)
+        result = json.loads(self.out.getvalue())
+        self.assertEqual(
+            (True, 'server-1', 'ACTIVE', 'image-1', ['port-1', 'port-2'],
+             'm1.medium'),
+            (result['ok'], result['server_id'], result['server_status'],
+             result['image_id'], result['port_ids'], result['flavor']))
+        self.assertEqual({'plan', 'convert', 'image', 'ports', 'server',
+                          'total'}, set(result['timings']))
+        self.assertIn('reader: the manifest names SHA256 digests',
+                      result['notes'])
+        # The image: the translated hardware's properties, the whole file.
+        self.assertEqual('virtio', cloud.image.properties['hw_disk_bus'])
+        self.assertEqual('virtio', cloud.image.properties['hw_vif_model'])
+        self.assertEqual(3000, cloud.uploaded)
+        self.convert.assert_called_once_with(
+            self.export.disks[0].path, 'vmdk',
+            os.path.join(self.work, 'boot-disk.qcow2'), 'qcow2',
+            progress=mock.ANY, virtual_size=20 * GIB)
+        # The temporary directory is gone: the disk is in Glance.
+        self.assertFalse(os.path.exists(self.work))
+        self.assertIn('nova-v2v import: server server-1 is ACTIVE',
+                      self.err.getvalue())
+
+    def test_no_wait_and_raw(self):
+        cloud = FakeCloud()
+        self.assertEqual(0, self.run_import(cloud, '--no-wait',
+                                            '--disk-format', 'raw'))
+        self.assertNotIn('server_status', cloud.names())
+        self.assertEqual('raw', cloud.image.disk_format)
+        self.assertIn('as server web01 (server-1)', self.out.getvalue())
+
+    def test_work_dir_given_keeps_it_and_its_files(self):
+        os.mkdir(self.work)
+        other = os.path.join(self.work, 'other')
+        open(other, 'w').close()
+        self.assertEqual(0, self.run_import(FakeCloud(), '--work-dir',
+                                            self.work))
+        self.assertEqual(['other'], os.listdir(self.work))
+        self.mkdtemp.assert_not_called()
+
+    def test_through_main(self):
+        cloud = FakeCloud()
+        self.useFixture(fixtures.MockPatchObject(
+            importer, '_cloud', return_value=cloud))
+        self.useFixture(fixtures.MonkeyPatch('sys.stdout', self.out))
+        self.useFixture(fixtures.MonkeyPatch('sys.stderr', self.err))
+        self.assertEqual(0, v2v.main(['import', '/srv/web01.vmx', '--name',
+                                      'web01-kvm'] + MAPS))
+        self.read.assert_called_once_with('/srv/web01.vmx')
+        self.assertIn(('create_server', 'web01-kvm', 'image-1', 'f2',
+                       ('port-1', 'port-2')), cloud.calls)
+
+
+class DryRunTest(ImportTestBase):
+
+    def test_dry_run_writes_nothing(self):
+        cloud = FakeCloud()
+        self.assertEqual(0, self.run_import(cloud, '--dry-run', '--work-dir',
+                                            self.work))
+        self.assertEqual(['flavors', 'networks'], cloud.names())
+        self.convert.assert_not_called()
+        self.mkdtemp.assert_not_called()
+        self.assertFalse(os.path.exists(self.work))
+        text = self.out.getvalue()
+        self.assertIn("import vmx %s/web01.vmx as server 'web01'"
+                      % self.root, text)
+        self.assertIn('flavor: m1.medium (f2)', text)
+        self.assertIn('port: 00:50:56:00:00:02 on dmz (net-2) for source '
+                      'network \'DMZ\', source NIC model e1000', text)
+
+    def test_dry_run_json(self):
+        cloud = FakeCloud()
+        self.assertEqual(0, self.run_import(cloud, '--dry-run', '--json'))
+        data = json.loads(self.out.getvalue())
+        self.assertTrue(data['dry_run'])
+        self.assertEqual(['net-1', 'net-2'],
+                         [p['network_id'] for p in data['ports']])
+        self.assertFalse(set(WRITES) & set(cloud.names()))
+
+    def test_capacity_from_qemu_img_info(self):
+        export = fakes.export(root=self.root, kind='vmx', disks=1,
+                              nics=NICS, capacities=[None])
+        self.read.return_value = export
+        self.info.side_effect = lambda path, fmt: {
+            'format': fmt, 'virtual_size': 30 * GIB, 'files': [path]}
+        self.assertEqual(0, self.run_import(FakeCloud(), '--dry-run',
+                                            '--json'))
+        data = json.loads(self.out.getvalue())
+        self.assertEqual(30 * GIB, data['boot_disk']['capacity'])
+        self.assertEqual('m1.medium', data['flavor']['name'])
+        self.info.assert_called_once_with(export.disks[0].path, 'vmdk')
+
+    def test_extent_outside_the_export_refused(self):
+        export = fakes.export(root=self.root, kind='vmx', disks=1,
+                              nics=NICS, capacities=[None])
+        self.read.return_value = export
+        self.info.side_effect = lambda path, fmt: {
+            'format': fmt, 'virtual_size': GIB,
+            'files': [path, '/etc/shadow']}
+        cloud = FakeCloud()
+        self.assertEqual(1, self.run_import(cloud, '--dry-run'))
+        self.assertIn('PathEscape', self.err.getvalue())
+        self.assertEqual([], cloud.calls)
+
+
+class RefusalTest(ImportTestBase):
+
+    def test_unmapped_network(self):
+        cloud = FakeCloud()
+        args = v2v._parser(['import']).parse_args(
+            ['import', '/srv/web01.vmx', '--network', 'DMZ=dmz', '--json'])
+        self.assertEqual(1, importer.run(args, self.conf, lambda a: cloud,
+                                         out=self.out, err=self.err))
+        self.assertEqual([], cloud.calls)
+        data = json.loads(self.out.getvalue())
+        self.assertEqual((False, 'UnmappedNetworks'),
+                         (data['ok'], data['error_type']))
+
+    def test_bad_network_option(self):
+        self.assertEqual(2, self.run_import(FakeCloud(), '--network', 'x'))
+
+    def test_unreadable_export(self):
+        self.read.side_effect = base.UnsupportedExport('not an export')
+        self.assertEqual(1, self.run_import(FakeCloud()))
+        self.assertIn('UnsupportedExport: not an export',
+                      self.err.getvalue())
+
+    def test_cloud_cannot_be_asked(self):
+        cloud = FakeCloud(fail={'flavors': ks_exceptions.Unauthorized()})
+        self.assertEqual(3, self.run_import(cloud))
+        self.assertFalse(set(WRITES) & set(cloud.names()))
+
+    def test_flavor_too_small(self):
+        cloud = FakeCloud()
+        self.assertEqual(1, self.run_import(cloud, '--flavor', 'm1.small'))
+        self.assertIn('FlavorTooSmall', self.err.getvalue())
+        self.assertFalse(set(WRITES) & set(cloud.names()))
+
+    def test_ctrl_c_while_planning(self):
+        self.read.side_effect = KeyboardInterrupt()
+        cloud = FakeCloud()
+        self.assertEqual(130, self.run_import(cloud))
+        self.assertEqual([], cloud.calls)
+        self.assertEqual('nova-v2v import: KeyboardInterrupt: interrupted '
+                         'before anything was created\n',
+                         self.err.getvalue())
+
+
+class ProgressTest(testtools.TestCase):
+
+    def test_lines_throttled_but_the_last(self):
+        err = io.StringIO()
+        clock = iter([0, 1, 6, 7])
+        self.useFixture(fixtures.MockPatch(
+            'time.monotonic', side_effect=lambda: next(clock)))
+        progress = importer.Progress(err, every=5.0)
+        progress.bytes('converting', GIB, 4 * GIB)
+        progress.bytes('converting', 2 * GIB, 4 * GIB)
+        progress.bytes('converting', 3 * GIB, 4 * GIB)
+        progress.bytes('converting', 4 * GIB, 4 * GIB)
+        self.assertEqual(
+            'nova-v2v import: converting: 1.0 of 4.0 GiB (25%)\n'
+            'nova-v2v import: converting: 3.0 of 4.0 GiB (75%)\n'
+            'nova-v2v import: converting: 4.0 of 4.0 GiB (100%)\n',
+            err.getvalue())
+
+
+class CleanupTest(ImportTestBase):
+    """Each failure deletes what the run created, newest first, only."""
+
+    def _fails(self, cloud, code=4):
+        self.assertEqual(code, self.run_import(cloud, '--json'))
+        data = json.loads(self.out.getvalue())
+        self.assertFalse(data['ok'])
+        self.assertFalse(os.path.exists(self.work))
+        return data, [c for c in cloud.calls if c[0].startswith('delete')]
+
+    def test_conversion_fails(self):
+        self.convert.side_effect = convert.ConversionFailed('no space')
+        cloud = FakeCloud()
+        data, deletes = self._fails(cloud)
+        self.assertEqual([], deletes)
+        self.assertEqual([['dir', self.work]], data['cleaned'])
+        self.assertEqual('ConversionFailed', data['error_type'])
+
+    def test_image_create_fails(self):
+        cloud = FakeCloud(fail={'create_image': ks_exceptions.Forbidden()})
+        data, deletes = self._fails(cloud)
+        self.assertEqual([], deletes)
+
+    def test_upload_fails(self):
+        cloud = FakeCloud(fail={'upload_image': ks_exceptions.BadGateway()})
+        data, deletes = self._fails(cloud)
+        self.assertEqual([('delete_image', 'image-1')], deletes)
+        self.assertEqual([['image', 'image-1'], ['dir', self.work]],
+                         data['cleaned'])
+
+    def test_image_killed(self):
+        data, deletes = self._fails(FakeCloud(image_status='killed'))
+        self.assertEqual([('delete_image', 'image-1')], deletes)
+        self.assertEqual('ImageFailed', data['error_type'])
+        self.assertEqual('image image-1 is killed', data['error'])
+
+    def test_second_port_fails(self):
+        cloud = FakeCloud(fail={'create_port': (
+            2, ks_exceptions.Conflict('MAC address in use'))})
+        data, deletes = self._fails(cloud)
+        self.assertEqual([('delete_port', 'port-1'),
+                          ('delete_image', 'image-1')], deletes)
+
+    def test_server_create_fails(self):
+        cloud = FakeCloud(fail={'create_server': nova_exceptions.Forbidden(
+            403, 'quota exceeded')})
+        data, deletes = self._fails(cloud)
+        self.assertEqual([('delete_port', 'port-2'),
+                          ('delete_port', 'port-1'),
+                          ('delete_image', 'image-1')], deletes)
+
+    def test_server_error(self):
+        cloud = FakeCloud(server_statuses=('BUILD', 'ERROR'))
+        data, deletes = self._fails(cloud)
+        self.assertEqual('ServerFailed', data['error_type'])
+        self.assertEqual('server server-1 is ERROR: No valid host was '
+                         'found.', data['error'])
+        self.assertEqual([('delete_server', 'server-1'),
+                          ('delete_port', 'port-2'),
+                          ('delete_port', 'port-1'),
+                          ('delete_image', 'image-1')], deletes)
+        # The ports only once the server is gone.
+        names = cloud.names()
+        self.assertLess(names.index('delete_server'),
+                        len(names) - 1 - names[::-1].index('server_status'))
+        self.assertLess(
+            len(names) - 1 - names[::-1].index('server_status'),
+            names.index('delete_port'))
+        self.assertEqual(
+            [['server', 'server-1'], ['port', 'port-2'], ['port', 'port-1'],
+             ['image', 'image-1'], ['dir', self.work]], data['cleaned'])
+
+    def test_server_timeout(self):
+        cloud = FakeCloud(server_statuses=['BUILD'] * 50)
+        clock = iter(range(0, 100000, 100))
+        self.useFixture(fixtures.MockPatch(
+            'time.monotonic', side_effect=lambda: next(clock)))
+        data, deletes = self._fails(cloud)
+        self.assertEqual('StepTimeout', data['error_type'])
+        self.assertEqual('delete_server', deletes[0][0])
+
+    def test_ctrl_c_cleans_up(self):
+        cloud = FakeCloud(fail={'create_port': (2, KeyboardInterrupt())})
+        data, deletes = self._fails(cloud, code=130)
+        self.assertEqual('KeyboardInterrupt', data['error_type'])
+        self.assertEqual([('delete_port', 'port-1'),
+                          ('delete_image', 'image-1')], deletes)
+        self.assertIn('deleted: port port-1, image image-1, dir %s'
+                      % self.work, self.err.getvalue())
+
+    def test_what_cannot_be_deleted_is_reported(self):
+        cloud = FakeCloud(fail={
+            'create_server': Boom('compute down'),
+            'delete_port': (1, ks_exceptions.ServiceUnavailable())})
+        data, deletes = self._fails(cloud)
+        self.assertEqual([('delete_port', 'port-2'),
+                          ('delete_port', 'port-1'),
+                          ('delete_image', 'image-1')], deletes)
+        self.assertEqual([['port', 'port-2', mock.ANY]], data['left'])
+        self.assertIn('NOT deleted: port port-2', self.err.getvalue())
+
+    def test_given_work_dir_only_the_converted_file_removed(self):
+        os.mkdir(self.work)
+        other = os.path.join(self.work, 'other')
+        open(other, 'w').close()
+        cloud = FakeCloud(fail={'upload_image': Boom()})
+        self.assertEqual(4, self.run_import(cloud, '--work-dir', self.work))
+        self.assertEqual(['other'], os.listdir(self.work))
+
+    def test_existing_converted_file_never_overwritten(self):
+        os.mkdir(self.work)
+        mine = os.path.join(self.work, 'boot-disk.qcow2')
+        with open(mine, 'w') as f:
+            f.write('keep')
+        cloud = FakeCloud()
+        self.assertEqual(4, self.run_import(cloud, '--work-dir', self.work))
+        with open(mine) as f:
+            self.assertEqual('keep', f.read())
+        self.assertFalse(set(WRITES) & set(cloud.names()))
+
+
+class OvaTest(ImportTestBase):
+    """An OVA's disks are extracted first; removed again on failure."""
+
+    def setUp(self):
+        super().setUp()
+        self.export = fakes.export(root=self.root, kind='ova', disks=1,
+                                   nics=NICS)
+        self.read.return_value = self.export
+        os.unlink(os.path.join(self.root, 'ds', 'disk1.vmdk'))
+        self.ova = types.ModuleType('nova_v2v.exports.ova')
+        self.ova.extract = mock.Mock(side_effect=self._extract)
+        patcher = mock.patch.dict(sys.modules, {
+            'nova_v2v.exports.ova': self.ova})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _extract(self, export, work_dir=None, progress=None):
+        for d in export.disks:
+            with open(d.path, 'wb') as f:
+                f.write(b'vmdk')
+
+    def test_extracted_then_converted(self):
+        self.assertEqual(0, self.run_import(FakeCloud()))
+        self.ova.extract.assert_called_once_with(
+            self.export, work_dir=self.work, progress=mock.ANY)
+        self.info.assert_called_once_with(self.export.disks[0].path, 'vmdk')
+        # Extracted for this run, removed once in Glance.
+        self.assertFalse(os.path.exists(self.export.disks[0].path))
+
+    def test_disk_there_before_is_kept(self):
+        self._extract(self.export)
+        self.assertEqual(4, self.run_import(FakeCloud(fail={
+            'create_image': Boom()})))
+        self.assertTrue(os.path.exists(self.export.disks[0].path))
+
+    def test_dry_run_does_not_extract(self):
+        self.assertEqual(0, self.run_import(FakeCloud(), '--dry-run'))
+        self.ova.extract.assert_not_called()
+        self.info.assert_not_called()
+
+    def test_failure_removes_the_extracted_disks(self):
+        self.assertEqual(4, self.run_import(FakeCloud(fail={
+            'create_image': Boom()})))
+        self.assertFalse(os.path.exists(self.export.disks[0].path))
+        self.assertEqual([], os.listdir(os.path.join(self.root, 'ds')))
+
+    def test_checksum_mismatch_fails_cleanly(self):
+        self.ova.extract.side_effect = base.ChecksumMismatch('disk1.vmdk')
+        cloud = FakeCloud()
+        self.assertEqual(4, self.run_import(cloud))
+        self.assertIn('ChecksumMismatch', self.err.getvalue())
+        self.assertFalse(set(WRITES) & set(cloud.names()))
+
+
+class CloudTest(testtools.TestCase):
+    """The REST calls of :class:`importer.Cloud` (session mocked)."""
+
+    def setUp(self):
+        super().setUp()
+        self.nova = self.useFixture(fixtures.MockPatch(
+            'novaclient.client.Client')).mock.return_value
+        self.sess = mock.Mock()
+        self.cloud = importer.Cloud(self.sess, 'RegionOne', 'internal')
+
+    def _ep(self, service):
+        return {'endpoint_filter': {'region_name': 'RegionOne',
+                                    'interface': 'internal',
+                                    'service_type': service}}
+
+    def test_image(self):
+        self.sess.post.return_value.json.return_value = {'id': 'img'}
+        image = plan.ImagePlan('web01-disk', 'qcow2', 'bare',
+                               {'hw_disk_bus': 'virtio'}, min_disk=20)
+        self.assertEqual('img', self.cloud.create_image(image))
+        self.sess.post.assert_called_once_with(
+            '/v2/images', json={'name': 'web01-disk', 'disk_format': 'qcow2',
+                                'container_format': 'bare', 'min_disk': 20,
+                                'hw_disk_bus': 'virtio'},
+            **self._ep('image'))
+        chunks = iter([b'a'])
+        self.cloud.upload_image('img', chunks)
+        self.sess.put.assert_called_once_with(
+            '/v2/images/img/file', data=chunks,
+            headers={'Content-Type': 'application/octet-stream'},
+            **self._ep('image'))
+        self.cloud.delete_image('img')
+        self.sess.delete.assert_called_once_with('/v2/images/img',
+                                                 **self._ep('image'))
+
+    def test_ports_and_networks(self):
+        self.sess.post.return_value.json.return_value = {'port': {
+            'id': 'p1'}}
+        self.assertEqual('p1', self.cloud.create_port(
+            'net-1', '00:50:56:00:00:01', 'web01-nic0', 'from x'))
+        self.sess.post.assert_called_once_with(
+            '/v2.0/ports', json={'port': {
+                'network_id': 'net-1', 'mac_address': '00:50:56:00:00:01',
+                'name': 'web01-nic0', 'description': 'from x'}},
+            **self._ep('network'))
+        self.cloud.create_port('net-1', None, 'n', 'd')
+        self.assertNotIn('mac_address',
+                         self.sess.post.call_args[1]['json']['port'])
+        self.sess.get.return_value.json.return_value = {'networks': [
+            {'id': 'n1', 'name': 'private'}]}
+        self.assertEqual([plan.Network('n1', 'private')],
+                         self.cloud.networks())
+        self.sess.get.assert_called_once_with('/v2.0/networks',
+                                              **self._ep('network'))
+
+    def test_flavors(self):
+        flavor = mock.Mock(id='f1', vcpus=2, ram=4096, disk=40,
+                           **{'os-flavor-access:is_public': False})
+        flavor.name = 'm1.medium'
+        self.nova.flavors.list.return_value = [flavor]
+        self.assertEqual([plan.Flavor('f1', 'm1.medium', 2, 4096, 40,
+                                      is_public=False)],
+                         self.cloud.flavors())
+        self.nova.flavors.list.assert_called_once_with(is_public=None)
+
+    def test_server(self):
+        self.nova.servers.create.return_value.id = 's1'
+        self.assertEqual('s1', self.cloud.create_server(
+            'web01', 'img', 'f1', ['p1', 'p2']))
+        self.nova.servers.create.assert_called_once_with(
+            'web01', 'img', 'f1',
+            nics=[{'port-id': 'p1'}, {'port-id': 'p2'}])
+        self.nova.servers.get.return_value = mock.Mock(
+            status='ERROR', fault={'message': 'No valid host'})
+        self.assertEqual(('ERROR', 'No valid host'),
+                         self.cloud.server_status('s1'))
+        self.nova.servers.get.side_effect = nova_exceptions.NotFound(404)
+        self.assertEqual((None, None), self.cloud.server_status('s1'))
