@@ -18,7 +18,7 @@ Thin glue around :mod:`nova_v2v.exports.plan`: read the export
 (:func:`nova_v2v.exports.reader.read`), translate it for KVM, read the
 cloud's flavors and networks, plan; then (unless ``--dry-run``) extract an
 OVA's disks, convert the boot disk with ``qemu-img``
-(:mod:`nova_v2v.exports.convert`), create the Glance image with the
+(:mod:`nova_v2v.storage.convert`, verified), create the Glance image with the
 properties of the translated hardware and upload the disk, create one
 Neutron port per NIC keeping its MAC, and create the server through the
 compute API.  Authenticates as ``nova-v2v check`` does (keystoneauth1:
@@ -52,11 +52,12 @@ from oslo_log import log as logging
 from nova_v2v.cmd import check
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v.exports import base
-from nova_v2v.exports import convert
 from nova_v2v.exports import plan as import_plan
 from nova_v2v.exports import reader
 from nova_v2v.hardware import translate as hw_translate
 from nova_v2v import paths
+from nova_v2v.storage import convert as disk_convert
+from nova_v2v.storage import disks
 
 LOG = logging.getLogger(__name__)
 
@@ -279,10 +280,14 @@ def _target(args, conf, export, maps):
 
 
 def _disk_info(export, disk):
-    """Check the boot disk's files stay in the export; its info."""
-    found = convert.info(paths.confine(export.root_dir, disk.path),
-                         disk.format)
-    for name in found['files']:
+    """The boot disk probed, it and its extents below the export's root.
+
+    :returns: :class:`nova_v2v.storage.convert.SourceInfo`
+    :raises: PathEscape, nova_v2v.storage.disks.DiskError
+    """
+    found = disk_convert.inspect_source(
+        paths.confine(export.root_dir, disk.path), disk.format)
+    for name in found.extents:
         paths.confine(export.root_dir, name)
     return found
 
@@ -306,7 +311,7 @@ def prepare(args, conf, cloud, maps):
     capacities = {}
     if disk.capacity is None and not disk.member:
         # Read only: qemu-img info, the disk's files confined.
-        capacities[disk.target] = _disk_info(export, disk)['virtual_size']
+        capacities[disk.target] = _disk_info(export, disk).virtual_size
     result = import_plan.make_plan(
         export, translation, options, flavors=cloud.flavors(),
         networks=cloud.networks(), capacities=capacities)
@@ -367,7 +372,7 @@ def execute(args, cloud, export, translation, options, planned, progress,
         planned = import_plan.make_plan(
             export, translation, options, flavors=cloud.flavors(),
             networks=cloud.networks(),
-            capacities={disk.target: found['virtual_size']})
+            capacities={disk.target: found.virtual_size})
     dest = os.path.join(work_dir, 'boot-disk.%s' % planned.image.disk_format)
     if os.path.lexists(dest):
         raise ImportFailed('%s exists already: not overwritten' % dest)
@@ -376,9 +381,11 @@ def execute(args, cloud, export, translation, options, planned, progress,
     start = time.monotonic()
     progress.line('converting %s (%s) to %s' % (
         disk.path, disk.format, planned.image.disk_format))
-    convert.convert(disk.path, disk.format, dest, planned.image.disk_format,
-                    progress=lambda d, t: progress.bytes('converting', d, t),
-                    virtual_size=found['virtual_size'])
+    size = found.virtual_size
+    disk_convert.convert(
+        disk.path, disk.format, dest, planned.image.disk_format,
+        progress=lambda pct: progress.bytes('converting',
+                                            int(size * pct / 100), size))
     timings['convert'] = time.monotonic() - start
 
     start = time.monotonic()
@@ -503,7 +510,7 @@ def run(args, conf, cloud_factory=None, out=None, err=None):
         export, translation, options, planned = prepare(args, conf, cloud,
                                                         maps)
     except (base.ExportError, hw_translate.TranslationError,
-            paths.PathEscape, import_plan.PlanError, convert.ConvertError,
+            paths.PathEscape, import_plan.PlanError, disks.DiskError,
             OSError, ValueError) as exc:
         # ValueError: a definition that is no domain (inspect's errors).
         return _refused(args, out, err, exc, EXIT_REFUSED)

@@ -37,9 +37,9 @@ from nova_v2v.cmd import importer
 from nova_v2v.cmd import v2v
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v.exports import base
-from nova_v2v.exports import convert
 from nova_v2v.exports import plan
 from nova_v2v.exports import reader
+from nova_v2v.storage import convert as disk_convert
 from tests.unit.exports import fakes
 
 GIB = fakes.GIB
@@ -147,9 +147,9 @@ class ImportTestBase(testtools.TestCase):
         self.read = self.useFixture(fixtures.MockPatchObject(
             reader, 'read', return_value=self.export)).mock
         self.info = self.useFixture(fixtures.MockPatchObject(
-            convert, 'info', side_effect=self._info)).mock
+            disk_convert, 'inspect_source', side_effect=self._info)).mock
         self.convert = self.useFixture(fixtures.MockPatchObject(
-            convert, 'convert', side_effect=self._convert)).mock
+            disk_convert, 'convert', side_effect=self._convert)).mock
         self.useFixture(fixtures.MockPatchObject(importer, '_sleep'))
         self.work = os.path.join(self.useFixture(fixtures.TempDir()).path,
                                  'work')
@@ -167,14 +167,15 @@ class ImportTestBase(testtools.TestCase):
         return self.work
 
     def _info(self, path, fmt=None):
-        return {'format': fmt, 'virtual_size': 20 * GIB, 'files': [path]}
+        return disk_convert.SourceInfo(path=path, format=fmt,
+                                       virtual_size=20 * GIB,
+                                       actual_size=3000, extents=(path,))
 
-    def _convert(self, source, source_format, dest, dest_format, progress,
-                 virtual_size):
+    def _convert(self, source, source_format, dest, dest_format, progress):
         with open(dest, 'wb') as f:
             f.write(b'q' * 3000)
         self.written.append(dest)
-        progress(virtual_size, virtual_size)
+        progress(100.0)
 
     def run_import(self, cloud, *argv):
         args = v2v._parser(['import']).parse_args(
@@ -215,7 +216,7 @@ class HappyPathTest(ImportTestBase):
         self.convert.assert_called_once_with(
             self.export.disks[0].path, 'vmdk',
             os.path.join(self.work, 'boot-disk.qcow2'), 'qcow2',
-            progress=mock.ANY, virtual_size=20 * GIB)
+            progress=mock.ANY)
         # The temporary directory is gone: the disk is in Glance.
         self.assertFalse(os.path.exists(self.work))
         self.assertIn('nova-v2v import: server server-1 is ACTIVE',
@@ -281,8 +282,9 @@ class DryRunTest(ImportTestBase):
         export = fakes.export(root=self.root, kind='vmx', disks=1,
                               nics=NICS, capacities=[None])
         self.read.return_value = export
-        self.info.side_effect = lambda path, fmt: {
-            'format': fmt, 'virtual_size': 30 * GIB, 'files': [path]}
+        self.info.side_effect = lambda path, fmt: disk_convert.SourceInfo(
+            path=path, format=fmt, virtual_size=30 * GIB, actual_size=1,
+            extents=(path,))
         self.assertEqual(0, self.run_import(FakeCloud(), '--dry-run',
                                             '--json'))
         data = json.loads(self.out.getvalue())
@@ -294,9 +296,11 @@ class DryRunTest(ImportTestBase):
         export = fakes.export(root=self.root, kind='vmx', disks=1,
                               nics=NICS, capacities=[None])
         self.read.return_value = export
-        self.info.side_effect = lambda path, fmt: {
-            'format': fmt, 'virtual_size': GIB,
-            'files': [path, '/etc/shadow']}
+        # (nova_v2v.storage.convert keeps extents in the disk's own
+        # directory; the export's root is checked as well.)
+        self.info.side_effect = lambda path, fmt: disk_convert.SourceInfo(
+            path=path, format=fmt, virtual_size=GIB, actual_size=1,
+            extents=(path, '/etc/shadow'))
         cloud = FakeCloud()
         self.assertEqual(1, self.run_import(cloud, '--dry-run'))
         self.assertIn('PathEscape', self.err.getvalue())
@@ -376,7 +380,7 @@ class CleanupTest(ImportTestBase):
         return data, [c for c in cloud.calls if c[0].startswith('delete')]
 
     def test_conversion_fails(self):
-        self.convert.side_effect = convert.ConversionFailed('no space')
+        self.convert.side_effect = disk_convert.ConversionFailed('no space')
         cloud = FakeCloud()
         data, deletes = self._fails(cloud)
         self.assertEqual([], deletes)
