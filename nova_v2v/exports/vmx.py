@@ -427,32 +427,36 @@ class _Builder:
     def _disks(self, devices):
         vmx = self.vmx
         wide = vmx.int('virtualHW.version', 4, 0, 1000) >= 13
-        controllers = []
-        for bus, units in (('scsi', 65 if wide else 16), ('sata', 30),
-                           ('nvme', 64)):
+        used = {'scsi': set(), 'sata': set(), 'nvme': set()}
+        models = {}
+        for bus, units in (('scsi', 65 if wide else 16), ('sata', 30)):
             for index in range(4):
-                if not vmx.bool('%s%d.present' % (bus, index), False):
-                    continue
-                model = None
-                if bus == 'scsi':
-                    model = self._scsi_model(index)
-                controllers.append((bus, index, model))
-                for unit in range(units):
-                    if bus == 'scsi' and unit == 7:
-                        continue
-                    if bus == 'scsi':
-                        dev = _disk_name('sd', index * (64 if wide else 15) +
-                                         (unit if unit < 7 else unit - 1))
-                    elif bus == 'sata':
-                        dev = _disk_name('sd', index * 30 + unit)
-                    else:
-                        dev = 'nvme%dn%d' % (index, unit + 1)
-                    self._disk(devices, bus, dev, index, 0, unit)
+                if vmx.bool('%s%d.present' % (bus, index), False):
+                    models[bus, index] = (self._scsi_model(index)
+                                          if bus == 'scsi' else None)
+                    for unit in range(units):
+                        if bus == 'sata':
+                            dev = _disk_name('sd', index * 30 + unit)
+                        elif unit == 7:
+                            continue
+                        else:
+                            dev = _disk_name('sd', index * (
+                                64 if wide else 15) + (
+                                    unit if unit < 7 else unit - 1))
+                        if self._disk(devices, bus, dev, index, 0, unit):
+                            used[bus].add(index)
         ide = fdc = False
         for ide_bus in range(2):
             for unit in range(2):
                 ide |= self._disk(devices, 'ide', _disk_name(
                     'hd', ide_bus * 2 + unit), 0, ide_bus, unit)
+        for index in range(4):
+            if vmx.bool('nvme%d.present' % index, False):
+                models['nvme', index] = None
+                for unit in range(64):
+                    if self._disk(devices, 'nvme', 'nvme%dn%d' % (
+                            index, unit + 1), index, 0, unit):
+                        used['nvme'].add(index)
         for unit in range(2):
             fdc |= self._floppy(devices, unit)
         for key in vmx.keys():
@@ -461,8 +465,16 @@ class _Builder:
                 self.note('%s%s:%s: on no controller the guest has, or at '
                           'a unit VMware does not use: left out'
                           % match.group(1, 2, 3))
-        for bus, index, model in controllers:
-            _sub(devices, 'controller', type=bus, index=index, model=model)
+        # As libvirt: each controller up to the last one a disk is on, and
+        # those the .vmx gives a PCI slot.
+        for bus in ('scsi', 'sata', 'nvme'):
+            last = max(used[bus], default=-1)
+            for index in range(4):
+                if index <= last or (
+                        (bus, index) in models and
+                        vmx.has('%s%d.pciSlotNumber' % (bus, index))):
+                    _sub(devices, 'controller', type=bus, index=index,
+                         model=models.get((bus, index)))
         if fdc:
             _sub(devices, 'controller', type='fdc', index=0)
         if ide:
