@@ -70,7 +70,7 @@ UNDESCRIBED = (
 )
 
 
-class _NotInExport(Exception):
+class _NotInExport(base.UnsupportedExport):
     """A file the .vmx names on a datastore has no copy in the export."""
 
 
@@ -323,10 +323,6 @@ class _Builder:
         self._nics(devices)
         self._chardevs(devices)
         self._display(devices)
-        if len(self.disks) > base.MAX_DISKS:
-            raise base.HostileExport(
-                'the .vmx has %d disks, more than %d'
-                % (len(self.disks), base.MAX_DISKS))
         for key, what in UNDESCRIBED:
             if vmx.bool(key, False):
                 self.note('%s (%s) is not described: the destination has '
@@ -519,6 +515,9 @@ class _Builder:
         address = dict(type='drive', controller=controller, bus=ide_bus,
                        target=0, unit=unit)
         if not cdrom:
+            if len(self.disks) >= base.MAX_DISKS:
+                raise base.HostileExport(
+                    'the .vmx has more than %d disks' % base.MAX_DISKS)
             expected = {'scsi': ('scsi-harddisk', 'disk', ''),
                         'ide': ('ata-harddisk', 'disk', '')}.get(bus)
             if not lower.endswith('.vmdk') or (

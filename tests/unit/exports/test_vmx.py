@@ -271,3 +271,279 @@ def _make(name):
 
 for _name in CORPUS:
     setattr(TestCorpus, 'test_%s' % _name.replace('-', '_'), _make(_name))
+
+
+MINIMAL = '''.encoding = "UTF-8"
+config.version = "8"
+virtualHW.version = "14"
+displayName = "guest1"
+guestOS = "rhel8-64"
+memSize = "2048"
+numvcpus = "2"
+uuid.bios = "42 1e b4 58 54 48 fc 12-20 74 83 d5 e4 19 e1 38"
+scsi0.present = "TRUE"
+scsi0.virtualDev = "pvscsi"
+scsi0:0.present = "TRUE"
+scsi0:0.deviceType = "scsi-hardDisk"
+scsi0:0.fileName = "%s"
+ethernet0.present = "TRUE"
+ethernet0.virtualDev = "vmxnet3"
+ethernet0.networkName = "VM Network"
+ethernet0.addressType = "generated"
+'''
+
+
+class TestRead(testtools.TestCase):
+    """The .vmx format, as VMware writes it and as nobody should."""
+
+    def _read(self, text, files=('guest1.vmdk',), disk='guest1.vmdk'):
+        if isinstance(text, str):
+            text = text.replace('%s', disk)
+        export_dir = self.useFixture(_ExportDir('guest1', text, files))
+        return export_dir, vmx.read(export_dir.vmx)
+
+    def _refused(self, exc_type, text, *args, **kwargs):
+        return self.assertRaises(exc_type, self._read, text, *args,
+                                 **kwargs)
+
+    def test_a_plain_guest(self):
+        export_dir, export = self._read(MINIMAL)
+        dom = _root(export.domain_xml)
+        self.assertEqual('guest1', dom.findtext('./name'))
+        self.assertEqual('421eb458-5448-fc12-2074-83d5e419e138',
+                         dom.findtext('./uuid'))
+        self.assertEqual('2097152', dom.findtext('./memory'))
+        self.assertEqual('2', dom.findtext('./vcpu'))
+        self.assertEqual('x86_64', dom.find('./os/type').get('arch'))
+        path = os.path.join(export.root_dir, 'guest1.vmdk')
+        self.assertEqual([base.ExportDisk(target='sda', path=path,
+                                          format='vmdk', size=4)],
+                         list(export.disks))
+        self.assertEqual([base.ExportNic(mac=None, network='VM Network',
+                                         model='vmxnet3')],
+                         list(export.nics))
+        self.assertEqual(['vmpvscsi'], [c.get('model') for c in dom.findall(
+            "./devices/controller[@type='scsi']")])
+        # The reader's dispatch gives the same.
+        self.assertEqual(export, reader.read(export_dir.vmx))
+
+    def test_keys_case_insensitive_comments_and_the_last_wins(self):
+        text = MINIMAL + (
+            '# a comment = "not a key"\n'
+            '\n'
+            'DISPLAYNAME = "guest2"  # the later one\n'
+            'MemSize = "4096"\n'
+            'ethernet0.ADDRESSTYPE = "static"\n'
+            'ethernet0.Address = "00:50:56:3F:00:01"\n')
+        export_dir, export = self._read(text)
+        dom = _root(export.domain_xml)
+        self.assertEqual('guest2', dom.findtext('./name'))
+        self.assertEqual('4194304', dom.findtext('./memory'))
+        self.assertEqual('00:50:56:3f:00:01', export.nics[0].mac)
+        self.assertEqual('static', dom.find(
+            './devices/interface/mac').get('type'))
+
+    def test_escapes_decoded_as_libvirt_does(self):
+        text = MINIMAL.replace(
+            'displayName = "guest1"',
+            'displayName = "web%2fdb |7C prod"\n'
+            'annotation = "line 1|0Aline |22two|22"')
+        export_dir, export = self._read(text)
+        dom = _root(export.domain_xml)
+        self.assertEqual('web/db | prod', dom.findtext('./name'))
+        self.assertEqual('line 1\nline "two"', dom.findtext('./description'))
+
+    def test_encodings(self):
+        text = MINIMAL.replace('%s', 'guest1.vmdk').replace(
+            'UTF-8', 'windows-1252').replace(
+            'guest1"', 'caf\xe9"', 1).encode('cp1252')
+        export_dir, export = self._read(text)
+        self.assertEqual('caf\xe9', _root(export.domain_xml).findtext(
+            './name'))
+        for encoding in ('no-such-charset', 'base64', 'utf-16'):
+            exc = self._refused(base.UnsupportedExport,
+                                MINIMAL.replace('UTF-8', encoding))
+            self.assertIn('encoding', str(exc))
+        exc = self._refused(base.UnsupportedExport,
+                            MINIMAL.replace('%s', 'guest1.vmdk').encode() +
+                            b'annotation = "\xff\xfe"\n')
+        self.assertIn('not UTF-8 text', str(exc))
+
+    def test_malformed_line_named(self):
+        exc = self._refused(base.UnsupportedExport, MINIMAL.replace(
+            'numvcpus = "2"', 'numvcpus "2"'))
+        self.assertIn('line 7 ', str(exc))
+        for value in ('memSize = "lots"', 'numvcpus = "0"',
+                      'scsi0.present = "maybe"', 'firmware = "coreboot"',
+                      'uuid.bios = "42 1e"', 'scsi0.virtualDev = "ahci"',
+                      'ethernet0.virtualDev = "rtl8139"',
+                      'ethernet0.addressType = "static"\n'
+                      'ethernet0.address = "not a mac"'):
+            self._refused(base.UnsupportedExport, MINIMAL + value + '\n')
+
+    def test_binary_garbage_refused(self):
+        garbage = bytes(range(256)) * 64
+        self._refused(base.UnsupportedExport, garbage)
+        self._refused(base.UnsupportedExport, garbage.replace(b'\x00', b''))
+
+    def test_oversize_refused(self):
+        text = MINIMAL + 'annotation = "%s"\n' % (
+            'x' * base.MAX_DESCRIPTOR_BYTES)
+        exc = self._refused(base.HostileExport, text)
+        self.assertIn('more than', str(exc))
+        self.assertRaises(base.HostileExport, vmx.parse,
+                          b'#' * (base.MAX_DESCRIPTOR_BYTES + 1))
+        self._refused(base.HostileExport,
+                      MINIMAL + '#\n' * (vmx.MAX_LINES + 1))
+
+    def test_control_characters_refused(self):
+        exc = self._refused(base.UnsupportedExport, MINIMAL.replace(
+            'guest1"', 'guest|01"', 1))
+        self.assertIn('control character', str(exc))
+
+    def test_markup_comes_out_as_text(self):
+        name = '</name><devices><hostdev/></devices><name>x & y'
+        note = ']]><!-- <disk type="block"> &amp; &#x26; <?pi?>'
+        text = MINIMAL.replace('guest1"', '%s"' % name, 1).replace(
+            'VM Network', '"/><source bridge=\'br0\'/>'.replace('"', '|22'))
+        text += 'annotation = "%s"\n' % note.replace('"', '|22')
+        export_dir, export = self._read(text)
+        dom = _root(export.domain_xml)
+        self.assertEqual(name, dom.findtext('./name'))
+        self.assertEqual(note, dom.findtext('./description'))
+        self.assertEqual([], dom.findall('.//hostdev'))
+        self.assertEqual(1, len(dom.findall('./devices/interface/source')))
+        self.assertEqual('"/><source bridge=\'br0\'/>',
+                         export.nics[0].network)
+        self.assertIn('&lt;/name&gt;', export.domain_xml)
+
+    def test_name_from_the_file_without_a_display_name(self):
+        export_dir, export = self._read(MINIMAL.replace(
+            'displayName = "guest1"\n', ''))
+        self.assertEqual('guest1', _root(export.domain_xml).findtext(
+            './name'))
+        self.assertIn('no displayName', ' '.join(export.notes))
+
+    def test_disks_in_subfolders_and_absolute_paths_inside(self):
+        export_dir, export = self._read(
+            MINIMAL, files=('sub/guest1.vmdk',), disk='sub/guest1.vmdk')
+        self.assertEqual(
+            os.path.join(export.root_dir, 'sub', 'guest1.vmdk'),
+            export.disks[0].path)
+        export_dir, export = self._read(MINIMAL, files=(), disk='guest1.vmdk')
+        absolute = os.path.join(export.root_dir, 'guest1.vmdk')
+        with open(export_dir.vmx, 'a') as f:
+            f.write('scsi0:0.fileName = "%s"\n' % absolute)
+        export = vmx.read(export_dir.vmx)
+        self.assertEqual(absolute, export.disks[0].path)
+        # Not there yet: no size, and a note.
+        self.assertIsNone(export.disks[0].size)
+        self.assertIn('not in the export yet', ' '.join(export.notes))
+
+    def test_paths_out_of_the_export_refused(self):
+        outside = self.useFixture(fixtures.TempDir()).path
+        for disk in ('../guest1.vmdk', 'sub/../../guest1.vmdk',
+                     'sub\\..\\..\\guest1.vmdk',
+                     os.path.join(outside, 'guest1.vmdk'), '/etc/x.vmdk'):
+            exc = self._refused(base.HostileExport, MINIMAL, disk=disk)
+            self.assertIn('scsi0:0', str(exc))
+        # Not a disk image at all.
+        self._refused(base.UnsupportedExport, MINIMAL, disk='/etc/shadow')
+
+    def test_symlinks_out_of_the_export_refused(self):
+        outside = self.useFixture(fixtures.TempDir()).path
+        with open(os.path.join(outside, 'guest1.vmdk'), 'wb') as f:
+            f.write(b'KDMV')
+        export_dir = self.useFixture(_ExportDir('guest1', MINIMAL % (
+            'guest1.vmdk'), files=()))
+        os.symlink(os.path.join(outside, 'guest1.vmdk'),
+                   os.path.join(export_dir.path, 'guest1.vmdk'))
+        self.assertRaises(base.HostileExport, vmx.read, export_dir.vmx)
+        export_dir = self.useFixture(_ExportDir('guest1', MINIMAL % (
+            'sub/guest1.vmdk'), files=()))
+        os.symlink(outside, os.path.join(export_dir.path, 'sub'))
+        self.assertRaises(base.HostileExport, vmx.read, export_dir.vmx)
+        # A link inside the export is followed.
+        export_dir = self.useFixture(_ExportDir('guest1', MINIMAL % (
+            'link.vmdk'), files=('guest1.vmdk',)))
+        os.symlink('guest1.vmdk', os.path.join(export_dir.path, 'link.vmdk'))
+        self.assertEqual(4, vmx.read(export_dir.vmx).disks[0].size)
+
+    def test_datastore_paths_are_the_export_copies(self):
+        for disk in ('[datastore1] guest1/guest1.vmdk',
+                     '/vmfs/volumes/datastore1/guest1/guest1.vmdk',
+                     '/vmfs/volumes/5669422e-699d77db/guest1/guest1.vmdk'):
+            export_dir, export = self._read(MINIMAL, disk=disk)
+            self.assertEqual(os.path.join(export.root_dir, 'guest1.vmdk'),
+                             export.disks[0].path)
+            self.assertIn("the export's copy", ' '.join(export.notes))
+            exc = self._refused(base.UnsupportedExport, MINIMAL, disk=disk,
+                                files=())
+            self.assertIn('scsi0:0', str(exc))
+            self.assertIn('not in the export', str(exc))
+
+    def test_images_of_the_source_host_left_empty(self):
+        text = MINIMAL + (
+            'ide0:0.present = "TRUE"\n'
+            'ide0:0.deviceType = "cdrom-image"\n'
+            'ide0:0.fileName = "/usr/lib/vmware/isoimages/linux.iso"\n'
+            'ide1:0.present = "TRUE"\n'
+            'ide1:0.deviceType = "cdrom-image"\n'
+            'ide1:0.fileName = "[iso] os/install.iso"\n')
+        export_dir, export = self._read(text)
+        drives = _root(export.domain_xml).findall(
+            "./devices/disk[@device='cdrom']")
+        self.assertEqual([None, None], [d.find('./source') for d in drives])
+        self.assertEqual(2, len([n for n in export.notes
+                                 if 'left empty' in n]))
+        self.assertEqual(1, len(export.disks))
+        self._refused(base.HostileExport, text.replace(
+            '[iso] os/install.iso', '../install.iso'))
+
+    def test_too_many_disks_refused(self):
+        text = MINIMAL.replace('scsi0:0.present = "TRUE"\n', '')
+        for controller in range(4):
+            text += 'scsi%d.present = "TRUE"\n' % controller
+            for unit in range(17 if controller < 3 else 18):
+                text += ('scsi%d:%d.present = "TRUE"\n'
+                         'scsi%d:%d.fileName = "d%d-%d.vmdk"\n'
+                         % ((controller, unit) * 3))
+        exc = self._refused(base.HostileExport, text, files=())
+        self.assertIn('more than %d' % base.MAX_DISKS, str(exc))
+
+    def test_devices_nowhere_are_named(self):
+        export_dir, export = self._read(MINIMAL + (
+            'scsi3:0.present = "TRUE"\n'
+            'scsi3:0.fileName = "lost.vmdk"\n'
+            'usb_xhci.present = "TRUE"\n'
+            'nvram = "guest1.nvram"\n'))
+        notes = ' '.join(export.notes)
+        for word in ('scsi3:0', 'xHCI', 'guest1.nvram'):
+            self.assertIn(word, notes)
+        self.assertEqual(1, len(export.disks))
+
+    def test_firmware_topology_and_transient_disks(self):
+        export_dir, export = self._read(MINIMAL + (
+            'firmware = "efi"\n'
+            'uefi.secureBoot.enabled = "TRUE"\n'
+            'numvcpus = "8"\n'
+            'cpuid.coresPerSocket = "4"\n'
+            'scsi0:0.mode = "independent-nonpersistent"\n'))
+        dom = _root(export.domain_xml)
+        self.assertEqual('efi', dom.find('./os').get('firmware'))
+        self.assertEqual(['enrolled-keys', 'secure-boot'], [
+            f.get('name') for f in dom.findall('./os/firmware/feature')])
+        self.assertEqual({'sockets': '2', 'dies': '1', 'cores': '4',
+                          'threads': '1'},
+                         dict(dom.find('./cpu/topology').attrib))
+        self.assertIsNotNone(dom.find('./devices/disk/transient'))
+        result = translate.translate(export.domain_xml, translate.Target(
+            accelerator='qemu', import_dir=export.root_dir))
+        self.assertIsNone(schema.schema_errors(result.xml))
+        self.assertEqual('uefi-secure-boot', result.report.firmware)
+
+    def test_not_a_file(self):
+        self.assertRaises(base.UnsupportedExport, vmx.read,
+                          self.useFixture(fixtures.TempDir()).path)
+        self.assertRaises(base.UnsupportedExport, vmx.read,
+                          '/nonexistent/guest.vmx')
