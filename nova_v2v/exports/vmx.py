@@ -526,6 +526,11 @@ class _Builder:
                     '%s: %s %r is not a VMDK disk nova-v2v can read'
                     % (what, device_type or 'disk', file_name))
             path = self.locate(file_name, what)
+            for other in self.disks:
+                if os.path.realpath(other.path) == os.path.realpath(path):
+                    raise base.UnsupportedExport(
+                        '%s: %s is the file of disk %s too: one file cannot '
+                        'be two disks' % (what, file_name, other.target))
             disk = _sub(devices, 'disk', type='file', device='disk')
             if vmx.bool(prefix + '.writeThrough', False):
                 _sub(disk, 'driver', cache='writethrough')

@@ -42,6 +42,7 @@ FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'vmx')
 LIBVIRT_XML = os.path.join(os.path.dirname(os.path.dirname(__file__)),
                            'hardware', 'fixtures', 'vmware')
 TRANSLATED = 'translated'
+READ = 'read'
 LUN = (translate.UnmappableDevices, 'SCSI LUN')
 # What each .vmx gives once read and translated for QEMU with the refuse
 # policy: translated, or refused with the typed error and a word of why.
@@ -59,11 +60,20 @@ EXPECTED = {name: TRANSLATED for name in (
     'firmware-efi', 'fusion-in-the-wild-1', 'gsx-in-the-wild-1',
     'gsx-in-the-wild-2', 'gsx-in-the-wild-3', 'gsx-in-the-wild-4',
     'harddisk-transient', 'parallel-file', 'scsi-driver-max',
-    'serial-device', 'serial-file', 'serial-network-server', 'serial-pipe')}
+    'serial-device', 'serial-file', 'serial-network-server', 'serial-pipe',
+    'case-insensitive-2', 'cdrom-ide-file', 'cdrom-scsi-file',
+    'ethernet-bridged', 'floppy-device', 'graphics-vnc', 'minimal-64bit',
+    'parallel-device', 'scsi-driver', 'scsi-writethrough',
+    'serial-network-client', 'serial-pipe-server-vm', 'svga')}
 EXPECTED.update({
-    # A CD-ROM drive passed through from the ESXi host.
+    # A CD-ROM drive passed through from the host.
     'cdrom-scsi-passthru': LUN,
+    'cdrom-scsi-raw-device': LUN,
     'esx-in-the-wild-7': LUN,
+    'sharedfolder': (translate.UnmappableDevices, 'shared into the guest'),
+    # Refused by the reader: its last two disks are one file.
+    'scsi-driver-superwide-max': (READ, base.UnsupportedExport,
+                                  'one file cannot be two disks'),
 })
 # Where the reader's domain differs from libvirt's on purpose, or where
 # the .vmx read is older than the one libvirt's XML was made of.
@@ -217,6 +227,11 @@ class TestCorpus(testtools.TestCase):
         return export_dir, vmx.read(export_dir.vmx)
 
     def _check(self, name):
+        if EXPECTED[name][0] == READ:
+            _read, exc_type, reason = EXPECTED[name]
+            exc = self.assertRaises(exc_type, self._read, name)
+            self.assertIn(reason, str(exc))
+            return
         export_dir, export = self._read(name)
         self.assertEqual('vmx', export.kind)
         self.assertEqual(os.path.realpath(export_dir.path), export.root_dir)
