@@ -24,6 +24,7 @@ at the disks it names.
 """
 
 import codecs
+import copy
 import os
 import re
 import stat
@@ -743,7 +744,7 @@ class _Builder:
             console = _sub(devices, 'console', type=serials[0].get('type'))
             for child in serials[0]:
                 if child.tag != 'target':
-                    console.append(etree.fromstring(etree.tostring(child)))
+                    console.append(copy.deepcopy(child))
             _sub(console, 'target', type='serial', port=0)
 
     def _chardev(self, devices, tag, prefix, port):

@@ -64,7 +64,8 @@ EXPECTED = {name: TRANSLATED for name in (
     'case-insensitive-2', 'cdrom-ide-file', 'cdrom-scsi-file',
     'ethernet-bridged', 'floppy-device', 'graphics-vnc', 'minimal-64bit',
     'parallel-device', 'scsi-driver', 'scsi-writethrough',
-    'serial-network-client', 'serial-pipe-server-vm', 'svga')}
+    'serial-network-client', 'serial-pipe-server-vm', 'svga', 'smbios',
+    'ethernet-vds-no-portid', 'ethernet-vmxnet2', 'floppy-file')}
 EXPECTED.update({
     # A CD-ROM drive passed through from the host.
     'cdrom-scsi-passthru': LUN,
@@ -74,7 +75,12 @@ EXPECTED.update({
     # Refused by the reader: its last two disks are one file.
     'scsi-driver-superwide-max': (READ, base.UnsupportedExport,
                                   'one file cannot be two disks'),
+    # Its disk on a datastore has no copy in the export (MISSING).
+    'harddisk-scsi-file-missing-file': (READ, base.UnsupportedExport,
+                                        'is not in the export'),
 })
+# Files a .vmx names that its export lacks.
+MISSING = {'harddisk-scsi-file-missing-file': ('missing.vmdk',)}
 # Where the reader's domain differs from libvirt's on purpose, or where
 # the .vmx read is older than the one libvirt's XML was made of.
 DIFFERENCES = {
@@ -199,8 +205,8 @@ class _ExportDir(fixtures.Fixture):
                         else text)
         files = self.files
         if files is None:
-            files = list(_files_named(text if isinstance(text, str)
-                                      else ''))
+            files = [f for f in _files_named(text)
+                     if f not in MISSING.get(self.name, ())]
         for name in files:
             path = os.path.join(self.path, name)
             os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -556,6 +562,31 @@ class TestRead(testtools.TestCase):
             accelerator='qemu', import_dir=export.root_dir))
         self.assertIsNone(schema.schema_errors(result.xml))
         self.assertEqual('uefi-secure-boot', result.report.firmware)
+
+    def test_nic_connections(self):
+        text = MINIMAL + (
+            'ethernet0.connectionType = "hostonly"\n'
+            'ethernet1.present = "TRUE"\n'
+            'ethernet1.connectionType = "nat"\n'
+            'ethernet1.addressType = "static"\n'
+            'ethernet1.address = "00:50:56:01:02:03"\n'
+            'ethernet2.present = "TRUE"\n'
+            'ethernet2.virtualDev = "vmxnet"\n'
+            'ethernet2.features = "15"\n'
+            'ethernet2.networkName = "dmz"\n'
+            'ethernet3.present = "FALSE"\n'
+            'ethernet3.networkName = "gone"\n')
+        export_dir, export = self._read(text)
+        dom = _root(export.domain_xml)
+        self.assertEqual(['network', 'user', 'bridge'], [
+            n.get('type') for n in dom.findall('./devices/interface')])
+        self.assertEqual(
+            [(None, 'VM Network', 'vmxnet3'),
+             ('00:50:56:01:02:03', '', ''), (None, 'dmz', 'vmxnet2')],
+            [(n.mac, n.network, n.model) for n in export.nics])
+        result = translate.translate(export.domain_xml, translate.Target(
+            accelerator='qemu', import_dir=export.root_dir))
+        self.assertIsNone(schema.schema_errors(result.xml))
 
     def test_not_a_file(self):
         self.assertRaises(base.UnsupportedExport, vmx.read,
