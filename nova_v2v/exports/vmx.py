@@ -21,6 +21,17 @@ found in the ``.vmx``'s directory (the export's root); nothing of the
 input is parsed as XML and the output is built element by element, so no
 value can carry markup into it. Pure but for reading the file and looking
 at the disks it names.
+
+Where it differs from libvirt's driver, on purpose: every disk's source is
+its file in the export (a datastore path ``[ds] dir/f.vmdk`` or
+``/vmfs/volumes/ds/dir/f.vmdk`` is the copy ``f.vmdk`` next to the .vmx),
+a CD-ROM or floppy image that is not in the export is an empty drive, the
+firmware's variable store (``nvram``) is not described, VMware's ``|XX``
+escapes are decoded in every value (libvirt: in the name and annotation
+only), ``firmware = "bios"`` is accepted, and a connection type of
+``hostonly`` is a ``network`` interface (libvirt refuses it). As newer
+libvirt, the UUID is ``vc.uuid`` where there is one, ``uuid.bios`` the
+hardware UUID.
 """
 
 import codecs
@@ -206,7 +217,9 @@ def read(path):
     """Read the .vmx at ``path`` and find its disks next to it.
 
     :returns: :class:`nova_v2v.exports.base.Export`
-    :raises: UnsupportedExport, HostileExport (see the module's notes)
+    :raises: UnsupportedExport: not a .vmx, or a device or file the reader
+        cannot carry (the line or device named); HostileExport: past a size
+        limit, or a path or link out of the .vmx's directory
     """
     try:
         st = os.stat(path)
@@ -544,6 +557,10 @@ class _Builder:
             size = os.path.getsize(path) if os.path.isfile(path) else None
             if size is None:
                 self.note('%s: %s is not in the export yet' % (what, path))
+            if re.search(r'-rdmp?\.vmdk$', lower):
+                self.note('%s: %s looks like a raw device mapping: its data '
+                          'is on a LUN of the source, not in the export'
+                          % (what, file_name))
             if re.search(r'-\d{6}\.vmdk$', lower):
                 self.note('%s: %s is a snapshot\'s delta disk: its parents '
                           'are read with it' % (what, file_name))

@@ -541,6 +541,11 @@ class TestRead(testtools.TestCase):
         notes = ' '.join(export.notes)
         for word in ('scsi3:0', 'xHCI', 'guest1.nvram'):
             self.assertIn(word, notes)
+        export_dir, export = self._read(
+            MINIMAL, files=('guest1-rdmp.vmdk',), disk='guest1-rdmp.vmdk')
+        notes = ' '.join(export.notes)
+        for word in ('raw device mapping',):
+            self.assertIn(word, notes)
         self.assertEqual(1, len(export.disks))
 
     def test_firmware_topology_and_transient_disks(self):
