@@ -50,6 +50,9 @@ _FORMAT_URLS = (
     ('qcow-image-format', 'qcow2'),
     ('qemu-project.org', 'qcow2'),
 )
+# A format named without its URL (hand-written descriptors).
+_VMDK_SUBFORMATS = ('streamoptimized', 'monolithicsparse', 'sparse',
+                    'compressed')
 _FORMAT_EXTENSIONS = {'.vmdk': 'vmdk', '.qcow2': 'qcow2', '.img': 'raw',
                       '.raw': 'raw'}
 
@@ -230,6 +233,7 @@ def _references(root, ns):
         href = _attr(ref, ns, 'href') or ''
         if file_id is None:
             raise base.ExportError('a file of the References has no id')
+        href = check_href(href)
         if _attr(ref, ns, 'chunkSize'):
             raise base.UnsupportedExport(
                 'the file %s is split in chunks (ovf:chunkSize): join them '
@@ -240,7 +244,7 @@ def _references(root, ns):
                 'decompress it first' % (href, _attr(ref, ns,
                                                       'compression')))
         size = _attr(ref, ns, 'size')
-        files[file_id] = (check_href(href),
+        files[file_id] = (href,
                           int(size) if size and size.isdigit() else None)
     return files
 
@@ -298,9 +302,9 @@ def _virtual_system(root, ns):
     if collections:
         count = len(collections[0].findall('.//{%s}VirtualSystem' % ns))
         raise base.UnsupportedExport(
-            'the export is a collection of %d virtual systems (a vApp): '
-            'one guest is imported at a time; export its guests one by '
-            'one' % count)
+            'the export is a VirtualSystemCollection (a vApp) holding %d '
+            'virtual system(s): one guest is imported at a time; export '
+            'its guests one by one' % count)
     if not systems:
         raise base.ExportError('the descriptor has no VirtualSystem')
     return systems[0]
@@ -341,6 +345,8 @@ def _format_of(disk_def, href):
     for fragment, fmt in _FORMAT_URLS:
         if fragment in url:
             return fmt
+    if url.lower() in _VMDK_SUBFORMATS:
+        return 'vmdk'
     ext = posixpath.splitext(href.lower())[1]
     if ext in _FORMAT_EXTENSIONS and not url:
         return _FORMAT_EXTENSIONS[ext]

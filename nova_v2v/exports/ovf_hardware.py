@@ -67,6 +67,7 @@ _NAMED_UNITS = {'byte': 1, 'bytes': 1, 'kilobytes': 2 ** 10, 'kb': 2 ** 10,
 _CIM_64BIT = {'80', '81', '83', '85', '88', '94', '96', '100', '101',
               '103', '105', '106', '107', '108', '110', '113'}
 _MAX_NICS = base.MAX_DISKS
+_FIELD_SPELLINGS = {'InstanceId': 'InstanceID'}
 
 
 def unit_bytes(units, what):
@@ -149,8 +150,11 @@ def _item_fields(item):
                     config[key] = value
             else:
                 fields['vmw:' + name] = (child.text or '').strip()
-        elif name not in fields:
-            fields[name] = (child.text or '').strip()
+        else:
+            # Old descriptors spell it InstanceId.
+            name = _FIELD_SPELLINGS.get(name, name)
+            if name not in fields:
+                fields[name] = (child.text or '').strip()
     return fields, config
 
 
@@ -287,7 +291,7 @@ def _read_items(guest, items):
     slots = []
     for fields, config in items:
         rtype = fields.get('ResourceType', '')
-        subtype = fields.get('ResourceSubType', '').strip()
+        subtype = _subtype(fields)
         label = fields.get('ElementName') or fields.get('Caption') or (
             'item %s' % fields.get('InstanceID', '?'))
         if rtype == RT_CPU:
@@ -320,6 +324,11 @@ def _read_items(guest, items):
             slots.append((rtype, fields, label))
         elif rtype == RT_ETHERNET:
             guest.nics.append(_nic(fields, label, guest.notes))
+        elif rtype == RT_OTHER_STORAGE and subtype.lower().startswith(
+                'vmware.nvdimm'):
+            raise base.UnsupportedExport(
+                '%s is persistent memory (NVDIMM), which the readers do not '
+                'carry: its data would be lost' % label)
         elif rtype == RT_VIDEO:
             vram = config.get('videoRamSizeInKB')
             if vram and vram.isdigit() and int(vram) > 0:
@@ -339,6 +348,21 @@ def _read_items(guest, items):
     _place_slots(guest, controllers, slots)
 
 
+def _subtype(fields):
+    """An item's ResourceSubType: the first the reader knows of a list.
+
+    VMware lets a descriptor name alternatives (``"someother, lsilogic"``).
+    """
+    names = [n for n in re.split(r'[\s,]+', fields.get(
+        'ResourceSubType', '')) if n]
+    for name in names:
+        low = name.lower()
+        if (low in SCSI_MODELS or low in NIC_MODELS or low in SATA_SUBTYPES
+                or low in NVME_SUBTYPES):
+            return name
+    return names[0] if names else ''
+
+
 def _controller_bus(rtype, subtype):
     if rtype == RT_IDE:
         return 'ide'
@@ -348,7 +372,7 @@ def _controller_bus(rtype, subtype):
 
 
 def _nic(fields, label, notes):
-    subtype = fields.get('ResourceSubType', '').strip()
+    subtype = _subtype(fields)
     model = NIC_MODELS.get(subtype.lower())
     if model is None:
         notes.append('%s of model %r: taken as e1000' % (label, subtype))
