@@ -68,6 +68,7 @@ _CIM_64BIT = {'80', '81', '83', '85', '88', '94', '96', '100', '101',
               '103', '105', '106', '107', '108', '110', '113'}
 _MAX_NICS = base.MAX_DISKS
 _FIELD_SPELLINGS = {'InstanceId': 'InstanceID'}
+_BUS_ORDER = {'scsi': 0, 'sata': 1, 'ide': 2, 'nvme': 3}
 
 
 def unit_bytes(units, what):
@@ -340,6 +341,10 @@ def _read_items(guest, items):
     if len(guest.nics) > _MAX_NICS:
         raise base.HostileExport('the guest has %d NICs, more than %d'
                                  % (len(guest.nics), _MAX_NICS))
+    if guest.cores and guest.vcpus % guest.cores:
+        guest.notes.append('%d vCPUs do not divide in sockets of %d cores: '
+                           'no topology' % (guest.vcpus, guest.cores))
+        guest.cores = None
     if guest.memory <= 0:
         raise base.ExportError('the descriptor gives the guest no memory')
     if guest.secure_boot and guest.firmware != 'efi':
@@ -422,6 +427,9 @@ def _place_slots(guest, controllers, slots):
                                 controller=address[0], unit=address[2],
                                 bus_index=address[1], target=target,
                                 name=label, host_resource=resource))
+    # In the order libvirt's VMX driver lists them.
+    guest.disks.sort(key=lambda s: (_BUS_ORDER[s.bus], s.controller,
+                                    s.bus_index, s.unit))
     # The controllers libvirt shows: every one the drives use, and the
     # SCSI ones (their model is the guest's driver) whether used or not.
     seen = set()
@@ -470,7 +478,8 @@ def _dev_name(prefix, index):
 def domain_xml(guest, disks):
     """The ``<domain type='vmware'>`` text of a guest.
 
-    :param disks: ``[(Slot, source path or None)]`` in the domain's order
+    :param disks: ``[(Slot, source path or None)]``, in the order of
+        ``guest.disks``
     """
     dom = etree.Element('domain', type='vmware')
     etree.SubElement(dom, 'name').text = guest.name
@@ -494,24 +503,17 @@ def domain_xml(guest, disks):
             etree.SubElement(fw, 'feature', enabled='yes',
                              name='secure-boot')
     if guest.cores:
-        if guest.vcpus % guest.cores == 0:
-            cpu = etree.SubElement(dom, 'cpu')
-            etree.SubElement(cpu, 'topology', sockets=str(
-                guest.vcpus // guest.cores), dies='1',
-                cores=str(guest.cores), threads='1')
-        else:
-            guest.notes.append('%d vCPUs do not divide in sockets of %d '
-                               'cores: no topology' % (guest.vcpus,
-                                                       guest.cores))
+        cpu = etree.SubElement(dom, 'cpu')
+        etree.SubElement(cpu, 'topology', sockets=str(
+            guest.vcpus // guest.cores), dies='1', cores=str(guest.cores),
+            threads='1')
     etree.SubElement(dom, 'clock', offset='utc')
     for event, action in (('on_poweroff', 'destroy'),
                           ('on_reboot', 'restart'),
                           ('on_crash', 'destroy')):
         etree.SubElement(dom, event).text = action
     devices = etree.SubElement(dom, 'devices')
-    order = {'scsi': 0, 'sata': 1, 'ide': 2, 'nvme': 3}
-    for slot, path in sorted(disks, key=lambda d: (
-            order[d[0].bus], d[0].controller, d[0].bus_index, d[0].unit)):
+    for slot, path in disks:
         disk = etree.SubElement(devices, 'disk', type='file',
                                 device=slot.device)
         if path:
@@ -524,7 +526,7 @@ def domain_xml(guest, disks):
                          bus=str(slot.bus_index), target='0',
                          unit=str(slot.unit))
     for bus, index, model in sorted(guest.controllers,
-                                    key=lambda c: (order[c[0]], c[1])):
+                                    key=lambda c: (_BUS_ORDER[c[0]], c[1])):
         ctrl = etree.SubElement(devices, 'controller', type=bus,
                                 index=str(index))
         if model:
