@@ -46,6 +46,13 @@ _MAGIC = ((b'\x1f\x8b', 'gzip'), (b'BZh', 'bzip2'),
 
 
 def _check_name(name):
+    """A member's name, plain and relative (``./`` prefix dropped).
+
+    :raises: HostileExport
+    """
+    if name.startswith('./'):
+        # tar -C dir -cf x.ova . names its members so.
+        name = name[2:]
     if (not name or name.startswith('/') or '\\' in name or
             any(ord(c) < 32 or ord(c) == 127 for c in name)):
         raise base.HostileExport('the OVA member %r is not a plain '
@@ -90,7 +97,9 @@ def _members(tar):
         if count > base.MAX_MEMBERS:
             raise base.HostileExport('the OVA has more than %d members'
                                      % base.MAX_MEMBERS)
-        name = _check_name(member.name)
+        if member.isdir() and member.name in ('.', './'):
+            continue
+        name = member.name = _check_name(member.name)
         if member.isdir():
             continue
         if not member.isreg() or member.issparse():
