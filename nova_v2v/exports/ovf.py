@@ -155,6 +155,9 @@ def from_descriptor(data, root_dir, source, kind='ovf', members=None,
                     'the disk file %s of %s is not a member of the OVA'
                     % (href, slot.describe()))
             member = href
+            if size is not None and size != members[href]:
+                notes.append('the OVA member %s is %d bytes, the descriptor '
+                             'says %d' % (href, members[href], size))
             size = members[href]
         capacity = disk_def.get('capacity') if disk_def else None
         if disk_def and disk_def.get('capacity_note'):
@@ -164,6 +167,8 @@ def from_descriptor(data, root_dir, source, kind='ovf', members=None,
             notes.append('the manifest has no digest of the disk file %s'
                          % href)
         path = posixpath.join(root_dir, href)
+        if members is None:
+            _check_inside(root_dir, path)
         disks.append(base.ExportDisk(
             target=slot.target, path=path, format=fmt, member=member,
             size=size, capacity=capacity, digest=digest))
@@ -238,15 +243,26 @@ def _references(root, ns):
             raise base.UnsupportedExport(
                 'the file %s is split in chunks (ovf:chunkSize): join them '
                 'first' % href)
-        if _attr(ref, ns, 'compression') not in (None, '', 'identity'):
+        compression = _attr(ref, ns, 'compression')
+        if compression not in (None, '', 'identity'):
             raise base.UnsupportedExport(
                 'the file %s is compressed (ovf:compression=%s): '
-                'decompress it first' % (href, _attr(ref, ns,
-                                                      'compression')))
+                'decompress it first' % (href, compression))
         size = _attr(ref, ns, 'size')
         files[file_id] = (href,
                           int(size) if size and size.isdigit() else None)
     return files
+
+
+def _check_inside(root_dir, path):
+    """Refuse a disk file that is a link to a file out of the export."""
+    if not os.path.lexists(path):
+        return
+    root = os.path.realpath(root_dir)
+    real = os.path.realpath(path)
+    if os.path.commonpath([root, real]) != root or real == root:
+        raise base.HostileExport('the disk file %s is a link out of the '
+                                 'export (to %s)' % (path, real))
 
 
 def check_href(href):
@@ -377,9 +393,9 @@ def parse_manifest(data):
             continue
         match = _MANIFEST_LINE.match(line)
         if not match:
+            # Its text is not echoed: the file may be anything.
             raise base.ExportError('line %d of the manifest is not '
-                                   '"ALGORITHM(file)= digest": %r'
-                                   % (number, line[:80]))
+                                   '"ALGORITHM(file)= digest"' % number)
         algorithm, name, digest = match.groups()
         hash_name, length = ALGORITHMS[algorithm]
         if len(digest) != length:

@@ -67,6 +67,10 @@ _NAMED_UNITS = {'byte': 1, 'bytes': 1, 'kilobytes': 2 ** 10, 'kb': 2 ** 10,
 _CIM_64BIT = {'80', '81', '83', '85', '88', '94', '96', '100', '101',
               '103', '105', '106', '107', '108', '110', '113'}
 _MAX_NICS = base.MAX_DISKS
+# Items of a hardware section: a real guest has a few dozen.
+MAX_ITEMS = 1024
+# Controllers VMware has of each bus.
+_MAX_CONTROLLERS = {'scsi': 4, 'sata': 4, 'nvme': 4, 'ide': 2}
 _FIELD_SPELLINGS = {'InstanceId': 'InstanceID'}
 _BUS_ORDER = {'scsi': 0, 'sata': 1, 'ide': 2, 'nvme': 3}
 
@@ -219,11 +223,16 @@ def read_system(system, ns, default_name):
     :raises: ExportError, UnsupportedExport, HostileExport
     """
     notes = []
-    name = (system.findtext('./{%s}Name' % ns) or '').strip()
+    name = ' '.join((system.findtext('./{%s}Name' % ns) or '').split())
     if not name:
         name = default_name
         notes.append('the descriptor names no guest: named %s after its '
                      'file' % name)
+    if '/' in name:
+        # libvirt refuses a name with a slash.
+        notes.append('the guest\'s name %r has a slash: named with a dash'
+                     % name)
+        name = name.replace('/', '-')
     guest = Guest(name=name, notes=notes)
     annotation = system.findtext('./{%s}AnnotationSection/{%s}Annotation'
                                  % (ns, ns))
@@ -245,6 +254,9 @@ def read_system(system, ns, default_name):
             continue
         fields, config = _item_fields(item)
         items.append((fields, config))
+        if len(items) > MAX_ITEMS:
+            raise base.HostileExport('the hardware section has more than %d '
+                                     'items' % MAX_ITEMS)
     _read_items(guest, items)
     return guest
 
@@ -312,6 +324,10 @@ def _read_items(guest, items):
             index = counts.get(bus, 0)
             counts[bus] = index + 1
             address = _int(fields, 'Address', label, index)
+            if address >= _MAX_CONTROLLERS[bus]:
+                raise base.ExportError('%s is %s controller %d: VMware has '
+                                       '%d' % (label, bus, address,
+                                               _MAX_CONTROLLERS[bus]))
             model = None
             if bus == 'scsi':
                 model = SCSI_MODELS.get(subtype.lower())

@@ -177,6 +177,17 @@ class TestRead(_OVA):
                       'certificate are not verified',
                       ova.read(self.path).notes)
 
+    def test_size_the_descriptor_disagrees_with_noted(self):
+        files = FILES.replace('href="guest1-disk1.vmdk"',
+                              'href="guest1-disk1.vmdk" ovf:size="12"')
+        descriptor = test_ovf.descriptor(items=TWO_DISKS, files=files,
+                                         disks=DISKS).encode()
+        self._build(good_members(descriptor=descriptor))
+        export = ova.read(self.path)
+        self.assertEqual(len(DISK1), export.disks[0].size)
+        self.assertIn('the OVA member guest1-disk1.vmdk is %d bytes, the '
+                      'descriptor says 12' % len(DISK1), export.notes)
+
     def test_missing_disk_member(self):
         self._build(good_members()[:3])
         exc = self.assertRaises(base.ExportError, ova.read, self.path)

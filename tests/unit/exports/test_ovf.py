@@ -600,6 +600,34 @@ class TestDescriptor(_Dir):
         self.assertEqual(os.path.join(self.dir, 'disks', 'guest.vmdk'),
                          export.disks[0].path)
 
+    def test_disk_files_linked_out_refused(self):
+        text = descriptor()
+        outside = self.useFixture(fixtures.TempDir()).path
+        os.symlink(os.path.join(outside, 'disk.vmdk'),
+                   os.path.join(self.dir, 'guest1-disk1.vmdk'))
+        exc = self.assertRaises(base.HostileExport, self._read, text)
+        self.assertIn('is a link out of the export', str(exc))
+        # A link within the export is its own business.
+        os.unlink(os.path.join(self.dir, 'guest1-disk1.vmdk'))
+        os.symlink('real.vmdk', os.path.join(self.dir, 'guest1-disk1.vmdk'))
+        self.assertEqual(1, len(self._read(text).disks))
+
+    def test_controller_and_item_counts(self):
+        items = CPU_MEM + item(6, InstanceID=3, Address=4,
+                               ResourceSubType='lsilogic')
+        exc = self.assertRaises(base.ExportError, self._read, descriptor(
+            items=items, files='', disks=''))
+        self.assertIn('is scsi controller 4: VMware has 4', str(exc))
+        items = CPU_MEM + item(1, InstanceID=9) * 1100
+        self.assertRaises(base.HostileExport, self._read, descriptor(
+            items=items, files='', disks=''))
+
+    def test_names_libvirt_takes(self):
+        export = self._read(descriptor(name='  web/db \n  01 '))
+        self.assertEqual('web-db 01', self._root(export).findtext('./name'))
+        self.assertIn("the guest's name 'web/db 01' has a slash: named with "
+                      "a dash", export.notes)
+
     def test_chunked_and_compressed_files_refused(self):
         for attr in ('ovf:chunkSize="2147483648"', 'ovf:compression="gzip"'):
             exc = self.assertRaises(base.UnsupportedExport, self._read,
