@@ -431,10 +431,12 @@ def _place_slots(guest, controllers, slots):
             unit = sum(1 for s in guest.disks
                        if (s.bus, s.controller) == (bus, index))
         target, address = _target(bus, index, unit, label)
-        if target in used:
+        # libvirt's VMX driver names a SATA and a SCSI drive alike (sda):
+        # a name is unique on its bus only.
+        if (bus, target) in used:
             raise base.ExportError('two drives of the guest are at %s %s'
                                    % (bus, target))
-        used.add(target)
+        used.add((bus, target))
         if device == 'cdrom' and resource:
             guest.notes.append('%s holds %s: the CD-ROM is left empty'
                                % (label, resource))

@@ -367,6 +367,31 @@ class TestDescriptor(_Dir):
             accelerator='qemu', import_dir=self.dir))
         self.assertIsNone(schema.schema_errors(result.xml))
 
+    def test_sata_and_scsi_drives_named_alike(self):
+        # As libvirt's VMX driver names them: sda on each bus. The
+        # translation tells them apart by bus and path.
+        files = ('<File ovf:id="file1" ovf:href="a.vmdk"/>'
+                 '<File ovf:id="file2" ovf:href="b.vmdk"/>')
+        disks = ''.join('<Disk ovf:diskId="vmdisk%d" ovf:fileRef="file%d" '
+                        'ovf:capacity="1" ovf:format="%s"/>' % (i, i, VMDK)
+                        for i in (1, 2))
+        items = (CPU_MEM + SCSI + DISK +
+                 item(20, InstanceID=13, Address=0,
+                      ResourceSubType='vmware.sata.ahci') +
+                 item(17, InstanceID=14, Parent=13, AddressOnParent=0,
+                      HostResource='ovf:/disk/vmdisk2'))
+        export = self._read(descriptor(items=items, files=files,
+                                       disks=disks))
+        self.assertEqual(['sda', 'sda'], [d.target for d in export.disks])
+        result = translate.translate(export.domain_xml, translate.Target(
+            accelerator='qemu', import_dir=self.dir))
+        self.assertIsNone(schema.schema_errors(result.xml))
+        self.assertEqual(
+            [('scsi', os.path.join(self.dir, 'a.vmdk'), 'vda'),
+             ('sata', os.path.join(self.dir, 'b.vmdk'), 'vdb')],
+            [(m.source_bus, m.source_path, m.target)
+             for m in result.report.disks])
+
     def test_two_drives_in_one_slot_refused(self):
         items = CPU_MEM + SCSI + DISK + item(
             15, InstanceID=9, Parent=3, AddressOnParent=0)
