@@ -186,14 +186,19 @@ def _read_member(tar, member):
 
 
 def _make_dir(path):
+    """Make a directory only its owner reads; True if it was made."""
     try:
         os.mkdir(path, 0o700)
-        os.chmod(path, 0o700)
     except FileExistsError:
-        st = os.lstat(path)
-        if not stat.S_ISDIR(st.st_mode):
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
             raise base.ExportError('%s exists and is not a directory'
                                    % path)
+        return False
+    except FileNotFoundError:
+        raise base.ExportError('%s cannot be made: its parent directory '
+                               'does not exist' % path)
+    os.chmod(path, 0o700)
+    return True
 
 
 def extract(export, work_dir=None, progress=None):
@@ -205,8 +210,9 @@ def extract(export, work_dir=None, progress=None):
         disks are written
     :returns: the paths written, in the export's disk order
     :raises: ExportError (a file already there, a member not as read),
-        ChecksumMismatch (a disk does not match its manifest digest; its
-        partial file is removed)
+        ChecksumMismatch (a disk does not match its manifest digest); on
+        any error the files this call wrote are removed, and the work
+        directory if it made it
     """
     if export.kind != 'ova':
         raise base.ExportError('%s is not an OVA' % export.source)
@@ -214,9 +220,24 @@ def extract(export, work_dir=None, progress=None):
     offsets = member_offsets(export.source)
     total = sum(offsets[d.member][1] for d in export.disks
                 if d.member in offsets)
-    done = 0
-    _make_dir(work_dir)
+    made = _make_dir(work_dir)
     written = []
+    try:
+        _extract(export, work_dir, offsets, total, progress, written)
+    except BaseException:
+        for path in written:
+            os.unlink(path)
+        if made:
+            try:
+                os.rmdir(work_dir)
+            except OSError:
+                pass
+        raise
+    return written
+
+
+def _extract(export, work_dir, offsets, total, progress, written):
+    done = 0
     with open(export.source, 'rb') as archive:
         for disk in export.disks:
             if disk.member not in offsets:
@@ -226,14 +247,13 @@ def extract(export, work_dir=None, progress=None):
             if disk.size is not None and size != disk.size:
                 raise base.ExportError('the OVA member %s changed since it '
                                        'was read' % disk.member)
-            dest = os.path.join(work_dir, *disk.member.split('/'))
-            for depth in range(1, disk.member.count('/') + 1):
-                _make_dir(os.path.join(work_dir,
-                                       *disk.member.split('/')[:depth]))
+            parts = disk.member.split('/')
+            for depth in range(1, len(parts)):
+                _make_dir(os.path.join(work_dir, *parts[:depth]))
+            dest = os.path.join(work_dir, *parts)
             archive.seek(offset)
             done = _copy(archive, size, dest, disk, done, total, progress)
             written.append(dest)
-    return written
 
 
 def _copy(archive, size, dest, disk, done, total, progress):

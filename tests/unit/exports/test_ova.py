@@ -313,13 +313,34 @@ class TestExtract(_OVA):
         self.assertIn('already exists: not overwritten', str(exc))
         with open(export.disks[1].path, 'rb') as f:
             self.assertEqual(b'mine', f.read())
+        # The disk this call wrote before it is removed.
+        self.assertFalse(os.path.exists(export.disks[0].path))
         # A link planted where a disk goes is not followed either.
-        os.unlink(export.disks[0].path)
         os.unlink(export.disks[1].path)
         target = os.path.join(self.dir, 'target')
         os.symlink(target, export.disks[0].path)
         self.assertRaises(base.ExportError, ova.extract, export)
         self.assertFalse(os.path.exists(target))
+
+    def test_members_in_folders(self):
+        files = FILES.replace('href="guest1-disk2.vmdk"',
+                              'href="disks/guest1-disk2.vmdk"')
+        descriptor = test_ovf.descriptor(items=TWO_DISKS, files=files,
+                                         disks=DISKS).encode()
+        members = good_members(descriptor=descriptor)
+        members[3] = ('disks/guest1-disk2.vmdk', DISK2)
+        members[1] = ('guest1.mf', test_ovf.manifest(
+            [('guest1.ovf', descriptor), ('guest1-disk1.vmdk', DISK1),
+             ('disks/guest1-disk2.vmdk', DISK2)]).encode())
+        self._build(members)
+        export = ova.read(self.path)
+        written = ova.extract(export)
+        self.assertEqual(os.path.join(export.root_dir, 'disks',
+                                      'guest1-disk2.vmdk'), written[1])
+        self.assertEqual(0o700, stat.S_IMODE(os.stat(os.path.dirname(
+            written[1])).st_mode))
+        with open(written[1], 'rb') as f:
+            self.assertEqual(DISK2, f.read())
 
     def test_work_dir_must_be_a_directory(self):
         self._build(good_members())
@@ -327,6 +348,8 @@ class TestExtract(_OVA):
         with open(export.root_dir, 'w'):
             pass
         self.assertRaises(base.ExportError, ova.extract, export)
+        self.assertRaises(base.ExportError, ova.extract, export,
+                          work_dir=os.path.join(self.dir, 'no', 'such'))
 
     def test_wrong_digest_removes_the_partial_file(self):
         members = good_members()
@@ -339,9 +362,13 @@ class TestExtract(_OVA):
         exc = self.assertRaises(base.ChecksumMismatch, ova.extract, export)
         self.assertIn('guest1-disk2.vmdk does not match the manifest',
                       str(exc))
-        self.assertFalse(os.path.exists(export.disks[1].path))
-        # The disk before it matched and stays.
-        self.assertTrue(os.path.exists(export.disks[0].path))
+        # Nothing is left: not the partial file, not the disk before it,
+        # not the directory extract made.
+        self.assertFalse(os.path.exists(export.root_dir))
+        # A directory that was there stays, empty.
+        os.mkdir(export.root_dir)
+        self.assertRaises(base.ChecksumMismatch, ova.extract, export)
+        self.assertEqual([], os.listdir(export.root_dir))
 
     def test_changed_archive(self):
         self._build(good_members())
