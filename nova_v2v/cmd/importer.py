@@ -36,7 +36,6 @@ interrupted (cleaned up too).
 """
 
 import argparse
-import importlib
 import json
 import os
 import shutil
@@ -52,6 +51,7 @@ from oslo_log import log as logging
 from nova_v2v.cmd import check
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v.exports import base
+from nova_v2v.exports import ova
 from nova_v2v.exports import plan as import_plan
 from nova_v2v.exports import reader
 from nova_v2v.hardware import translate as hw_translate
@@ -319,16 +319,24 @@ def prepare(args, conf, cloud, maps):
 
 
 def _extract(export, work_dir, ledger, progress):
-    """An OVA's disks, written where their ExportDisk.path says."""
-    # Looked up when needed (sys.modules first): the OVA reader's module.
-    ova = importlib.import_module('nova_v2v.exports.ova')
-    before = {d.path for d in export.disks if os.path.exists(d.path)}
+    """An OVA's disks written below ``work_dir``, their digests checked.
+
+    The OVA is read again with its root there (``work_dir/ova``), so that
+    its disks' paths are where :func:`nova_v2v.exports.ova.extract` writes
+    them; what this run writes is in ``ledger`` first.
+
+    :returns: the export as read again
+    """
+    root = os.path.join(work_dir, 'ova')
+    if not os.path.lexists(root):
+        ledger.add('dir', root)
+    export = ova.read(export.source, work_dir=root)
     for d in export.disks:
-        if d.path not in before:
+        if d.member and not os.path.lexists(d.path):
             ledger.add('file', d.path)
-    ova.extract(export, work_dir=work_dir,
-                progress=lambda done, total: progress.bytes(
-                    'extracting', done, total))
+    ova.extract(export, progress=lambda done, total: progress.bytes(
+        'extracting', done, total))
+    return export
 
 
 def _wait(what, poll, timeout, ready, failed, error):
@@ -364,7 +372,9 @@ def execute(args, cloud, export, translation, options, planned, progress,
     start = time.monotonic()
     if any(d.member for d in export.disks):
         progress.line('extracting the disks of %s' % export.source)
-        _extract(export, work_dir, ledger, progress)
+        index = export.disks.index(disk)
+        export = _extract(export, work_dir, ledger, progress)
+        disk = export.disks[index]
         timings['extract'] = time.monotonic() - start
     found = _disk_info(export, disk)
     if planned.capacity is None:

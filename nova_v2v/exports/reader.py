@@ -20,6 +20,9 @@ Pure but for reading the export's files.
 import os
 
 from nova_v2v.exports import base
+from nova_v2v.exports import ova
+from nova_v2v.exports import ovf
+from nova_v2v.exports import vmx
 
 
 def kind_of(path):
@@ -51,12 +54,8 @@ def read(path):
             'one .ovf)' % path)
     if os.path.isdir(path):
         path = _folder_ovf(path)
-    # Imported here: each reader imports base, never this module.
     if kind == 'vmx':
-        from nova_v2v.exports import vmx
         return vmx.read(path)
     if kind == 'ovf':
-        from nova_v2v.exports import ovf
         return ovf.read(path)
-    from nova_v2v.exports import ova
     return ova.read(path)

@@ -23,8 +23,6 @@ which order, and which of the things created were deleted.
 import io
 import json
 import os
-import sys
-import types
 from unittest import mock
 
 import fixtures
@@ -37,6 +35,7 @@ from nova_v2v.cmd import importer
 from nova_v2v.cmd import v2v
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v.exports import base
+from nova_v2v.exports import ova
 from nova_v2v.exports import plan
 from nova_v2v.exports import reader
 from nova_v2v.storage import convert as disk_convert
@@ -499,45 +498,60 @@ class OvaTest(ImportTestBase):
                                    nics=NICS)
         self.read.return_value = self.export
         os.unlink(os.path.join(self.root, 'ds', 'disk1.vmdk'))
-        self.ova = types.ModuleType('nova_v2v.exports.ova')
-        self.ova.extract = mock.Mock(side_effect=self._extract)
-        patcher = mock.patch.dict(sys.modules, {
-            'nova_v2v.exports.ova': self.ova})
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        # Read again with its root in the work directory.
+        self.ova_read = self.useFixture(fixtures.MockPatchObject(
+            ova, 'read', side_effect=self._read_again)).mock
+        self.extract = self.useFixture(fixtures.MockPatchObject(
+            ova, 'extract', side_effect=self._extract)).mock
+        self.again = None
 
-    def _extract(self, export, work_dir=None, progress=None):
+    def _read_again(self, path, work_dir=None):
+        self.again = fakes.export(root=work_dir, kind='ova', disks=1,
+                                  nics=NICS)
+        return self.again
+
+    def _extract(self, export, progress=None):
         for d in export.disks:
+            os.makedirs(os.path.dirname(d.path), exist_ok=True)
             with open(d.path, 'wb') as f:
                 f.write(b'vmdk')
 
     def test_extracted_then_converted(self):
         self.assertEqual(0, self.run_import(FakeCloud()))
-        self.ova.extract.assert_called_once_with(
-            self.export, work_dir=self.work, progress=mock.ANY)
-        self.info.assert_called_once_with(self.export.disks[0].path, 'vmdk')
+        self.ova_read.assert_called_once_with(
+            self.export.source, work_dir=os.path.join(self.work, 'ova'))
+        self.extract.assert_called_once_with(self.again, progress=mock.ANY)
+        self.info.assert_called_once_with(self.again.disks[0].path, 'vmdk')
+        self.assertTrue(self.again.disks[0].path.startswith(self.work))
         # Extracted for this run, removed once in Glance.
-        self.assertFalse(os.path.exists(self.export.disks[0].path))
+        self.assertFalse(os.path.exists(self.work))
 
     def test_disk_there_before_is_kept(self):
+        work = os.path.join(self.root, 'w')
+        self.ova_read.side_effect = None
+        self.ova_read.return_value = self.export
         self._extract(self.export)
         self.assertEqual(4, self.run_import(FakeCloud(fail={
-            'create_image': Boom()})))
+            'create_image': Boom()}), '--work-dir', work))
         self.assertTrue(os.path.exists(self.export.disks[0].path))
 
     def test_dry_run_does_not_extract(self):
         self.assertEqual(0, self.run_import(FakeCloud(), '--dry-run'))
-        self.ova.extract.assert_not_called()
+        self.extract.assert_not_called()
+        self.ova_read.assert_not_called()
         self.info.assert_not_called()
 
     def test_failure_removes_the_extracted_disks(self):
         self.assertEqual(4, self.run_import(FakeCloud(fail={
             'create_image': Boom()})))
-        self.assertFalse(os.path.exists(self.export.disks[0].path))
+        # Written below the work directory, and removed with it.
+        self.assertTrue(self.again.disks[0].path.startswith(self.work))
+        self.assertFalse(os.path.exists(self.again.disks[0].path))
+        self.assertFalse(os.path.exists(self.work))
         self.assertEqual([], os.listdir(os.path.join(self.root, 'ds')))
 
     def test_checksum_mismatch_fails_cleanly(self):
-        self.ova.extract.side_effect = base.ChecksumMismatch('disk1.vmdk')
+        self.extract.side_effect = base.ChecksumMismatch('disk1.vmdk')
         cloud = FakeCloud()
         self.assertEqual(4, self.run_import(cloud))
         self.assertIn('ChecksumMismatch', self.err.getvalue())
