@@ -200,7 +200,7 @@ def parse_envelope(data):
         raise base.HostileExport('a document type declaration (DTD) or an '
                                  'entity is not accepted in a descriptor')
     try:
-        root = etree.fromstring(data, inspect._parser())
+        root = etree.fromstring(data, inspect.hardened_parser())
     except etree.XMLSyntaxError as exc:
         raise base.ExportError('the descriptor is not XML: %s' % exc)
     if root.getroottree().docinfo.doctype:

@@ -474,16 +474,19 @@ def make_plan(export, translation, options, flavors=None, networks=None,
     if boot_target is None:
         raise NoBootDisk('the guest has no disk to boot from')
     mapping = {d.target: d for d in rep.disks}
-    boot_source = mapping[boot_target].source_target
-    by_target = {d.target: d for d in export.disks}
-    if boot_source not in by_target:
-        raise NoBootDisk('the boot disk %s is not one of the export\'s disks'
-                         % boot_source)
-    boot = by_target[boot_source]
-    others = [d for d in export.disks if d.target != boot_source]
-    disks_only = {d.source_target for d in rep.disks if d.device == 'disk'}
-    extra = tuple(d for d in others if d.target in disks_only)
-    media = [d for d in others if d.target not in disks_only]
+    # By the file it is read from: a SATA and a SCSI disk of a VMware
+    # guest may share a target name (libvirt's VMX driver names them so).
+    boot_path = mapping[boot_target].source_path
+    by_path = {d.path: d for d in export.disks}
+    if boot_path not in by_path:
+        raise NoBootDisk('the boot disk %s (%s) is not one of the export\'s '
+                         'disks' % (mapping[boot_target].source_target,
+                                    boot_path))
+    boot = by_path[boot_path]
+    others = [d for d in export.disks if d is not boot]
+    disks_only = {d.source_path for d in rep.disks if d.device == 'disk'}
+    extra = tuple(d for d in others if d.path in disks_only)
+    media = [d for d in others if d.path not in disks_only]
     if extra and not options.boot_disk_only:
         raise MoreDisks(
             'the guest has disks besides its boot disk %s: %s; they would '

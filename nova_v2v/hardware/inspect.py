@@ -40,9 +40,13 @@ class HostileDomainXML(InvalidDomainXML):
     """The definition carries a DTD or entities: refused, never resolved."""
 
 
-def _parser():
-    # Domain definitions come from libvirt, but also from operators' files
-    # (the translate command): no DTD, no entity, no network, no huge tree.
+def hardened_parser():
+    """The lxml parser of every document from outside: no DTD, no entity.
+
+    Domain definitions come from libvirt, but also from operators' files
+    (the translate command) and VMware exports (OVF descriptors): no DTD,
+    no entity, no network, no huge tree, no processing instruction.
+    """
     return etree.XMLParser(resolve_entities=False, no_network=True,
                            load_dtd=False, dtd_validation=False,
                            huge_tree=False, remove_pis=True)
@@ -61,7 +65,7 @@ def domain_root(xml):
                                'entity is not accepted in a domain '
                                'definition')
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, hardened_parser())
     except etree.XMLSyntaxError as e:
         raise InvalidDomainXML('not XML: %s' % e)
     if root.getroottree().docinfo.doctype:

@@ -18,6 +18,7 @@ import json
 
 import testtools
 
+from nova_v2v.exports import base
 from nova_v2v.exports import plan
 from nova_v2v.hardware import translate
 from tests.unit.exports import fakes
@@ -320,3 +321,46 @@ class DisksTest(testtools.TestCase):
 
     def test_no_disk(self):
         self.assertRaises(plan.NoBootDisk, _plan, fakes.export(disks=0))
+
+
+class SharedTargetNameTest(testtools.TestCase):
+    """A SATA and a SCSI disk both named sda.
+
+    libvirt's VMX driver names them so: the boot disk is found by its file,
+    not by its name.
+    """
+
+    XML = """<domain type='vmware'>
+  <name>twins</name>
+  <memory unit='KiB'>1048576</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <source file='%(root)s/scsi.vmdk'/>
+      <target dev='sda' bus='scsi'/>
+      <boot order='1'/>
+      <address type='drive' controller='0' bus='0' target='0' unit='0'/>
+    </disk>
+    <disk type='file' device='disk'>
+      <source file='%(root)s/sata.vmdk'/>
+      <target dev='sda' bus='sata'/>
+      <address type='drive' controller='0' bus='0' target='0' unit='0'/>
+    </disk>
+    <controller type='scsi' index='0' model='lsilogic'/>
+    <controller type='sata' index='0'/>
+  </devices>
+</domain>
+"""
+
+    def test_boot_disk_by_file(self):
+        root = '/srv/twins'
+        disks = (base.ExportDisk('sda', root + '/scsi.vmdk', capacity=GIB),
+                 base.ExportDisk('sda', root + '/sata.vmdk',
+                                 capacity=2 * GIB))
+        export = base.Export('vmx', root + '/twins.vmx', root,
+                             self.XML % {'root': root}, disks=disks)
+        planned = _plan(export, maps={}, boot_disk_only=True)
+        self.assertEqual(root + '/scsi.vmdk', planned.boot_disk.path)
+        self.assertEqual(GIB, planned.capacity)
+        self.assertEqual((disks[1],), planned.left_out)
