@@ -94,6 +94,15 @@ def _sleep(seconds):
     time.sleep(seconds)
 
 
+def _property(text):
+    """``KEY=VALUE`` of ``--property``."""
+    key, sep, value = text.partition('=')
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError('expected KEY=VALUE, not %r'
+                                         % text)
+    return key.strip(), value
+
+
 def add_arguments(parser, argv):
     parser.add_argument('export', help='the VMware export: an .ova, an '
                                        '.ovf (or a folder with one) or a '
@@ -116,6 +125,12 @@ def add_arguments(parser, argv):
     parser.add_argument('--work-dir',
                         help='where to extract and convert the disk '
                              '(default: a new temporary directory)')
+    parser.add_argument('--property', action='append', default=[],
+                        type=_property, metavar='KEY=VALUE',
+                        help='one more image property (repeatable), over '
+                             'the translated hardware\'s (e.g. kernel_id, '
+                             'ramdisk_id, os_command_line of a guest booted '
+                             'by a kernel of its own)')
     parser.add_argument('--boot-disk-only', action='store_true',
                         help='import the boot disk alone, leaving the '
                              'others out (they would need Cinder volumes)')
@@ -305,7 +320,8 @@ def prepare(args, conf, cloud, maps):
         name=args.name, flavor=args.flavor, networks=maps,
         disk_format=(args.disk_format or
                      v2v_conf.translation_options(conf)['disk_format']),
-        boot_disk_only=args.boot_disk_only)
+        boot_disk_only=args.boot_disk_only,
+        properties=dict(args.property))
     # Without the cloud: refusals that need none come first.
     disk = import_plan.make_plan(export, translation, options).boot_disk
     capacities = {}

@@ -122,6 +122,8 @@ class Options:
     :ivar disk_format: the image's format (qcow2, raw)
     :ivar boot_disk_only: leave disks besides the boot disk out, rather
         than refuse the import
+    :ivar properties: more image properties (``--property``), over those
+        of the translated hardware (a note names each one replaced)
     """
 
     name: ty.Optional[str] = None
@@ -129,6 +131,8 @@ class Options:
     networks: ty.Mapping[str, str] = dataclasses.field(default_factory=dict)
     disk_format: str = 'qcow2'
     boot_disk_only: bool = False
+    properties: ty.Mapping[str, str] = dataclasses.field(
+        default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -506,6 +510,11 @@ def make_plan(export, translation, options, flavors=None, networks=None,
     props, prop_notes = image_properties(translation.xml, boot_target,
                                          export)
     notes.extend(prop_notes)
+    for key, value in sorted(options.properties.items()):
+        if key in props and props[key] != value:
+            notes.append('image property %s=%s (--property), not %s as '
+                         'translated' % (key, value, props[key]))
+        props[key] = value
     if options.disk_format not in DISK_FORMATS:
         raise PlanError('disk format %r: not one of %s'
                         % (options.disk_format, ', '.join(DISK_FORMATS)))

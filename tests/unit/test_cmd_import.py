@@ -322,6 +322,18 @@ class RefusalTest(ImportTestBase):
     def test_bad_network_option(self):
         self.assertEqual(2, self.run_import(FakeCloud(), '--network', 'x'))
 
+    def test_properties(self):
+        self.assertRaises(SystemExit, self.run_import, FakeCloud(),
+                          '--property', 'novalue')
+        cloud = FakeCloud()
+        self.assertEqual(0, self.run_import(
+            cloud, '--property', 'kernel_id=k1', '--property',
+            'os_command_line=console=ttyS0 quiet'))
+        self.assertEqual({'kernel_id': 'k1',
+                          'os_command_line': 'console=ttyS0 quiet'},
+                         {k: v for k, v in cloud.image.properties.items()
+                          if k in ('kernel_id', 'os_command_line')})
+
     def test_unreadable_export(self):
         self.read.side_effect = base.UnsupportedExport('not an export')
         self.assertEqual(1, self.run_import(FakeCloud()))

@@ -364,3 +364,16 @@ class SharedTargetNameTest(testtools.TestCase):
         self.assertEqual(root + '/scsi.vmdk', planned.boot_disk.path)
         self.assertEqual(GIB, planned.capacity)
         self.assertEqual((disks[1],), planned.left_out)
+
+
+class ExtraPropertiesTest(testtools.TestCase):
+
+    def test_given_properties_over_the_translated(self):
+        export = fakes.export(disks=1)
+        planned = _plan(export, properties={'kernel_id': 'k1',
+                                            'hw_vif_model': 'e1000'})
+        props = planned.image.properties
+        self.assertEqual(('k1', 'e1000', 'virtio'), (
+            props['kernel_id'], props['hw_vif_model'], props['hw_disk_bus']))
+        self.assertIn('image property hw_vif_model=e1000 (--property), not '
+                      'virtio as translated', planned.notes)
