@@ -213,9 +213,11 @@ class Cloud(object):
                          endpoint_filter=self._ep('network'))
 
     def create_server(self, name, image_id, flavor_id, port_ids):
+        # A guest without a NIC: 'none' (a list is required since
+        # microversion 2.37, and an empty one is refused).
         server = self.nova.servers.create(
             name, image_id, flavor_id,
-            nics=[{'port-id': p} for p in port_ids])
+            nics=[{'port-id': p} for p in port_ids] or 'none')
         return server.id
 
     def server_status(self, server_id):
@@ -451,10 +453,6 @@ def execute(args, cloud, export, translation, options, planned, progress,
                        ('ACTIVE',), ('ERROR',), ServerFailed)
         progress.line('server %s is %s' % (server_id, status))
     timings['server'] = time.monotonic() - start
-    # Done with the extracted and converted files: the disk is in Glance.
-    for kind, path in reversed(ledger.items):
-        if kind in ('file', 'dir'):
-            _remove(path)
     return {'server_id': server_id, 'server_status': status,
             'image_id': image_id, 'port_ids': port_ids,
             'flavor': planned.flavor.name, 'name': planned.name,
@@ -466,6 +464,28 @@ def _remove(path):
         shutil.rmtree(path)
     elif os.path.lexists(path):
         os.unlink(path)
+
+
+def remove_files(ledger, progress):
+    """The run's extracted and converted files, once the server is made.
+
+    Best effort: the server, its ports and its image are the import's
+    result now, and nothing here deletes them.
+
+    :returns: ``[(kind, path, error)]`` of what could not be removed
+    """
+    left = []
+    for kind, path in reversed(ledger.items):
+        if kind not in ('file', 'dir'):
+            continue
+        try:
+            _remove(path)
+        except OSError as exc:
+            LOG.warning('Could not remove %(path)s: %(exc)s',
+                        {'path': path, 'exc': exc})
+            progress.line('could not remove %s: %s' % (path, exc))
+            left.append((kind, path, str(exc)))
+    return left
 
 
 def cleanup(cloud, ledger, progress):
@@ -577,8 +597,15 @@ def run(args, conf, cloud_factory=None, out=None, err=None):
                                             for item in left)
             if left else ''))
         return EXIT_INTERRUPTED if interrupted else EXIT_FAILED
+    # Done with the extracted and converted files: the disk is in Glance.
+    try:
+        left = remove_files(ledger, progress)
+    except KeyboardInterrupt:
+        left = [('dir', '(interrupted)', 'interrupted while removing the '
+                 'work files; the server was kept')]
     timings['total'] = time.monotonic() - start
-    result = dict(result, ok=True, timings=timings)
+    result = dict(result, ok=True, timings=timings,
+                  left=[list(item) for item in left])
     if args.json:
         out.write(json.dumps(result, indent=2, sort_keys=True) + '\n')
     else:

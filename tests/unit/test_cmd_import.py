@@ -431,6 +431,17 @@ class CleanupTest(ImportTestBase):
                           ('delete_port', 'port-1'),
                           ('delete_image', 'image-1')], deletes)
 
+    def test_the_server_stays_when_its_files_cannot_be_removed(self):
+        cloud = FakeCloud()
+        with mock.patch.object(importer, '_remove',
+                               side_effect=PermissionError('busy')):
+            self.assertEqual(0, self.run_import(cloud, '--json'))
+        self.assertEqual([], [c for c in cloud.calls
+                              if c[0].startswith('delete')])
+        data = json.loads(self.out.getvalue())
+        self.assertTrue(data['ok'])
+        self.assertEqual('busy', data['left'][0][2])
+
     def test_server_error(self):
         cloud = FakeCloud(server_statuses=('BUILD', 'ERROR'))
         data, deletes = self._fails(cloud)
@@ -648,3 +659,26 @@ class CloudTest(testtools.TestCase):
                          self.cloud.server_status('s1'))
         self.nova.servers.get.side_effect = nova_exceptions.NotFound(404)
         self.assertEqual((None, None), self.cloud.server_status('s1'))
+
+
+class NovaClientTest(testtools.TestCase):
+    """The server's ``nics`` as novaclient itself validates them."""
+
+    def test_ports_or_none(self):
+        from novaclient import client as real_client
+        nova = real_client.Client(importer.COMPUTE_API_VERSION,
+                                  session=mock.Mock())
+        created = []
+        self.useFixture(fixtures.MockPatchObject(
+            nova.servers, '_boot',
+            side_effect=lambda *a, **kw: created.append(kw) or mock.Mock(
+                id='s1')))
+        cloud = importer.Cloud(mock.Mock(), None, 'public')
+        cloud.nova = nova
+        self.assertEqual('s1', cloud.create_server('g', 'img', 'f', []))
+        self.assertEqual('none', created[-1]['nics'])
+        cloud.create_server('g', 'img', 'f', ['p1'])
+        self.assertEqual([{'port-id': 'p1'}], created[-1]['nics'])
+        # What an empty list would have met.
+        self.assertRaises(ValueError, nova.servers.create, 'g', 'img', 'f',
+                          nics=[])
