@@ -41,6 +41,11 @@ from nova_v2v.exports import ovf
 LOG = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
+BLOCK = 512
+# A pax extended header or a GNU long name or link is a few hundred bytes
+# in a real OVA; Python's tarfile reads one whole, before any check.
+MAX_EXTENDED_HEADER = 64 * 1024
+_EXTENDED = (b'x', b'g', b'L', b'K')
 _MAGIC = ((b'\x1f\x8b', 'gzip'), (b'BZh', 'bzip2'),
           (b'\xfd7zXZ\x00', 'xz'), (b'\x28\xb5\x2f\xfd', 'zstd'))
 
@@ -64,14 +69,62 @@ def _check_name(name):
     return name
 
 
+def _size(field):
+    """A tar header's size field: octal, or GNU's base-256."""
+    if field[:1] == b'\x80':
+        return int.from_bytes(field[1:], 'big')
+    text = field.rstrip(b'\x00 ').strip()
+    if not text:
+        return 0
+    try:
+        return int(text, 8)
+    except ValueError:
+        raise base.ExportError('a tar header has the size %r' % text)
+
+
+def check_headers(f):
+    """Walk an OVA's 512-byte headers before tarfile reads any.
+
+    Python's tarfile reads a pax extended header or a GNU long name whole
+    into memory (and older ones parse pax headers with a regular expression
+    that backtracks): bound them, and the number of headers, first.
+
+    :param f: the OVA, open in binary mode (left at its start)
+    :raises: HostileExport
+    """
+    headers = 0
+    offset = 0
+    end = os.fstat(f.fileno()).st_size
+    while offset + BLOCK <= end:
+        f.seek(offset)
+        header = f.read(BLOCK)
+        if header.count(0) == BLOCK:
+            break
+        headers += 1
+        # Each member may have an extended header and a long name too.
+        if headers > 3 * base.MAX_MEMBERS:
+            raise base.HostileExport('the OVA has more than %d members'
+                                     % base.MAX_MEMBERS)
+        size = _size(header[124:136])
+        kind = header[156:157]
+        if kind in _EXTENDED and size > MAX_EXTENDED_HEADER:
+            raise base.HostileExport(
+                'the OVA has an extended tar header of %d bytes (more than '
+                '%d): refused before it is read'
+                % (size, MAX_EXTENDED_HEADER))
+        offset += BLOCK + (size + BLOCK - 1) // BLOCK * BLOCK
+    f.seek(0)
+
+
 def _open(path):
     with open(path, 'rb') as f:
         head = f.read(8)
-    for magic, what in _MAGIC:
-        if head.startswith(magic):
-            raise base.UnsupportedExport(
-                '%s is a %s-compressed OVA: decompress it first (an OVA is '
-                'an uncompressed tar)' % (path, what))
+        for magic, what in _MAGIC:
+            if head.startswith(magic):
+                raise base.UnsupportedExport(
+                    '%s is a %s-compressed OVA: decompress it first (an OVA '
+                    'is an uncompressed tar)' % (path, what))
+        check_headers(f)
     try:
         return tarfile.open(path, mode='r:')
     except tarfile.TarError as exc:

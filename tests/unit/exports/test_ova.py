@@ -20,6 +20,7 @@ import io
 import os
 import stat
 import tarfile
+from unittest import mock
 
 import fixtures
 import testtools
@@ -280,6 +281,53 @@ class TestRead(_OVA):
             accelerator='qemu', import_dir=export.root_dir))
         self.assertIsNone(schema.schema_errors(result.xml))
         self.assertEqual(['00:50:56:16:01:2c'], result.report.macs)
+
+
+class TestHeaders(_OVA):
+    """The tar headers are walked, bounded, before tarfile reads them."""
+
+    def _pax(self, comment_bytes):
+        members = good_members()
+        with tarfile.open(self.path, 'w', format=tarfile.PAX_FORMAT) as tar:
+            for i, (name, data) in enumerate(members):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                if i == 0:
+                    info.pax_headers = {'comment': 'x' * comment_bytes}
+                tar.addfile(info, io.BytesIO(data))
+
+    def test_a_pax_header_of_a_real_size_is_read(self):
+        self._pax(200)
+        self.assertEqual('ova', ova.read(self.path).kind)
+
+    def test_a_huge_pax_header_is_refused_unread(self):
+        self._pax(ova.MAX_EXTENDED_HEADER + 1)
+        with mock.patch.object(tarfile, 'open') as opened:
+            exc = self.assertRaises(base.HostileExport, ova.read, self.path)
+        opened.assert_not_called()
+        self.assertIn('extended tar header', str(exc))
+
+    def test_a_huge_gnu_long_name_is_refused(self):
+        members = good_members()
+        members[0] = ('d/' * 40000 + 'guest1.ovf', members[0][1])
+        self._build(members, fmt=tarfile.GNU_FORMAT)
+        exc = self.assertRaises(base.HostileExport, ova.read, self.path)
+        self.assertIn('extended tar header', str(exc))
+
+    def test_too_many_headers(self):
+        self._build([('f%d' % i, b'') for i in range(3 * base.MAX_MEMBERS
+                                                     + 1)])
+        with mock.patch.object(tarfile, 'open') as opened:
+            exc = self.assertRaises(base.HostileExport, ova.read, self.path)
+        opened.assert_not_called()
+        self.assertIn('more than %d members' % base.MAX_MEMBERS, str(exc))
+
+    def test_size_fields(self):
+        self.assertEqual(8, ova._size(b'0000010\x00'))
+        self.assertEqual(0, ova._size(b'\x00' * 12))
+        self.assertEqual(2 ** 40, ova._size(b'\x80' + (2 ** 40).to_bytes(
+            11, 'big')))
+        self.assertRaises(base.ExportError, ova._size, b'zz\x00')
 
 
 class TestExtract(_OVA):
