@@ -52,6 +52,7 @@ from nova_v2v.cmd import check
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v.exports import base
 from nova_v2v.exports import ova
+from nova_v2v.exports import ovf
 from nova_v2v.exports import plan as import_plan
 from nova_v2v.exports import reader
 from nova_v2v.hardware import translate as hw_translate
@@ -394,6 +395,13 @@ def execute(args, cloud, export, translation, options, planned, progress,
         export = _extract(export, work_dir, ledger, progress)
         disk = export.disks[index]
         timings['extract'] = time.monotonic() - start
+    elif disk.digest:
+        # An OVF folder's disk, checked as an OVA's is when extracted.
+        progress.line('checking %s against the manifest' % disk.path)
+        ovf.check_file(disk.path, disk.digest,
+                       progress=lambda done, total: progress.bytes(
+                           'checking', done, total))
+        timings['check'] = time.monotonic() - start
     found = _disk_info(export, disk)
     if planned.capacity is None:
         # Now known: the plan again, with the flavor's disk checked.

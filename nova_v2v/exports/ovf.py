@@ -124,8 +124,11 @@ def from_descriptor(data, root_dir, source, kind='ovf', members=None,
     elif descriptor_name in digests:
         check_digest(data, descriptor_name, digests[descriptor_name])
     else:
-        notes.append('the manifest has no digest of the descriptor %s'
-                     % descriptor_name)
+        # A manifest that leaves a file out would let that file change:
+        # ovftool refuses such an export too.
+        raise base.ChecksumMismatch(
+            'the manifest has no digest of the descriptor %s'
+            % descriptor_name)
     root = parse_envelope(data)
     ns = etree.QName(root).namespace
     files = _references(root, ns)
@@ -164,8 +167,8 @@ def from_descriptor(data, root_dir, source, kind='ovf', members=None,
             notes.append(disk_def['capacity_note'])
         digest = digests.get(href)
         if manifest is not None and digest is None:
-            notes.append('the manifest has no digest of the disk file %s'
-                         % href)
+            raise base.ChecksumMismatch(
+                'the manifest has no digest of the disk file %s' % href)
         path = posixpath.join(root_dir, href)
         if members is None:
             _check_inside(root_dir, path)
@@ -423,3 +426,27 @@ def check_digest(data, name, digest):
         raise base.ChecksumMismatch(
             '%s does not match the manifest: its %s is %s, the manifest '
             'says %s' % (name, algorithm.upper(), actual, expected))
+
+
+def check_file(path, digest, progress=None, chunk=1024 * 1024):
+    """Check a disk file of an OVF folder against its manifest digest.
+
+    :param digest: ``(algorithm, hex digest)``
+    :param progress: called with ``(done bytes, total bytes)``
+    :raises: ChecksumMismatch, OSError
+    """
+    algorithm, expected = digest
+    hashed = hashlib.new(algorithm)
+    total = os.path.getsize(path)
+    done = 0
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(chunk), b''):
+            hashed.update(block)
+            done += len(block)
+            if progress is not None:
+                progress(done, total)
+    if hashed.hexdigest() != expected:
+        raise base.ChecksumMismatch(
+            '%s does not match the manifest: its %s is %s, the manifest '
+            'says %s' % (os.path.basename(path), algorithm.upper(),
+                         hashed.hexdigest(), expected))

@@ -20,6 +20,8 @@ records every call, so that each test states which calls were made, in
 which order, and which of the things created were deleted.
 """
 
+import dataclasses
+import hashlib
 import io
 import json
 import os
@@ -441,6 +443,24 @@ class CleanupTest(ImportTestBase):
         data = json.loads(self.out.getvalue())
         self.assertTrue(data['ok'])
         self.assertEqual('busy', data['left'][0][2])
+
+    def test_an_ovf_folders_disk_checked_against_its_manifest(self):
+        good = ('sha256', hashlib.sha256(b'vmdk').hexdigest())
+        for digest, code in ((good, 0), (('sha256', 'ab' * 32), 4)):
+            self.out.seek(0)
+            self.out.truncate(0)
+            self.read.return_value = dataclasses.replace(
+                self.export, kind='ovf', disks=tuple(
+                    dataclasses.replace(d, digest=digest)
+                    for d in self.export.disks))
+            cloud = FakeCloud()
+            self.assertEqual(code, self.run_import(cloud, '--json'))
+            if code:
+                data = json.loads(self.out.getvalue())
+                self.assertEqual('ChecksumMismatch', data['error_type'])
+                self.assertEqual([], cloud.calls[2:])
+            if os.path.exists(self.work):
+                os.rmdir(self.work)
 
     def test_server_error(self):
         cloud = FakeCloud(server_statuses=('BUILD', 'ERROR'))

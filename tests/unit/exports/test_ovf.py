@@ -747,14 +747,16 @@ class TestManifest(_Dir):
             [('guest1.ovf', b'another'), ('guest1-disk1.vmdk', b'disk')])
         self.assertIn('guest1.ovf does not match the manifest', str(exc))
 
-    def test_missing_entries_noted(self):
-        export = self._export([('guest1-disk1.vmdk', b'disk')])
+    def test_missing_entries_refused(self):
+        # A file left out of the manifest could be changed unseen.
+        exc = self.assertRaises(base.ChecksumMismatch, self._export,
+                                [('guest1-disk1.vmdk', b'disk')])
         self.assertIn('the manifest has no digest of the descriptor '
-                      'guest1.ovf', export.notes)
-        export = self._export([('guest1.ovf', descriptor().encode())])
-        self.assertIsNone(export.disks[0].digest)
+                      'guest1.ovf', str(exc))
+        exc = self.assertRaises(base.ChecksumMismatch, self._export,
+                                [('guest1.ovf', descriptor().encode())])
         self.assertIn('the manifest has no digest of the disk file '
-                      'guest1-disk1.vmdk', export.notes)
+                      'guest1-disk1.vmdk', str(exc))
 
     def test_parsed_strictly(self):
         digest = 'a' * 64
@@ -777,3 +779,18 @@ class TestManifest(_Dir):
         export = self._export()
         self.assertIn('the export is signed (guest1.cert): its signature '
                       'and certificate are not verified', export.notes)
+
+
+class TestCheckFile(testtools.TestCase):
+
+    def test_check_file(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'd')
+        with open(path, 'wb') as f:
+            f.write(b'x' * 3000)
+        seen = []
+        ovf.check_file(path, ('sha1', hashlib.sha1(b'x' * 3000).hexdigest()),
+                       progress=lambda d, t: seen.append((d, t)), chunk=1024)
+        self.assertEqual([(1024, 3000), (2048, 3000), (3000, 3000)], seen)
+        exc = self.assertRaises(base.ChecksumMismatch, ovf.check_file, path,
+                                ('sha1', '0' * 40))
+        self.assertIn('d does not match the manifest', str(exc))
