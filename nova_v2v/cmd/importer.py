@@ -186,8 +186,9 @@ class Cloud(object):
         return self.sess.post('/v2/images', json=body,
                               endpoint_filter=self._ep('image')).json()['id']
 
-    def upload_image(self, image_id, chunks):
-        self.sess.put('/v2/images/%s/file' % image_id, data=chunks,
+    def upload_image(self, image_id, body):
+        """Upload ``body`` (an :class:`Upload`) as the image's data."""
+        self.sess.put('/v2/images/%s/file' % image_id, data=body,
                       headers={'Content-Type': 'application/octet-stream'},
                       endpoint_filter=self._ep('image'))
 
@@ -260,16 +261,31 @@ class Progress(object):
             self.line('%s: %.1f GiB' % (step, done / import_plan.GIB))
 
 
-def _chunks(path, total, progress):
-    done = 0
-    with open(path, 'rb') as f:
-        while True:
-            data = f.read(CHUNK)
-            if not data:
-                break
-            done += len(data)
-            progress.bytes('uploading', done, total)
-            yield data
+class Upload(object):
+    """A file as a request body of known length, reporting progress.
+
+    Sent with its ``Content-Length``, not chunked: an image API behind
+    uWSGI without ``http-chunked-input``, or with its 1 MiB
+    ``chunked-input-limit``, refuses chunked uploads.
+    """
+
+    def __init__(self, path, progress):
+        self._file = open(path, 'rb')
+        self.total = os.fstat(self._file.fileno()).st_size
+        self.done = 0
+        self._progress = progress
+
+    def __len__(self):
+        return self.total
+
+    def read(self, size=-1):
+        data = self._file.read(size if size and size > 0 else CHUNK)
+        self.done += len(data)
+        self._progress.bytes('uploading', self.done, self.total)
+        return data
+
+    def close(self):
+        self._file.close()
 
 
 class Ledger(object):
@@ -428,8 +444,11 @@ def execute(args, cloud, export, translation, options, planned, progress,
     image_id = cloud.create_image(planned.image)
     ledger.add('image', image_id)
     progress.line('image %s created; uploading %s' % (image_id, dest))
-    cloud.upload_image(image_id, _chunks(dest, os.path.getsize(dest),
-                                         progress))
+    body = Upload(dest, progress)
+    try:
+        cloud.upload_image(image_id, body)
+    finally:
+        body.close()
     _wait('image %s' % image_id,
           lambda: (cloud.image_status(image_id), None), args.wait_timeout,
           ('active',), ('killed', 'deleted', 'deactivated'), ImageFailed)

@@ -31,6 +31,7 @@ import fixtures
 from keystoneauth1 import exceptions as ks_exceptions
 from novaclient import exceptions as nova_exceptions
 from oslo_config import cfg
+import requests
 import testtools
 
 from nova_v2v.cmd import importer
@@ -96,9 +97,11 @@ class FakeCloud(object):
         self.image = image
         return 'image-1'
 
-    def upload_image(self, image_id, chunks):
+    def upload_image(self, image_id, body):
         self._call('upload_image', image_id)
-        self.uploaded = sum(len(c) for c in chunks)
+        self.length = len(body)
+        self.uploaded = sum(len(c) for c in iter(
+            lambda: body.read(1000), b''))
 
     def image_status(self, image_id):
         self._call('image_status', image_id)
@@ -213,7 +216,7 @@ class HappyPathTest(ImportTestBase):
         # The image: the translated hardware's properties, the whole file.
         self.assertEqual('virtio', cloud.image.properties['hw_disk_bus'])
         self.assertEqual('virtio', cloud.image.properties['hw_vif_model'])
-        self.assertEqual(3000, cloud.uploaded)
+        self.assertEqual((3000, 3000), (cloud.length, cloud.uploaded))
         self.convert.assert_called_once_with(
             self.export.disks[0].path, 'vmdk',
             os.path.join(self.work, 'boot-disk.qcow2'), 'qcow2',
@@ -626,10 +629,10 @@ class CloudTest(testtools.TestCase):
                                 'container_format': 'bare', 'min_disk': 20,
                                 'hw_disk_bus': 'virtio'},
             **self._ep('image'))
-        chunks = iter([b'a'])
-        self.cloud.upload_image('img', chunks)
+        body = mock.Mock()
+        self.cloud.upload_image('img', body)
         self.sess.put.assert_called_once_with(
-            '/v2/images/img/file', data=chunks,
+            '/v2/images/img/file', data=body,
             headers={'Content-Type': 'application/octet-stream'},
             **self._ep('image'))
         self.cloud.delete_image('img')
@@ -702,3 +705,21 @@ class NovaClientTest(testtools.TestCase):
         # What an empty list would have met.
         self.assertRaises(ValueError, nova.servers.create, 'g', 'img', 'f',
                           nics=[])
+
+
+class UploadTest(testtools.TestCase):
+
+    def test_sent_with_its_length_not_chunked(self):
+
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'd')
+        with open(path, 'wb') as f:
+            f.write(b'q' * 3000)
+        progress = mock.Mock()
+        body = importer.Upload(path, progress)
+        self.addCleanup(body.close)
+        prepared = requests.Request('PUT', 'http://image.invalid/f',
+                                    data=body).prepare()
+        self.assertEqual('3000', prepared.headers['Content-Length'])
+        self.assertNotIn('Transfer-Encoding', prepared.headers)
+        self.assertEqual(b'q' * 3000, body.read(8192))
+        progress.bytes.assert_called_with('uploading', 3000, 3000)
