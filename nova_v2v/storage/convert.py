@@ -64,7 +64,13 @@ LOG = logging.getLogger(__name__)
 SOURCE_FORMATS = ('vmdk', 'vhdx', 'vpc', 'qcow2', 'raw')
 DEST_FORMATS = ('qcow2', 'raw')
 # vmdk subformats (qemu-img info "create-type") accepted as sources.
-VMDK_SUBFORMATS = ('monolithicSparse', 'streamOptimized')
+# A flat or split disk is a descriptor and extent files, which must all
+# be in the descriptor's directory (_confined_extents); an ESXi datastore's
+# disk is a "vmfs" descriptor and its -flat.vmdk.
+VMDK_SUBFORMATS = ('monolithicSparse', 'streamOptimized', 'monolithicFlat',
+                   'vmfs', 'twoGbMaxExtentSparse', 'twoGbMaxExtentFlat')
+# Extents that are a raw device of the source host, never read.
+VMDK_DEVICE_EXTENTS = ('VMFSRDM', 'VMFSRAW')
 # qemu-img -o options a caller may set on the destination, per format.
 # Never backing_file, data_file or preallocation (it defeats sparseness).
 DEST_OPTIONS = {
@@ -399,6 +405,9 @@ def _confined_extents(path, extents):
     resolved = []
     for extent in extents:
         name = extent.get('filename') or ''
+        if (extent.get('format') or '').upper() in VMDK_DEVICE_EXTENTS:
+            raise ExtentEscape('%s: extent %s is a raw device mapping'
+                               % (path, name))
         # The source path is absolute, so qemu reports extents absolute.
         if not os.path.isabs(name):
             raise ExtentEscape('%s: extent %r is not an absolute path'

@@ -174,11 +174,17 @@ class TestPlan(testtools.TestCase):
             self.assertIsInstance(exc, disks.DiskError)
 
     def test_vmdk_subformats(self):
-        for sub in (None, 'monolithicFlat', 'twoGbMaxExtentSparse',
-                    'vmfs'):
+        for sub in (None, 'vmfsRawDeviceMap', 'vmfsPassthroughRawDeviceMap',
+                    'fullDevice', 'partitionedDevice', 'custom'):
             self.assertRaises(disks.UnsupportedFormat,
                               convert.plan_conversion, 'vmdk', 'raw', MIB,
                               source_subformat=sub)
+        # Flat and split disks: a descriptor and its extents.
+        for sub in ('monolithicFlat', 'vmfs', 'twoGbMaxExtentSparse',
+                    'twoGbMaxExtentFlat'):
+            plan = convert.plan_conversion('vmdk', 'raw', MIB,
+                                           source_subformat=sub)
+            self.assertIn('vmdk %s' % sub, plan.notes)
 
     def test_subformat_only_for_vmdk(self):
         self.assertRaises(disks.UnsupportedFormat, convert.plan_conversion,
@@ -489,13 +495,25 @@ class TestInspect(_TempDirTest):
         self.assertRaises(convert.UnsafeImage, convert.inspect_source,
                           path, 'vmdk')
 
-    def test_vmdk_flat_inside_is_unsupported(self):
+    def test_vmdk_flat_inside_is_read(self):
         path = self.touch('src/disk.vmdk')
         flat = self.touch('src/disk-flat.vmdk')
-        self.exec.side_effect = FakeQemuImg({path: vmdk_info(
-            path, [flat], 'monolithicFlat')})
-        self.assertRaises(disks.UnsupportedFormat, convert.inspect_source,
-                          path, 'vmdk')
+        for create_type in ('monolithicFlat', 'vmfs'):
+            self.exec.side_effect = FakeQemuImg({path: vmdk_info(
+                path, [flat], create_type)})
+            info = convert.inspect_source(path, 'vmdk')
+            self.assertEqual((create_type, (os.path.realpath(flat),)),
+                             (info.subformat, info.extents))
+
+    def test_vmdk_raw_device_extent_refused(self):
+        path = self.touch('src/disk.vmdk')
+        rdm = self.touch('src/disk-rdm.vmdk')
+        info = vmdk_info(path, [rdm], 'vmfs')
+        info['format-specific']['data']['extents'][0]['format'] = 'VMFSRDM'
+        self.exec.side_effect = FakeQemuImg({path: info})
+        exc = self.assertRaises(convert.ExtentEscape, convert.inspect_source,
+                                path, 'vmdk')
+        self.assertIn('raw device mapping', str(exc))
 
     def test_vpc_footer(self):
         footer = bytearray(512)
