@@ -437,6 +437,13 @@ def image_properties(translated_xml, boot_target, export):
                        "[@enabled='yes']") is not None)
         if secure:
             props['os_secure_boot'] = 'required'
+    topology = root.find('./cpu/topology')
+    if topology is not None:
+        # Nova's preferred topology within the flavor's vCPUs (a guest
+        # licensed or limited per socket keeps its sockets).
+        for attr in ('sockets', 'cores', 'threads'):
+            if (topology.get(attr) or '').isdigit():
+                props['hw_cpu_%s' % attr] = topology.get(attr)
     videos = [m.get('type') for m in root.findall('./devices/video/model')
               if m.get('type')]
     if videos:

@@ -14,6 +14,7 @@
 
 """The import plan of a VMware export: pure, over the real translator."""
 
+import dataclasses
 import json
 
 import testtools
@@ -377,3 +378,24 @@ class ExtraPropertiesTest(testtools.TestCase):
             props['kernel_id'], props['hw_vif_model'], props['hw_disk_bus']))
         self.assertIn('image property hw_vif_model=e1000 (--property), not '
                       'virtio as translated', planned.notes)
+
+
+class TopologyTest(testtools.TestCase):
+
+    def test_sockets_and_cores_kept(self):
+        export = fakes.export(disks=1, vcpus=8)
+        xml = export.domain_xml.replace(
+            '</vcpu>', '</vcpu><cpu><topology sockets="1" dies="1" '
+            'cores="8" threads="1"/></cpu>')
+        planned = _plan(dataclasses.replace(export, domain_xml=xml),
+                        flavors=FLAVORS + [plan.Flavor('9', 'x8', 8, 4096,
+                                                       40)])
+        props = planned.image.properties
+        self.assertEqual(('1', '8', '1'), (props['hw_cpu_sockets'],
+                                           props['hw_cpu_cores'],
+                                           props['hw_cpu_threads']))
+
+    def test_none_without_a_topology(self):
+        planned = _plan(fakes.export(disks=1))
+        self.assertFalse([k for k in planned.image.properties
+                          if k.startswith('hw_cpu_')])
