@@ -44,7 +44,6 @@ import tempfile
 import time
 
 from keystoneauth1 import exceptions as ks_exceptions
-from novaclient import client as nova_client
 from novaclient import exceptions as nova_exceptions
 from oslo_log import log as logging
 
@@ -69,7 +68,7 @@ EXIT_CANNOT_ASK = 3
 EXIT_FAILED = 4
 EXIT_INTERRUPTED = 130
 
-COMPUTE_API_VERSION = '2.80'
+COMPUTE_API_VERSION = check.COMPUTE_API_VERSION
 CHUNK = 1024 * 1024
 POLL_SECONDS = 2.0
 SERVER_GONE_SECONDS = 120
@@ -152,15 +151,8 @@ def add_arguments(parser, argv):
     check.add_auth_arguments(parser, argv)
 
 
-class Cloud(object):
+class Cloud(check.Cloud):
     """The calls ``import`` makes, through one keystoneauth1 session."""
-
-    def __init__(self, sess, region=None, interface='public'):
-        self.sess = sess
-        self.filter = {'region_name': region, 'interface': interface}
-        self.nova = nova_client.Client(COMPUTE_API_VERSION, session=sess,
-                                       region_name=region,
-                                       endpoint_type=interface)
 
     def _ep(self, service_type):
         return dict(self.filter, service_type=service_type)

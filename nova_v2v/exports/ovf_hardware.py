@@ -29,6 +29,7 @@ import typing
 from lxml import etree
 
 from nova_v2v.exports import base
+from nova_v2v.hardware import disks as hw_disks
 
 VMW_NAMESPACE = 'http://www.vmware.com/schema/ovf'
 # CIM ResourceType values (DSP1041) the reader maps.
@@ -465,32 +466,22 @@ def _target(bus, index, unit, label):
         if index > 3 or unit > 64 or unit == 7:
             raise base.ExportError('%s is at SCSI %d:%d, which VMware does '
                                    'not have' % (label, index, unit))
-        return (_dev_name('sd', index * 64 + (unit if unit < 7 else
-                                              unit - 1)),
-                (index, 0, unit))
+        number = index * 64 + (unit if unit < 7 else unit - 1)
+        return hw_disks.dev_name('sd', number), (index, 0, unit)
     if bus == 'ide':
         if index > 1 or unit > 1:
             raise base.ExportError('%s is at IDE %d:%d, which VMware does '
                                    'not have' % (label, index, unit))
-        return _dev_name('hd', index * 2 + unit), (0, index, unit)
+        return hw_disks.dev_name('hd', index * 2 + unit), (0, index, unit)
     if bus == 'sata':
         if index > 3 or unit > 29:
             raise base.ExportError('%s is at SATA %d:%d, which VMware does '
                                    'not have' % (label, index, unit))
-        return _dev_name('sd', index * 30 + unit), (index, 0, unit)
+        return hw_disks.dev_name('sd', index * 30 + unit), (index, 0, unit)
     if index > 3 or unit > 63:
         raise base.ExportError('%s is at NVMe %d:%d, which VMware does '
                                'not have' % (label, index, unit))
     return 'nvme%dn%d' % (index, unit + 1), (index, 0, unit)
-
-
-def _dev_name(prefix, index):
-    letters = ''
-    index += 1
-    while index > 0:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(ord('a') + rem) + letters
-    return prefix + letters
 
 
 def domain_xml(guest, disks):

@@ -43,6 +43,7 @@ import stat
 from lxml import etree
 
 from nova_v2v.exports import base
+from nova_v2v.hardware import disks as hw_disks
 
 # A real .vmx has a few hundred lines; these bound the work on any input.
 MAX_LINES = 20000
@@ -255,16 +256,6 @@ def _uuid(vmx, key):
                      digits[20:]))
 
 
-def _disk_name(prefix, index):
-    """libvirt's disk name of an index: 0 sda, 25 sdz, 26 sdaa."""
-    name = ''
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(ord('a') + rest) + name
-    return prefix + name
-
-
 def _sub(parent, tag, text=None, **attrs):
     el = etree.SubElement(parent, tag)
     for key, value in attrs.items():
@@ -446,11 +437,11 @@ class _Builder:
                                           if bus == 'scsi' else None)
                     for unit in range(units):
                         if bus == 'sata':
-                            dev = _disk_name('sd', index * 30 + unit)
+                            dev = hw_disks.dev_name('sd', index * 30 + unit)
                         elif unit == 7:
                             continue
                         else:
-                            dev = _disk_name('sd', index * (
+                            dev = hw_disks.dev_name('sd', index * (
                                 64 if wide else 15) + (
                                     unit if unit < 7 else unit - 1))
                         if self._disk(devices, bus, dev, index, 0, unit):
@@ -458,7 +449,7 @@ class _Builder:
         ide = fdc = False
         for ide_bus in range(2):
             for unit in range(2):
-                ide |= self._disk(devices, 'ide', _disk_name(
+                ide |= self._disk(devices, 'ide', hw_disks.dev_name(
                     'hd', ide_bus * 2 + unit), 0, ide_bus, unit)
         for index in range(4):
             if vmx.bool('nvme%d.present' % index, False):
@@ -637,7 +628,7 @@ class _Builder:
                 file_type == 'file' and file_name) else None
             if path:
                 _sub(disk, 'source', file=path)
-        _sub(disk, 'target', dev=_disk_name('fd', unit), bus='fdc')
+        _sub(disk, 'target', dev=hw_disks.dev_name('fd', unit), bus='fdc')
         _sub(disk, 'address', type='drive', controller=0, bus=0, target=0,
              unit=unit)
         return True
