@@ -217,14 +217,17 @@ class TestDiskConversion(testtools.TestCase):
             f.write(b'root:$6$hash:19000:0:99999:7:::\n' * 64)
         return path
 
-    def _descriptor(self, name, extent):
+    def _descriptor(self, name, extent, create_type='monolithicFlat'):
         directory = os.path.join(self.out, 'guest')
         os.makedirs(directory, exist_ok=True)
         path = os.path.join(directory, name)
+        # ESXi's datastore descriptors name their extent VMFS, no offset.
+        line = ('RW 4 VMFS "%s"\n' % extent if create_type == 'vmfs' else
+                'RW 4 FLAT "%s" 0\n' % extent)
         with open(path, 'w') as f:
             f.write('# Disk DescriptorFile\nversion=1\nCID=fffffffe\n'
-                    'parentCID=ffffffff\ncreateType="monolithicFlat"\n'
-                    'RW 4 FLAT "%s" 0\n' % extent)
+                    'parentCID=ffffffff\ncreateType="%s"\n%s'
+                    % (create_type, line))
         return path
 
     def assertRefused(self, exc_class, path, fmt, dest_format='qcow2'):
@@ -245,12 +248,26 @@ class TestDiskConversion(testtools.TestCase):
                                                 'evil-flat.vmdk'))
         self.assertRefused(convert.ExtentEscape, desc, 'vmdk')
 
-    def test_vmdk_flat_inside_unsupported(self):
-        flat = os.path.join(self.out, 'guest', 'disk-flat.vmdk')
-        desc = self._descriptor('disk.vmdk', 'disk-flat.vmdk')
-        with open(flat, 'wb') as f:
-            f.truncate(MIB)
-        self.assertRefused(disks.UnsupportedFormat, desc, 'vmdk')
+    def test_vmdk_flat_inside_converted(self):
+        # A flat disk (Workstation's monolithicFlat, an ESXi datastore's
+        # vmfs descriptor and -flat.vmdk) with its extent beside it.
+        data = bytes(range(256)) * 8
+        for create_type in ('monolithicFlat', 'vmfs'):
+            flat = os.path.join(self.out, 'guest', '%s-flat.vmdk'
+                                % create_type)
+            desc = self._descriptor('%s.vmdk' % create_type,
+                                    os.path.basename(flat), create_type)
+            with open(flat, 'wb') as f:
+                f.write(data)
+            dest = os.path.join(self.out, '%s.qcow2' % create_type)
+            result = convert.convert(desc, 'vmdk', dest, 'qcow2')
+            self.assertEqual((create_type, len(data)),
+                             (result.source_subformat, result.virtual_size))
+            raw = dest + '.raw'
+            processutils.execute('qemu-img', 'convert', '-f', 'qcow2',
+                                 '-O', 'raw', dest, raw)
+            with open(raw, 'rb') as f:
+                self.assertEqual(data, f.read())
 
     def test_raw_declared_qcow2_refused(self):
         self.assertRefused(convert.FormatMismatch, self.sources['raw'][1],

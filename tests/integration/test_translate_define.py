@@ -26,6 +26,7 @@ from oslo_concurrency import processutils
 from testtools import content
 
 from nova_v2v.cmd import v2v as v2v_cmd
+from nova_v2v.hardware import tables
 from nova_v2v.hardware import translate
 from tests.integration import base
 from tests.unit.hardware import schema
@@ -54,8 +55,14 @@ class TestTranslatedDefinitions(base.LabTestCase):
         for name, xml in sorted(schema.source_fixtures().items()):
             for accel in ('kvm', 'qemu'):
                 try:
+                    # A foreign guest's disks at host paths are read from
+                    # an import directory: their folder (as the unit
+                    # tests name it).
+                    src = test_sources._root(xml)
+                    import_dir = test_sources._import_dir(
+                        src, tables.profile_for(src.get('type')))
                     result = translate.translate(
-                        xml, test_sources._target(accel, 'drop'),
+                        xml, test_sources._target(accel, 'drop', import_dir),
                         name='v2v-define-%s-%s' % (name[:2], accel))
                 except translate.UnsupportedGuest as exc:
                     refused.append('%s: %s' % (name, exc))
