@@ -411,8 +411,9 @@ def execute(args, cloud, export, translation, options, planned, progress,
                            'checking', done, total))
         timings['check'] = time.monotonic() - start
     found = _disk_info(export, disk)
-    if planned.capacity is None:
-        # Now known: the plan again, with the flavor's disk checked.
+    if planned.capacity != found.virtual_size:
+        # Unknown until now, or not what the export said: the plan again,
+        # with the flavor's disk checked against the disk as it is.
         planned = import_plan.make_plan(
             export, translation, options, flavors=cloud.flavors(),
             networks=cloud.networks(),

@@ -474,8 +474,9 @@ def make_plan(export, translation, options, flavors=None, networks=None,
     :param options: :class:`Options`
     :param flavors: the cloud's :class:`Flavor`, or None to choose none
     :param networks: the cloud's :class:`Network`, or None to resolve none
-    :param capacities: ``{source target: bytes}`` for disks whose
-        :attr:`ExportDisk.capacity` the export does not give
+    :param capacities: ``{source target: bytes}`` of disks as ``qemu-img``
+        reads them: the capacity where the export gives none, the larger
+        of the two where they differ
     :raises: :class:`PlanError` and its subclasses
     """
     rep = translation.report
@@ -511,8 +512,13 @@ def make_plan(export, translation, options, flavors=None, networks=None,
         notes.append('left out: %s (%s), removable media are not imported'
                      % (d.target, d.member or d.path))
     capacity = boot.capacity
-    if capacity is None:
-        capacity = (capacities or {}).get(boot.target)
+    probed = (capacities or {}).get(boot.target)
+    if probed is not None and probed != capacity:
+        if capacity is not None:
+            notes.append('the boot disk is %d bytes as qemu-img reads it, '
+                         'not %d as the export says: the larger counts'
+                         % (probed, capacity))
+        capacity = max(probed, capacity or 0)
     needs = guest_needs(translation.xml, capacity)
     props, prop_notes = image_properties(translation.xml, boot_target,
                                          export)

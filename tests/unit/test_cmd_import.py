@@ -296,6 +296,18 @@ class DryRunTest(ImportTestBase):
         self.assertEqual('m1.medium', data['flavor']['name'])
         self.info.assert_called_once_with(export.disks[0].path, 'vmdk')
 
+    def test_a_disk_larger_than_the_export_says_replans(self):
+        self.info.side_effect = lambda path, fmt: disk_convert.SourceInfo(
+            path=path, format=fmt, virtual_size=30 * GIB, actual_size=1,
+            extents=(path,))
+        cloud = FakeCloud()
+        self.assertEqual(0, self.run_import(cloud, '--json'))
+        self.assertEqual(2, cloud.names().count('flavors'))
+        self.assertIn('the boot disk is %d bytes as qemu-img reads it, not '
+                      '%d as the export says: the larger counts'
+                      % (30 * GIB, 20 * GIB),
+                      json.loads(self.out.getvalue())['notes'])
+
     def test_extent_outside_the_export_refused(self):
         export = fakes.export(root=self.root, kind='vmx', disks=1,
                               nics=NICS, capacities=[None])

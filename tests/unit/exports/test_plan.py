@@ -399,3 +399,18 @@ class TopologyTest(testtools.TestCase):
         planned = _plan(fakes.export(disks=1))
         self.assertFalse([k for k in planned.image.properties
                           if k.startswith('hw_cpu_')])
+
+
+class ProbedCapacityTest(testtools.TestCase):
+
+    def test_the_larger_of_export_and_disk_counts(self):
+        export = fakes.export(disks=1, capacities=[10 * GIB])
+        planned = _plan(export, capacities={'sda': 30 * GIB})
+        self.assertEqual(30 * GIB, planned.capacity)
+        self.assertEqual('m1.medium', planned.flavor.name)
+        self.assertIn('the boot disk is %d bytes as qemu-img reads it, not '
+                      '%d as the export says: the larger counts'
+                      % (30 * GIB, 10 * GIB), planned.notes)
+        # The same size: nothing to say.
+        planned = _plan(export, capacities={'sda': 10 * GIB})
+        self.assertFalse([n for n in planned.notes if 'qemu-img' in n])
