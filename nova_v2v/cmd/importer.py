@@ -395,6 +395,21 @@ def execute(args, cloud, export, translation, options, planned, progress,
         os.makedirs(work_dir)
         made_dir = True
         ledger.add('dir', work_dir)
+    # The ports first: Neutron's MAC policy (403) or a MAC in use (409)
+    # is known in a second, not after the disk's copy.
+    start = time.monotonic()
+    port_ids = []
+    for index, port in enumerate(planned.ports):
+        port_id = cloud.create_port(
+            port.network_id, port.mac, '%s-nic%d' % (planned.name, index),
+            'nova-v2v import of %s (%s)' % (export.source,
+                                            port.source_network))
+        ledger.add('port', port_id)
+        port_ids.append(port_id)
+        progress.line('port %s on %s, MAC %s'
+                      % (port_id, port.network, port.mac or '(new)'))
+    timings['ports'] = time.monotonic() - start
+
     disk = planned.boot_disk
     start = time.monotonic()
     if any(d.member for d in export.disks):
@@ -446,19 +461,6 @@ def execute(args, cloud, export, translation, options, planned, progress,
           lambda: (cloud.image_status(image_id), None), args.wait_timeout,
           ('active',), ('killed', 'deleted', 'deactivated'), ImageFailed)
     timings['image'] = time.monotonic() - start
-
-    start = time.monotonic()
-    port_ids = []
-    for index, port in enumerate(planned.ports):
-        port_id = cloud.create_port(
-            port.network_id, port.mac, '%s-nic%d' % (planned.name, index),
-            'nova-v2v import of %s (%s)' % (export.source,
-                                            port.source_network))
-        ledger.add('port', port_id)
-        port_ids.append(port_id)
-        progress.line('port %s on %s, MAC %s'
-                      % (port_id, port.network, port.mac or '(new)'))
-    timings['ports'] = time.monotonic() - start
 
     start = time.monotonic()
     server_id = cloud.create_server(planned.name, image_id,

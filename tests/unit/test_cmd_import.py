@@ -195,10 +195,10 @@ class HappyPathTest(ImportTestBase):
         self.assertEqual(0, self.run_import(cloud, '--json'), self.err)
         self.assertEqual([
             ('flavors',), ('networks',),
-            ('create_image', 'web01-disk'), ('upload_image', 'image-1'),
-            ('image_status', 'image-1'),
             ('create_port', 'net-1', '00:50:56:00:00:01'),
             ('create_port', 'net-2', '00:50:56:00:00:02'),
+            ('create_image', 'web01-disk'), ('upload_image', 'image-1'),
+            ('image_status', 'image-1'),
             ('create_server', 'web01', 'image-1', 'f2',
              ('port-1', 'port-2')),
             ('server_status', 'server-1'), ('server_status', 'server-1')],
@@ -411,25 +411,33 @@ class CleanupTest(ImportTestBase):
         self.convert.side_effect = disk_convert.ConversionFailed('no space')
         cloud = FakeCloud()
         data, deletes = self._fails(cloud)
-        self.assertEqual([], deletes)
-        self.assertEqual([['dir', self.work]], data['cleaned'])
+        self.assertEqual([('delete_port', 'port-2'),
+                          ('delete_port', 'port-1')], deletes)
+        self.assertEqual([['port', 'port-2'], ['port', 'port-1'],
+                          ['dir', self.work]], data['cleaned'])
         self.assertEqual('ConversionFailed', data['error_type'])
 
     def test_image_create_fails(self):
         cloud = FakeCloud(fail={'create_image': ks_exceptions.Forbidden()})
         data, deletes = self._fails(cloud)
-        self.assertEqual([], deletes)
+        self.assertEqual([('delete_port', 'port-2'),
+                          ('delete_port', 'port-1')], deletes)
 
     def test_upload_fails(self):
         cloud = FakeCloud(fail={'upload_image': ks_exceptions.BadGateway()})
         data, deletes = self._fails(cloud)
-        self.assertEqual([('delete_image', 'image-1')], deletes)
-        self.assertEqual([['image', 'image-1'], ['dir', self.work]],
+        self.assertEqual([('delete_image', 'image-1'),
+                          ('delete_port', 'port-2'),
+                          ('delete_port', 'port-1')], deletes)
+        self.assertEqual([['image', 'image-1'], ['port', 'port-2'],
+                          ['port', 'port-1'], ['dir', self.work]],
                          data['cleaned'])
 
     def test_image_killed(self):
         data, deletes = self._fails(FakeCloud(image_status='killed'))
-        self.assertEqual([('delete_image', 'image-1')], deletes)
+        self.assertEqual([('delete_image', 'image-1'),
+                          ('delete_port', 'port-2'),
+                          ('delete_port', 'port-1')], deletes)
         self.assertEqual('ImageFailed', data['error_type'])
         self.assertEqual('image image-1 is killed', data['error'])
 
@@ -437,16 +445,18 @@ class CleanupTest(ImportTestBase):
         cloud = FakeCloud(fail={'create_port': (
             2, ks_exceptions.Conflict('MAC address in use'))})
         data, deletes = self._fails(cloud)
-        self.assertEqual([('delete_port', 'port-1'),
-                          ('delete_image', 'image-1')], deletes)
+        # Before any disk was copied: the ports come first.
+        self.assertEqual([('delete_port', 'port-1')], deletes)
+        self.convert.assert_not_called()
+        self.assertNotIn('create_image', cloud.names())
 
     def test_server_create_fails(self):
         cloud = FakeCloud(fail={'create_server': nova_exceptions.Forbidden(
             403, 'quota exceeded')})
         data, deletes = self._fails(cloud)
-        self.assertEqual([('delete_port', 'port-2'),
-                          ('delete_port', 'port-1'),
-                          ('delete_image', 'image-1')], deletes)
+        self.assertEqual([('delete_image', 'image-1'),
+                          ('delete_port', 'port-2'),
+                          ('delete_port', 'port-1')], deletes)
 
     def test_the_server_stays_when_its_files_cannot_be_removed(self):
         cloud = FakeCloud()
@@ -473,7 +483,9 @@ class CleanupTest(ImportTestBase):
             if code:
                 data = json.loads(self.out.getvalue())
                 self.assertEqual('ChecksumMismatch', data['error_type'])
-                self.assertEqual([], cloud.calls[2:])
+                self.assertNotIn('create_image', cloud.names())
+                self.assertEqual(cloud.names().count('create_port'),
+                                 cloud.names().count('delete_port'))
             if os.path.exists(self.work):
                 os.rmdir(self.work)
 
@@ -484,9 +496,9 @@ class CleanupTest(ImportTestBase):
         self.assertEqual('server server-1 is ERROR: No valid host was '
                          'found.', data['error'])
         self.assertEqual([('delete_server', 'server-1'),
+                          ('delete_image', 'image-1'),
                           ('delete_port', 'port-2'),
-                          ('delete_port', 'port-1'),
-                          ('delete_image', 'image-1')], deletes)
+                          ('delete_port', 'port-1')], deletes)
         # The ports only once the server is gone.
         names = cloud.names()
         self.assertLess(names.index('delete_server'),
@@ -495,8 +507,8 @@ class CleanupTest(ImportTestBase):
             len(names) - 1 - names[::-1].index('server_status'),
             names.index('delete_port'))
         self.assertEqual(
-            [['server', 'server-1'], ['port', 'port-2'], ['port', 'port-1'],
-             ['image', 'image-1'], ['dir', self.work]], data['cleaned'])
+            [['server', 'server-1'], ['image', 'image-1'], ['port', 'port-2'],
+             ['port', 'port-1'], ['dir', self.work]], data['cleaned'])
 
     def test_server_timeout(self):
         cloud = FakeCloud(server_statuses=['BUILD'] * 50)
@@ -511,9 +523,8 @@ class CleanupTest(ImportTestBase):
         cloud = FakeCloud(fail={'create_port': (2, KeyboardInterrupt())})
         data, deletes = self._fails(cloud, code=130)
         self.assertEqual('KeyboardInterrupt', data['error_type'])
-        self.assertEqual([('delete_port', 'port-1'),
-                          ('delete_image', 'image-1')], deletes)
-        self.assertIn('deleted: port port-1, image image-1, dir %s'
+        self.assertEqual([('delete_port', 'port-1')], deletes)
+        self.assertIn('deleted: port port-1, dir %s'
                       % self.work, self.err.getvalue())
 
     def test_what_cannot_be_deleted_is_reported(self):
@@ -521,9 +532,9 @@ class CleanupTest(ImportTestBase):
             'create_server': Boom('compute down'),
             'delete_port': (1, ks_exceptions.ServiceUnavailable())})
         data, deletes = self._fails(cloud)
-        self.assertEqual([('delete_port', 'port-2'),
-                          ('delete_port', 'port-1'),
-                          ('delete_image', 'image-1')], deletes)
+        self.assertEqual([('delete_image', 'image-1'),
+                          ('delete_port', 'port-2'),
+                          ('delete_port', 'port-1')], deletes)
         self.assertEqual([['port', 'port-2', mock.ANY]], data['left'])
         self.assertIn('NOT deleted: port port-2', self.err.getvalue())
 
@@ -544,7 +555,9 @@ class CleanupTest(ImportTestBase):
         self.assertEqual(4, self.run_import(cloud, '--work-dir', self.work))
         with open(mine) as f:
             self.assertEqual('keep', f.read())
-        self.assertFalse(set(WRITES) & set(cloud.names()))
+        self.assertNotIn('create_image', cloud.names())
+        self.assertEqual(cloud.names().count('create_port'),
+                         cloud.names().count('delete_port'))
 
 
 class OvaTest(ImportTestBase):
@@ -613,7 +626,9 @@ class OvaTest(ImportTestBase):
         cloud = FakeCloud()
         self.assertEqual(4, self.run_import(cloud))
         self.assertIn('ChecksumMismatch', self.err.getvalue())
-        self.assertFalse(set(WRITES) & set(cloud.names()))
+        self.assertNotIn('create_image', cloud.names())
+        self.assertEqual(cloud.names().count('create_port'),
+                         cloud.names().count('delete_port'))
 
 
 class CloudTest(testtools.TestCase):
