@@ -36,6 +36,7 @@ interrupted (cleaned up too).
 """
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -184,10 +185,13 @@ class Cloud(check.Cloud):
                       headers={'Content-Type': 'application/octet-stream'},
                       endpoint_filter=self._ep('image'))
 
-    def image_status(self, image_id):
+    def image_record(self, image_id):
+        """The image's record (``status``, ``size``, ``os_hash_*``)."""
         return self.sess.get('/v2/images/%s' % image_id,
-                             endpoint_filter=self._ep('image')
-                             ).json().get('status')
+                             endpoint_filter=self._ep('image')).json()
+
+    def image_status(self, image_id):
+        return self.image_record(image_id).get('status')
 
     def delete_image(self, image_id):
         self.sess.delete('/v2/images/%s' % image_id,
@@ -266,18 +270,39 @@ class Upload(object):
         self.total = os.fstat(self._file.fileno()).st_size
         self.done = 0
         self._progress = progress
+        # Glance's default os_hash_algo: what it stored is checked after.
+        self.sha512 = hashlib.sha512()
 
     def __len__(self):
         return self.total
 
     def read(self, size=-1):
         data = self._file.read(size if size and size > 0 else CHUNK)
+        self.sha512.update(data)
         self.done += len(data)
         self._progress.bytes('uploading', self.done, self.total)
         return data
 
     def close(self):
         self._file.close()
+
+
+def _check_stored(image, body):
+    """What Glance stored is what was sent: its size, and its hash.
+
+    :returns: a note where Glance keeps no SHA-512 to check, else None
+    :raises: ImageFailed
+    """
+    if image.get('size') is not None and image['size'] != body.done:
+        raise ImageFailed('image %s holds %s bytes, not the %d sent'
+                          % (image.get('id'), image['size'], body.done))
+    if image.get('os_hash_algo') == 'sha512' and image.get('os_hash_value'):
+        if image['os_hash_value'] != body.sha512.hexdigest():
+            raise ImageFailed('image %s does not hold the data sent: its '
+                              'SHA-512 differs' % image.get('id'))
+        return None
+    return ('the image\'s data was not checked against Glance\'s hash '
+            '(its os_hash_algo is %s)' % image.get('os_hash_algo'))
 
 
 class Ledger(object):
@@ -460,6 +485,7 @@ def execute(args, cloud, export, translation, options, planned, progress,
     _wait('image %s' % image_id,
           lambda: (cloud.image_status(image_id), None), args.wait_timeout,
           ('active',), ('killed', 'deleted', 'deactivated'), ImageFailed)
+    stored_note = _check_stored(cloud.image_record(image_id), body)
     timings['image'] = time.monotonic() - start
 
     start = time.monotonic()
@@ -478,7 +504,7 @@ def execute(args, cloud, export, translation, options, planned, progress,
     return {'server_id': server_id, 'server_status': status,
             'image_id': image_id, 'port_ids': port_ids,
             'flavor': planned.flavor.name, 'name': planned.name,
-            'notes': list(planned.notes)}
+            'notes': list(planned.notes) + [n for n in (stored_note,) if n]}
 
 
 def _remove(path):

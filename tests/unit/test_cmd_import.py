@@ -60,7 +60,9 @@ class FakeCloud(object):
     """Records calls; ``fail``: {method: exception (or a call count)}."""
 
     def __init__(self, fail=None, server_statuses=('BUILD', 'ACTIVE'),
-                 image_status='active'):
+                 image_status='active', stored=None):
+        # stored: what image() says Glance holds (default: what came).
+        self.stored = stored
         self.calls = []
         self.fail = dict(fail or {})
         self.server_statuses = list(server_statuses)
@@ -100,8 +102,14 @@ class FakeCloud(object):
     def upload_image(self, image_id, body):
         self._call('upload_image', image_id)
         self.length = len(body)
-        self.uploaded = sum(len(c) for c in iter(
-            lambda: body.read(1000), b''))
+        data = b''.join(iter(lambda: body.read(1000), b''))
+        self.uploaded = len(data)
+        if self.stored is None:
+            self.stored = {'size': len(data), 'os_hash_algo': 'sha512',
+                           'os_hash_value': hashlib.sha512(data).hexdigest()}
+
+    def image_record(self, image_id):
+        return dict(self.stored or {}, id=image_id)
 
     def image_status(self, image_id):
         self._call('image_status', image_id)
@@ -432,6 +440,29 @@ class CleanupTest(ImportTestBase):
         self.assertEqual([['image', 'image-1'], ['port', 'port-2'],
                           ['port', 'port-1'], ['dir', self.work]],
                          data['cleaned'])
+
+    def test_the_stored_image_checked(self):
+        for stored, error in (
+                ({'size': 2999}, 'image image-1 holds 2999 bytes, not the '
+                                 '3000 sent'),
+                ({'size': 3000, 'os_hash_algo': 'sha512',
+                  'os_hash_value': 'ab' * 64},
+                 'image image-1 does not hold the data sent: its SHA-512 '
+                 'differs')):
+            self.out.seek(0)
+            self.out.truncate(0)
+            data, deletes = self._fails(FakeCloud(stored=stored))
+            self.assertEqual(('ImageFailed', error),
+                             (data['error_type'], data['error']))
+            self.assertEqual(('delete_image', 'image-1'), deletes[0])
+        # A Glance that keeps another hash: imported, and said so.
+        self.out.seek(0)
+        self.out.truncate(0)
+        self.assertEqual(0, self.run_import(FakeCloud(stored={
+            'size': 3000, 'os_hash_algo': 'md5'}), '--json'))
+        self.assertIn("the image's data was not checked against Glance's "
+                      "hash (its os_hash_algo is md5)",
+                      json.loads(self.out.getvalue())['notes'])
 
     def test_image_killed(self):
         data, deletes = self._fails(FakeCloud(image_status='killed'))
