@@ -64,6 +64,9 @@ class V2VDriverMixin(object):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         nova = nova_internals.NovaLibvirt(self)
+        # Before the first connection: a restart of libvirtd must not
+        # freeze the service (nova_internals.reentrant_connection_lock).
+        nova_internals.reentrant_connection_lock(nova.host)
         compute = nova_internals.NovaCompute(self)
         self.v2v_events = events.Events()
         self.v2v_inventory = inventory.Inventory(nova)

@@ -45,6 +45,7 @@ import collections
 import contextlib
 import functools
 import os
+import threading
 
 from nova.compute import instance_actions
 from nova.compute import utils as compute_utils
@@ -108,6 +109,9 @@ DRIVER_MEMBERS = {
     # ComputeDriver.__init__'s: the manager's ComputeVirtAPI.
     'virtapi': None,
 }
+
+# Nova's Host attributes the V2V driver changes (reentrant_connection_lock).
+HOST_MEMBERS = ('_wrapped_conn_lock',)
 
 # Nova's module functions, classes and methods of other objects the V2V
 # driver calls, by dotted name, with their parameters.
@@ -316,6 +320,34 @@ def disk_info_file(instance_dir):
 
 def _no_auth(creds, opaque):
     return 0
+
+
+def reentrant_connection_lock(host):
+    """Let Nova's ``Host`` survive its connection closing under its lock.
+
+    In Nova 34's native threading mode the libvirt event loop thread runs
+    a lifecycle event's handler itself (``LibvirtEventHandler._queue_event``
+    dispatches inline). The handler asks for the power state, which takes
+    ``Host._wrapped_conn_lock`` in ``_get_connection`` and tests the
+    connection; when libvirtd has gone (killed, restarting), libvirt runs
+    the close callback in that same thread, during the test, and
+    ``_connection_closed`` takes ``_wrapped_conn_lock`` again: a
+    ``threading.Lock`` deadlocks there, and with it every later libvirt
+    call of the compute service (the fault matrix's "destination libvirtd
+    killed while the clone runs" froze the destination's nova-compute for
+    good). With a reentrant lock the nested call goes through, drops the
+    dead connection, and ``_get_connection`` connects again, as it does
+    when the close callback comes from another thread.
+
+    :param host: Nova's ``Host``, before its first connection
+    :returns: True if the lock was replaced, False if it already was
+        reentrant
+    """
+    lock = host._wrapped_conn_lock
+    if isinstance(lock, type(threading.RLock())):
+        return False
+    host._wrapped_conn_lock = threading.RLock()
+    return True
 
 
 class NovaLibvirt(object):

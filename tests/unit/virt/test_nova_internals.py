@@ -24,6 +24,7 @@ import ast
 import importlib
 import inspect
 import os
+import threading
 from unittest import mock
 
 import fixtures
@@ -37,6 +38,7 @@ from nova.network import neutron as neutron_api
 from nova import objects
 from nova import test
 from nova.tests import fixtures as nova_fixtures
+from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.virt import fake
 from nova.virt.libvirt import imagebackend
 from oslo_utils.fixture import uuidsentinel as uuids
@@ -104,6 +106,65 @@ class NovaContractTestCase(test.NoDBTestCase):
                 self.assertTrue(hasattr(drvr, name),
                                 'LibvirtDriver() sets no %s' % name)
         self.assertIsInstance(drvr.active_migrations, dict)
+
+    def test_host_connection_lock(self):
+        """Nova's Host still guards its connection with a plain Lock.
+
+        When Nova makes it reentrant (or drops it), this fails: the V2V
+        driver's workaround (reentrant_connection_lock) can then go.
+        """
+        self.useFixture(nova_fixtures.LibvirtFixture())
+        self.useFixture(nova_fixtures.CGroupsFixture())
+        drvr = nova_internals.LibvirtDriver(fake.FakeVirtAPI(), False)
+        for name in nova_internals.HOST_MEMBERS:
+            self.assertTrue(hasattr(drvr._host, name), name)
+        self.assertIsInstance(drvr._host._wrapped_conn_lock,
+                              type(threading.Lock()))
+        v2v = driver.V2VLibvirtDriver(fake.FakeVirtAPI(), False)
+        self.assertIsInstance(v2v._host._wrapped_conn_lock,
+                              type(threading.RLock()))
+
+    def test_a_close_callback_under_the_lock_does_not_deadlock(self):
+        """Nova's Host, its connection closing while it tests it.
+
+        As in native threading mode when libvirtd dies: the thread that
+        tests the connection (under ``_wrapped_conn_lock``) is the one
+        libvirt runs the close callback in, which takes the lock again.
+        """
+        self.useFixture(nova_fixtures.LibvirtFixture())
+        self.useFixture(nova_fixtures.CGroupsFixture())
+
+        def attempt(host):
+            dead = mock.Mock()
+
+            def closes(*args):
+                # libvirt's close callback, in this thread.
+                host._connection_closed(dead, False, 'closed')
+                raise fakelibvirt.make_libvirtError(
+                    fakelibvirt.libvirtError, 'broken',
+                    error_code=fakelibvirt.VIR_ERR_SYSTEM_ERROR,
+                    error_domain=fakelibvirt.VIR_FROM_RPC)
+
+            dead.getLibVersion.side_effect = closes
+            host._wrapped_conn = dead
+            new = mock.Mock()
+            done = []
+            with mock.patch.object(host, '_get_new_connection',
+                                   return_value=new), \
+                    mock.patch.object(host, '_queue_conn_event_handler'):
+                worker = threading.Thread(
+                    target=lambda: done.append(host._get_connection()),
+                    daemon=True)
+                worker.start()
+                worker.join(5)
+            return done == [new]
+
+        stock = nova_internals.LibvirtDriver(fake.FakeVirtAPI(), False)
+        self.assertFalse(attempt(stock._host),
+                         "Nova's Host no longer deadlocks here: drop "
+                         "reentrant_connection_lock")
+        v2v = driver.V2VLibvirtDriver(fake.FakeVirtAPI(), False)
+        self.assertTrue(attempt(v2v._host))
 
     def test_force_complete_protocol(self):
         """Nova's force-complete queues the task the seam pops."""
