@@ -59,8 +59,9 @@ class TestTranslatedDefinitions(base.LabTestCase):
                     # an import directory: their folder (as the unit
                     # tests name it).
                     src = test_sources._root(xml)
-                    import_dir = test_sources._import_dir(
-                        src, tables.profile_for(src.get('type')))
+                    profile = tables.profile_for(src.get('type'))
+                    import_dir = (test_sources._import_dir(src, profile)
+                                  if profile is not None else None)
                     result = translate.translate(
                         xml, test_sources._target(accel, 'drop', import_dir),
                         name='v2v-define-%s-%s' % (name[:2], accel))
