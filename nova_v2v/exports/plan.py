@@ -284,13 +284,7 @@ def choose_flavor(flavors, needs, wanted=None):
     :raises: NoFlavor, FlavorTooSmall
     """
     if wanted:
-        found = [f for f in flavors if f.id == wanted]
-        found = found or [f for f in flavors if f.name == wanted]
-        if len(found) != 1:
-            raise NoFlavor('flavor %r: %s' % (
-                wanted, 'no such flavor' if not found else
-                'several flavors of this name: name it by ID'))
-        flavor = found[0]
+        flavor = _by_id_or_name(flavors, wanted, 'flavor', NoFlavor)
         if not _fits(flavor, needs):
             raise FlavorTooSmall(
                 'flavor %s (%d vCPUs, %d MiB RAM, %d GiB disk) is too small '
@@ -330,12 +324,20 @@ def resolve_network(networks, wanted):
 
     :raises: UnknownNetwork
     """
-    found = [n for n in networks if n.id == wanted]
-    found = found or [n for n in networks if n.name == wanted]
+    return _by_id_or_name(networks, wanted, 'network', UnknownNetwork)
+
+
+def _by_id_or_name(items, wanted, kind, error):
+    """The one item whose ID, else whose name, is ``wanted``.
+
+    :raises: ``error`` (none, or several of that name)
+    """
+    found = [i for i in items if i.id == wanted]
+    found = found or [i for i in items if i.name == wanted]
     if len(found) != 1:
-        raise UnknownNetwork('network %r: %s' % (
-            wanted, 'no such network' if not found else
-            'several networks of this name: name it by ID'))
+        raise error('%s %r: %s' % (
+            kind, wanted, 'no such %s' % kind if not found else
+            'several %ss of this name: name it by ID' % kind))
     return found[0]
 
 
