@@ -74,7 +74,13 @@ _LINE = r'^(?:\[ *\d+\.\d+\] )?'
 #   the gate's baseline (2026-12-07, in interrupt: the kernel panicked),
 #   where nothing of nova-v2v ran, and after a block live migration under
 #   load (2026-12-07, a slab freelist pointer in a block kworker: the
-#   worker died, the kernel lived on without its disk).
+#   worker died, the kernel lived on without its disk);
+# * ``list-corruption``: a list's links do not point back at each other
+#   (a lost write to a list node): the kernel's list checks
+#   (CONFIG_DEBUG_LIST with CONFIG_BUG_ON_DATA_CORRUPTION, both on in
+#   Debian's kernels) end in a BUG in ``lib/list_debug.c``. Seen after a
+#   block live migration of the benchmarks' tuned variant (2026-12-07, in
+#   the guest's dd that dirties memory: the task died with its list).
 #
 # Any other crash (another oops, a panic of its own such as "VFS: Unable
 # to mount root fs", an NMI) and a silent guest do not bear it: they fail
@@ -97,6 +103,9 @@ TCG_FAULT_SIGNATURES = collections.OrderedDict([
     ('non-canonical-gpf', (
         _LINE + r'general protection fault, probably for non-canonical '
         r'address 0x[0-9a-f]+: [0-9a-f]{4} \[#1\]',
+    )),
+    ('list-corruption', (
+        _LINE + r'kernel BUG at lib/list_debug\.c:\d+!\s*$',
     )),
 ])
 

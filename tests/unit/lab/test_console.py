@@ -173,6 +173,26 @@ RIP: 0010:__kmem_cache_alloc_node+0x12e/0x2a0
 ---[ end trace 0000000000000000 ]---
 note: kworker/0:1H[35] exited with irqs disabled
 '''
+# A list whose links do not point back (the benchmarks' tuned block live
+# migration, 2026-12-07): the list checks' BUG, in the task that dirties.
+LIST_CORRUPTION = WRITES + '''\
+list_del corruption. next->prev should be ffff8d5203a1c548, but was \
+ffff8d5203a1c000. (next=ffff8d5203a1d548)
+------------[ cut here ]------------
+kernel BUG at lib/list_debug.c:59!
+invalid opcode: 0000 [#1] PREEMPT SMP NOPTI
+CPU: 0 PID: 567 Comm: dd Not tainted 6.1.0-28-cloud-amd64 #1
+RIP: 0010:__list_del_entry_valid.cold+0x4b/0x6f
+---[ end trace 0000000000000000 ]---
+note: dd[567] exited with irqs disabled
+note: dd[567] exited with preempt_count 1
+'''
+# Another file's BUG is not the list checks'.
+OTHER_BUG = WRITES + '''\
+------------[ cut here ]------------
+kernel BUG at mm/slub.c:435!
+invalid opcode: 0000 [#1] PREEMPT SMP NOPTI
+'''
 # A GPF on a canonical address is another crash.
 CANONICAL_GPF = WRITES + '''\
 general protection fault: 0000 [#1] PREEMPT SMP NOPTI
@@ -252,7 +272,8 @@ class TcgFaultSignatureTest(testtools.TestCase):
                            (HRTIMER_TREE, 'hrtimer-rbtree'),
                            (HRTIMER_TIMESTAMPED, 'hrtimer-rbtree'),
                            (NON_CANONICAL_GPF, 'non-canonical-gpf'),
-                           (NON_CANONICAL_OOPS, 'non-canonical-gpf')):
+                           (NON_CANONICAL_OOPS, 'non-canonical-gpf'),
+                           (LIST_CORRUPTION, 'list-corruption')):
             self.assertEqual(name, console.tcg_fault_signature(text))
         self.assertEqual(
             console.Crash('BUG: kernel NULL pointer dereference, address: '
@@ -261,7 +282,8 @@ class TcgFaultSignatureTest(testtools.TestCase):
 
     def test_other_crashes(self):
         for text in (NO_ROOT_FS, EXT4_OOPS, NMI, IDLE_NULL_READ,
-                     RBTREE_IN_A_TASK, PANIC_TAIL, CANONICAL_GPF):
+                     RBTREE_IN_A_TASK, PANIC_TAIL, CANONICAL_GPF,
+                     OTHER_BUG):
             self.assertIsNone(console.tcg_fault_signature(text), text)
             crash = console.crash(text)
             self.assertEqual(console.guest_crash(text), crash.line)
@@ -279,7 +301,8 @@ class TcgFaultSignatureTest(testtools.TestCase):
         # the crash is another one.
         for name, text in (('idle-task-null-call', IDLE_NULL_CALL),
                            ('hrtimer-rbtree', HRTIMER_TREE),
-                           ('non-canonical-gpf', NON_CANONICAL_GPF)):
+                           ('non-canonical-gpf', NON_CANONICAL_GPF),
+                           ('list-corruption', LIST_CORRUPTION)):
             for pattern in console._COMPILED[name]:
                 lines = [line for line in text.splitlines()
                          if not pattern.search(line)]
