@@ -45,7 +45,7 @@ from nova_v2v.virt.libvirt import record as v2v_record
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import faults
-from nova_v2v_rig.aio import gate
+from nova_v2v_rig.aio import gatemove
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import inject
 from nova_v2v_rig.aio import observe as gate_observe
@@ -56,8 +56,8 @@ from nova_v2v_rig.lab import link as lab_link
 
 LOG = logging.getLogger(__name__)
 
-HOST_A = gate.HOST_A
-HOST_B = gate.HOST_B
+HOST_A = gatemove.HOST_A
+HOST_B = gatemove.HOST_B
 # The bulk copy of the guest's 1 GiB disk at this rate (MiB/s) takes
 # about 13 s: the syncing phase holds long enough to inject into it.
 BANDWIDTH_MIB = 80
@@ -558,22 +558,22 @@ def observe(ctx, fault, obs, since):
     obs['writing'] = False
     if obs['running_on']:
         try:
-            gate.wait_ack(guest.tail, since, WRITE_TIMEOUT, 'the fault')
+            gatemove.wait_ack(guest.tail, since, WRITE_TIMEOUT, 'the fault')
             obs['writing'] = True
         except paths.AioError as exc:
             LOG.warning('%s', exc)
-    lab_host = gate.LAB_HOST.get(obs['host'])
+    lab_host = gatemove.LAB_HOST.get(obs['host'])
     if lab_host and obs['writing']:
         try:
-            check = gate.read_records(ctx.lab, lab_host,
-                                      guest.inside('disk'),
-                                      guest.tail.merged())
+            check = gatemove.read_records(ctx.lab, lab_host,
+                                          guest.inside('disk'),
+                                          guest.tail.merged())
             for key in ('records_lost', 'records_written',
                         'records_verified'):
                 obs[key] = check[key]
         except Exception as exc:
             LOG.warning('Reading the records on %s: %s', obs['host'], exc)
-    others = [h for h in sorted(gate.LAB_HOST) if h != obs['host']]
+    others = [h for h in sorted(gatemove.LAB_HOST) if h != obs['host']]
     # Nova's rollback casts the destination's clean-up
     # (rollback_live_migration_at_destination) before it marks the
     # migration: the other host may still be cleaning up, for a while after
@@ -583,7 +583,7 @@ def observe(ctx, fault, obs, since):
         obs['leftovers'] = []
         for host in others:
             obs['leftovers'] += inject.leftovers(
-                ctx.layout, ctx.lab, gate.LAB_HOST[host], fault.name,
+                ctx.layout, ctx.lab, gatemove.LAB_HOST[host], fault.name,
                 guest.instance_dir(), guest.id)
         if not obs['leftovers'] or time.monotonic() > deadline:
             break
@@ -728,9 +728,9 @@ def retry(ctx, fault, obs):
     if running != [HOST_B]:
         problems.append('running on %s' % (running or 'no host'))
     try:
-        gate.wait_ack(guest.tail, time.time(), WRITE_TIMEOUT, 'the retry')
-        check = gate.read_records(ctx.lab, 'b', guest.inside('disk'),
-                                  guest.tail.merged())
+        gatemove.wait_ack(guest.tail, time.time(), WRITE_TIMEOUT, 'the retry')
+        check = gatemove.read_records(ctx.lab, 'b', guest.inside('disk'),
+                                      guest.tail.merged())
         if check['records_lost']:
             problems.append('%d records lost' % check['records_lost'])
     except Exception as exc:
@@ -764,9 +764,9 @@ def create_guest(ctx, guest, fault, timeout=240):
     fault.name = inst['name']
     guest.tail = lab_harness.SerialTail(
         [ctx.lab.root_path(h, guest.inside('console.log'))
-         for h in sorted(gate.LAB_HOST.values())])
+         for h in sorted(gatemove.LAB_HOST.values())])
     guest.tail.start()
-    gate.wait_ack(guest.tail, start, gate.BOOT_TIMEOUT, 'the boot')
+    gatemove.wait_ack(guest.tail, start, gatemove.BOOT_TIMEOUT, 'the boot')
     LOG.info('Server %(name)s (%(id)s, %(dom)s) writes its records',
              {'name': guest.name, 'id': guest.id, 'dom': fault.name})
 
@@ -800,7 +800,7 @@ def run_cell(ctx, item):
     start = time.monotonic()
     obs = {'source': HOST_A, 'dest': HOST_B, 'effect': None}
     # No Neutron port (yet): the fault matrix's cells are about the disks.
-    guest = gate.Guest(ctx.cloud, ctx.lab, 'faults-%02d-%d' % (
+    guest = gatemove.Guest(ctx.cloud, ctx.lab, 'faults-%02d-%d' % (
         item.number, int(time.time())), False, with_port=False)
     fault = make_fault(ctx, item, guest)
     LOG.info('Cell %(n)d: %(fault)s at %(phase)s, expected %(out)s',

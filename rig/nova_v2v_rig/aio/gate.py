@@ -59,508 +59,36 @@ it is paused.
 """
 
 import contextlib
-import mmap
-import os
 import re
 import sys
-import tempfile
 import time
 
-import libvirt
-from oslo_concurrency import processutils
 from oslo_log import log as logging
 
 from nova_v2v.deploy import novaconf
-from nova_v2v import notifications
-from nova_v2v.planning import compat
-from nova_v2v.planning import profile as v2v_profile
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import config
-from nova_v2v_rig.aio import gatenet
+from nova_v2v_rig.aio import gatemove
 from nova_v2v_rig.aio import gatereport
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import network
 from nova_v2v_rig.aio import observe
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import stack
-from nova_v2v_rig.lab import console as lab_console
-from nova_v2v_rig.lab import harness as lab_harness
 from nova_v2v_rig.lab import hosts as lab_hosts
 from nova_v2v_rig.lab import migrate as lab_migrate
-from nova_v2v_rig.lab import workload
 
 LOG = logging.getLogger(__name__)
 
 STAGES = ('local', 'baseline-local', 'profiles', 'shared',
           'baseline-shared')
-# Who moves the guest: nova-v2v's driver, or stock Nova's (the baseline).
-NOVA_V2V = 'nova-v2v'
-BASELINE = 'baseline'
-HOST_A = lab_hosts.HOSTS['a']['hostname']
-HOST_B = lab_hosts.HOSTS['b']['hostname']
-LAB_HOST = {lab_hosts.HOSTS[h]['hostname']: h for h in lab_hosts.HOSTS}
-BOOT_TIMEOUT = 120
+# The computes and the drivers, as gatemove names them.
+HOST_A = gatemove.HOST_A
+HOST_B = gatemove.HOST_B
+NOVA_V2V = gatemove.NOVA_V2V
+BASELINE = gatemove.BASELINE
 _LOADED = re.compile(r"Loading compute driver '([^']+)'")
-# network_voting: whether a move's network problems fail it (and the gate).
-# By default they do. Neutron's activation race (netcheck.status_stale) is
-# no problem of the move's: it is named apart (``upstream_defects``) and
-# counted, never voted. False (--no-network-voting) measures and reports
-# them only, for a data plane that is known to be broken.
-OPTIONS = {'network_voting': True}
-RESUME_TIMEOUT = 120
-
-
-class GateError(paths.AioError):
-    """The gate could not run a step (not a failed check)."""
-
-
-# -- the guest's acknowledgements -----------------------------------------
-
-def wait_ack(tail, after, timeout, what):
-    """The first ack of ``tail`` the host saw after ``after``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for ack in tail.merged():
-            if ack[1] > after:
-                return ack
-        time.sleep(0.1)
-    raise GateError('no write acknowledged by the guest %d s after %s'
-                    % (timeout, what))
-
-
-def largest_gap(acks, start, end):
-    """Seconds of the longest pause between acks around [start, end].
-
-    The gap that spans ``start`` counts: it is the move's if the guest
-    stopped right when the move began.
-    """
-    times = sorted(t for _n, t, _g in acks)
-    before = [t for t in times if t <= start]
-    window = ([before[-1]] if before else []) + [
-        t for t in times if start < t <= end]
-    gaps = [b - a for a, b in zip(window, window[1:])]
-    return round(max(gaps), 2) if gaps else None
-
-
-def discard_reverted(tail, went, start):
-    """The acks of ``tail`` without the reverted destination's.
-
-    :param went: the console log of the host the reverted move went to
-        (on its own store, the instance directory holds its own log)
-    :param start: when the move began: that host's acks since are the
-        ones the revert throws away with its disk
-    """
-    acks = [a for path in tail.paths for a in tail.acks[path]
-            if not (path == went and a[1] > start)]
-    return sorted(acks, key=lambda a: a[1])
-
-
-def acks_text(acks):
-    """The acks as the serial log lines :func:`workload.verify` reads."""
-    return ''.join('W %d %.6f\n' % (n, g) for n, _t, g in acks)
-
-
-# -- checks on the destination --------------------------------------------
-
-def read_records(lab, host, disk_inside, acks):
-    """:func:`workload.verify` of the guest's disk as ``host`` sees it.
-
-    The disk (a qcow2 over a base image in ``_base``, or raw) is read
-    inside the host's mount namespace, where its backing file's path
-    resolves, with ``qemu-img convert -U`` while the guest runs: every
-    write acknowledged before the copy began must be in it.
-    """
-    state = lab.load() or {}
-    pid = state.get('hosts', {}).get(host, {}).get('pid')
-    if not pid:
-        raise GateError('lab host %s is not running' % host)
-    work = os.path.join(lab.state_dir, 'run')
-    os.makedirs(work, exist_ok=True)
-    fd, raw = tempfile.mkstemp(prefix='gate-', suffix='.raw', dir=work)
-    os.close(fd)
-    try:
-        processutils.execute(
-            'nsenter', '--mount=/proc/%d/ns/mnt' % pid, '--',
-            'qemu-img', 'convert', '-U', '-O', 'raw', disk_inside, raw)
-        with open(raw, 'rb') as f:
-            mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            try:
-                return workload.verify(mm, [acks_text(acks)])
-            finally:
-                mm.close()
-    finally:
-        os.unlink(raw)
-
-
-def source_leftovers(lab, host, instance_name, instance_dir, shared):
-    """What of the guest is left on the source host after its move.
-
-    The domain (over the host libvirtd's unix socket) and, on a host's own
-    store, the instance directory and a cold migration's ``_resize`` copy.
-    """
-    lab_host = LAB_HOST.get(host)
-    if lab_host is None:
-        return ['unknown host %s' % host]
-    conn = libvirt.open(lab.local_uri(lab_host))
-    try:
-        left = lab_harness.host_leftovers(lab, lab_host, conn,
-                                          instance_name, instance_dir,
-                                          files=not shared)
-    finally:
-        conn.close()
-    resize = lab.root_path(lab_host, instance_dir + '_resize')
-    if not shared and os.path.exists(resize):
-        left.append(resize)
-    return left
-
-
-# -- one guest, its moves --------------------------------------------------
-
-class Guest(object):
-    """A server of the gate and the tail of its console logs.
-
-    The logs are Nova's ``console.log`` of the instance on each host (one
-    file on shared storage, truncated by the destination's QEMU).
-    """
-
-    def __init__(self, cloud, lab, name, shared, with_port=True):
-        self.cloud = cloud
-        self.lab = lab
-        self.name = name
-        self.shared = shared
-        self.with_port = with_port
-        self.id = None
-        self.tail = None
-        # Its Neutron port (the record of "openstack port create").
-        self.port = None
-
-    def instance_dir(self):
-        """The guest's directory as the compute hosts see it."""
-        return os.path.join(computes.instances_path(self.shared), self.id)
-
-    def inside(self, filename):
-        return os.path.join(self.instance_dir(), filename)
-
-    def create(self, host, image, flavor):
-        start = time.time()
-        nic = 'none'
-        if self.with_port:
-            self.port = network.create_port(self.cloud, self.name)
-            nic = 'port-id=%s' % self.port['id']
-        info = self.cloud('server', 'create', '--flavor', flavor,
-                          '--image', image, '--nic', nic,
-                          '--availability-zone', 'nova:%s' % host,
-                          '--wait', self.name, parse=True)
-        self.id = info['id']
-        logs = [self.lab.root_path(h, self.inside('console.log'))
-                for h in sorted(lab_hosts.HOSTS)]
-        self.tail = lab_harness.SerialTail(logs)
-        self.tail.start()
-        wait_ack(self.tail, start, BOOT_TIMEOUT, 'the boot')
-        if self.port:
-            event = gatenet.wait_address(self)
-            LOG.info('Server %(name)s has %(ip)s/%(prefix)s on %(nic)s '
-                     '(%(driver)s)', {'name': self.name, 'ip': event.address,
-                                      'prefix': event.prefix,
-                                      'nic': event.interface,
-                                      'driver': event.driver})
-        LOG.info('Server %(name)s (%(id)s) writes its records on %(host)s',
-                 {'name': self.name, 'id': self.id, 'host': host})
-        return info
-
-    def crash(self):
-        """A kernel crash in the server's logs, or None.
-
-        A :class:`nova_v2v_rig.lab.console.Crash`: its first line and the
-        known QEMU fault's signature it bears, if any.
-        """
-        for path in self.tail.paths if self.tail is not None else ():
-            crash = lab_console.crash(lab_harness.read_log(path))
-            if crash:
-                return crash
-        return None
-
-    def crash_report(self):
-        """The whole report of :meth:`crash`'s crash, or None."""
-        for path in self.tail.paths if self.tail is not None else ():
-            report = lab_console.crash_report(lab_harness.read_log(path))
-            if report:
-                return report
-        return None
-
-    def delete(self):
-        if self.tail is not None:
-            self.tail.stop()
-        if self.id:
-            self.cloud('server', 'delete', '--wait', self.id, check=False)
-        if self.port:
-            network.delete_port(self.cloud, self.port['id'])
-
-
-def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
-             cold=False, settle=2.0, events=None, variant=NOVA_V2V):
-    """One move by the ``openstack`` client, then every check; a result.
-
-    A guest with a port is probed during the move and its network checked
-    after it (:mod:`nova_v2v_rig.aio.gatenet`).
-
-    :param cold: a cold move: ``'confirm'`` (or True) or ``'revert'``, the
-        resize action that ends it
-    :param variant: the driver that moves it (:data:`NOVA_V2V`,
-        :data:`BASELINE`), as the result's ``variant``
-    """
-    net = None
-    if guest.port:
-        net = gatenet.MoveNetwork(layout, guest.lab, guest, label).start()
-    try:
-        return _run_move(layout, cloud, guest, label, args, expect_host,
-                         expect_mode, cold, settle, events, variant, net)
-    finally:
-        if net is not None:
-            net.stop()
-
-
-def _net_result(net, cloud, guest, source, host, instance_name, start,
-                ended, left_on, expect_mode, rebooted):
-    """The network fields of a move, and its network problems.
-
-    :param rebooted: the guest booted again (a cold move, a V2V cutover):
-        the probe runs on until it has taken its port's address again
-    """
-    if net is None:
-        return gatenet.empty_fields(), []
-    problems = []
-    event = None
-    if rebooted:
-        # While the probe runs: the outage lasts until the guest answers
-        # again.
-        try:
-            event = gatenet.wait_address(guest, net.after_record)
-            time.sleep(gatenet.ANSWERS_SPAN)
-        except gatenet.NetworkError as exc:
-            problems.append(str(exc))
-    fields = net.finish(cloud, source, host, instance_name, start, ended,
-                        left_on=left_on)
-    problems += fields.pop('network_problems')
-    if event is not None:
-        fields['guest_nic_driver'] = event.driver
-        if expect_mode == 'v2v-cutover' and event.driver != 'virtio_net':
-            # The clone boots with the translated NIC.
-            problems.append('the clone\'s NIC driver is %s, not '
-                            'virtio_net' % event.driver)
-    return fields, problems
-
-
-def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
-              cold, settle, events, variant, net):
-    finish = 'confirm' if cold is True else cold
-    before = cloud.server(guest.id)
-    source = cli.host_of(before)
-    known = [r.get('Id') for r in cloud.migrations(guest.id)]
-    mark = observe.LogMark(layout)
-    watch = observe.MigrationWatch(cloud, guest.id, known)
-    start = time.time()
-    watch.start()
-    problems = []
-    try:
-        cloud(*args)
-        if cold:
-            cloud.wait_status(guest.id, ('VERIFY_RESIZE',))
-            cloud('server', 'resize', finish, guest.id)
-    finally:
-        watch.stop()
-    info = cloud.wait_status(guest.id, ('ACTIVE',))
-    ended = time.time()
-    seconds = round(ended - start, 1)
-    host = cli.host_of(info)
-    try:
-        resumed = wait_ack(guest.tail, time.time(), RESUME_TIMEOUT,
-                           'the move ' + label)
-        time.sleep(settle)
-    finally:
-        _crashed(guest, label, events, start,
-                 source if variant == BASELINE and not cold else None)
-    record = observe.wait_migration(cloud, guest.id, known)
-    acks = guest.tail.merged()
-    if finish == 'revert':
-        # A revert goes back to the source's disk as it was when the guest
-        # stopped there: what the guest wrote on the destination meanwhile
-        # is discarded by design (Nova's revert_resize).
-        went = LAB_HOST.get(record.get('Dest Compute'))
-        if went is None:
-            problems.append('the reverted migration names no destination')
-        else:
-            acks = discard_reverted(
-                guest.tail, guest.lab.root_path(went,
-                                                guest.inside('console.log')),
-                start)
-    check = read_records(guest.lab, LAB_HOST.get(host, 'a'),
-                         guest.inside('disk'), acks)
-    mode = observe.planned_mode(mark.text(), guest.id) or observe.NOVA_OWN
-    want_status = {'confirm': 'confirmed',
-                   'revert': 'reverted'}.get(finish, 'completed')
-    # A reverted move leaves nothing where it went; any other nothing where
-    # it came from.
-    left_on = (record.get('Dest Compute') or '?') if finish == 'revert' \
-        else source
-    left = source_leftovers(guest.lab, left_on,
-                            before.get('OS-EXT-SRV-ATTR:instance_name'),
-                            guest.instance_dir(),
-                            guest.shared)
-    if left:
-        problems.append('left on %s: %s' % (left_on, ', '.join(left)))
-    net_fields, net_problems = _net_result(
-        net, cloud, guest, source, host,
-        before.get('OS-EXT-SRV-ATTR:instance_name'), start, ended,
-        left_on, expect_mode, bool(cold) or expect_mode == 'v2v-cutover')
-    if OPTIONS['network_voting']:
-        problems += net_problems
-    got = None
-    if events is not None:
-        expected = list(observe.EXPECTED_EVENTS[expect_mode])
-        if expected:
-            got = events.wait_for(guest.id, start, expected[-1])
-        else:
-            got = events.of(guest.id, start)
-        if got != expected:
-            problems.append('events %s, not %s' % (got, expected))
-        planned = events.payload(guest.id, start, notifications.PLAN) or {}
-        if expected and planned.get('mode') != expect_mode:
-            problems.append('the plan event says %s, not %s'
-                            % (planned.get('mode'), expect_mode))
-        if expect_mode == 'v2v-cutover':
-            ended = events.payload(guest.id, start,
-                                   notifications.CUTOVER_END) or {}
-            if ended.get('downtime_s') is None:
-                problems.append('the cutover.end event has no downtime')
-    if host != expect_host:
-        problems.append('on %s, not %s' % (host, expect_host))
-    if mode != expect_mode:
-        problems.append('mode %s, not %s' % (mode, expect_mode))
-    if check['records_lost']:
-        problems.append('%d records lost: %s' % (check['records_lost'],
-                                                 check['lost']))
-    if check['records_verified'] < check['records_written']:
-        problems.append('records verified up to %d of %d'
-                        % (check['records_verified'],
-                           check['records_written']))
-    if record.get('Status') != want_status:
-        problems.append('migration record %s, not %s'
-                        % (record.get('Status'), want_status))
-    if finish != 'revert' and (record.get('Source Compute'),
-                               record.get('Dest Compute')) != (source, host):
-        problems.append('migration record %s -> %s, not %s -> %s'
-                        % (record.get('Source Compute'),
-                           record.get('Dest Compute'), source, host))
-    if finish == 'revert' and record.get('Source Compute') != source:
-        problems.append('migration record from %s, not %s'
-                        % (record.get('Source Compute'), source))
-    if not cold and not watch.seen:
-        problems.append('the migration was not listed while it ran')
-    result = {
-        'move': label,
-        'variant': variant,
-        'command': 'openstack ' + ' '.join(str(a) for a in args),
-        'server': guest.id,
-        'from': source, 'to': host, 'expected_to': expect_host,
-        'mode': mode, 'expected_mode': expect_mode,
-        'seconds': seconds,
-        'downtime_s': largest_gap(acks, start, resumed[1]),
-        'records_written': check['records_written'],
-        'records_verified': check['records_verified'],
-        'records_lost': check['records_lost'],
-        'serial_gaps': check['serial_gaps'],
-        'serial_unacked': check['serial_unacked'],
-        'migration': {'id': record.get('Id'), 'uuid': record.get('UUID'),
-                      'type': record.get('Type'),
-                      'status': record.get('Status')},
-        'source_leftovers': left,
-        'events': got,
-        'listed_during': watch.seen,
-        'shown_during': watch.shown,
-        'problems': problems,
-        'ok': not problems,
-    }
-    result.update(net_fields)
-    result['network_problems'] = net_problems
-    result['network_ok'] = None if net is None else not net_problems
-    LOG.info('%(move)s: %(ok)s %(problems)s', {
-        'move': label, 'ok': 'OK' if result['ok'] else 'FAILED',
-        'problems': '; '.join(problems)})
-    return result
-
-
-def _crashed(guest, label, events, since, stock_live_from=None):
-    """Raise :class:`lab_migrate.GuestCrashed` if the server's kernel died.
-
-    Its ``known_fault`` is the caution of the move's plan (the
-    ``v2v.migration.plan`` event's ``cautions``: why the source's QEMU may
-    lose guest memory writes), or None; its ``signature`` the known fault's
-    signature the crash bears on the console, or None.
-
-    :param stock_live_from: the source host of a live move by stock Nova
-        (no plan, no event): the same caution, from that host's QEMU, as
-        nova-v2v's planner would give (the computes run TCG guests)
-    """
-    crash = guest.crash()
-    if not crash:
-        return
-    planned = (events.payload(guest.id, since, notifications.PLAN)
-               if events is not None else None) or {}
-    cautions = list(planned.get('cautions') or [])
-    if stock_live_from and not cautions:
-        caveat = compat.live_state_caveat(
-            v2v_profile.TCG, _qemu_version(guest.lab, stock_live_from))
-        cautions += [caveat] if caveat else []
-    raise lab_migrate.GuestCrashed(
-        'the server crashed after the move %s: %s' % (label, crash.line),
-        crash.line, '; '.join(cautions) or None, crash.signature,
-        guest.crash_report())
-
-
-def _qemu_version(lab, host):
-    """The QEMU version of lab host ``host`` (a compute's host name)."""
-    conn = libvirt.open(lab.local_uri(LAB_HOST[host]))
-    try:
-        return conn.getVersion()
-    finally:
-        conn.close()
-
-
-def run_check(cloud, guest, label, expect_exit, expect_modes):
-    """``nova-v2v check`` of the guest, against what the move will show.
-
-    :param expect_modes: ``{host: mode or None}``; None: it cannot go there
-    """
-    rc, report = cloud.v2v_check(guest.id)
-    hosts = {h['host']: h for h in report.get('hosts', [])}
-    problems = []
-    if rc != expect_exit:
-        problems.append('exit %s, not %s' % (rc, expect_exit))
-    # The text an operator reads says the same.
-    text_rc, text = cloud.v2v_check(guest.id, as_json=False)
-    if text_rc != rc:
-        problems.append('text: exit %s, JSON: exit %s' % (text_rc, rc))
-    for host, mode in sorted(expect_modes.items()):
-        line = '  %s: %s' % (host, '%s, ' % mode if mode else 'cannot: ')
-        if line not in (text or ''):
-            problems.append('the text has no line %r' % line.strip())
-    for host, mode in sorted(expect_modes.items()):
-        got = hosts.get(host, {})
-        if (got.get('mode') if got.get('fits') else None) != mode:
-            problems.append('%s: %s (%s), not %s' % (
-                host, got.get('mode'), '; '.join(got.get('reasons', [])),
-                mode or 'refused'))
-    result = {'check': label, 'exit': rc, 'problems': problems,
-              'ok': not problems,
-              'hosts': {h: (v.get('mode') if v.get('fits') else
-                            'cannot: ' + '; '.join(v.get('reasons', [])))
-                        for h, v in sorted(hosts.items())}}
-    LOG.info('check %(label)s: %(ok)s %(hosts)s %(problems)s',
-             {'label': label, 'ok': 'OK' if result['ok'] else 'FAILED',
-              'hosts': result['hosts'], 'problems': '; '.join(problems)})
-    return result
 
 
 def _live(guest, *extra):
@@ -571,7 +99,7 @@ def _live(guest, *extra):
 @contextlib.contextmanager
 def _created(cloud, lab, ids, name, shared, image=images.DISK):
     """A new guest of a lab image on labhost-a, deleted afterwards."""
-    guest = Guest(cloud, lab, name, shared)
+    guest = gatemove.Guest(cloud, lab, name, shared)
     try:
         guest.create(HOST_A, ids[image], ids[images.FLAVOR])
         yield guest
@@ -584,10 +112,10 @@ def _back_and_forth(layout, cloud, guest, label, extra, mode, repeat,
     """``repeat`` times: to labhost-b (scheduled), back with ``--host``."""
     results = []
     for _i in range(repeat):
-        results.append(run_move(
+        results.append(gatemove.run_move(
             layout, cloud, guest, label % 'scheduled', _live(guest, *extra),
             HOST_B, mode, events=events, variant=variant))
-        results.append(run_move(
+        results.append(gatemove.run_move(
             layout, cloud, guest, label % '--host',
             _live(guest, *(extra + ('--host', HOST_A))), HOST_A, mode,
             events=events, variant=variant))
@@ -598,13 +126,15 @@ def stage_local(layout, cloud, lab, ids, events=None, checks=None,
                 repeat=1):
     checks = [] if checks is None else checks
     with _created(cloud, lab, ids, 'gate-local', False) as guest:
-        checks.append(run_check(cloud, guest, 'fits live', 0,
-                                {HOST_A: None, HOST_B: 'block-live'}))
+        checks.append(gatemove.run_check(
+            cloud, guest, 'fits live', 0,
+            {HOST_A: None, HOST_B: 'block-live'}))
         cloud('compute', 'service', 'set', '--disable', HOST_B,
               'nova-compute')
         try:
-            checks.append(run_check(cloud, guest, 'none fits (disabled)', 1,
-                                    {HOST_A: None, HOST_B: None}))
+            checks.append(gatemove.run_check(
+                cloud, guest, 'none fits (disabled)', 1,
+                {HOST_A: None, HOST_B: None}))
         finally:
             cloud('compute', 'service', 'set', '--enable', HOST_B,
                   'nova-compute')
@@ -613,11 +143,11 @@ def stage_local(layout, cloud, lab, ids, events=None, checks=None,
                                   'block-live', repeat, events)
         # Both computes run the guest's disk format: nothing to convert,
         # Nova's own cold migration, confirmed; then one reverted.
-        results.append(run_move(
+        results.append(gatemove.run_move(
             layout, cloud, guest, 'cold + resize confirm',
             ('server', 'migrate', '--wait', guest.id), HOST_B,
             observe.NOVA_OWN, cold='confirm', events=events))
-        results.append(run_move(
+        results.append(gatemove.run_move(
             layout, cloud, guest, 'cold + resize revert',
             ('server', 'migrate', '--wait', guest.id), HOST_B,
             observe.NOVA_OWN, cold='revert', events=events))
@@ -644,17 +174,18 @@ def stage_profiles(layout, cloud, lab, ids, events=None, checks=None,
         with _created(cloud, lab, ids, 'gate-profiles', False,
                       images.VMXNET3_DISK) as guest:
             if not i:
-                checks.append(run_check(cloud, guest, 'needs the cutover',
-                                        0, {HOST_B: 'v2v-cutover'}))
-            results.append(run_move(layout, cloud, guest,
-                                    'live, profiles and NIC differ',
-                                    _live(guest, '--block-migration'),
-                                    HOST_B, 'v2v-cutover', events=events))
+                checks.append(gatemove.run_check(
+                    cloud, guest, 'needs the cutover', 0,
+                    {HOST_B: 'v2v-cutover'}))
+            results.append(gatemove.run_move(
+                layout, cloud, guest, 'live, profiles and NIC differ',
+                _live(guest, '--block-migration'), HOST_B, 'v2v-cutover',
+                events=events))
     # labhost-b runs raw disks only: a cold migration converts the qcow2
     # disk (an overlay on Nova's image cache) on the way (the offline V2V
     # mode).
     with _created(cloud, lab, ids, 'gate-offline', False) as guest:
-        results.append(run_move(
+        results.append(gatemove.run_move(
             layout, cloud, guest, 'cold + confirm, profiles differ',
             ('server', 'migrate', '--wait', guest.id), HOST_B, 'offline',
             cold='confirm', events=events))
@@ -665,8 +196,8 @@ def stage_shared(layout, cloud, lab, ids, events=None, checks=None,
                  repeat=1):
     checks = [] if checks is None else checks
     with _created(cloud, lab, ids, 'gate-shared', True) as guest:
-        checks.append(run_check(cloud, guest, 'shared storage', 0,
-                                {HOST_B: 'shared-live'}))
+        checks.append(gatemove.run_check(
+            cloud, guest, 'shared storage', 0, {HOST_B: 'shared-live'}))
         return _back_and_forth(layout, cloud, guest,
                                'live, shared storage (%s)', (),
                                'shared-live', repeat, events)
@@ -710,8 +241,9 @@ def _computes(layout, lab, stage, current):
     driver = computes.STOCK_DRIVER if wanted[2] else novaconf.COMPUTE_DRIVER
     loaded = _LOADED.findall(mark.text())
     if loaded != [driver] * len(lab_hosts.HOSTS):
-        raise GateError('the computes of stage %s loaded %s, not %s each'
-                        % (stage, loaded or 'no driver', driver))
+        raise gatemove.GateError(
+            'the computes of stage %s loaded %s, not %s each'
+            % (stage, loaded or 'no driver', driver))
     LOG.info('Computes for stage %(stage)s up in %(s).1f s',
              {'stage': stage, 's': time.monotonic() - start})
     return wanted
@@ -787,7 +319,7 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1,
     :param network_voting: a move's network problems fail it (the
         default; False: reported only)
     """
-    OPTIONS['network_voting'] = bool(network_voting)
+    gatemove.OPTIONS['network_voting'] = bool(network_voting)
     t0 = time.monotonic()
     report = {'moves': [], 'checks': [], 'steps': {}, 'errors': [],
               'repeated': [], 'network_voting': bool(network_voting)}
