@@ -105,21 +105,36 @@ class OpenStack(object):
     def v2v_check(self, server, *extra, as_json=True):
         """``nova-v2v check SERVER [--json]``: (exit status, report).
 
+        The report is the parsed JSON, or the text with ``as_json=False``
+        (see :meth:`v2v`).
+        """
+        return self.v2v('check', server, *extra, as_json=as_json)
+
+    def v2v(self, command, *args, as_json=True):
+        """``nova-v2v COMMAND ARGS [--json]``: (exit status, output).
+
         The command of this environment (the gate's), with the same
-        credentials as the ``openstack`` client. The report is the parsed
-        JSON, or the text with ``as_json=False``.
+        credentials as the ``openstack`` client, under this client's
+        timeout. The output is the parsed JSON (``{'output': text}`` if it
+        is none), or the text with ``as_json=False``.
         """
         argv = [os.path.join(os.path.dirname(sys.executable), 'nova-v2v'),
-                'check', server] + (['--json'] if as_json else []) + list(
-                    extra)
-        shown = ' '.join(['nova-v2v'] + argv[1:])
+                command] + [str(a) for a in args] + (
+                    ['--json'] if as_json else [])
+        shown = ' '.join(['nova-v2v'] + [shlex.quote(a) for a in argv[1:]])
         LOG.info('$ %(cmd)s', {'cmd': shown})
         start = time.monotonic()
         try:
-            out, _err = processutils.execute(*argv, env_variables=self.env)
+            out, _err = processutils.execute(
+                'timeout', '--signal=KILL', str(self.timeout), *argv,
+                env_variables=self.env)
             rc = 0
         except processutils.ProcessExecutionError as exc:
             out, rc = exc.stdout, exc.exit_code
+            if exc.stderr:
+                LOG.info('%(cmd)s: exit %(rc)s: %(err)s',
+                         {'cmd': shown, 'rc': rc,
+                          'err': exc.stderr.strip()[-2000:]})
         self.calls.append({'command': shown, 'exit': rc,
                            'seconds': round(time.monotonic() - start, 1)})
         if not as_json:

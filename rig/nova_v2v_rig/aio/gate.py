@@ -17,7 +17,7 @@
 ``tox -e gate`` (``nova-v2v-aio gate``) builds the lab (two libvirt/QEMU
 hosts), the all-in-one control plane and its two nova-v2v computes, puts
 the lab guest in Glance, then moves guests the way an operator does, with
-the ``openstack`` client only, in five stages:
+the ``openstack`` client only, in six stages:
 
 ``local``
     Each compute on its own store, same profile. A guest is created on
@@ -25,6 +25,12 @@ the ``openstack`` client only, in five stages:
     (scheduled), again with ``--host labhost-a``, then a cold ``server
     migrate`` and ``server resize confirm``, and one ``server resize
     revert``.
+``import``
+    The lab guest's disk exported as VMware would (an OVA: pvscsi, vmxnet3,
+    streamOptimized VMDK) and imported by ``nova-v2v import``; the server
+    it makes boots with virtio devices and the export's MAC, keeps the
+    export's data and every record, then block live-migrates
+    (:mod:`nova_v2v_rig.aio.gateimport`).
 ``baseline-local``
     The same two block live migrations by stock Nova (``nova-compute``,
     ``libvirt.LibvirtDriver``): the baseline of the network downtime.
@@ -69,6 +75,7 @@ from nova_v2v.deploy import novaconf
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import config
+from nova_v2v_rig.aio import gateimport
 from nova_v2v_rig.aio import gatemove
 from nova_v2v_rig.aio import gatereport
 from nova_v2v_rig.aio import images
@@ -81,7 +88,7 @@ from nova_v2v_rig.lab import migrate as lab_migrate
 
 LOG = logging.getLogger(__name__)
 
-STAGES = ('local', 'baseline-local', 'profiles', 'shared',
+STAGES = ('local', 'import', 'baseline-local', 'profiles', 'shared',
           'baseline-shared')
 # The computes and the drivers, as gatemove names them.
 HOST_A = gatemove.HOST_A
@@ -123,7 +130,7 @@ def _back_and_forth(layout, cloud, guest, label, extra, mode, repeat,
 
 
 def stage_local(layout, cloud, lab, ids, events=None, checks=None,
-                repeat=1):
+                repeat=1, found=None):
     checks = [] if checks is None else checks
     with _created(cloud, lab, ids, 'gate-local', False) as guest:
         checks.append(gatemove.run_check(
@@ -155,7 +162,7 @@ def stage_local(layout, cloud, lab, ids, events=None, checks=None,
 
 
 def stage_baseline_local(layout, cloud, lab, ids, events=None, checks=None,
-                         repeat=1):
+                         repeat=1, found=None):
     """Block live migrations by stock Nova (its driver and flags)."""
     with _created(cloud, lab, ids, 'gate-baseline-local', False) as guest:
         return _back_and_forth(layout, cloud, guest, 'live, block (%s)',
@@ -164,7 +171,7 @@ def stage_baseline_local(layout, cloud, lab, ids, events=None, checks=None,
 
 
 def stage_profiles(layout, cloud, lab, ids, events=None, checks=None,
-                   repeat=1):
+                   repeat=1, found=None):
     checks = [] if checks is None else checks
     results = []
     # A vmxnet3 guest (and labhost-b runs raw disks only): its live move is
@@ -193,7 +200,7 @@ def stage_profiles(layout, cloud, lab, ids, events=None, checks=None,
 
 
 def stage_shared(layout, cloud, lab, ids, events=None, checks=None,
-                 repeat=1):
+                 repeat=1, found=None):
     checks = [] if checks is None else checks
     with _created(cloud, lab, ids, 'gate-shared', True) as guest:
         checks.append(gatemove.run_check(
@@ -204,7 +211,7 @@ def stage_shared(layout, cloud, lab, ids, events=None, checks=None,
 
 
 def stage_baseline_shared(layout, cloud, lab, ids, events=None, checks=None,
-                          repeat=1):
+                          repeat=1, found=None):
     """Shared-storage live migrations by stock Nova."""
     with _created(cloud, lab, ids, 'gate-baseline-shared', True) as guest:
         return _back_and_forth(layout, cloud, guest,
@@ -216,12 +223,17 @@ def stage_baseline_shared(layout, cloud, lab, ids, events=None, checks=None,
 # The computes' configuration of each stage: (v2v_options, shared, stock).
 STAGE_COMPUTES = {
     'local': ({}, False, False),
+    'import': ({}, False, False),
     'baseline-local': ({}, False, True),
     'profiles': ({'b': {'disk_formats': 'raw'}}, False, False),
     'shared': ({}, True, False),
     'baseline-shared': ({}, True, True),
 }
-STAGE_RUN = {'local': stage_local, 'baseline-local': stage_baseline_local,
+# Each: (layout, cloud, lab, ids, events, checks, repeat, found=) -> its
+# moves; it appends its nova-v2v checks to ``checks`` and puts what else it
+# found (the import stage: ``import``) into ``found``, the report.
+STAGE_RUN = {'local': stage_local, 'import': gateimport.stage_import,
+             'baseline-local': stage_baseline_local,
              'profiles': stage_profiles, 'shared': stage_shared,
              'baseline-shared': stage_baseline_shared}
 
@@ -264,11 +276,13 @@ def _run_stage(report, stage, layout, cloud, lab, ids, events, repeat=1):
     counts them).
     """
     checks = []
+    found = {}
 
     def attempt():
         del checks[:]
+        found.clear()
         return STAGE_RUN[stage](layout, cloud, lab, ids, events, checks,
-                                repeat)
+                                repeat, found=found)
 
     def told(exc):
         LOG.warning('Stage %(stage)s: %(exc)s; known QEMU fault: %(fault)s '
@@ -308,6 +322,8 @@ def _run_stage(report, stage, layout, cloud, lab, ids, events, repeat=1):
             report.setdefault('crash_reports', []).append(
                 {'stage': stage, 'report': exc.report})
     report['checks'] += checks
+    # What the stage found besides its moves and checks (the import).
+    report.update(found)
 
 
 def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1,
@@ -384,18 +400,20 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1,
                                                            repeat) and
                     all(m['ok'] for m in report['moves']) and
                     len(report['checks']) == expected_checks(stages) and
-                    all(c['ok'] for c in report['checks']))
+                    all(c['ok'] for c in report['checks']) and
+                    ('import' not in stages or
+                     report.get('import', {}).get('ok') is True))
     return report
 
 
 def expected_checks(stages):
-    return sum({'local': 2, 'profiles': 1, 'shared': 1}.get(s, 0)
-               for s in stages)
+    return sum({'local': 2, 'import': 1, 'profiles': 1,
+                'shared': 1}.get(s, 0) for s in stages)
 
 
 def expected_moves(stages, repeat=1):
     """How many moves the stages make (live ones ``repeat`` times)."""
     live = {'local': 2, 'baseline-local': 2, 'profiles': 1, 'shared': 2,
             'baseline-shared': 2}
-    once = {'local': 2, 'profiles': 1}
+    once = {'local': 2, 'import': 1, 'profiles': 1}
     return sum(live.get(s, 0) * repeat + once.get(s, 0) for s in stages)

@@ -122,10 +122,22 @@ def acks_text(acks):
 def read_records(lab, host, disk_inside, acks):
     """:func:`workload.verify` of the guest's disk as ``host`` sees it.
 
+    Every write acknowledged before the copy began must be in it (see
+    :func:`read_disk`).
+    """
+    return read_disk(lab, host, disk_inside,
+                     lambda disk: workload.verify(disk, [acks_text(acks)]))
+
+
+def read_disk(lab, host, disk_inside, reader):
+    """``reader(disk)`` of a guest's disk as lab host ``host`` sees it.
+
     The disk (a qcow2 over a base image in ``_base``, or raw) is read
     inside the host's mount namespace, where its backing file's path
-    resolves, with ``qemu-img convert -U`` while the guest runs: every
-    write acknowledged before the copy began must be in it.
+    resolves, with ``qemu-img convert -U`` while the guest runs.
+
+    :param reader: called with the disk's raw bytes (an mmap, valid during
+        the call); its result is returned
     """
     state = lab.load() or {}
     pid = state.get('hosts', {}).get(host, {}).get('pid')
@@ -142,7 +154,7 @@ def read_records(lab, host, disk_inside, acks):
         with open(raw, 'rb') as f:
             mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
             try:
-                return workload.verify(mm, [acks_text(acks)])
+                return reader(mm)
             finally:
                 mm.close()
     finally:
@@ -209,11 +221,31 @@ class Guest(object):
                           '--availability-zone', 'nova:%s' % host,
                           '--wait', self.name, parse=True)
         self.id = info['id']
+        self._follow(start, host)
+        return info
+
+    def adopt(self, server_id, port, since, host):
+        """Follow a server another tool made as if :meth:`create` had.
+
+        :param port: its Neutron port (``port show``'s record), or None;
+            :meth:`delete` deletes it with the server
+        :param since: when the server was asked for: its first record is
+            acknowledged after that
+        :returns: the first boot's network event
+            (:func:`gatenet.wait_address`), or None without a port
+        """
+        self.id = server_id
+        self.port = port
+        return self._follow(since, host)
+
+    def _follow(self, since, host):
+        """Tail the console logs until it writes, and has an address."""
         logs = [self.lab.root_path(h, self.inside('console.log'))
                 for h in sorted(lab_hosts.HOSTS)]
         self.tail = lab_harness.SerialTail(logs)
         self.tail.start()
-        wait_ack(self.tail, start, BOOT_TIMEOUT, 'the boot')
+        wait_ack(self.tail, since, BOOT_TIMEOUT, 'the boot')
+        event = None
         if self.port:
             event = gatenet.wait_address(self)
             LOG.info('Server %(name)s has %(ip)s/%(prefix)s on %(nic)s '
@@ -223,7 +255,7 @@ class Guest(object):
                                       'driver': event.driver})
         LOG.info('Server %(name)s (%(id)s) writes its records on %(host)s',
                  {'name': self.name, 'id': self.id, 'host': host})
-        return info
+        return event
 
     def crash(self):
         """A kernel crash in the server's logs, or None.

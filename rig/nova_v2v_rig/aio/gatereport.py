@@ -115,6 +115,31 @@ def _network_cell(move):
     return {True: 'OK', False: 'FAILED'}.get(ok, '-')
 
 
+def import_lines(imported):
+    """The import stage's lines (``nova-v2v import`` of the lab's OVA)."""
+    if not imported:
+        return []
+    lines = ['nova-v2v import of the lab\'s OVA: %s, %s s (booted after %s '
+             's) on %s, flavor %s, disks %s, NICs %s (%s, %s), records '
+             '%s, %s lost, data %s' % (
+                 'OK' if imported.get('ok') else 'FAILED',
+                 imported.get('seconds', '-'),
+                 imported.get('boot_seconds', '-'),
+                 imported.get('host', '-'), imported.get('flavor', '-'),
+                 '/'.join(imported.get('disk_buses') or ['-']),
+                 '/'.join(str(m) for m in imported.get('nic_models') or
+                          ['-']),
+                 imported.get('mac', '-'), imported.get('nic_driver', '-'),
+                 imported.get('records_written', '-'),
+                 '-' if imported.get('records_lost') is None
+                 else imported['records_lost'],
+                 {True: 'intact', False: 'NOT intact'}.get(
+                     imported.get('pattern_intact'), '-'))]
+    for problem in imported.get('problems') or ():
+        lines.append('  import: %s' % problem)
+    return lines
+
+
 def table(report):
     """The report as the table the gate prints."""
     lines = ['  '.join(title.ljust(width) for _k, title, width in COLUMNS)]
@@ -142,6 +167,7 @@ def table(report):
             ', '.join('%s %s' % kv for kv in item['hosts'].items())))
         for problem in item['problems']:
             lines.append('  %s' % problem)
+    lines += import_lines(report.get('import'))
     for error in report['errors']:
         lines.append('error: %s' % error)
     for again in report.get('repeated', ()):

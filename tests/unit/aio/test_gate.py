@@ -131,11 +131,11 @@ class TestReport(testtools.TestCase):
         self.assertIn('1 of 2 moves OK, 1 of 1 checks OK, 2 records lost, '
                       '100.0 s', text)
         self.assertNotIn('medians', text)
-        # local: 2 live + confirm + revert; profiles: cutover + offline;
-        # shared and both baselines: 2 live each.
-        self.assertEqual(12, gate.expected_moves(gate.STAGES))
-        self.assertEqual(30, gate.expected_moves(gate.STAGES, repeat=3))
-        self.assertEqual(4, gate.expected_checks(gate.STAGES))
+        # local: 2 live + confirm + revert; import: 1 live; profiles:
+        # cutover + offline; shared and both baselines: 2 live each.
+        self.assertEqual(13, gate.expected_moves(gate.STAGES))
+        self.assertEqual(31, gate.expected_moves(gate.STAGES, repeat=3))
+        self.assertEqual(5, gate.expected_checks(gate.STAGES))
 
     @mock.patch.object(observe, 'EventListener')
     @mock.patch.object(gate.config, 'transport_url')
@@ -155,6 +155,7 @@ class TestReport(testtools.TestCase):
         ok = {'ok': True}
         with mock.patch.dict(gate.STAGE_RUN, {
                 'local': mock.Mock(return_value=[ok, ok, ok, ok]),
+                'import': mock.Mock(return_value=[ok]),
                 'baseline-local': mock.Mock(return_value=[ok, ok]),
                 'profiles': mock.Mock(side_effect=paths.AioError('boom')),
                 'shared': mock.Mock(return_value=[ok, ok]),
@@ -168,6 +169,42 @@ class TestReport(testtools.TestCase):
         stack_down.assert_not_called()
         listener.return_value.start.return_value.stop.assert_called_once()
         lab.down.assert_not_called()
+
+    @mock.patch.object(observe, 'EventListener')
+    @mock.patch.object(gate.config, 'transport_url')
+    @mock.patch.object(gate.stack, 'running', return_value=['mariadb'])
+    @mock.patch.object(gate.network, 'ensure')
+    @mock.patch.object(gate.images, 'ensure', return_value={})
+    @mock.patch.object(gate.cli, 'OpenStack')
+    @mock.patch.object(gate, '_computes')
+    @mock.patch.object(gate.computes, 'down')
+    def test_the_import_object_votes(self, *_mocks):
+        lab = mock.Mock()
+        lab.load.return_value = {'hosts': {}}
+        check = {'check': 'imported server', 'ok': True}
+
+        def importing(imported):
+            def stage(layout, cloud, lab, ids, events, checks, repeat,
+                      found=None):
+                checks.append(check)
+                found['import'] = imported
+                return [{'ok': True}]
+            return stage
+
+        for imported, ok in (({'ok': True, 'records_lost': 0}, True),
+                             ({'ok': False, 'records_lost': 3}, False)):
+            with mock.patch.dict(gate.STAGE_RUN,
+                                 {'import': importing(imported)}):
+                report = gate.run(mock.Mock(), lab, stages=('import',))
+            self.assertIs(imported, report['import'])
+            self.assertEqual([check], report['checks'])
+            self.assertEqual(ok, report['ok'], report)
+        # A stage that never said how its import went fails the gate.
+        with mock.patch.dict(gate.STAGE_RUN, {'import': mock.Mock(
+                side_effect=paths.AioError('boom'))}):
+            report = gate.run(mock.Mock(), lab, stages=('import',))
+        self.assertNotIn('import', report)
+        self.assertFalse(report['ok'])
 
 
 class TestComputesOfAStage(testtools.TestCase):
@@ -222,7 +259,8 @@ class TestStageOnceMore(testtools.TestCase):
         report = {'moves': [], 'checks': [], 'errors': [], 'repeated': []}
         runs = iter(outcomes)
 
-        def stage(layout, cloud, lab, ids, events, checks, repeat):
+        def stage(layout, cloud, lab, ids, events, checks, repeat,
+                  found=None):
             checks.append({'check': 'c', 'ok': True})
             outcome = next(runs)
             if isinstance(outcome, Exception):
