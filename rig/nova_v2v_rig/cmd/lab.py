@@ -14,7 +14,7 @@
 
 """nova-v2v-lab: a two-host libvirt/QEMU lab on one machine.
 
-  nova-v2v-lab up [--shared] [--tls]
+  nova-v2v-lab up [--shared] [--tls] [--host-release HOST=RELEASE ...]
   nova-v2v-lab status
   nova-v2v-lab migrate --mode shared-live|block-live [--json]
                [--tls | --nova-config NOVA_CONF]
@@ -41,6 +41,7 @@ from nova_v2v_rig.lab import guest
 from nova_v2v_rig.lab import harness
 from nova_v2v_rig.lab import hosts
 from nova_v2v_rig.lab import migrate
+from nova_v2v_rig.lab import rootfs
 from nova_v2v_rig.lab import tls
 
 LOG = logging.getLogger(__name__)
@@ -58,6 +59,13 @@ def _parser():
                     help='also listen for libvirt TLS (16514) with a lab '
                          'CA and per-host certificates, and give QEMU its '
                          'migration certificates')
+    up.add_argument('--host-release', action='append', default=[],
+                    metavar='HOST=RELEASE', type=_host_release,
+                    help='run that host\'s libvirtd and QEMU from a root '
+                         'filesystem of that Debian release (%s), built '
+                         'with mmdebstrap once and kept under the state '
+                         'dir; e.g. b=trixie' % ', '.join(
+                             sorted(rootfs.RELEASES)))
     sub.add_parser('status', help='show the lab state as JSON')
     mig = sub.add_parser('migrate', help='run one migration a -> b')
     mig.add_argument('--mode', choices=migrate.MODES, required=True)
@@ -132,13 +140,25 @@ def _parser():
     return parser
 
 
+def _host_release(text):
+    """``HOST=RELEASE`` of ``--host-release``: ``(host, release)``."""
+    host, sep, release = text.partition('=')
+    if not sep or host not in hosts.HOSTS or release not in rootfs.RELEASES:
+        raise argparse.ArgumentTypeError(
+            '%r: give HOST=RELEASE, HOST one of %s, RELEASE one of %s'
+            % (text, ', '.join(sorted(hosts.HOSTS)),
+               ', '.join(sorted(rootfs.RELEASES))))
+    return host, release
+
+
 def _up(lab, args):
     start = time.monotonic()
     image = guest.build(lab.cache_dir)
     built = time.monotonic()
     virt_type, reason = accel.detect(
         image, cache_file=lab.cache_dir + '/accel')
-    lab.up(shared=args.shared, tls=args.tls)
+    lab.up(shared=args.shared, tls=args.tls,
+           releases=dict(args.host_release))
     status = lab.status()
     status.update({
         'guest_kernel': image.kernel, 'guest_initrd': image.initrd,

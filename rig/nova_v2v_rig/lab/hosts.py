@@ -45,6 +45,7 @@ import time
 from oslo_concurrency import processutils
 from oslo_log import log as logging
 
+from nova_v2v_rig.lab import rootfs
 from nova_v2v_rig.lab import tls as lab_tls
 
 LOG = logging.getLogger(__name__)
@@ -415,8 +416,15 @@ class Lab(object):
         state.setdefault('mounts', []).append(target)
         self._save(state)
 
-    def up(self, shared=False, small_store_mib=None, tls=False):
+    def up(self, shared=False, small_store_mib=None, tls=False,
+           releases=None):
         """Create the network, start both daemons; returns the state.
+
+        :param releases: ``{host: Debian release}``: those hosts run
+            libvirtd and QEMU of that release, chrooted in its root
+            filesystem (:mod:`nova_v2v_rig.lab.rootfs`, built before
+            anything starts and kept for the next ``up``); the others run
+            the machine's own
 
         :param tls: also listen for TLS (port 16514) and give QEMU its
             migration certificates: a lab CA and per-host certificates
@@ -436,9 +444,10 @@ class Lab(object):
                 '(tools/install-deps.sh default test)' % ', '.join(
                     '%s (package %s)' % m for m in missing))
         self._check_subnet_free()
+        roots = self._roots(releases or {}, tls)
         state = {'subnet': SUBNET, 'shared': bool(shared), 'route': None,
                  'netns': [], 'created_dirs': [], 'hosts': {},
-                 'tls': bool(tls)}
+                 'tls': bool(tls), 'releases': roots}
         self._save(state)
         try:
             for host in HOSTS:
@@ -466,6 +475,30 @@ class Lab(object):
             self.down()
             raise
         return state
+
+    def _roots(self, releases, tls):
+        """``{host: {release, root, versions}}``, each root built."""
+        unknown = sorted(set(releases) - set(HOSTS))
+        if unknown:
+            raise LabError('no lab host %s (the hosts: %s)'
+                           % (', '.join(unknown), ', '.join(sorted(HOSTS))))
+        if releases and tls:
+            raise LabError('a lab host of another release runs without '
+                           'TLS: its certificates are not in its root')
+        roots = {}
+        for host, release in sorted(releases.items()):
+            try:
+                path, stamp = rootfs.ensure(self.state_dir, release)
+            except rootfs.RootError as exc:
+                raise LabError('host %s: %s' % (host, exc))
+            roots[host] = {'release': release, 'root': path,
+                           'versions': stamp.get('versions', {})}
+        return roots
+
+    def release(self, host):
+        """The Debian release host ``host`` runs, or None (the machine's)."""
+        state = self.load() or {}
+        return (state.get('releases') or {}).get(host, {}).get('release')
 
     def _netns_pids(self, ns):
         try:
@@ -562,6 +595,7 @@ class Lab(object):
                 'ip': self.ip(host),
                 'uri': self.local_uri(host),
                 'socket_ready': self._socket_ready(host),
+                'release': (state.get('releases') or {}).get(host),
             }
         return result
 
@@ -624,6 +658,14 @@ def _inner(state_dir, host):
         processutils.execute('mount', '--bind', os.path.join(hdir, name),
                              dst)
     socket.sethostname(HOSTS[host]['hostname'])
+    release = ((lab.load() or {}).get('releases') or {}).get(host)
+    if release:
+        # The host's own paths as its chrooted daemon sees them, and the
+        # lab's state dir (the guest's kernel) at the same path.
+        rootfs.enter(release['root'],
+                     lab.mounts(host) + [(lab.state_dir, lab.state_dir)],
+                     [(os.path.join(hdir, name), dst)
+                      for name, dst in PRIVATE_FILES])
     os.execv(LIBVIRTD, [LIBVIRTD, '--daemon', '--listen',
                         '--pid-file', '/run/libvirt/libvirtd.pid',
                         '--config', '/etc/libvirt/libvirtd.conf'])

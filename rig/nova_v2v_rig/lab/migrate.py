@@ -190,7 +190,8 @@ def _transferred(completed, progress):
 def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         keep=False, tls=False, libvirt_options=None, expect_refusal=False,
         memory_mib=256, disk_size=harness.DISK_SIZE, fill_mb=0, prefill=False,
-        tuning=None, kernel_args=None, after_move=None, **v2v_args):
+        tuning=None, kernel_args=None, after_move=None,
+        machine=domain.DEFAULT_MACHINE, **v2v_args):
     """Run one migration; returns the result dict printed by the CLI.
 
     :param tls: the live modes over libvirt native TLS: short for Nova's
@@ -214,6 +215,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         (live modes)
     :param after_move: called with host b's domain once the guest wrote
         there (live modes; tests provoke faults with it)
+    :param machine: the guest's machine type (live modes)
     """
     if mode not in MODES:
         raise harness.LabMigrationError('mode must be one of %s' % (MODES,))
@@ -223,10 +225,10 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         raise harness.LabMigrationError(str(exc))
     if mode in V2V_MODES:
         if (transport.needs_certificates or expect_refusal or kernel_args
-                or after_move):
+                or after_move or machine != domain.DEFAULT_MACHINE):
             raise harness.LabMigrationError(
-                'TLS, expect_refusal, kernel_args and after_move are for '
-                'the live modes')
+                'TLS, expect_refusal, kernel_args, after_move and machine '
+                'are for the live modes')
         return v2v.run(lab, mode, before=before, after=after,
                        dirty_mb=dirty_mb, profile=profile, keep=keep,
                        memory_mib=memory_mib, disk_size=disk_size,
@@ -269,7 +271,7 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
     spec = domain.DomainSpec(
         name, inst_uuid, image.kernel, image.initrd, disk_inside,
         serial_inside, domain_type=virt_type, profile=profile,
-        memory_mib=memory_mib,
+        memory_mib=memory_mib, machine=machine,
         cmdline_extra=dict(kernel_args or {}, **{'lab.dirty_mb': dirty_mb,
                                                  'lab.fill_mb': fill_mb}))
     tail = harness.SerialTail([serial['a'], serial['b']])
