@@ -16,10 +16,11 @@
 
 Thin glue around :mod:`nova_v2v.exports.plan`: read the export
 (:func:`nova_v2v.exports.reader.read`), translate it for KVM, read the
-cloud's flavors and networks, plan; then (unless ``--dry-run``) extract an
-OVA's disks, convert the boot disk with ``qemu-img``
-(:mod:`nova_v2v.storage.convert`, verified), create the Glance image with the
-properties of the translated hardware and upload the disk, create one
+cloud's flavors and networks, plan, check that the work directory's
+filesystem has room for the disks' copies; then (unless ``--dry-run``)
+extract an OVA's disks, convert the boot disk with ``qemu-img``
+(:mod:`nova_v2v.storage.convert`, verified), create the Glance image with
+the properties of the translated hardware and upload the disk, create one
 Neutron port per NIC keeping its MAC, and create the server through the
 compute API.  Authenticates as ``nova-v2v check`` does (keystoneauth1:
 ``clouds.yaml`` or ``OS_*``); Glance and Neutron through the session's raw
@@ -125,7 +126,9 @@ def add_arguments(parser, argv):
                         help='the computes\' virt_type (default: kvm)')
     parser.add_argument('--work-dir',
                         help='where to extract and convert the disk '
-                             '(default: a new temporary directory)')
+                             '(default: a new temporary directory); its '
+                             'filesystem must have room for them, checked '
+                             'before anything is created')
     parser.add_argument('--property', action='append', default=[],
                         type=_property, metavar='KEY=VALUE',
                         help='one more image property (repeatable), over '
@@ -343,11 +346,36 @@ def _disk_info(export, disk):
     return found
 
 
+def free_bytes(path):
+    """The bytes free on the filesystem of ``path``, or where it would be.
+
+    :returns: ``(the directory asked: path or its nearest existing
+        parent, bytes an unprivileged user may write there)``
+    :raises: OSError
+    """
+    path = os.path.abspath(path)
+    while not os.path.isdir(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    st = os.statvfs(path)
+    return path, st.f_bavail * st.f_frsize
+
+
+def check_work_space(work_dir, needed):
+    """Refuse if the work directory's filesystem cannot hold ``needed``.
+
+    :raises: nova_v2v.exports.plan.NoWorkSpace, OSError
+    """
+    directory, free = free_bytes(work_dir)
+    import_plan.check_work_space(directory, needed, free)
+
+
 def prepare(args, conf, cloud, maps):
-    """Read, translate, ask the cloud, plan.
+    """Read, translate, ask the cloud, plan; check the work directory.
 
     :param maps: ``{source network: network}`` of ``--network``
     :returns: ``(export, translation, options, plan)``
+    :raises: PlanError (NoWorkSpace: no room for the disks' copies), and
+        what reading, translating and asking the cloud raise
     """
     export = reader.read(args.export)
     translation = hw_translate.translate(export.domain_xml,
@@ -367,6 +395,10 @@ def prepare(args, conf, cloud, maps):
     result = import_plan.make_plan(
         export, translation, options, flavors=cloud.flavors(),
         networks=cloud.networks(), capacities=capacities)
+    # Where execute() writes: --work-dir, else a new directory in the
+    # temporary directory (tempfile.mkdtemp's).
+    check_work_space(args.work_dir or tempfile.gettempdir(),
+                     result.work_bytes)
     return export, translation, options, result
 
 
@@ -451,6 +483,10 @@ def execute(args, cloud, export, translation, options, planned, progress,
                            'checking', done, total))
         timings['check'] = time.monotonic() - start
     found = _disk_info(export, disk)
+    if planned.capacity is None:
+        # The room to convert it was not counted before it was read.
+        check_work_space(work_dir, import_plan.work_bytes(
+            (), found.virtual_size))
     if planned.capacity != found.virtual_size:
         # Unknown until now, or not what the export said: the plan again,
         # with the flavor's disk checked against the disk as it is.

@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 from unittest import mock
 
 import fixtures
@@ -167,12 +168,20 @@ class ImportTestBase(testtools.TestCase):
                                  'work')
         self.mkdtemp = self.useFixture(fixtures.MockPatch(
             'tempfile.mkdtemp', side_effect=self._mkdtemp)).mock
+        # {directory: bytes free}; 1 PiB where not given.
+        self.free = {}
+        self.statvfs = self.useFixture(fixtures.MockPatch(
+            'os.statvfs', side_effect=self._statvfs)).mock
         self.conf = cfg.ConfigOpts()
         v2v_conf.register_opts(self.conf)
         self.conf([], project='nova')
         self.out = io.StringIO()
         self.err = io.StringIO()
         self.written = []
+
+    def _statvfs(self, path):
+        free = self.free.get(path, 2 ** 50)
+        return mock.Mock(f_frsize=2, f_bavail=free // 2)
 
     def _mkdtemp(self, prefix=''):
         os.mkdir(self.work)
@@ -384,6 +393,71 @@ class RefusalTest(ImportTestBase):
         self.assertEqual('nova-v2v import: KeyboardInterrupt: interrupted '
                          'before anything was created\n',
                          self.err.getvalue())
+
+
+class WorkSpaceTest(ImportTestBase):
+    """The work directory's room, checked before anything is created."""
+
+    # The boot disk converted (20 GiB), 1% and 64 MiB more.
+    NEEDED = 20 * GIB + 20 * GIB // 100 + 64 * 1024 ** 2
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.gettempdir()
+
+    def test_enough_room_proceeds(self):
+        self.free[self.tmp] = self.NEEDED
+        cloud = FakeCloud()
+        self.assertEqual(0, self.run_import(cloud))
+        self.statvfs.assert_called_once_with(self.tmp)
+        self.assertIn('create_server', cloud.names())
+
+    def test_too_little_room_refused_before_any_create(self):
+        self.free[self.tmp] = self.NEEDED - 512
+        cloud = FakeCloud()
+        self.assertEqual(1, self.run_import(cloud, '--json'))
+        self.assertEqual(['flavors', 'networks'], cloud.names())
+        self.mkdtemp.assert_not_called()
+        self.convert.assert_not_called()
+        data = json.loads(self.out.getvalue())
+        self.assertEqual((False, 'NoWorkSpace', [], []),
+                         (data['ok'], data['error_type'], data['cleaned'],
+                          data['left']))
+        self.assertIn('needs %d bytes (20.3 GiB) in its work directory %s '
+                      % (self.NEEDED, self.tmp), data['error'])
+        self.assertIn('has %d (20.3 GiB) free' % (self.NEEDED - 512),
+                      data['error'])
+        self.assertIn('--work-dir', data['error'])
+
+    def test_the_given_work_dir_is_the_one_checked(self):
+        # self.work does not exist yet: its parent's filesystem counts.
+        parent = os.path.dirname(self.work)
+        self.free.update({self.tmp: 0, parent: self.NEEDED})
+        cloud = FakeCloud()
+        self.assertEqual(0, self.run_import(cloud, '--work-dir', self.work))
+        self.statvfs.assert_called_once_with(parent)
+        self.free.update({self.tmp: 2 ** 50, parent: GIB})
+        cloud = FakeCloud()
+        self.assertEqual(1, self.run_import(cloud, '--work-dir', self.work))
+        self.assertFalse(set(WRITES) & set(cloud.names()))
+        self.assertIn('NoWorkSpace: the import needs %d bytes (20.3 GiB) in '
+                      'its work directory %s' % (self.NEEDED, parent),
+                      self.err.getvalue())
+
+    def test_dry_run_reports_the_need(self):
+        self.assertEqual(0, self.run_import(FakeCloud(), '--dry-run'))
+        self.assertIn('work directory: %d bytes (20.3 GiB) free needed'
+                      % self.NEEDED, self.out.getvalue())
+        self.out.truncate(0)
+        self.out.seek(0)
+        self.assertEqual(0, self.run_import(FakeCloud(), '--dry-run',
+                                            '--json'))
+        self.assertEqual(self.NEEDED,
+                         json.loads(self.out.getvalue())['work_bytes'])
+        # And refuses as the import would.
+        self.free[self.tmp] = GIB
+        self.assertEqual(1, self.run_import(FakeCloud(), '--dry-run'))
+        self.assertIn('NoWorkSpace', self.err.getvalue())
 
 
 class ProgressTest(testtools.TestCase):
@@ -651,6 +725,34 @@ class OvaTest(ImportTestBase):
         self.assertFalse(os.path.exists(self.again.disks[0].path))
         self.assertFalse(os.path.exists(self.work))
         self.assertEqual([], os.listdir(os.path.join(self.root, 'ds')))
+
+    def test_ova_disks_counted_and_the_unknown_capacity_checked_later(self):
+        # A member of 3 GiB extracted; the boot disk's capacity unknown
+        # until it is: its conversion's room is checked then.
+        sized = dataclasses.replace(self.export, disks=tuple(
+            dataclasses.replace(d, size=3 * GIB, capacity=None)
+            for d in self.export.disks))
+        self.read.return_value = sized
+        extracted = 3 * GIB + 3 * GIB // 100 + 64 * 1024 ** 2
+        converted = 20 * GIB + 20 * GIB // 100 + 64 * 1024 ** 2
+        tmp = tempfile.gettempdir()
+        self.assertEqual(0, self.run_import(FakeCloud(), '--dry-run',
+                                            '--json'))
+        self.assertEqual(extracted,
+                         json.loads(self.out.getvalue())['work_bytes'])
+        self.statvfs.reset_mock()
+        # Room for the extraction, not for the conversion after it.
+        self.free.update({tmp: extracted, self.work: converted - 1})
+        cloud = FakeCloud()
+        self.assertEqual(4, self.run_import(cloud))
+        self.assertIn('NoWorkSpace', self.err.getvalue())
+        self.assertEqual([mock.call(tmp), mock.call(self.work)],
+                         self.statvfs.call_args_list)
+        self.convert.assert_not_called()
+        self.assertNotIn('create_image', cloud.names())
+        self.assertEqual(cloud.names().count('create_port'),
+                         cloud.names().count('delete_port'))
+        self.assertFalse(os.path.exists(self.work))
 
     def test_checksum_mismatch_fails_cleanly(self):
         self.extract.side_effect = base.ChecksumMismatch('disk1.vmdk')
