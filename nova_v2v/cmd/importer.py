@@ -16,10 +16,11 @@
 
 Thin glue around :mod:`nova_v2v.exports.plan`: read the export
 (:func:`nova_v2v.exports.reader.read`), translate it for KVM, read the
-cloud's flavors and networks, plan; then (unless ``--dry-run``) extract an
-OVA's disks, convert the boot disk with ``qemu-img``
-(:mod:`nova_v2v.storage.convert`, verified), create the Glance image with the
-properties of the translated hardware and upload the disk, create one
+cloud's flavors and networks, plan, check that the work directory's
+filesystem has room for the disks' copies; then (unless ``--dry-run``)
+extract an OVA's disks, convert the boot disk with ``qemu-img``
+(:mod:`nova_v2v.storage.convert`, verified), create the Glance image with
+the properties of the translated hardware and upload the disk, create one
 Neutron port per NIC keeping its MAC, and create the server through the
 compute API.  Authenticates as ``nova-v2v check`` does (keystoneauth1:
 ``clouds.yaml`` or ``OS_*``); Glance and Neutron through the session's raw
@@ -27,7 +28,10 @@ REST calls.
 
 Whatever fails, or Ctrl-C, everything this run created is deleted in
 reverse order (server, ports, image, converted and extracted files), and
-nothing it did not create.
+nothing it did not create. Each port, image and server carries the run's
+ID (:data:`nova_v2v.exports.plan.PROP_RUN`), so that one whose create
+call lost its answer (a connection lost, a timeout, a 5xx: the cloud may
+have made it anyway) is looked for and deleted too.
 
 Exit status: 0 imported (or planned, ``--dry-run``), 1 refused (the
 export, its translation or the plan), 2 bad usage, 3 the cloud could not
@@ -36,13 +40,16 @@ interrupted (cleaned up too).
 """
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
+import uuid
 
 from keystoneauth1 import exceptions as ks_exceptions
 from novaclient import exceptions as nova_exceptions
@@ -73,6 +80,11 @@ COMPUTE_API_VERSION = check.COMPUTE_API_VERSION
 CHUNK = 1024 * 1024
 POLL_SECONDS = 2.0
 SERVER_GONE_SECONDS = 120
+# Looks for what a create whose answer was lost may have made: an API
+# still at it when the connection went makes it a little later.
+LOOKUPS = 3
+# Neutron's limit on a port's description.
+MAX_DESCRIPTION = 255
 
 
 class ImportFailed(Exception):
@@ -125,7 +137,9 @@ def add_arguments(parser, argv):
                         help='the computes\' virt_type (default: kvm)')
     parser.add_argument('--work-dir',
                         help='where to extract and convert the disk '
-                             '(default: a new temporary directory)')
+                             '(default: a new temporary directory); its '
+                             'filesystem must have room for them, checked '
+                             'before anything is created')
     parser.add_argument('--property', action='append', default=[],
                         type=_property, metavar='KEY=VALUE',
                         help='one more image property (repeatable), over '
@@ -197,6 +211,15 @@ class Cloud(check.Cloud):
         self.sess.delete('/v2/images/%s' % image_id,
                          endpoint_filter=self._ep('image'))
 
+    def find_images(self, run_id):
+        """The IDs of the images of the import run ``run_id``."""
+        body = self.sess.get('/v2/images',
+                             params={import_plan.PROP_RUN: run_id},
+                             endpoint_filter=self._ep('image')).json()
+        # Checked here too: a Glance that ignored the filter lists others.
+        return [i['id'] for i in body.get('images', [])
+                if i.get(import_plan.PROP_RUN) == run_id]
+
     def create_port(self, network_id, mac, name, description):
         port = {'network_id': network_id, 'name': name,
                 'description': description}
@@ -210,13 +233,33 @@ class Cloud(check.Cloud):
         self.sess.delete('/v2.0/ports/%s' % port_id,
                          endpoint_filter=self._ep('network'))
 
-    def create_server(self, name, image_id, flavor_id, port_ids):
+    def find_ports(self, name, description):
+        """The IDs of the ports of this name and description."""
+        query = {'name': name, 'description': description}
+        body = self.sess.get('/v2.0/ports', params=query,
+                             endpoint_filter=self._ep('network')).json()
+        return [p['id'] for p in body.get('ports', [])
+                if (p.get('name'), p.get('description')) == (name,
+                                                             description)]
+
+    def create_server(self, name, image_id, flavor_id, port_ids,
+                      metadata=None):
         # A guest without a NIC: 'none' (a list is required since
         # microversion 2.37, and an empty one is refused).
+        kwargs = {'meta': metadata} if metadata else {}
         server = self.nova.servers.create(
             name, image_id, flavor_id,
-            nics=[{'port-id': p} for p in port_ids] or 'none')
+            nics=[{'port-id': p} for p in port_ids] or 'none', **kwargs)
         return server.id
+
+    def find_servers(self, name, run_id):
+        """The IDs of the servers named ``name`` of the run ``run_id``."""
+        # Nova's name filter is a regular expression.
+        found = self.nova.servers.list(
+            search_opts={'name': '^%s$' % re.escape(name)})
+        return [s.id for s in found if s.name == name and (
+            getattr(s, 'metadata', None) or {}).get(
+                import_plan.PROP_RUN) == run_id]
 
     def server_status(self, server_id):
         """``(status, fault message)``; ``(None, None)`` once gone."""
@@ -315,6 +358,64 @@ class Ledger(object):
         self.items.append((kind, ident))
 
 
+def _maybe_created(exc):
+    """Whether the cloud may have made what a create failing so asked.
+
+    The request may have reached the API before the connection was lost
+    or the answer timed out (keystoneauth1 raises ConnectFailure and
+    ConnectTimeout for both), a proxy may answer 5xx for an API still at
+    it, and Ctrl-C may come while the answer is awaited.
+    """
+    if isinstance(exc, (KeyboardInterrupt, ks_exceptions.ConnectionError,
+                        ks_exceptions.RetriableConnectionFailure,
+                        ks_exceptions.HttpServerError)):
+        return True
+    code = getattr(exc, 'code', None)
+    return (isinstance(exc, nova_exceptions.ClientException) and
+            isinstance(code, int) and code >= 500)
+
+
+def _create(kind, create, find, ledger, progress):
+    """``create()``'s ID, added to ``ledger``.
+
+    :param find: ``() -> [ID]``: what ``create`` made, by this run's
+        marker; called when ``create`` failed so that the cloud may have
+        made it (:func:`_maybe_created`), and what it finds is added to
+        ``ledger`` to be cleaned up
+    :raises: what ``create`` raised
+    """
+    try:
+        ident = create()
+    except (Exception, KeyboardInterrupt) as exc:
+        if _maybe_created(exc):
+            _adopt(kind, find, ledger, progress, exc)
+        raise
+    ledger.add(kind, ident)
+    return ident
+
+
+def _adopt(kind, find, ledger, progress, exc):
+    """What a create that lost its answer made, in ``ledger``; best effort."""
+    for attempt in range(LOOKUPS):
+        if attempt:
+            _sleep(POLL_SECONDS)
+        try:
+            found = [i for i in find() if (kind, i) not in ledger.items]
+        except Exception as lookup:
+            LOG.warning('Could not look for the %(kind)s a failed create '
+                        'may have made: %(exc)s',
+                        {'kind': kind, 'exc': lookup})
+            progress.line('could not look for the %s the failed create '
+                          'may have made: %s' % (kind, lookup))
+            return
+        for ident in found:
+            ledger.add(kind, ident)
+            progress.line('%s %s was made although its create failed (%s)'
+                          % (kind, ident, type(exc).__name__))
+        if found:
+            return
+
+
 def _target(args, conf, export, maps):
     options = v2v_conf.translation_options(conf)
     if args.disk_format:
@@ -343,11 +444,36 @@ def _disk_info(export, disk):
     return found
 
 
+def free_bytes(path):
+    """The bytes free on the filesystem of ``path``, or where it would be.
+
+    :returns: ``(the directory asked: path or its nearest existing
+        parent, bytes an unprivileged user may write there)``
+    :raises: OSError
+    """
+    path = os.path.abspath(path)
+    while not os.path.isdir(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    st = os.statvfs(path)
+    return path, st.f_bavail * st.f_frsize
+
+
+def check_work_space(work_dir, needed):
+    """Refuse if the work directory's filesystem cannot hold ``needed``.
+
+    :raises: nova_v2v.exports.plan.NoWorkSpace, OSError
+    """
+    directory, free = free_bytes(work_dir)
+    import_plan.check_work_space(directory, needed, free)
+
+
 def prepare(args, conf, cloud, maps):
-    """Read, translate, ask the cloud, plan.
+    """Read, translate, ask the cloud, plan; check the work directory.
 
     :param maps: ``{source network: network}`` of ``--network``
     :returns: ``(export, translation, options, plan)``
+    :raises: PlanError (NoWorkSpace: no room for the disks' copies), and
+        what reading, translating and asking the cloud raise
     """
     export = reader.read(args.export)
     translation = hw_translate.translate(export.domain_xml,
@@ -367,6 +493,10 @@ def prepare(args, conf, cloud, maps):
     result = import_plan.make_plan(
         export, translation, options, flavors=cloud.flavors(),
         networks=cloud.networks(), capacities=capacities)
+    # Where execute() writes: --work-dir, else a new directory in the
+    # temporary directory (tempfile.mkdtemp's).
+    check_work_space(args.work_dir or tempfile.gettempdir(),
+                     result.work_bytes)
     return export, translation, options, result
 
 
@@ -410,6 +540,8 @@ def _wait(what, poll, timeout, ready, failed, error):
 def execute(args, cloud, export, translation, options, planned, progress,
             ledger, timings):
     """The import's writes; each created thing in ``ledger`` first."""
+    # Marks what this run creates in the cloud, to find it again.
+    run_id = str(uuid.uuid4())
     made_dir = False
     work_dir = args.work_dir
     if not work_dir:
@@ -425,11 +557,14 @@ def execute(args, cloud, export, translation, options, planned, progress,
     start = time.monotonic()
     port_ids = []
     for index, port in enumerate(planned.ports):
-        port_id = cloud.create_port(
-            port.network_id, port.mac, '%s-nic%d' % (planned.name, index),
-            'nova-v2v import of %s (%s)' % (export.source,
-                                            port.source_network))
-        ledger.add('port', port_id)
+        name = '%s-nic%d' % (planned.name, index)
+        description = ('%s=%s: nova-v2v import of %s (%s)' % (
+            import_plan.PROP_RUN, run_id, export.source,
+            port.source_network))[:MAX_DESCRIPTION]
+        port_id = _create(
+            'port', lambda: cloud.create_port(port.network_id, port.mac,
+                                              name, description),
+            lambda: cloud.find_ports(name, description), ledger, progress)
         port_ids.append(port_id)
         progress.line('port %s on %s, MAC %s'
                       % (port_id, port.network, port.mac or '(new)'))
@@ -451,6 +586,10 @@ def execute(args, cloud, export, translation, options, planned, progress,
                            'checking', done, total))
         timings['check'] = time.monotonic() - start
     found = _disk_info(export, disk)
+    if planned.capacity is None:
+        # The room to convert it was not counted before it was read.
+        check_work_space(work_dir, import_plan.work_bytes(
+            (), found.virtual_size))
     if planned.capacity != found.virtual_size:
         # Unknown until now, or not what the export said: the plan again,
         # with the flavor's disk checked against the disk as it is.
@@ -474,8 +613,10 @@ def execute(args, cloud, export, translation, options, planned, progress,
     timings['convert'] = time.monotonic() - start
 
     start = time.monotonic()
-    image_id = cloud.create_image(planned.image)
-    ledger.add('image', image_id)
+    image = dataclasses.replace(planned.image, properties=dict(
+        planned.image.properties, **{import_plan.PROP_RUN: run_id}))
+    image_id = _create('image', lambda: cloud.create_image(image),
+                       lambda: cloud.find_images(run_id), ledger, progress)
     progress.line('image %s created; uploading %s' % (image_id, dest))
     body = Upload(dest, progress)
     try:
@@ -489,9 +630,11 @@ def execute(args, cloud, export, translation, options, planned, progress,
     timings['image'] = time.monotonic() - start
 
     start = time.monotonic()
-    server_id = cloud.create_server(planned.name, image_id,
-                                    planned.flavor.id, port_ids)
-    ledger.add('server', server_id)
+    server_id = _create(
+        'server', lambda: cloud.create_server(
+            planned.name, image_id, planned.flavor.id, port_ids,
+            metadata={import_plan.PROP_RUN: run_id}),
+        lambda: cloud.find_servers(planned.name, run_id), ledger, progress)
     progress.line('server %s created' % server_id)
     status = 'BUILD'
     if args.wait:
@@ -504,6 +647,7 @@ def execute(args, cloud, export, translation, options, planned, progress,
     return {'server_id': server_id, 'server_status': status,
             'image_id': image_id, 'port_ids': port_ids,
             'flavor': planned.flavor.name, 'name': planned.name,
+            'run_id': run_id,
             'notes': list(planned.notes) + [n for n in (stored_note,) if n]}
 
 

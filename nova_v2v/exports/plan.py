@@ -40,6 +40,14 @@ DEFAULT_NETWORK = '*'
 # Image properties that record where an image came from.
 PROP_SOURCE = 'nova_v2v_import_source'
 PROP_KIND = 'nova_v2v_import_kind'
+# The image property, port description and server metadata key that mark
+# what one run of the import created (its run ID), to find it again.
+PROP_RUN = 'nova_v2v_import_run'
+# Room left free in the work directory besides the files the import
+# writes there: 1% of them and 64 MiB (the filesystem's own metadata,
+# a qcow2's tables).
+WORK_MARGIN_BYTES = 64 * MIB
+WORK_MARGIN_PERCENT = 1
 # libvirt's libosinfo metadata: how a definition names its guest's OS.
 OSINFO_NS = 'http://libosinfo.org/xmlns/libvirt/domain/1.0'
 # libosinfo's OS id hosts and paths to Glance's os_distro values (the
@@ -90,6 +98,10 @@ class UnmappedNetworks(PlanError):
 
 class UnknownNetwork(PlanError):
     """A ``--network`` names no network of the cloud, or several."""
+
+
+class NoWorkSpace(PlanError):
+    """The work directory's filesystem cannot hold the import's files."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -189,6 +201,8 @@ class ImportPlan:
     flavor: ty.Optional[Flavor]
     ports: ty.Tuple[PortPlan, ...]
     notes: ty.Tuple[str, ...]
+    # Bytes the import writes in its work directory (see work_bytes).
+    work_bytes: int = 0
 
     def to_dict(self):
         return {
@@ -204,6 +218,7 @@ class ImportPlan:
             'flavor': (dataclasses.asdict(self.flavor) if self.flavor
                        else None),
             'ports': [dataclasses.asdict(p) for p in self.ports],
+            'work_bytes': self.work_bytes,
             'notes': list(self.notes)}
 
     def to_text(self):
@@ -237,6 +252,9 @@ class ImportPlan:
         for d in self.left_out:
             lines.append('left out: disk %s %s' % (d.target,
                                                    d.member or d.path))
+        lines.append('work directory: %d bytes (%.1f GiB) free needed for '
+                     'the extracted and converted disks' % (
+                         self.work_bytes, self.work_bytes / GIB))
         if self.notes:
             lines.append('notes:')
             lines.extend('  %s' % n for n in self.notes)
@@ -466,6 +484,42 @@ def image_properties(translated_xml, boot_target, export):
     return props, notes
 
 
+def work_bytes(extracted, capacity):
+    """The room the import needs in its work directory, margin included.
+
+    :param extracted: the :class:`~nova_v2v.exports.base.ExportDisk` it
+        extracts there (an OVA's, all of them), each of its size in the
+        archive (else its capacity; else not counted)
+    :param capacity: the boot disk's virtual size: the converted disk's
+        bound (None: not counted). A raw file holds at most its virtual
+        size; so do a qcow2's data clusters, its tables (under 0.02% of
+        it with 64 KiB clusters) being in the margin
+    :returns: bytes
+    """
+    total = sum(d.size if d.size is not None else (d.capacity or 0)
+                for d in extracted) + (capacity or 0)
+    return (total + total * WORK_MARGIN_PERCENT // 100 +
+            WORK_MARGIN_BYTES)
+
+
+def check_work_space(directory, needed, free):
+    """Refuse an import whose work directory has not the room it needs.
+
+    :param directory: the work directory, or its nearest existing parent
+    :param needed: :func:`work_bytes`
+    :param free: the bytes its filesystem has free (for an unprivileged
+        user)
+    :raises: NoWorkSpace
+    """
+    if free < needed:
+        raise NoWorkSpace(
+            'the import needs %d bytes (%.1f GiB) in its work directory '
+            '%s for the extracted and converted disks, and its filesystem '
+            'has %d (%.1f GiB) free: free some, or give --work-dir on a '
+            'filesystem with room' % (needed, needed / GIB, directory, free,
+                                      free / GIB))
+
+
 def make_plan(export, translation, options, flavors=None, networks=None,
               capacities=None):
     """The :class:`ImportPlan` of an export.
@@ -551,6 +605,13 @@ def make_plan(export, translation, options, flavors=None, networks=None,
     if capacity is None:
         notes.append('the boot disk\'s capacity is not known before it is '
                      'read: the flavor\'s disk is checked then')
+        notes.append('the room to convert the boot disk in the work '
+                     'directory is checked once it is read')
+    extracted = [d for d in export.disks if d.member]
+    for d in extracted:
+        if d.size is None and d.capacity is None:
+            notes.append('the size of %s is not known: not counted in the '
+                         'work directory\'s room' % d.member)
     ports = plan_ports(export.nics, options.networks, networks)
     for port in ports:
         if not port.mac:
@@ -559,4 +620,5 @@ def make_plan(export, translation, options, flavors=None, networks=None,
     return ImportPlan(kind=export.kind, source=export.source, name=name,
                       boot_disk=boot, capacity=capacity, left_out=extra,
                       image=image, needs=needs, flavor=flavor, ports=ports,
-                      notes=tuple(notes))
+                      notes=tuple(notes),
+                      work_bytes=work_bytes(extracted, capacity))

@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import tempfile
 from unittest import mock
 
 import fixtures
@@ -57,14 +58,21 @@ class Boom(Exception):
 
 
 class FakeCloud(object):
-    """Records calls; ``fail``: {method: exception (or a call count)}."""
+    """Records calls; ``fail``: {method: exception (or a call count)}.
+
+    ``lost``: the same, for a create that makes the thing before it
+    raises (its answer lost); ``made``: ``{kind: {ID: marker}}`` of what
+    exists, for the ``find_*`` calls.
+    """
 
     def __init__(self, fail=None, server_statuses=('BUILD', 'ACTIVE'),
-                 image_status='active', stored=None):
+                 image_status='active', stored=None, lost=None):
         # stored: what image() says Glance holds (default: what came).
         self.stored = stored
         self.calls = []
         self.fail = dict(fail or {})
+        self.lost = dict(lost or {})
+        self.made = {'port': {}, 'image': {}, 'server': {}}
         self.server_statuses = list(server_statuses)
         self._image_status = image_status
         self.ports = 0
@@ -73,7 +81,10 @@ class FakeCloud(object):
 
     def _call(self, name, *args):
         self.calls.append((name,) + args)
-        exc = self.fail.get(name)
+        self._raise(name, self.fail)
+
+    def _raise(self, name, fail):
+        exc = fail.get(name)
         if isinstance(exc, tuple):
             count, exc = exc
             if len([c for c in self.calls if c[0] == name]) != count:
@@ -97,7 +108,14 @@ class FakeCloud(object):
     def create_image(self, image):
         self._call('create_image', image.name)
         self.image = image
+        self.made['image']['image-1'] = image.properties.get(
+            plan.PROP_RUN)
+        self._raise('create_image', self.lost)
         return 'image-1'
+
+    def find_images(self, run_id):
+        self._call('find_images', run_id)
+        return [i for i, run in self.made['image'].items() if run == run_id]
 
     def upload_image(self, image_id, body):
         self._call('upload_image', image_id)
@@ -117,19 +135,37 @@ class FakeCloud(object):
 
     def delete_image(self, image_id):
         self._call('delete_image', image_id)
+        self.made['image'].pop(image_id, None)
 
     def create_port(self, network_id, mac, name, description):
         self.ports += 1
         self._call('create_port', network_id, mac)
-        return 'port-%d' % self.ports
+        port_id = 'port-%d' % self.ports
+        self.made['port'][port_id] = (name, description)
+        self._raise('create_port', self.lost)
+        return port_id
+
+    def find_ports(self, name, description):
+        self._call('find_ports', name, description)
+        return [i for i, marker in self.made['port'].items()
+                if marker == (name, description)]
 
     def delete_port(self, port_id):
         self._call('delete_port', port_id)
+        self.made['port'].pop(port_id, None)
 
-    def create_server(self, name, image_id, flavor_id, port_ids):
+    def create_server(self, name, image_id, flavor_id, port_ids,
+                      metadata=None):
         self._call('create_server', name, image_id, flavor_id,
                    tuple(port_ids))
+        self.made['server']['server-1'] = (name, metadata)
+        self._raise('create_server', self.lost)
         return 'server-1'
+
+    def find_servers(self, name, run_id):
+        self._call('find_servers', name, run_id)
+        return [i for i, (n, meta) in self.made['server'].items()
+                if n == name and meta.get(plan.PROP_RUN) == run_id]
 
     def server_status(self, server_id):
         self._call('server_status', server_id)
@@ -143,6 +179,7 @@ class FakeCloud(object):
     def delete_server(self, server_id):
         self._call('delete_server', server_id)
         self.gone.add(server_id)
+        self.made['server'].pop(server_id, None)
 
 
 class ImportTestBase(testtools.TestCase):
@@ -167,12 +204,20 @@ class ImportTestBase(testtools.TestCase):
                                  'work')
         self.mkdtemp = self.useFixture(fixtures.MockPatch(
             'tempfile.mkdtemp', side_effect=self._mkdtemp)).mock
+        # {directory: bytes free}; 1 PiB where not given.
+        self.free = {}
+        self.statvfs = self.useFixture(fixtures.MockPatch(
+            'os.statvfs', side_effect=self._statvfs)).mock
         self.conf = cfg.ConfigOpts()
         v2v_conf.register_opts(self.conf)
         self.conf([], project='nova')
         self.out = io.StringIO()
         self.err = io.StringIO()
         self.written = []
+
+    def _statvfs(self, path):
+        free = self.free.get(path, 2 ** 50)
+        return mock.Mock(f_frsize=2, f_bavail=free // 2)
 
     def _mkdtemp(self, prefix=''):
         os.mkdir(self.work)
@@ -386,6 +431,71 @@ class RefusalTest(ImportTestBase):
                          self.err.getvalue())
 
 
+class WorkSpaceTest(ImportTestBase):
+    """The work directory's room, checked before anything is created."""
+
+    # The boot disk converted (20 GiB), 1% and 64 MiB more.
+    NEEDED = 20 * GIB + 20 * GIB // 100 + 64 * 1024 ** 2
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.gettempdir()
+
+    def test_enough_room_proceeds(self):
+        self.free[self.tmp] = self.NEEDED
+        cloud = FakeCloud()
+        self.assertEqual(0, self.run_import(cloud))
+        self.statvfs.assert_called_once_with(self.tmp)
+        self.assertIn('create_server', cloud.names())
+
+    def test_too_little_room_refused_before_any_create(self):
+        self.free[self.tmp] = self.NEEDED - 512
+        cloud = FakeCloud()
+        self.assertEqual(1, self.run_import(cloud, '--json'))
+        self.assertEqual(['flavors', 'networks'], cloud.names())
+        self.mkdtemp.assert_not_called()
+        self.convert.assert_not_called()
+        data = json.loads(self.out.getvalue())
+        self.assertEqual((False, 'NoWorkSpace', [], []),
+                         (data['ok'], data['error_type'], data['cleaned'],
+                          data['left']))
+        self.assertIn('needs %d bytes (20.3 GiB) in its work directory %s '
+                      % (self.NEEDED, self.tmp), data['error'])
+        self.assertIn('has %d (20.3 GiB) free' % (self.NEEDED - 512),
+                      data['error'])
+        self.assertIn('--work-dir', data['error'])
+
+    def test_the_given_work_dir_is_the_one_checked(self):
+        # self.work does not exist yet: its parent's filesystem counts.
+        parent = os.path.dirname(self.work)
+        self.free.update({self.tmp: 0, parent: self.NEEDED})
+        cloud = FakeCloud()
+        self.assertEqual(0, self.run_import(cloud, '--work-dir', self.work))
+        self.statvfs.assert_called_once_with(parent)
+        self.free.update({self.tmp: 2 ** 50, parent: GIB})
+        cloud = FakeCloud()
+        self.assertEqual(1, self.run_import(cloud, '--work-dir', self.work))
+        self.assertFalse(set(WRITES) & set(cloud.names()))
+        self.assertIn('NoWorkSpace: the import needs %d bytes (20.3 GiB) in '
+                      'its work directory %s' % (self.NEEDED, parent),
+                      self.err.getvalue())
+
+    def test_dry_run_reports_the_need(self):
+        self.assertEqual(0, self.run_import(FakeCloud(), '--dry-run'))
+        self.assertIn('work directory: %d bytes (20.3 GiB) free needed'
+                      % self.NEEDED, self.out.getvalue())
+        self.out.truncate(0)
+        self.out.seek(0)
+        self.assertEqual(0, self.run_import(FakeCloud(), '--dry-run',
+                                            '--json'))
+        self.assertEqual(self.NEEDED,
+                         json.loads(self.out.getvalue())['work_bytes'])
+        # And refuses as the import would.
+        self.free[self.tmp] = GIB
+        self.assertEqual(1, self.run_import(FakeCloud(), '--dry-run'))
+        self.assertIn('NoWorkSpace', self.err.getvalue())
+
+
 class ProgressTest(testtools.TestCase):
 
     def test_lines_throttled_but_the_last(self):
@@ -591,6 +701,124 @@ class CleanupTest(ImportTestBase):
                          cloud.names().count('delete_port'))
 
 
+class LostAnswerTest(ImportTestBase):
+    """A create whose answer is lost: what the cloud made is deleted too."""
+
+    def _fails(self, cloud, code=4):
+        self.assertEqual(code, self.run_import(cloud, '--json'))
+        data = json.loads(self.out.getvalue())
+        self.assertFalse(data['ok'])
+        # Nothing left behind.
+        self.assertEqual({'port': {}, 'image': {}, 'server': {}},
+                         cloud.made)
+        self.assertEqual([], data['left'])
+        return data
+
+    def test_port(self):
+        cloud = FakeCloud(lost={'create_port': (
+            2, ks_exceptions.ConnectFailure('connection reset'))})
+        data = self._fails(cloud)
+        self.assertEqual('ConnectFailure', data['error_type'])
+        self.assertEqual([['port', 'port-2'], ['port', 'port-1'],
+                          ['dir', self.work]], data['cleaned'])
+        name, description = [c[1:] for c in cloud.calls
+                             if c[0] == 'find_ports'][0]
+        self.assertEqual('web01-nic1', name)
+        self.assertRegex(description,
+                         '^nova_v2v_import_run=[0-9a-f-]{36}: nova-v2v '
+                         'import of .*web01.vmx \\(DMZ\\)$')
+        self.assertIn('nova-v2v import: port port-2 was made although its '
+                      'create failed (ConnectFailure)', self.err.getvalue())
+
+    def test_image(self):
+        cloud = FakeCloud(lost={
+            'create_image': ks_exceptions.GatewayTimeout()})
+        data = self._fails(cloud)
+        self.assertEqual([['image', 'image-1'], ['port', 'port-2'],
+                          ['port', 'port-1'], ['dir', self.work]],
+                         data['cleaned'])
+        run_id = cloud.image.properties[plan.PROP_RUN]
+        self.assertIn(('find_images', run_id), cloud.calls)
+
+    def test_server(self):
+        cloud = FakeCloud(lost={
+            'create_server': nova_exceptions.ClientException(
+                500, 'Unexpected API Error')})
+        data = self._fails(cloud)
+        self.assertEqual([['server', 'server-1'], ['image', 'image-1'],
+                          ['port', 'port-2'], ['port', 'port-1'],
+                          ['dir', self.work]], data['cleaned'])
+        # The server's metadata and the image carry the same run ID.
+        run_id = cloud.image.properties[plan.PROP_RUN]
+        self.assertIn(('find_servers', 'web01', run_id), cloud.calls)
+
+    def test_ctrl_c_while_waiting_for_the_answer(self):
+        cloud = FakeCloud(lost={'create_image': KeyboardInterrupt()})
+        data = self._fails(cloud, code=130)
+        self.assertEqual(['image', 'image-1'], data['cleaned'][0])
+
+    def test_made_a_little_later(self):
+        # The API was still at it: found by the second look.
+        cloud = FakeCloud(fail={
+            'create_image': ks_exceptions.ConnectTimeout()})
+        looks = []
+
+        def find_images(run_id):
+            looks.append(run_id)
+            return ['image-1'] if len(looks) == 2 else []
+        cloud.find_images = find_images
+        self.assertEqual(4, self.run_import(cloud, '--json'))
+        self.assertEqual(2, len(looks))
+        self.assertIn(['image', 'image-1'],
+                      json.loads(self.out.getvalue())['cleaned'])
+
+    def test_nothing_made_looked_for_three_times(self):
+        cloud = FakeCloud(fail={
+            'create_image': ks_exceptions.ConnectTimeout()})
+        self._fails(cloud)
+        self.assertEqual(importer.LOOKUPS, cloud.names().count('find_images'))
+
+    def test_not_looked_for_when_refused(self):
+        # A 4xx: the cloud made nothing.
+        cloud = FakeCloud(fail={
+            'create_port': (2, ks_exceptions.Conflict('MAC in use')),
+            'create_server': nova_exceptions.Forbidden(403)})
+        self._fails(cloud)
+        self.assertNotIn('find_ports', cloud.names())
+
+    def test_another_runs_port_is_not_taken(self):
+        # Same name, another run's marker: not this run's to delete.
+        cloud = FakeCloud(lost={'create_port': (
+            1, ks_exceptions.ConnectFailure())})
+        cloud.made['port']['port-0'] = (
+            'web01-nic0', 'nova_v2v_import_run=another: nova-v2v import')
+        self.assertEqual(4, self.run_import(cloud, '--json'))
+        self.assertEqual({'port-0'}, set(cloud.made['port']))
+        self.assertEqual([['port', 'port-1'], ['dir', self.work]],
+                         json.loads(self.out.getvalue())['cleaned'])
+
+    def test_the_lookup_failing_keeps_the_error(self):
+        cloud = FakeCloud(lost={'create_image': ks_exceptions.BadGateway()},
+                          fail={'find_images': ks_exceptions.ConnectFailure(
+                              'unreachable')})
+        self.assertEqual(4, self.run_import(cloud, '--json'))
+        data = json.loads(self.out.getvalue())
+        self.assertEqual('BadGateway', data['error_type'])
+        self.assertIn('could not look for the image the failed create may '
+                      'have made: unreachable', self.err.getvalue())
+        # Left behind, as it could not be found; the rest is deleted.
+        self.assertEqual({'image-1'}, set(cloud.made['image']))
+        self.assertEqual([['port', 'port-2'], ['port', 'port-1'],
+                          ['dir', self.work]], data['cleaned'])
+
+    def test_run_id_in_the_result(self):
+        cloud = FakeCloud()
+        self.assertEqual(0, self.run_import(cloud, '--json'))
+        self.assertEqual(cloud.image.properties[plan.PROP_RUN],
+                         json.loads(self.out.getvalue())['run_id'])
+        self.assertNotIn('find_images', cloud.names())
+
+
 class OvaTest(ImportTestBase):
     """An OVA's disks are extracted first; removed again on failure."""
 
@@ -651,6 +879,34 @@ class OvaTest(ImportTestBase):
         self.assertFalse(os.path.exists(self.again.disks[0].path))
         self.assertFalse(os.path.exists(self.work))
         self.assertEqual([], os.listdir(os.path.join(self.root, 'ds')))
+
+    def test_ova_disks_counted_and_the_unknown_capacity_checked_later(self):
+        # A member of 3 GiB extracted; the boot disk's capacity unknown
+        # until it is: its conversion's room is checked then.
+        sized = dataclasses.replace(self.export, disks=tuple(
+            dataclasses.replace(d, size=3 * GIB, capacity=None)
+            for d in self.export.disks))
+        self.read.return_value = sized
+        extracted = 3 * GIB + 3 * GIB // 100 + 64 * 1024 ** 2
+        converted = 20 * GIB + 20 * GIB // 100 + 64 * 1024 ** 2
+        tmp = tempfile.gettempdir()
+        self.assertEqual(0, self.run_import(FakeCloud(), '--dry-run',
+                                            '--json'))
+        self.assertEqual(extracted,
+                         json.loads(self.out.getvalue())['work_bytes'])
+        self.statvfs.reset_mock()
+        # Room for the extraction, not for the conversion after it.
+        self.free.update({tmp: extracted, self.work: converted - 1})
+        cloud = FakeCloud()
+        self.assertEqual(4, self.run_import(cloud))
+        self.assertIn('NoWorkSpace', self.err.getvalue())
+        self.assertEqual([mock.call(tmp), mock.call(self.work)],
+                         self.statvfs.call_args_list)
+        self.convert.assert_not_called()
+        self.assertNotIn('create_image', cloud.names())
+        self.assertEqual(cloud.names().count('create_port'),
+                         cloud.names().count('delete_port'))
+        self.assertFalse(os.path.exists(self.work))
 
     def test_checksum_mismatch_fails_cleanly(self):
         self.extract.side_effect = base.ChecksumMismatch('disk1.vmdk')
@@ -727,8 +983,43 @@ class CloudTest(testtools.TestCase):
                          self.cloud.flavors())
         self.nova.flavors.list.assert_called_once_with(is_public=None)
 
+    def test_finds(self):
+        self.sess.get.return_value.json.return_value = {'images': [
+            {'id': 'i1', 'nova_v2v_import_run': 'r1'},
+            {'id': 'i2', 'nova_v2v_import_run': 'r2'}, {'id': 'i3'}]}
+        # Checked again: a Glance that ignores the filter lists others.
+        self.assertEqual(['i1'], self.cloud.find_images('r1'))
+        self.sess.get.assert_called_with(
+            '/v2/images', params={'nova_v2v_import_run': 'r1'},
+            **self._ep('image'))
+        self.sess.get.return_value.json.return_value = {'ports': [
+            {'id': 'p1', 'name': 'web01-nic0', 'description': 'run=r1'},
+            {'id': 'p2', 'name': 'web01-nic0', 'description': 'run=r2'}]}
+        self.assertEqual(['p1'], self.cloud.find_ports('web01-nic0',
+                                                       'run=r1'))
+        self.sess.get.assert_called_with(
+            '/v2.0/ports', params={'name': 'web01-nic0',
+                                   'description': 'run=r1'},
+            **self._ep('network'))
+        servers = [mock.Mock(id='s1', metadata={'nova_v2v_import_run': 'r1'}),
+                   mock.Mock(id='s2', metadata={'nova_v2v_import_run': 'r2'}),
+                   mock.Mock(id='s3', metadata={'nova_v2v_import_run': 'r1'})]
+        for server, name in zip(servers, ('web01.x', 'web01.x', 'web01.xy')):
+            server.name = name
+        self.nova.servers.list.return_value = servers
+        self.assertEqual(['s1'], self.cloud.find_servers('web01.x', 'r1'))
+        self.nova.servers.list.assert_called_once_with(
+            search_opts={'name': '^web01\\.x$'})
+
     def test_server(self):
         self.nova.servers.create.return_value.id = 's1'
+        self.assertEqual('s1', self.cloud.create_server(
+            'web01', 'img', 'f1', ['p1'],
+            metadata={'nova_v2v_import_run': 'r1'}))
+        self.nova.servers.create.assert_called_once_with(
+            'web01', 'img', 'f1', nics=[{'port-id': 'p1'}],
+            meta={'nova_v2v_import_run': 'r1'})
+        self.nova.servers.create.reset_mock()
         self.assertEqual('s1', self.cloud.create_server(
             'web01', 'img', 'f1', ['p1', 'p2']))
         self.nova.servers.create.assert_called_once_with(

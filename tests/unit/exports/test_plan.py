@@ -414,3 +414,52 @@ class ProbedCapacityTest(testtools.TestCase):
         # The same size: nothing to say.
         planned = _plan(export, capacities={'sda': 10 * GIB})
         self.assertFalse([n for n in planned.notes if 'qemu-img' in n])
+
+
+class WorkSpaceTest(testtools.TestCase):
+    """The room the import needs in its work directory."""
+
+    @staticmethod
+    def _margin(total):
+        return total + total // 100 + 64 * 1024 ** 2
+
+    def test_ova_extracted_disks_and_the_converted_one(self):
+        # Every disk of an OVA is extracted, the one left out too; the
+        # boot disk is converted to at most its capacity.
+        export = fakes.export(disks=2)
+        export = dataclasses.replace(export, disks=tuple(
+            dataclasses.replace(d, size=size)
+            for d, size in zip(export.disks, (3 * GIB, GIB))))
+        p = _plan(export, boot_disk_only=True)
+        self.assertEqual(self._margin(4 * GIB + 20 * GIB), p.work_bytes)
+        self.assertEqual(p.work_bytes, p.to_dict()['work_bytes'])
+        self.assertIn('work directory: %d bytes (24.3 GiB) free needed for '
+                      'the extracted and converted disks' % p.work_bytes,
+                      p.to_text())
+
+    def test_vmx_the_converted_disk_only(self):
+        p = _plan(fakes.export(kind='vmx', disks=1))
+        self.assertEqual(self._margin(20 * GIB), p.work_bytes)
+
+    def test_an_unknown_size_is_noted(self):
+        # A member of no size: its capacity counts; the boot disk of no
+        # capacity is counted once read.
+        export = fakes.export(disks=1, capacities=[None])
+        p = _plan(export)
+        self.assertEqual(self._margin(0), p.work_bytes)
+        self.assertIn('the size of disk1.vmdk is not known: not counted in '
+                      'the work directory\'s room', p.notes)
+        self.assertEqual(self._margin(5),
+                         plan.work_bytes([export.disks[0]], 5))
+
+    def test_check(self):
+        plan.check_work_space('/srv/w', 100, 100)
+        exc = self.assertRaises(plan.NoWorkSpace, plan.check_work_space,
+                                '/srv/w', 2 * GIB, GIB)
+        self.assertIsInstance(exc, plan.PlanError)
+        self.assertEqual(
+            'the import needs %d bytes (2.0 GiB) in its work directory '
+            '/srv/w for the extracted and converted disks, and its '
+            'filesystem has %d (1.0 GiB) free: free some, or give '
+            '--work-dir on a filesystem with room' % (2 * GIB, GIB),
+            str(exc))
