@@ -113,8 +113,16 @@ def guest_of(server, source):
     return dataclasses.replace(guest, disks=tuple(disks))
 
 
-def evaluate(server, computes, options=None, only=None):
-    """A :class:`Verdict` per compute (or for host ``only``)."""
+def evaluate(server, computes, options=None, only=None,
+             hypervisor_version_check=True):
+    """A :class:`Verdict` per compute (or for host ``only``).
+
+    :param options: the planner's keyword options
+    :param hypervisor_version_check: Nova's conductor refuses a live
+        migration to a host whose hypervisor (QEMU) is older than the
+        source's, as it does unless ``[workarounds]
+        skip_hypervisor_version_check_on_lm`` is True (then False here)
+    """
     options = options or {}
     by_host = {c.host: c for c in computes}
     source = by_host.get(server.host)
@@ -122,14 +130,16 @@ def evaluate(server, computes, options=None, only=None):
     for compute in sorted(computes, key=lambda c: c.host):
         if only is not None and compute.host != only:
             continue
-        verdicts.append(_verdict(server, source, compute, options))
+        verdicts.append(_verdict(server, source, compute, options,
+                                 hypervisor_version_check))
     if only is not None and only not in by_host:
         verdicts.append(Verdict(only, False, reasons=[
             'no nova-compute service on this host']))
     return verdicts
 
 
-def _verdict(server, source, compute, options):
+def _verdict(server, source, compute, options,
+             hypervisor_version_check=True):
     def refused(reason):
         return Verdict(compute.host, False, reasons=[reason])
 
@@ -145,6 +155,16 @@ def _verdict(server, source, compute, options):
     if compute.host_profile is None:
         return refused('it publishes no V2V profile (not a nova-v2v '
                        'compute, or another version)')
+    older = compute.host_profile.qemu_version
+    newer = source.host_profile.qemu_version
+    if hypervisor_version_check and older and newer and older < newer:
+        # Nova's conductor (LiveMigrationTask's hypervisor check) refuses
+        # it before any compute is asked.
+        return refused(
+            'Nova refuses a live migration to an older hypervisor (QEMU %s '
+            'here, %s on the source) unless [workarounds] '
+            'skip_hypervisor_version_check_on_lm = True'
+            % (profile.version_to_str(older), profile.version_to_str(newer)))
     guest = guest_of(server, source.host_profile)
     storage = profile.StorageFacts(volume_backed=server.volume_backed)
     try:

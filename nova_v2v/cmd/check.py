@@ -156,10 +156,13 @@ def gather(cloud, name_or_id):
     return server, computes
 
 
-def run(args, options=None):
+def run(args, options=None, hypervisor_version_check=True):
     """Print the report; the exit status.
 
     :param options: the planner's options (``[v2v]`` of ``--config-file``)
+    :param hypervisor_version_check: as Nova's conductor checks hypervisor
+        versions (not ``[workarounds]
+        skip_hypervisor_version_check_on_lm`` of ``--config-file``)
     """
     try:
         cloud = Cloud(session(args), args.os_region_name, args.os_interface)
@@ -171,8 +174,9 @@ def run(args, options=None):
             nova_exceptions.ClientException) as exc:
         print('nova-v2v check: could not ask the cloud: %s' % exc)
         return preflight.EXIT_CANNOT_ASK
-    verdicts = preflight.evaluate(server, computes, options,
-                                  only=args.host)
+    verdicts = preflight.evaluate(
+        server, computes, options, only=args.host,
+        hypervisor_version_check=hypervisor_version_check)
     if args.json:
         print(preflight.to_json(server, verdicts))
     else:

@@ -285,11 +285,20 @@ def _report(rep, args, err, export=None):
         err.write(rep.to_text() + '\n')
 
 
+# Nova's own option (nova.conf.workarounds), read from --config-file as
+# nova-conductor reads it: whether a live migration may go to an older
+# hypervisor (``check``).
+SKIP_HV_CHECK = cfg.BoolOpt(
+    'skip_hypervisor_version_check_on_lm', default=False,
+    help='Nova\'s: do not refuse a live migration to an older hypervisor')
+
+
 def main(argv=None):
     parser = _parser(argv)
     args = parser.parse_args(argv)
     conf = cfg.ConfigOpts()
     v2v_conf.register_opts(conf)
+    conf.register_opt(SKIP_HV_CHECK, group='workarounds')
     try:
         conf([], project='nova', default_config_files=args.config_file,
              validate_default_values=True)
@@ -301,7 +310,8 @@ def main(argv=None):
     if args.command == 'tables':
         return print_tables(args, conf.v2v.translate_device_models)
     if args.command == 'check':
-        return check.run(args, v2v_conf.planner_options(conf))
+        return check.run(args, v2v_conf.planner_options(conf),
+                         not conf.workarounds[SKIP_HV_CHECK.name])
     if args.command == 'import':
         return importer.run(args, conf)
     parser.error('unknown command %s' % args.command)

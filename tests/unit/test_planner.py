@@ -46,9 +46,9 @@ def disk(target='vda', fmt='qcow2', bus='virtio', **kw):
     return hw_guest.GuestDisk(**values)
 
 
-def guest(domain_type='kvm', disks=None, **kw):
+def guest(domain_type='kvm', disks=None, machine='pc-i440fx-7.2', **kw):
     return hw_guest.GuestProfile(domain_type=domain_type,
-                                 machine='pc-i440fx-7.2',
+                                 machine=machine,
                                  disks=tuple(disks or [disk()]), **kw)
 
 
@@ -194,12 +194,22 @@ class TestCutover(testtools.TestCase):
         self.assertIn('pc-i440fx family', e.reason)
 
     def test_older_qemu_on_dest(self):
+        # The guest's machine type runs there: its live state moves back
+        # (as QEMU 10.0 to 7.2 does on the lab's daemons).
         plan = planner.plan_live_migration(
-            host('a', qemu_version=8002002), host('b', qemu_version=7002000),
-            guest())
+            host('a', qemu_version=10000013, machine_types=(
+                'pc-i440fx-7.2', 'pc-i440fx-10.0')),
+            host('b', qemu_version=7002000), guest())
+        self.assertEqual(planner.BLOCK_LIVE, plan.mode)
+        # A machine type only the newer runs: restarted on the older's.
+        plan = planner.plan_live_migration(
+            host('a', qemu_version=10000013, machine_types=(
+                'pc-i440fx-7.2', 'pc-i440fx-10.0')),
+            host('b', qemu_version=7002000),
+            guest(machine='pc-i440fx-10.0'))
         self.assertEqual(planner.V2V_CUTOVER, plan.mode)
-        self.assertIn('older QEMU (7.2.0) than the source (8.2.2)',
-                      ' '.join(plan.reasons))
+        self.assertEqual(['the destination does not run machine type '
+                          'pc-i440fx-10.0'], list(plan.reasons))
 
     def test_newer_qemu_on_dest_is_live(self):
         plan = planner.plan_live_migration(
@@ -410,7 +420,9 @@ class TestVolumes(testtools.TestCase):
         # Each reason the live state cannot move, alone or with a
         # translation: no cutover with volumes.
         cases = [
-            (host('a', qemu_version=8002002), host('b'), guest()),
+            (host('a', qemu_version=10000013),
+             host('b', machine_types=('pc-i440fx-7.2',)),
+             guest(machine='pc-i440fx-10.0')),
             (host('a'), host('b', cpu_model='Icelake-Server'),
              guest(cpu_mode='host-passthrough', nic_models=('e1000',))),
             (host('a'), host('b', machine_types=('pc-i440fx-8.2',)),

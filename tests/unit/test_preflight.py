@@ -88,6 +88,30 @@ class EvaluateTest(testtools.TestCase):
             preflight.Compute('b', host_profile=host('b', accel='kvm'))])
         self.assertEqual(planner.V2V_CUTOVER, v['b'].mode)
 
+    def test_older_hypervisor_as_nova_refuses(self):
+        computes = [
+            preflight.Compute('a', host_profile=host(
+                'a', qemu_version=10000013,
+                machine_types=('pc', 'pc-i440fx-7.2', 'pc-i440fx-10.0'))),
+            preflight.Compute('b', host_profile=host('b'))]
+        v = {x.host: x for x in preflight.evaluate(server(), computes)}
+        self.assertFalse(v['b'].fits)
+        self.assertEqual(['Nova refuses a live migration to an older '
+                          'hypervisor (QEMU 7.2.0 here, 10.0.13 on the '
+                          'source) unless [workarounds] '
+                          'skip_hypervisor_version_check_on_lm = True'],
+                         v['b'].reasons)
+        # With Nova's workaround: the planner's word, live (the machine
+        # type runs there).
+        v = {x.host: x for x in preflight.evaluate(
+            server(), computes, hypervisor_version_check=False)}
+        self.assertTrue(v['b'].fits, v['b'].reasons)
+        self.assertEqual(planner.BLOCK_LIVE, v['b'].mode)
+        # The other way round, nothing to refuse.
+        v = {x.host: x for x in preflight.evaluate(server(host='b'),
+                                                   computes)}
+        self.assertTrue(v['a'].fits, v['a'].reasons)
+
     def test_refusals(self):
         v = self._verdicts([
             preflight.Compute('a', host_profile=host('a')),
@@ -225,6 +249,24 @@ class CheckCommandTest(testtools.TestCase):
         self.assertEqual(3, self._main('vm'))
         self.out.seek(0)
         self.assertIn('could not ask the cloud', self.out.read())
+
+    def test_config_file_workaround_reaches_the_hypervisor_check(self):
+        conf = self.useFixture(fixtures.TempDir()).path + '/nova.conf'
+        for text, checked in (('', True), (
+                '[workarounds]\nskip_hypervisor_version_check_on_lm = '
+                'True\n', False)):
+            with open(conf, 'w') as f:
+                f.write(text)
+            with mock.patch.object(check.preflight, 'evaluate',
+                                   return_value=[]) as evaluate:
+                v2v_cmd.main(['--config-file', conf, 'check', 'vm'])
+            self.assertIs(checked, evaluate.call_args[1][
+                'hypervisor_version_check'])
+
+    def test_novas_option_has_that_name(self):
+        from nova.conf import workarounds
+        self.assertIn(v2v_cmd.SKIP_HV_CHECK.name,
+                      [o.name for o in workarounds.ALL_OPTS])
 
     def test_config_file_options_reach_the_planner(self):
         with mock.patch.object(check.preflight, 'evaluate',
