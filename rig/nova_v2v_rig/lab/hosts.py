@@ -234,7 +234,10 @@ class Lab(object):
         if shared is None:
             shared = self.is_shared()
         hdir = self.host_dir(host)
-        result = [(os.path.join(hdir, sub), path)
+        release = self.release(host)
+        # libvirt's QEMU capabilities cache: one per libvirt a host runs.
+        result = [(os.path.join(hdir, sub if sub != 'cache' or not release
+                                else 'cache-' + release), path)
                   for sub, path in PRIVATE_DIRS]
         inst = self.shared_instances_dir if shared else os.path.join(
             hdir, 'instances')
@@ -307,7 +310,8 @@ class Lab(object):
         for sub in RUNTIME_DIRS:
             shutil.rmtree(os.path.join(hdir, sub), ignore_errors=True)
         for sub in ('etc', 'run', 'lib', 'log/qemu', 'cache', 'instances',
-                    'openvswitch'):
+                    'openvswitch') + tuple('cache-' + r
+                                           for r in rootfs.RELEASES):
             os.makedirs(os.path.join(hdir, sub), exist_ok=True)
         libvirtd_conf = '\n'.join(lab_tls.libvirtd_settings(tls) + [
             'listen_tcp = 1',

@@ -57,11 +57,12 @@ class GuestCrashTest(testtools.TestCase):
 
     def test_fault_hooks_are_for_the_live_modes(self):
         for kwargs in ({'kernel_args': {'unknown_nmi_panic': 1}},
-                       {'after_move': print}):
+                       {'after_move': print},
+                       {'machine': 'pc-i440fx-10.0'}):
             exc = self.assertRaises(harness.LabMigrationError, migrate.run,
                                     None, 'v2v-cutover', **kwargs)
-            self.assertIn('kernel_args and after_move are for the live '
-                          'modes', str(exc))
+            self.assertIn('kernel_args, after_move and machine are for the '
+                          'live modes', str(exc))
 
 
 class OnceMoreTest(testtools.TestCase):

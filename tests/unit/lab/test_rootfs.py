@@ -213,6 +213,17 @@ class TestLabReleases(testtools.TestCase):
         net.assert_not_called()
         self.assertIsNone(self.lab.load())
 
+    def test_a_capabilities_cache_per_libvirt(self):
+        hosts.save_json(self.lab.state_file, {'releases': {
+            'b': {'release': 'trixie', 'root': '/r', 'versions': {}}}})
+        self.assertEqual('trixie', self.lab.release('b'))
+        self.assertIsNone(self.lab.release('a'))
+        caches = {h: [src for src, dst in self.lab.mounts(h, shared=False)
+                      if dst == '/var/cache/libvirt'] for h in 'ab'}
+        self.assertEqual({'a': [self.lab.host_dir('a') + '/cache'],
+                          'b': [self.lab.host_dir('b') + '/cache-trixie']},
+                         caches)
+
     def test_the_command_line(self):
         self.assertEqual(('b', 'trixie'), lab_cmd._host_release('b=trixie'))
         for bad in ('b', 'c=trixie', 'b=sid', '=trixie'):
