@@ -35,6 +35,7 @@ from oslo_config import cfg
 import requests
 import testtools
 
+from nova_v2v.cmd import import_cloud
 from nova_v2v.cmd import importer
 from nova_v2v.cmd import v2v
 from nova_v2v.conf import v2v as v2v_conf
@@ -199,7 +200,11 @@ class ImportTestBase(testtools.TestCase):
             disk_convert, 'inspect_source', side_effect=self._info)).mock
         self.convert = self.useFixture(fixtures.MockPatchObject(
             disk_convert, 'convert', side_effect=self._convert)).mock
+        # Both modules wait: the import's steps, and the lookups of what a
+        # create that lost its answer made.
         self.useFixture(fixtures.MockPatchObject(importer, '_sleep'))
+        self.lookup_sleep = self.useFixture(fixtures.MockPatchObject(
+            import_cloud, '_sleep')).mock
         self.work = os.path.join(self.useFixture(fixtures.TempDir()).path,
                                  'work')
         self.mkdtemp = self.useFixture(fixtures.MockPatch(
@@ -776,7 +781,12 @@ class LostAnswerTest(ImportTestBase):
         cloud = FakeCloud(fail={
             'create_image': ks_exceptions.ConnectTimeout()})
         self._fails(cloud)
-        self.assertEqual(importer.LOOKUPS, cloud.names().count('find_images'))
+        self.assertEqual(import_cloud.LOOKUPS,
+                         cloud.names().count('find_images'))
+        # Waited between the looks, not before the first.
+        self.assertEqual(
+            [mock.call(import_cloud.POLL_SECONDS)] *
+            (import_cloud.LOOKUPS - 1), self.lookup_sleep.call_args_list)
 
     def test_not_looked_for_when_refused(self):
         # A 4xx: the cloud made nothing.
@@ -919,14 +929,14 @@ class OvaTest(ImportTestBase):
 
 
 class CloudTest(testtools.TestCase):
-    """The REST calls of :class:`importer.Cloud` (session mocked)."""
+    """The REST calls of :class:`import_cloud.Cloud` (session mocked)."""
 
     def setUp(self):
         super().setUp()
         self.nova = self.useFixture(fixtures.MockPatch(
             'novaclient.client.Client')).mock.return_value
         self.sess = mock.Mock()
-        self.cloud = importer.Cloud(self.sess, 'RegionOne', 'internal')
+        self.cloud = import_cloud.Cloud(self.sess, 'RegionOne', 'internal')
 
     def _ep(self, service):
         return {'endpoint_filter': {'region_name': 'RegionOne',
@@ -1038,14 +1048,14 @@ class NovaClientTest(testtools.TestCase):
 
     def test_ports_or_none(self):
         from novaclient import client as real_client
-        nova = real_client.Client(importer.COMPUTE_API_VERSION,
+        nova = real_client.Client(import_cloud.COMPUTE_API_VERSION,
                                   session=mock.Mock())
         created = []
         self.useFixture(fixtures.MockPatchObject(
             nova.servers, '_boot',
             side_effect=lambda *a, **kw: created.append(kw) or mock.Mock(
                 id='s1')))
-        cloud = importer.Cloud(mock.Mock(), None, 'public')
+        cloud = import_cloud.Cloud(mock.Mock(), None, 'public')
         cloud.nova = nova
         self.assertEqual('s1', cloud.create_server('g', 'img', 'f', []))
         self.assertEqual('none', created[-1]['nics'])
@@ -1064,7 +1074,7 @@ class UploadTest(testtools.TestCase):
         with open(path, 'wb') as f:
             f.write(b'q' * 3000)
         progress = mock.Mock()
-        body = importer.Upload(path, progress)
+        body = import_cloud.Upload(path, progress)
         self.addCleanup(body.close)
         prepared = requests.Request('PUT', 'http://image.invalid/f',
                                     data=body).prepare()
