@@ -23,8 +23,9 @@ extract an OVA's disks, convert the boot disk with ``qemu-img``
 the properties of the translated hardware and upload the disk, create one
 Neutron port per NIC keeping its MAC, and create the server through the
 compute API.  Authenticates as ``nova-v2v check`` does (keystoneauth1:
-``clouds.yaml`` or ``OS_*``); Glance and Neutron through the session's raw
-REST calls.
+``clouds.yaml`` or ``OS_*``); the calls to the cloud, the upload and the
+lookups of what a create that lost its answer made are in
+:mod:`nova_v2v.cmd.import_cloud`.
 
 Whatever fails, or Ctrl-C, everything this run created is deleted in
 reverse order (server, ports, image, converted and extracted files), and
@@ -41,10 +42,8 @@ interrupted (cleaned up too).
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -56,6 +55,7 @@ from novaclient import exceptions as nova_exceptions
 from oslo_log import log as logging
 
 from nova_v2v.cmd import check
+from nova_v2v.cmd import import_cloud
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v.exports import base
 from nova_v2v.exports import ova
@@ -76,31 +76,9 @@ EXIT_CANNOT_ASK = 3
 EXIT_FAILED = 4
 EXIT_INTERRUPTED = 130
 
-COMPUTE_API_VERSION = check.COMPUTE_API_VERSION
-CHUNK = 1024 * 1024
-POLL_SECONDS = 2.0
 SERVER_GONE_SECONDS = 120
-# Looks for what a create whose answer was lost may have made: an API
-# still at it when the connection went makes it a little later.
-LOOKUPS = 3
 # Neutron's limit on a port's description.
 MAX_DESCRIPTION = 255
-
-
-class ImportFailed(Exception):
-    """A step of the import failed."""
-
-
-class StepTimeout(ImportFailed):
-    """A resource did not become ready in time."""
-
-
-class ServerFailed(ImportFailed):
-    """The server went to ERROR."""
-
-
-class ImageFailed(ImportFailed):
-    """The image could not be created, uploaded, or did not go active."""
 
 
 def _sleep(seconds):
@@ -166,114 +144,6 @@ def add_arguments(parser, argv):
     check.add_auth_arguments(parser, argv)
 
 
-class Cloud(check.Cloud):
-    """The calls ``import`` makes, through one keystoneauth1 session."""
-
-    def _ep(self, service_type):
-        return dict(self.filter, service_type=service_type)
-
-    def flavors(self):
-        return [import_plan.Flavor(
-            id=str(f.id), name=f.name, vcpus=int(f.vcpus), ram=int(f.ram),
-            disk=int(f.disk or 0),
-            is_public=bool(getattr(f, 'os-flavor-access:is_public', True)))
-            for f in self.nova.flavors.list(is_public=None)]
-
-    def networks(self):
-        body = self.sess.get('/v2.0/networks',
-                             endpoint_filter=self._ep('network')).json()
-        return [import_plan.Network(id=n['id'], name=n.get('name') or '')
-                for n in body.get('networks', [])]
-
-    def create_image(self, image):
-        body = dict(image.properties, name=image.name,
-                    disk_format=image.disk_format,
-                    container_format=image.container_format,
-                    min_disk=image.min_disk)
-        return self.sess.post('/v2/images', json=body,
-                              endpoint_filter=self._ep('image')).json()['id']
-
-    def upload_image(self, image_id, body):
-        """Upload ``body`` (an :class:`Upload`) as the image's data."""
-        self.sess.put('/v2/images/%s/file' % image_id, data=body,
-                      headers={'Content-Type': 'application/octet-stream'},
-                      endpoint_filter=self._ep('image'))
-
-    def image_record(self, image_id):
-        """The image's record (``status``, ``size``, ``os_hash_*``)."""
-        return self.sess.get('/v2/images/%s' % image_id,
-                             endpoint_filter=self._ep('image')).json()
-
-    def image_status(self, image_id):
-        return self.image_record(image_id).get('status')
-
-    def delete_image(self, image_id):
-        self.sess.delete('/v2/images/%s' % image_id,
-                         endpoint_filter=self._ep('image'))
-
-    def find_images(self, run_id):
-        """The IDs of the images of the import run ``run_id``."""
-        body = self.sess.get('/v2/images',
-                             params={import_plan.PROP_RUN: run_id},
-                             endpoint_filter=self._ep('image')).json()
-        # Checked here too: a Glance that ignored the filter lists others.
-        return [i['id'] for i in body.get('images', [])
-                if i.get(import_plan.PROP_RUN) == run_id]
-
-    def create_port(self, network_id, mac, name, description):
-        port = {'network_id': network_id, 'name': name,
-                'description': description}
-        if mac:
-            port['mac_address'] = mac
-        return self.sess.post('/v2.0/ports', json={'port': port},
-                              endpoint_filter=self._ep('network')
-                              ).json()['port']['id']
-
-    def delete_port(self, port_id):
-        self.sess.delete('/v2.0/ports/%s' % port_id,
-                         endpoint_filter=self._ep('network'))
-
-    def find_ports(self, name, description):
-        """The IDs of the ports of this name and description."""
-        query = {'name': name, 'description': description}
-        body = self.sess.get('/v2.0/ports', params=query,
-                             endpoint_filter=self._ep('network')).json()
-        return [p['id'] for p in body.get('ports', [])
-                if (p.get('name'), p.get('description')) == (name,
-                                                             description)]
-
-    def create_server(self, name, image_id, flavor_id, port_ids,
-                      metadata=None):
-        # A guest without a NIC: 'none' (a list is required since
-        # microversion 2.37, and an empty one is refused).
-        kwargs = {'meta': metadata} if metadata else {}
-        server = self.nova.servers.create(
-            name, image_id, flavor_id,
-            nics=[{'port-id': p} for p in port_ids] or 'none', **kwargs)
-        return server.id
-
-    def find_servers(self, name, run_id):
-        """The IDs of the servers named ``name`` of the run ``run_id``."""
-        # Nova's name filter is a regular expression.
-        found = self.nova.servers.list(
-            search_opts={'name': '^%s$' % re.escape(name)})
-        return [s.id for s in found if s.name == name and (
-            getattr(s, 'metadata', None) or {}).get(
-                import_plan.PROP_RUN) == run_id]
-
-    def server_status(self, server_id):
-        """``(status, fault message)``; ``(None, None)`` once gone."""
-        try:
-            server = self.nova.servers.get(server_id)
-        except nova_exceptions.NotFound:
-            return None, None
-        fault = getattr(server, 'fault', None) or {}
-        return server.status, fault.get('message')
-
-    def delete_server(self, server_id):
-        self.nova.servers.delete(server_id)
-
-
 class Progress(object):
     """Progress lines on stderr, one every few seconds per step."""
 
@@ -300,54 +170,6 @@ class Progress(object):
             self.line('%s: %.1f GiB' % (step, done / import_plan.GIB))
 
 
-class Upload(object):
-    """A file as a request body of known length, reporting progress.
-
-    Sent with its ``Content-Length``, not chunked: an image API behind
-    uWSGI without ``http-chunked-input``, or with its 1 MiB
-    ``chunked-input-limit``, refuses chunked uploads.
-    """
-
-    def __init__(self, path, progress):
-        self._file = open(path, 'rb')
-        self.total = os.fstat(self._file.fileno()).st_size
-        self.done = 0
-        self._progress = progress
-        # Glance's default os_hash_algo: what it stored is checked after.
-        self.sha512 = hashlib.sha512()
-
-    def __len__(self):
-        return self.total
-
-    def read(self, size=-1):
-        data = self._file.read(size if size and size > 0 else CHUNK)
-        self.sha512.update(data)
-        self.done += len(data)
-        self._progress.bytes('uploading', self.done, self.total)
-        return data
-
-    def close(self):
-        self._file.close()
-
-
-def _check_stored(image, body):
-    """What Glance stored is what was sent: its size, and its hash.
-
-    :returns: a note where Glance keeps no SHA-512 to check, else None
-    :raises: ImageFailed
-    """
-    if image.get('size') is not None and image['size'] != body.done:
-        raise ImageFailed('image %s holds %s bytes, not the %d sent'
-                          % (image.get('id'), image['size'], body.done))
-    if image.get('os_hash_algo') == 'sha512' and image.get('os_hash_value'):
-        if image['os_hash_value'] != body.sha512.hexdigest():
-            raise ImageFailed('image %s does not hold the data sent: its '
-                              'SHA-512 differs' % image.get('id'))
-        return None
-    return ('the image\'s data was not checked against Glance\'s hash '
-            '(its os_hash_algo is %s)' % image.get('os_hash_algo'))
-
-
 class Ledger(object):
     """What this run created, to undo in reverse order on failure."""
 
@@ -356,64 +178,6 @@ class Ledger(object):
 
     def add(self, kind, ident):
         self.items.append((kind, ident))
-
-
-def _maybe_created(exc):
-    """Whether the cloud may have made what a create failing so asked.
-
-    The request may have reached the API before the connection was lost
-    or the answer timed out (keystoneauth1 raises ConnectFailure and
-    ConnectTimeout for both), a proxy may answer 5xx for an API still at
-    it, and Ctrl-C may come while the answer is awaited.
-    """
-    if isinstance(exc, (KeyboardInterrupt, ks_exceptions.ConnectionError,
-                        ks_exceptions.RetriableConnectionFailure,
-                        ks_exceptions.HttpServerError)):
-        return True
-    code = getattr(exc, 'code', None)
-    return (isinstance(exc, nova_exceptions.ClientException) and
-            isinstance(code, int) and code >= 500)
-
-
-def _create(kind, create, find, ledger, progress):
-    """``create()``'s ID, added to ``ledger``.
-
-    :param find: ``() -> [ID]``: what ``create`` made, by this run's
-        marker; called when ``create`` failed so that the cloud may have
-        made it (:func:`_maybe_created`), and what it finds is added to
-        ``ledger`` to be cleaned up
-    :raises: what ``create`` raised
-    """
-    try:
-        ident = create()
-    except (Exception, KeyboardInterrupt) as exc:
-        if _maybe_created(exc):
-            _adopt(kind, find, ledger, progress, exc)
-        raise
-    ledger.add(kind, ident)
-    return ident
-
-
-def _adopt(kind, find, ledger, progress, exc):
-    """What a create that lost its answer made, in ``ledger``; best effort."""
-    for attempt in range(LOOKUPS):
-        if attempt:
-            _sleep(POLL_SECONDS)
-        try:
-            found = [i for i in find() if (kind, i) not in ledger.items]
-        except Exception as lookup:
-            LOG.warning('Could not look for the %(kind)s a failed create '
-                        'may have made: %(exc)s',
-                        {'kind': kind, 'exc': lookup})
-            progress.line('could not look for the %s the failed create '
-                          'may have made: %s' % (kind, lookup))
-            return
-        for ident in found:
-            ledger.add(kind, ident)
-            progress.line('%s %s was made although its create failed (%s)'
-                          % (kind, ident, type(exc).__name__))
-        if found:
-            return
 
 
 def _target(args, conf, export, maps):
@@ -532,9 +296,9 @@ def _wait(what, poll, timeout, ready, failed, error):
             raise error('%s is %s%s' % (what, status or 'gone',
                                         ': %s' % detail if detail else ''))
         if time.monotonic() > deadline:
-            raise StepTimeout('%s still %s after %d s' % (what, status,
-                                                          timeout))
-        _sleep(POLL_SECONDS)
+            raise import_cloud.StepTimeout('%s still %s after %d s'
+                                           % (what, status, timeout))
+        _sleep(import_cloud.POLL_SECONDS)
 
 
 def execute(args, cloud, export, translation, options, planned, progress,
@@ -561,7 +325,7 @@ def execute(args, cloud, export, translation, options, planned, progress,
         description = ('%s=%s: nova-v2v import of %s (%s)' % (
             import_plan.PROP_RUN, run_id, export.source,
             port.source_network))[:MAX_DESCRIPTION]
-        port_id = _create(
+        port_id = import_cloud.create_recorded(
             'port', lambda: cloud.create_port(port.network_id, port.mac,
                                               name, description),
             lambda: cloud.find_ports(name, description), ledger, progress)
@@ -599,7 +363,8 @@ def execute(args, cloud, export, translation, options, planned, progress,
             capacities={disk.target: found.virtual_size})
     dest = os.path.join(work_dir, 'boot-disk.%s' % planned.image.disk_format)
     if os.path.lexists(dest):
-        raise ImportFailed('%s exists already: not overwritten' % dest)
+        raise import_cloud.ImportFailed('%s exists already: not overwritten'
+                                        % dest)
     if not made_dir:
         ledger.add('file', dest)
     start = time.monotonic()
@@ -615,22 +380,24 @@ def execute(args, cloud, export, translation, options, planned, progress,
     start = time.monotonic()
     image = dataclasses.replace(planned.image, properties=dict(
         planned.image.properties, **{import_plan.PROP_RUN: run_id}))
-    image_id = _create('image', lambda: cloud.create_image(image),
-                       lambda: cloud.find_images(run_id), ledger, progress)
+    image_id = import_cloud.create_recorded(
+        'image', lambda: cloud.create_image(image),
+        lambda: cloud.find_images(run_id), ledger, progress)
     progress.line('image %s created; uploading %s' % (image_id, dest))
-    body = Upload(dest, progress)
+    body = import_cloud.Upload(dest, progress)
     try:
         cloud.upload_image(image_id, body)
     finally:
         body.close()
     _wait('image %s' % image_id,
           lambda: (cloud.image_status(image_id), None), args.wait_timeout,
-          ('active',), ('killed', 'deleted', 'deactivated'), ImageFailed)
-    stored_note = _check_stored(cloud.image_record(image_id), body)
+          ('active',), ('killed', 'deleted', 'deactivated'),
+          import_cloud.ImageFailed)
+    stored_note = import_cloud.check_stored(cloud.image_record(image_id), body)
     timings['image'] = time.monotonic() - start
 
     start = time.monotonic()
-    server_id = _create(
+    server_id = import_cloud.create_recorded(
         'server', lambda: cloud.create_server(
             planned.name, image_id, planned.flavor.id, port_ids,
             metadata={import_plan.PROP_RUN: run_id}),
@@ -641,7 +408,8 @@ def execute(args, cloud, export, translation, options, planned, progress,
         status = _wait('server %s' % server_id,
                        lambda: cloud.server_status(server_id),
                        args.wait_timeout,
-                       ('ACTIVE',), ('ERROR',), ServerFailed)
+                       ('ACTIVE',), ('ERROR',),
+                       import_cloud.ServerFailed)
         progress.line('server %s is %s' % (server_id, status))
     timings['server'] = time.monotonic() - start
     return {'server_id': server_id, 'server_status': status,
@@ -715,7 +483,7 @@ def _wait_gone(cloud, server_id):
             LOG.warning('Server %s not gone after %d s: deleting its ports '
                         'anyway', server_id, SERVER_GONE_SECONDS)
             return
-        _sleep(POLL_SECONDS)
+        _sleep(import_cloud.POLL_SECONDS)
 
 
 def _refused(args, out, err, exc, code):
@@ -732,7 +500,8 @@ def _refused(args, out, err, exc, code):
 def run(args, conf, cloud_factory=None, out=None, err=None):
     """Import (or plan) an export; the exit status.
 
-    :param cloud_factory: ``args -> Cloud`` (tests give a fake)
+    :param cloud_factory: ``args -> import_cloud.Cloud`` (tests give a
+        fake)
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -808,5 +577,5 @@ def run(args, conf, cloud_factory=None, out=None, err=None):
 
 
 def _cloud(args):
-    return Cloud(check.session(args), args.os_region_name,
-                 args.os_interface)
+    return import_cloud.Cloud(check.session(args), args.os_region_name,
+                              args.os_interface)
