@@ -352,6 +352,8 @@ def run(lab, mode, before=4.0, after=4.0, dirty_mb=8, profile='virtio',
         result['libvirt_time_elapsed_ms'] = completed.get('time_elapsed')
         caveat = compat.live_state_caveat(
             _ACCELERATORS.get(result['source_accel']), conn_a.getVersion())
+        # Whether a crash on b may run once more: the source's QEMU's.
+        result['known_fault'] = caveat
         try:
             harness.wait_for(lambda: tail.first_ack(serial['b']),
                              harness.BOOT_TIMEOUT,
