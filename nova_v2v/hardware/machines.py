@@ -65,3 +65,23 @@ def pick_family(fam, available):
         return alias
     same = [m for m in available if family(m) == fam and version(m)]
     return max(same, key=version) if same else None
+
+
+def expand(machine, available, default='pc'):
+    """The versioned machine type an unversioned one runs as on a host.
+
+    libvirt defines a guest on an alias (``pc``, ``q35``) as the newest
+    versioned machine of its family the host's QEMU runs; a guest seen
+    through its image properties has the alias, or none (Nova's x86
+    default, ``pc``). A versioned machine is returned as it is.
+
+    :param available: the host's machine types
+    :param default: the machine of a guest that names none
+    :returns: the versioned machine, or ``machine`` when the host runs no
+        versioned one of that family
+    """
+    if version(machine or default):
+        return machine
+    fam = family(machine or default)
+    same = [m for m in available if family(m) == fam and version(m)]
+    return max(same, key=version) if same else machine

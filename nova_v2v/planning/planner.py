@@ -233,19 +233,27 @@ def _hardware_changes(guest, source, dest, translations):
         changes.append(HardwareChange(
             'domain-type', 'domain', profile.DOMAIN_TYPE[source.accelerator],
             profile.DOMAIN_TYPE[dest.accelerator]))
-    if guest.machine and dest.machine_types:
-        machine = pick_machine_type(guest.machine, dest.machine_types)
+    guest_machine = guest.machine
+    if (dest.machine_types and source.machine_types and
+            dest.qemu_version and source.qemu_version and
+            dest.qemu_version < source.qemu_version):
+        # A guest seen from its image properties (no machine, or an
+        # alias) runs the source's newest machine of that family, which
+        # an older destination may lack: plan from that one.
+        guest_machine = machines.expand(guest.machine, source.machine_types)
+    if guest_machine and dest.machine_types:
+        machine = pick_machine_type(guest_machine, dest.machine_types)
         if machine is None:
             raise PlanRefused(
                 'the destination %s runs no machine type of the %s family '
                 '(it runs: %s)' % (dest.hostname,
-                                   _machine_family(guest.machine),
+                                   _machine_family(guest_machine),
                                    ', '.join(dest.machine_types)))
-        if machine != guest.machine:
+        if machine != guest_machine:
             changes.append(HardwareChange('machine', 'domain',
-                                          guest.machine, machine))
+                                          guest_machine, machine))
             blockers.append('the destination does not run machine type %s'
-                            % guest.machine)
+                            % guest_machine)
     for model in guest.nic_models:
         if model in translations:
             changes.append(HardwareChange('nic-model', 'interface', model,

@@ -65,6 +65,13 @@ class V2VMigrationFilter(filters.BaseHostFilter):
                       {'host': host_state.host,
                        'uuid': live_move.instance_uuid})
             return True
+        if live_move.older_hypervisor(host_state):
+            LOG.debug('V2VMigrationFilter: %(host)s fails for instance '
+                      '%(uuid)s: its hypervisor is older than the source\'s '
+                      'and Nova\'s conductor would refuse it',
+                      {'host': host_state.host,
+                       'uuid': live_move.instance_uuid})
+            return False
         plan = live_move.plan(host_state, options)
         if plan is None:
             return False

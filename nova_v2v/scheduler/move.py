@@ -40,10 +40,28 @@ LOG = logging.getLogger(__name__)
 class LiveMove(object):
     """A live migration being scheduled: its instance, source and guest."""
 
-    def __init__(self, instance_uuid, source, guest):
+    def __init__(self, instance_uuid, source, guest,
+                 source_hypervisor_version=None):
         self.instance_uuid = instance_uuid
         self.source = source
         self.guest = guest
+        # The source ComputeNode's, as Nova's conductor compares it.
+        self.source_hypervisor_version = source_hypervisor_version
+
+    def older_hypervisor(self, host_state):
+        """Whether Nova's conductor will refuse ``host_state`` as too old.
+
+        Its LiveMigrationTask refuses a destination whose hypervisor
+        version is below the source's (DestinationHypervisorTooOld)
+        unless ``[workarounds] skip_hypervisor_version_check_on_lm``; the
+        scheduler leaves such a host out first, so that a retry goes to
+        one it accepts.
+        """
+        if CONF.workarounds.skip_hypervisor_version_check_on_lm:
+            return False
+        mine = self.source_hypervisor_version
+        theirs = host_state.hypervisor_version
+        return bool(mine and theirs is not None and theirs < mine)
 
     def is_peer(self, host_state):
         """Whether the move is between peers of the same hypervisor.
@@ -109,4 +127,5 @@ def live_move(spec_obj):
         instance.system_metadata)
     guest = inspect.guest_from_image_properties(
         image.get('properties', {}), source.accelerator if source else '')
-    return LiveMove(uuid, source, guest)
+    return LiveMove(uuid, source, guest,
+                    node.hypervisor_version if node else None)

@@ -210,6 +210,23 @@ class TestCutover(testtools.TestCase):
         self.assertEqual(planner.V2V_CUTOVER, plan.mode)
         self.assertEqual(['the destination does not run machine type '
                           'pc-i440fx-10.0'], list(plan.reasons))
+        # A guest seen from its image (no machine, or the alias) runs the
+        # source's newest pc-i440fx: the same.
+        for machine in ('', 'pc'):
+            plan = planner.plan_live_migration(
+                host('a', qemu_version=10000013, machine_types=(
+                    'pc', 'pc-i440fx-7.2', 'pc-i440fx-10.0')),
+                host('b', qemu_version=7002000,
+                     machine_types=('pc', 'pc-i440fx-7.2')),
+                guest(machine=machine))
+            self.assertEqual(planner.V2V_CUTOVER, plan.mode, machine)
+            # A newer destination runs the alias, and the older machines.
+            plan = planner.plan_live_migration(
+                host('a', machine_types=('pc', 'pc-i440fx-7.2')),
+                host('b', qemu_version=10000013, machine_types=(
+                    'pc', 'pc-i440fx-7.2', 'pc-i440fx-10.0')),
+                guest(machine=machine))
+            self.assertEqual(planner.BLOCK_LIVE, plan.mode, machine)
 
     def test_newer_qemu_on_dest_is_live(self):
         plan = planner.plan_live_migration(

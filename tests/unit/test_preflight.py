@@ -101,11 +101,19 @@ class EvaluateTest(testtools.TestCase):
                           'source) unless [workarounds] '
                           'skip_hypervisor_version_check_on_lm = True'],
                          v['b'].reasons)
-        # With Nova's workaround: the planner's word, live (the machine
-        # type runs there).
+        # With Nova's workaround, the planner's word. A server whose image
+        # names no machine type runs the source's newest pc-i440fx: the
+        # older QEMU lacks it, the guest restarts there.
         v = {x.host: x for x in preflight.evaluate(
             server(), computes, hypervisor_version_check=False)}
         self.assertTrue(v['b'].fits, v['b'].reasons)
+        self.assertEqual(planner.V2V_CUTOVER, v['b'].mode)
+        self.assertEqual(['the destination does not run machine type '
+                          'pc-i440fx-10.0'], v['b'].reasons)
+        # One on a machine type both run moves live.
+        v = {x.host: x for x in preflight.evaluate(
+            server(image_properties={'hw_machine_type': 'pc-i440fx-7.2'}),
+            computes, hypervisor_version_check=False)}
         self.assertEqual(planner.BLOCK_LIVE, v['b'].mode)
         # The other way round, nothing to refuse.
         v = {x.host: x for x in preflight.evaluate(server(host='b'),

@@ -45,7 +45,7 @@ class V2VMigrationFilterTestCase(test.NoDBTestCase):
             task_state=task_states.MIGRATING,
             system_metadata={'image_hw_machine_type': 'pc-i440fx-7.2'})
         self.source_node = objects.ComputeNode(
-            host='src', hypervisor_hostname='src',
+            host='src', hypervisor_hostname='src', hypervisor_version=7002000,
             stats=stats('src', profile.KVM))
         self.mapping = objects.InstanceMapping(
             instance_uuid=uuids.instance,
@@ -148,6 +148,7 @@ class V2VMigrationFilterTestCase(test.NoDBTestCase):
 
     def test_picks_the_instance_node(self):
         other = objects.ComputeNode(host='src', hypervisor_hostname='n2',
+                                    hypervisor_version=7002000,
                                     stats=stats('src', profile.TCG))
         self.mocks[2].side_effect = lambda c, h: [other, self.source_node]
         self.instance.node = 'n2'
@@ -155,6 +156,36 @@ class V2VMigrationFilterTestCase(test.NoDBTestCase):
         # The guest runs on the TCG node: only TCG hosts keep its state
         # (and 'plain', a peer Nova judges).
         self.assertEqual(['tcg1', 'plain'], self.passed())
+
+    def test_an_older_hypervisor_as_novas_conductor_refuses_it(self):
+        self.source_node.hypervisor_version = 10000013
+        hosts = self.hosts()
+        for host, version in zip(hosts, (7002000, 10000013, 7002000)):
+            host.hypervisor_version = version
+        # kvm1 is older: left out; tcg1 is as new; plain (no profile) is
+        # Nova's to judge.
+        self.assertEqual(['tcg1', 'plain'], [
+            h.host for h in self.filt.filter_all(hosts, self.spec)])
+        self.flags(skip_hypervisor_version_check_on_lm=True,
+                   group='workarounds')
+        self.assertEqual(['kvm1', 'tcg1', 'plain'], [
+            h.host for h in self.filt.filter_all(hosts, self.spec)])
+
+    def test_the_nova_names_it_reads(self):
+        # What the hypervisor check above mirrors, and reads: a Nova that
+        # changes them fails here.
+        import inspect as py_inspect
+
+        from nova.conductor.tasks import live_migrate
+        from nova.scheduler import host_manager
+        self.assertIn('hypervisor_version', objects.ComputeNode.fields)
+        self.assertIsNone(host_manager.HostState(
+            'h', 'n', uuids.cell).hypervisor_version)
+        code = py_inspect.getsource(live_migrate.LiveMigrationTask.
+                                    _check_compatible_with_source_hypervisor)
+        self.assertIn('skip_hypervisor_version_check_on_lm', code)
+        self.assertIn('source_version > destination_version', code)
+        self.assertIn('DestinationHypervisorTooOld', code)
 
     def test_not_run_on_rebuild(self):
         self.assertFalse(filters.V2VMigrationFilter.RUN_ON_REBUILD)

@@ -536,7 +536,8 @@ class NoProfilePeerTestCase(_NeverWorseBase):
     def _filtered(self, source_stats):
         """The hosts V2VMigrationFilter passes for a live migration."""
         source_node = objects.ComputeNode(
-            host='src', hypervisor_hostname='src', stats=source_stats)
+            host='src', hypervisor_hostname='src', hypervisor_version=7002000,
+            stats=source_stats)
         mapping = objects.InstanceMapping(
             instance_uuid=self.instance.uuid,
             cell_mapping=objects.CellMapping(
