@@ -125,9 +125,12 @@ class OpenStack(object):
         LOG.info('$ %(cmd)s', {'cmd': shown})
         start = time.monotonic()
         try:
+            # Past the timeout, SIGINT: the command cleans up what it made
+            # (nova-v2v import deletes its server, image and ports), then
+            # SIGKILL if it has not ended a minute later.
             out, _err = processutils.execute(
-                'timeout', '--signal=KILL', str(self.timeout), *argv,
-                env_variables=self.env)
+                'timeout', '--signal=INT', '--kill-after=60',
+                str(self.timeout), *argv, env_variables=self.env)
             rc = 0
         except processutils.ProcessExecutionError as exc:
             out, rc = exc.stdout, exc.exit_code

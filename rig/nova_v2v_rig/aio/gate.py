@@ -81,7 +81,6 @@ from nova_v2v_rig.aio import gatereport
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import network
 from nova_v2v_rig.aio import observe
-from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import stack
 from nova_v2v_rig.lab import hosts as lab_hosts
 from nova_v2v_rig.lab import migrate as lab_migrate
@@ -312,7 +311,7 @@ def _run_stage(report, stage, layout, cloud, lab, ids, events, repeat=1):
 
     try:
         report['moves'] += lab_migrate.once_more(run_stage, told, passed)
-    except (paths.AioError, lab_migrate.GuestCrashed) as exc:
+    except Exception as exc:
         LOG.exception('Stage %s failed', stage)
         report['errors'].append('%s: %s' % (stage, exc))
         if getattr(exc, 'report', None):
@@ -321,9 +320,10 @@ def _run_stage(report, stage, layout, cloud, lab, ids, events, repeat=1):
                       {'stage': stage, 'report': exc.report})
             report.setdefault('crash_reports', []).append(
                 {'stage': stage, 'report': exc.report})
-    report['checks'] += checks
-    # What the stage found besides its moves and checks (the import).
-    report.update(found)
+    finally:
+        report['checks'] += checks
+        # What the stage found besides its moves and checks (the import).
+        report.update(found)
 
 
 def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1,

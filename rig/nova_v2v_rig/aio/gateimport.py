@@ -118,13 +118,43 @@ def device_problems(devices, mac):
     """What of the domain is not the translated guest: a list of text."""
     problems = []
     buses = [bus for _dev, bus in devices['disks']]
-    if buses != ['virtio']:
-        problems.append('the domain\'s disks are on %s, not one on virtio'
-                        % (buses or 'nothing'))
+    # The root disk (and an ephemeral or swap disk the flavor may add).
+    if ('vda', 'virtio') not in devices['disks'] or set(buses) != {'virtio'}:
+        problems.append('the domain\'s disks are %s, not a root disk vda '
+                        'and any other on virtio' % (devices['disks'] or
+                                                     'none'))
     if devices['nics'] != [('virtio', mac.lower())]:
         problems.append('the domain\'s NICs are %s, not one virtio NIC '
                         'with %s' % (devices['nics'], mac.lower()))
     return problems
+
+
+def clear_leftovers(cloud):
+    """Delete what an earlier run's import left (a killed gate).
+
+    Its server, its ports (their MAC is the export's: a port left with it
+    would make the next import's port a conflict) and its image, by the
+    names the import gives them.
+
+    :returns: what was deleted, ``[(kind, id)]``
+    """
+    gone = []
+    for row in cloud('server', 'list', '--name', '^%s$' % NAME,
+                     parse=True) or []:
+        cloud('server', 'delete', '--wait', row['ID'], check=False)
+        gone.append(('server', row['ID']))
+    for row in cloud('port', 'list', parse=True) or []:
+        if (row.get('Name') or '').startswith(NAME + '-nic') or (
+                row.get('MAC Address') or '').lower() == ovaexport.MAC:
+            cloud('port', 'delete', row['ID'], check=False)
+            gone.append(('port', row['ID']))
+    for row in cloud('image', 'list', parse=True) or []:
+        if row.get('Name') == NAME + '-disk':
+            cloud('image', 'delete', row['ID'], check=False)
+            gone.append(('image', row['ID']))
+    if gone:
+        LOG.warning('Deleted what an earlier import left: %s', gone)
+    return gone
 
 
 def _run_import(cloud, ova, ids, work_dir, imported):
@@ -138,6 +168,9 @@ def _run_import(cloud, ova, ids, work_dir, imported):
         imported['problems'].append('nova-v2v import: exit %s: %s (%s)' % (
             rc, out.get('error') or out.get('output'),
             out.get('error_type')))
+        for item in out.get('left') or ():
+            imported['problems'].append('nova-v2v import left %s'
+                                        % ' '.join(str(i) for i in item))
         return None, start
     return out, start
 
@@ -206,6 +239,7 @@ def stage_import(layout, cloud, lab, ids, events=None, checks=None,
     out = None
     moves = []
     try:
+        imported['cleared'] = clear_leftovers(cloud)
         ova = ovaexport.build(work, NAME, CAPACITY_MIB,
                               data=(PATTERN_AT_MIB, PATTERN_MIB))
         imported['ova_bytes'] = os.path.getsize(ova)
@@ -252,6 +286,11 @@ def stage_import(layout, cloud, lab, ids, events=None, checks=None,
                                     'destination\'s disk')
             move['ok'] = False
         return moves
+    except Exception as exc:
+        # The import object says why, whatever the report's errors hold.
+        imported['ok'] = False
+        imported['problems'].append('%s: %s' % (type(exc).__name__, exc))
+        raise
     finally:
         guest.delete()
         if out is not None and out.get('image_id'):

@@ -367,6 +367,23 @@ class TestCli(testtools.TestCase):
         self.assertIsNone(cloud('server', 'show', 'vm', check=False))
         self.assertEqual([1, 1], [c['exit'] for c in cloud.calls])
 
+    def test_a_nova_v2v_command_is_interrupted_then_killed(self):
+        self.execute.return_value = (json.dumps({'ok': True}), '')
+        cloud = cli.OpenStack(self.layout, timeout=300)
+        self.assertEqual((0, {'ok': True}), cloud.v2v('import', 'x.ova',
+                                                      '--name', 'vm'))
+        argv = self.execute.call_args[0]
+        # SIGINT first (the import cleans up), SIGKILL a minute later.
+        self.assertEqual(('timeout', '--signal=INT', '--kill-after=60',
+                          '300'), argv[:4])
+        self.assertEqual(('import', 'x.ova', '--name', 'vm', '--json'),
+                         argv[5:])
+        self.assertTrue(argv[4].endswith('/nova-v2v'))
+        self.execute.side_effect = processutils.ProcessExecutionError(
+            exit_code=124, stdout='not json')
+        self.assertEqual((124, {'output': 'not json'}),
+                         cloud.v2v('import', 'x.ova'))
+
 
 class FakeImageCloud(object):
 

@@ -70,8 +70,15 @@ class TestPieces(testtools.TestCase):
                           'nics': [('virtio', ovaexport.MAC)]}, devices)
         self.assertEqual([], gateimport.device_problems(devices,
                                                         ovaexport.MAC))
+        # A flavor's ephemeral disk beside the root disk, on virtio: fine.
+        extra = _domain().replace(
+            '<disk type="file" device="cdrom">',
+            '<disk type="file" device="disk"><target dev="vdb" '
+            'bus="virtio"/></disk><disk type="file" device="cdrom">')
+        self.assertEqual([], gateimport.device_problems(
+            gateimport.domain_devices(extra), ovaexport.MAC))
         for domain, words in (
-                (_domain(bus='scsi'), 'disks are on [\'scsi\']'),
+                (_domain(bus='scsi'), "[('vda', 'scsi')]"),
                 (_domain(model='vmxnet3'), 'vmxnet3'),
                 (_domain(mac='52:54:00:00:00:01'), '52:54:00:00:00:01')):
             problems = gateimport.device_problems(
@@ -114,8 +121,9 @@ class TestPieces(testtools.TestCase):
 class FakeCloud(object):
     """The ``openstack`` client and ``nova-v2v`` of the all-in-one."""
 
-    def __init__(self, rc=0, out=None):
+    def __init__(self, rc=0, out=None, lists=None):
         self.calls = []
+        self.lists = lists or {}
         self.rc = rc
         self.out = out if out is not None else {
             'ok': True, 'server_id': SERVER, 'image_id': 'img-1',
@@ -135,6 +143,8 @@ class FakeCloud(object):
                                    'kernel_id': 'k1', 'owner': 'x'}}
         if args[:2] == ('port', 'show'):
             return {'id': 'port-1', 'mac_address': ovaexport.MAC}
+        if args[1:2] == ('list',):
+            return self.lists.get(args[0], [])
         return None
 
     def server(self, server_id):
@@ -190,13 +200,13 @@ class TestStage(testtools.TestCase):
         ).mock
 
     def _stage(self, cloud):
-        found, checks = {}, []
+        self.found, checks = {}, []
         moves = gateimport.stage_import(self.layout, cloud, mock.Mock(),
                                         {'lab-kernel': 'k1',
                                          'lab-initrd': 'r1'},
                                         events='events', checks=checks,
-                                        found=found)
-        return moves, checks, found['import']
+                                        found=self.found)
+        return moves, checks, self.found['import']
 
     def test_imported_checked_moved(self):
         cloud = FakeCloud()
@@ -222,6 +232,13 @@ class TestStage(testtools.TestCase):
         self.assertIn('--block-migration', args[4])
         self.assertEqual([self.move], moves)
         self.assertTrue(moves[0]['ok'])
+        # The disk is read where the server runs, then where it went.
+        self.assertEqual([('a', '/i/%s/disk' % SERVER),
+                          ('b', '/i/%s/disk' % SERVER)],
+                         [c[0][1:3] for c in
+                          gatemove.read_disk.call_args_list])
+        self.assertEqual('a', gatemove.read_records.call_args[0][1])
+        self.assertEqual([], imported['cleared'])
         self.assertEqual(1, len(checks))
         # The ova and the import's files live in one work directory, gone.
         work = self.built[0][0]
@@ -237,10 +254,13 @@ class TestStage(testtools.TestCase):
     def test_a_failed_import(self):
         cloud = FakeCloud(rc=3, out={'ok': False, 'error': 'no flavor fits',
                                      'error_type': 'PlanError'})
+        cloud.out['left'] = [['port', 'port-9', 'HTTP 500']]
         moves, checks, imported = self._stage(cloud)
         self.assertFalse(imported['ok'])
         self.assertEqual(['nova-v2v import: exit 3: no flavor fits '
-                          '(PlanError)'], imported['problems'])
+                          '(PlanError)',
+                          'nova-v2v import left port port-9 HTTP 500'],
+                         imported['problems'])
         self.assertEqual(([], []), (moves, checks))
         self.assertIsNone(imported['records_lost'])
         self.guest.adopt.assert_not_called()
@@ -257,7 +277,12 @@ class TestStage(testtools.TestCase):
                                return_value=_domain(bus='scsi')):
             moves, _checks, imported = self._stage(cloud)
         self.assertFalse(imported['ok'])
-        self.assertEqual(3, len(imported['problems']), imported)
+        self.assertEqual([
+            "the domain's disks are [('vda', 'scsi')], not a root disk vda "
+            "and any other on virtio",
+            'records: 30 written, 28 verified, 2 lost',
+            "the export's data is not on the server's disk"],
+            imported['problems'])
         # The server still moves: the move's own checks are reported.
         self.assertEqual(1, len(moves))
 
@@ -278,3 +303,31 @@ class TestStage(testtools.TestCase):
                          (self.guest.id, self.guest.port))
         self.guest.delete.assert_called_once_with()
         self.assertIn(('image', 'delete', 'img-1'), cloud.calls)
+        self.assertFalse(self.found['import']['ok'])
+        self.assertEqual(['GateError: no write'],
+                         self.found['import']['problems'])
+
+    def test_what_an_earlier_run_left_is_deleted_first(self):
+        cloud = FakeCloud(lists={
+            'server': [{'ID': 's0', 'Name': 'gate-import'}],
+            'port': [{'ID': 'p0', 'Name': 'gate-import-nic0',
+                      'MAC Address': ovaexport.MAC},
+                     {'ID': 'p1', 'Name': 'other',
+                      'MAC Address': '00:50:56:1A:2B:3C'},
+                     {'ID': 'p2', 'Name': 'gate-local',
+                      'MAC Address': 'fa:16:3e:00:00:01'}],
+            'image': [{'ID': 'i0', 'Name': 'gate-import-disk'},
+                      {'ID': 'i1', 'Name': 'lab-disk'}]})
+        _moves, _checks, imported = self._stage(cloud)
+        self.assertEqual([('server', 's0'), ('port', 'p0'), ('port', 'p1'),
+                          ('image', 'i0')], imported['cleared'])
+        self.assertIn(('server', 'list', '--name', '^gate-import$'),
+                      cloud.calls)
+        deletes = [c for c in cloud.calls if c[1:2] == ('delete',)]
+        self.assertEqual([('server', 'delete', '--wait', 's0'),
+                          ('port', 'delete', 'p0'),
+                          ('port', 'delete', 'p1'),
+                          ('image', 'delete', 'i0')], deletes[:4])
+        # All before the import ran.
+        self.assertLess(cloud.calls.index(deletes[3]),
+                        cloud.calls.index(('image', 'show', 'img-1')))
