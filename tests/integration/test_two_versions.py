@@ -38,8 +38,8 @@ from testtools import content
 
 from tests.integration import base
 
-# The machine type both releases' QEMU run (the lab guest's), and one that
-# only the newer runs (Debian 13's QEMU 10.0; Debian 12's 7.2 lacks it).
+# The machine type both releases' QEMU run, and one that only the newer
+# runs (Debian 13's QEMU 10.0; Debian 12's 7.2 lacks it).
 COMMON_MACHINE = 'pc-i440fx-7.2'
 NEWER_MACHINE = 'pc-i440fx-10.0'
 
@@ -112,7 +112,7 @@ class _TwoVersions(object):
     def _move(self, mode):
         conns = self._conns()
         verdict = self._plan(conns, COMMON_MACHINE, mode)
-        result = self.migrate_live(mode)
+        result = self.migrate_live(mode, machine=COMMON_MACHINE)
         result['planned'] = verdict
         result['versions'] = {h: (c.getLibVersion(), c.getVersion())
                               for h, c in conns.items()}

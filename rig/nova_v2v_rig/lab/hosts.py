@@ -665,11 +665,12 @@ def _inner(state_dir, host):
     release = ((lab.load() or {}).get('releases') or {}).get(host)
     if release:
         # The host's own paths as its chrooted daemon sees them, and the
-        # lab's state dir (the guest's kernel) at the same path.
-        rootfs.enter(release['root'],
-                     lab.mounts(host) + [(lab.state_dir, lab.state_dir)],
+        # lab's cache (the guest's kernel and initramfs) at the same path,
+        # read-only.
+        rootfs.enter(release['root'], lab.mounts(host),
                      [(os.path.join(hdir, name), dst)
-                      for name, dst in PRIVATE_FILES])
+                      for name, dst in PRIVATE_FILES],
+                     read_only=[(lab.cache_dir, lab.cache_dir)])
     os.execv(LIBVIRTD, [LIBVIRTD, '--daemon', '--listen',
                         '--pid-file', '/run/libvirt/libvirtd.pid',
                         '--config', '/etc/libvirt/libvirtd.conf'])

@@ -109,6 +109,37 @@ def machine_mirror(sources_dir='/etc/apt'):
     return DEFAULT_MIRROR
 
 
+def mounts_under(path, mountinfo='/proc/self/mountinfo'):
+    """The mount points at or below ``path`` (a killed build's leftovers)."""
+    path = os.path.abspath(path)
+    found = []
+    with open(mountinfo) as f:
+        for line in f:
+            point = line.split()[4].replace('\\040', ' ')
+            if point == path or point.startswith(path + os.sep):
+                found.append(point)
+    return found
+
+
+def remove(path):
+    """Remove a root (or a build of one) that nothing is mounted in.
+
+    ``mmdebstrap --mode=root`` mounts the machine's ``/dev``, ``/proc`` and
+    ``/sys`` inside the root while it builds; a build killed then leaves
+    them: a recursive removal would go through them, so it is refused,
+    and it never leaves the root's own filesystem.
+
+    :raises: :class:`RootError` when something is mounted in it
+    """
+    if not os.path.lexists(path):
+        return
+    left = mounts_under(path)
+    if left:
+        raise RootError('%s has mounts in it (%s): unmount them first'
+                        % (path, ', '.join(left)))
+    processutils.execute('rm', '-rf', '--one-file-system', '--', path)
+
+
 def read_stamp(root):
     """The stamp of a built root, or None."""
     try:
@@ -162,7 +193,7 @@ def ensure(state_dir, release, mirror=None):
                         % release)
     os.makedirs(roots_dir(state_dir), exist_ok=True)
     work = path + '.new'
-    shutil.rmtree(work, ignore_errors=True)
+    remove(work)
     start = time.monotonic()
     LOG.info('Building the %(r)s root at %(p)s from %(m)s',
              {'r': release, 'p': path, 'm': mirror})
@@ -182,7 +213,10 @@ def ensure(state_dir, release, mirror=None):
         if not os.path.exists(hosts_file):
             open(hosts_file, 'w').close()
     except (processutils.ProcessExecutionError, OSError) as exc:
-        shutil.rmtree(work, ignore_errors=True)
+        try:
+            remove(work)
+        except (RootError, processutils.ProcessExecutionError) as left:
+            LOG.error('Could not remove the failed build: %s', left)
         raise RootError('building the %s root failed: %s' % (
             release, getattr(exc, 'stderr', None) or exc))
     stamp = dict(want, seconds=round(time.monotonic() - start, 1),
@@ -191,10 +225,11 @@ def ensure(state_dir, release, mirror=None):
     with open(os.path.join(work, STAMP), 'w') as f:
         json.dump(stamp, f, indent=2, sort_keys=True)
     old = path + '.old'
+    remove(old)
     if os.path.exists(path):
         os.rename(path, old)
     os.rename(work, path)
-    shutil.rmtree(old, ignore_errors=True)
+    remove(old)
     LOG.info('Built the %(r)s root in %(s).1f s: %(size)d MB, libvirt '
              '%(lv)s, QEMU %(qv)s',
              {'r': release, 's': stamp['seconds'],
@@ -204,7 +239,7 @@ def ensure(state_dir, release, mirror=None):
     return path, stamp
 
 
-def enter(root, binds, files):
+def enter(root, binds, files, read_only=()):
     """Make ``root`` this process's root, as a lab host's daemon sees it.
 
     Runs in the host's private mount namespace (nova_v2v_rig.lab.hosts'
@@ -212,7 +247,8 @@ def enter(root, binds, files):
     mount point of its own (libvirt disables mount propagation out of
     it), the kernel's file systems, a fresh ``/run``, every ``(source,
     path)`` of ``binds`` (directories) and of ``files`` at the same path
-    inside the root, then ``chroot``.
+    inside the root, and of ``read_only`` (directories) read-only, then
+    ``chroot``.
     """
     def inside(path):
         return os.path.join(root, path.lstrip('/'))
@@ -230,5 +266,9 @@ def enter(root, binds, files):
             os.makedirs(os.path.dirname(inside(dst)), exist_ok=True)
             open(inside(dst), 'w').close()
         processutils.execute('mount', '--bind', src, inside(dst))
+    for src, dst in read_only:
+        os.makedirs(inside(dst), exist_ok=True)
+        processutils.execute('mount', '--bind', src, inside(dst))
+        processutils.execute('mount', '-o', 'remount,bind,ro', inside(dst))
     os.chroot(root)
     os.chdir('/')

@@ -17,6 +17,7 @@
 import argparse
 import json
 import os
+import shutil
 from unittest import mock
 
 import fixtures
@@ -67,6 +68,16 @@ class TestMirror(testtools.TestCase):
         self.assertEqual(rootfs.DEFAULT_MIRROR,
                          rootfs.machine_mirror(self.etc))
 
+    def test_mounts_under(self):
+        info = os.path.join(self.etc, 'mountinfo')
+        with open(info, 'w') as f:
+            f.write('22 1 0:21 / /proc rw - proc proc rw\n'
+                    '90 1 0:5 / /r/trixie.new/dev rw - devtmpfs udev rw\n'
+                    '91 1 0:5 / /r/trixie.newer rw - tmpfs t rw\n'
+                    '92 1 0:5 / /r/trixie.new/my\\040dir rw - tmpfs t rw\n')
+        self.assertEqual(['/r/trixie.new/dev', '/r/trixie.new/my dir'],
+                         rootfs.mounts_under('/r/trixie.new', info))
+
 
 class TestEnsure(testtools.TestCase):
 
@@ -87,10 +98,15 @@ class TestEnsure(testtools.TestCase):
                         'qemu-system-x86': '1:10.0.13'}[argv[-1]], ''
             if argv[0] == 'du':
                 return '321000000\t%s\n' % argv[-1], ''
+            if argv[:4] == ('rm', '-rf', '--one-file-system', '--'):
+                shutil.rmtree(argv[4])
+                return '', ''
             raise AssertionError(argv)
 
         self.useFixture(fixtures.MockPatchObject(
             processutils, 'execute', side_effect=execute))
+        self.useFixture(fixtures.MockPatchObject(
+            rootfs, 'mounts_under', return_value=[]))
 
     def test_built_once_then_reused(self):
         path, stamp = rootfs.ensure(self.state, 'trixie', mirror='http://m')
@@ -126,6 +142,16 @@ class TestEnsure(testtools.TestCase):
         self.assertEqual(list(rootfs.PACKAGES),
                          rootfs.read_stamp(path)['packages'])
 
+    def test_a_killed_builds_mounts_are_never_walked_through(self):
+        work = rootfs.root_path(self.state, 'trixie') + '.new'
+        os.makedirs(os.path.join(work, 'dev'))
+        rootfs.mounts_under.return_value = [work + '/dev']
+        err = self.assertRaises(rootfs.RootError, rootfs.ensure, self.state,
+                                'trixie', mirror='http://m')
+        self.assertIn('has mounts in it (%s/dev)' % work, str(err))
+        self.assertTrue(os.path.isdir(os.path.join(work, 'dev')))
+        self.assertEqual([], self.calls)
+
     def test_a_failed_build_leaves_nothing(self):
         processutils.execute.side_effect = processutils.ProcessExecutionError(
             stderr='E: cannot reach the archive')
@@ -160,9 +186,9 @@ class TestEnter(testtools.TestCase):
             processutils, 'execute', return_value=('', ''))).mock
         with mock.patch('os.chroot') as chroot, \
                 mock.patch('os.chdir') as chdir:
-            rootfs.enter(root, [('/lab/host-b/run', '/run/libvirt'),
-                                ('/lab', '/lab')],
-                         [('/lab/host-b/hosts', '/etc/hosts')])
+            rootfs.enter(root, [('/lab/host-b/run', '/run/libvirt')],
+                         [('/lab/host-b/hosts', '/etc/hosts')],
+                         read_only=[('/lab/cache', '/lab/cache')])
         calls = [' '.join(c[0]) for c in execute.call_args_list]
         self.assertEqual([
             'mount --bind %s %s' % (root, root),
@@ -171,8 +197,9 @@ class TestEnter(testtools.TestCase):
             'mount --rbind /dev %s/dev' % root,
             'mount -t tmpfs tmpfs %s/run' % root,
             'mount --bind /lab/host-b/run %s/run/libvirt' % root,
-            'mount --bind /lab %s/lab' % root,
-            'mount --bind /lab/host-b/hosts %s/etc/hosts' % root], calls)
+            'mount --bind /lab/host-b/hosts %s/etc/hosts' % root,
+            'mount --bind /lab/cache %s/lab/cache' % root,
+            'mount -o remount,bind,ro %s/lab/cache' % root], calls)
         self.assertTrue(os.path.isfile(os.path.join(root, 'etc', 'hosts')))
         chroot.assert_called_once_with(root)
         chdir.assert_called_once_with('/')
