@@ -275,6 +275,7 @@ def _adopt(kind, find, ledger, progress, exc):
                         {'kind': kind, 'exc': lookup})
             progress.line('could not look for the %s the failed create '
                           'may have made: %s' % (kind, lookup))
+            ledger.unfound.append(kind)
             return
         for ident in found:
             ledger.add(kind, ident)
@@ -282,3 +283,4 @@ def _adopt(kind, find, ledger, progress, exc):
                           % (kind, ident, type(exc).__name__))
         if found:
             return
+    ledger.unfound.append(kind)

@@ -175,6 +175,11 @@ class Ledger(object):
 
     def __init__(self):
         self.items = []        # (kind, id or path)
+        # Kinds whose create lost its answer and whose lookup found
+        # nothing: they may exist all the same (the run's marker finds
+        # them, see import_plan.PROP_RUN).
+        self.unfound = []
+        self.run_id = None
 
     def add(self, kind, ident):
         self.items.append((kind, ident))
@@ -306,6 +311,7 @@ def execute(args, cloud, export, translation, options, planned, progress,
     """The import's writes; each created thing in ``ledger`` first."""
     # Marks what this run creates in the cloud, to find it again.
     run_id = str(uuid.uuid4())
+    ledger.run_id = run_id
     made_dir = False
     work_dir = args.work_dir
     if not work_dir:
@@ -350,8 +356,10 @@ def execute(args, cloud, export, translation, options, planned, progress,
                            'checking', done, total))
         timings['check'] = time.monotonic() - start
     found = _disk_info(export, disk)
-    if planned.capacity is None:
-        # The room to convert it was not counted before it was read.
+    if planned.capacity is None or found.virtual_size > planned.capacity:
+        # The room to convert it was not counted before it was read, or
+        # counted for a smaller disk than it is (the export understated
+        # it): count it now, the extracted files being there already.
         check_work_space(work_dir, import_plan.work_bytes(
             (), found.virtual_size))
     if planned.capacity != found.virtual_size:
@@ -473,6 +481,12 @@ def cleanup(cloud, ledger, progress):
             continue
         cleaned.append((kind, ident))
         progress.line('deleted %s %s' % (kind, ident))
+    for kind in ledger.unfound:
+        reason = ('its create lost its answer and no %s marked %s=%s was '
+                  'found: look for one' % (kind, import_plan.PROP_RUN,
+                                           ledger.run_id))
+        left.append(('maybe-%s' % kind, ledger.run_id, reason))
+        progress.line('NOT deleted: maybe a %s: %s' % (kind, reason))
     return cleaned, left
 
 

@@ -708,14 +708,15 @@ class CleanupTest(ImportTestBase):
 class LostAnswerTest(ImportTestBase):
     """A create whose answer is lost: what the cloud made is deleted too."""
 
-    def _fails(self, cloud, code=4):
+    def _fails(self, cloud, code=4, maybe=()):
         self.assertEqual(code, self.run_import(cloud, '--json'))
         data = json.loads(self.out.getvalue())
         self.assertFalse(data['ok'])
-        # Nothing left behind.
+        # Nothing left behind; what may have been made and was not found
+        # is named.
         self.assertEqual({'port': {}, 'image': {}, 'server': {}},
                          cloud.made)
-        self.assertEqual([], data['left'])
+        self.assertEqual(list(maybe), [item[0] for item in data['left']])
         return data
 
     def test_port(self):
@@ -779,7 +780,11 @@ class LostAnswerTest(ImportTestBase):
     def test_nothing_made_looked_for_three_times(self):
         cloud = FakeCloud(fail={
             'create_image': ks_exceptions.ConnectTimeout()})
-        self._fails(cloud)
+        data = self._fails(cloud, maybe=('maybe-image',))
+        # Not found is not gone: the operator is told what to look for.
+        maybe = [item for item in data['left'] if item[0] == 'maybe-image']
+        self.assertEqual(1, len(maybe), data['left'])
+        self.assertIn('nova_v2v_import_run=%s' % maybe[0][1], maybe[0][2])
         self.assertEqual(import_cloud.LOOKUPS,
                          cloud.names().count('find_images'))
         # Waited between the looks, not before the first.
@@ -916,6 +921,29 @@ class OvaTest(ImportTestBase):
         self.assertEqual(cloud.names().count('create_port'),
                          cloud.names().count('delete_port'))
         self.assertFalse(os.path.exists(self.work))
+
+    def test_an_understated_capacity_is_checked_again(self):
+        # The export says 5 GiB; the disk, read, is 20 GiB: the room to
+        # convert it is counted again, before the conversion.
+        small = dataclasses.replace(self.export, disks=tuple(
+            dataclasses.replace(d, size=3 * GIB, capacity=5 * GIB)
+            for d in self.export.disks))
+        self.read.return_value = small
+        tmp = tempfile.gettempdir()
+        self.assertEqual(0, self.run_import(FakeCloud(), '--dry-run',
+                                            '--json'))
+        planned = json.loads(self.out.getvalue())['work_bytes']
+        self.assertLess(planned, 20 * GIB)
+        self.statvfs.reset_mock()
+        # (the fake statvfs counts 2-byte blocks)
+        self.free.update({tmp: planned + 2, self.work: 20 * GIB})
+        cloud = FakeCloud()
+        self.assertEqual(4, self.run_import(cloud))
+        self.assertIn('NoWorkSpace', self.err.getvalue())
+        self.assertEqual([mock.call(tmp), mock.call(self.work)],
+                         self.statvfs.call_args_list)
+        self.convert.assert_not_called()
+        self.assertNotIn('create_image', cloud.names())
 
     def test_checksum_mismatch_fails_cleanly(self):
         self.extract.side_effect = base.ChecksumMismatch('disk1.vmdk')
