@@ -911,6 +911,13 @@ class OvaTest(ImportTestBase):
         self.statvfs.reset_mock()
         # Room for the extraction, not for the conversion after it.
         self.free.update({tmp: extracted, self.work: converted - 1})
+        cloud = self._refused_before_converting(tmp)
+        self.assertEqual(cloud.names().count('create_port'),
+                         cloud.names().count('delete_port'))
+        self.assertFalse(os.path.exists(self.work))
+
+    def _refused_before_converting(self, tmp):
+        """An import refused for room once its disk is read; the cloud."""
         cloud = FakeCloud()
         self.assertEqual(4, self.run_import(cloud))
         self.assertIn('NoWorkSpace', self.err.getvalue())
@@ -918,9 +925,7 @@ class OvaTest(ImportTestBase):
                          self.statvfs.call_args_list)
         self.convert.assert_not_called()
         self.assertNotIn('create_image', cloud.names())
-        self.assertEqual(cloud.names().count('create_port'),
-                         cloud.names().count('delete_port'))
-        self.assertFalse(os.path.exists(self.work))
+        return cloud
 
     def test_an_understated_capacity_is_checked_again(self):
         # The export says 5 GiB; the disk, read, is 20 GiB: the room to
@@ -937,13 +942,7 @@ class OvaTest(ImportTestBase):
         self.statvfs.reset_mock()
         # (the fake statvfs counts 2-byte blocks)
         self.free.update({tmp: planned + 2, self.work: 20 * GIB})
-        cloud = FakeCloud()
-        self.assertEqual(4, self.run_import(cloud))
-        self.assertIn('NoWorkSpace', self.err.getvalue())
-        self.assertEqual([mock.call(tmp), mock.call(self.work)],
-                         self.statvfs.call_args_list)
-        self.convert.assert_not_called()
-        self.assertNotIn('create_image', cloud.names())
+        self._refused_before_converting(tmp)
 
     def test_checksum_mismatch_fails_cleanly(self):
         self.extract.side_effect = base.ChecksumMismatch('disk1.vmdk')

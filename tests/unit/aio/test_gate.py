@@ -137,20 +137,28 @@ class TestReport(testtools.TestCase):
         self.assertEqual(31, gate.expected_moves(gate.STAGES, repeat=3))
         self.assertEqual(5, gate.expected_checks(gate.STAGES))
 
-    @mock.patch.object(observe, 'EventListener')
-    @mock.patch.object(gate.config, 'transport_url')
-    @mock.patch.object(gate.stack, 'down')
-    @mock.patch.object(gate.stack, 'running', return_value=['mariadb'])
-    @mock.patch.object(gate.network, 'ensure')
-    @mock.patch.object(gate.images, 'ensure', return_value={})
-    @mock.patch.object(gate.cli, 'OpenStack')
-    @mock.patch.object(gate, '_computes')
-    @mock.patch.object(gate.computes, 'down')
-    def test_a_failed_stage_fails_the_gate(self, down, comp, cloud, ens,
-                                           net_ensure, running, stack_down,
-                                           url, listener):
+    def _gate_without_services(self):
+        """gate.run's services mocked: ``{name: mock}``; a lab that runs."""
+        mocks = {}
+        for name, owner, attr, kwargs in (
+                ('listener', observe, 'EventListener', {}),
+                ('url', gate.config, 'transport_url', {}),
+                ('stack_down', gate.stack, 'down', {}),
+                ('running', gate.stack, 'running',
+                 {'return_value': ['mariadb']}),
+                ('net_ensure', gate.network, 'ensure', {}),
+                ('images', gate.images, 'ensure', {'return_value': {}}),
+                ('cloud', gate.cli, 'OpenStack', {}),
+                ('computes', gate, '_computes', {}),
+                ('down', gate.computes, 'down', {})):
+            mocks[name] = self.useFixture(fixtures.MockPatchObject(
+                owner, attr, **kwargs)).mock
         lab = mock.Mock()
         lab.load.return_value = {'hosts': {}}
+        return mocks, lab
+
+    def test_a_failed_stage_fails_the_gate(self):
+        mocks, lab = self._gate_without_services()
         layout = mock.Mock()
         ok = {'ok': True}
         with mock.patch.dict(gate.STAGE_RUN, {
@@ -163,24 +171,17 @@ class TestReport(testtools.TestCase):
             report = gate.run(layout, lab)
         self.assertFalse(report['ok'])
         self.assertEqual(['profiles: boom'], report['errors'])
-        net_ensure.assert_called_once_with(cloud.return_value, layout)
+        mocks['net_ensure'].assert_called_once_with(
+            mocks['cloud'].return_value, layout)
         # It did not start them: it stops the computes only.
-        down.assert_called_once_with(layout)
-        stack_down.assert_not_called()
-        listener.return_value.start.return_value.stop.assert_called_once()
+        mocks['down'].assert_called_once_with(layout)
+        mocks['stack_down'].assert_not_called()
+        mocks['listener'].return_value.start.return_value.stop\
+            .assert_called_once()
         lab.down.assert_not_called()
 
-    @mock.patch.object(observe, 'EventListener')
-    @mock.patch.object(gate.config, 'transport_url')
-    @mock.patch.object(gate.stack, 'running', return_value=['mariadb'])
-    @mock.patch.object(gate.network, 'ensure')
-    @mock.patch.object(gate.images, 'ensure', return_value={})
-    @mock.patch.object(gate.cli, 'OpenStack')
-    @mock.patch.object(gate, '_computes')
-    @mock.patch.object(gate.computes, 'down')
-    def test_the_import_object_votes(self, *_mocks):
-        lab = mock.Mock()
-        lab.load.return_value = {'hosts': {}}
+    def test_the_import_object_votes(self):
+        _mocks, lab = self._gate_without_services()
         check = {'check': 'imported server', 'ok': True}
 
         def importing(imported):
