@@ -175,8 +175,12 @@ def _run_import(cloud, ova, ids, work_dir, imported):
     return out, start
 
 
-def _check_server(cloud, lab, guest, out, event, host, imported):
-    """The imported server as KVM runs it: image, domain, NIC, disk."""
+def _check_server(cloud, lab, guest, out, event, info, imported):
+    """The imported server as KVM runs it: image, domain, NIC, disk.
+
+    :param info: the server as ``server show`` printed it
+    """
+    host = cli.host_of(info)
     problems = imported['problems']
     shown = cloud('image', 'show', out['image_id'], parse=True) or {}
     properties = shown.get('properties') or {}
@@ -192,7 +196,6 @@ def _check_server(cloud, lab, guest, out, event, host, imported):
     if mac.lower() != ovaexport.MAC:
         problems.append('the port\'s MAC is %s, not the export\'s %s'
                         % (mac, ovaexport.MAC))
-    info = cloud.server(guest.id)
     devices = domain_devices(gatenet.domain_xml(
         lab, host, info.get('OS-EXT-SRV-ATTR:instance_name')))
     imported['disk_buses'] = [bus for _dev, bus in devices['disks']]
@@ -256,7 +259,8 @@ def stage_import(layout, cloud, lab, ids, events=None, checks=None,
         guest.port = {'id': ports[0]} if ports else None
         port = (cloud('port', 'show', ports[0], parse=True)
                 if ports else None)
-        host = cli.host_of(cloud.server(out['server_id']))
+        info = cloud.server(out['server_id'])
+        host = cli.host_of(info)
         imported['host'] = host
         if host not in gatemove.LAB_HOST:
             imported['problems'].append('the server is on %s, no lab host'
@@ -264,7 +268,7 @@ def stage_import(layout, cloud, lab, ids, events=None, checks=None,
             return moves
         event = guest.adopt(out['server_id'], port, start, host)
         imported['boot_seconds'] = round(time.time() - start, 1)
-        _check_server(cloud, lab, guest, out, event, host, imported)
+        _check_server(cloud, lab, guest, out, event, info, imported)
         imported['ok'] = not imported['problems']
         LOG.info('Import: %(ok)s %(problems)s',
                  {'ok': 'OK' if imported['ok'] else 'FAILED',
