@@ -42,6 +42,15 @@ def version(machine):
     return tuple(int(p) for p in match.group(1).split('.'))
 
 
+def newest(fam, available):
+    """The newest versioned machine of family ``fam`` in ``available``.
+
+    :returns: the machine, or None when ``available`` has none
+    """
+    same = [m for m in available if family(m) == fam and version(m)]
+    return max(same, key=version) if same else None
+
+
 def pick(machine, available):
     """The destination's machine type for a guest built on ``machine``.
 
@@ -51,11 +60,11 @@ def pick(machine, available):
     if not machine or machine in available:
         return machine
     fam = family(machine)
-    same = [m for m in available if family(m) == fam and version(m)]
-    if not same:
+    found = newest(fam, available)
+    if found is None:
         alias = ALIAS_OF.get(fam)
         return alias if alias in available else None
-    return max(same, key=version)
+    return found
 
 
 def pick_family(fam, available):
@@ -63,8 +72,7 @@ def pick_family(fam, available):
     alias = ALIAS_OF.get(fam, fam)
     if not available or alias in available:
         return alias
-    same = [m for m in available if family(m) == fam and version(m)]
-    return max(same, key=version) if same else None
+    return newest(fam, available)
 
 
 def expand(machine, available, default='pc'):
@@ -82,6 +90,4 @@ def expand(machine, available, default='pc'):
     """
     if version(machine or default):
         return machine
-    fam = family(machine or default)
-    same = [m for m in available if family(m) == fam and version(m)]
-    return max(same, key=version) if same else machine
+    return newest(family(machine or default), available) or machine
