@@ -263,18 +263,18 @@ class Guest(object):
         A :class:`nova_v2v_rig.lab.console.Crash`: its first line and the
         known QEMU fault's signature it bears, if any.
         """
-        for path in self.tail.paths if self.tail is not None else ():
-            crash = lab_console.crash(lab_harness.read_log(path))
-            if crash:
-                return crash
-        return None
+        return self._first_in_logs(lab_console.crash)
 
     def crash_report(self):
         """The whole report of :meth:`crash`'s crash, or None."""
+        return self._first_in_logs(lab_console.crash_report)
+
+    def _first_in_logs(self, read):
+        """``read(text)`` of the first console log it finds something in."""
         for path in self.tail.paths if self.tail is not None else ():
-            report = lab_console.crash_report(lab_harness.read_log(path))
-            if report:
-                return report
+            found = read(lab_harness.read_log(path))
+            if found:
+                return found
         return None
 
     def delete(self):
