@@ -231,10 +231,11 @@ class Lab(object):
 
     def mounts(self, host, shared=None):
         """(root filesystem path, path inside host) pairs, dirs first."""
+        state = self.load() or {}
         if shared is None:
-            shared = self.is_shared()
+            shared = bool(state.get('shared'))
         hdir = self.host_dir(host)
-        release = self.release(host)
+        release = (host_release(state, host) or {}).get('release')
         # libvirt's QEMU capabilities cache: one per libvirt a host runs.
         result = [(os.path.join(hdir, sub if sub != 'cache' or not release
                                 else 'cache-' + release), path)
@@ -501,8 +502,7 @@ class Lab(object):
 
     def release(self, host):
         """The Debian release host ``host`` runs, or None (the machine's)."""
-        state = self.load() or {}
-        return (state.get('releases') or {}).get(host, {}).get('release')
+        return (host_release(self.load() or {}, host) or {}).get('release')
 
     def _netns_pids(self, ns):
         try:
@@ -599,9 +599,18 @@ class Lab(object):
                 'ip': self.ip(host),
                 'uri': self.local_uri(host),
                 'socket_ready': self._socket_ready(host),
-                'release': (state.get('releases') or {}).get(host),
+                'release': host_release(state, host),
             }
         return result
+
+
+def host_release(state, host):
+    """Host ``host``'s release root in a lab's state, or None.
+
+    ``{'release': ..., 'root': ..., 'versions': ...}`` (see ``Lab.up``'s
+    ``releases``); None for a host that runs the machine's own libvirt.
+    """
+    return (state.get('releases') or {}).get(host)
 
 
 def provider_commands():
@@ -662,7 +671,7 @@ def _inner(state_dir, host):
         processutils.execute('mount', '--bind', os.path.join(hdir, name),
                              dst)
     socket.sethostname(HOSTS[host]['hostname'])
-    release = ((lab.load() or {}).get('releases') or {}).get(host)
+    release = host_release(lab.load() or {}, host)
     if release:
         # The host's own paths as its chrooted daemon sees them, and the
         # lab's cache (the guest's kernel and initramfs) at the same path,
