@@ -78,29 +78,35 @@ class OpenStack(object):
         argv = [self.argv0] + [str(a) for a in args]
         if parse:
             argv += ['-f', 'json']
-        start = time.monotonic()
         shown = 'openstack ' + ' '.join(shlex.quote(str(a)) for a in args)
-        LOG.info('$ %(cmd)s', {'cmd': shown})
-        try:
-            out, _err = processutils.execute(
-                'timeout', '--signal=KILL', str(self.timeout), *argv,
-                env_variables=self.env)
-            rc = 0
-        except processutils.ProcessExecutionError as exc:
-            out, rc = exc.stdout, exc.exit_code
-            self.calls.append({'command': shown, 'exit': rc,
-                               'seconds': round(time.monotonic() - start,
-                                                1)})
+        out, rc, err = self._run(shown, argv, ('--signal=KILL',))
+        if rc:
             if check:
                 raise CommandFailed('%s: exit %s: %s'
-                                    % (shown, rc, (exc.stderr or '')
-                                       .strip()[-2000:]))
+                                    % (shown, rc, err.strip()[-2000:]))
             return None
-        self.calls.append({'command': shown, 'exit': rc,
-                           'seconds': round(time.monotonic() - start, 1)})
         if parse:
             return json.loads(out or 'null')
         return out
+
+    def _run(self, shown, argv, signal):
+        """``argv`` under this client's timeout: ``(stdout, exit, stderr)``.
+
+        :param signal: ``timeout``'s options for what ends it past the
+            timeout
+        """
+        LOG.info('$ %(cmd)s', {'cmd': shown})
+        start = time.monotonic()
+        try:
+            out, err = processutils.execute(
+                'timeout', *signal, str(self.timeout), *argv,
+                env_variables=self.env)
+            rc = 0
+        except processutils.ProcessExecutionError as exc:
+            out, err, rc = exc.stdout, exc.stderr or '', exc.exit_code
+        self.calls.append({'command': shown, 'exit': rc,
+                           'seconds': round(time.monotonic() - start, 1)})
+        return out, rc, err
 
     def v2v_check(self, server, *extra, as_json=True):
         """``nova-v2v check SERVER [--json]``: (exit status, report).
@@ -122,24 +128,14 @@ class OpenStack(object):
                 command] + [str(a) for a in args] + (
                     ['--json'] if as_json else [])
         shown = ' '.join(['nova-v2v'] + [shlex.quote(a) for a in argv[1:]])
-        LOG.info('$ %(cmd)s', {'cmd': shown})
-        start = time.monotonic()
-        try:
-            # Past the timeout, SIGINT: the command cleans up what it made
-            # (nova-v2v import deletes its server, image and ports), then
-            # SIGKILL if it has not ended a minute later.
-            out, _err = processutils.execute(
-                'timeout', '--signal=INT', '--kill-after=60',
-                str(self.timeout), *argv, env_variables=self.env)
-            rc = 0
-        except processutils.ProcessExecutionError as exc:
-            out, rc = exc.stdout, exc.exit_code
-            if exc.stderr:
-                LOG.info('%(cmd)s: exit %(rc)s: %(err)s',
-                         {'cmd': shown, 'rc': rc,
-                          'err': exc.stderr.strip()[-2000:]})
-        self.calls.append({'command': shown, 'exit': rc,
-                           'seconds': round(time.monotonic() - start, 1)})
+        # Past the timeout, SIGINT: the command cleans up what it made
+        # (nova-v2v import deletes its server, image and ports), then
+        # SIGKILL if it has not ended a minute later.
+        out, rc, err = self._run(shown, argv,
+                                 ('--signal=INT', '--kill-after=60'))
+        if rc and err:
+            LOG.info('%(cmd)s: exit %(rc)s: %(err)s',
+                     {'cmd': shown, 'rc': rc, 'err': err.strip()[-2000:]})
         if not as_json:
             return rc, out
         try:
