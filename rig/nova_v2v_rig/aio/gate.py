@@ -97,11 +97,6 @@ BASELINE = gatemove.BASELINE
 _LOADED = re.compile(r"Loading compute driver '([^']+)'")
 
 
-def _live(guest, *extra):
-    return ('server', 'migrate', '--live-migration') + extra + (
-        '--wait', guest.id)
-
-
 @contextlib.contextmanager
 def _created(cloud, lab, ids, name, shared, image=images.DISK):
     """A new guest of a lab image on labhost-a, deleted afterwards."""
@@ -119,11 +114,13 @@ def _back_and_forth(layout, cloud, guest, label, extra, mode, repeat,
     results = []
     for _i in range(repeat):
         results.append(gatemove.run_move(
-            layout, cloud, guest, label % 'scheduled', _live(guest, *extra),
+            layout, cloud, guest, label % 'scheduled',
+            gatemove.live_args(guest, *extra),
             HOST_B, mode, events=events, variant=variant))
         results.append(gatemove.run_move(
             layout, cloud, guest, label % '--host',
-            _live(guest, *(extra + ('--host', HOST_A))), HOST_A, mode,
+            gatemove.live_args(guest, *(extra + ('--host', HOST_A))),
+            HOST_A, mode,
             events=events, variant=variant))
     return results
 
@@ -185,7 +182,8 @@ def stage_profiles(layout, cloud, lab, ids, events=None, checks=None,
                     {HOST_B: 'v2v-cutover'}))
             results.append(gatemove.run_move(
                 layout, cloud, guest, 'live, profiles and NIC differ',
-                _live(guest, '--block-migration'), HOST_B, 'v2v-cutover',
+                gatemove.live_args(guest, '--block-migration'), HOST_B,
+                'v2v-cutover',
                 events=events))
     # labhost-b runs raw disks only: a cold migration converts the qcow2
     # disk (an overlay on Nova's image cache) on the way (the offline V2V

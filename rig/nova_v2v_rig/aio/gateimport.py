@@ -280,8 +280,8 @@ def stage_import(layout, cloud, lab, ids, events=None, checks=None,
                                                  other: 'block-live'}))
         move = gatemove.run_move(
             layout, cloud, guest, IMPORT_LABEL,
-            ('server', 'migrate', '--live-migration', '--block-migration',
-             '--wait', guest.id), other, 'block-live', events=events)
+            gatemove.live_args(guest, '--block-migration'), other,
+            'block-live', events=events)
         moves.append(move)
         went = gatemove.LAB_HOST.get(move['to'])
         if went is not None and not gatemove.read_disk(

@@ -286,6 +286,12 @@ class Guest(object):
             network.delete_port(self.cloud, self.port['id'])
 
 
+def live_args(guest, *extra):
+    """``openstack server migrate --live-migration EXTRA --wait`` of it."""
+    return ('server', 'migrate', '--live-migration') + extra + (
+        '--wait', guest.id)
+
+
 def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
              cold=False, settle=2.0, events=None, variant=NOVA_V2V):
     """One move by the ``openstack`` client, then every check; a result.
