@@ -318,8 +318,12 @@ do, so the planner picks the V2V cutover for it.
                 help="""
 Disk image formats that this compute host runs guests from. Published in the
 host's V2V profile; a disk in another format is converted on the way to this
-host (V2V cutover or offline), and a live migration of such a disk to this
-host is refused.
+host: a live block migration precreates it here in a format of this list and
+copies it whole into it, a V2V cutover or an offline move converts it. A
+guest on shared storage in another format is refused (convert it offline
+first). A host that runs raw disks only should run Nova's raw image backend
+(``[libvirt] images_type = raw``): Nova's qcow2 backend runs every disk as
+qcow2 when it redefines a guest.
 """),
     cfg.StrOpt('storage_id',
                help="""

@@ -333,3 +333,41 @@ def disk_targets(xml):
                        driver.get('type', 'raw') if driver is not None
                        else 'raw'))
     return result
+
+
+def set_formats(xml, formats):
+    """A domain XML whose file disks run in other formats.
+
+    For a live migration into disks precreated in those formats: each
+    file disk whose source path is in ``formats`` gets that driver type
+    and loses its ``backingStore`` (the destination's disk is a whole
+    image); nothing else changes.
+
+    :param xml: a domain XML (text)
+    :param formats: ``{source path: format}``
+    :returns: the XML (text); ``xml`` itself when no disk changes
+    :raises: TranslationError when a disk of ``formats`` is not in the
+        domain (the plan is not this domain's)
+    """
+    root = reading.parse(xml)
+    found = set()
+    for disk in root.findall('./devices/disk'):
+        source = disk.find('./source')
+        path = source.get('file') if source is not None else None
+        if disk.get('type', 'file') != 'file' or path not in formats:
+            continue
+        found.add(path)
+        driver = disk.find('./driver')
+        if driver is None:
+            driver = etree.Element('driver', name='qemu')
+            disk.insert(0, driver)
+        driver.set('type', formats[path])
+        for backing in disk.findall('./backingStore'):
+            disk.remove(backing)
+    missing = sorted(set(formats) - found)
+    if missing:
+        raise exception.TranslationError(
+            'the domain has no file disk at %s' % ', '.join(missing))
+    if not formats:
+        return xml
+    return etree.tostring(root, encoding='unicode')

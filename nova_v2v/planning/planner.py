@@ -21,12 +21,14 @@ the guest can move while it keeps serving:
   device state.
 * ``block-live``: local storage; the disks are precreated at identical paths
   on the destination and QEMU copies them over NBD while memory is
-  pre-copied.
+  pre-copied. A disk in a format the destination does not run is
+  precreated in one it runs and copied whole into it: the format is no
+  reason to restart the guest.
 * ``v2v-cutover``: the live state cannot move (another accelerator, a
-  machine type or disk format the destination does not run, hardware to
-  translate); the disks are synchronised while the guest runs, then it is
-  shut down, the last changes are copied and its translated clone boots on
-  the destination.
+  machine type the destination does not run, hardware to translate); the
+  disks are synchronised while the guest runs, then it is shut down, the
+  last changes are copied and its translated clone boots on the
+  destination.
 
 ``plan_offline_migration()`` answers the same for a cold move.
 
@@ -279,20 +281,36 @@ def _hardware_changes(guest, source, dest, translations):
 
 
 def _disk_plans(disks, dest):
+    """The destination's disks, and the format changes among them.
+
+    :returns: ``(plans, conversions)``: a :class:`DiskPlan` per disk, and
+        a sentence per disk whose format the destination does not run
+        (its plan converts it to one it runs)
+    """
     plans = []
-    blockers = []
+    conversions = []
     for disk in disks:
         dest_format = disk.format
         if dest.disk_formats and disk.format not in dest.disk_formats:
             dest_format = ('qcow2' if 'qcow2' in dest.disk_formats
                            else dest.disk_formats[0])
-            blockers.append('the destination does not run %s disks (%s)'
-                            % (disk.format, disk.target))
+            conversions.append('the destination does not run %s disks (%s)'
+                               % (disk.format, disk.target))
         plans.append(DiskPlan(path=disk.path, source_format=disk.format,
                               dest_format=dest_format,
                               virtual_size=disk.virtual_size,
                               backing_file=disk.backing_file))
-    return plans, blockers
+    return plans, conversions
+
+
+def conversions_of(disk_plans):
+    """The disk plans whose format changes on the way, in order."""
+    return [d for d in disk_plans if d.dest_format != d.source_format]
+
+
+def conversions(plan):
+    """The plan's disks whose format changes on the way, by path."""
+    return {d.path: d for d in conversions_of(plan.disks)}
 
 
 def storage_shared(source, dest, storage):
@@ -342,11 +360,10 @@ def plan_live_migration(source, dest, guest, storage=None,
 
     changes, blockers, translation = _hardware_changes(guest, source, dest,
                                                        translations)
-    disk_plans, disk_blockers = _disk_plans(_local_disks(guest, source),
-                                            dest)
+    disk_plans, disk_changes = _disk_plans(_local_disks(guest, source),
+                                           dest)
     if shared:
         disk_plans = []
-    blockers.extend(disk_blockers)
     if not pair.live_state:
         blockers.insert(0, pair.why)
     # An older QEMU on the destination is no blocker of its own: a guest on
@@ -355,11 +372,18 @@ def plan_live_migration(source, dest, guest, storage=None,
     # machine type it lacks is the machine check's. Nova's conductor
     # refuses such a move first unless [workarounds]
     # skip_hypervisor_version_check_on_lm (nova_v2v.preflight says so).
-    if shared and disk_blockers:
+    if shared and disk_changes:
         raise PlanRefused(
             'the guest\'s disks are on shared storage in a format the '
             'destination does not run; convert them offline first (%s)'
-            % '; '.join(disk_blockers))
+            % '; '.join(disk_changes))
+    # A disk format the destination does not run is no blocker: the block
+    # migration writes the guest's blocks into a destination disk of a
+    # format it runs (the live state moves as it is). The cutover, when
+    # something else needs it, converts them the same way.
+    conversion = tuple(
+        '%s: converted to %s on the way' % (why, d.dest_format)
+        for why, d in zip(disk_changes, conversions_of(disk_plans)))
 
     common = dict(source_host=source.hostname, dest_host=dest.hostname,
                   source_accel=source.accelerator,
@@ -367,13 +391,13 @@ def plan_live_migration(source, dest, guest, storage=None,
                   block_migration=not shared,
                   disks=tuple(disk_plans), hardware_changes=tuple(changes))
     if not blockers:
-        return _live_plan(source, shared, common)
+        return _live_plan(source, shared, common, conversion)
     if storage.volumes and blockers == [translation]:
         # A translation is all the cutover would bring, and the guest runs
         # untranslated on the destination: Nova's own live move, which
         # hands the volumes over, rather than none.
         common['hardware_changes'] = ()
-        return _live_plan(source, shared, common, cautions=(
+        return _live_plan(source, shared, common, conversion, cautions=(
             'the guest has Cinder volumes attached (%s): it moves with '
             'its hardware as it is, not translated (%s)'
             % (', '.join(storage.volumes), ', '.join(
@@ -393,17 +417,22 @@ def plan_live_migration(source, dest, guest, storage=None,
             'detach them, or migrate the server offline'
             % ('; '.join(blockers), ', '.join(storage.volumes)),
             VOLUMES_ATTACHED)
-    return MigrationPlan(mode=V2V_CUTOVER, reasons=tuple(blockers), **common)
+    return MigrationPlan(mode=V2V_CUTOVER,
+                         reasons=tuple(blockers) + conversion, **common)
 
 
-def _live_plan(source, shared, common, cautions=()):
-    """The plan of a move of the live state (Nova's own migration)."""
+def _live_plan(source, shared, common, conversion=(), cautions=()):
+    """The plan of a move of the live state (Nova's own migration).
+
+    :param conversion: why disks change format on the way (a block
+        migration into destination disks of other formats)
+    """
     mode = SHARED_LIVE if shared else BLOCK_LIVE
     why = ('both hosts share the guest storage' if shared else
            'local storage: disks are copied while the guest runs')
     caveat = compat.live_state_caveat(source.accelerator,
                                       source.qemu_version)
-    return MigrationPlan(mode=mode, reasons=(why,),
+    return MigrationPlan(mode=mode, reasons=(why,) + tuple(conversion),
                          cautions=((caveat,) if caveat else ()) + cautions,
                          **common)
 
@@ -421,12 +450,12 @@ def plan_offline_migration(source, dest, guest, storage=None,
     shared = storage_shared(source, dest, storage)
     changes, _blockers, _translation = _hardware_changes(
         guest, source, dest, translations)
-    disk_plans, disk_blockers = _disk_plans(_local_disks(guest, source),
-                                            dest)
-    if shared and disk_blockers:
+    disk_plans, disk_changes = _disk_plans(_local_disks(guest, source),
+                                           dest)
+    if shared and disk_changes:
         raise PlanRefused(
             'the guest\'s disks are on shared storage in a format the '
-            'destination does not run (%s)' % '; '.join(disk_blockers))
+            'destination does not run (%s)' % '; '.join(disk_changes))
     if shared:
         disk_plans = []
     return MigrationPlan(

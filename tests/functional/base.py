@@ -115,7 +115,11 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
     * ``plans``: the plan each instance's last successful source
       pre-check recorded, read back from the database at once;
     * ``libvirt_migrations``: one ``(source, dest, flags)`` per call of
-      ``migrateToURI3``.
+      ``migrateToURI3``, and ``destination_xmls`` the definition each
+      sent.
+
+    ``disk_formats`` gives a host other ``[v2v] disk_formats`` than the
+    default (set before it starts).
     """
 
     microversion = '2.74'
@@ -135,6 +139,8 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
         self.filter_runs = []
         self.prechecks = []
         self.libvirt_migrations = []
+        self.destination_xmls = []
+        self.disk_formats = {}
         self.plans = {}
         self._probe_files = {}
 
@@ -185,8 +191,11 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
 
         def v2v_host_profile(driver):
             found = real_profile(driver)
+            host = test._hostname_of(driver)
             return dataclasses.replace(
-                found, storage_id=test.storage[test._hostname_of(driver)])
+                found, storage_id=test.storage[host],
+                disk_formats=test.disk_formats.get(host,
+                                                   found.disk_formats))
 
         def create_probe_file(driver, instance):
             filename = real_create(driver, instance)
@@ -298,6 +307,7 @@ class V2VLiveMigrationTestBase(libvirt_base.LibvirtMigrationMixin,
             params['destination_xml'],
             'fake-createXML-doesnt-care-about-flags')
         self.libvirt_migrations.append((source_host, dest_host, flags))
+        self.destination_xmls.append(params['destination_xml'])
         source_conn = self.computes[source_host].driver._host.get_connection()
         source_dom = source_conn.lookupByUUIDString(uuid)
         source_dom.complete_job()

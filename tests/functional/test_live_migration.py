@@ -25,8 +25,10 @@ is a 400 carrying the pre-check's message.
 import os
 from unittest import mock
 
+import fixtures
 from keystoneauth1 import noauth
 from keystoneauth1 import session as ks_session
+from lxml import etree
 from nova import context as nova_context
 from nova import objects
 from nova.tests.fixtures import libvirt as fakelibvirt
@@ -36,6 +38,8 @@ from nova_v2v.planning import compat
 from nova_v2v.planning import planner
 from nova_v2v.planning import profile
 from nova_v2v.transfer import tuning
+from nova_v2v.virt.libvirt import converted_disks
+from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import record as v2v_record
 from tests.functional import base
 from tests.functional import test_cutover
@@ -237,6 +241,71 @@ class LocalStorageTest(base.V2VLiveMigrationTestBase):
         plan = self.recorded_plan(self.server)
         self.assertIsNotNone(plan, 'the recorded V2V plan was erased')
         self.assertEqual(planner.BLOCK_LIVE, plan.mode)
+
+
+class ConvertingBlockLiveTest(base.V2VLiveMigrationTestBase):
+    """A destination that does not run the guest's disk format.
+
+    kvm-local-2 runs qcow2 disks only (``[v2v] disk_formats``); the guest's
+    disk is raw. The move stays a live block migration: the destination
+    precreates a qcow2 disk, the source sends a definition that runs it
+    and copies every block.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.disk_formats['kvm-local-2'] = ('qcow2',)
+        self.record_formats = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.record_disk_formats',
+            wraps=nova_internals.record_disk_formats)).mock
+        self.start_v2v_compute('kvm-local-1')
+        self.start_v2v_compute('kvm-local-2')
+        self.server = self.boot('kvm-local-1')
+
+    def test_block_live_into_a_disk_of_another_format(self):
+        response = self.live_migrate(self.server, host='kvm-local-2')
+
+        self.assertEqual(202, response.status)
+        self._wait_for_migration_status(self.server, ['completed'])
+        server = self._wait_for_state_change(self.server, 'ACTIVE')
+        self.assertEqual('kvm-local-2', server['OS-EXT-SRV-ATTR:host'])
+        plan = self.assert_plan(self.server, planner.BLOCK_LIVE,
+                                'kvm-local-1', 'kvm-local-2', True)
+        disk_path = os.path.join(CONF.instances_path, self.server['id'],
+                                 'disk')
+        self.assertEqual([(disk_path, 'raw', 'qcow2')],
+                         [(d.path, d.source_format, d.dest_format)
+                          for d in plan.disks])
+        self.assertIn('converted to qcow2 on the way', plan.reasons[1])
+        # The destination precreated the disk in its format, whole.
+        self.create_image.assert_called_once_with(
+            disk_path, 'qcow2', base.FAKE_DISK_VIRTUAL_SIZE)
+        # A full copy, into a definition that runs the new format.
+        ((_source, _dest, flags),) = self.libvirt_migrations
+        self.assertTrue(flags & converted_disks.VIR_MIGRATE_NON_SHARED_DISK)
+        self.assertFalse(flags & fakelibvirt.VIR_MIGRATE_NON_SHARED_INC)
+        (xml,) = self.destination_xmls
+        disk = etree.fromstring(xml).find(
+            "./devices/disk/source[@file='%s']/.." % disk_path)
+        self.assertEqual('qcow2', disk.find('./driver').get('type'))
+        # Nova's image backend finds the format there afterwards (one
+        # directory serves every host here: the source's clean-up removes
+        # it after the move).
+        self.record_formats.assert_called_once_with(
+            os.path.join(CONF.instances_path, self.server['id']),
+            {disk_path: 'qcow2'})
+
+    def test_same_format_is_novas_block_migration(self):
+        self.disk_formats['kvm-local-3'] = ('raw',)
+        self.start_v2v_compute('kvm-local-3')
+        self.live_migrate(self.server, host='kvm-local-3')
+        self._wait_for_migration_status(self.server, ['completed'])
+        self.create_image.assert_called_once_with(
+            os.path.join(CONF.instances_path, self.server['id'], 'disk'),
+            'raw', base.FAKE_DISK_VIRTUAL_SIZE)
+        ((_source, _dest, flags),) = self.libvirt_migrations
+        self.assertTrue(flags & fakelibvirt.VIR_MIGRATE_NON_SHARED_INC)
+        self.assertFalse(flags & converted_disks.VIR_MIGRATE_NON_SHARED_DISK)
 
 
 class SharedStorageTest(base.V2VLiveMigrationTestBase):

@@ -241,12 +241,42 @@ class TestCutover(testtools.TestCase):
         self.assertEqual(planner.V2V_CUTOVER, plan.mode)
         self.assertIn('host CPU through', ' '.join(plan.reasons))
 
-    def test_disk_format_converted(self):
+    def test_disk_format_converted_live(self):
+        # A format the destination does not run is no reason to restart
+        # the guest: the block migration writes into a disk of another.
         g = guest(disks=[disk(fmt='vmdk')])
         plan = planner.plan_live_migration(host('a'), host('b'), g)
-        self.assertEqual(planner.V2V_CUTOVER, plan.mode)
+        self.assertEqual(planner.BLOCK_LIVE, plan.mode)
         self.assertEqual(('vmdk', 'qcow2'), (plan.disks[0].source_format,
                                              plan.disks[0].dest_format))
+        self.assertEqual(
+            ('local storage: disks are copied while the guest runs',
+             'the destination does not run vmdk disks (vda): converted to '
+             'qcow2 on the way'), plan.reasons)
+        self.assertEqual([plan.disks[0]],
+                         list(planner.conversions(plan).values()))
+
+    def test_raw_only_destination_converts_live(self):
+        plan = planner.plan_live_migration(
+            host('a'), host('b', disk_formats=('raw',)), guest())
+        self.assertEqual(planner.BLOCK_LIVE, plan.mode)
+        self.assertEqual(('qcow2', 'raw'), (plan.disks[0].source_format,
+                                            plan.disks[0].dest_format))
+        self.assertEqual((), plan.hardware_changes)
+
+    def test_same_format_converts_nothing(self):
+        plan = planner.plan_live_migration(host('a'), host('b'), guest())
+        self.assertEqual({}, planner.conversions(plan))
+        self.assertEqual(1, len(plan.reasons))
+
+    def test_cutover_says_what_it_converts(self):
+        g = guest(nic_models=('vmxnet3',))
+        plan = planner.plan_live_migration(
+            host('a'), host('b', disk_formats=('raw',)), g)
+        self.assertEqual(planner.V2V_CUTOVER, plan.mode)
+        self.assertEqual(2, len(plan.reasons))
+        self.assertIn('hardware to translate', plan.reasons[0])
+        self.assertIn('converted to raw on the way', plan.reasons[1])
 
     def test_disk_format_on_shared_storage_refused(self):
         g = guest(disks=[disk(fmt='vmdk')])
@@ -444,14 +474,22 @@ class TestVolumes(testtools.TestCase):
              guest(cpu_mode='host-passthrough', nic_models=('e1000',))),
             (host('a'), host('b', machine_types=('pc-i440fx-8.2',)),
              guest(nic_models=('e1000',))),
-            (host('a'), host('b'),
-             guest(disks=[disk(fmt='vmdk')], nic_models=('e1000',))),
         ]
         for source, dest, g in cases:
             e = self.assertRaises(
                 planner.PlanRefused, planner.plan_live_migration,
                 source, dest, g, storage=self.VOLUMES)
             self.assertEqual(planner.VOLUMES_ATTACHED, e.code, e.reason)
+
+    def test_conversion_and_translation_move_live(self):
+        # The disk is converted on the way, the NIC stays as it is.
+        g = guest(disks=[disk(fmt='vmdk')], nic_models=('e1000',))
+        plan = planner.plan_live_migration(host('a'), host('b'), g,
+                                           storage=self.VOLUMES)
+        self.assertEqual(planner.BLOCK_LIVE, plan.mode)
+        self.assertEqual('qcow2', plan.disks[0].dest_format)
+        self.assertIn('converted to qcow2 on the way', plan.reasons[1])
+        self.assertEqual(1, len(plan.cautions))
 
     def test_translation_only_moves_live_untranslated(self):
         # Nova would move this guest as it is, with its volumes: so does

@@ -66,14 +66,15 @@ class EvaluateTest(testtools.TestCase):
                          [(d['path'], d['source_format'], d['dest_format'],
                            d['virtual_size']) for d in v['b'].disks])
 
-    def test_raw_only_destination_needs_the_cutover(self):
+    def test_raw_only_destination_converts_live(self):
         v = self._verdicts([
             preflight.Compute('a', host_profile=host('a')),
             preflight.Compute('b', host_profile=host(
                 'b', disk_formats=('raw',)))])
-        self.assertEqual(planner.V2V_CUTOVER, v['b'].mode)
-        self.assertIn('reboots', v['b'].downtime)
+        self.assertEqual(planner.BLOCK_LIVE, v['b'].mode)
+        self.assertIn('live', v['b'].downtime)
         self.assertEqual('raw', v['b'].disks[0]['dest_format'])
+        self.assertIn('converted to raw on the way', v['b'].reasons[1])
 
     def test_shared_storage_is_shared_live(self):
         v = self._verdicts([
@@ -137,8 +138,7 @@ class EvaluateTest(testtools.TestCase):
     def test_cutover_disabled_by_the_options(self):
         verdicts = preflight.evaluate(server(), [
             preflight.Compute('a', host_profile=host('a')),
-            preflight.Compute('b', host_profile=host(
-                'b', disk_formats=('raw',)))],
+            preflight.Compute('b', host_profile=host('b', accel='kvm'))],
             options={'allow_cutover': False})
         self.assertFalse(verdicts[1].fits)
         self.assertIn('allow_cutover', verdicts[1].reasons[0])
@@ -170,14 +170,14 @@ class EvaluateTest(testtools.TestCase):
                 'b', disk_formats=('raw',)))])
         text = preflight.format_text(server(), verdicts)
         self.assertIn('a: cannot: the server runs on this host', text)
-        self.assertIn('b: v2v-cutover, cutover', text)
+        self.assertIn('b: block-live, live', text)
+        self.assertIn('converted to raw on the way', text)
         self.assertIn('precreates <instances_path>/%s/disk (qcow2 -> raw, '
                       '1.0 GiB)' % U, text)
         self.assertIn('1 of 2 hosts can take it: b', text)
-        self.assertNotIn('caution', text)
         data = json.loads(preflight.to_json(server(), verdicts))
         self.assertEqual(['b'], data['fits'])
-        self.assertEqual('v2v-cutover', data['hosts'][1]['mode'])
+        self.assertEqual('block-live', data['hosts'][1]['mode'])
         self.assertEqual(U, data['server']['id'])
 
     def test_reports_cautions(self):
@@ -243,7 +243,7 @@ class CheckCommandTest(testtools.TestCase):
         self.out.seek(0)
         data = json.loads(self.out.read())
         self.assertEqual(['b'], data['fits'])
-        self.assertEqual('v2v-cutover', data['hosts'][1]['mode'])
+        self.assertEqual('block-live', data['hosts'][1]['mode'])
 
     def test_none_fits(self):
         self.cloud._services['b'] = (False, True, 'rp-b')

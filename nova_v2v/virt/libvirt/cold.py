@@ -49,12 +49,6 @@ CONF = conf.CONF
 LOG = logging.getLogger(__name__)
 
 
-def conversions(plan):
-    """The plan's disks whose format changes, by path."""
-    return {d.path: d for d in plan.disks
-            if d.dest_format != d.source_format}
-
-
 class ColdMigration(object):
     """The cold migration hooks of an offline V2V plan.
 
@@ -108,7 +102,7 @@ class ColdMigration(object):
                      'guest as it is', {'reason': refused.reason},
                      instance=instance)
             return None
-        if not conversions(plan):
+        if not planner.conversions(plan):
             LOG.debug('No disk to convert: Nova moves the guest as it is',
                       instance=instance)
             return None
@@ -151,7 +145,7 @@ class ColdMigration(object):
         The backing files of the disks to convert are fetched first, by
         Nova's own code (:meth:`NovaLibvirt.fetch_backing_files`).
         """
-        changes = conversions(plan)
+        changes = planner.conversions(plan)
         if not changes or not disk_info:
             return disk_info
         instance_dir = nova_internals.instance_path(instance)
@@ -186,13 +180,5 @@ class ColdMigration(object):
             info['type'] = disk_plan.dest_format
             info['backing_file'] = ''
             formats[path] = disk_plan.dest_format
-        # Nova's image backend reads each disk's format from disk.info.
-        disk_info_file = nova_internals.disk_info_file(instance_dir)
-        known = {}
-        if os.path.exists(disk_info_file):
-            with open(disk_info_file) as f:
-                known = jsonutils.loads(f.read() or '{}')
-        known.update(formats)
-        with open(disk_info_file, 'w') as f:
-            f.write(jsonutils.dumps(known))
+        nova_internals.record_disk_formats(instance_dir, formats)
         return jsonutils.dumps(infos)

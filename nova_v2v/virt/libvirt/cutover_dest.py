@@ -38,29 +38,13 @@ from nova_v2v import paths
 from nova_v2v.storage import disks
 from nova_v2v.storage import leftovers
 from nova_v2v.transfer import nbd
+from nova_v2v.virt.libvirt import converted_disks
 from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import record as v2v_record
 
 CONF = conf.CONF
 LOG = logging.getLogger(__name__)
-
-
-def cutover_disk_info(plan, disk_info):
-    """Nova's disk_info JSON with the plan's formats and no backing file.
-
-    The destination precreates each disk in the format it will run, as a
-    full image: the block copy writes every block, no ``_base`` is needed.
-    """
-    if not disk_info:
-        return disk_info
-    formats = {d.path: d.dest_format for d in plan.disks}
-    infos = jsonutils.loads(disk_info)
-    for info in infos:
-        if info.get('path') in formats:
-            info['type'] = formats[info['path']]
-            info['backing_file'] = ''
-    return jsonutils.dumps(infos)
 
 
 def planned_exports(instance, wanted, instance_dir):
@@ -151,7 +135,7 @@ class CutoverDestination(object):
                        'cutover runs on local instance storage only')
         # Local storage: the disks are copied (by the cutover's mirror).
         migrate_data.block_migration = True
-        return cutover_disk_info(record.plan, disk_info)
+        return converted_disks.whole_disk_info(record.plan, disk_info)
 
     def export(self, instance, record, disk_info, migrate_data):
         """After Nova precreated the disks: record the exports, start them.
@@ -172,6 +156,9 @@ class CutoverDestination(object):
                   if info['path'] in planned]
         instance_dir = nova_internals.instance_path_at_destination(
             instance, migrate_data)
+        # What the clone runs is what Nova's image backend must find here
+        # after the move (a hard reboot): the disks' formats.
+        converted_disks.record_formats(instance_dir, record.plan)
         record.set_exports(planned_exports(instance, wanted, instance_dir))
         record.record_phase(v2v_record.EXPORTED)
         records = self._half.export(instance, wanted, instance_dir,

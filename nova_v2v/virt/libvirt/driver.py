@@ -21,6 +21,8 @@ implementation and delegates the V2V part to one object per concern:
 * :class:`prechecks.Prechecks`: the live migration pre-checks;
 * :class:`live_tuning.LiveMigrationTuning`: the ``[v2v]`` tuning of
   Nova's own live and block migrations;
+* :class:`converted_disks.ConvertedDisks`: a block migration into disks
+  of another format;
 * :class:`cutover_dest.CutoverDestination` and
   :class:`cutover_source.CutoverSource`: the two halves of a V2V cutover;
 * :class:`port_bindings.PortBindings`: a cutover's Neutron port bindings;
@@ -43,6 +45,7 @@ from oslo_log import log as logging
 from nova_v2v import conf
 from nova_v2v import notifications
 from nova_v2v.virt.libvirt import cold
+from nova_v2v.virt.libvirt import converted_disks
 from nova_v2v.virt.libvirt import cutover_dest
 from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import events
@@ -73,6 +76,7 @@ class V2VDriverMixin(object):
         self.v2v_prechecks = prechecks.Prechecks(
             nova, self.v2v_inventory, self.v2v_events)
         self.v2v_tuning = live_tuning.LiveMigrationTuning(nova)
+        self.v2v_converted_disks = converted_disks.ConvertedDisks()
         self.v2v_cutover_dest = cutover_dest.CutoverDestination(nova)
         self.v2v_port_bindings = port_bindings.PortBindings(compute)
         self.v2v_cutover_source = cutover_source.CutoverSource(
@@ -157,9 +161,15 @@ class V2VDriverMixin(object):
         if not record.is_cutover:
             # Nova's own move: an instance directory left here stands, and
             # Nova refuses it (DestinationDiskExists) as it always does.
-            return super().pre_live_migration(
+            # Disks whose format changes are precreated in their new one.
+            plan = record.plan
+            result = super().pre_live_migration(
                 context, instance, block_device_info, network_info,
-                disk_info, migrate_data)
+                self.v2v_converted_disks.disk_info(plan, disk_info),
+                migrate_data)
+            self.v2v_converted_disks.precreated(instance, migrate_data,
+                                                plan)
+            return result
         self.v2v_cutover_dest.clear_leftover(instance, migrate_data)
         disk_info = self.v2v_cutover_dest.prepare(record, migrate_data,
                                                   disk_info)
@@ -235,6 +245,9 @@ class V2VDriverMixin(object):
                                   device_names):
         guest = self.v2v_tuning.operation_guest(instance, migrate_data,
                                                 guest)
+        guest = self.v2v_converted_disks.operation_guest(
+            instance, self.v2v_prechecks.source_records.for_move(
+                context, instance).plan, guest)
         return super()._live_migration_operation(
             context, instance, dest, block_migration, migrate_data, guest,
             device_names)

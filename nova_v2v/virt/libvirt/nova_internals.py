@@ -318,6 +318,27 @@ def disk_info_file(instance_dir):
     return os.path.join(instance_dir, DISK_INFO_FILE)
 
 
+def record_disk_formats(instance_dir, formats):
+    """Tell Nova's image backend the formats of disks made here.
+
+    Nova's raw (flat) backend reads a disk's format from ``disk.info`` (one
+    JSON object, ``{path: format}``) and probes the file only for a disk
+    it finds no entry for; Nova records the disks it creates there, so
+    that no later redefinition probes a file the guest wrote. (Its qcow2
+    backend runs every disk as qcow2, whatever the entry says.)
+
+    :param formats: ``{disk path: format}``; entries for other disks stay
+    """
+    path = disk_info_file(instance_dir)
+    known = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            known = jsonutils.loads(f.read() or '{}')
+    known.update(formats)
+    with open(path, 'w') as f:
+        f.write(jsonutils.dumps(known))
+
+
 def _no_auth(creds, opaque):
     return 0
 

@@ -35,7 +35,6 @@ from nova_v2v.planning import profile
 from nova_v2v.transfer import nbd
 from nova_v2v.virt.libvirt import cold
 from nova_v2v.virt.libvirt import common as v2v_common
-from nova_v2v.virt.libvirt import cutover_dest
 from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import cutover_transfer
 from nova_v2v.virt.libvirt import driver
@@ -661,15 +660,6 @@ class CutoverDriverTestCase(_DriverTestBase):
     def _run(self):
         self.drvr._live_migration(self.context, self.instance, 'dest',
                                   self.post, self.recover, True, self.data)
-
-    def test_disk_info_gets_plan_formats_without_backing(self):
-        info = jsonutils.dumps([
-            {'path': '/i/u/disk', 'type': 'vmdk', 'backing_file': 'b'},
-            {'path': '/i/u/disk.config', 'type': 'raw', 'backing_file': ''}])
-        out = jsonutils.loads(cutover_dest.cutover_disk_info(self.plan, info))
-        self.assertEqual(('qcow2', ''), (out[0]['type'],
-                                         out[0]['backing_file']))
-        self.assertEqual('raw', out[1]['type'])
 
     def test_success_calls_post_only(self):
         with mock.patch.object(self.drvr.v2v_cutover_source, '_run') as run:

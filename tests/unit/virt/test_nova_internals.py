@@ -270,6 +270,21 @@ class NovaContractTestCase(test.NoDBTestCase):
                       'Nova\'s image backend no longer keeps the disk '
                       'formats in %s' % nova_internals.DISK_INFO_FILE)
 
+    def test_recorded_disk_format_is_what_novas_backend_reads(self):
+        # Nova's raw (flat) backend reads a disk's format from disk.info
+        # before it would probe the file: the entry is what it runs (here
+        # one that probing could not give, to tell the two apart).
+        instance_dir = self.useFixture(fixtures.TempDir()).path
+        disk = os.path.join(instance_dir, 'disk')
+        with open(disk, 'wb') as f:
+            f.write(b'\0' * 512)
+        nova_internals.record_disk_formats(instance_dir,
+                                           {disk + '.eph0': 'raw'})
+        nova_internals.record_disk_formats(instance_dir, {disk: 'qcow2'})
+        self.assertEqual('qcow2', imagebackend.Flat(path=disk).driver_format)
+        self.assertEqual(
+            'raw', imagebackend.Flat(path=disk + '.eph0').driver_format)
+
     def test_lock_is_novas(self):
         """lock_instance does what Nova's API lock does for an admin."""
         lock = inspect.getsource(compute_api.API.lock)

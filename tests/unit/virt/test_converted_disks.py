@@ -1,0 +1,174 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""A block live migration into disks of another format: the destination's
+disks, the migrate call's flags and definition."""
+
+import os
+from unittest import mock
+
+import fixtures
+from oslo_serialization import jsonutils
+from oslo_utils.fixture import uuidsentinel as uuids
+import testtools
+
+from nova_v2v.hardware import exception as hw_exception
+from nova_v2v.planning import planner
+from nova_v2v.virt.libvirt import converted_disks
+
+DISK = '/i/%s/disk' % uuids.instance
+CONFIG = '/i/%s/disk.config' % uuids.instance
+DOMAIN = '''<domain type='qemu'><name>g</name><devices>
+<disk type='file' device='disk'>
+  <driver name='qemu' type='qcow2' cache='none'/>
+  <source file='%s'/>
+  <backingStore type='file'><format type='raw'/>
+    <source file='/i/_base/abc'/><backingStore/></backingStore>
+  <target dev='vda' bus='virtio'/>
+</disk>
+<disk type='file' device='cdrom'>
+  <driver name='qemu' type='raw'/>
+  <source file='%s'/><target dev='hdd' bus='ide'/><readonly/>
+</disk>
+</devices></domain>''' % (DISK, CONFIG)
+
+
+def plan(mode=planner.BLOCK_LIVE, dest_format='raw'):
+    return planner.MigrationPlan(
+        mode=mode, source_host='a', dest_host='b', source_accel='tcg',
+        dest_accel='tcg', block_migration=True,
+        disks=(planner.DiskPlan(DISK, 'qcow2', dest_format, 1 << 30,
+                                '/i/_base/abc'),))
+
+
+class TestConverting(testtools.TestCase):
+
+    def test_only_block_live_with_a_format_change(self):
+        self.assertTrue(converted_disks.converting(plan()))
+        self.assertFalse(converted_disks.converting(plan(
+            dest_format='qcow2')))
+        self.assertFalse(converted_disks.converting(plan(
+            mode=planner.V2V_CUTOVER)))
+        self.assertFalse(converted_disks.converting(None))
+
+    def test_flags_full_copy_instead_of_top_only(self):
+        inc = converted_disks.VIR_MIGRATE_NON_SHARED_INC
+        full = converted_disks.VIR_MIGRATE_NON_SHARED_DISK
+        self.assertEqual(full | 1 | 2,
+                         converted_disks.migrate_flags(inc | 1 | 2))
+        self.assertEqual(full | 1, converted_disks.migrate_flags(full | 1))
+
+
+class TestDiskInfo(testtools.TestCase):
+
+    INFO = jsonutils.dumps([
+        {'path': DISK, 'type': 'qcow2', 'backing_file': 'abc',
+         'virt_disk_size': 1 << 30},
+        {'path': CONFIG, 'type': 'raw', 'backing_file': ''}])
+
+    def test_whole_images_in_the_plans_formats(self):
+        out = jsonutils.loads(converted_disks.whole_disk_info(plan(),
+                                                              self.INFO))
+        self.assertEqual(('raw', ''), (out[0]['type'],
+                                       out[0]['backing_file']))
+        # A disk the plan does not know (the config drive) is Nova's.
+        self.assertEqual(jsonutils.loads(self.INFO)[1], out[1])
+
+    def test_cutover_formats_without_backing(self):
+        p = plan(mode=planner.V2V_CUTOVER, dest_format='qcow2')
+        out = jsonutils.loads(converted_disks.whole_disk_info(p, self.INFO))
+        self.assertEqual(('qcow2', ''), (out[0]['type'],
+                                         out[0]['backing_file']))
+
+    def test_hook_leaves_a_move_without_conversion_alone(self):
+        hooks = converted_disks.ConvertedDisks()
+        self.assertIs(self.INFO, hooks.disk_info(plan(dest_format='qcow2'),
+                                                 self.INFO))
+        self.assertIs(self.INFO, hooks.disk_info(None, self.INFO))
+        out = jsonutils.loads(hooks.disk_info(plan(), self.INFO))
+        self.assertEqual('raw', out[0]['type'])
+
+    def test_precreated_records_the_formats(self):
+        instance_dir = self.useFixture(fixtures.TempDir()).path
+        at_dest = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.'
+            'instance_path_at_destination',
+            return_value=instance_dir)).mock
+        info_file = os.path.join(instance_dir, 'disk.info')
+        with open(info_file, 'w') as f:
+            f.write(jsonutils.dumps({instance_dir + '/disk.eph0': 'qcow2'}))
+        hooks = converted_disks.ConvertedDisks()
+        hooks.precreated(mock.sentinel.instance, mock.sentinel.data,
+                         plan(dest_format='qcow2'))
+        with open(info_file) as f:
+            self.assertEqual({instance_dir + '/disk.eph0': 'qcow2'},
+                             jsonutils.loads(f.read()))
+        at_dest.assert_not_called()
+        hooks.precreated(mock.sentinel.instance, mock.sentinel.data, plan())
+        at_dest.assert_called_once_with(mock.sentinel.instance,
+                                        mock.sentinel.data)
+        with open(info_file) as f:
+            self.assertEqual({instance_dir + '/disk.eph0': 'qcow2',
+                              instance_dir + '/disk': 'raw'},
+                             jsonutils.loads(f.read()))
+
+
+class TestMigrate(testtools.TestCase):
+
+    def _migrate(self, p, **kwargs):
+        guest = mock.Mock()
+        guest.get_xml_desc.return_value = DOMAIN
+        wrapped = converted_disks.ConvertedDisks.operation_guest(
+            mock.Mock(), p, guest)
+        wrapped.migrate('qemu+unix:///system', **kwargs)
+        return wrapped, guest
+
+    def test_destination_runs_the_new_format(self):
+        inc = converted_disks.VIR_MIGRATE_NON_SHARED_INC
+        wrapped, guest = self._migrate(plan(), flags=inc | 1,
+                                       destination_xml=DOMAIN,
+                                       bandwidth=0)
+        self.assertIsInstance(wrapped, converted_disks.ConvertingMigrateGuest)
+        kwargs = guest.migrate.call_args[1]
+        self.assertEqual(converted_disks.VIR_MIGRATE_NON_SHARED_DISK | 1,
+                         kwargs['flags'])
+        self.assertEqual(0, kwargs['bandwidth'])
+        xml = kwargs['destination_xml']
+        self.assertIn("type=\"raw\" cache=\"none\"", xml)
+        self.assertNotIn('_base', xml)
+        # The config drive is as it was.
+        self.assertIn(CONFIG, xml)
+        guest.get_xml_desc.assert_not_called()
+
+    def test_source_definition_when_nova_sends_none(self):
+        _wrapped, guest = self._migrate(plan(), flags=0)
+        guest.get_xml_desc.assert_called_once_with(dump_migratable=True)
+        self.assertNotIn('_base', guest.migrate.call_args[1][
+            'destination_xml'])
+
+    def test_no_conversion_is_novas_guest(self):
+        guest = mock.Mock()
+        self.assertIs(guest, converted_disks.ConvertedDisks.operation_guest(
+            mock.Mock(), plan(dest_format='qcow2'), guest))
+        self.assertIs(guest, converted_disks.ConvertedDisks.operation_guest(
+            mock.Mock(), None, guest))
+
+    def test_a_plan_of_another_domain_fails_before_migrating(self):
+        guest = mock.Mock()
+        guest.get_xml_desc.return_value = DOMAIN.replace(DISK, '/other')
+        wrapped = converted_disks.ConvertedDisks.operation_guest(
+            mock.Mock(), plan(), guest)
+        self.assertRaises(hw_exception.TranslationError, wrapped.migrate,
+                          'uri', flags=0)
+        guest.migrate.assert_not_called()
