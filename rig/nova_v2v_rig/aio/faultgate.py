@@ -18,8 +18,10 @@
 [--down] [--cell N ...]``) runs the cells of
 :mod:`nova_v2v_rig.aio.faults` on the gate's all-in-one: it reuses the lab
 and the control plane when they are up (``gate --keep`` left them) and
-brings them up otherwise. The computes run labhost-b with raw disks only
-(a live move of the lab guest from labhost-a is a V2V cutover) and, for
+brings them up otherwise. Each cell's guest has its disk on a VMware
+paravirtual SCSI controller (:data:`images.PVSCSI_DISK`): a live move from
+labhost-a is a V2V cutover that gives it virtio-scsi (and, labhost-b
+running raw disks only, converts its disk). The computes run, for
 this stage, ``[libvirt] live_migration_bandwidth`` low enough that the bulk
 copy of the guest's 1 GiB disk takes seconds, a short ``[v2v]
 cutover_sync_timeout`` and ``[v2v] cutover_activity_timeout``.
@@ -139,8 +141,9 @@ class Context(object):
 class Fault(object):
     """One fault of a cell: prepared, injected, released, cleaned up."""
 
-    # The guest's image (a name of :mod:`images`).
-    image = images.DISK
+    # The guest's image (a name of :mod:`images`): one the planner sends
+    # to the V2V cutover.
+    image = images.PVSCSI_DISK
 
     def __init__(self, ctx, item, guest):
         self.ctx = ctx
@@ -343,14 +346,14 @@ class LinkDown(Fault):
 class StoreFull(Fault):
     """The destination's store fills up while the bulk copy runs.
 
-    The guest boots from the filled image (:data:`images.FILLED_DISK`,
+    The guest boots from the filled image (:data:`images.FILLED_PVSCSI_DISK`,
     128 MiB of data), its copy runs over a link shaped to
     :data:`STORE_MBIT`, and the store (a small ext4 over the destination's
     instance store) is filled once the copy has run for
     :data:`SYNC_DELAY` seconds, with tens of MiB still to copy.
     """
 
-    image = images.FILLED_DISK
+    image = images.FILLED_PVSCSI_DISK
 
     def __init__(self, ctx, item, guest):
         super().__init__(ctx, item, guest)

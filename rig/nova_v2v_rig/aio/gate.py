@@ -36,10 +36,12 @@ the ``openstack`` client only, in six stages:
     ``libvirt.LibvirtDriver``): the baseline of the network downtime.
 ``profiles``
     labhost-b runs raw disks only (``[v2v] disk_formats = raw``): a live
-    migration of a qcow2 guest with a vmxnet3 NIC to it is a V2V cutover
-    that converts the disk and gives the guest a virtio-net NIC; a cold
+    migration of a qcow2 guest to it stays a block live migration, into a
+    raw disk; one of a guest with a vmxnet3 NIC is a V2V cutover that
+    gives the guest a virtio-net NIC (and converts the disk); a cold
     ``server migrate`` of another converts its qcow2 disk, an overlay on
-    Nova's image cache, to a whole raw disk (the offline V2V move).
+    Nova's image cache, to a whole raw disk (the offline V2V move). Each
+    ends on a raw disk.
 ``shared``
     Both computes on the lab's common directory: ``server migrate
     --live-migration`` without ``--block-migration`` (``block_migration``
@@ -170,8 +172,18 @@ def stage_profiles(layout, cloud, lab, ids, events=None, checks=None,
                    repeat=1, found=None):
     checks = [] if checks is None else checks
     results = []
-    # A vmxnet3 guest (and labhost-b runs raw disks only): its live move is
-    # a V2V cutover that converts its disk and gives it a virtio-net NIC.
+    # labhost-b runs raw disks only: the disk format is no reason to
+    # restart a guest. A live block migration writes it into a raw disk.
+    with _created(cloud, lab, ids, 'gate-convert', False) as guest:
+        checks.append(gatemove.run_check(
+            cloud, guest, 'converts live', 0, {HOST_B: 'block-live'}))
+        results.append(gatemove.run_move(
+            layout, cloud, guest, 'live, block into a raw disk',
+            gatemove.live_args(guest, '--block-migration'), HOST_B,
+            'block-live', events=events, expect_format='raw'))
+    # A vmxnet3 guest: a NIC model translation cannot move live. Its live
+    # move is a V2V cutover that gives it a virtio-net NIC (and converts
+    # its disk).
     # A new guest each time (the cutover's way back would be another).
     for i in range(repeat):
         with _created(cloud, lab, ids, 'gate-profiles', False,
@@ -183,8 +195,7 @@ def stage_profiles(layout, cloud, lab, ids, events=None, checks=None,
             results.append(gatemove.run_move(
                 layout, cloud, guest, 'live, profiles and NIC differ',
                 gatemove.live_args(guest, '--block-migration'), HOST_B,
-                'v2v-cutover',
-                events=events))
+                'v2v-cutover', events=events, expect_format='raw'))
     # labhost-b runs raw disks only: a cold migration converts the qcow2
     # disk (an overlay on Nova's image cache) on the way (the offline V2V
     # mode).
@@ -192,7 +203,7 @@ def stage_profiles(layout, cloud, lab, ids, events=None, checks=None,
         results.append(gatemove.run_move(
             layout, cloud, guest, 'cold + confirm, profiles differ',
             ('server', 'migrate', '--wait', guest.id), HOST_B, 'offline',
-            cold='confirm', events=events))
+            cold='confirm', events=events, expect_format='raw'))
     return results
 
 
@@ -405,7 +416,7 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1,
 
 
 def expected_checks(stages):
-    return sum({'local': 2, 'import': 1, 'profiles': 1,
+    return sum({'local': 2, 'import': 1, 'profiles': 2,
                 'shared': 1}.get(s, 0) for s in stages)
 
 
@@ -413,5 +424,5 @@ def expected_moves(stages, repeat=1):
     """How many moves the stages make (live ones ``repeat`` times)."""
     live = {'local': 2, 'baseline-local': 2, 'profiles': 1, 'shared': 2,
             'baseline-shared': 2}
-    once = {'local': 2, 'import': 1, 'profiles': 1}
+    once = {'local': 2, 'import': 1, 'profiles': 2}
     return sum(live.get(s, 0) * repeat + once.get(s, 0) for s in stages)

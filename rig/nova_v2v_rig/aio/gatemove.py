@@ -25,6 +25,7 @@ import stage (:mod:`nova_v2v_rig.aio.gateimport`) and the fault matrix
 (:mod:`nova_v2v_rig.aio.faultgate`) use them.
 """
 
+import json
 import mmap
 import os
 import tempfile
@@ -139,10 +140,7 @@ def read_disk(lab, host, disk_inside, reader):
     :param reader: called with the disk's raw bytes (an mmap, valid during
         the call); its result is returned
     """
-    state = lab.load() or {}
-    pid = state.get('hosts', {}).get(host, {}).get('pid')
-    if not pid:
-        raise GateError('lab host %s is not running' % host)
+    pid = _host_pid(lab, host)
     work = os.path.join(lab.state_dir, 'run')
     os.makedirs(work, exist_ok=True)
     fd, raw = tempfile.mkstemp(prefix='gate-', suffix='.raw', dir=work)
@@ -159,6 +157,33 @@ def read_disk(lab, host, disk_inside, reader):
                 mm.close()
     finally:
         os.unlink(raw)
+
+
+def _host_pid(lab, host):
+    """The pid whose mount namespace is lab host ``host``'s."""
+    state = lab.load() or {}
+    pid = state.get('hosts', {}).get(host, {}).get('pid')
+    if not pid:
+        raise GateError('lab host %s is not running' % host)
+    return pid
+
+
+def disk_format(lab, host, disk_inside):
+    """The format of a guest's disk file as lab host ``host`` has it.
+
+    ``qemu-img info -U`` inside the host's mount namespace, while the
+    guest runs.
+
+    :raises: GateError when it cannot be read
+    """
+    try:
+        out, _err = processutils.execute(
+            'nsenter', '--mount=/proc/%d/ns/mnt' % _host_pid(lab, host),
+            '--', 'qemu-img', 'info', '-U', '--output=json', disk_inside)
+        return json.loads(out)['format']
+    except (processutils.ProcessExecutionError, ValueError, KeyError) as exc:
+        raise GateError('cannot read the format of %s on lab host %s: %s'
+                        % (disk_inside, host, exc))
 
 
 def source_leftovers(lab, host, instance_name, instance_dir, shared):
@@ -293,7 +318,8 @@ def live_args(guest, *extra):
 
 
 def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
-             cold=False, settle=2.0, events=None, variant=NOVA_V2V):
+             cold=False, settle=2.0, events=None, variant=NOVA_V2V,
+             expect_format=None):
     """One move by the ``openstack`` client, then every check; a result.
 
     A guest with a port is probed during the move and its network checked
@@ -303,13 +329,16 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         resize action that ends it
     :param variant: the driver that moves it (:data:`NOVA_V2V`,
         :data:`BASELINE`), as the result's ``variant``
+    :param expect_format: the format its disk must have where it ends
+        (the result's ``disk_format`` either way), or None: any
     """
     net = None
     if guest.port:
         net = gatenet.MoveNetwork(layout, guest.lab, guest, label).start()
     try:
         return _run_move(layout, cloud, guest, label, args, expect_host,
-                         expect_mode, cold, settle, events, variant, net)
+                         expect_mode, cold, settle, events, variant, net,
+                         expect_format)
     finally:
         if net is not None:
             net.stop()
@@ -347,7 +376,7 @@ def _net_result(net, cloud, guest, source, host, instance_name, start,
 
 
 def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
-              cold, settle, events, variant, net):
+              cold, settle, events, variant, net, expect_format):
     finish = 'confirm' if cold is True else cold
     before = cloud.server(guest.id)
     source = cli.host_of(before)
@@ -391,6 +420,11 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
                 start)
     check = read_records(guest.lab, LAB_HOST.get(host, 'a'),
                          guest.inside('disk'), acks)
+    fmt = disk_format(guest.lab, LAB_HOST.get(host, 'a'),
+                      guest.inside('disk'))
+    if expect_format and fmt != expect_format:
+        problems.append('its disk is %s on %s, not %s'
+                        % (fmt, host, expect_format))
     mode = observe.planned_mode(mark.text(), guest.id) or observe.NOVA_OWN
     want_status = {'confirm': 'confirmed',
                    'revert': 'reverted'}.get(finish, 'completed')
@@ -461,6 +495,7 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         'mode': mode, 'expected_mode': expect_mode,
         'seconds': seconds,
         'downtime_s': largest_gap(acks, start, resumed[1]),
+        'disk_format': fmt,
         'records_written': check['records_written'],
         'records_verified': check['records_verified'],
         'records_lost': check['records_lost'],
@@ -476,6 +511,7 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         'problems': problems,
         'ok': not problems,
     }
+    result.update(version_fields(guest.lab, source, host))
     result.update(net_fields)
     result['network_problems'] = net_problems
     result['network_ok'] = None if net is None else not net_problems
@@ -513,13 +549,48 @@ def _crashed(guest, label, events, since, stock_live_from=None):
         guest.crash_report())
 
 
-def _qemu_version(lab, host):
-    """The QEMU version of lab host ``host`` (a compute's host name)."""
+def _versions(lab, host):
+    """``(QEMU, libvirt)`` versions of a compute's lab host.
+
+    As libvirt gives them: major * 1000000 + minor * 1000 + micro.
+    """
     conn = libvirt.open(lab.local_uri(LAB_HOST[host]))
     try:
-        return conn.getVersion()
+        return conn.getVersion(), conn.getLibVersion()
     finally:
         conn.close()
+
+
+def _qemu_version(lab, host):
+    """The QEMU version of lab host ``host`` (a compute's host name)."""
+    return _versions(lab, host)[0]
+
+
+def dotted(version):
+    """``'10.0.2'`` of a libvirt-style version number; None for None."""
+    if version is None:
+        return None
+    return '%d.%d.%d' % (version // 1000000, version // 1000 % 1000,
+                         version % 1000)
+
+
+def version_fields(lab, source, dest):
+    """The versions of a move's hypervisors, for its result.
+
+    ``source_qemu``, ``dest_qemu``, ``source_libvirt`` and
+    ``dest_libvirt``: dotted, None where a daemon could not tell.
+    """
+    fields = {}
+    for side, host in (('source', source), ('dest', dest)):
+        try:
+            qemu, lib = _versions(lab, host)
+        except (libvirt.libvirtError, KeyError) as exc:
+            LOG.warning('Cannot read the versions of %(host)s: %(err)s',
+                        {'host': host, 'err': exc})
+            qemu = lib = None
+        fields[side + '_qemu'] = dotted(qemu)
+        fields[side + '_libvirt'] = dotted(lib)
+    return fields
 
 
 def run_check(cloud, guest, label, expect_exit, expect_modes):

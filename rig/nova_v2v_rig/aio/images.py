@@ -53,6 +53,13 @@ FILLED_MIB = 128
 # with that model, nova-v2v translates it to virtio-net on a live move (the
 # V2V cutover with a NIC model change).
 VMXNET3_DISK = 'lab-disk-vmxnet3'
+# The same guests with their disk on a VMware paravirtual SCSI controller
+# (``hw_disk_bus``, ``hw_scsi_model``: a VMware-shaped guest without a
+# NIC): a live move is a V2V cutover that gives it virtio-scsi (the fault
+# matrix's guests). The guest finds its disk as /dev/sda either way.
+PVSCSI = (('hw_disk_bus', 'scsi'), ('hw_scsi_model', 'vmpvscsi'))
+PVSCSI_DISK = 'lab-disk-pvscsi'
+FILLED_PVSCSI_DISK = 'lab-disk-filled-pvscsi'
 FLAVOR = 'lab.tiny'
 # The workload's disk: its records are 512-byte sectors from the start.
 DISK_MIB = 64
@@ -155,6 +162,11 @@ def ensure(cloud, cache_dir):
                              (FILLED_AT_MIB, FILLED_MIB))
     ids[VMXNET3_DISK] = _disk(cloud, ids, VMXNET3_DISK, DISK_MIB,
                               properties=(('hw_vif_model', 'vmxnet3'),))
+    ids[PVSCSI_DISK] = _disk(cloud, ids, PVSCSI_DISK, DISK_MIB,
+                             properties=PVSCSI)
+    ids[FILLED_PVSCSI_DISK] = _disk(cloud, ids, FILLED_PVSCSI_DISK,
+                                    FILLED_DISK_MIB,
+                                    (FILLED_AT_MIB, FILLED_MIB), PVSCSI)
     ids[FLAVOR] = _find(cloud, 'flavor', FLAVOR) or cloud(
         'flavor', 'create', '--public', '--ram', FLAVOR_RAM_MIB,
         '--disk', FLAVOR_DISK_GIB, '--vcpus', 1, FLAVOR, parse=True)['id']

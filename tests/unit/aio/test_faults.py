@@ -438,7 +438,7 @@ class TestStoreFull(testtools.TestCase):
             faultgate.lab_link, 'shape')).mock
 
     def test_boots_the_filled_disk(self):
-        self.assertEqual(images.FILLED_DISK, self.fault.image)
+        self.assertEqual(images.FILLED_PVSCSI_DISK, self.fault.image)
 
     def test_full_with_the_copy_running(self):
         self.fault.store.fill.return_value = 4096

@@ -131,11 +131,12 @@ class TestReport(testtools.TestCase):
         self.assertIn('1 of 2 moves OK, 1 of 1 checks OK, 2 records lost, '
                       '100.0 s', text)
         self.assertNotIn('medians', text)
-        # local: 2 live + confirm + revert; import: 1 live; profiles:
-        # cutover + offline; shared and both baselines: 2 live each.
-        self.assertEqual(13, gate.expected_moves(gate.STAGES))
-        self.assertEqual(31, gate.expected_moves(gate.STAGES, repeat=3))
-        self.assertEqual(5, gate.expected_checks(gate.STAGES))
+        # local: 2 live + confirm + revert; import: 1 live; profiles: the
+        # conversion, cutover + offline; shared and both baselines: 2 live
+        # each.
+        self.assertEqual(14, gate.expected_moves(gate.STAGES))
+        self.assertEqual(32, gate.expected_moves(gate.STAGES, repeat=3))
+        self.assertEqual(6, gate.expected_checks(gate.STAGES))
 
     def _gate_without_services(self):
         """gate.run's services mocked: ``{name: mock}``; a lab that runs."""
@@ -439,17 +440,23 @@ class TestImages(testtools.TestCase):
         filled = [c for c in cloud.created if c[-1] == images.FILLED_DISK]
         self.assertEqual(1, len(filled))
         self.assertIn('kernel_id=k1', filled[0])
-        # Only the filled disk gets data, where the workload never writes.
+        pvscsi = [c for c in cloud.created
+                  if c[-1] == images.FILLED_PVSCSI_DISK][0]
+        self.assertIn('hw_disk_bus=scsi', pvscsi)
+        self.assertIn('hw_scsi_model=vmpvscsi', pvscsi)
+        # Only the filled disks get data, where the workload never writes.
         writes = [c.args for c in processutils.execute.call_args_list
                   if c.args[0] == 'qemu-io']
-        self.assertEqual(1, len(writes))
-        self.assertIn('write -q -P 0x5a %dM %dM' % (
-            images.FILLED_AT_MIB, images.FILLED_MIB), writes[0])
-        self.assertTrue(writes[0][-1].endswith(images.FILLED_DISK +
-                                               '.qcow2'))
+        self.assertEqual(2, len(writes))
+        for write, name in zip(writes, (images.FILLED_DISK,
+                                        images.FILLED_PVSCSI_DISK)):
+            self.assertIn('write -q -P 0x5a %dM %dM' % (
+                images.FILLED_AT_MIB, images.FILLED_MIB), write)
+            self.assertTrue(write[-1].endswith(name + '.qcow2'))
 
     def _all_there(self, initrd_hash='sha-/i', kernel_of_disks='k'):
-        disks = (images.DISK, images.FILLED_DISK, images.VMXNET3_DISK)
+        disks = (images.DISK, images.FILLED_DISK, images.VMXNET3_DISK,
+                 images.PVSCSI_DISK, images.FILLED_PVSCSI_DISK)
         # The client prints the multihash among the properties.
         shown = {'k': {'properties': {'os_hash_value': 'sha-/k'}},
                  'r': {'properties': {'os_hash_value': initrd_hash}}}
@@ -458,6 +465,8 @@ class TestImages(testtools.TestCase):
                      'os_command_line': images.COMMAND_LINE}
             if name == images.VMXNET3_DISK:
                 props['hw_vif_model'] = 'vmxnet3'
+            if name in (images.PVSCSI_DISK, images.FILLED_PVSCSI_DISK):
+                props.update(images.PVSCSI)
             shown[name] = {'properties': props}
         return FakeImageCloud(
             images_=[{'Name': images.KERNEL, 'ID': 'k', 'Status': 'active'},
@@ -478,7 +487,8 @@ class TestImages(testtools.TestCase):
         cloud = self._all_there(initrd_hash='sha-old')
         ids = images.ensure(cloud, '/cache')
         self.assertEqual(['r', images.DISK, images.FILLED_DISK,
-                          images.VMXNET3_DISK], cloud.deleted)
+                          images.VMXNET3_DISK, images.PVSCSI_DISK,
+                          images.FILLED_PVSCSI_DISK], cloud.deleted)
         self.assertEqual('k', ids[images.KERNEL])
         self.assertEqual('new-lab-initrd', ids[images.RAMDISK])
         for created in cloud.created[1:]:

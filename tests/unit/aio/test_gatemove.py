@@ -185,6 +185,12 @@ class TestRunMove(testtools.TestCase):
         self.events.payload.return_value = {'mode': 'block-live'}
         self.left = self.useFixture(fixtures.MockPatchObject(
             gatemove, 'source_leftovers', return_value=[])).mock
+        self.fmt = self.useFixture(fixtures.MockPatchObject(
+            gatemove, 'disk_format', return_value='qcow2')).mock
+        versions = {'labhost-a': (7002000, 9000000),
+                    'labhost-b': (10000002, 11003000)}
+        self.useFixture(fixtures.MockPatchObject(
+            gatemove, '_versions', side_effect=lambda lab, h: versions[h]))
 
     def _run(self, cloud, **kwargs):
         kwargs.setdefault('events', self.events)
@@ -200,6 +206,31 @@ class TestRunMove(testtools.TestCase):
                          (result['from'], result['to'], result['mode']))
         self.assertEqual('completed', result['migration']['status'])
         self.assertEqual(['running', 'completed'], result['listed_during'])
+
+    def test_versions_and_disk_format(self):
+        result = self._run(FakeCloud('labhost-a', 'labhost-b'))
+        self.assertEqual(
+            ('7.2.0', '9.0.0', '10.0.2', '11.3.0', 'qcow2'),
+            (result['source_qemu'], result['source_libvirt'],
+             result['dest_qemu'], result['dest_libvirt'],
+             result['disk_format']))
+        self.fmt.assert_called_once_with(self.guest.lab, 'b',
+                                         self.guest.inside.return_value)
+
+    def test_disk_in_another_format_than_expected(self):
+        result = self._run(FakeCloud('labhost-a', 'labhost-b'),
+                           expect_format='raw')
+        self.assertEqual(['its disk is qcow2 on labhost-b, not raw'],
+                         result['problems'])
+        self.fmt.return_value = 'raw'
+        self.assertTrue(self._run(FakeCloud('labhost-a', 'labhost-b'),
+                                  expect_format='raw')['ok'])
+
+    def test_unreadable_versions_are_none(self):
+        gatemove._versions.side_effect = gatemove.libvirt.libvirtError('x')
+        result = self._run(FakeCloud('labhost-a', 'labhost-b'))
+        self.assertTrue(result['ok'])
+        self.assertIsNone(result['dest_qemu'])
 
     def test_each_check_can_fail(self):
         self.mode.return_value = 'v2v-cutover'
@@ -607,3 +638,29 @@ class TestGuestPort(testtools.TestCase):
         guest.delete()
         self.assertEqual(2, cloud.call_count)
         address.assert_not_called()
+
+
+class TestDiskFormat(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.lab = mock.Mock()
+        self.lab.load.return_value = {'hosts': {'b': {'pid': 42}}}
+        self.execute = self.useFixture(fixtures.MockPatchObject(
+            gatemove.processutils, 'execute')).mock
+
+    def test_read_inside_the_hosts_mount_namespace(self):
+        self.execute.return_value = ('{"format": "raw", "virtual-size": 1}',
+                                     '')
+        self.assertEqual('raw', gatemove.disk_format(self.lab, 'b', '/d'))
+        self.execute.assert_called_once_with(
+            'nsenter', '--mount=/proc/42/ns/mnt', '--', 'qemu-img', 'info',
+            '-U', '--output=json', '/d')
+
+    def test_unreadable(self):
+        self.execute.side_effect = gatemove.processutils.\
+            ProcessExecutionError('no such file')
+        self.assertRaises(gatemove.GateError, gatemove.disk_format,
+                          self.lab, 'b', '/d')
+        self.assertRaises(gatemove.GateError, gatemove.disk_format,
+                          self.lab, 'a', '/d')
