@@ -24,7 +24,7 @@ block migration runs with three differences:
   (:func:`whole_disk_info`), and records the formats for Nova's image
   backend (``disk.info``);
 * the source sends the destination definition with those disks' driver
-  type changed (and no ``backingStore``);
+  type changed, and no ``backingStore`` on any disk of the plan;
 * and migrates with ``VIR_MIGRATE_NON_SHARED_DISK`` instead of Nova's
   ``VIR_MIGRATE_NON_SHARED_INC``: QEMU copies every block of each disk's
   chain, not only its top overlay, which the whole image needs.
@@ -54,6 +54,20 @@ def converting(plan):
     """Whether ``plan`` is a live block migration that converts disks."""
     return (plan is not None and plan.mode == planner.BLOCK_LIVE and
             bool(planner.conversions(plan)))
+
+
+def plan_of_move(plan, source_host, dest_host):
+    """``plan`` if it is the plan of a move between these hosts, or None.
+
+    The destination reads the plan the source's pre-check recorded in the
+    instance; a source that does not run nova-v2v records none and leaves
+    an earlier move's plan there, which must not steer this move.
+    """
+    if plan is None:
+        return None
+    if (plan.source_host, plan.dest_host) != (source_host, dest_host):
+        return None
+    return plan
 
 
 def whole_disk_info(plan, disk_info):
@@ -89,7 +103,13 @@ def record_formats(instance_dir, plan):
 
 
 def migrate_flags(flags):
-    """Nova's block migration flags with a full copy of the disks."""
+    """Nova's block migration flags with a full copy of the disks.
+
+    Flags without Nova's copy of the disks (not a block migration) are
+    left as they are.
+    """
+    if not flags & VIR_MIGRATE_NON_SHARED_INC:
+        return flags
     return (flags & ~VIR_MIGRATE_NON_SHARED_INC) | VIR_MIGRATE_NON_SHARED_DISK
 
 
@@ -146,11 +166,14 @@ class ConvertedDisks(object):
         """On the source: the Guest Nova's migration thread gets."""
         if not converting(plan):
             return guest
-        formats = {d.path: d.dest_format
-                   for d in planner.conversions(plan).values()}
+        # Every disk of the plan, as the destination precreated it: a
+        # whole image (no backingStore), in its plan's format.
+        formats = {d.path: d.dest_format for d in plan.disks}
         LOG.info('Live block migration into disks of another format: '
                  '%(disks)s; every block of their chains is copied',
-                 {'disks': ', '.join('%s as %s' % kv
-                                     for kv in sorted(formats.items()))},
+                 {'disks': ', '.join(
+                     '%s (%s to %s)' % (d.path, d.source_format,
+                                        d.dest_format)
+                     for d in planner.conversions(plan).values())},
                  instance=instance)
         return ConvertingMigrateGuest(guest, formats)

@@ -162,7 +162,9 @@ class V2VDriverMixin(object):
             # Nova's own move: an instance directory left here stands, and
             # Nova refuses it (DestinationDiskExists) as it always does.
             # Disks whose format changes are precreated in their new one.
-            plan = record.plan
+            plan = converted_disks.plan_of_move(
+                record.plan, instance.host,
+                self.v2v_inventory.hostname or CONF.host)
             result = super().pre_live_migration(
                 context, instance, block_device_info, network_info,
                 self.v2v_converted_disks.disk_info(plan, disk_info),

@@ -217,6 +217,17 @@ class Prechecks(object):
                 reason='this release runs %s; the plan needs it because %s'
                        % (', '.join(common.EXECUTABLE_MODES),
                           '; '.join(plan.reasons)))
+        if (plan.mode == planner.BLOCK_LIVE and
+                planner.conversions(plan) and
+                CONF.libvirt.live_migration_tunnelled):
+            # Nova's tunnelled migration names no disk to copy, and the
+            # copy of a disk into another format is not tried tunnelled.
+            raise v2v_exception.V2VModeNotAvailable(
+                mode=plan.mode,
+                reason='the move converts disks (%s) and this host '
+                       'tunnels its live migrations ([libvirt] '
+                       'live_migration_tunnelled); it converts them only '
+                       'in a direct one' % '; '.join(plan.reasons[1:]))
         if plan.mode != planner.V2V_CUTOVER:
             return
         if not plan.block_migration:

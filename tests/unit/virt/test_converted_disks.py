@@ -19,6 +19,7 @@ import os
 from unittest import mock
 
 import fixtures
+from lxml import etree
 from oslo_serialization import jsonutils
 from oslo_utils.fixture import uuidsentinel as uuids
 import testtools
@@ -68,6 +69,16 @@ class TestConverting(testtools.TestCase):
         self.assertEqual(full | 1 | 2,
                          converted_disks.migrate_flags(inc | 1 | 2))
         self.assertEqual(full | 1, converted_disks.migrate_flags(full | 1))
+        # Not a block migration: nothing to copy, nothing changed.
+        self.assertEqual(1 | 2, converted_disks.migrate_flags(1 | 2))
+
+    def test_plan_of_this_move_only(self):
+        p = plan()
+        self.assertIs(p, converted_disks.plan_of_move(p, 'a', 'b'))
+        # An earlier move's plan (a source without nova-v2v records none).
+        self.assertIsNone(converted_disks.plan_of_move(p, 'b', 'c'))
+        self.assertIsNone(converted_disks.plan_of_move(p, 'a', 'c'))
+        self.assertIsNone(converted_disks.plan_of_move(None, 'a', 'b'))
 
 
 class TestDiskInfo(testtools.TestCase):
@@ -150,6 +161,30 @@ class TestMigrate(testtools.TestCase):
         # The config drive is as it was.
         self.assertIn(CONFIG, xml)
         guest.get_xml_desc.assert_not_called()
+
+    def test_every_disk_of_the_plan_loses_its_backing_store(self):
+        # The destination precreated every disk of the plan whole: one
+        # that keeps its format has no backing file there either.
+        eph = '/i/%s/disk.eph0' % uuids.instance
+        domain = DOMAIN.replace('<disk type=\'file\' device=\'cdrom\'>', (
+            "<disk type='file' device='disk'><driver name='qemu' "
+            "type='qcow2'/><source file='%s'/><backingStore type='file'>"
+            "<format type='raw'/><source file='/i/_base/eph'/>"
+            "</backingStore><target dev='vdb' bus='virtio'/></disk>"
+            "<disk type='file' device='cdrom'>" % eph), 1)
+        p = planner.MigrationPlan(
+            mode=planner.BLOCK_LIVE, source_host='a', dest_host='b',
+            source_accel='tcg', dest_accel='tcg', block_migration=True,
+            disks=(planner.DiskPlan(DISK, 'qcow2', 'raw', 1 << 30, 'abc'),
+                   planner.DiskPlan(eph, 'qcow2', 'qcow2', 1 << 30,
+                                    'eph')))
+        _wrapped, guest = self._migrate(p, flags=0,
+                                        destination_xml=domain)
+        xml = guest.migrate.call_args[1]['destination_xml']
+        self.assertNotIn('_base', xml)
+        root = etree.fromstring(xml)
+        self.assertEqual(['raw', 'qcow2', 'raw'], [
+            d.get('type') for d in root.findall('./devices/disk/driver')])
 
     def test_source_definition_when_nova_sends_none(self):
         _wrapped, guest = self._migrate(plan(), flags=0)

@@ -374,6 +374,23 @@ class V2VDriverTestCase(_DriverTestBase):
         self.assertNotIn(v2v_record.SYSMETA_SOURCE_PEER,
                          self.instance.system_metadata)
 
+    def test_source_converts_disks_live(self):
+        # The guest's disk is qcow2 (GUEST_XML).
+        self._source_check(shared=False, dest_kw={'disk_formats': ('raw',)})
+        plan = self._saved_plan()
+        self.assertEqual(planner.BLOCK_LIVE, plan.mode)
+        self.assertEqual(('qcow2', 'raw'), (plan.disks[0].source_format,
+                                            plan.disks[0].dest_format))
+
+    def test_source_conversion_not_run_tunnelled(self):
+        self.flags(live_migration_tunnelled=True, group='libvirt')
+        e = self.assertRaises(v2v_exception.V2VModeNotAvailable,
+                              self._source_check, shared=False,
+                              dest_kw={'disk_formats': ('raw',)})
+        self.assertIn('live_migration_tunnelled', str(e))
+        self.assertIn('converted to raw on the way', str(e))
+        self.save.assert_not_called()
+
     def test_source_cutover_on_shared_storage_not_executable(self):
         e = self.assertRaises(v2v_exception.V2VModeNotAvailable,
                               self._source_check, shared=True,
@@ -634,6 +651,46 @@ class PreLiveMigrationTestCase(_DriverTestBase):
         self._pre()
         self.assertTrue(os.path.exists(self.instance_dir))
         self.get_guest.assert_not_called()
+
+    def _converting_plan(self, source_host):
+        disk = os.path.join(self.instance_dir, 'disk')
+        plan = planner.MigrationPlan(
+            mode=planner.BLOCK_LIVE, source_host=source_host,
+            dest_host='src', source_accel='tcg', dest_accel='tcg',
+            block_migration=True,
+            disks=(planner.DiskPlan(disk, 'qcow2', 'raw', 10, 'b'),))
+        self.db_instance.system_metadata = {
+            v2v_record.SYSMETA_PLAN: plan.to_json()}
+        return jsonutils.dumps([{'path': disk, 'type': 'qcow2',
+                                 'backing_file': 'b',
+                                 'virt_disk_size': 10}])
+
+    def test_disks_of_this_moves_plan_precreated_in_its_formats(self):
+        # This compute is 'src' (the plan's destination here), the
+        # instance comes from 'other'.
+        self.instance.host = 'other'
+        info = self._converting_plan('other')
+        os.makedirs(self.instance_dir)
+        self.drvr.pre_live_migration(self.context, self.instance, None, [],
+                                     info, self.data)
+        created = jsonutils.loads(self.super_pre.call_args[0][4])
+        self.assertEqual(('raw', ''), (created[0]['type'],
+                                       created[0]['backing_file']))
+        with open(os.path.join(self.instance_dir, 'disk.info')) as f:
+            self.assertEqual({created[0]['path']: 'raw'},
+                             jsonutils.loads(f.read()))
+
+    def test_an_earlier_moves_plan_is_not_this_ones(self):
+        # A source without nova-v2v records no plan: an earlier move's
+        # (from 'elsewhere') is still there and must not steer this one.
+        self.instance.host = 'other'
+        info = self._converting_plan('elsewhere')
+        self.drvr.pre_live_migration(self.context, self.instance, None, [],
+                                     info, self.data)
+        self.super_pre.assert_called_once_with(
+            self.context, self.instance, None, [], info, self.data)
+        self.assertFalse(os.path.exists(os.path.join(self.instance_dir,
+                                                     'disk.info')))
 
     def test_no_leftover(self):
         self._pre()
