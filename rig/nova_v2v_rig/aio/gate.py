@@ -17,7 +17,7 @@
 ``tox -e gate`` (``nova-v2v-aio gate``) builds the lab (two libvirt/QEMU
 hosts), the all-in-one control plane and its two nova-v2v computes, puts
 the lab guest in Glance, then moves guests the way an operator does, with
-the ``openstack`` client only, in six stages:
+the ``openstack`` client only, in seven stages:
 
 ``local``
     Each compute on its own store, same profile. A guest is created on
@@ -49,6 +49,11 @@ the ``openstack`` client only, in six stages:
     ``--host``.
 ``baseline-shared``
     The same two moves by stock Nova.
+``upgrade``
+    A rolling upgrade: labhost-b, emptied, runs Debian 13's libvirt and
+    QEMU; a guest created on labhost-a moves to it live and back, and one
+    created on it (a machine type only its QEMU runs) comes back by a V2V
+    cutover (:mod:`nova_v2v_rig.aio.gateupgrade`).
 
 With ``repeat`` the live moves of a stage go back and forth that many
 times.
@@ -80,6 +85,7 @@ from nova_v2v_rig.aio import config
 from nova_v2v_rig.aio import gateimport
 from nova_v2v_rig.aio import gatemove
 from nova_v2v_rig.aio import gatereport
+from nova_v2v_rig.aio import gateupgrade
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import network
 from nova_v2v_rig.aio import observe
@@ -90,7 +96,7 @@ from nova_v2v_rig.lab import migrate as lab_migrate
 LOG = logging.getLogger(__name__)
 
 STAGES = ('local', 'import', 'baseline-local', 'profiles', 'shared',
-          'baseline-shared')
+          'baseline-shared', 'upgrade')
 # The computes and the drivers, as gatemove names them.
 HOST_A = gatemove.HOST_A
 HOST_B = gatemove.HOST_B
@@ -236,6 +242,9 @@ STAGE_COMPUTES = {
     'profiles': ({'b': {'disk_formats': 'raw'}}, False, False),
     'shared': ({}, True, False),
     'baseline-shared': ({}, True, True),
+    # labhost-b's compute starts again on the upgraded libvirt, and once
+    # more when it is back on the machine's (gateupgrade).
+    'upgrade': ({}, False, False),
 }
 # Each: (layout, cloud, lab, ids, events, checks, repeat, found=) -> its
 # moves; it appends its nova-v2v checks to ``checks`` and puts what else it
@@ -243,7 +252,8 @@ STAGE_COMPUTES = {
 STAGE_RUN = {'local': stage_local, 'import': gateimport.stage_import,
              'baseline-local': stage_baseline_local,
              'profiles': stage_profiles, 'shared': stage_shared,
-             'baseline-shared': stage_baseline_shared}
+             'baseline-shared': stage_baseline_shared,
+             'upgrade': gateupgrade.stage_upgrade}
 
 
 def _computes(layout, lab, stage, current):
@@ -424,5 +434,6 @@ def expected_moves(stages, repeat=1):
     """How many moves the stages make (live ones ``repeat`` times)."""
     live = {'local': 2, 'baseline-local': 2, 'profiles': 1, 'shared': 2,
             'baseline-shared': 2}
-    once = {'local': 2, 'import': 1, 'profiles': 2}
+    once = {'local': 2, 'import': 1, 'profiles': 2,
+            'upgrade': gateupgrade.MOVES}
     return sum(live.get(s, 0) * repeat + once.get(s, 0) for s in stages)

@@ -133,9 +133,9 @@ class TestReport(testtools.TestCase):
         self.assertNotIn('medians', text)
         # local: 2 live + confirm + revert; import: 1 live; profiles: the
         # conversion, cutover + offline; shared and both baselines: 2 live
-        # each.
-        self.assertEqual(14, gate.expected_moves(gate.STAGES))
-        self.assertEqual(32, gate.expected_moves(gate.STAGES, repeat=3))
+        # each; upgrade: 3.
+        self.assertEqual(17, gate.expected_moves(gate.STAGES))
+        self.assertEqual(35, gate.expected_moves(gate.STAGES, repeat=3))
         self.assertEqual(6, gate.expected_checks(gate.STAGES))
 
     def _gate_without_services(self):
@@ -168,7 +168,8 @@ class TestReport(testtools.TestCase):
                 'baseline-local': mock.Mock(return_value=[ok, ok]),
                 'profiles': mock.Mock(side_effect=paths.AioError('boom')),
                 'shared': mock.Mock(return_value=[ok, ok]),
-                'baseline-shared': mock.Mock(return_value=[ok, ok])}):
+                'baseline-shared': mock.Mock(return_value=[ok, ok]),
+                'upgrade': mock.Mock(return_value=[ok, ok, ok])}):
             report = gate.run(layout, lab)
         self.assertFalse(report['ok'])
         self.assertEqual(['profiles: boom'], report['errors'])
