@@ -21,6 +21,8 @@ its traceback and of its other captured sections (a test's details, e.g. a
 lab test's ``guest-crash``), then the summary prints one line per failed
 test (``--brief``): its id and the exception it raised, so that the closing
 lines of a long run, which may be all a CI page keeps, say what failed.
+A gate's own failures (its table's ``error:`` lines and the crashes it
+logged) are printed after them.
 
 The log is parsed, not the shared ./.stestr repository, which another run
 in the same tree may write to.  subunit-trace prints every failure twice,
@@ -74,6 +76,44 @@ def parse(lines):
     return failed
 
 
+# The gate's own failures (nova_v2v_rig.aio.gatereport): its table's error
+# lines, and a stage's crash as the gate logged it.
+GATE_ERROR = re.compile(r'^error: (?P<error>.*\S)')
+GATE_CRASH = re.compile(r"Stage (?P<stage>\S+): the guest's crash:$")
+CRASH_LINES = 40
+
+
+def gate_failures(lines):
+    """The gate's error lines, then each logged crash (its last lines).
+
+    A gate stage that fails before its moves (a crash the gate knows no
+    fault of, an error) is no test of stestr's: these lines say what it
+    was.
+    """
+    errors = []
+    crashes = []
+    crash = None
+    for line in lines:
+        line = line.rstrip('\n')
+        match = GATE_ERROR.match(line)
+        if match and line not in errors:
+            errors.append(line)
+        found = GATE_CRASH.search(line)
+        if found:
+            crash = ['crash of stage %s:' % found.group('stage')]
+            crashes.append(crash)
+        elif crash is not None:
+            if not line.strip() or re.match(r'^\d{4}-\d\d-\d\d ', line):
+                crash = None
+            else:
+                crash.append('  ' + line.strip())
+    out = list(errors)
+    for crash in crashes:
+        out.append(crash[0])
+        out.extend(crash[1:][-CRASH_LINES:])
+    return out
+
+
 def exception(sections):
     """The traceback's exception line ("Type: message"), or ''."""
     last = ''
@@ -123,11 +163,16 @@ def main(argv=None):
                         help='longest --brief line')
     args = parser.parse_args(argv)
     with open(args.log, errors='replace') as log:
-        failed = parse(log)
+        text = log.readlines()
+    failed = parse(text)
+    gate = gate_failures(text)
     if args.brief:
-        out = brief(failed, args.width)
+        out = brief(failed, args.width) + [
+            line if len(line) <= args.width else
+            line[:args.width - 3] + '...'
+            for line in gate if GATE_ERROR.match(line)]
     else:
-        out = report(failed, args.lines)
+        out = report(failed, args.lines) + gate
     for line in out:
         print(line)
     return 0

@@ -157,3 +157,53 @@ class TestFailedTests(testtools.TestCase):
             f.write('{0} tests.test_x.T.test_ok [0.1s] ... ok\n')
         self.assertEqual([], self._run())
         self.assertEqual([], self._run('--brief'))
+
+
+GATE_LOG = """\
+2026-12-07 11:40:01.000 1 ERROR nova_v2v_rig.aio.gate [-] Stage import failed
+Traceback (most recent call last):
+RuntimeError: boom
+2026-12-07 11:40:02.000 1 ERROR nova_v2v_rig.aio.gate [-] Stage \
+baseline-shared: the guest's crash:
+[    1.0] general protection fault: 0000 [#1] PREEMPT SMP NOPTI
+[    1.1] RIP: 0010:schedule+0x10/0x20
+
+#   move   result
+1   live   OK
+error: import: boom
+error: baseline-shared: the server crashed after the move live: general \
+protection fault
+16 of 16 moves OK, 0 records lost
+error: import: boom
+"""
+
+
+class TestGateFailures(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.log = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                                'gate.log')
+        with open(self.log, 'w') as f:
+            f.write(GATE_LOG)
+
+    def _run(self, *args):
+        return subprocess.run(
+            [sys.executable, _TOOL] + list(args) + [self.log],
+            check=True, capture_output=True, text=True).stdout.splitlines()
+
+    def test_errors_and_crashes(self):
+        self.assertEqual(
+            ['error: import: boom',
+             'error: baseline-shared: the server crashed after the move '
+             'live: general protection fault',
+             'crash of stage baseline-shared:',
+             '  [    1.0] general protection fault: 0000 [#1] PREEMPT SMP '
+             'NOPTI',
+             '  [    1.1] RIP: 0010:schedule+0x10/0x20'], self._run())
+
+    def test_brief_names_the_errors_only(self):
+        lines = self._run('--brief', '--width', '40')
+        self.assertEqual(['error: import: boom',
+                          'error: baseline-shared: the server cr...'],
+                         lines)
