@@ -322,8 +322,9 @@ host: a live block migration precreates it here in a format of this list and
 copies it whole into it, a V2V cutover or an offline move converts it. A
 guest on shared storage in another format is refused (convert it offline
 first). A host that runs raw disks only should run Nova's raw image backend
-(``[libvirt] images_type = raw``): Nova's qcow2 backend runs every disk as
-qcow2 when it redefines a guest.
+(``[DEFAULT] use_cow_images = False``): with its qcow2 backend Nova runs
+every disk as qcow2 when it redefines a guest, and makes a cold move's raw
+disk qcow2 again.
 """),
     cfg.StrOpt('storage_id',
                help="""

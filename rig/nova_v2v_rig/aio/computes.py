@@ -458,7 +458,7 @@ def _discover(layout, passwords, names, timeout):
 
 
 def up(layout, lab, timeout=180, v2v_options=None, shared=False,
-       extra=(), stock=False):
+       extra=(), stock=False, host_extra=None):
     """Start one compute per lab host; the control plane must be up.
 
     A compute that runs already is left as it is: after a compute died
@@ -469,6 +469,8 @@ def up(layout, lab, timeout=180, v2v_options=None, shared=False,
         for the computes of some lab hosts (see :func:`write_conf`)
     :param shared: both computes on the lab's shared directory
     :param extra: more ``(section, key, value)`` lines for both computes
+    :param host_extra: ``{host: lines}``, more lines for the computes of
+        some lab hosts (after ``extra``)
     :param stock: stock Nova's ``nova-compute`` and libvirt driver, without
         nova-v2v (``v2v_options`` are ignored)
     """
@@ -495,7 +497,8 @@ def up(layout, lab, timeout=180, v2v_options=None, shared=False,
         if record and procs.alive(record):
             LOG.info('%s is running already', name)
             continue
-        write_conf(layout, host, v2v_options.get(host), shared, extra,
+        lines = tuple(extra) + tuple((host_extra or {}).get(host, ()))
+        write_conf(layout, host, v2v_options.get(host), shared, lines,
                    stock)
         write_nbd_wrapper(layout, host)
         write_remote_wrappers(layout, host, pids)
@@ -507,7 +510,7 @@ def up(layout, lab, timeout=180, v2v_options=None, shared=False,
         record['v2v_options'] = dict(v2v_options.get(host) or {})
         record['shared'] = bool(shared)
         record['stock'] = bool(stock)
-        record['extra'] = [list(line) for line in extra]
+        record['extra'] = [list(line) for line in lines]
         state['services'][name] = record
         layout.save(state)
     try:

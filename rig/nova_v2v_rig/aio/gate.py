@@ -35,7 +35,8 @@ the ``openstack`` client only, in seven stages:
     The same two block live migrations by stock Nova (``nova-compute``,
     ``libvirt.LibvirtDriver``): the baseline of the network downtime.
 ``profiles``
-    labhost-b runs raw disks only (``[v2v] disk_formats = raw``): a live
+    labhost-b runs raw disks only (``[v2v] disk_formats = raw``, and Nova's
+    raw image backend: ``[DEFAULT] use_cow_images = False``): a live
     migration of a qcow2 guest to it stays a block live migration, into a
     raw disk; one of a guest with a vmxnet3 NIC is a V2V cutover that
     gives the guest a virtio-net NIC (and converts the disk); a cold
@@ -246,6 +247,12 @@ STAGE_COMPUTES = {
     # more when it is back on the machine's (gateupgrade).
     'upgrade': ({}, False, False),
 }
+# Nova's own options of some computes in a stage: labhost-b of the
+# profiles stage is a raw-only host as Nova knows one (its image backend
+# raw; a cold move's raw disk is not made qcow2 again by Nova).
+STAGE_HOST_EXTRA = {
+    'profiles': {'b': (('DEFAULT', 'use_cow_images', 'false'),)},
+}
 # Each: (layout, cloud, lab, ids, events, checks, repeat, found=) -> its
 # moves; it appends its nova-v2v checks to ``checks`` and puts what else it
 # found (the import stage: ``import``) into ``found``, the report.
@@ -265,7 +272,7 @@ def _computes(layout, lab, stage, current):
     computes.down(layout)
     mark = observe.LogMark(layout)
     computes.up(layout, lab, v2v_options=wanted[0], shared=wanted[1],
-                stock=wanted[2])
+                stock=wanted[2], host_extra=STAGE_HOST_EXTRA.get(stage))
     # Each compute says which driver it loaded: the baseline's must be
     # stock Nova's, the others nova-v2v's.
     driver = computes.STOCK_DRIVER if wanted[2] else novaconf.COMPUTE_DRIVER

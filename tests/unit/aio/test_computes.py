@@ -251,7 +251,9 @@ class TestComputes(testtools.TestCase):
         spawn.side_effect = lambda lo, name, argv, needle, env: {
             'pid': 5, 'argv': argv, 'needle': needle, 'env': env}
         out = computes.up(self.layout, self.lab,
-                          v2v_options={'b': {'disk_formats': 'raw'}})
+                          v2v_options={'b': {'disk_formats': 'raw'}},
+                          host_extra={'b': [('DEFAULT', 'use_cow_images',
+                                             'false')]})
         self.assertEqual({'labhost-a': 'up', 'labhost-b': 'up'},
                          out['computes'])
         saved = self.layout.load()['services']
@@ -269,6 +271,12 @@ class TestComputes(testtools.TestCase):
                          saved['nova-compute-b']['v2v_options'])
         self.assertEqual(['raw'], self._values('b')['v2v', 'disk_formats'])
         self.assertNotIn(('v2v', 'disk_formats'), self._values('a'))
+        # And its own Nova options.
+        self.assertEqual(['false'],
+                         self._values('b')['DEFAULT', 'use_cow_images'])
+        self.assertNotIn(('DEFAULT', 'use_cow_images'), self._values('a'))
+        self.assertEqual([['DEFAULT', 'use_cow_images', 'false']],
+                         saved['nova-compute-b']['extra'])
         # qemu-nbd runs in the lab host's network namespace.
         path = saved['nova-compute-b']['env']['PATH'].split(os.pathsep)
         self.assertEqual(os.path.dirname(computes.nbd_wrapper(self.layout,
