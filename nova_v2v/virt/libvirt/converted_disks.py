@@ -21,8 +21,8 @@ block migration runs with three differences:
 
 * the destination precreates every local disk as a whole image in the
   plan's format, with no backing file in Nova's image cache
-  (:func:`whole_disk_info`), and records the formats for Nova's image
-  backend (``disk.info``);
+  (:func:`whole_disk_info`; Nova's ``pre_live_migration`` records those
+  formats in ``disk.info`` for its image backend);
 * the source sends the destination definition with those disks' driver
   type changed, and no ``backingStore`` on any disk of the plan;
 * and migrates with ``VIR_MIGRATE_NON_SHARED_DISK`` instead of Nova's
@@ -33,14 +33,11 @@ The V2V cutover precreates its disks the same way. A move without a
 format change is Nova's, untouched.
 """
 
-import os
-
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 
 from nova_v2v.hardware import disks as hw_disks
 from nova_v2v.planning import planner
-from nova_v2v.virt.libvirt import nova_internals
 
 LOG = logging.getLogger(__name__)
 
@@ -90,18 +87,6 @@ def whole_disk_info(plan, disk_info):
     return jsonutils.dumps(infos)
 
 
-def record_formats(instance_dir, plan):
-    """Record the plan's disk formats for Nova's image backend here.
-
-    :param instance_dir: the instance's directory on this host, where
-        Nova precreated the disks (each under its source file's name)
-    """
-    formats = {os.path.join(instance_dir, os.path.basename(d.path)):
-               d.dest_format for d in plan.disks}
-    if formats:
-        nova_internals.record_disk_formats(instance_dir, formats)
-
-
 def migrate_flags(flags):
     """Nova's block migration flags with a full copy of the disks.
 
@@ -145,21 +130,6 @@ class ConvertedDisks(object):
         if not converting(plan):
             return disk_info
         return whole_disk_info(plan, disk_info)
-
-    @staticmethod
-    def precreated(instance, migrate_data, plan):
-        """On the destination, after Nova precreated the disks."""
-        if not converting(plan):
-            return
-        instance_dir = nova_internals.instance_path_at_destination(
-            instance, migrate_data)
-        record_formats(instance_dir, plan)
-        LOG.info('Disks precreated for a live migration that converts '
-                 'them: %(disks)s', {'disks': ', '.join(
-                     '%s (%s to %s)' % (d.path, d.source_format,
-                                        d.dest_format)
-                     for d in planner.conversions(plan).values())},
-                 instance=instance)
 
     @staticmethod
     def operation_guest(instance, plan, guest):

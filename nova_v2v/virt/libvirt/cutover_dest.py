@@ -156,9 +156,6 @@ class CutoverDestination(object):
                   if info['path'] in planned]
         instance_dir = nova_internals.instance_path_at_destination(
             instance, migrate_data)
-        # What the clone runs is what Nova's image backend must find here
-        # after the move (a hard reboot): the disks' formats.
-        converted_disks.record_formats(instance_dir, record.plan)
         record.set_exports(planned_exports(instance, wanted, instance_dir))
         record.record_phase(v2v_record.EXPORTED)
         records = self._half.export(instance, wanted, instance_dir,

@@ -165,13 +165,10 @@ class V2VDriverMixin(object):
             plan = converted_disks.plan_of_move(
                 record.plan, instance.host,
                 self.v2v_inventory.hostname or CONF.host)
-            result = super().pre_live_migration(
+            return super().pre_live_migration(
                 context, instance, block_device_info, network_info,
                 self.v2v_converted_disks.disk_info(plan, disk_info),
                 migrate_data)
-            self.v2v_converted_disks.precreated(instance, migrate_data,
-                                                plan)
-            return result
         self.v2v_cutover_dest.clear_leftover(instance, migrate_data)
         disk_info = self.v2v_cutover_dest.prepare(record, migrate_data,
                                                   disk_info)

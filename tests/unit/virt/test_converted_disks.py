@@ -15,10 +15,8 @@
 """A block live migration into disks of another format: the destination's
 disks, the migrate call's flags and definition."""
 
-import os
 from unittest import mock
 
-import fixtures
 from lxml import etree
 from oslo_serialization import jsonutils
 from oslo_utils.fixture import uuidsentinel as uuids
@@ -109,30 +107,6 @@ class TestDiskInfo(testtools.TestCase):
         self.assertIs(self.INFO, hooks.disk_info(None, self.INFO))
         out = jsonutils.loads(hooks.disk_info(plan(), self.INFO))
         self.assertEqual('raw', out[0]['type'])
-
-    def test_precreated_records_the_formats(self):
-        instance_dir = self.useFixture(fixtures.TempDir()).path
-        at_dest = self.useFixture(fixtures.MockPatch(
-            'nova_v2v.virt.libvirt.nova_internals.'
-            'instance_path_at_destination',
-            return_value=instance_dir)).mock
-        info_file = os.path.join(instance_dir, 'disk.info')
-        with open(info_file, 'w') as f:
-            f.write(jsonutils.dumps({instance_dir + '/disk.eph0': 'qcow2'}))
-        hooks = converted_disks.ConvertedDisks()
-        hooks.precreated(mock.sentinel.instance, mock.sentinel.data,
-                         plan(dest_format='qcow2'))
-        with open(info_file) as f:
-            self.assertEqual({instance_dir + '/disk.eph0': 'qcow2'},
-                             jsonutils.loads(f.read()))
-        at_dest.assert_not_called()
-        hooks.precreated(mock.sentinel.instance, mock.sentinel.data, plan())
-        at_dest.assert_called_once_with(mock.sentinel.instance,
-                                        mock.sentinel.data)
-        with open(info_file) as f:
-            self.assertEqual({instance_dir + '/disk.eph0': 'qcow2',
-                              instance_dir + '/disk': 'raw'},
-                             jsonutils.loads(f.read()))
 
 
 class TestMigrate(testtools.TestCase):
