@@ -566,14 +566,6 @@ def _qemu_version(lab, host):
     return _versions(lab, host)[0]
 
 
-def dotted(version):
-    """``'10.0.2'`` of a libvirt-style version number; None for None."""
-    if version is None:
-        return None
-    return '%d.%d.%d' % (version // 1000000, version // 1000 % 1000,
-                         version % 1000)
-
-
 def version_fields(lab, source, dest):
     """The versions of a move's hypervisors, for its result.
 
@@ -588,8 +580,10 @@ def version_fields(lab, source, dest):
             LOG.warning('Cannot read the versions of %(host)s: %(err)s',
                         {'host': host, 'err': exc})
             qemu = lib = None
-        fields[side + '_qemu'] = dotted(qemu)
-        fields[side + '_libvirt'] = dotted(lib)
+        fields[side + '_qemu'] = (v2v_profile.version_to_str(qemu)
+                                  if qemu is not None else None)
+        fields[side + '_libvirt'] = (v2v_profile.version_to_str(lib)
+                                     if lib is not None else None)
     return fields
 
 
