@@ -153,6 +153,23 @@ Start block migrations with ``VIR_MIGRATE_NON_SHARED_SYNCHRONOUS_WRITES``
 destination before completing it, so the disk copy converges whatever the
 guest's write rate, at the cost of write latency while the disks are copied.
 """),
+    cfg.BoolOpt('bandwidth_from_metadata',
+                default=True,
+                help="""
+Whether a server's ``nova-v2v:bandwidth_mib`` metadata lowers the bandwidth
+of its live, block and V2V cutover migrations (MiB/s). ``nova-v2v drain
+--bandwidth`` sets it on each server it moves, its share of the drain's
+bandwidth, and removes it afterwards. It never raises ``[libvirt]
+live_migration_bandwidth`` and never goes below ``[v2v]
+min_migration_bandwidth``: the server's owner can set it too.
+"""),
+    cfg.IntOpt('min_migration_bandwidth',
+               default=8,
+               min=1,
+               help="""
+The lowest bandwidth (MiB/s) that a server's ``nova-v2v:bandwidth_mib``
+metadata may give its migration (see ``[v2v] bandwidth_from_metadata``).
+"""),
     cfg.BoolOpt('notifications',
                 default=True,
                 help="""

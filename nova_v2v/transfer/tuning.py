@@ -184,3 +184,45 @@ def live_flags(flags, libvirt_version, auto_converge=True,
         flags |= VIR_MIGRATE_NON_SHARED_SYNCHRONOUS_WRITES
         added.append('synchronous-writes')
     return flags, added
+
+
+# The server metadata key through which a drain (``nova-v2v drain
+# --bandwidth``) gives each move its share of the drain's bandwidth, in
+# MiB/s: Nova's own ``[libvirt] live_migration_bandwidth`` is one value
+# per compute, and its live migration API takes none.
+BANDWIDTH_KEY = 'nova-v2v:bandwidth_mib'
+
+
+def requested_bandwidth(metadata, nova_mib, floor_mib):
+    """The bandwidth (MiB/s, 0: no limit) a server's migration runs at.
+
+    The server's :data:`BANDWIDTH_KEY` can only lower Nova's ``[libvirt]
+    live_migration_bandwidth`` (0 there: no limit), and never below
+    ``floor_mib``: the server's owner can set its metadata too.
+
+    :param metadata: the server's metadata (a dict), or None
+    :param nova_mib: Nova's ``[libvirt] live_migration_bandwidth``
+    :param floor_mib: ``[v2v] min_migration_bandwidth``
+    :returns: ``(MiB/s, why)``; ``why`` is None when Nova's value stands
+    """
+    raw = (metadata or {}).get(BANDWIDTH_KEY)
+    if raw is None:
+        return nova_mib, None
+    try:
+        asked = int(str(raw).strip())
+    except ValueError:
+        return nova_mib, ('%s=%r is not a whole number of MiB/s: ignored'
+                          % (BANDWIDTH_KEY, raw))
+    if asked <= 0:
+        return nova_mib, ('%s=%r is not positive: ignored'
+                          % (BANDWIDTH_KEY, raw))
+    value = max(asked, floor_mib)
+    if nova_mib and value >= nova_mib:
+        return nova_mib, ('%s=%d MiB/s: [libvirt] live_migration_bandwidth '
+                          '(%d MiB/s) is lower' % (BANDWIDTH_KEY, asked,
+                                                   nova_mib))
+    if value != asked:
+        return value, ('%s=%d MiB/s raised to [v2v] '
+                       'min_migration_bandwidth (%d MiB/s)'
+                       % (BANDWIDTH_KEY, asked, floor_mib))
+    return value, '%s=%d MiB/s' % (BANDWIDTH_KEY, asked)

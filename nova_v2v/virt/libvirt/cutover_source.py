@@ -62,6 +62,7 @@ from nova_v2v import notifications
 from nova_v2v.planning import profile
 from nova_v2v.transfer import deadline as call_deadline
 from nova_v2v.virt.libvirt import cutover_transfer
+from nova_v2v.virt.libvirt import live_tuning
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import prechecks
 from nova_v2v.virt.libvirt import record as v2v_record
@@ -325,7 +326,8 @@ class CutoverSource(object):
                 self.nova.get_domain(instance), disks, clone_xml,
                 functools.partial(self._start_proven_clone, context,
                                   instance, dest, record, agent, state),
-                state.mode, hooks)
+                state.mode, hooks,
+                bandwidth_mib=live_tuning.migration_bandwidth(instance))
         except cutover_transfer.CloneStateUnknown as exc:
             # The clone may run: nothing is destroyed, the source stays
             # stopped (never two copies), the operator decides.

@@ -353,10 +353,13 @@ class SourceHalf(object):
         return cutover.restart_source(domain)
 
     @staticmethod
-    def run(domain, disks, clone_xml, start_clone_fn, mode, hooks):
+    def run(domain, disks, clone_xml, start_clone_fn, mode, hooks,
+            bandwidth_mib=None):
         """Sync, stop, switch: :func:`cutover.run_source_cutover`.
 
         :param domain: the source guest's ``virDomain``
+        :param bandwidth_mib: MiB/s per disk sync (0: no limit); None:
+            Nova's ``[libvirt] live_migration_bandwidth``
         :param start_clone_fn: ``f(clone_xml) -> (clone, start time)``
         :param hooks: :class:`CutoverHooks`
         :returns: the cutover's stats dict
@@ -366,7 +369,8 @@ class SourceHalf(object):
             release_check=(None if CONF.v2v.cutover_release_probe
                            else cutover.release_not_probed),
             release_timeout=CONF.v2v.cutover_release_timeout,
-            bandwidth=CONF.libvirt.live_migration_bandwidth * units.Mi,
+            bandwidth=(CONF.libvirt.live_migration_bandwidth
+                       if bandwidth_mib is None else bandwidth_mib) * units.Mi,
             sync_timeout=CONF.v2v.cutover_sync_timeout,
             shutdown_timeout=CONF.v2v.cutover_shutdown_timeout,
             progress_interval=max(

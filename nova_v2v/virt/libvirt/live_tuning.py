@@ -17,11 +17,12 @@
 What the ``[v2v]`` options turn on, and nothing else: flags added to the
 ones Nova starts its migration with (``auto_converge``,
 ``synchronous_disk_writes``, ``VIR_MIGRATE_UNSAFE`` for the
-``shared_filesystems``) and the ``fitted`` downtime policy. With
-``downtime_policy = nova``, ``auto_converge = false``,
-``synchronous_disk_writes = false`` and no ``shared_filesystems``, Nova's
-migration thread and monitor get Nova's own ``Guest``: the migration is
-Nova's, unchanged.
+``shared_filesystems``), the ``fitted`` downtime policy, and a server's
+own bandwidth (its ``nova-v2v:bandwidth_mib`` metadata, a drain's share:
+:func:`migration_bandwidth`). With ``downtime_policy = nova``,
+``auto_converge = false``, ``synchronous_disk_writes = false``, no
+``shared_filesystems`` and no such metadata, Nova's migration thread and
+monitor get Nova's own ``Guest``: the migration is Nova's, unchanged.
 """
 
 import os
@@ -81,6 +82,53 @@ class FlagsMigrateGuest(object):
     def migrate(self, *args, **kwargs):
         kwargs['flags'] = kwargs.get('flags', 0) | self.add_flags
         return self._guest.migrate(*args, **kwargs)
+
+
+class BandwidthMigrateGuest(object):
+    """A Guest whose ``migrate`` runs at ``bandwidth`` MiB/s.
+
+    libvirt applies the migration's bandwidth to its memory stream and to
+    the disk mirrors of a block migration.
+    """
+
+    def __init__(self, guest, bandwidth):
+        self._guest = guest
+        self.bandwidth = bandwidth
+
+    def __getattr__(self, name):
+        return getattr(self._guest, name)
+
+    def migrate(self, *args, **kwargs):
+        kwargs['bandwidth'] = self.bandwidth
+        return self._guest.migrate(*args, **kwargs)
+
+
+def migration_bandwidth(instance):
+    """The bandwidth (MiB/s, 0: no limit) of the instance's migration.
+
+    Nova's ``[libvirt] live_migration_bandwidth``, lowered by the
+    server's ``nova-v2v:bandwidth_mib`` metadata with ``[v2v]
+    bandwidth_from_metadata`` (:func:`tuning.requested_bandwidth`), as
+    the instance object carries it.
+    """
+    nova_mib = CONF.libvirt.live_migration_bandwidth
+    if not CONF.v2v.bandwidth_from_metadata:
+        return nova_mib
+    # The API loads a server's metadata with it (compute API.get), and the
+    # conductor hands that object on: never read it from the database here
+    # (Nova's live migration reads no instance).
+    if not instance.obj_attr_is_set('metadata'):
+        LOG.debug('The server\'s metadata is not loaded: Nova\'s migration '
+                  'bandwidth', instance=instance)
+        return nova_mib
+    metadata = dict(instance.metadata or {})
+    value, why = tuning.requested_bandwidth(
+        metadata, nova_mib, CONF.v2v.min_migration_bandwidth)
+    if why:
+        LOG.info('Migration bandwidth %(mib)s: %(why)s',
+                 {'mib': '%d MiB/s' % value if value else 'unlimited',
+                  'why': why}, instance=instance)
+    return value
 
 
 def set_first_downtime(guest, instance):
@@ -205,6 +253,9 @@ class LiveMigrationTuning(object):
         add_flags = self.added_flags(instance, migrate_data, guest)
         if add_flags:
             guest = FlagsMigrateGuest(guest, add_flags)
+        bandwidth = migration_bandwidth(instance)
+        if bandwidth != CONF.libvirt.live_migration_bandwidth:
+            guest = BandwidthMigrateGuest(guest, bandwidth)
         if CONF.v2v.downtime_policy == 'fitted':
             set_first_downtime(guest, instance)
         return guest
