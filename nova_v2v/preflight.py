@@ -114,10 +114,12 @@ def guest_of(server, source):
 
 
 def evaluate(server, computes, options=None, only=None,
-             hypervisor_version_check=True):
+             hypervisor_version_check=True, offline=False):
     """A :class:`Verdict` per compute (or for host ``only``).
 
     :param options: the planner's keyword options
+    :param offline: plan a cold move (a stopped server's) rather than a
+        live one
     :param hypervisor_version_check: Nova's conductor refuses a live
         migration to a host whose hypervisor (QEMU) is older than the
         source's, as it does unless ``[workarounds]
@@ -131,7 +133,7 @@ def evaluate(server, computes, options=None, only=None,
         if only is not None and compute.host != only:
             continue
         verdicts.append(_verdict(server, source, compute, options,
-                                 hypervisor_version_check))
+                                 hypervisor_version_check, offline))
     if only is not None and only not in by_host:
         verdicts.append(Verdict(only, False, reasons=[
             'no nova-compute service on this host']))
@@ -139,7 +141,7 @@ def evaluate(server, computes, options=None, only=None,
 
 
 def _verdict(server, source, compute, options,
-             hypervisor_version_check=True):
+             hypervisor_version_check=True, offline=False):
     def refused(reason):
         return Verdict(compute.host, False, reasons=[reason])
 
@@ -157,7 +159,8 @@ def _verdict(server, source, compute, options,
                        'compute, or another version)')
     older = compute.host_profile.qemu_version
     newer = source.host_profile.qemu_version
-    if hypervisor_version_check and older and newer and older < newer:
+    if (hypervisor_version_check and not offline and older and newer and
+            older < newer):
         # Nova's conductor (LiveMigrationTask's hypervisor check) refuses
         # it before any compute is asked.
         return refused(
@@ -168,9 +171,14 @@ def _verdict(server, source, compute, options,
     guest = guest_of(server, source.host_profile)
     storage = profile.StorageFacts(volume_backed=server.volume_backed)
     try:
-        plan = planner.plan_live_migration(
-            source.host_profile, compute.host_profile, guest,
-            storage=storage, **options)
+        if offline:
+            plan = planner.plan_offline_migration(
+                source.host_profile, compute.host_profile, guest,
+                storage=storage, translations=options.get('translations'))
+        else:
+            plan = planner.plan_live_migration(
+                source.host_profile, compute.host_profile, guest,
+                storage=storage, **options)
     except planner.PlanRefused as exc:
         return refused(exc.reason)
     data = plan.to_dict()

@@ -133,27 +133,39 @@ class Cloud(object):
         return body.get('traits', [])
 
 
-def gather(cloud, name_or_id):
-    """(:class:`preflight.Server`, [:class:`preflight.Compute`])."""
-    found = cloud.server(name_or_id)
-    info = found.to_dict()
+def server_of(info, image_properties):
+    """The :class:`preflight.Server` of a server's API record (a dict).
+
+    :param image_properties: ``f(image id) -> {hw_* property: value}``
+    """
     flavor = info.get('flavor') or {}
     image = info.get('image') or {}
     image_id = image.get('id') if isinstance(image, dict) else None
-    server = preflight.Server(
+    return preflight.Server(
         id=info['id'], name=info.get('name', ''),
         host=info.get('OS-EXT-SRV-ATTR:host') or '',
         root_gb=int(flavor.get('disk') or 0),
         ephemeral_gb=int(flavor.get('ephemeral') or 0),
-        image_properties=cloud.image_properties(image_id),
+        image_properties=image_properties(image_id),
         volume_backed=not image_id)
+
+
+def computes_of(cloud):
+    """Every compute as a :class:`preflight.Compute`, with its profile."""
     computes = []
     for host, (enabled, up, provider) in sorted(cloud.computes().items()):
         computes.append(preflight.Compute(
             host=host, enabled=enabled, up=up,
             host_profile=profile.HostProfile.from_traits(
                 host, cloud.traits(provider))))
-    return server, computes
+    return computes
+
+
+def gather(cloud, name_or_id):
+    """(:class:`preflight.Server`, [:class:`preflight.Compute`])."""
+    found = cloud.server(name_or_id)
+    return (server_of(found.to_dict(), cloud.image_properties),
+            computes_of(cloud))
 
 
 def run(args, options=None, hypervisor_version_check=True):

@@ -20,6 +20,9 @@ hardware changes, and why the others cannot (see
 :mod:`nova_v2v.cmd.check`; exit 0 some host fits, 1 none, 3 the cloud could
 not be asked).
 
+``nova-v2v drain HOST`` moves every server off a compute host, within
+limits, with progress and a report: see :mod:`nova_v2v.cmd.drain`.
+
 ``nova-v2v import EXPORT`` makes a Nova server of a VMware export (OVA,
 OVF, VMX): see :mod:`nova_v2v.cmd.importer`.
 
@@ -48,6 +51,7 @@ from oslo_concurrency import processutils
 from oslo_config import cfg
 
 from nova_v2v.cmd import check
+from nova_v2v.cmd import drain
 from nova_v2v.cmd import importer
 from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v.exports import base as export_base
@@ -140,6 +144,21 @@ def _parser(argv=None):
                     'Exit: 0 done, 1 refused, 2 usage, 3 the cloud could '
                     'not be asked, 4 failed (cleaned up), 130 interrupted.')
     importer.add_arguments(im, sys.argv[1:] if argv is None else argv)
+    dr = sub.add_parser(
+        'drain', conflict_handler='resolve',
+        help='move every server off a compute host, within limits, with '
+        'progress and a report (asks and changes the cloud)',
+        description='Empty a compute host: plan every server on it as '
+                    '"check" does, move them live (a V2V cutover only '
+                    'with --allow-cutover; stopped servers cold), within '
+                    'the limits, with progress, ETA and a report. Run '
+                    'again after an interruption, it goes on where it '
+                    'stopped. Ctrl-C: no new move starts; twice: the '
+                    'live moves in flight are aborted. Exit: 0 the host '
+                    'is empty, 1 servers stay, 2 usage, 3 the cloud could '
+                    'not be asked, 4 another drain of the host runs, 130 '
+                    'interrupted.')
+    drain.add_arguments(dr, sys.argv[1:] if argv is None else argv)
     return parser
 
 
@@ -314,6 +333,9 @@ def main(argv=None):
                          not conf.workarounds[SKIP_HV_CHECK.name])
     if args.command == 'import':
         return importer.run(args, conf)
+    if args.command == 'drain':
+        return drain.run(args, v2v_conf.planner_options(conf),
+                         not conf.workarounds[SKIP_HV_CHECK.name])
     parser.error('unknown command %s' % args.command)
 
 
