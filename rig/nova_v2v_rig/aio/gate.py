@@ -17,7 +17,7 @@
 ``tox -e gate`` (``nova-v2v-aio gate``) builds the lab (two libvirt/QEMU
 hosts), the all-in-one control plane and its two nova-v2v computes, puts
 the lab guest in Glance, then moves guests the way an operator does, with
-the ``openstack`` client only, in seven stages:
+the ``openstack`` client (and ``nova-v2v``) only, in eight stages:
 
 ``local``
     Each compute on its own store, same profile. A guest is created on
@@ -31,6 +31,11 @@ the ``openstack`` client only, in seven stages:
     it makes boots with virtio devices and the export's MAC, keeps the
     export's data and every record, then block live-migrates
     (:mod:`nova_v2v_rig.aio.gateimport`).
+``drain``
+    ``nova-v2v drain labhost-a`` empties labhost-a of six servers (two
+    flavors, one stopped, one that only a V2V cutover moves), interrupted
+    by SIGINT once and run again; every server's records are checked on
+    labhost-b (:mod:`nova_v2v_rig.aio.gatedrain`).
 ``baseline-local``
     The same two block live migrations by stock Nova (``nova-compute``,
     ``libvirt.LibvirtDriver``): the baseline of the network downtime.
@@ -83,6 +88,7 @@ from nova_v2v.deploy import novaconf
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import config
+from nova_v2v_rig.aio import gatedrain
 from nova_v2v_rig.aio import gateimport
 from nova_v2v_rig.aio import gatemove
 from nova_v2v_rig.aio import gatereport
@@ -96,8 +102,8 @@ from nova_v2v_rig.lab import migrate as lab_migrate
 
 LOG = logging.getLogger(__name__)
 
-STAGES = ('local', 'import', 'baseline-local', 'profiles', 'shared',
-          'baseline-shared', 'upgrade')
+STAGES = ('local', 'import', 'drain', 'baseline-local', 'profiles',
+          'shared', 'baseline-shared', 'upgrade')
 # The computes and the drivers, as gatemove names them.
 HOST_A = gatemove.HOST_A
 HOST_B = gatemove.HOST_B
@@ -239,6 +245,7 @@ def stage_baseline_shared(layout, cloud, lab, ids, events=None, checks=None,
 STAGE_COMPUTES = {
     'local': ({}, False, False),
     'import': ({}, False, False),
+    'drain': ({}, False, False),
     'baseline-local': ({}, False, True),
     'profiles': ({'b': {'disk_formats': 'raw'}}, False, False),
     'shared': ({}, True, False),
@@ -252,11 +259,13 @@ STAGE_COMPUTES = {
 # raw; a cold move's raw disk is not made qcow2 again by Nova).
 STAGE_HOST_EXTRA = {
     'profiles': {'b': (('DEFAULT', 'use_cow_images', 'false'),)},
+    'drain': {'a': gatedrain.HOST_EXTRA, 'b': gatedrain.HOST_EXTRA},
 }
 # Each: (layout, cloud, lab, ids, events, checks, repeat, found=) -> its
 # moves; it appends its nova-v2v checks to ``checks`` and puts what else it
 # found (the import stage: ``import``) into ``found``, the report.
 STAGE_RUN = {'local': stage_local, 'import': gateimport.stage_import,
+             'drain': gatedrain.stage_drain,
              'baseline-local': stage_baseline_local,
              'profiles': stage_profiles, 'shared': stage_shared,
              'baseline-shared': stage_baseline_shared,
@@ -265,7 +274,7 @@ STAGE_RUN = {'local': stage_local, 'import': gateimport.stage_import,
 
 def _computes(layout, lab, stage, current):
     """(Re)start the computes for ``stage`` unless they run that way."""
-    wanted = STAGE_COMPUTES[stage]
+    wanted = STAGE_COMPUTES[stage] + (STAGE_HOST_EXTRA.get(stage),)
     if current == wanted:
         return current
     start = time.monotonic()
@@ -433,7 +442,7 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1,
 
 
 def expected_checks(stages):
-    return sum({'local': 2, 'import': 1, 'profiles': 2,
+    return sum({'local': 2, 'import': 1, 'drain': 1, 'profiles': 2,
                 'shared': 1}.get(s, 0) for s in stages)
 
 

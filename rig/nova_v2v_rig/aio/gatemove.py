@@ -402,8 +402,9 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
                            'the move ' + label)
         time.sleep(settle)
     finally:
-        _crashed(guest, label, events, start,
-                 source if variant == BASELINE and not cold else None)
+        raise_if_crashed(guest, label, events, start,
+                         source if variant == BASELINE and not cold
+                         else None)
     record = observe.wait_migration(cloud, guest.id, known)
     acks = guest.tail.merged()
     if finish == 'revert':
@@ -521,7 +522,7 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
     return result
 
 
-def _crashed(guest, label, events, since, stock_live_from=None):
+def raise_if_crashed(guest, label, events, since, stock_live_from=None):
     """Raise :class:`lab_migrate.GuestCrashed` if the server's kernel died.
 
     Its ``known_fault`` is the caution of the move's plan (the

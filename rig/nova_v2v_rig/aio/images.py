@@ -61,6 +61,9 @@ PVSCSI = (('hw_disk_bus', 'scsi'), ('hw_scsi_model', 'vmpvscsi'))
 PVSCSI_DISK = 'lab-disk-pvscsi'
 FILLED_PVSCSI_DISK = 'lab-disk-filled-pvscsi'
 FLAVOR = 'lab.tiny'
+# A second flavor (the drain stage moves guests of two sizes).
+FLAVOR_SMALL = 'lab.small'
+FLAVOR_SMALL_RAM_MIB = 384
 # The workload's disk: its records are 512-byte sectors from the start.
 DISK_MIB = 64
 FLAVOR_RAM_MIB = 256
@@ -152,7 +155,7 @@ def _disk(cloud, ids, name, size_mib, data=None, properties=()):
 
 
 def ensure(cloud, cache_dir):
-    """Upload the lab guest and create its flavor; ``{name: id}``."""
+    """Upload the lab guest and create its flavors; ``{name: id}``."""
     image = lab_guest.build(cache_dir)
     ids = {}
     ids[KERNEL] = _image(cloud, KERNEL, image.kernel, 'aki', 'aki')
@@ -170,4 +173,8 @@ def ensure(cloud, cache_dir):
     ids[FLAVOR] = _find(cloud, 'flavor', FLAVOR) or cloud(
         'flavor', 'create', '--public', '--ram', FLAVOR_RAM_MIB,
         '--disk', FLAVOR_DISK_GIB, '--vcpus', 1, FLAVOR, parse=True)['id']
+    ids[FLAVOR_SMALL] = _find(cloud, 'flavor', FLAVOR_SMALL) or cloud(
+        'flavor', 'create', '--public', '--ram', FLAVOR_SMALL_RAM_MIB,
+        '--disk', FLAVOR_DISK_GIB, '--vcpus', 1, FLAVOR_SMALL,
+        parse=True)['id']
     return ids

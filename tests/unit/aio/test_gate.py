@@ -25,6 +25,7 @@ import testtools
 from nova_v2v import notifications
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import gate
+from nova_v2v_rig.aio import gatedrain
 from nova_v2v_rig.aio import gatemove
 from nova_v2v_rig.aio import gatereport
 from nova_v2v_rig.aio import images
@@ -133,10 +134,10 @@ class TestReport(testtools.TestCase):
         self.assertNotIn('medians', text)
         # local: 2 live + confirm + revert; import: 1 live; profiles: the
         # conversion, cutover + offline; shared and both baselines: 2 live
-        # each; upgrade: 3.
+        # each; upgrade: 3; drain: none of its own (its check counts).
         self.assertEqual(17, gate.expected_moves(gate.STAGES))
         self.assertEqual(35, gate.expected_moves(gate.STAGES, repeat=3))
-        self.assertEqual(6, gate.expected_checks(gate.STAGES))
+        self.assertEqual(7, gate.expected_checks(gate.STAGES))
 
     def _gate_without_services(self):
         """gate.run's services mocked: ``{name: mock}``; a lab that runs."""
@@ -165,6 +166,7 @@ class TestReport(testtools.TestCase):
         with mock.patch.dict(gate.STAGE_RUN, {
                 'local': mock.Mock(return_value=[ok, ok, ok, ok]),
                 'import': mock.Mock(return_value=[ok]),
+                'drain': mock.Mock(return_value=[]),
                 'baseline-local': mock.Mock(return_value=[ok, ok]),
                 'profiles': mock.Mock(side_effect=paths.AioError('boom')),
                 'shared': mock.Mock(return_value=[ok, ok]),
@@ -231,7 +233,7 @@ class TestComputesOfAStage(testtools.TestCase):
     def test_the_baseline_runs_stock_nova(self):
         os.makedirs(os.path.dirname(self.layout.log('x')), exist_ok=True)
         self._loads('lab_stock.LibvirtDriver', 'lab_stock.LibvirtDriver')
-        self.assertEqual(gate.STAGE_COMPUTES['baseline-local'],
+        self.assertEqual(gate.STAGE_COMPUTES['baseline-local'] + (None,),
                          gate._computes(self.layout, None, 'baseline-local',
                                         None))
         self.assertTrue(self.up.call_args[1]['stock'])
@@ -243,8 +245,16 @@ class TestComputesOfAStage(testtools.TestCase):
                               None, 'baseline-shared', None)
         self.assertIn('not lab_stock.LibvirtDriver each', str(e))
         self._loads('v2v.V2VLibvirtDriver', 'v2v.V2VLibvirtDriver')
-        self.assertEqual(gate.STAGE_COMPUTES['local'], gate._computes(
-            self.layout, None, 'local', None))
+        self.assertEqual(gate.STAGE_COMPUTES['local'] + (None,),
+                         gate._computes(self.layout, None, 'local', None))
+        # A stage of other Nova options per host: started again.
+        self.assertEqual(
+            gate.STAGE_COMPUTES['drain'] + (gate.STAGE_HOST_EXTRA['drain'],),
+            gate._computes(self.layout, None, 'drain',
+                           gate.STAGE_COMPUTES['local'] + (None,)))
+        self.assertEqual(
+            {'a': gatedrain.HOST_EXTRA, 'b': gatedrain.HOST_EXTRA},
+            self.up.call_args[1]['host_extra'])
 
 
 class TestStageOnceMore(testtools.TestCase):
@@ -473,7 +483,9 @@ class TestImages(testtools.TestCase):
             images_=[{'Name': images.KERNEL, 'ID': 'k', 'Status': 'active'},
                      {'Name': images.RAMDISK, 'ID': 'r', 'Status': 'active'}]
             + [{'Name': n, 'ID': n, 'Status': 'active'} for n in disks],
-            flavors=[{'Name': images.FLAVOR, 'ID': 'f'}], shown=shown)
+            flavors=[{'Name': images.FLAVOR, 'ID': 'f'},
+                     {'Name': images.FLAVOR_SMALL, 'ID': 'fs'}],
+            shown=shown)
 
     def test_reuses_everything(self):
         cloud = self._all_there()
@@ -481,6 +493,7 @@ class TestImages(testtools.TestCase):
         self.assertEqual([], cloud.created)
         self.assertEqual([], cloud.deleted)
         self.assertEqual('f', ids[images.FLAVOR])
+        self.assertEqual('fs', ids[images.FLAVOR_SMALL])
 
     def test_a_new_guest_build_is_uploaded_again(self):
         # The initramfs changed since: it and the disks that name it are
@@ -493,7 +506,8 @@ class TestImages(testtools.TestCase):
         self.assertEqual('k', ids[images.KERNEL])
         self.assertEqual('new-lab-initrd', ids[images.RAMDISK])
         for created in cloud.created[1:]:
-            self.assertIn('ramdisk_id=new-lab-initrd', created)
+            if created[0] == 'image':
+                self.assertIn('ramdisk_id=new-lab-initrd', created)
 
     def test_holds(self):
         self.assertTrue(images.holds({'os_hash_value': 'sha-/x'}, '/x'))
