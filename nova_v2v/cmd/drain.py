@@ -294,7 +294,8 @@ def run(args, planner_options=None, hypervisor_version_check=True,
     try:
         limits = schedule.Limits(
             parallel=args.parallel,
-            per_destination=args.per_destination or args.parallel,
+            per_destination=(args.parallel if args.per_destination is None
+                             else args.per_destination),
             bandwidth_mib=args.bandwidth)
     except schedule.LimitsError as exc:
         sys.stderr.write('nova-v2v drain: %s\n' % exc)

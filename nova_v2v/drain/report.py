@@ -82,8 +82,9 @@ def _busy_seconds(entries):
     """Seconds during which at least one move ran (their union)."""
     spans = sorted((e['started_at'], e['ended_at'])
                    for e in entries.values()
-                   if e.get('outcome') == 'moved' and e.get('started_at')
-                   and e.get('ended_at'))
+                   if e.get('outcome') == 'moved' and
+                   e.get('started_at') is not None and
+                   e.get('ended_at') is not None)
     busy = 0.0
     end = None
     for a, b in spans:

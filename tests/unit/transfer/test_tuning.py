@@ -168,3 +168,35 @@ class LiveFlagsTestCase(testtools.TestCase):
         flags, added = tuning.live_flags(
             self.NOVA_LIVE | tuning.VIR_MIGRATE_AUTO_CONVERGE, 9000000)
         self.assertEqual([], added)
+
+
+class RequestedBandwidthTestCase(testtools.TestCase):
+
+    KEY = tuning.BANDWIDTH_KEY
+
+    def test_absent_keeps_nova(self):
+        self.assertEqual((0, None), tuning.requested_bandwidth({}, 0, 8))
+        self.assertEqual((50, None), tuning.requested_bandwidth(None, 50, 8))
+
+    def test_lowers(self):
+        value, why = tuning.requested_bandwidth({self.KEY: '20'}, 0, 8)
+        self.assertEqual(20, value)
+        self.assertIn('20 MiB/s', why)
+        self.assertEqual(20, tuning.requested_bandwidth(
+            {self.KEY: ' 20 '}, 100, 8)[0])
+
+    def test_never_raises(self):
+        value, why = tuning.requested_bandwidth({self.KEY: '200'}, 100, 8)
+        self.assertEqual(100, value)
+        self.assertIn('live_migration_bandwidth (100 MiB/s) is lower', why)
+
+    def test_floor(self):
+        value, why = tuning.requested_bandwidth({self.KEY: '2'}, 0, 8)
+        self.assertEqual(8, value)
+        self.assertIn('min_migration_bandwidth', why)
+
+    def test_garbage_ignored(self):
+        for raw in ('fast', '-5', '0', '1.5'):
+            value, why = tuning.requested_bandwidth({self.KEY: raw}, 60, 8)
+            self.assertEqual(60, value, raw)
+            self.assertIn('ignored', why)

@@ -156,6 +156,16 @@ class PhasesTestCase(_SourceTestBase):
         self.assertEqual(2, self.conn.close.call_count)
         self.clone.destroy.assert_not_called()
 
+    def test_sync_bandwidth_nova_or_the_servers_share(self):
+        self._run()
+        options = cutover_transfer.cutover.run_source_cutover.call_args[0][5]
+        self.assertEqual(0, options.bandwidth)
+        # A drain's share, from the server's metadata.
+        self.instance.metadata = {'nova-v2v:bandwidth_mib': '25'}
+        self._run()
+        options = cutover_transfer.cutover.run_source_cutover.call_args[0][5]
+        self.assertEqual(25 << 20, options.bandwidth)
+
     def test_tls_mirror_checks_the_name_nova_migrates_to(self):
         self.flags(live_migration_with_native_tls=True, group='libvirt')
         self.record.exports[0]['tls'] = True

@@ -19,6 +19,7 @@ from unittest import mock
 
 import fixtures
 from nova.compute import provider_tree
+import nova.conf
 from nova import context as nova_context
 from nova import exception
 from nova import objects
@@ -43,6 +44,7 @@ from nova_v2v.virt.libvirt import prechecks
 from nova_v2v.virt.libvirt import record as v2v_record
 from tests import v2v_fixtures
 
+CONF = nova.conf.CONF
 GUEST_XML = """<domain type='%(type)s'>
   <os><type arch='x86_64' machine='pc-i440fx-2.11'>hvm</type></os>
   <devices>
@@ -959,6 +961,55 @@ class MigrationFlagsTestCase(_DriverTestBase):
         flags = self._run(block_migration=True, shared=False)
         self.assertFalse(flags & self.AUTO_CONVERGE)
         self.assertTrue(flags & self.SYNC_WRITES)
+
+
+class MigrationBandwidthTestCase(MigrationFlagsTestCase):
+    """A server's nova-v2v:bandwidth_mib metadata (a drain's share)."""
+
+    def _bandwidth(self, metadata=None, **flags):
+        if metadata is not None:
+            self.instance.metadata = metadata
+        guest = mock.Mock()
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_operation') as op:
+            self.drvr._live_migration_operation(
+                self.context, self.instance, 'dest', None,
+                objects.LibvirtLiveMigrateData(
+                    is_shared_instance_path=True, block_migration=False),
+                guest, [])
+        got = op.call_args[0][5]
+        # Nova's thread calls migrate with its own bandwidth.
+        got.migrate('uri', flags=1,
+                    bandwidth=CONF.libvirt.live_migration_bandwidth)
+        return guest.migrate.call_args[1]['bandwidth']
+
+    def test_metadata_lowers_novas_unlimited_bandwidth(self):
+        self.assertEqual(40, self._bandwidth(
+            {'nova-v2v:bandwidth_mib': '40'}))
+
+    def test_no_metadata_keeps_novas_bandwidth(self):
+        self.assertEqual(0, self._bandwidth({}))
+        self.flags(live_migration_bandwidth=100, group='libvirt')
+        self.assertEqual(100, self._bandwidth({'other': 'x'}))
+
+    def test_metadata_never_raises_novas_bandwidth(self):
+        self.flags(live_migration_bandwidth=30, group='libvirt')
+        self.assertEqual(30, self._bandwidth(
+            {'nova-v2v:bandwidth_mib': '500'}))
+
+    def test_metadata_floor_and_switch(self):
+        self.assertEqual(8, self._bandwidth({'nova-v2v:bandwidth_mib': '1'}))
+        self.flags(bandwidth_from_metadata=False, group='v2v')
+        self.assertEqual(0, self._bandwidth(
+            {'nova-v2v:bandwidth_mib': '40'}))
+
+    def test_metadata_not_loaded_is_not_read(self):
+        self.assertFalse(self.instance.obj_attr_is_set('metadata'))
+        self.assertEqual(0, self._bandwidth())
+        # (The V2V record of the move is read: no pre-check ran here.)
+        for call in self.get_by_uuid.call_args_list:
+            self.assertNotIn('metadata', call[1].get('expected_attrs', []))
+        self.assertFalse(self.instance.obj_attr_is_set('metadata'))
 
 
 class FittedDowntimeGuestTestCase(_DriverTestBase):
