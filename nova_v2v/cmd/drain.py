@@ -155,7 +155,7 @@ class ApiCloud(check.Cloud, runner.DrainCloud):
         return items
 
     @_wrapped
-    def computes(self):
+    def compute_hosts(self):
         return check.computes_of(self)
 
     @_wrapped
@@ -243,7 +243,7 @@ def _printer(args, out):
 
 def _dry_run(args, cloud, options, out):
     steps = drain_plan.plan_drain(
-        cloud.servers_on(args.host), cloud.computes(), options.planner,
+        cloud.servers_on(args.host), cloud.compute_hosts(), options.planner,
         options.allow_cutover, options.targets,
         options.hypervisor_version_check, options.order)
     if args.json:

@@ -88,7 +88,7 @@ class DrainCloud(abc.ABC):
         """
 
     @abc.abstractmethod
-    def computes(self):
+    def compute_hosts(self):
         """:class:`nova_v2v.preflight.Compute` list (with profiles)."""
 
     @abc.abstractmethod
@@ -265,7 +265,7 @@ class Drain(object):
 
     def _plan(self):
         items = self.cloud.servers_on(self.host)
-        computes = self.cloud.computes()
+        computes = self.cloud.compute_hosts()
         o = self.options
         steps = drain_plan.plan_drain(
             items, computes, o.planner, o.allow_cutover, o.targets,

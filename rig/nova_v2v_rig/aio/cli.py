@@ -62,6 +62,7 @@ class OpenStack(object):
     """Runs ``openstack`` commands with the all-in-one's admin account."""
 
     def __init__(self, layout, timeout=900):
+        self.layout = layout
         self.argv0 = layout.bin('main', 'openstack')
         self.env = read_openrc(layout.openrc)
         self.env['OS_COMPUTE_API_VERSION'] = COMPUTE_API_VERSION
@@ -107,6 +108,21 @@ class OpenStack(object):
         self.calls.append({'command': shown, 'exit': rc,
                            'seconds': round(time.monotonic() - start, 1)})
         return out, rc, err
+
+    def tool(self, name, *args):
+        """Another client of the all-in-one's (``nova``): its output.
+
+        With the same credentials and timeout as ``openstack``.
+
+        :raises: CommandFailed when it exits non-zero
+        """
+        argv = [self.layout.bin('main', name)] + [str(a) for a in args]
+        shown = ' '.join([name] + [shlex.quote(a) for a in argv[1:]])
+        out, rc, err = self._run(shown, argv, ('--signal=KILL',))
+        if rc:
+            raise CommandFailed('%s: exit %s: %s'
+                                % (shown, rc, err.strip()[-2000:]))
+        return out
 
     def v2v_check(self, server, *extra, as_json=True):
         """``nova-v2v check SERVER [--json]``: (exit status, report).

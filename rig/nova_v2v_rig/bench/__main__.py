@@ -17,7 +17,10 @@
 ``python -m nova_v2v_rig.bench [options]``: the migration benchmarks on
 the lab (:mod:`nova_v2v_rig.bench.migrations`, needs root);
 ``python -m nova_v2v_rig.bench filter-cost [options]``: the scheduler
-filter's cost per host (:mod:`nova_v2v_rig.bench.filter_cost`).
+filter's cost per host (:mod:`nova_v2v_rig.bench.filter_cost`);
+``python -m nova_v2v_rig.bench drain [options]``: a host drain by
+``nova-v2v drain`` against today's ways, on the all-in-one
+(:mod:`nova_v2v_rig.bench.drain`, needs root).
 """
 
 import os
@@ -33,6 +36,9 @@ def main(argv=None):
                          '(tox -e bench sets it)\n')
         return 2
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ['drain']:
+        from nova_v2v_rig.bench import drain
+        return drain.main(argv[1:])
     if argv[:1] == ['filter-cost']:
         from nova_v2v_rig.bench import filter_cost
         return filter_cost.main(argv[1:])

@@ -93,7 +93,7 @@ class FakeCloud(runner.DrainCloud):
             for s in self.servers.values()
             if s.host == host and s.id not in self.gone]
 
-    def computes(self):
+    def compute_hosts(self):
         return list(self.computes_list)
 
     def _tick(self, s):

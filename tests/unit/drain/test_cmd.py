@@ -188,6 +188,19 @@ class ApiCloudTest(testtools.TestCase):
             404)
         self.cloud.clear_bandwidth('s1')
 
+    def test_compute_hosts_with_their_profiles(self):
+        svc = mock.Mock(host='b', status='enabled', state='up')
+        self.nova.services.list.return_value = [svc]
+        hyp = mock.Mock(id='rp-b', service={'host': 'b'})
+        self.nova.hypervisors.list.return_value = [hyp]
+        traits = fakes.host_profile('b').traits()
+        self.cloud.sess.get.return_value.json.return_value = {
+            'traits': traits}
+        found = self.cloud.compute_hosts()
+        self.assertEqual([('b', True, True, 'b')],
+                         [(c.host, c.enabled, c.up, c.host_profile.hostname)
+                          for c in found])
+
     def test_server_gone_is_none(self):
         self.nova.servers.get.side_effect = nova_exceptions.NotFound(404)
         self.assertIsNone(self.cloud.server('s1'))
