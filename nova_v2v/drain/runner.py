@@ -347,6 +347,9 @@ class Drain(object):
             and e.get('dest'))
         for step, dest in schedule.pick(self._pending(), in_flight,
                                         self.limits, assigned):
+            if self.stopping:
+                # Ctrl-C between two starts of one poll.
+                return
             self._start(step, dest)
 
     def _start(self, step, dest):

@@ -260,6 +260,20 @@ class InterruptTest(DrainTestBase):
         self.assertEqual(2, len(state.of_status(drain_state.PENDING)))
         self.assertEqual(0, len(state.of_status(drain_state.MOVING)))
 
+    def test_stop_between_two_starts_of_a_poll(self):
+        cloud = fakes.FakeCloud(self.servers(4), self.computes, polls=3)
+        d, printer, state = self.drain(cloud)
+        original = cloud.live_migrate
+
+        def live_migrate(sid, host):
+            original(sid, host)
+            d.request_stop()
+        cloud.live_migrate = live_migrate
+        report = d.run()
+        self.assertEqual(1, len(printer.kinds('move.start')))
+        self.assertTrue(report['interrupted'])
+        self.assertEqual(3, len(state.of_status(drain_state.PENDING)))
+
     def test_second_stop_aborts_live_moves(self):
         cloud = fakes.FakeCloud(self.servers(2), self.computes, polls=5)
         holder = {}
