@@ -50,6 +50,8 @@ EXIT_USAGE = 2
 EXIT_CANNOT_ASK = 3
 EXIT_BUSY = 4
 EXIT_INTERRUPTED = 130
+# [v2v] min_migration_bandwidth's default: a smaller share is raised to it.
+MIN_SHARE = 8
 
 
 def add_arguments(parser, argv):
@@ -300,6 +302,14 @@ def run(args, planner_options=None, hypervisor_version_check=True,
     except schedule.LimitsError as exc:
         sys.stderr.write('nova-v2v drain: %s\n' % exc)
         return EXIT_USAGE
+    if limits.bandwidth_mib and (
+            limits.bandwidth_mib // limits.parallel < MIN_SHARE):
+        sys.stderr.write(
+            'nova-v2v drain: warning: --bandwidth %d over --parallel %d '
+            'gives a move less than %d MiB/s, which the computes raise to '
+            'their [v2v] min_migration_bandwidth (%d MiB/s by default): '
+            'the moves may use more than --bandwidth\n'
+            % (limits.bandwidth_mib, limits.parallel, MIN_SHARE, MIN_SHARE))
     for name, value in (('timeout', args.move_timeout),
                         ('force-complete-after', args.force_complete_after),
                         ('api-timeout', args.timeout), ('poll', args.poll)):

@@ -154,14 +154,17 @@ destination before completing it, so the disk copy converges whatever the
 guest's write rate, at the cost of write latency while the disks are copied.
 """),
     cfg.BoolOpt('bandwidth_from_metadata',
-                default=True,
+                default=False,
                 help="""
 Whether a server's ``nova-v2v:bandwidth_mib`` metadata lowers the bandwidth
-of its live, block and V2V cutover migrations (MiB/s). ``nova-v2v drain
---bandwidth`` sets it on each server it moves, its share of the drain's
-bandwidth, and removes it afterwards. It never raises ``[libvirt]
-live_migration_bandwidth`` and never goes below ``[v2v]
-min_migration_bandwidth``: the server's owner can set it too.
+of its live, block and V2V cutover migrations (MiB/s; a cutover divides it
+among its disks). ``nova-v2v drain --bandwidth`` sets it on each server it
+moves, its share of the drain's bandwidth, and removes it afterwards: turn
+this on in the computes for the drain's bandwidth to apply. It never raises
+``[libvirt] live_migration_bandwidth`` and never goes below ``[v2v]
+min_migration_bandwidth``. The server's owner can set it too, and so slow
+its own server's live migrations down to that floor (Nova's completion
+timeout still ends them): off by default, a migration runs as Nova runs it.
 """),
     cfg.IntOpt('min_migration_bandwidth',
                default=8,

@@ -60,7 +60,7 @@ def build(host, entries, seconds, bandwidth_mib=0, empty=None,
         'servers': len(servers),
         'moved': len(moved),
         'failed': sum(1 for s in servers if s['outcome'] in
-                      ('failed', 'timeout', 'aborted')),
+                      ('failed', 'timeout', 'aborted', 'unknown')),
         'skipped': sum(1 for s in servers if s['outcome'] == 'skipped'),
         'not_moved': len(servers) - len(moved),
         'moved_this_run': len(ours),

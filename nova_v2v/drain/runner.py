@@ -53,6 +53,13 @@ FAILED = 'failed'
 TIMEOUT = 'timeout'
 ABORTED = 'aborted'
 GONE = 'deleted'
+UNKNOWN = 'unknown'
+# Seconds a cold move's confirm may take before its record is read, and
+# before the drain stops following it.
+CONFIRM_CHECK = 60
+CONFIRM_TIMEOUT = 600
+# The migration statuses Nova aborts (2.65: queued and preparing too).
+ABORTABLE = ('queued', 'preparing', 'running')
 MAX_ATTEMPTS = 2
 # Polls in a row whose API calls failed before the drain gives up (its
 # state kept: the same command goes on).
@@ -193,21 +200,29 @@ class Drain(object):
         self._api_failures = 0
         self._t0 = clock()
         self.run_number = None
+        self._announced = set()
 
     # -- signals ----------------------------------------------------------
 
     def request_stop(self):
-        """Start no new move; those in flight go on to their end."""
-        if not self.stopping:
-            self.stopping = True
-            self.printer.event('drain.stopping', host=self.host)
+        """Start no new move; those in flight go on to their end.
+
+        Safe in a signal handler: it only sets a flag (the loop says so).
+        """
+        self.stopping = True
 
     def request_abort(self):
         """Also abort the live moves in flight (the next poll)."""
-        self.request_stop()
-        if not self.aborting:
-            self.aborting = True
-            self.printer.event('drain.aborting', host=self.host)
+        self.stopping = True
+        self.aborting = True
+
+    def _announce(self):
+        """Say what the signals asked for, once each, from the loop."""
+        for flag, kind in (('stopping', 'drain.stopping'),
+                           ('aborting', 'drain.aborting')):
+            if getattr(self, flag) and kind not in self._announced:
+                self._announced.add(kind)
+                self.printer.event(kind, host=self.host)
 
     # -- the run ------------------------------------------------------------
 
@@ -238,7 +253,12 @@ class Drain(object):
                     break
                 self.sleep(self.options.poll)
             if not self.stopping:
-                empty = not self.cloud.servers_on(self.host)
+                try:
+                    empty = not self.cloud.servers_on(self.host)
+                except CloudError as exc:
+                    LOG.warning('Cannot list the servers of %(host)s at the '
+                                'end: %(err)s', {'host': self.host,
+                                                 'err': exc})
         finally:
             self.state.save()
         result = drain_report.build(
@@ -292,6 +312,15 @@ class Drain(object):
                 fields.update(attempts=0, dest=None, seconds=None,
                               bytes=None, started_at=None, ended_at=None)
             self.state.put(step.id, **fields)
+        for sid, entry in list(self.state.servers.items()):
+            if entry.get('bandwidth_mib') and entry['status'] != (
+                    drain_state.MOVING):
+                try:
+                    self.cloud.clear_bandwidth(sid)
+                    self.state.put(sid, bandwidth_mib=None)
+                except CloudError as exc:
+                    LOG.warning('Cannot remove the bandwidth of %(sid)s: '
+                                '%(err)s', {'sid': sid, 'err': exc})
         for sid, entry in self.state.of_status(drain_state.PENDING).items():
             if sid not in listed:
                 self.state.put(sid, status=drain_state.SKIPPED,
@@ -302,34 +331,60 @@ class Drain(object):
         entries = self.state.of_status(drain_state.PENDING)
         return [drain_plan.Step(
             id=sid, name=e['name'], action=e['action'], mode=e['mode'],
-            destinations=tuple(e['destinations']), cost=e.get('cost') or 0,
+            destinations=self._destinations(e), cost=e.get('cost') or 0,
             reason=e.get('reason') or '')
             for sid, e in sorted(entries.items(),
                                  key=lambda kv: kv[1].get('order', 0))]
+
+    @staticmethod
+    def _destinations(entry):
+        """A retry goes to a host its move did not fail on, if any."""
+        failed = set(entry.get('failed_on') or ())
+        others = tuple(h for h in entry['destinations'] if h not in failed)
+        return others or tuple(entry['destinations'])
 
     def _counts(self):
         counts = collections.Counter(e['status'] for e in
                                      self.state.servers.values())
         return {s: counts.get(s, 0) for s in drain_state.STATUSES}
 
-    def _step(self):
-        """One poll: follow the moves, start new ones, print."""
+    def _guarded(self, errors, fn, *args):
+        """``fn(*args)``; a :class:`CloudError` goes into ``errors``.
+
+        One server's error (a confirm refused, a quota) does not stop the
+        others' moves.
+        """
         try:
-            for sid in sorted(self.moving):
-                self._poll(sid)
-            if not self.stopping:
-                self._start_moves()
-            self._api_failures = 0
+            fn(*args)
+            return True
         except CloudError as exc:
+            errors.append(exc)
+            LOG.warning('The cloud\'s API failed: %(err)s', {'err': exc})
+            self.printer.event('api.error', error=str(exc))
+            return False
+
+    def _step(self):
+        """One poll: follow the moves, start new ones, print.
+
+        :raises: :class:`CannotGoOn` when every call failed
+            :data:`API_FAILURES` polls in a row
+        """
+        self._announce()
+        errors = []
+        ok = 0
+        for sid in sorted(self.moving):
+            ok += self._guarded(errors, self._poll, sid)
+        if not self.stopping:
+            ok += self._guarded(errors, self._start_moves)
+        self._announce()
+        if errors and not ok:
             self._api_failures += 1
-            LOG.warning('The cloud\'s API failed (%(n)d in a row): %(err)s',
-                        {'n': self._api_failures, 'err': exc})
-            self.printer.event('api.error', error=str(exc),
-                               in_a_row=self._api_failures)
             if self._api_failures >= API_FAILURES:
                 raise CannotGoOn('the API failed %d times in a row; run the '
                                  'same command again to go on: %s'
-                                 % (self._api_failures, exc))
+                                 % (self._api_failures, errors[-1]))
+        else:
+            self._api_failures = 0
         pending = sum(e.get('cost') or 0 for e in self.state.of_status(
             drain_state.PENDING).values())
         self.printer.progress(drain_progress.snapshot(
@@ -377,26 +432,40 @@ class Drain(object):
         share = 0
         if step.action != drain_plan.COLD:
             share = schedule.bandwidth_share(self.limits, unfinished)
-        if share:
-            self.cloud.set_bandwidth(step.id, share)
         entry = self.state.entry(step.id)
+        # MOVING before anything is asked: a crash from here on leaves an
+        # entry the next run follows (and whose bandwidth it removes).
         self.state.put(step.id, status=drain_state.MOVING, dest=dest,
                        attempts=entry.get('attempts', 0) + 1,
                        started_at=self.wall(), ended_at=None,
                        bandwidth_mib=share or None, migration_id=None,
-                       run=self.run_number,
-                       abort_why=None, forced=False, error=None)
+                       run=self.run_number, running_at=None,
+                       abort_why=None, forced=False, confirming=False,
+                       error=None)
+        self._follow(step.id, self.state.entry(step.id))
         try:
+            if share:
+                self.cloud.set_bandwidth(step.id, share)
             if step.action == drain_plan.COLD:
                 self.cloud.cold_migrate(step.id, dest)
             else:
                 self.cloud.live_migrate(step.id, dest)
         except CloudError as exc:
-            self._follow(step.id, self.state.entry(step.id))
-            self._end(step.id, FAILED, view, 'the API refused the move: %s'
-                      % exc)
-            return
-        self._follow(step.id, self.state.entry(step.id))
+            # The request may have reached Nova (a connection lost, a
+            # timeout): a server that moves now is followed, not asked
+            # for again.
+            try:
+                after = self.cloud.server(step.id)
+            except CloudError:
+                after = None
+            if after is None or not (after.task_state or
+                                     after.host != self.host):
+                self._end(step.id, FAILED, after or view,
+                          'the API refused the move: %s' % exc)
+                return
+            LOG.warning('The request to move %(sid)s failed (%(err)s) but '
+                        'it moves: following it',
+                        {'sid': step.id, 'err': exc})
         self.printer.event('move.start', server=step.id, name=step.name,
                            action=step.action, mode=step.mode, dest=dest,
                            attempt=self.state.entry(step.id)['attempts'],
@@ -429,32 +498,19 @@ class Drain(object):
     def _poll_live(self, sid, entry, view):
         records = self.cloud.migrations_in_progress(sid)
         record = records[0] if records else None
+        now = self.wall()
         if record is not None:
             if entry.get('migration_id') != record.get('id'):
                 self.state.put(sid, migration_id=record.get('id'))
+            if record.get('status') == 'running' and not entry.get(
+                    'running_at'):
+                # The limits count from here: a move queued on its source
+                # (max_concurrent_live_migrations) has not begun.
+                self.state.put(sid, running_at=now)
             self.moving[sid].sample(self.clock(), record)
-            elapsed = self.wall() - (entry.get('started_at') or self.wall())
-            o = self.options
-            why = None
-            if self.aborting:
-                why = ABORTED
-            elif o.timeout and elapsed > o.timeout:
-                why = TIMEOUT
-            if why and not entry.get('abort_why'):
-                self.state.put(sid, abort_why=why)
-                self.printer.event('move.abort', server=sid,
-                                   name=entry.get('name'), why=why,
-                                   seconds=round(elapsed, 1))
-                self.cloud.abort(sid, record['id'])
-            elif (o.force_complete_after and not entry.get('forced') and
-                  not entry.get('abort_why') and
-                  elapsed > o.force_complete_after and
-                  record.get('status') == 'running'):
-                self.state.put(sid, forced=True)
-                self.printer.event('move.force_complete', server=sid,
-                                   name=entry.get('name'),
-                                   seconds=round(elapsed, 1))
-                self.cloud.force_complete(sid, record['id'])
+            self._limits(sid, entry, record, now)
+        elif view.task_state is not None:
+            self._no_record(sid, entry, view, now)
         if view.task_state is not None or records:
             return
         if view.host != self.host and view.status in (
@@ -464,23 +520,79 @@ class Drain(object):
             self._end(sid, entry.get('abort_why') or FAILED, view,
                       self._why_failed(sid, view))
 
+    def _limits(self, sid, entry, record, now):
+        """Abort or force a live move past its limits (or on Ctrl-C x2)."""
+        o = self.options
+        status = record.get('status')
+        ran = now - entry['running_at'] if entry.get('running_at') else 0
+        why = None
+        if self.aborting:
+            why = ABORTED
+        elif o.timeout and ran > o.timeout:
+            why = TIMEOUT
+        if why and not entry.get('abort_why'):
+            if status not in ABORTABLE:
+                # Nova aborts a migration queued, preparing or running
+                # only (not one past its switch-over).
+                return
+            self.printer.event('move.abort', server=sid,
+                               name=entry.get('name'), why=why,
+                               seconds=round(ran, 1))
+            self.cloud.abort(sid, record['id'])
+            # Recorded once Nova took it: a failed call is tried again.
+            self.state.put(sid, abort_why=why)
+        elif (o.force_complete_after and not entry.get('forced') and
+              not entry.get('abort_why') and
+              entry.get('action') == drain_plan.LIVE and
+              ran > o.force_complete_after and status == 'running'):
+            self.printer.event('move.force_complete', server=sid,
+                               name=entry.get('name'), seconds=round(ran, 1))
+            self.cloud.force_complete(sid, record['id'])
+            self.state.put(sid, forced=True)
+
+    def _no_record(self, sid, entry, view, now):
+        """A move Nova lists no migration of: stuck before it began?
+
+        Past ``--timeout`` since it was asked for, the drain stops
+        following it (outcome ``unknown``): the server keeps its
+        ``task_state`` and is not moved again by a later run unless
+        ``--retry-failed``.
+        """
+        o = self.options
+        asked = now - (entry.get('started_at') or now)
+        if o.timeout and asked > o.timeout and not entry.get('running_at'):
+            self._end(sid, UNKNOWN, view,
+                      'no migration in progress %d s after it was asked '
+                      'for (task_state %s)' % (asked, view.task_state))
+
     def _poll_cold(self, sid, entry, view):
-        if view.status == 'VERIFY_RESIZE' and view.task_state is None:
-            if not entry.get('confirming'):
-                self.state.put(sid, confirming=True)
-                self.printer.event('move.confirm', server=sid,
-                                   name=entry.get('name'))
-            self.cloud.confirm(sid)
-            return
         if view.task_state is not None:
             return
-        if view.status == 'ERROR':
+        if view.status == 'VERIFY_RESIZE':
+            if not entry.get('confirming'):
+                self.printer.event('move.confirm', server=sid,
+                                   name=entry.get('name'))
+                self.cloud.confirm(sid)
+                # Once: Nova refuses a second confirm while it confirms.
+                self.state.put(sid, confirming=self.wall())
+                return
+            # Confirming: the source compute removes the old copy; Nova
+            # shows VERIFY_RESIZE until it has, or forever if it failed.
+            waited = self.wall() - entry['confirming']
+            if waited > CONFIRM_CHECK:
+                record = self.cloud.last_migration(sid) or {}
+                if record.get('status') == 'error' or waited > (
+                        CONFIRM_TIMEOUT):
+                    self._end(sid, FAILED, view,
+                              'its confirm did not end (migration %s %s, '
+                              '%d s)' % (record.get('id'),
+                                         record.get('status'), waited))
+            return
+        if view.host != self.host and view.status != 'ERROR':
+            # SHUTOFF as it was; or started since by its owner.
+            self._end(sid, MOVED, view)
+        else:
             self._end(sid, FAILED, view, self._why_failed(sid, view))
-        elif view.status in drain_plan.COLD_STATUSES:
-            if view.host != self.host:
-                self._end(sid, MOVED, view)
-            else:
-                self._end(sid, FAILED, view, self._why_failed(sid, view))
 
     def _why_failed(self, sid, view):
         why = []
@@ -533,7 +645,9 @@ class Drain(object):
             fields.update(status=drain_state.PENDING, outcome=ABORTED,
                           attempts=max(0, entry.get('attempts', 1) - 1))
         elif retry:
-            fields.update(status=drain_state.PENDING, outcome=None)
+            fields.update(status=drain_state.PENDING, outcome=None,
+                          failed_on=sorted(set(entry.get('failed_on') or
+                                               []) | {entry.get('dest')}))
         else:
             fields.update(status=drain_state.FAILED, outcome=outcome)
         self.state.put(sid, **fields)

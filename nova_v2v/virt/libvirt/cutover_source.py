@@ -327,7 +327,8 @@ class CutoverSource(object):
                 functools.partial(self._start_proven_clone, context,
                                   instance, dest, record, agent, state),
                 state.mode, hooks,
-                bandwidth_mib=live_tuning.migration_bandwidth(instance))
+                bandwidth_mib=live_tuning.migration_bandwidth(
+                    instance, streams=len(disks)))
         except cutover_transfer.CloneStateUnknown as exc:
             # The clone may run: nothing is destroyed, the source stays
             # stopped (never two copies), the operator decides.

@@ -103,13 +103,16 @@ class BandwidthMigrateGuest(object):
         return self._guest.migrate(*args, **kwargs)
 
 
-def migration_bandwidth(instance):
+def migration_bandwidth(instance, streams=1):
     """The bandwidth (MiB/s, 0: no limit) of the instance's migration.
 
     Nova's ``[libvirt] live_migration_bandwidth``, lowered by the
     server's ``nova-v2v:bandwidth_mib`` metadata with ``[v2v]
     bandwidth_from_metadata`` (:func:`tuning.requested_bandwidth`), as
     the instance object carries it.
+
+    :param streams: the copies it runs at once, each at this bandwidth
+        (a cutover's disk syncs): the metadata's value is for them all
     """
     nova_mib = CONF.libvirt.live_migration_bandwidth
     if not CONF.v2v.bandwidth_from_metadata:
@@ -124,6 +127,9 @@ def migration_bandwidth(instance):
     metadata = dict(instance.metadata or {})
     value, why = tuning.requested_bandwidth(
         metadata, nova_mib, CONF.v2v.min_migration_bandwidth)
+    if value != nova_mib and streams > 1:
+        value = max(1, value // streams)
+        why = '%s, shared by %d copies' % (why, streams)
     if why:
         LOG.info('Migration bandwidth %(mib)s: %(why)s',
                  {'mib': '%d MiB/s' % value if value else 'unlimited',

@@ -265,6 +265,9 @@ def stage_drain(layout, cloud, lab, ids, events=None, checks=None,
                                   if e.get('event') == 'move.start')}]
         if rc1 != 130:
             problems.append('the interrupted drain exited %s, not 130' % rc1)
+        if drain['runs'][0]['moves_started'] != 1:
+            problems.append('the interrupted drain started %d moves, not 1'
+                            % drain['runs'][0]['moves_started'])
         if rc2 != 0:
             problems.append('the drain run again exited %s, not 0' % rc2)
         started = [e for e in ev2 if e.get('event') == 'drain.start']

@@ -46,9 +46,9 @@ class MarkdownTest(testtools.TestCase):
                           'servers_per_hour': 360.0,
                           'wire_bytes': 2048 * MIB, 'link_mean_mib_s': 31.0,
                           'link_peak_mib_s': 33.0, 'bandwidth_mib': 32,
-                          'records_lost': 0}],
+                          'records_lost': 0, 'crashed': [{'name': 'g'}]}],
                 'failed': [{'variant': 'x', 'error': 'boom'}]}
         text = bench_drain.markdown(data)
         self.assertIn('| nova-v2v drain --bandwidth | a | b | 60.0 | 360.0 '
-                      '| 2048 | 31.0 | 33.0 | 32 | 0 |', text)
+                      '| 2048 | 31.0 | 33.0 | 32 | 0 | 1 |', text)
         self.assertIn('FAILED x: boom', text)

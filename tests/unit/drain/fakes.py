@@ -62,8 +62,12 @@ class FakeCloud(runner.DrainCloud):
     """A cloud whose moves end after ``polls`` reads of the server.
 
     ``fail`` makes a server's moves fail (a count of them), ``refuse``
-    makes the API refuse them, and a ``stuck`` server's live move never
-    ends by itself.
+    makes the API refuse them, a ``stuck`` server's live move never
+    ends by itself; ``lose_answer``: the request is taken but its answer
+    lost (an error); ``queued``: polls a live migration waits queued on
+    its source; ``no_record``: a live move Nova lists no migration of;
+    ``abort_fail``: aborts refused (a count). A confirm takes a poll, and
+    a second one while it runs is refused as Nova refuses it.
     """
 
     def __init__(self, servers, computes, polls=2):
@@ -80,6 +84,12 @@ class FakeCloud(runner.DrainCloud):
         self.bandwidth_seen = {}
         self.in_flight_max = 0
         self.gone = set()
+        self.lose_answer = set()
+        self.queued = {}
+        self.no_record = set()
+        self.abort_fail = 0
+        self.confirming = set()
+        self.metadata_quota = set()
 
     def _in_flight(self):
         return sum(1 for s in self.servers.values() if s.move)
@@ -97,7 +107,14 @@ class FakeCloud(runner.DrainCloud):
         return list(self.computes_list)
 
     def _tick(self, s):
+        if s.id in self.confirming:
+            self.confirming.discard(s.id)
+            s.status = 'SHUTOFF'
+            return
         if not s.move:
+            return
+        if self.queued.get(s.id):
+            self.queued[s.id] -= 1
             return
         kind, dest, left, mid = s.move
         if s.id in self.stuck and kind == 'live' and left != 'abort':
@@ -130,8 +147,10 @@ class FakeCloud(runner.DrainCloud):
 
     def migrations_in_progress(self, server_id):
         s = self.servers[server_id]
-        if not s.move or s.move[0] != 'live':
+        if not s.move or s.move[0] != 'live' or server_id in self.no_record:
             return []
+        if self.queued.get(server_id):
+            return [{'id': s.move[3], 'status': 'queued'}]
         done = self.polls - (s.move[2] if s.move[2] != 'abort' else 0)
         total = s.ram_mib * MIB
         return [{'id': s.move[3], 'status': 'running',
@@ -158,6 +177,9 @@ class FakeCloud(runner.DrainCloud):
         self.bandwidth_seen[server_id] = s.metadata.get(
             'nova-v2v:bandwidth_mib')
         self.in_flight_max = max(self.in_flight_max, self._in_flight())
+        if server_id in self.lose_answer:
+            self.lose_answer.discard(server_id)
+            raise runner.CloudError('the connection was lost')
 
     def live_migrate(self, server_id, host):
         self._start(server_id, host, 'live')
@@ -167,11 +189,15 @@ class FakeCloud(runner.DrainCloud):
 
     def confirm(self, server_id):
         self.calls.append(('confirm', server_id))
-        s = self.servers[server_id]
-        s.status = 'SHUTOFF'
+        if server_id in self.confirming:
+            raise runner.CloudError('400: Instance has not been resized')
+        self.confirming.add(server_id)
 
     def abort(self, server_id, migration_id):
         self.calls.append(('abort', server_id, migration_id))
+        if self.abort_fail:
+            self.abort_fail -= 1
+            raise runner.CloudError('503')
         s = self.servers[server_id]
         s.move[2] = 'abort'
 
@@ -181,6 +207,8 @@ class FakeCloud(runner.DrainCloud):
 
     def set_bandwidth(self, server_id, mib):
         self.calls.append(('set_bandwidth', server_id, mib))
+        if server_id in self.metadata_quota:
+            raise runner.CloudError('403: metadata quota')
         self.servers[server_id].metadata['nova-v2v:bandwidth_mib'] = str(mib)
 
     def clear_bandwidth(self, server_id):

@@ -207,11 +207,6 @@ class DrainTest(DrainTestBase):
     def test_server_moved_by_someone_else_is_skipped(self):
         cloud = fakes.FakeCloud(self.servers(1), self.computes)
         d, _p, _s = self.drain(cloud)
-
-        def moved_away(seconds):
-            self.clock.sleep(seconds)
-
-        d.cloud.servers['s1'].task_state = None
         original = cloud.server
 
         def server(sid):
@@ -236,6 +231,139 @@ class DrainTest(DrainTestBase):
         moved = [s['bytes_moved'] for s in printer.snaps]
         self.assertEqual(sorted(moved), moved)
         self.assertEqual(2 * (256 << 20), moved[-1])
+
+
+class ReviewedFaultsTest(DrainTestBase):
+    """What Nova really does that a simple cloud would not."""
+
+    def test_confirm_asked_once_while_nova_confirms(self):
+        cloud = fakes.FakeCloud(self.servers(1, status='SHUTOFF'),
+                                self.computes)
+        d, _p, _s = self.drain(cloud)
+        report = d.run()
+        self.assertEqual(1, cloud.calls.count(('confirm', 's1')))
+        self.assertEqual('moved', report['servers'][0]['outcome'])
+
+    def test_confirm_that_never_ends_is_reported(self):
+        cloud = fakes.FakeCloud(self.servers(1, status='SHUTOFF'),
+                                self.computes)
+        # The source compute never finishes the confirm.
+        cloud.confirm = lambda sid: cloud.calls.append(('confirm', sid))
+        cloud.last_migration = lambda sid: {'id': 7, 'status': 'error'}
+        d, _p, _s = self.drain(cloud)
+        report = d.run()
+        self.assertEqual('failed', report['servers'][0]['outcome'])
+        self.assertIn('its confirm did not end (migration 7 error',
+                      report['servers'][0]['error'])
+        self.assertEqual(1, cloud.calls.count(('confirm', 's1')))
+
+    def test_cold_moved_server_started_by_its_owner_ends_the_move(self):
+        cloud = fakes.FakeCloud(self.servers(1, status='SHUTOFF'),
+                                self.computes)
+        original = cloud._tick
+
+        def tick(server):
+            original(server)
+            if server.status == 'SHUTOFF' and server.host != 'a':
+                server.status = 'ACTIVE'
+        cloud._tick = tick
+        d, _p, _s = self.drain(cloud)
+        report = d.run()
+        self.assertEqual('moved', report['servers'][0]['outcome'])
+
+    def test_lost_answer_of_a_request_nova_took_is_followed(self):
+        cloud = fakes.FakeCloud(self.servers(1), self.computes)
+        cloud.lose_answer.add('s1')
+        d, printer, _s = self.drain(cloud)
+        report = d.run()
+        self.assertEqual(1, len([c for c in cloud.calls if c[0] == 'live']))
+        self.assertEqual('moved', report['servers'][0]['outcome'])
+        self.assertEqual(1, report['servers'][0]['attempts'])
+
+    def test_refused_request_is_a_failed_attempt_then_elsewhere(self):
+        cloud = fakes.FakeCloud(self.servers(1), self.computes)
+        cloud.fail['s1'] = 1
+        d, _p, _s = self.drain(cloud)
+        report = d.run()
+        # The retry goes to the other host.
+        self.assertEqual([('live', 's1', 'b'), ('live', 's1', 'c')],
+                         [c for c in cloud.calls if c[0] == 'live'])
+        self.assertEqual('moved', report['servers'][0]['outcome'])
+
+    def test_one_servers_error_does_not_stop_the_others(self):
+        cloud = fakes.FakeCloud(self.servers(2), self.computes)
+        cloud.metadata_quota.add('s1')
+        d, _p, _s = self.drain(cloud, schedule.Limits(parallel=2,
+                                                      bandwidth_mib=64))
+        report = d.run()
+        rows = {r['id']: r for r in report['servers']}
+        self.assertEqual('moved', rows['s2']['outcome'])
+        self.assertEqual('failed', rows['s1']['outcome'])
+        self.assertIn('403: metadata quota', rows['s1']['error'])
+        # Never moved without its share.
+        self.assertEqual([], [c for c in cloud.calls
+                              if c[:2] == ('live', 's1')])
+
+    def test_abort_refused_once_is_asked_again(self):
+        cloud = fakes.FakeCloud(self.servers(1), self.computes)
+        cloud.stuck.add('s1')
+        cloud.abort_fail = 1
+        d, _p, _s = self.drain(cloud, timeout=5)
+        report = d.run()
+        self.assertEqual(2, len([c for c in cloud.calls
+                                 if c[0] == 'abort']))
+        self.assertEqual('timeout', report['servers'][0]['outcome'])
+
+    def test_time_queued_on_the_source_does_not_count(self):
+        cloud = fakes.FakeCloud(self.servers(1), self.computes, polls=2)
+        cloud.queued['s1'] = 20
+        d, _p, _s = self.drain(cloud, timeout=10, force_complete_after=5)
+        report = d.run()
+        self.assertEqual([], [c for c in cloud.calls
+                              if c[0] in ('abort', 'force_complete')])
+        self.assertEqual('moved', report['servers'][0]['outcome'])
+
+    def test_no_migration_record_past_the_timeout_is_unknown(self):
+        cloud = fakes.FakeCloud(self.servers(1), self.computes)
+        cloud.stuck.add('s1')
+        cloud.no_record.add('s1')
+        d, _p, state = self.drain(cloud, timeout=5)
+        report = d.run()
+        self.assertEqual('unknown', report['servers'][0]['outcome'])
+        self.assertIn('no migration in progress',
+                      report['servers'][0]['error'])
+        self.assertEqual(drain_state.FAILED, state.entry('s1')['status'])
+
+    def test_cutover_is_never_forced(self):
+        cloud = fakes.FakeCloud(
+            self.servers(1, image_properties={'hw_vif_model': 'vmxnet3'}),
+            self.computes, polls=8)
+        d, _p, _s = self.drain(cloud, allow_cutover=True,
+                               force_complete_after=1)
+        d.run()
+        self.assertEqual([], [c for c in cloud.calls
+                              if c[0] == 'force_complete'])
+
+    def test_signals_only_set_flags_the_loop_says_so(self):
+        cloud = fakes.FakeCloud(self.servers(2), self.computes)
+        d, printer, _s = self.drain(cloud)
+        d.request_abort()
+        self.assertEqual([], printer.events)
+        d.run()
+        self.assertEqual(1, len(printer.kinds('drain.stopping')))
+        self.assertEqual(1, len(printer.kinds('drain.aborting')))
+
+    def test_bandwidth_left_by_a_dead_run_is_removed(self):
+        cloud = fakes.FakeCloud(self.servers(1), self.computes)
+        cloud.servers['s1'].metadata['nova-v2v:bandwidth_mib'] = '10'
+        state = drain_state.DrainState(self.path, 'a')
+        state.put('s1', status=drain_state.PENDING, name='vm1',
+                  action='live', mode='block-live', destinations=['b'],
+                  bandwidth_mib=10)
+        state.close()
+        d, _p, _s = self.drain(cloud)
+        d.run()
+        self.assertEqual({}, cloud.servers['s1'].metadata)
 
 
 class InterruptTest(DrainTestBase):

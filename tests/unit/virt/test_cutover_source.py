@@ -160,7 +160,9 @@ class PhasesTestCase(_SourceTestBase):
         self._run()
         options = cutover_transfer.cutover.run_source_cutover.call_args[0][5]
         self.assertEqual(0, options.bandwidth)
-        # A drain's share, from the server's metadata.
+        # A drain's share, from the server's metadata, for all its disks
+        # (one here).
+        self.flags(bandwidth_from_metadata=True, group='v2v')
         self.instance.metadata = {'nova-v2v:bandwidth_mib': '25'}
         self._run()
         options = cutover_transfer.cutover.run_source_cutover.call_args[0][5]

@@ -29,6 +29,7 @@ from nova.virt.libvirt import driver as libvirt_driver
 from oslo_serialization import jsonutils
 from oslo_utils.fixture import uuidsentinel as uuids
 
+from nova_v2v.conf import v2v as v2v_conf
 from nova_v2v import exception as v2v_exception
 from nova_v2v.hardware import guest as hw_guest
 from nova_v2v.planning import planner
@@ -966,6 +967,31 @@ class MigrationFlagsTestCase(_DriverTestBase):
 class MigrationBandwidthTestCase(MigrationFlagsTestCase):
     """A server's nova-v2v:bandwidth_mib metadata (a drain's share)."""
 
+    def setUp(self):
+        super().setUp()
+        self.flags(bandwidth_from_metadata=True, group='v2v')
+
+    def _operation_guest(self, metadata=None):
+        if metadata is not None:
+            self.instance.metadata = metadata
+        guest = mock.Mock()
+        with mock.patch.object(libvirt_driver.LibvirtDriver,
+                               '_live_migration_operation') as op:
+            self.drvr._live_migration_operation(
+                self.context, self.instance, 'dest', None,
+                objects.LibvirtLiveMigrateData(
+                    is_shared_instance_path=True, block_migration=False),
+                guest, [])
+        return op.call_args[0][5]
+
+    def test_without_metadata_novas_migrate_is_not_wrapped(self):
+        self.flags(auto_converge=False, synchronous_disk_writes=False,
+                   downtime_policy='nova', group='v2v')
+        self.flags(live_migration_bandwidth=100, group='libvirt')
+        got = self._operation_guest({'other': 'x'})
+        self.assertNotIsInstance(got, live_tuning.BandwidthMigrateGuest)
+        self.assertIsInstance(got, mock.Mock)
+
     def _bandwidth(self, metadata=None, **flags):
         if metadata is not None:
             self.instance.metadata = metadata
@@ -1002,6 +1028,21 @@ class MigrationBandwidthTestCase(MigrationFlagsTestCase):
         self.flags(bandwidth_from_metadata=False, group='v2v')
         self.assertEqual(0, self._bandwidth(
             {'nova-v2v:bandwidth_mib': '40'}))
+
+    def test_off_by_default(self):
+        opt = [o for o in v2v_conf.ALL_OPTS
+               if o.name == 'bandwidth_from_metadata'][0]
+        self.assertFalse(opt.default)
+
+    def test_a_share_for_several_copies(self):
+        self.instance.metadata = {'nova-v2v:bandwidth_mib': '40'}
+        self.assertEqual(20, live_tuning.migration_bandwidth(self.instance,
+                                                             streams=2))
+        # Nova's own value is per copy, as Nova applies it.
+        self.instance.metadata = {}
+        self.flags(live_migration_bandwidth=30, group='libvirt')
+        self.assertEqual(30, live_tuning.migration_bandwidth(self.instance,
+                                                             streams=2))
 
     def test_metadata_not_loaded_is_not_read(self):
         self.assertFalse(self.instance.obj_attr_is_set('metadata'))
