@@ -39,8 +39,8 @@
 # NOVA_V2V_TEST_TIMEOUT_<ENV> (the env's name in capitals, "-" as "_"),
 # by default:
 #   py3 600, functional 900, nova-regression 900, integration 1500,
-#   gate 1800, gate-faults 1800, any other env NOVA_V2V_TEST_TIMEOUT (1200)
-# (about twice what each takes on CI's 2-core machine: a hung env fails
+#   gate 2400, gate-faults 1800, any other env NOVA_V2V_TEST_TIMEOUT (1200)
+# (well above what each takes on CI's 2-core machine: a hung env fails
 # alone, and the run stays within CI's 90 minutes).
 # SIGINT or SIGTERM to this script stops the running env the same way.
 #
@@ -150,7 +150,7 @@ limit() {
         functional) default=900 ;;
         nova-regression) default=900 ;;
         integration) default=1500 ;;
-        gate) default=1800 ;;
+        gate) default=2400 ;;
         gate-faults) default=1800 ;;
         *) default=${NOVA_V2V_TEST_TIMEOUT:-1200} ;;
     esac

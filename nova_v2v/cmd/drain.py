@@ -36,6 +36,7 @@ from keystoneauth1 import exceptions as ks_exceptions
 from novaclient import exceptions as nova_exceptions
 
 from nova_v2v.cmd import check
+from nova_v2v.drain import cloud as drain_cloud
 from nova_v2v.drain import plan as drain_plan
 from nova_v2v.drain import progress
 from nova_v2v.drain import report as drain_report
@@ -117,19 +118,19 @@ def add_arguments(parser, argv):
 
 
 def _wrapped(fn):
-    """The cloud's errors as :class:`runner.CloudError`."""
+    """The cloud's errors as :class:`drain_cloud.CloudError`."""
     @functools.wraps(fn)
     def call(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except (ks_exceptions.ClientException,
                 nova_exceptions.ClientException) as exc:
-            raise runner.CloudError('%s: %s' % (fn.__name__, exc))
+            raise drain_cloud.CloudError('%s: %s' % (fn.__name__, exc))
     return call
 
 
-class ApiCloud(check.Cloud, runner.DrainCloud):
-    """:class:`runner.DrainCloud` through the compute API (novaclient)."""
+class ApiCloud(check.Cloud, drain_cloud.DrainCloud):
+    """:class:`drain_cloud.DrainCloud` through the compute API (novaclient)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -137,7 +138,12 @@ class ApiCloud(check.Cloud, runner.DrainCloud):
 
     def _image_properties(self, image_id):
         if image_id not in self._images:
-            self._images[image_id] = self.image_properties(image_id)
+            try:
+                self._images[image_id] = self.image_properties(image_id)
+            except ks_exceptions.NotFound:
+                # Its image was deleted since: planned as an image with
+                # no properties, as the scheduler sees it.
+                self._images[image_id] = {}
         return self._images[image_id]
 
     @_wrapped
@@ -166,7 +172,7 @@ class ApiCloud(check.Cloud, runner.DrainCloud):
             info = self.nova.servers.get(server_id).to_dict()
         except nova_exceptions.NotFound:
             return None
-        return runner.ServerView(
+        return drain_cloud.ServerView(
             host=info.get('OS-EXT-SRV-ATTR:host'),
             status=info.get('status', ''),
             task_state=info.get('OS-EXT-STS:task_state'),
@@ -222,7 +228,8 @@ class ApiCloud(check.Cloud, runner.DrainCloud):
     def _service(self, host):
         found = self.nova.services.list(host=host, binary='nova-compute')
         if not found:
-            raise runner.CloudError('no nova-compute service on %s' % host)
+            raise drain_cloud.CloudError('no nova-compute service on %s'
+                                         % host)
         return found[0]
 
     @_wrapped
@@ -337,7 +344,7 @@ def run(args, planner_options=None, hypervisor_version_check=True,
     except check.CannotAsk as exc:
         sys.stderr.write('nova-v2v drain: %s\n' % exc)
         return EXIT_CANNOT_ASK
-    except runner.CloudError as exc:
+    except drain_cloud.CloudError as exc:
         sys.stderr.write('nova-v2v drain: could not ask the cloud: %s\n'
                          % exc)
         return EXIT_CANNOT_ASK
@@ -361,7 +368,7 @@ def _run(args, cloud, state, limits, options, out):
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         result = drain.run()
-    except runner.CloudError as exc:
+    except drain_cloud.CloudError as exc:
         sys.stderr.write('nova-v2v drain: %s (the state is in %s: the same '
                          'command goes on)\n' % (exc, state.path))
         return EXIT_CANNOT_ASK

@@ -15,7 +15,7 @@
 """The loop of a drain: start moves within the limits, follow them, end.
 
 :class:`Drain` reads and moves the servers only through a
-:class:`DrainCloud`, the compute API's calls it needs
+:class:`~nova_v2v.drain.cloud.DrainCloud`, the compute API's calls it needs
 (:class:`nova_v2v.cmd.drain.ApiCloud` makes them with novaclient), and
 keeps what it did in a :class:`~nova_v2v.drain.state.DrainState` at every
 change. Run again after an interruption, it first follows the moves its
@@ -32,7 +32,6 @@ move and lets those in flight end; :meth:`Drain.request_abort` (a
 second) aborts the live moves in flight through the API.
 """
 
-import abc
 import collections
 import dataclasses
 import time
@@ -40,6 +39,7 @@ import typing as ty
 
 from oslo_log import log as logging
 
+from nova_v2v.drain import cloud as drain_cloud
 from nova_v2v.drain import plan as drain_plan
 from nova_v2v.drain import progress as drain_progress
 from nova_v2v.drain import report as drain_report
@@ -64,87 +64,6 @@ MAX_ATTEMPTS = 2
 # Polls in a row whose API calls failed before the drain gives up (its
 # state kept: the same command goes on).
 API_FAILURES = 30
-
-
-class CloudError(Exception):
-    """The cloud's API failed a call."""
-
-
-class CannotGoOn(CloudError):
-    """The API failed too many times in a row: the drain stops."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ServerView:
-    """A server as the drain follows it."""
-
-    host: ty.Optional[str]
-    status: str
-    task_state: ty.Optional[str] = None
-    fault: ty.Optional[str] = None
-
-
-class DrainCloud(abc.ABC):
-    """The compute API's calls a drain makes; each raises CloudError."""
-
-    @abc.abstractmethod
-    def servers_on(self, host):
-        """Every server of ``host`` (every project).
-
-        :returns: :class:`nova_v2v.drain.plan.DrainServer` list
-        """
-
-    @abc.abstractmethod
-    def compute_hosts(self):
-        """:class:`nova_v2v.preflight.Compute` list (with profiles)."""
-
-    @abc.abstractmethod
-    def server(self, server_id):
-        """:class:`ServerView`, or None when it no longer exists."""
-
-    @abc.abstractmethod
-    def migrations_in_progress(self, server_id):
-        """The server's live migrations in progress (API dicts)."""
-
-    @abc.abstractmethod
-    def last_migration(self, server_id):
-        """The server's newest migration record (a dict), or None."""
-
-    @abc.abstractmethod
-    def live_migrate(self, server_id, host):
-        """Ask for a live migration (block migration: auto)."""
-
-    @abc.abstractmethod
-    def cold_migrate(self, server_id, host):
-        """Ask for a cold migration."""
-
-    @abc.abstractmethod
-    def confirm(self, server_id):
-        """Confirm a cold migration (VERIFY_RESIZE)."""
-
-    @abc.abstractmethod
-    def abort(self, server_id, migration_id):
-        """Abort a live migration in progress."""
-
-    @abc.abstractmethod
-    def force_complete(self, server_id, migration_id):
-        """Force a live migration in progress to complete."""
-
-    @abc.abstractmethod
-    def set_bandwidth(self, server_id, mib):
-        """Set the server's ``nova-v2v:bandwidth_mib`` metadata."""
-
-    @abc.abstractmethod
-    def clear_bandwidth(self, server_id):
-        """Remove it (no error if it is not set)."""
-
-    @abc.abstractmethod
-    def service(self, host):
-        """``(enabled, disabled_reason)`` of the host's nova-compute."""
-
-    @abc.abstractmethod
-    def disable(self, host, reason):
-        """Disable the host's nova-compute with ``reason``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,7 +93,7 @@ class Options:
 class Drain(object):
     """The drain of one host.
 
-    :param cloud: a :class:`DrainCloud`
+    :param cloud: a :class:`~nova_v2v.drain.cloud.DrainCloud`
     :param state: the host's :class:`drain_state.DrainState`
     :param printer: a :class:`drain_progress.Printer`
     :param limits: :class:`schedule.Limits`
@@ -229,8 +148,10 @@ class Drain(object):
     def run(self):
         """Drain the host; the report (:func:`drain_report.build`).
 
-        :raises: :class:`CloudError` when the cloud cannot be asked at
-            the start, :class:`CannotGoOn` later (the state is kept)
+        :raises: :class:`~nova_v2v.drain.cloud.CloudError` when the cloud
+            cannot be asked at the start,
+            :class:`~nova_v2v.drain.cloud.CannotGoOn` later (the state is
+            kept)
         """
         t0 = self._t0 = self.clock()
         self.run_number = self.state.data.get('runs', 0) + 1
@@ -255,7 +176,7 @@ class Drain(object):
             if not self.stopping:
                 try:
                     empty = not self.cloud.servers_on(self.host)
-                except CloudError as exc:
+                except drain_cloud.CloudError as exc:
                     LOG.warning('Cannot list the servers of %(host)s at the '
                                 'end: %(err)s', {'host': self.host,
                                                  'err': exc})
@@ -318,7 +239,7 @@ class Drain(object):
                 try:
                     self.cloud.clear_bandwidth(sid)
                     self.state.put(sid, bandwidth_mib=None)
-                except CloudError as exc:
+                except drain_cloud.CloudError as exc:
                     LOG.warning('Cannot remove the bandwidth of %(sid)s: '
                                 '%(err)s', {'sid': sid, 'err': exc})
         for sid, entry in self.state.of_status(drain_state.PENDING).items():
@@ -357,7 +278,7 @@ class Drain(object):
         try:
             fn(*args)
             return True
-        except CloudError as exc:
+        except drain_cloud.CloudError as exc:
             errors.append(exc)
             LOG.warning('The cloud\'s API failed: %(err)s', {'err': exc})
             self.printer.event('api.error', error=str(exc))
@@ -366,8 +287,8 @@ class Drain(object):
     def _step(self):
         """One poll: follow the moves, start new ones, print.
 
-        :raises: :class:`CannotGoOn` when every call failed
-            :data:`API_FAILURES` polls in a row
+        :raises: :class:`~nova_v2v.drain.cloud.CannotGoOn` when every
+            call failed :data:`API_FAILURES` polls in a row
         """
         self._announce()
         errors = []
@@ -380,9 +301,9 @@ class Drain(object):
         if errors and not ok:
             self._api_failures += 1
             if self._api_failures >= API_FAILURES:
-                raise CannotGoOn('the API failed %d times in a row; run the '
-                                 'same command again to go on: %s'
-                                 % (self._api_failures, errors[-1]))
+                raise drain_cloud.CannotGoOn(
+                    'the API failed %d times in a row; run the same command '
+                    'again to go on: %s' % (self._api_failures, errors[-1]))
         else:
             self._api_failures = 0
         pending = sum(e.get('cost') or 0 for e in self.state.of_status(
@@ -450,13 +371,13 @@ class Drain(object):
                 self.cloud.cold_migrate(step.id, dest)
             else:
                 self.cloud.live_migrate(step.id, dest)
-        except CloudError as exc:
+        except drain_cloud.CloudError as exc:
             # The request may have reached Nova (a connection lost, a
             # timeout): a server that moves now is followed, not asked
             # for again.
             try:
                 after = self.cloud.server(step.id)
-            except CloudError:
+            except drain_cloud.CloudError:
                 after = None
             if after is None or not (after.task_state or
                                      after.host != self.host):
@@ -598,7 +519,7 @@ class Drain(object):
         why = []
         try:
             record = self.cloud.last_migration(sid)
-        except CloudError as exc:
+        except drain_cloud.CloudError as exc:
             record = None
             why.append('its migration record cannot be read: %s' % exc)
         if record:
@@ -624,7 +545,7 @@ class Drain(object):
         if entry.get('bandwidth_mib'):
             try:
                 self.cloud.clear_bandwidth(sid)
-            except CloudError as exc:
+            except drain_cloud.CloudError as exc:
                 LOG.warning('Cannot remove the bandwidth of %(sid)s: '
                             '%(err)s', {'sid': sid, 'err': exc})
         retry = (outcome == FAILED and

@@ -16,8 +16,8 @@
 
 import dataclasses
 
+from nova_v2v.drain import cloud as drain_cloud
 from nova_v2v.drain import plan as drain_plan
-from nova_v2v.drain import runner
 from nova_v2v.planning import profile
 from nova_v2v import preflight
 
@@ -58,7 +58,7 @@ class FakeServer:
     fault: object = None
 
 
-class FakeCloud(runner.DrainCloud):
+class FakeCloud(drain_cloud.DrainCloud):
     """A cloud whose moves end after ``polls`` reads of the server.
 
     ``fail`` makes a server's moves fail (a count of them), ``refuse``
@@ -142,8 +142,9 @@ class FakeCloud(runner.DrainCloud):
         if s is None or server_id in self.gone:
             return None
         self._tick(s)
-        return runner.ServerView(host=s.host, status=s.status,
-                                 task_state=s.task_state, fault=s.fault)
+        return drain_cloud.ServerView(host=s.host, status=s.status,
+                                      task_state=s.task_state,
+                                      fault=s.fault)
 
     def migrations_in_progress(self, server_id):
         s = self.servers[server_id]
@@ -167,10 +168,10 @@ class FakeCloud(runner.DrainCloud):
         self.calls.append((kind, server_id, host))
         s = self.servers[server_id]
         if server_id in self.refuse:
-            raise runner.CloudError('409 Conflict')
+            raise drain_cloud.CloudError('409 Conflict')
         if s.task_state:
-            raise runner.CloudError('409 Conflict: task_state %s'
-                                    % s.task_state)
+            raise drain_cloud.CloudError('409 Conflict: task_state %s'
+                                         % s.task_state)
         self.next_migration += 1
         s.move = [kind, host, self.polls, self.next_migration]
         s.task_state = 'migrating' if kind == 'live' else 'resize_prep'
@@ -179,7 +180,7 @@ class FakeCloud(runner.DrainCloud):
         self.in_flight_max = max(self.in_flight_max, self._in_flight())
         if server_id in self.lose_answer:
             self.lose_answer.discard(server_id)
-            raise runner.CloudError('the connection was lost')
+            raise drain_cloud.CloudError('the connection was lost')
 
     def live_migrate(self, server_id, host):
         self._start(server_id, host, 'live')
@@ -190,14 +191,14 @@ class FakeCloud(runner.DrainCloud):
     def confirm(self, server_id):
         self.calls.append(('confirm', server_id))
         if server_id in self.confirming:
-            raise runner.CloudError('400: Instance has not been resized')
+            raise drain_cloud.CloudError('400: Instance has not been resized')
         self.confirming.add(server_id)
 
     def abort(self, server_id, migration_id):
         self.calls.append(('abort', server_id, migration_id))
         if self.abort_fail:
             self.abort_fail -= 1
-            raise runner.CloudError('503')
+            raise drain_cloud.CloudError('503')
         s = self.servers[server_id]
         s.move[2] = 'abort'
 
@@ -208,7 +209,7 @@ class FakeCloud(runner.DrainCloud):
     def set_bandwidth(self, server_id, mib):
         self.calls.append(('set_bandwidth', server_id, mib))
         if server_id in self.metadata_quota:
-            raise runner.CloudError('403: metadata quota')
+            raise drain_cloud.CloudError('403: metadata quota')
         self.servers[server_id].metadata['nova-v2v:bandwidth_mib'] = str(mib)
 
     def clear_bandwidth(self, server_id):

@@ -19,11 +19,13 @@ import signal
 from unittest import mock
 
 import fixtures
+from keystoneauth1 import exceptions as ks_exceptions
 from novaclient import exceptions as nova_exceptions
 import testtools
 
 from nova_v2v.cmd import drain as drain_cmd
 from nova_v2v.cmd import v2v as v2v_cmd
+from nova_v2v.drain import cloud as drain_cloud
 from nova_v2v.drain import progress
 from nova_v2v.drain import report as drain_report
 from nova_v2v.drain import runner
@@ -151,7 +153,8 @@ class RunTest(testtools.TestCase):
                       self.err.getvalue())
 
     def test_cloud_lost_midway_keeps_the_state(self):
-        self.cloud.server = mock.Mock(side_effect=runner.CloudError('503'))
+        self.cloud.server = mock.Mock(
+            side_effect=drain_cloud.CloudError('503'))
         with mock.patch.object(runner, 'API_FAILURES', 3):
             rc, _out = self._run()
         self.assertEqual(drain_cmd.EXIT_CANNOT_ASK, rc)
@@ -171,7 +174,7 @@ class ApiCloudTest(testtools.TestCase):
     def test_errors_are_cloud_errors(self):
         self.nova.servers.live_migrate.side_effect = (
             nova_exceptions.Conflict(409, 'busy'))
-        e = self.assertRaises(runner.CloudError, self.cloud.live_migrate,
+        e = self.assertRaises(drain_cloud.CloudError, self.cloud.live_migrate,
                               's1', 'b')
         self.assertIn('live_migrate', str(e))
 
@@ -200,6 +203,13 @@ class ApiCloudTest(testtools.TestCase):
         self.assertEqual([('b', True, True, 'b')],
                          [(c.host, c.enabled, c.up, c.host_profile.hostname)
                           for c in found])
+
+    def test_a_deleted_image_has_no_properties(self):
+        self.cloud.image_properties = mock.Mock(
+            side_effect=ks_exceptions.NotFound())
+        self.assertEqual({}, self.cloud._image_properties('img'))
+        self.assertEqual({}, self.cloud._image_properties('img'))
+        self.cloud.image_properties.assert_called_once_with('img')
 
     def test_server_gone_is_none(self):
         self.nova.servers.get.side_effect = nova_exceptions.NotFound(404)
