@@ -194,13 +194,7 @@ def _check_server(cloud, lab, guest, spec, row, times, mark, events_bus):
     acks = guest.tail.merged()
     check = gatemove.read_records(lab, gatemove.LAB_HOST.get(host, 'b'),
                                   guest.inside('disk'), acks)
-    if check['records_lost']:
-        problems.append('%d records lost: %s' % (check['records_lost'],
-                                                 check['lost']))
-    if check['records_verified'] < check['records_written']:
-        problems.append('records verified up to %d of %d'
-                        % (check['records_verified'],
-                           check['records_written']))
+    problems += gatemove.records_problems(check)
     planned = observe.planned_mode(mark.text(), guest.id) or observe.NOVA_OWN
     if planned != want_mode:
         problems.append('mode %s, not %s' % (planned, want_mode))

@@ -130,6 +130,19 @@ def read_records(lab, host, disk_inside, acks):
                      lambda disk: workload.verify(disk, [acks_text(acks)]))
 
 
+def records_problems(check):
+    """What :func:`read_records`' ``check`` says is wrong (a list)."""
+    problems = []
+    if check['records_lost']:
+        problems.append('%d records lost: %s' % (check['records_lost'],
+                                                 check['lost']))
+    if check['records_verified'] < check['records_written']:
+        problems.append('records verified up to %d of %d'
+                        % (check['records_verified'],
+                           check['records_written']))
+    return problems
+
+
 def read_disk(lab, host, disk_inside, reader):
     """``reader(disk)`` of a guest's disk as lab host ``host`` sees it.
 
@@ -467,13 +480,7 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         problems.append('on %s, not %s' % (host, expect_host))
     if mode != expect_mode:
         problems.append('mode %s, not %s' % (mode, expect_mode))
-    if check['records_lost']:
-        problems.append('%d records lost: %s' % (check['records_lost'],
-                                                 check['lost']))
-    if check['records_verified'] < check['records_written']:
-        problems.append('records verified up to %d of %d'
-                        % (check['records_verified'],
-                           check['records_written']))
+    problems += records_problems(check)
     if record.get('Status') != want_status:
         problems.append('migration record %s, not %s'
                         % (record.get('Status'), want_status))

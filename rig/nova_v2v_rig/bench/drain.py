@@ -57,6 +57,7 @@ from oslo_log import log as logging
 
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import computes
+from nova_v2v_rig.aio import gate
 from nova_v2v_rig.aio import gatedrain
 from nova_v2v_rig.aio import gatemove
 from nova_v2v_rig.aio import images
@@ -432,12 +433,7 @@ def main(argv=None):
         except Exception:
             LOG.exception('cannot lift the link\'s limit')
         if not args.keep:
-            if started_aio:
-                stack.down(layout)
-            else:
-                computes.down(layout)
-            if started_lab:
-                lab.down()
+            gate.tear_down(layout, lab, started_aio, started_lab)
         if data.get('meta'):
             lab_hosts.save_json(os.path.join(args.out, 'drain.json'), data)
             with open(os.path.join(args.out, 'drain.md'), 'w') as f:

@@ -992,22 +992,15 @@ class MigrationBandwidthTestCase(MigrationFlagsTestCase):
         self.assertNotIsInstance(got, live_tuning.BandwidthMigrateGuest)
         self.assertIsInstance(got, mock.Mock)
 
-    def _bandwidth(self, metadata=None, **flags):
-        if metadata is not None:
-            self.instance.metadata = metadata
-        guest = mock.Mock()
-        with mock.patch.object(libvirt_driver.LibvirtDriver,
-                               '_live_migration_operation') as op:
-            self.drvr._live_migration_operation(
-                self.context, self.instance, 'dest', None,
-                objects.LibvirtLiveMigrateData(
-                    is_shared_instance_path=True, block_migration=False),
-                guest, [])
-        got = op.call_args[0][5]
+    def _bandwidth(self, metadata=None):
+        got = self._operation_guest(metadata)
         # Nova's thread calls migrate with its own bandwidth.
         got.migrate('uri', flags=1,
                     bandwidth=CONF.libvirt.live_migration_bandwidth)
-        return guest.migrate.call_args[1]['bandwidth']
+        inner = got
+        while not isinstance(inner, mock.Mock):
+            inner = inner._guest
+        return inner.migrate.call_args[1]['bandwidth']
 
     def test_metadata_lowers_novas_unlimited_bandwidth(self):
         self.assertEqual(40, self._bandwidth(
