@@ -165,14 +165,13 @@ def _computes_up(args, bandwidth_mib=None):
                 host_extra={'a': lines, 'b': lines})
 
 
+def _per_migration(args):
+    return max(1, args.bandwidth // CONCURRENT)
+
+
 def host_evacuate_live_capped(cloud, guests, source, dest, work, args):
-    per_migration = max(1, args.bandwidth // CONCURRENT)
-    _computes_up(args, per_migration)
-    try:
-        result = host_evacuate_live(cloud, guests, source, dest, work, args)
-    finally:
-        _computes_up(args)
-    result['live_migration_bandwidth'] = per_migration
+    result = host_evacuate_live(cloud, guests, source, dest, work, args)
+    result['live_migration_bandwidth'] = _per_migration(args)
     return result
 
 
@@ -205,6 +204,13 @@ def drain_capped(cloud, guests, source, dest, work, args):
     return _drain(cloud, source, work, ('--bandwidth', str(args.bandwidth)))
 
 
+# The computes of a variant, restarted before it and after it (outside its
+# time): (before, after).
+COMPUTES = {
+    'host-evacuate-live, capped': (
+        lambda args: _computes_up(args, _per_migration(args)),
+        lambda args: _computes_up(args)),
+}
 RUN = {'one-at-a-time': one_at_a_time,
        'host-evacuate-live': host_evacuate_live,
        'nova-v2v drain': drain,
@@ -262,11 +268,18 @@ def _check(cloud, lab, guests, dest):
 def run_variant(cloud, lab, guests, variant, source, dest, work, args):
     """One variant, ``source`` to ``dest``: its result (a dict)."""
     LOG.info('bench drain: %s, %s -> %s', variant, source, dest)
-    start = time.monotonic()
-    with LinkSampler(lab) as sampler:
-        extra = RUN[variant](cloud, guests, source, dest, work, args)
-        _wait_empty(cloud, source)
-    seconds = time.monotonic() - start
+    before, after = COMPUTES.get(variant, (None, None))
+    if before:
+        before(args)
+    try:
+        start = time.monotonic()
+        with LinkSampler(lab) as sampler:
+            extra = RUN[variant](cloud, guests, source, dest, work, args)
+            _wait_empty(cloud, source)
+        seconds = time.monotonic() - start
+    finally:
+        if after:
+            after(args)
     wire, mean, peak = sampler.stats()
     lost, problems, crashed = _check(cloud, lab, guests, dest)
     result = {
