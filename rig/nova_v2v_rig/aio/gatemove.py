@@ -549,7 +549,7 @@ def raise_if_crashed(guest, label, events, since, stock_live_from=None):
     cautions = list(planned.get('cautions') or [])
     if stock_live_from and not cautions:
         caveat = compat.live_state_caveat(
-            v2v_profile.TCG, _qemu_version(guest.lab, stock_live_from))
+            v2v_profile.TCG, qemu_version(guest.lab, stock_live_from))
         cautions += [caveat] if caveat else []
     raise lab_migrate.GuestCrashed(
         'the server crashed after the move %s: %s' % (label, crash.line),
@@ -569,7 +569,7 @@ def _versions(lab, host):
         conn.close()
 
 
-def _qemu_version(lab, host):
+def qemu_version(lab, host):
     """The QEMU version of lab host ``host`` (a compute's host name)."""
     return _versions(lab, host)[0]
 

@@ -276,7 +276,7 @@ class TestRunMove(testtools.TestCase):
             'general protection fault, probably for non-canonical address',
             'gpf')
         self.events.payload.return_value = None
-        with mock.patch.object(gatemove, '_qemu_version',
+        with mock.patch.object(gatemove, 'qemu_version',
                                return_value=7002022) as version:
             exc = self.assertRaises(
                 lab_migrate.GuestCrashed, self._run,
@@ -285,7 +285,7 @@ class TestRunMove(testtools.TestCase):
         self.assertTrue(exc.explained)
         self.assertIn('7.2', exc.known_fault)
         # A QEMU with the fix: no caution, not explained.
-        with mock.patch.object(gatemove, '_qemu_version',
+        with mock.patch.object(gatemove, 'qemu_version',
                                return_value=9000000):
             exc = self.assertRaises(
                 lab_migrate.GuestCrashed, self._run,
