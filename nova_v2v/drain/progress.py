@@ -235,11 +235,33 @@ def event_text(kind, fields):
             name, fields.get('server'), fields.get('mode'), fields.get('dest'),
             ', %d MiB/s' % fields['bandwidth_mib']
             if fields.get('bandwidth_mib') else '')
-    if kind == 'move.end':
-        return 'end %s: %s on %s after %s%s' % (
-            name, fields.get('outcome'), fields.get('host'),
+    if kind in ('move.end', 'move.retry'):
+        return '%s %s: %s on %s after %s%s' % (
+            'end' if kind == 'move.end' else 'retry', name,
+            fields.get('outcome'), fields.get('host'),
             duration(fields.get('seconds')),
             ' (%s)' % fields['error'] if fields.get('error') else '')
+    if kind == 'service.disabled':
+        return ('the nova-compute service of %s was disabled already: %s'
+                if fields.get('already') else
+                'disabled the nova-compute service of %s: %s') % (
+                    fields.get('host'), fields.get('reason'))
+    simple = {
+        'move.confirm': 'confirm %(name)s: its cold move waits in '
+                        'VERIFY_RESIZE',
+        'move.resumed': 'follow %(name)s: moving to %(dest)s since an '
+                        'earlier run',
+        'move.abort': 'abort %(name)s after %(seconds)s s: %(why)s',
+        'move.force_complete': 'force %(name)s to complete after '
+                               '%(seconds)s s',
+        'drain.stopping': 'stopping: no new move starts, those in flight '
+                          'go on (Ctrl-C again aborts the live ones)',
+        'drain.aborting': 'aborting the live moves in flight',
+        'api.error': 'API error: %(error)s',
+    }
+    if kind in simple:
+        return simple[kind] % collections.defaultdict(
+            lambda: '?', fields, name=name)
     return '%s %s' % (kind, ' '.join(
         '%s=%s' % (k, v) for k, v in sorted(fields.items())))
 

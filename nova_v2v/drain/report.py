@@ -130,4 +130,4 @@ def to_text(report):
                                 'still runs servers'))
     if report['interrupted']:
         lines.append('interrupted: run the same command again to go on')
-    return '\n'.join(lines)
+    return '\n'.join(line.rstrip() for line in lines)

@@ -267,6 +267,31 @@ class PrintersTest(testtools.TestCase):
         self.assertIn('start vm2 (s2): block-live to b, 50 MiB/s',
                       out.getvalue())
 
+    def test_event_lines(self):
+        text = progress.event_text
+        self.assertEqual(
+            'disabled the nova-compute service of labhost-a: kernel upgrade',
+            text('service.disabled', {'already': False, 'host': 'labhost-a',
+                                      'reason': 'kernel upgrade'}))
+        self.assertEqual(
+            'confirm batch-1: its cold move waits in VERIFY_RESIZE',
+            text('move.confirm', {'name': 'batch-1', 'server': 'x'}))
+        self.assertEqual(
+            'end web-2: moved on labhost-b after 0:07',
+            text('move.end', {'name': 'web-2', 'outcome': 'moved',
+                              'host': 'labhost-b', 'seconds': 6.6}))
+        self.assertEqual(
+            'retry web-2: failed on labhost-a after 0:03 (migration 5 '
+            'error)', text('move.retry', {
+                'name': 'web-2', 'outcome': 'failed', 'host': 'labhost-a',
+                'seconds': 3, 'error': 'migration 5 error'}))
+        self.assertEqual('abort vm after 12.5 s: timeout',
+                         text('move.abort', {'name': 'vm', 'why': 'timeout',
+                                             'seconds': 12.5}))
+        self.assertEqual('API error: 503', text('api.error',
+                                                {'error': '503'}))
+        self.assertIsNone(text('drain.end', {'report': {}}))
+
     def test_meter_eta_and_scale(self):
         m = progress.Meter(window=30)
         m.sample(0, 0)
