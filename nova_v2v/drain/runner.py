@@ -348,6 +348,9 @@ class Drain(object):
             self.state.put(step.id, status=drain_state.SKIPPED,
                            outcome='skipped', reason=why)
             return
+        if self.stopping:
+            # Ctrl-C while this server was read: nothing asked yet.
+            return
         unfinished = (len(self.state.of_status(drain_state.PENDING)) +
                       len(self.state.of_status(drain_state.MOVING)))
         share = 0

@@ -36,6 +36,24 @@ class TimesTest(testtools.TestCase):
                          gatedrain._times(events))
 
 
+class InterruptedTest(testtools.TestCase):
+
+    def test_no_start_after_stopping(self):
+        ok = [{'event': 'drain.start'}, {'event': 'move.start'},
+              {'event': 'move.start'}, {'event': 'drain.stopping'},
+              {'event': 'move.end'}, {'event': 'drain.end'}]
+        self.assertEqual([], gatedrain.interrupted_problems(ok))
+        late = ok[:4] + [{'event': 'move.start'}] + ok[4:]
+        self.assertEqual(['the interrupted drain started a move after it '
+                          'said it was stopping'],
+                         gatedrain.interrupted_problems(late))
+        self.assertEqual(['the interrupted drain started no move',
+                          'the interrupted drain did not say it was '
+                          'stopping'],
+                         gatedrain.interrupted_problems(
+                             [{'event': 'drain.end'}]))
+
+
 class RunDrainTest(testtools.TestCase):
     """run_drain on a real child process that prints JSON events."""
 

@@ -402,6 +402,21 @@ class InterruptTest(DrainTestBase):
         self.assertTrue(report['interrupted'])
         self.assertEqual(3, len(state.of_status(drain_state.PENDING)))
 
+    def test_stop_while_a_server_is_read_asks_nothing(self):
+        cloud = fakes.FakeCloud(self.servers(2), self.computes, polls=3)
+        d, printer, state = self.drain(cloud)
+        original = cloud.server
+
+        def server(sid):
+            d.request_stop()
+            return original(sid)
+        cloud.server = server
+        report = d.run()
+        self.assertEqual([], printer.kinds('move.start'))
+        self.assertEqual([], [c for c in cloud.calls if c[0] == 'live'])
+        self.assertTrue(report['interrupted'])
+        self.assertEqual(2, len(state.of_status(drain_state.PENDING)))
+
     def test_second_stop_aborts_live_moves(self):
         cloud = fakes.FakeCloud(self.servers(2), self.computes, polls=5)
         holder = {}
