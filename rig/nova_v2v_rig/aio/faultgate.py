@@ -86,8 +86,9 @@ STORE_SLACK = 256 * 1024
 STORE_MBIT = 80
 STORE_COPY_LEFT = 16 << 20
 # While the small store is mounted, labhost-b's compute may report it to
-# Placement (its periodic resource update, every 60 s): DISK_GB 0, and no
-# move can be scheduled there until the next update after the unmount.
+# Placement (its periodic resource update, every 60 s): no DISK_GB at all
+# (Nova reports none for 0 GB), and no move can be scheduled there until
+# the next update after the unmount.
 INVENTORY_TIMEOUT = 150
 INVENTORY_POLL = 5
 # README's check of a held clone: its write requests read twice this many
@@ -426,14 +427,22 @@ class StoreFull(Fault):
 
 
 def disk_gb(cloud, host):
-    """The DISK_GB total of ``host``'s resource provider in Placement."""
+    """The DISK_GB total of ``host``'s resource provider in Placement.
+
+    0 when the provider has no DISK_GB inventory: Nova's libvirt driver
+    reports none for a disk of 0 GB (the small store), and Placement then
+    deletes the class.
+    """
     providers = cloud('resource', 'provider', 'list', '--name', host,
                       parse=True) or []
     if not providers:
         raise inject.InjectError('no resource provider named %s' % host)
-    shown = cloud('resource', 'provider', 'inventory', 'show',
-                  providers[0]['uuid'], 'DISK_GB', parse=True) or {}
-    return int(shown.get('total') or 0)
+    rows = cloud('resource', 'provider', 'inventory', 'list',
+                 providers[0]['uuid'], parse=True) or []
+    for row in rows:
+        if row.get('resource_class') == 'DISK_GB':
+            return int(row.get('total') or 0)
+    return 0
 
 
 def wait_disk_gb(cloud, host, want, timeout=INVENTORY_TIMEOUT,

@@ -504,9 +504,13 @@ class TestStoreFull(testtools.TestCase):
             if args[:3] == ('resource', 'provider', 'list'):
                 self.assertEqual(('--name', 'labhost-b'), args[3:])
                 return [{'uuid': 'rp-b', 'name': 'labhost-b'}]
-            self.assertEqual(('resource', 'provider', 'inventory', 'show',
-                              'rp-b', 'DISK_GB'), args)
-            return {'total': next(totals)}
+            self.assertEqual(('resource', 'provider', 'inventory', 'list',
+                              'rp-b'), args)
+            total = next(totals)
+            # Nova reports no DISK_GB class for a disk of 0 GB.
+            return [{'resource_class': 'VCPU', 'total': 2}] + (
+                [{'resource_class': 'DISK_GB', 'total': total}]
+                if total else [])
 
         cloud.side_effect = openstack
         self.fault.prepare()
@@ -522,7 +526,8 @@ class TestStoreFull(testtools.TestCase):
             faultgate.time, 'monotonic', side_effect=lambda: next(clock)))
         self.fault.disk_gb = 251
         self.fault.ctx.cloud.side_effect = lambda *args, parse=False: (
-            [{'uuid': 'rp-b'}] if args[2] == 'list' else {'total': 0})
+            [{'uuid': 'rp-b'}] if args[2] == 'list' else
+            [{'resource_class': 'DISK_GB', 'total': 0}])
         exc = self.assertRaises(inject.InjectError, self.fault.cleanup)
         self.assertIn('labhost-b reports 0 GB of disk to Placement, not 251',
                       str(exc))
