@@ -32,6 +32,7 @@ import nova_v2v_rig
 PRODUCT = os.path.dirname(os.path.abspath(nova_v2v.__file__))
 RIG = os.path.dirname(os.path.abspath(nova_v2v_rig.__file__))
 ROOT = os.path.dirname(PRODUCT)
+DASHBOARD = os.path.join(ROOT, 'dashboard', 'nova_v2v_dashboard')
 
 
 def modules(package_dir):
@@ -161,6 +162,39 @@ class TestProductApartFromRig(testtools.TestCase):
         with open(os.path.join(RIG, '..', 'requirements.txt')) as f:
             wanted = [line.split('#')[0].strip() for line in f]
         self.assertIn('nova-v2v', wanted)
+
+
+class TestDashboardApart(testtools.TestCase):
+    """The Horizon plugin: a third distribution, on the product only."""
+
+    def test_product_and_rig_never_import_the_dashboard(self):
+        offenders = []
+        for package in (PRODUCT, RIG):
+            for dotted, path in modules(package).items():
+                for name in imports(path, dotted):
+                    if name.split('.')[0] == 'nova_v2v_dashboard':
+                        offenders.append('%s imports %s' % (dotted, name))
+        self.assertEqual([], offenders)
+
+    def test_dashboard_never_imports_the_rig(self):
+        offenders = []
+        for dotted, path in modules(DASHBOARD).items():
+            for name in imports(path, dotted):
+                if name.split('.')[0] == 'nova_v2v_rig':
+                    offenders.append('%s imports %s' % (dotted, name))
+        self.assertEqual([], offenders)
+
+    def test_dashboard_distribution(self):
+        setup = configparser.ConfigParser()
+        setup.read(os.path.join(DASHBOARD, '..', 'setup.cfg'))
+        self.assertEqual(['nova_v2v_dashboard'],
+                         setup['files']['packages'].split())
+        with open(os.path.join(DASHBOARD, '..', 'requirements.txt')) as f:
+            wanted = [line.split('#')[0].split('>')[0].strip() for line in f]
+        self.assertIn('nova-v2v', wanted)
+        self.assertIn('horizon', wanted)
+        enabled = os.listdir(os.path.join(DASHBOARD, 'enabled'))
+        self.assertIn('_2125_admin_v2v_migrations_panel.py', enabled)
 
 
 class TestNoImportCycle(testtools.TestCase):

@@ -1,0 +1,23 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+# nova-v2v's Migrations panel, in Admin > Compute (after Hypervisors).
+# Copy this file into openstack_dashboard/local/enabled/ to enable it.
+
+PANEL = 'v2v_migrations'
+PANEL_DASHBOARD = 'admin'
+PANEL_GROUP = 'compute'
+ADD_PANEL = 'nova_v2v_dashboard.content.migrations.panel.Migrations'
+ADD_INSTALLED_APPS = ['nova_v2v_dashboard']
+AUTO_DISCOVER_STATIC_FILES = True
