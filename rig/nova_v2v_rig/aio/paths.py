@@ -47,7 +47,11 @@ PORTS = {
     'glance-api': 9292,
     'nova-conductor': None,
     'nova-scheduler': None,
+    'horizon': 8090,
 }
+# Started on demand (nova_v2v_rig.aio.horizon), not by "up"; "down" stops
+# them with the rest.
+ON_DEMAND = ('horizon',)
 # The order "up" starts them in; "down" stops them in reverse.
 SERVICES = ('mariadb', 'epmd', 'rabbitmq', 'ovn-nb', 'ovn-sb', 'ovn-northd',
             'keystone', 'placement', 'nova-api', 'neutron-api',

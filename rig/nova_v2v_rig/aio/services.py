@@ -145,14 +145,18 @@ def db_commands(layout, service, passwords):
     raise ValueError('no database for %r' % service)
 
 
-def run(layout, name, argv, ok_codes=(0,)):
-    """One command, its output appended to log/<name>-manage.log."""
+def run(layout, name, argv, ok_codes=(0,), env=None):
+    """One command, its output appended to log/<name>-manage.log.
+
+    :param env: variables added to the command's environment
+    """
     LOG.info('%(name)s: %(cmd)s', {'name': name,
                                    'cmd': ' '.join(_masked(argv))})
     path = layout.log(name + '-manage')
     try:
-        out, err = processutils.execute(*argv, check_exit_code=list(
-            ok_codes), cwd=layout.state_dir)
+        out, err = processutils.execute(
+            *argv, check_exit_code=list(ok_codes), cwd=layout.state_dir,
+            env_variables=dict(os.environ, **env) if env else None)
     except processutils.ProcessExecutionError as exc:
         with open(path, 'a') as log:
             log.write('%s\n%s\n%s\n' % (_masked(argv), exc.stdout,

@@ -14,7 +14,7 @@
 
 """The all-in-one's virtualenvs, created with pip and the constraints.
 
-Three virtualenvs under ``<state dir>/venvs``, all installed with the
+The virtualenvs under ``<state dir>/venvs``, all installed with the
 project's upper-constraints.txt (the Nova 34 series pins, as tox uses):
 
 ``main``
@@ -24,6 +24,8 @@ project's upper-constraints.txt (the Nova 34 series pins, as tox uses):
     neutron (the same OpenStack series), PyMySQL, uWSGI.
 ``glance``
     glance and glance_store (the same series), PyMySQL, uWSGI.
+``horizon`` (made only when Horizon is asked for)
+    horizon (the same series), Django, uWSGI, nova-v2v and its dashboard.
 
 Neutron and Glance get their own virtualenvs: their requirements are
 resolved on their own, not against nova's. A virtualenv whose recorded
@@ -55,6 +57,10 @@ PACKAGES = {
              PYMYSQL, UWSGI],
     'neutron': ['neutron==29.0.0', PYMYSQL, UWSGI],
     'glance': ['glance==33.0.0', 'glance-store==5.7.0', PYMYSQL, UWSGI],
+    # Made on demand (nova_v2v_rig.aio.horizon), with nova-v2v and its
+    # dashboard plugin; Django and Horizon's libraries are pinned in the
+    # constraints.
+    'horizon': ['horizon==27.0.0', 'Django', UWSGI],
 }
 VENVS = ('main', 'neutron', 'glance')
 MARKER = '.nova-v2v-aio.json'
@@ -107,6 +113,10 @@ def spec(name, constraints, project=None, python=None):
     packages = list(PACKAGES[name])
     if name == 'main':
         packages += ['-e', project or project_dir()]
+    elif name == 'horizon':
+        packages += ['-e', project or project_dir(),
+                     '-e', os.path.join(project or project_dir(),
+                                        'dashboard')]
     return {'packages': packages, 'constraints': _digest(constraints),
             'python': os.path.realpath(python or base_python())}
 
