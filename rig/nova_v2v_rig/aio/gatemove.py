@@ -335,6 +335,9 @@ def run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
              expect_format=None):
     """One move by the ``openstack`` client, then every check; a result.
 
+    :param args: the client's arguments, or a :class:`Move` (a move that
+        another tool asks for, a browser's clicks)
+
     A guest with a port is probed during the move and its network checked
     after it (:mod:`nova_v2v_rig.aio.gatenet`).
 
@@ -388,6 +391,23 @@ def _net_result(net, cloud, guest, source, host, instance_name, start,
     return fields, problems
 
 
+class Move(object):
+    """A move asked for by something other than the ``openstack`` client.
+
+    :param start: asks for the move; returns when the cloud took it (the
+        server's status is no longer ACTIVE, or the move is refused)
+    :param finish: ends a cold move waiting in VERIFY_RESIZE (its argument:
+        ``'confirm'`` or ``'revert'``), or None: ``openstack server
+        resize confirm|revert``
+    :param command: what the result's ``command`` says
+    """
+
+    def __init__(self, start, command, finish=None):
+        self.start = start
+        self.command = command
+        self.finish = finish
+
+
 def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
               cold, settle, events, variant, net, expect_format):
     finish = 'confirm' if cold is True else cold
@@ -399,11 +419,21 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
     start = time.time()
     watch.start()
     problems = []
+    move = args if isinstance(args, Move) else None
     try:
-        cloud(*args)
+        if move is not None:
+            move.start()
+        else:
+            cloud(*args)
         if cold:
             cloud.wait_status(guest.id, ('VERIFY_RESIZE',))
-            cloud('server', 'resize', finish, guest.id)
+            if move is not None and move.finish is not None:
+                move.finish(finish)
+            else:
+                cloud('server', 'resize', finish, guest.id)
+        elif move is not None:
+            # As the client's --wait: the move ends (and is watched) here.
+            cloud.wait_status(guest.id, ('ACTIVE',))
     finally:
         watch.stop()
     info = cloud.wait_status(guest.id, ('ACTIVE',))
@@ -497,7 +527,8 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
     result = {
         'move': label,
         'variant': variant,
-        'command': 'openstack ' + ' '.join(str(a) for a in args),
+        'command': (move.command if move is not None else
+                    'openstack ' + ' '.join(str(a) for a in args)),
         'server': guest.id,
         'from': source, 'to': host, 'expected_to': expect_host,
         'mode': mode, 'expected_mode': expect_mode,

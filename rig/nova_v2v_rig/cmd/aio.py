@@ -20,6 +20,7 @@
   nova-v2v-aio computes up|down [--lab-state-dir DIR]
   nova-v2v-aio gate [--json] [--keep] [--stage STAGE ...] [--repeat N]
   nova-v2v-aio gate-faults [--json] [--keep] [--down] [--cell N ...]
+  nova-v2v-aio horizon [--json] [--keep] [--down] [--screenshots DIR]
 
 Everything listens on 127.0.0.1; state, logs, virtualenvs and configs
 live under --state-dir (default /var/lib/nova-v2v-aio, configs in its
@@ -37,6 +38,7 @@ from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import faultgate
 from nova_v2v_rig.aio import faults
 from nova_v2v_rig.aio import gate
+from nova_v2v_rig.aio import gatehorizon
 from nova_v2v_rig.aio import gatereport
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import stack
@@ -112,7 +114,40 @@ def _parser():
                                'all)')
     faults_p.add_argument('--constraints', metavar='FILE',
                           help='as for "up"')
+    horizon_p = sub.add_parser(
+        'horizon', help="Horizon's migrate actions clicked in a headless "
+        'Chromium against the all-in-one (reused when up), each move '
+        'checked (a table)')
+    horizon_p.add_argument('--lab-state-dir',
+                           default=lab_hosts.DEFAULT_STATE_DIR)
+    horizon_p.add_argument('--json', action='store_true',
+                           help='the report as JSON on stdout (the table '
+                                'then goes to stderr)')
+    horizon_p.add_argument('--keep', action='store_true',
+                           help='leave the lab, the all-in-one and Horizon '
+                                'up')
+    horizon_p.add_argument('--down', action='store_true',
+                           help='tear the lab and the all-in-one down at '
+                                'the end even when they were up before')
+    horizon_p.add_argument('--screenshots', metavar='DIR',
+                           help='where the screenshots go (default: '
+                                'log/horizon-screenshots of the state dir)')
+    horizon_p.add_argument('--constraints', metavar='FILE',
+                           help='as for "up"')
     return parser
+
+
+def _horizon(args, layout):
+    report = gatehorizon.run(layout, lab_hosts.Lab(args.lab_state_dir),
+                             keep=args.keep, down=args.down,
+                             constraints=args.constraints,
+                             shots_dir=args.screenshots)
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+        print(gatehorizon.table(report), file=sys.stderr)
+    else:
+        print(gatehorizon.table(report))
+    return 0 if report['ok'] else 1
 
 
 def _at_least_one(value):
@@ -158,6 +193,8 @@ def main(argv=None):
         return _gate(args, layout)
     if args.command == 'gate-faults':
         return _gate_faults(args, layout)
+    if args.command == 'horizon':
+        return _horizon(args, layout)
     try:
         if args.command == 'up':
             out = stack.up(layout, args.constraints)

@@ -1,0 +1,579 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Horizon's migrate actions, clicked in a real browser on the lab guests.
+
+Horizon (:mod:`nova_v2v_rig.aio.horizon`) runs against the all-in-one, a
+headless Chromium (:mod:`nova_v2v_rig.aio.browser`) logs in as the admin
+and, in this order:
+
+1. "Live Migrate Instance", automatic scheduling, block migration
+   (labhost-a to labhost-b);
+2. the same with a chosen host (back to labhost-a);
+3. "Live Migrate Instance" to a host the planner refuses, "Disk Over
+   Commit" ticked (python-novaclient passes it as ``force`` at Horizon's
+   microversion 2.30: the scheduler, and with it the V2V filter, is
+   bypassed): a guest whose NIC only a V2V cutover can translate, on
+   computes that allow no cutover. The destination's pre-check refuses
+   it; the planner's reason must be in the error Horizon shows, and the
+   guest must run on where it was;
+4. "Disable Service" on labhost-a, then "Migrate Host" (live, block) of
+   its two guests, while the Migrations panel of nova-v2v's dashboard is
+   watched: its progress bars must advance and the moves end there;
+5. "Migrate Instance" then "Confirm Resize/Migrate" (back to labhost-a).
+
+After each, the gate's checks (:func:`gatemove.run_move`: where the guest
+runs, its migration record, its records, what is left behind). Every step
+leaves a screenshot in the run's folder.
+"""
+
+import os
+import re
+import time
+
+from oslo_log import log as logging
+
+from nova_v2v_rig.aio import cli
+from nova_v2v_rig.aio import computes
+from nova_v2v_rig.aio import gatemove
+from nova_v2v_rig.aio import horizon
+from nova_v2v_rig.aio import images
+from nova_v2v_rig.aio import inject
+from nova_v2v_rig.aio import observe
+from nova_v2v_rig.aio import stack
+
+LOG = logging.getLogger(__name__)
+
+HOST_A = gatemove.HOST_A
+HOST_B = gatemove.HOST_B
+# Slow enough that the panel's bars can be seen advancing (the filled
+# guests' 128 MiB of data take about 8 s each), with Nova saving a live
+# migration's bytes every second rather than every 5.
+BANDWIDTH_MIB = 16
+EXTRA = (('libvirt', 'live_migration_bandwidth', str(BANDWIDTH_MIB)),
+         ('libvirt', 'live_migration_monitor_interval', '1'))
+# No V2V cutover here: the vmxnet3 guest's move is one the planner refuses.
+V2V_OPTIONS = {'a': {'allow_cutover': 'False'},
+               'b': {'allow_cutover': 'False'}}
+REFUSED_REASON = re.compile(r'allow_cutover')
+DISABLE_REASON = 'nova-v2v horizon gate'
+PANEL = '/admin/v2v_migrations/'
+PANEL_TIMEOUT = 300
+ACTIONS = ('live migrate, automatic, block',
+           'live migrate, chosen host, block',
+           'live migrate, refused forced host',
+           'migrate host',
+           'migrate + confirm')
+
+
+class Context(object):
+    """What every action uses."""
+
+    def __init__(self, layout, lab, cloud, ids, browser):
+        self.layout = layout
+        self.lab = lab
+        self.cloud = cloud
+        self.ids = ids
+        self.browser = browser
+
+
+def _row(action, result=None, **fields):
+    """The report's row of one action."""
+    row = {'action': action, 'outcome': None, 'records_lost': None,
+           'screenshot': None, 'problems': [], 'seconds': None}
+    if result is not None:
+        row.update(outcome='completed' if result['ok'] else 'failed',
+                   records_lost=result['records_lost'],
+                   problems=list(result['problems']),
+                   seconds=result['seconds'], mode=result['mode'],
+                   to=result['to'], check=result)
+        row['from'] = result['from']
+    row.update(fields)
+    row['ok'] = not row['problems'] and row['outcome'] in (
+        'completed', 'confirmed', 'refused')
+    return row
+
+
+# -- the clicks ---------------------------------------------------------------
+
+def _confirm_if_asked(b):
+    """Click a confirmation dialog's button if one opened."""
+    try:
+        modal = b.wait('.modal.in .modal-footer .btn-danger, '
+                       '.modal.in .modal-footer .btn-primary', timeout=5)
+    except b.Error:
+        return False
+    b.click(modal)
+    return True
+
+
+def _wait_message(b, what, timeout=120):
+    """The messages Horizon shows after an action (at least one)."""
+    return b.until(what, b.messages, timeout=timeout)
+
+
+def live_migrate(b, server_id, label, host=None, block=True, force=False):
+    """Admin > Instances > the server's "Live Migrate Instance"; messages.
+
+    :param host: the new host, or None: "Automatically schedule new host"
+    :param force: tick "Disk Over Commit"
+    """
+    b.open('/admin/instances/')
+    b.row_action('instances', server_id, 'live_migrate')
+    b.modal()
+    b.choose('host', host or 'AUTO_SCHEDULE')
+    b.tick('block_migration', block)
+    b.tick('disk_over_commit', force)
+    b.shot(label + ' form')
+    b.submit_modal()
+    shown = _wait_message(b, 'the message after ' + label)
+    b.shot(label + ' submitted')
+    return shown
+
+
+def migrate(b, server_id, label):
+    """Admin > Instances > the server's "Migrate Instance", confirmed."""
+    b.open('/admin/instances/')
+    b.row_action('instances', server_id, 'migrate')
+    _confirm_if_asked(b)
+    shown = _wait_message(b, 'the message after ' + label)
+    b.shot(label + ' submitted')
+    return shown
+
+
+def confirm_resize(b, server_id, label):
+    """The server's "Confirm Resize/Migrate"."""
+    b.open('/admin/instances/')
+    b.until('Confirm Resize/Migrate offered', lambda: b.find(
+        '#instances__row_%s__action_confirm' % server_id), timeout=60)
+    b.row_action('instances', server_id, 'confirm')
+    _confirm_if_asked(b)
+    shown = _wait_message(b, 'the message after confirming')
+    b.shot(label + ' confirmed')
+    return shown
+
+
+def compute_host_action(b, host, action, label, fields=None):
+    """Admin > Hypervisors > Compute Host > ``host``'s ``action``.
+
+    :param fields: ``{field: value}`` of its form (True/False: a checkbox)
+    """
+    b.open('/admin/hypervisors/?tab=hypervisor_info__compute_host')
+    b.row_action('compute_host', host, action)
+    b.modal()
+    for field, value in (fields or {}).items():
+        if isinstance(value, bool):
+            b.tick(field, value)
+        elif field == 'migrate_type':
+            b.choose(field, value)
+        else:
+            box = b.wait('#id_%s' % field)
+            box.clear()
+            box.send_keys(value)
+    b.shot(label + ' form')
+    b.submit_modal()
+    shown = _wait_message(b, 'the message after ' + label, timeout=300)
+    b.shot(label + ' submitted')
+    return shown
+
+
+# -- the panel ----------------------------------------------------------------
+
+def panel_rows(b):
+    """``{migration id: (status, percent or None, processed bytes)}``."""
+    out = {}
+    for tr in b.find('#v2v-moves tbody tr[data-status]'):
+        mid = (tr.get_attribute('id') or '').rpartition('-')[2]
+        percent = tr.get_attribute('data-percent')
+        out[mid] = (tr.get_attribute('data-status'),
+                    int(percent) if percent else None,
+                    int(tr.get_attribute('data-processed') or 0))
+    return out
+
+
+def watch_panel(b, migration_ids, label, timeout=PANEL_TIMEOUT):
+    """Watch the panel until the moves ``migration_ids`` end there.
+
+    :returns: ``({id: [(status, percent, processed), ...]}, screenshot of
+        a move in progress or None, problems)``
+    """
+    b.open(PANEL)
+    b.wait('#v2v-moves')
+    seen = {mid: [] for mid in migration_ids}
+    shot = None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = panel_rows(b)
+        for mid in migration_ids:
+            got = rows.get(str(mid))
+            if got and (not seen[mid] or seen[mid][-1] != got):
+                seen[mid].append(got)
+        running = [mid for mid in migration_ids if rows.get(str(mid)) and
+                   rows[str(mid)][0] in observe.IN_PROGRESS]
+        if shot is None and any(
+                rows.get(str(mid)) and rows[str(mid)][1] is not None and
+                0 < rows[str(mid)][1] < 100 for mid in running):
+            shot = b.shot(label + ' panel in progress')
+        if all(rows.get(str(mid)) and rows[str(mid)][0] in observe.FINAL
+               for mid in migration_ids):
+            break
+        time.sleep(1)
+    b.shot(label + ' panel ended')
+    problems = []
+    for mid, states in seen.items():
+        percents = [p for _s, p, _b in states if p is not None]
+        processed = [n for _s, _p, n in states]
+        if not states:
+            problems.append('migration %s never shown in the panel' % mid)
+            continue
+        if states[-1][0] != 'completed':
+            problems.append('migration %s ends %s in the panel'
+                            % (mid, states[-1][0]))
+        if not any(0 < p < 100 for p in percents):
+            problems.append('migration %s: no bar between 0 and 100 %% '
+                            '(%s)' % (mid, percents))
+        if len(set(processed)) < 2 or processed != sorted(processed):
+            problems.append('migration %s: its bytes did not advance '
+                            '(%s)' % (mid, processed))
+        if percents and percents[-1] != 100:
+            problems.append('migration %s: its bar ends at %s %%'
+                            % (mid, percents[-1]))
+    return seen, shot, problems
+
+
+# -- the actions --------------------------------------------------------------
+
+def _click_move(ctx, guest, label, start, finish=None):
+    """A :class:`gatemove.Move` whose start is ``start(browser)``."""
+    def begin():
+        shown = start(ctx.browser)
+        LOG.info('%(label)s: Horizon says %(msg)s',
+                 {'label': label, 'msg': shown})
+        errors = [m for m in shown if 'Failed' in m or 'Error' in m]
+        if errors:
+            raise ctx.browser.Error('Horizon refused %s: %s'
+                                    % (label, errors))
+    return gatemove.Move(begin, 'Horizon: ' + label, finish=finish)
+
+
+def do_live(ctx, guest, label, host, expect_host):
+    shots = len(ctx.browser.taken)
+    result = gatemove.run_move(
+        ctx.layout, ctx.cloud, guest, label, _click_move(
+            ctx, guest, label, lambda b: live_migrate(
+                b, guest.id, label, host=host, block=True)),
+        expect_host, 'block-live')
+    return _row(label, result, screenshot=ctx.browser.taken[shots:])
+
+
+def do_refused(ctx, guest, label):
+    """A forced host the planner refuses: the error shown, nothing moved."""
+    shots = len(ctx.browser.taken)
+    known = [r.get('Id') for r in ctx.cloud.migrations(guest.id)]
+    start = time.time()
+    shown = live_migrate(ctx.browser, guest.id, label, host=HOST_B,
+                         block=True, force=True)
+    problems = []
+    errors = [m for m in shown if 'Failed to live migrate' in m]
+    if not errors:
+        problems.append('Horizon showed no error: %s' % shown)
+    elif not REFUSED_REASON.search(' '.join(errors)):
+        problems.append("the error does not give the planner's reason: %s"
+                        % errors)
+    info = ctx.cloud.wait_status(guest.id, ('ACTIVE',))
+    host = cli.host_of(info)
+    if host != HOST_A or info.get('OS-EXT-STS:task_state'):
+        problems.append('on %s, task %s, not on %s with no task' % (
+            host, info.get('OS-EXT-STS:task_state'), HOST_A))
+    record = observe.wait_migration(ctx.cloud, guest.id, known)
+    if record.get('Status') not in ('error', 'failed', None):
+        problems.append('migration record %s' % record.get('Status'))
+    gatemove.wait_ack(guest.tail, time.time(), gatemove.RESUME_TIMEOUT,
+                      'after the refusal')
+    check = gatemove.read_records(ctx.lab, 'a', guest.inside('disk'),
+                                  guest.tail.merged())
+    problems += gatemove.records_problems(check)
+    left = gatemove.source_leftovers(
+        ctx.lab, HOST_B, info.get('OS-EXT-SRV-ATTR:instance_name'),
+        guest.instance_dir(), False)
+    if left:
+        problems.append('left on %s: %s' % (HOST_B, ', '.join(left)))
+    running = [h for h in (HOST_A, HOST_B)
+               if _runs_on(ctx, h, info.get('OS-EXT-SRV-ATTR:instance_name'))]
+    if running != [HOST_A]:
+        problems.append('running on %s' % (running or 'no host'))
+    return _row(label, None, outcome='refused' if not problems or errors
+                else 'not refused', records_lost=check['records_lost'],
+                problems=problems, shown=errors or shown,
+                migration=record.get('Status'), to=host,
+                seconds=round(time.time() - start, 1),
+                screenshot=ctx.browser.taken[shots:])
+
+
+def _runs_on(ctx, host, instance_name):
+    return host in inject.running_on(ctx.lab, instance_name)
+
+
+def check_moved(layout, cloud, guest, label, known, mark, start, source,
+                expect_host, expect_mode):
+    """The checks of a live move that another tool started; a result.
+
+    For one of several guests moved by one request (Horizon's "Migrate
+    Host"): it waits for the guest's move to end, then checks it as
+    :func:`run_move` does (where it runs, the planned mode, its migration
+    record, its records, what is left where it came from).
+
+    :param known: the guest's migration ids before the request
+    :param mark: an :class:`observe.LogMark` made before the request
+    """
+    problems = []
+    info = cloud.wait_status(guest.id, ('ACTIVE',))
+    record = observe.wait_migration(cloud, guest.id, known,
+                                    timeout=gatemove.RESUME_TIMEOUT * 3)
+    info = cloud.wait_status(guest.id, ('ACTIVE',))
+    host = cli.host_of(info)
+    resumed = gatemove.wait_ack(guest.tail, time.time(),
+                                gatemove.RESUME_TIMEOUT, 'the move ' + label)
+    gatemove.raise_if_crashed(guest, label, None, start)
+    acks = guest.tail.merged()
+    check = gatemove.read_records(
+        guest.lab, gatemove.LAB_HOST.get(host, 'a'), guest.inside('disk'),
+        acks)
+    mode = observe.planned_mode(mark.text(), guest.id) or observe.NOVA_OWN
+    left = gatemove.source_leftovers(
+        guest.lab, source, info.get('OS-EXT-SRV-ATTR:instance_name'),
+        guest.instance_dir(), guest.shared)
+    if left:
+        problems.append('left on %s: %s' % (source, ', '.join(left)))
+    if host != expect_host:
+        problems.append('on %s, not %s' % (host, expect_host))
+    if mode != expect_mode:
+        problems.append('mode %s, not %s' % (mode, expect_mode))
+    problems += gatemove.records_problems(check)
+    if record.get('Status') != 'completed':
+        problems.append('migration record %s, not completed'
+                        % record.get('Status'))
+    if (record.get('Source Compute'), record.get('Dest Compute')) != (
+            source, host):
+        problems.append('migration record %s -> %s, not %s -> %s'
+                        % (record.get('Source Compute'),
+                           record.get('Dest Compute'), source, host))
+    return {
+        'move': label, 'server': guest.id, 'from': source, 'to': host,
+        'mode': mode, 'seconds': round(time.time() - start, 1),
+        'downtime_s': gatemove.largest_gap(acks, start, resumed[1]),
+        'records_written': check['records_written'],
+        'records_verified': check['records_verified'],
+        'records_lost': check['records_lost'],
+        'migration': {'id': record.get('Id'), 'status': record.get('Status')},
+        'source_leftovers': left, 'problems': problems, 'ok': not problems,
+    }
+
+
+def do_migrate_host(ctx, guests, label):
+    """Disable labhost-a, "Migrate Host" its guests; the panel watched."""
+    b = ctx.browser
+    shots = len(b.taken)
+    known = {g.id: [r.get('Id') for r in ctx.cloud.migrations(g.id)]
+             for g in guests}
+    mark = observe.LogMark(ctx.layout)
+    start = time.time()
+    problems = []
+    compute_host_action(b, HOST_A, 'disable', 'disable service',
+                        {'reason': DISABLE_REASON})
+    service = ctx.cloud('compute', 'service', 'list', '--host', HOST_A,
+                        '--service', 'nova-compute', '--long', parse=True)
+    if not service or service[0].get('Status') != 'disabled' or (
+            service[0].get('Disabled Reason') != DISABLE_REASON):
+        problems.append('labhost-a not disabled with the reason: %s'
+                        % service)
+    shown = compute_host_action(b, HOST_A, 'migrate_maintenance', label, {
+        'migrate_type': 'live_migrate', 'block_migration': True})
+    if any('Failed' in m for m in shown):
+        problems.append('Horizon says %s' % shown)
+    ids = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(ids) < len(guests):
+        ids = []
+        for g in guests:
+            new = [r for r in ctx.cloud.migrations(g.id)
+                   if r.get('Id') not in known[g.id]]
+            if new:
+                ids.append(new[0]['Id'])
+        time.sleep(1)
+    if len(ids) < len(guests):
+        problems.append('%d of %d moves started' % (len(ids), len(guests)))
+    seen, panel_shot, panel_problems = watch_panel(b, ids, label)
+    problems += panel_problems
+    rows = []
+    for g in guests:
+        result = check_moved(
+            ctx.layout, ctx.cloud, g, label, known[g.id], mark, start,
+            HOST_A, HOST_B, 'block-live')
+        problems += ['%s: %s' % (g.name, p) for p in result['problems']]
+        rows.append(result)
+    return _row(label, None, outcome='completed' if not problems
+                else 'failed',
+                records_lost=sum(r['records_lost'] or 0 for r in rows),
+                problems=problems, seconds=round(time.time() - start, 1),
+                panel={str(k): v for k, v in seen.items()},
+                panel_screenshot=panel_shot, moves=rows,
+                screenshot=b.taken[shots:])
+
+
+def do_enable(ctx):
+    ctx.browser.open('/admin/hypervisors/?tab=hypervisor_info__compute_host')
+    ctx.browser.row_action('compute_host', HOST_A, 'enable')
+    _confirm_if_asked(ctx.browser)
+    _wait_message(ctx.browser, 'the message after enabling')
+
+
+def do_cold(ctx, guest, label, expect_host):
+    shots = len(ctx.browser.taken)
+    result = gatemove.run_move(
+        ctx.layout, ctx.cloud, guest, label, _click_move(
+            ctx, guest, label, lambda b: migrate(b, guest.id, label),
+            finish=lambda _how: confirm_resize(ctx.browser, guest.id,
+                                               label)),
+        expect_host, observe.NOVA_OWN, cold='confirm')
+    return _row(label, result, screenshot=ctx.browser.taken[shots:],
+                outcome='confirmed' if result['ok'] else 'failed')
+
+
+def run_actions(ctx):
+    """The five actions in order; their rows."""
+    rows = []
+    g1 = gatemove.Guest(ctx.cloud, ctx.lab, 'horizon-1', False,
+                        with_port=False)
+    g2 = gatemove.Guest(ctx.cloud, ctx.lab, 'horizon-vmxnet3', False,
+                        with_port=False)
+    g3 = gatemove.Guest(ctx.cloud, ctx.lab, 'horizon-filled', False,
+                        with_port=False)
+    try:
+        g1.create(HOST_A, ctx.ids[images.FILLED_DISK], ctx.ids[images.FLAVOR])
+        g2.create(HOST_A, ctx.ids[images.VMXNET3_DISK],
+                  ctx.ids[images.FLAVOR])
+        ctx.browser.login('admin', ctx.layout.passwords()['admin'])
+        rows.append(do_live(ctx, g1, ACTIONS[0], None, HOST_B))
+        rows.append(do_live(ctx, g1, ACTIONS[1], HOST_A, HOST_A))
+        rows.append(do_refused(ctx, g2, ACTIONS[2]))
+        g2.delete()
+        g3.create(HOST_A, ctx.ids[images.FILLED_DISK],
+                  ctx.ids[images.FLAVOR])
+        try:
+            rows.append(do_migrate_host(ctx, [g1, g3], ACTIONS[3]))
+        finally:
+            do_enable(ctx)
+        rows.append(do_cold(ctx, g1, ACTIONS[4], HOST_A))
+    finally:
+        for g in (g1, g2, g3):
+            try:
+                g.delete()
+            except Exception:
+                LOG.exception('Deleting %s', g.name)
+    return rows
+
+
+def run(layout, lab, keep=False, down=False, constraints=None,
+        shots_dir=None):
+    """Bring up (or reuse) the lab, the all-in-one and Horizon; click.
+
+    :param keep: leave everything up
+    :param down: tear down even what this run did not start
+    :returns: the report: ``rows`` (one per action), ``steps``,
+        ``screenshots``, ``errors``, ``seconds``, ``ok``
+    """
+    t0 = time.monotonic()
+    report = {'rows': [], 'steps': {}, 'errors': [], 'screenshots': []}
+    started_lab = started_aio = False
+    shots_dir = shots_dir or layout.log('horizon-screenshots')
+    try:
+        step = time.monotonic()
+        if not lab.load():
+            lab.up(shared=False)
+            started_lab = True
+        if not stack.running(layout.load()):
+            stack.up(layout, constraints)
+            started_aio = True
+        report['steps']['all-in-one'] = round(time.monotonic() - step, 1)
+        step = time.monotonic()
+        report['horizon'] = horizon.up(layout, constraints)
+        report['steps']['horizon'] = round(time.monotonic() - step, 1)
+        cloud = cli.OpenStack(layout)
+        ids = images.ensure(cloud, lab.cache_dir)
+        step = time.monotonic()
+        computes.down(layout)
+        computes.up(layout, lab, v2v_options=V2V_OPTIONS, extra=EXTRA)
+        report['steps']['computes'] = round(time.monotonic() - step, 1)
+        step = time.monotonic()
+        # Selenium only here (and only in tox -e horizon): it brings trio,
+        # whose hypothesis plugin cannot load under Nova's eventlet.
+        from nova_v2v_rig.aio import browser as browser_mod
+        with browser_mod.Browser(horizon.url(), shots_dir) as b:
+            ctx = Context(layout, lab, cloud, ids, b)
+            try:
+                report['rows'] = run_actions(ctx)
+            finally:
+                report['screenshots'] = list(b.taken)
+        report['steps']['actions'] = round(time.monotonic() - step, 1)
+    except Exception as exc:
+        LOG.exception('The Horizon suite could not run')
+        report['errors'].append('%s: %s' % (type(exc).__name__, exc))
+    finally:
+        if not keep:
+            step = time.monotonic()
+            try:
+                horizon.down(layout)
+                if started_aio or down:
+                    stack.down(layout)
+                else:
+                    computes.down(layout)
+                if started_lab or down:
+                    lab.down()
+            except Exception as exc:
+                LOG.exception('Tear-down failed')
+                report['errors'].append('tear-down: %s' % exc)
+            report['steps']['down'] = round(time.monotonic() - step, 1)
+    report['seconds'] = round(time.monotonic() - t0, 1)
+    report['ok'] = (not report['errors'] and
+                    len(report['rows']) == len(ACTIONS) and
+                    all(r['ok'] for r in report['rows']))
+    return report
+
+
+def table(report):
+    """The report as printed: one line per action."""
+    lines = ['%-36s %-12s %-6s %-8s %s' % ('action', 'outcome', 'lost',
+                                           'seconds', 'result')]
+    for row in report['rows']:
+        lines.append('%-36s %-12s %-6s %-8s %s' % (
+            row['action'], row['outcome'], row['records_lost'],
+            row['seconds'], 'OK' if row['ok'] else 'FAILED'))
+        for problem in row['problems']:
+            lines.append('    ' + problem)
+    for error in report['errors']:
+        lines.append('error: ' + error)
+    lines.append('%d of %d actions OK, %s records lost, %d screenshots, '
+                 '%.1f s (%s)' % (
+                     sum(1 for r in report['rows'] if r['ok']), len(ACTIONS),
+                     sum(r['records_lost'] or 0 for r in report['rows']),
+                     len(report['screenshots']), report['seconds'],
+                     ', '.join('%s %s s' % kv for kv in
+                               report['steps'].items())))
+    return '\n'.join(lines)
+
+
+def screenshots_of(report):
+    """The screenshots' names, in order."""
+    return [os.path.basename(p) for p in report['screenshots']]
