@@ -202,6 +202,19 @@ def panel_rows(b):
     return out
 
 
+def panel_reason(b, migration_id, label):
+    """The reason the Migrations panel gives for a failed move."""
+    b.open(PANEL)
+    b.wait('#v2v-moves')
+    try:
+        reason = b.wait('#v2v-move-%s .v2v-reason' % migration_id,
+                        timeout=10).text
+    except b.Error:
+        reason = None
+    b.shot(label + ' panel')
+    return reason
+
+
 def watch_panel(b, migration_ids, label, timeout=PANEL_TIMEOUT):
     """Watch the panel until the moves ``migration_ids`` end there.
 
@@ -313,9 +326,14 @@ def do_refused(ctx, guest, label):
                if _runs_on(ctx, h, info.get('OS-EXT-SRV-ATTR:instance_name'))]
     if running != [HOST_A]:
         problems.append('running on %s' % (running or 'no host'))
+    panel = panel_reason(ctx.browser, record.get('Id'), label)
+    if not REFUSED_REASON.search(panel or ''):
+        problems.append("the Migrations panel does not give the planner's "
+                        'reason for migration %s: %r'
+                        % (record.get('Id'), panel))
     return _row(label, None, outcome='refused' if not problems or errors
                 else 'not refused', records_lost=check['records_lost'],
-                problems=problems, shown=errors or shown,
+                problems=problems, shown=errors or shown, panel=panel,
                 migration=record.get('Status'), to=host,
                 seconds=round(time.time() - start, 1),
                 screenshot=ctx.browser.taken[shots:])

@@ -1,0 +1,171 @@
+# Copyright 2026 The nova-v2v Authors
+#
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+import os
+import stat
+import tempfile
+
+import fixtures
+import testtools
+
+from nova_v2v_rig.aio import gatehorizon
+from nova_v2v_rig.aio import horizon
+from nova_v2v_rig.aio import paths
+from nova_v2v_rig.aio import venvs
+
+
+class TestHorizonSetup(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.layout = paths.Layout(self.useFixture(fixtures.TempDir()).path)
+
+    def test_settings_point_at_the_all_in_one(self):
+        text = horizon.local_settings(self.layout)
+        scope = {}
+        exec(compile(text, 'local_settings.py', 'exec'), scope)
+        self.assertEqual('http://127.0.0.1:5000/v3',
+                         scope['OPENSTACK_KEYSTONE_URL'])
+        self.assertFalse(scope['DEBUG'])
+        self.assertTrue(scope['COMPRESS_OFFLINE'])
+        self.assertEqual(os.path.join(self.layout.data('horizon'), 'static'),
+                         scope['STATIC_ROOT'])
+        self.assertEqual(['127.0.0.1', 'localhost'], scope['ALLOWED_HOSTS'])
+
+    def test_the_secret_key_is_made_once_and_kept_private(self):
+        key = horizon.secret_key(self.layout)
+        self.assertGreater(len(key), 40)
+        self.assertEqual(key, horizon.secret_key(self.layout))
+        mode = os.stat(self.layout.etc('horizon', 'secret_key')).st_mode
+        self.assertEqual(0o600, stat.S_IMODE(mode))
+
+    def test_uwsgi_serves_horizon_and_its_static_files(self):
+        argv = horizon.command(self.layout)
+        self.assertIn('openstack_dashboard.wsgi:application', argv)
+        self.assertIn('127.0.0.1:8090', argv)
+        self.assertIn('/static=%s' % os.path.join(
+            self.layout.data('horizon'), 'static'), argv)
+
+    def test_the_virtualenv_has_the_plugin_and_the_product(self):
+        with tempfile.NamedTemporaryFile('w') as f:
+            f.write('Django==5.2.20\n')
+            f.flush()
+            spec = venvs.spec('horizon', f.name, project='/src')
+        self.assertEqual(['horizon==27.0.0', 'Django', venvs.UWSGI,
+                          '-e', '/src', '-e', '/src/dashboard'],
+                         spec['packages'])
+        self.assertNotIn('horizon', venvs.VENVS)
+
+    def test_down_without_horizon_stops_nothing(self):
+        self.layout.save({'services': {}})
+        self.assertFalse(horizon.down(self.layout))
+
+
+class FakeBrowser(object):
+    """The panel's rows as a browser reads them, one frame per read."""
+
+    Error = RuntimeError
+
+    def __init__(self, frames):
+        self.frames = list(frames)
+        self.taken = []
+
+    def open(self, path):
+        pass
+
+    def wait(self, css, timeout=None):
+        return None
+
+    def shot(self, name):
+        self.taken.append(name)
+        return name
+
+    def find(self, css):
+        frame = self.frames.pop(0) if len(self.frames) > 1 else \
+            self.frames[0]
+        return [FakeRow(mid, *values) for mid, values in frame.items()]
+
+
+class FakeRow(object):
+
+    def __init__(self, mid, status, percent, processed):
+        self.attrs = {'id': 'v2v-move-%s' % mid, 'data-status': status,
+                      'data-percent': '' if percent is None else
+                      str(percent), 'data-processed': str(processed)}
+
+    def get_attribute(self, name):
+        return self.attrs[name]
+
+
+class TestWatchPanel(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(gatehorizon.time, 'sleep'))
+
+    def test_bars_that_advance_and_end(self):
+        b = FakeBrowser([
+            {7: ('queued', None, 0), 8: ('queued', None, 0)},
+            {7: ('running', 20, 50), 8: ('queued', None, 0)},
+            {7: ('running', 60, 150), 8: ('queued', None, 0)},
+            {7: ('completed', 100, 250), 8: ('running', 40, 90)},
+            {7: ('completed', 100, 250), 8: ('completed', 100, 260)},
+        ])
+        seen, shot, problems = gatehorizon.watch_panel(b, [7, 8], 'host')
+        self.assertEqual([], problems)
+        self.assertEqual('host panel in progress', shot)
+        self.assertEqual(['host panel in progress', 'host panel ended'],
+                         b.taken)
+        self.assertEqual(('completed', 100, 250), seen[7][-1])
+
+    def test_a_move_never_seen_running_is_a_problem(self):
+        b = FakeBrowser([{7: ('completed', 100, 250)}])
+        _seen, shot, problems = gatehorizon.watch_panel(b, [7], 'host')
+        self.assertIsNone(shot)
+        self.assertIn('migration 7: no bar between 0 and 100 % ([100])',
+                      problems)
+        self.assertIn('migration 7: its bytes did not advance ([250])',
+                      problems)
+
+    def test_a_failed_move_and_a_missing_one(self):
+        b = FakeBrowser([{7: ('running', 50, 10)}, {7: ('error', None, 10)}])
+        _seen, _shot, problems = gatehorizon.watch_panel(b, [7, 9], 'host',
+                                                         timeout=0.0)
+        self.assertIn('migration 9 never shown in the panel', problems)
+
+
+class TestReport(testtools.TestCase):
+
+    def test_rows_are_ok_only_without_problems(self):
+        ok = gatehorizon._row('refused', None, outcome='refused',
+                              records_lost=0)
+        self.assertTrue(ok['ok'])
+        bad = gatehorizon._row('refused', None, outcome='refused',
+                               records_lost=0, problems=['no reason'])
+        self.assertFalse(bad['ok'])
+        unknown = gatehorizon._row('x', None)
+        self.assertFalse(unknown['ok'])
+
+    def test_table(self):
+        report = {'rows': [gatehorizon._row(
+            gatehorizon.ACTIONS[2], None, outcome='refused', records_lost=0,
+            seconds=12.5, problems=['the error does not give the reason'])],
+            'errors': ['TimeoutError: x'], 'screenshots': ['a.png'],
+            'seconds': 99.0, 'steps': {'horizon': 40.0}}
+        text = gatehorizon.table(report)
+        self.assertIn('live migrate, refused forced host', text)
+        self.assertIn('    the error does not give the reason', text)
+        self.assertIn('error: TimeoutError: x', text)
+        self.assertIn('0 of 5 actions OK, 0 records lost, 1 screenshots, '
+                      '99.0 s (horizon 40.0 s)', text)
