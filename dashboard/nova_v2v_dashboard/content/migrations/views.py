@@ -42,10 +42,13 @@ REFRESH_MS = 2000
 
 
 def _remember(key, compute):
+    """``compute()`` once per key; None (not known yet) is asked again."""
     with _LOCK:
         if key in _SEEN:
             return _SEEN[key]
     value = compute()
+    if value is None:
+        return None
     with _LOCK:
         _SEEN[key] = value
         while len(_SEEN) > _SEEN_KEEP:
