@@ -14,10 +14,13 @@
 
 """What the V2V driver's parts share: the modes it runs, its refusals."""
 
+import contextlib
+
 from nova import exception
 
 from nova_v2v import exception as v2v_exception
 from nova_v2v.planning import planner
+from nova_v2v.virt.libvirt import nova_internals
 
 # The modes this driver runs today. The planner may choose others; they are
 # then refused at the pre-check with a typed error, before anything moves.
@@ -40,3 +43,28 @@ def refusal_to_exception(refused, host):
     if refused.code == planner.VOLUMES_ATTACHED:
         return v2v_exception.V2VCutoverVolumesAttached(reason=refused.reason)
     return v2v_exception.V2VMigrationRefused(reason=refused.reason)
+
+
+@contextlib.contextmanager
+def nova_exceptions_over_rpc():
+    """Raise a V2V error as the Nova exception class it derives from.
+
+    For the driver methods that Nova calls over RPC and whose caller acts
+    on the exception's type (the destination's live migration pre-check,
+    called by the conductor): a :class:`V2VMigrationRefused` would reach
+    the conductor as a ``RemoteError`` (its module is not one Nova lets
+    oslo.messaging rebuild), and the conductor would put the instance in
+    ERROR; as a ``MigrationPreCheckError`` with the same message, the
+    instance stays ACTIVE and the API gives the reason, as for Nova's own
+    refusals.
+    """
+    try:
+        yield
+    except exception.NovaException as exc:
+        allowed = nova_internals.RPC_EXCEPTION_MODULES
+        if type(exc).__module__ in allowed:
+            raise
+        for base in type(exc).__mro__[1:]:
+            if base.__module__ in allowed:
+                raise base(message=exc.format_message()) from exc
+        raise

@@ -45,6 +45,7 @@ from oslo_log import log as logging
 from nova_v2v import conf
 from nova_v2v import notifications
 from nova_v2v.virt.libvirt import cold
+from nova_v2v.virt.libvirt import common
 from nova_v2v.virt.libvirt import converted_disks
 from nova_v2v.virt.libvirt import cutover_dest
 from nova_v2v.virt.libvirt import cutover_source
@@ -134,17 +135,22 @@ class V2VDriverMixin(object):
                                            dst_compute_info,
                                            block_migration=False,
                                            disk_over_commit=False):
-        dest = self.v2v_prechecks.on_destination(instance, src_compute_info)
-        data = super().check_can_live_migrate_destination(
-            context, instance, src_compute_info, dst_compute_info,
-            block_migration=block_migration,
-            disk_over_commit=disk_over_commit)
-        self.v2v_prechecks.hand_over(context, instance, dest)
+        # The conductor calls this over RPC: Nova's exception classes only.
+        with common.nova_exceptions_over_rpc():
+            dest = self.v2v_prechecks.on_destination(instance,
+                                                     src_compute_info)
+            data = super().check_can_live_migrate_destination(
+                context, instance, src_compute_info, dst_compute_info,
+                block_migration=block_migration,
+                disk_over_commit=disk_over_commit)
+            self.v2v_prechecks.hand_over(context, instance, dest)
         return data
 
     def check_can_live_migrate_source(self, context, instance,
                                       dest_check_data,
                                       block_device_info=None):
+        # The destination's compute calls this over RPC and turns any error
+        # into a MigrationPreCheckError that names its class.
         record, plan = self.v2v_prechecks.on_source(
             context, instance, dest_check_data, block_device_info)
         data = super().check_can_live_migrate_source(

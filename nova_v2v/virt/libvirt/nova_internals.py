@@ -195,6 +195,12 @@ DISK_INFO_FILE = 'disk.info'
 # The task Nova's live_migration_force_complete queues.
 FORCE_COMPLETE = 'force-complete'
 
+# Where an RPC call was made, oslo.messaging rebuilds only the exceptions of
+# the modules Nova allows (nova.rpc.ALLOWED_EXMODS); any other arrives as a
+# RemoteError, which Nova's conductor takes for an unexpected failure of a
+# live migration's pre-check: it puts the instance in ERROR.
+RPC_EXCEPTION_MODULES = ('nova.exception',)
+
 # Nova's lock of an instance by an administrator (compute.api.API.lock):
 # who holds it, and the system metadata key of its reason.
 LOCKED_BY_ADMIN = 'admin'

@@ -24,6 +24,7 @@ import ast
 import importlib
 import inspect
 import os
+import sys
 import threading
 from unittest import mock
 
@@ -36,13 +37,18 @@ from nova import exception
 from nova.network import model as network_model
 from nova.network import neutron as neutron_api
 from nova import objects
+from nova import rpc as nova_rpc
 from nova import test
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.fixtures import libvirt as fakelibvirt
 from nova.virt import fake
 from nova.virt.libvirt import imagebackend
+import oslo_messaging
+from oslo_messaging._drivers import common as rpc_common
 from oslo_utils.fixture import uuidsentinel as uuids
 
+from nova_v2v import exception as v2v_exception
+from nova_v2v.virt.libvirt import common as v2v_common
 from nova_v2v.virt.libvirt import driver
 from nova_v2v.virt.libvirt import nova_internals
 
@@ -306,6 +312,47 @@ class NovaContractTestCase(test.NoDBTestCase):
                       inspect.getsource(
                           nova_internals.LibvirtDriver
                           .live_migration_force_complete))
+
+
+class RpcExceptionTestCase(test.NoDBTestCase):
+    """A pre-check's refusal as the conductor gets it over RPC."""
+
+    def _over_rpc(self, raising):
+        """The exception the caller of an RPC call sees."""
+        try:
+            raising()
+        except Exception:
+            failure = rpc_common.serialize_remote_exception(sys.exc_info())
+        return rpc_common.deserialize_remote_exception(
+            failure, nova_rpc.get_allowed_exmods())
+
+    def test_the_modules_nova_lets_oslo_messaging_rebuild(self):
+        self.assertEqual(list(nova_internals.RPC_EXCEPTION_MODULES),
+                         nova_rpc.ALLOWED_EXMODS)
+
+    def test_a_v2v_refusal_arrives_as_novas_precheck_error(self):
+        def refuse():
+            with v2v_common.nova_exceptions_over_rpc():
+                raise v2v_exception.V2VCutoverVolumesAttached(reason='why')
+        got = self._over_rpc(refuse)
+        self.assertIsInstance(got, exception.MigrationPreCheckError)
+        self.assertIn('V2V migration refused: why', str(got))
+
+    def test_without_it_the_conductor_gets_a_remote_error(self):
+        def refuse():
+            raise v2v_exception.V2VMigrationRefused(reason='why')
+        got = self._over_rpc(refuse)
+        self.assertIsInstance(got, oslo_messaging.RemoteError)
+        self.assertNotIsInstance(got, exception.MigrationPreCheckError)
+
+    def test_novas_own_and_other_errors_pass_unchanged(self):
+        for raised in (exception.InvalidLocalStorage(reason='r', path='p'),
+                       ValueError('v')):
+            def fail():
+                with v2v_common.nova_exceptions_over_rpc():
+                    raise raised
+            caught = self.assertRaises(type(raised), fail)
+            self.assertIs(raised, caught)
 
 
 class LockTestCase(test.TestCase):
