@@ -19,9 +19,11 @@ the same reads as ``nova-v2v check`` (:class:`nova_v2v.cmd.check.Cloud`):
 the planner sees the servers and computes exactly as the command does.
 """
 
+import collections
 import dataclasses
 import datetime
 import logging
+import threading
 
 from keystoneauth1.identity import v3
 from novaclient import client as nova_client
@@ -40,7 +42,12 @@ RECENT = 50
 # A move's instance action starts at most this long after its migration
 # record is created (the API creates both in one request).
 ACTION_SLACK = datetime.timedelta(seconds=10)
-MOVE_ACTIONS = ('live-migration', 'migrate', 'resize')
+MOVE_ACTIONS = ('live-migration', 'migrate', 'resize', 'evacuate')
+# One keystoneauth session per token (the panel refreshes every 2 s: a
+# session re-authenticates only when its token changes).
+_SESSIONS = collections.OrderedDict()
+_SESSIONS_KEEP = 20
+_SESSIONS_LOCK = threading.Lock()
 
 
 class Cloud(check.Cloud):
@@ -54,16 +61,16 @@ class Cloud(check.Cloud):
         self._computes = None
 
     def migrations(self, limit=RECENT):
-        """The latest migration records (dicts), newest first."""
+        """The latest migration records (dicts, with their ``uuid``)."""
         return [m.to_dict() for m in self.nova.migrations.list(limit=limit)]
 
     def progress(self, server_id):
-        """``{migration id: server-migration record}`` of moves running."""
+        """``{migration uuid: server-migration record}`` of moves running."""
         try:
             found = self.nova.server_migrations.list(server_id)
         except nova_exceptions.NotFound:
             return {}
-        return {m.id: m.to_dict() for m in found}
+        return {m.uuid: m.to_dict() for m in found}
 
     def servers(self):
         """``{server id: API record}`` of every project's servers."""
@@ -113,15 +120,34 @@ def _parse(value):
         return None
 
 
+def _session(request):
+    """The keystoneauth1 session of the request's token (kept per token)."""
+    token = request.user.token.id
+    with _SESSIONS_LOCK:
+        sess = _SESSIONS.get(token)
+        if sess is not None:
+            _SESSIONS.move_to_end(token)
+            return sess
+    if getattr(request.user, 'system_scoped', False):
+        auth = v3.Token(auth_url=request.user.endpoint, token=token,
+                        system_scope='all')
+    else:
+        auth = v3.Token(auth_url=request.user.endpoint, token=token,
+                        project_id=request.user.project_id)
+    sess = auth_utils.get_session(auth=auth)
+    with _SESSIONS_LOCK:
+        _SESSIONS[token] = sess
+        while len(_SESSIONS) > _SESSIONS_KEEP:
+            _SESSIONS.popitem(last=False)
+    return sess
+
+
 def cloud(request):
     """A :class:`Cloud` on the request's token and region.
 
     :raises: keystoneauth1 exceptions when the token cannot be used
     """
-    auth = v3.Token(auth_url=request.user.endpoint,
-                    token=request.user.token.id,
-                    project_id=request.user.project_id)
-    return Cloud(auth_utils.get_session(auth=auth),
+    return Cloud(_session(request),
                  region=getattr(request.user, 'services_region', None))
 
 

@@ -23,6 +23,7 @@ its ETA from the rate. Nothing here asks the cloud: :mod:`api` does.
 
 import dataclasses
 import datetime
+import threading
 import time
 import typing as ty
 
@@ -44,6 +45,7 @@ class MoveRow:
     """One row of the panel."""
 
     id: int
+    uuid: str
     server_id: str
     server: str
     source: str
@@ -103,20 +105,27 @@ class Samples(object):
     def __init__(self, keep=200):
         self.keep = keep
         self._moves = {}
+        # Horizon's web server answers requests on several threads.
+        self._lock = threading.Lock()
 
-    def sample(self, now, migration_id, record):
-        """Take a record's bytes; the move's :class:`MoveProgress`."""
-        move = self._moves.pop(migration_id, None)
-        if move is None:
-            move = progress.MoveProgress(None, None, None, None, now, 0)
-        move.sample(now, record)
-        self._moves[migration_id] = move
-        while len(self._moves) > self.keep:
-            self._moves.pop(next(iter(self._moves)))
-        return move
+    def sample(self, now, key, record):
+        """Take a record's bytes; the move's :class:`MoveProgress`.
 
-    def last(self, migration_id):
-        return self._moves.get(migration_id)
+        :param key: the migration's UUID (its id is only unique in a cell)
+        """
+        with self._lock:
+            move = self._moves.pop(key, None)
+            if move is None:
+                move = progress.MoveProgress(None, None, None, None, now, 0)
+            move.sample(now, record)
+            self._moves[key] = move
+            while len(self._moves) > self.keep:
+                self._moves.pop(next(iter(self._moves)))
+            return move
+
+    def last(self, key):
+        with self._lock:
+            return self._moves.get(key)
 
 
 def _time(value):
@@ -134,7 +143,8 @@ def row(migration, names, detail=None, samples=None, now=None, mode=None,
         reason=None):
     """The :class:`MoveRow` of one migration record.
 
-    :param migration: a record of ``GET /os-migrations`` (a dict)
+    :param migration: a record of ``GET /os-migrations`` (a dict, of
+        microversion 2.59 or later: it has a ``uuid``)
     :param names: ``{server id: name}``
     :param detail: the move's server-migration record (a dict), while it
         runs
@@ -146,7 +156,8 @@ def row(migration, names, detail=None, samples=None, now=None, mode=None,
         now = time.monotonic()
     server_id = migration.get('instance_uuid') or ''
     out = MoveRow(
-        id=int(migration.get('id') or 0), server_id=server_id,
+        id=int(migration.get('id') or 0), uuid=migration.get('uuid') or '',
+        server_id=server_id,
         server=names.get(server_id) or server_id,
         source=migration.get('source_compute') or '',
         dest=migration.get('dest_compute') or '',
@@ -157,7 +168,7 @@ def row(migration, names, detail=None, samples=None, now=None, mode=None,
         updated=_time(migration.get('updated_at')))
     if detail and out.in_progress:
         if samples is not None:
-            move = samples.sample(now, out.id, detail)
+            move = samples.sample(now, out.uuid, detail)
         else:
             move = progress.MoveProgress(None, None, None, None, now, 0)
             move.sample(now, detail)
@@ -168,10 +179,10 @@ def row(migration, names, detail=None, samples=None, now=None, mode=None,
         out.rate = move.rate
         if move.rate and move.remaining is not None:
             out.eta_s = move.remaining / move.rate
-    elif samples is not None and samples.last(out.id) is not None:
+    elif samples is not None and samples.last(out.uuid) is not None:
         # Ended since the last refresh: what it had moved, and 100 %
         # when it completed.
-        move = samples.last(out.id)
+        move = samples.last(out.uuid)
         out.processed = move.processed
         out.total = move.total
         if out.status == 'completed' and move.total:
@@ -185,14 +196,18 @@ def rows(migrations, names, details, samples=None, now=None, modes=None,
          reasons=None, limit=50):
     """The panel's rows: the moves in progress first, then the latest.
 
-    :param details: ``{migration id: server-migration record}``
-    :param modes: ``{migration id: the planner's mode}``
-    :param reasons: ``{migration id: why it failed}``
+    Every map is keyed by the migration's UUID.
+
+    :param details: ``{uuid: server-migration record}``
+    :param modes: ``{uuid: the planner's mode}``
+    :param reasons: ``{uuid: why it failed}``
     """
     modes = modes or {}
     reasons = reasons or {}
-    out = [row(m, names, details.get(m.get('id')), samples, now,
-               modes.get(m.get('id')), reasons.get(m.get('id')))
+    out = [row(m, names, details.get(m.get('uuid')), samples, now,
+               modes.get(m.get('uuid')), reasons.get(m.get('uuid')))
            for m in migrations]
-    out.sort(key=lambda r: (not r.in_progress, -r.id))
+    # Newest first: the API's order (created_at, then id, descending).
+    out.sort(key=lambda r: (r.started or '', r.id), reverse=True)
+    out.sort(key=lambda r: not r.in_progress)
     return out[:limit]

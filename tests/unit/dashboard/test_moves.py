@@ -21,7 +21,8 @@ SERVER = '11111111-2222-4333-8444-555555555555'
 
 
 def migration(mid, status, kind='live-migration', **extra):
-    record = {'id': mid, 'instance_uuid': SERVER, 'status': status,
+    record = {'id': mid, 'uuid': 'uuid-%d' % mid,
+              'instance_uuid': SERVER, 'status': status,
               'migration_type': kind, 'source_compute': 'labhost-a',
               'dest_compute': 'labhost-b',
               'created_at': '2026-12-07T18:00:00.000000',
@@ -108,9 +109,9 @@ class TestRows(testtools.TestCase):
     def test_moves_in_progress_first_then_the_latest(self):
         records = [migration(1, 'completed'), migration(2, 'running'),
                    migration(3, 'error'), migration(4, 'queued')]
-        rows = moves.rows(records, {}, {2: detail(MIB, MIB)}, now=1.0,
-                          modes={2: 'v2v-cutover'},
-                          reasons={3: 'refused'})
+        rows = moves.rows(records, {}, {'uuid-2': detail(MIB, MIB)},
+                          now=1.0, modes={'uuid-2': 'v2v-cutover'},
+                          reasons={'uuid-3': 'refused'})
         self.assertEqual([4, 2, 3, 1], [r.id for r in rows])
         self.assertEqual('v2v-cutover', rows[1].mode)
         self.assertEqual('refused', rows[2].reason)
@@ -119,7 +120,15 @@ class TestRows(testtools.TestCase):
 
     def test_samples_forget_the_oldest(self):
         samples = moves.Samples(keep=2)
-        for mid in (1, 2, 3):
-            samples.sample(1.0, mid, detail(MIB, MIB))
-        self.assertIsNone(samples.last(1))
-        self.assertIsNotNone(samples.last(3))
+        for key in ('a', 'b', 'c'):
+            samples.sample(1.0, key, detail(MIB, MIB))
+        self.assertIsNone(samples.last('a'))
+        self.assertIsNotNone(samples.last('c'))
+
+    def test_the_newest_first_among_ended_moves(self):
+        records = [migration(9, 'completed',
+                             created_at='2026-12-07T17:00:00'),
+                   migration(2, 'completed',
+                             created_at='2026-12-07T18:00:00')]
+        self.assertEqual([2, 9], [r.id for r in moves.rows(
+            records, {}, {}, now=1.0)])

@@ -22,6 +22,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext_lazy as _
 from django.views import generic
+from horizon import views as horizon_views
 from keystoneauth1 import exceptions as ks_exceptions
 from novaclient import exceptions as nova_exceptions
 
@@ -56,6 +57,20 @@ def _remember(key, compute):
     return value
 
 
+def _or_none(func, *args, **kwargs):
+    """``func``'s answer, or None when the cloud could not give it.
+
+    One row's mode or reason (a server's image deleted since) must not
+    empty the whole panel.
+    """
+    try:
+        return func(*args, **kwargs)
+    except CLOUD_ERRORS as exc:
+        LOG.info('The Migrations panel could not plan or explain a move: '
+                 '%s', exc)
+        return None
+
+
 def move_rows(request):
     """The panel's rows; (rows, error text or None)."""
     try:
@@ -70,16 +85,19 @@ def move_rows(request):
         modes = {}
         reasons = {}
         for record in migrations[:api.RECENT]:
-            mid = record.get('id')
+            key = record.get('uuid')
+            if record.get('status') in moves.FAILED:
+                # It may never have been planned: its failure tells.
+                reasons[key] = _remember(('reason', key), lambda: _or_none(
+                    cloud.failure, record.get('instance_uuid'),
+                    record.get('created_at')))
+                continue
             live = record.get('migration_type') == 'live-migration'
-            modes[mid] = _remember(('mode', mid), lambda: api.planned_mode(
-                cloud, servers.get(record.get('instance_uuid')),
+            modes[key] = _remember(('mode', key), lambda: _or_none(
+                api.planned_mode, cloud,
+                servers.get(record.get('instance_uuid')),
                 record.get('source_compute'), record.get('dest_compute'),
                 offline=not live))
-            if record.get('status') in moves.FAILED:
-                reasons[mid] = _remember(('reason', mid), lambda: (
-                    cloud.failure(record.get('instance_uuid'),
-                                  record.get('created_at'))))
     except CLOUD_ERRORS as exc:
         LOG.warning('The Migrations panel could not ask the cloud: %s', exc)
         return [], str(exc)
@@ -88,7 +106,7 @@ def move_rows(request):
                       reasons=reasons), None
 
 
-class IndexView(generic.TemplateView):
+class IndexView(horizon_views.HorizonTemplateView):
     template_name = 'v2v_migrations/index.html'
     page_title = _("Migrations")
 
@@ -109,7 +127,7 @@ class MovesView(generic.View):
             request=request))
 
 
-class PreflightView(generic.TemplateView):
+class PreflightView(horizon_views.HorizonTemplateView):
     """Where can this server move? The planner's verdict for every host."""
 
     template_name = 'v2v_migrations/preflight.html'
