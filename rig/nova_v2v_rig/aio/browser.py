@@ -154,12 +154,36 @@ class Browser(object):
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
     def messages(self):
-        """The texts of the messages Horizon shows (toasts and alerts)."""
-        return [e.text.strip() for e in self.find('.messages .alert, '
-                                                  '.alert-danger, '
-                                                  '.alert-success, '
-                                                  '.alert-info')
-                if e.text.strip()]
+        """The texts of the page's messages (Horizon's toasts and alerts).
+
+        Their whole text: an error's details sit in a collapsed part, and
+        a success fades out after a few seconds (still in the page).
+        """
+        return self.driver.execute_script(
+            "return Array.from(document.querySelectorAll("
+            "'.messages .alert, .alert-danger, .alert-success, "
+            ".alert-info')).map(function (e) {"
+            "  return e.textContent.replace(/\\s+/g, ' ').trim(); })"
+            ".filter(function (t) { return t; });")
+
+    def errors(self):
+        return [m for m in self.messages() if m.startswith('Error')]
+
+    def page(self):
+        """The page now shown (its root element), to wait for the next."""
+        return self.driver.find_element(By.TAG_NAME, 'html')
+
+    def wait_reload(self, old, timeout=None):
+        """Until the page ``old`` was replaced (or a form error shows)."""
+        def reloaded():
+            try:
+                old.tag_name
+            except se_exceptions.StaleElementReferenceException:
+                return True
+            return bool(self.find('.modal.in .alert-danger, '
+                                  '.modal.in .has-error'))
+        self.until('the next page', reloaded, timeout=timeout)
+        self.wait('body')
 
     # -- doing --------------------------------------------------------------
 
@@ -234,8 +258,39 @@ class Browser(object):
         self.until('%s ticked %s' % (field, on),
                    lambda: box.is_selected() == on)
 
-    def submit_modal(self):
+    def submit_modal(self, wait=True, timeout=None):
+        """Submit the open modal form; with ``wait``, until the next page.
+
+        :returns: the page the form was on
+        """
+        old = self.page()
         modal = self.modal()
         self.click(modal.find_element(
             By.CSS_SELECTOR, '.modal-footer [type=submit], '
             '.modal-footer .btn-primary, .modal-footer .btn-danger'))
+        if wait:
+            self.wait_reload(old, timeout)
+        return old
+
+    def rows_data(self, css, attributes):
+        """``[{attribute: value}]`` of the elements ``css`` matches.
+
+        Read in one script: a table that its page refreshes can replace
+        them between two calls.
+        """
+        return self.driver.execute_script(
+            "var names = arguments[1];"
+            "return Array.from(document.querySelectorAll(arguments[0]))"
+            ".map(function (e) { var o = {}; names.forEach(function (n) {"
+            " o[n] = e.getAttribute(n); }); return o; });",
+            css, list(attributes))
+
+    def new_tab(self, path):
+        """Open ``path`` in a new tab; (its handle, the old tab's)."""
+        old = self.driver.current_window_handle
+        self.driver.switch_to.new_window('tab')
+        self.open(path)
+        return self.driver.current_window_handle, old
+
+    def to_tab(self, handle):
+        self.driver.switch_to.window(handle)

@@ -81,9 +81,6 @@ class FakeBrowser(object):
         self.frames = list(frames)
         self.taken = []
 
-    def open(self, path):
-        pass
-
     def wait(self, css, timeout=None):
         return None
 
@@ -91,21 +88,13 @@ class FakeBrowser(object):
         self.taken.append(name)
         return name
 
-    def find(self, css):
+    def rows_data(self, css, attributes):
         frame = self.frames.pop(0) if len(self.frames) > 1 else \
             self.frames[0]
-        return [FakeRow(mid, *values) for mid, values in frame.items()]
-
-
-class FakeRow(object):
-
-    def __init__(self, mid, status, percent, processed):
-        self.attrs = {'id': 'v2v-move-%s' % mid, 'data-status': status,
-                      'data-percent': '' if percent is None else
-                      str(percent), 'data-processed': str(processed)}
-
-    def get_attribute(self, name):
-        return self.attrs[name]
+        return [{'id': 'v2v-move-%s' % uuid, 'data-status': status,
+                 'data-percent': '' if percent is None else str(percent),
+                 'data-processed': str(processed)}
+                for uuid, (status, percent, processed) in frame.items()]
 
 
 class TestWatchPanel(testtools.TestCase):
@@ -116,33 +105,56 @@ class TestWatchPanel(testtools.TestCase):
 
     def test_bars_that_advance_and_end(self):
         b = FakeBrowser([
-            {7: ('queued', None, 0), 8: ('queued', None, 0)},
-            {7: ('running', 20, 50), 8: ('queued', None, 0)},
-            {7: ('running', 60, 150), 8: ('queued', None, 0)},
-            {7: ('completed', 100, 250), 8: ('running', 40, 90)},
-            {7: ('completed', 100, 250), 8: ('completed', 100, 260)},
+            {'m1': ('running', 20, 50)},
+            {'m1': ('running', 60, 150), 'm2': ('queued', None, 0)},
+            {'m1': ('completed', 100, 250), 'm2': ('running', 40, 90)},
+            {'m1': ('completed', 100, 250), 'm2': ('completed', 100, 260)},
         ])
-        seen, shot, problems = gatehorizon.watch_panel(b, [7, 8], 'host')
+        found = iter([(['m1'], False), (['m1', 'm2'], True)] +
+                     [(['m1', 'm2'], True)] * 10)
+        seen, shot, problems = gatehorizon.watch_panel(
+            b, lambda: next(found), 'host')
         self.assertEqual([], problems)
         self.assertEqual('host panel in progress', shot)
         self.assertEqual(['host panel in progress', 'host panel ended'],
                          b.taken)
-        self.assertEqual(('completed', 100, 250), seen[7][-1])
+        self.assertEqual([('running', 20, 50), ('running', 60, 150),
+                          ('completed', 100, 250)], seen['m1'])
+        self.assertEqual(('queued', None, 0), seen['m2'][0])
 
     def test_a_move_never_seen_running_is_a_problem(self):
-        b = FakeBrowser([{7: ('completed', 100, 250)}])
-        _seen, shot, problems = gatehorizon.watch_panel(b, [7], 'host')
-        self.assertIsNone(shot)
-        self.assertIn('migration 7: no bar between 0 and 100 % ([100])',
+        problems = gatehorizon.panel_problems(
+            {'m1': [('completed', 100, 250)]})
+        self.assertEqual(["no move seen advancing between 0 and 100 %: "
+                          "{'m1': [100]}"], problems)
+
+    def test_one_move_seen_advancing_is_enough(self):
+        self.assertEqual([], gatehorizon.panel_problems({
+            'm1': [('completed', 100, 250)],
+            'm2': [('queued', None, 0), ('running', 30, 80),
+                   ('completed', 100, 260)]}))
+
+    def test_a_failed_move_a_missing_one_and_bytes_going_back(self):
+        problems = gatehorizon.panel_problems({
+            'm1': [('running', 50, 90), ('running', 60, 10),
+                   ('error', None, 10)],
+            'm2': []}, complete=False)
+        self.assertIn('not every move was found', problems)
+        self.assertIn('migration m2 never shown in the panel', problems)
+        self.assertIn('migration m1 ends error at None % in the panel',
                       problems)
-        self.assertIn('migration 7: its bytes did not advance ([250])',
+        self.assertIn('migration m1: its bytes went back ([90, 10, 10])',
                       problems)
 
-    def test_a_failed_move_and_a_missing_one(self):
-        b = FakeBrowser([{7: ('running', 50, 10)}, {7: ('error', None, 10)}])
-        _seen, _shot, problems = gatehorizon.watch_panel(b, [7, 9], 'host',
-                                                         timeout=0.0)
-        self.assertIn('migration 9 never shown in the panel', problems)
+    def test_the_watch_ends_at_its_deadline(self):
+        clock = iter(range(0, 10000, 100))
+        self.useFixture(fixtures.MockPatchObject(
+            gatehorizon.time, 'monotonic', side_effect=lambda: next(clock)))
+        b = FakeBrowser([{'m1': ('running', 50, 10)}])
+        seen, _shot, problems = gatehorizon.watch_panel(
+            b, lambda: (['m1'], True), 'host', timeout=300)
+        self.assertIn('migration m1 ends running at 50 % in the panel',
+                      problems)
 
 
 class TestReport(testtools.TestCase):
