@@ -211,26 +211,32 @@ class Browser(object):
     def row(self, table, obj_id, timeout=None):
         return self.wait('tr#%s__row__%s' % (table, obj_id), timeout)
 
-    def row_action(self, table, obj_id, action):
-        """Click a row's action, opening its menu first when it is in it."""
-        row = self.row(table, obj_id)
+    def row_action(self, table, obj_id, action, timeout=None):
+        """Click a row's action, opening its menu first when it is in it.
+
+        Horizon redraws a row while its object changes state (its AJAX row
+        update): the action is waited for, and the click tried again on
+        the redrawn row.
+        """
         css = '#%s__row_%s__action_%s' % (table, obj_id, action)
-        found = row.find_elements(By.CSS_SELECTOR, css)
-        if not found:
-            raise BrowserError('no action %s on row %s of %s (it offers: %s)'
-                               % (action, obj_id, table, ', '.join(
-                                   e.get_attribute('id') or '?' for e in
-                                   row.find_elements(
-                                       By.CSS_SELECTOR, '[id*=__action_]'))))
-        element = found[0]
-        if not element.is_displayed():
-            self.click(row.find_element(By.CSS_SELECTOR, '.dropdown-toggle'))
-        self.click(element)
+
+        def attempt():
+            row = self.row(table, obj_id)
+            found = row.find_elements(By.CSS_SELECTOR, css)
+            if not found:
+                return False
+            if not found[0].is_displayed():
+                self.click(row.find_element(By.CSS_SELECTOR,
+                                            '.dropdown-toggle'))
+            self.click(found[0])
+            return True
+        self.until('action %s on row %s of %s' % (action, obj_id, table),
+                   attempt, timeout=timeout)
 
     def modal(self):
-        """The open modal dialog."""
-        return self.wait('.modal.in .modal-content, .modal.show '
-                         '.modal-content')
+        """The open modal dialog, once its content (not "Loading") shows."""
+        return self.wait('.modal.in:not(.loading) .modal-content, '
+                         '.modal.show:not(.loading) .modal-content')
 
     def choose(self, field, value):
         """Pick ``value`` in a form's (themable) select ``field``."""
