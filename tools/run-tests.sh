@@ -24,11 +24,12 @@
 #
 # Usage: tools/run-tests.sh [ENV ...]
 #   default envs: pep8 py3 functional nova-regression integration gate
-#   gate-faults
+#   horizon gate-faults
 #   (integration runs the real libvirt/QEMU lab, gate the lab and a real
-#   OpenStack all-in-one on it, gate-faults its fault matrix: root)
-#   gate and gate-faults share one all-in-one: when both run, gate leaves
-#   it up (--keep) and gate-faults tears it down at its end (--down).
+#   OpenStack all-in-one on it, horizon Horizon's migrate actions in a
+#   browser on it, gate-faults its fault matrix: root)
+#   gate, horizon and gate-faults share one all-in-one: each leaves it up
+#   (--keep) for the next, and the last one tears it down (--down).
 #   TOX=/path/to/tox to use a tox that is not on PATH.
 #
 # Time limits: each env runs under GNU timeout, in a process group of its
@@ -39,7 +40,8 @@
 # NOVA_V2V_TEST_TIMEOUT_<ENV> (the env's name in capitals, "-" as "_"),
 # by default:
 #   py3 600, functional 900, nova-regression 900, integration 1500,
-#   gate 2400, gate-faults 1800, any other env NOVA_V2V_TEST_TIMEOUT (1200)
+#   gate 2400, horizon 900, gate-faults 1800, any other env
+#   NOVA_V2V_TEST_TIMEOUT (1200)
 # (well above what each takes on CI's 2-core machine: a hung env fails
 # alone, and the run stays within CI's 90 minutes).
 # SIGINT or SIGTERM to this script stops the running env the same way.
@@ -50,7 +52,7 @@
 set -uo pipefail
 
 DEFAULT_ENVS=(pep8 py3 functional nova-regression integration gate
-              gate-faults)
+              horizon gate-faults)
 
 cd "$(dirname "$0")/.." || exit 1
 
@@ -65,11 +67,14 @@ fi
 # The integration env needs the libvirt/QEMU lab's packages too.
 PROFILES=(default)
 case " ${ENVS[*]} " in
-    *" integration "*|*" demo "*|*" faults "*|*" gate "*|*" gate-faults "*)
+    *" integration "*|*" demo "*|*" faults "*|*" gate "*|*" gate-faults "*|*" horizon "*)
         PROFILES+=(test) ;;
 esac
 case " ${ENVS[*]} " in
-    *" gate "*|*" gate-faults "*) PROFILES+=(gate) ;;
+    *" gate "*|*" gate-faults "*|*" horizon "*) PROFILES+=(gate) ;;
+esac
+case " ${ENVS[*]} " in
+    *" horizon "*) PROFILES+=(horizon) ;;
 esac
 if [ -z "${TOX:-}" ]; then
     TOX=$(tools/install-deps.sh "${PROFILES[@]}") || exit 1
@@ -112,25 +117,56 @@ cells() {
          END {if (p != "") print p+0, f+0, 0}' "$1"
 }
 
-# posargs ENV -> the arguments after "--" for tox -e ENV: the gate keeps
-# its all-in-one up when gate-faults runs after it, and gate-faults, the
-# last suite that shares it, tears it down; gate-faults prints its rows as
-# JSON too.
+# actions LOG -> "passed failed 0" from the horizon suite's closing line
+# "N of M actions OK, ...": each clicked action is a checked test.
+actions() {
+    awk '/^[0-9]+ of [0-9]+ actions OK/ {p=$1; f=$3-$1}
+         END {if (p != "") print p+0, f+0, 0}' "$1"
+}
+
+# The suites that share one all-in-one, in the order they run.
+SHARING=(gate horizon gate-faults)
+
+# shared_before ENV / shared_after ENV: whether a suite sharing the
+# all-in-one runs before / after ENV in this run.
+shared_before() {
+    local e
+    for e in "${ENVS[@]}"; do
+        [ "$e" = "$1" ] && return 1
+        case " ${SHARING[*]} " in *" $e "*) return 0 ;; esac
+    done
+    return 1
+}
+shared_after() {
+    local e seen=0
+    for e in "${ENVS[@]}"; do
+        if [ "$seen" -eq 1 ]; then
+            case " ${SHARING[*]} " in *" $e "*) return 0 ;; esac
+        fi
+        [ "$e" = "$1" ] && seen=1
+    done
+    return 1
+}
+
+# posargs ENV -> the arguments after "--" for tox -e ENV: a suite that
+# shares the all-in-one keeps it up when another runs after it, and the
+# last one tears it down (even when an earlier one brought it up);
+# horizon and gate-faults print their rows as JSON too (on stdout, the
+# table on stderr: the log has both).
 posargs() {
+    local out=()
     case "$1" in
-        gate)
-            case " ${ENVS[*]} " in
-                *" gate gate-faults "*|*" gate "*" gate-faults "*)
-                    echo --keep ;;
-            esac ;;
-        gate-faults)
-            # The rows as JSON on stdout, the table on stderr: the log
-            # has both.
-            case " ${ENVS[*]} " in
-                *" gate "*) echo --json --down ;;
-                *) echo --json ;;
-            esac ;;
+        horizon|gate-faults) out+=(--json) ;;
     esac
+    case "$1" in
+        gate|horizon|gate-faults)
+            if shared_after "$1"; then
+                out+=(--keep)
+            elif shared_before "$1" && [ "$1" != gate ]; then
+                out+=(--down)
+            fi ;;
+    esac
+    echo "${out[*]}"
 }
 
 # reruns LOG -> how many "RERUN-PASSED: " lines LOG has (a test that passed
@@ -151,6 +187,7 @@ limit() {
         nova-regression) default=900 ;;
         integration) default=1500 ;;
         gate) default=2400 ;;
+        horizon) default=900 ;;
         gate-faults) default=1800 ;;
         *) default=${NOVA_V2V_TEST_TIMEOUT:-1200} ;;
     esac
@@ -198,7 +235,7 @@ for env in "${ENVS[@]}"; do
     tee "$log" <"$fifo" &
     tee_pid=$!
     extra=$(posargs "$env")
-    # $extra unquoted: no argument or one word (--keep, --down).
+    # $extra unquoted: no argument or a few words (--json, --keep, --down).
     # shellcheck disable=SC2086
     timeout --kill-after="$KILL_AFTER" --signal=TERM "$env_limit" \
         "$TOX" -e "$env" ${extra:+--} $extra >"$fifo" 2>&1 &
@@ -224,6 +261,9 @@ for env in "${ENVS[@]}"; do
     fi
     if [ -z "$counts" ]; then
         counts=$(cells "$log")
+    fi
+    if [ -z "$counts" ]; then
+        counts=$(actions "$log")
     fi
     if [ "$timed_out" -eq 1 ]; then
         # What ran before the limit has no totals: the env is one failure.
@@ -279,7 +319,7 @@ if [ "${#failed_envs[@]}" -gt 0 ]; then
 fi
 if [ $((total_passed + total_failed)) -eq 0 ]; then
     case " ${ENVS[*]} " in
-        *" py3 "*|*" functional "*|*" nova-regression "*|*" integration "*|*" gate "*|*" gate-faults "*)
+        *" py3 "*|*" functional "*|*" nova-regression "*|*" integration "*|*" gate "*|*" gate-faults "*|*" horizon "*)
             echo "No test ran."
             status=1
             ;;

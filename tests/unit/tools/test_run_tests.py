@@ -57,6 +57,10 @@ if env == 'ok':
 elif env == 'bad':
     totals(2, 1, 0)
     sys.exit(1)
+elif env in ('gate', 'horizon', 'gate-faults'):
+    print('ARGS %s: %s' % (env, ' '.join(sys.argv[3:])))
+    print({'gate': '2 of 2 moves OK', 'horizon': '4 of 5 actions OK, 0 '
+           'records lost', 'gate-faults': '16 of 16 cells OK'}[env])
 else:
     code = 'import time\ntime.sleep(120)\n'
     if env == 'stubborn':
@@ -115,6 +119,22 @@ class RunTestsTest(testtools.TestCase):
         # The closing line: "N passed, M failed" as before, then K.
         self.assertEqual('5 passed, 1 failed, 1 skipped, 1 passed only on a '
                          'second run', lines[-1])
+
+    def test_the_suites_that_share_the_all_in_one(self):
+        rc, lines = self._run('gate', 'horizon', 'gate-faults')
+        self.assertIn('ARGS gate: -- --keep', lines)
+        self.assertIn('ARGS horizon: -- --json --keep', lines)
+        self.assertIn('ARGS gate-faults: -- --json --down', lines)
+        self.assertIn('--- horizon: 4 passed, 1 failed, 0 skipped, 0 passed '
+                      'only on a second run, exit 1, FAILED', lines)
+        self.assertEqual(1, rc)
+        _rc, lines = self._run('horizon')
+        self.assertIn('ARGS horizon: -- --json', lines)
+        _rc, lines = self._run('gate', 'horizon')
+        self.assertIn('ARGS gate: -- --keep', lines)
+        self.assertIn('ARGS horizon: -- --json --down', lines)
+        _rc, lines = self._run('gate')
+        self.assertIn('ARGS gate: ', lines)
 
     def test_all_pass(self):
         rc, lines = self._run('ok')
