@@ -173,7 +173,8 @@ def compute_host_action(b, host, action, label, fields=None, wait=True):
 
     :param fields: ``{field: value}`` of its form (True/False: a checkbox)
     :param wait: until the page after the form (else it returns at once)
-    :returns: the page's messages (``wait``), or None
+    :returns: the page's messages (``wait``), or the page the form was on
+        (for :meth:`Browser.wait_reload`)
     """
     b.open('/admin/hypervisors/?tab=hypervisor_info__compute_host')
     b.row_action('compute_host', host, action)
@@ -188,9 +189,9 @@ def compute_host_action(b, host, action, label, fields=None, wait=True):
             box.clear()
             box.send_keys(value)
     b.shot(label + ' form')
-    b.submit_modal(wait=wait, timeout=300)
+    old = b.submit_modal(wait=wait, timeout=300)
     if not wait:
-        return None
+        return old
     shown = b.messages()
     b.shot(label + ' submitted')
     return shown
@@ -636,7 +637,8 @@ def run(layout, lab, keep=False, down=False, constraints=None,
     t0 = time.monotonic()
     report = {'rows': [], 'steps': {}, 'errors': [], 'screenshots': []}
     started_lab = started_aio = False
-    shots_dir = shots_dir or layout.log('horizon-screenshots')
+    shots_dir = shots_dir or os.path.join(layout.log_dir,
+                                          'horizon-screenshots')
     try:
         step = time.monotonic()
         if not lab.load():
