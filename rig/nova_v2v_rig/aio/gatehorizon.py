@@ -51,6 +51,7 @@ from nova_v2v_rig.aio import computes
 from nova_v2v_rig.aio import gatedrain
 from nova_v2v_rig.aio import gatemove
 from nova_v2v_rig.aio import horizon
+from nova_v2v_rig.aio import horizonpages as pages
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import inject
 from nova_v2v_rig.aio import observe
@@ -79,8 +80,6 @@ RELEASE = gatedrain.RELEASE
 FIXED_QEMU = gatedrain.FIXED_QEMU
 REFUSED_REASON = re.compile(r'allow_cutover')
 DISABLE_REASON = 'nova-v2v horizon gate'
-PANEL = '/admin/v2v_migrations/'
-PANEL_TIMEOUT = 300
 ACTIONS = ('live migrate, automatic, block',
            'live migrate, chosen host, block',
            'live migrate, refused forced host',
@@ -116,203 +115,6 @@ def _row(action, result=None, **fields):
     return row
 
 
-# -- the clicks ---------------------------------------------------------------
-
-def _danger_confirmed(b, old, timeout=120):
-    """Confirm the dialog a "danger" action opens; until the next page.
-
-    :param old: the page the action was clicked on
-    """
-    b.click(b.wait('.modal.in .modal-footer .btn-danger, '
-                   '.modal.in .modal-footer .btn-primary'))
-    b.wait_reload(old, timeout)
-
-
-def live_migrate(b, server_id, label, host=None, block=True, force=False):
-    """Admin > Instances > the server's "Live Migrate Instance"; messages.
-
-    Horizon (microversion 2.30) waits for Nova's pre-checks: the page after
-    the form says whether they passed.
-
-    :param host: the new host, or None: "Automatically schedule new host"
-    :param force: tick "Disk Over Commit"
-    """
-    b.open('/admin/instances/')
-    b.row_action('instances', server_id, 'live_migrate')
-    b.modal()
-    b.choose('host', host or 'AUTO_SCHEDULE')
-    b.tick('block_migration', block)
-    b.tick('disk_over_commit', force)
-    b.shot(label + ' form')
-    b.submit_modal(timeout=180)
-    shown = b.messages()
-    b.shot(label + ' submitted')
-    return shown
-
-
-def migrate(b, server_id, label):
-    """Admin > Instances > the server's "Migrate Instance", confirmed."""
-    b.open('/admin/instances/')
-    old = b.page()
-    b.row_action('instances', server_id, 'migrate')
-    _danger_confirmed(b, old)
-    shown = b.messages()
-    b.shot(label + ' submitted')
-    return shown
-
-
-def confirm_resize(b, server_id, label):
-    """The server's "Confirm Resize/Migrate" (no dialog, no message).
-
-    :raises: BrowserError when Horizon shows an error after it
-    """
-    b.open('/admin/instances/')
-    b.until('Confirm Resize/Migrate offered', lambda: b.find(
-        '#instances__row_%s__action_confirm' % server_id), timeout=60)
-    old = b.page()
-    b.row_action('instances', server_id, 'confirm')
-    b.wait_reload(old)
-    b.shot(label + ' confirmed')
-    if b.errors():
-        raise b.Error('Horizon says %s' % b.errors())
-
-
-def compute_host_action(b, host, action, label, fields=None, wait=True):
-    """Admin > Hypervisors > Compute Host > ``host``'s ``action`` form.
-
-    :param fields: ``{field: value}`` of its form (True/False: a checkbox)
-    :param wait: until the page after the form (else it returns at once)
-    :returns: the page's messages (``wait``), or the page the form was on
-        (for :meth:`Browser.wait_reload`)
-    """
-    b.open('/admin/hypervisors/?tab=hypervisor_info__compute_host')
-    b.row_action('compute_host', host, action)
-    b.modal()
-    for field, value in (fields or {}).items():
-        if isinstance(value, bool):
-            b.tick(field, value)
-        elif field == 'migrate_type':
-            b.choose(field, value)
-        else:
-            box = b.wait('#id_%s' % field)
-            box.clear()
-            box.send_keys(value)
-    b.shot(label + ' form')
-    old = b.submit_modal(wait=wait, timeout=300)
-    if not wait:
-        return old
-    shown = b.messages()
-    b.shot(label + ' submitted')
-    return shown
-
-
-def enable_service(b, host):
-    """Compute Host > ``host``'s "Enable Service" (no dialog)."""
-    b.open('/admin/hypervisors/?tab=hypervisor_info__compute_host')
-    old = b.page()
-    b.row_action('compute_host', host, 'enable')
-    b.wait_reload(old)
-    b.shot('enable service')
-    return b.messages()
-
-
-# -- the panel ----------------------------------------------------------------
-
-def panel_rows(b):
-    """``{migration uuid: (status, percent or None, processed bytes)}``."""
-    out = {}
-    for tr in b.rows_data('#v2v-moves tbody tr[data-status]',
-                          ('id', 'data-status', 'data-percent',
-                           'data-processed')):
-        uuid = (tr['id'] or '')[len('v2v-move-'):]
-        percent = tr['data-percent']
-        out[uuid] = (tr['data-status'], int(percent) if percent else None,
-                     int(tr['data-processed'] or 0))
-    return out
-
-
-def panel_reason(b, migration_uuid, label):
-    """The reason the Migrations panel gives for a failed move."""
-    b.open(PANEL)
-    b.wait('#v2v-moves')
-    try:
-        reason = b.wait('#v2v-move-%s .v2v-reason' % migration_uuid,
-                        timeout=10).text
-    except b.Error:
-        reason = None
-    b.shot(label + ' panel')
-    return reason
-
-
-def watch_panel(b, ours, label, timeout=PANEL_TIMEOUT):
-    """Read the open panel until our moves have all ended there.
-
-    Every row is recorded from the first read on, before it is known which
-    moves are ours: the first move may run while they are being found.
-
-    :param ours: a thread-safe callable: the UUIDs of our moves found so
-        far, and whether that list is complete
-    :returns: ``({uuid: [(status, percent, processed), ...]}, screenshot of
-        a move in progress or None, problems)``
-    """
-    b.wait('#v2v-moves')
-    history = {}
-    shot = None
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = panel_rows(b)
-        for uuid, got in rows.items():
-            seen = history.setdefault(uuid, [])
-            if not seen or seen[-1] != got:
-                seen.append(got)
-        if shot is None and any(
-                status in observe.IN_PROGRESS and percent is not None and
-                0 < percent < 100 for status, percent, _n in rows.values()):
-            shot = b.shot(label + ' panel in progress')
-        found, complete = ours()
-        if complete and all(rows.get(u) and rows[u][0] in observe.FINAL
-                            for u in found):
-            break
-        if time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    b.shot(label + ' panel ended')
-    found, complete = ours()
-    seen = {u: history.get(u, []) for u in found}
-    return seen, shot, panel_problems(seen, complete)
-
-
-def panel_problems(seen, complete=True):
-    """What is wrong with the moves as the panel showed them.
-
-    Each move must be shown and end completed at 100 %; at least one must
-    be seen running with its bar between 0 and 100 % and its bytes
-    advancing (the first move may be nearly done before the page is read).
-    """
-    problems = [] if complete else ['not every move was found']
-    advanced = []
-    for uuid, states in seen.items():
-        if not states:
-            problems.append('migration %s never shown in the panel' % uuid)
-            continue
-        percents = [p for _s, p, _b in states if p is not None]
-        processed = [n for _s, _p, n in states]
-        if states[-1][0] != 'completed' or states[-1][1] != 100:
-            problems.append('migration %s ends %s at %s %% in the panel'
-                            % (uuid, states[-1][0], states[-1][1]))
-        if processed != sorted(processed):
-            problems.append('migration %s: its bytes went back (%s)'
-                            % (uuid, processed))
-        if (any(0 < p < 100 for p in percents) and
-                len(set(processed)) >= 2):
-            advanced.append(uuid)
-    if seen and not advanced:
-        problems.append('no move seen advancing between 0 and 100 %%: %s'
-                        % {u: [p for _s, p, _b in s] for u, s in
-                           seen.items()})
-    return problems
-
-
 # -- the actions --------------------------------------------------------------
 
 def _click_move(ctx, label, start, finish=None):
@@ -332,7 +134,7 @@ def do_live(ctx, guest, label, host, expect_host):
     shots = len(ctx.browser.taken)
     result = gatemove.run_move(
         ctx.layout, ctx.cloud, guest, label, _click_move(
-            ctx, label, lambda b: live_migrate(
+            ctx, label, lambda b: pages.live_migrate(
                 b, guest.id, label, host=host, block=True)),
         expect_host, 'block-live')
     return _row(label, result, screenshot=ctx.browser.taken[shots:])
@@ -343,8 +145,8 @@ def do_refused(ctx, guest, label):
     shots = len(ctx.browser.taken)
     known = [r.get('Id') for r in ctx.cloud.migrations(guest.id)]
     start = time.time()
-    shown = live_migrate(ctx.browser, guest.id, label, host=HOST_B,
-                         block=True, force=True)
+    shown = pages.live_migrate(ctx.browser, guest.id, label, host=HOST_B,
+                               block=True, force=True)
     problems = []
     errors = [m for m in shown if 'Failed to live migrate' in m]
     if not errors:
@@ -381,7 +183,7 @@ def do_refused(ctx, guest, label):
                if _runs_on(ctx, h, info.get('OS-EXT-SRV-ATTR:instance_name'))]
     if running != [HOST_A]:
         problems.append('running on %s' % (running or 'no host'))
-    panel = panel_reason(ctx.browser, record.get('UUID'), label)
+    panel = pages.panel_reason(ctx.browser, record.get('UUID'), label)
     if not REFUSED_REASON.search(panel or ''):
         problems.append("the Migrations panel does not give the planner's "
                         'reason for migration %s: %r'
@@ -467,28 +269,29 @@ def do_migrate_host(ctx, guests, label):
     mark = observe.LogMark(ctx.layout)
     start = time.time()
     problems = []
-    compute_host_action(b, HOST_A, 'disable', 'disable service',
-                        {'reason': DISABLE_REASON})
+    pages.compute_host_action(b, HOST_A, 'disable', 'disable service',
+                              {'reason': DISABLE_REASON})
     service = ctx.cloud('compute', 'service', 'list', '--host', HOST_A,
                         '--service', 'nova-compute', '--long', parse=True)
     if not service or service[0].get('Status') != 'disabled' or (
             service[0].get('Disabled Reason') != DISABLE_REASON):
         problems.append('labhost-a not disabled with the reason: %s'
                         % service)
-    panel_tab, main_tab = b.new_tab(PANEL)
+    panel_tab, main_tab = b.new_tab(pages.PANEL)
     b.to_tab(main_tab)
-    form = compute_host_action(b, HOST_A, 'migrate_maintenance', label, {
-        'migrate_type': 'live_migrate', 'block_migration': True},
+    form = pages.compute_host_action(
+        b, HOST_A, 'migrate_maintenance', label,
+        {'migrate_type': 'live_migrate', 'block_migration': True},
         wait=False)
     b.to_tab(panel_tab)
     finder = MoveFinder(ctx.cloud, guests, known)
     finder.start()
     try:
-        seen, panel_shot, panel_problems_ = watch_panel(b, finder.found,
-                                                        label)
+        seen, panel_shot, panel_problems = pages.watch_panel(
+            b, finder.found, label)
     finally:
         finder.join()
-    problems += panel_problems_
+    problems += panel_problems
     b.driver.close()
     b.to_tab(main_tab)
     b.wait_reload(form, timeout=300)
@@ -554,7 +357,7 @@ class MoveFinder(threading.Thread):
 
 def do_enable(ctx):
     """Enable labhost-a again in Horizon; problems (checked by the API)."""
-    shown = enable_service(ctx.browser, HOST_A)
+    shown = pages.enable_service(ctx.browser, HOST_A)
     service = ctx.cloud('compute', 'service', 'list', '--host', HOST_A,
                         '--service', 'nova-compute', parse=True)
     if not service or service[0].get('Status') != 'enabled':
@@ -567,9 +370,9 @@ def do_cold(ctx, guest, label, expect_host):
     shots = len(ctx.browser.taken)
     result = gatemove.run_move(
         ctx.layout, ctx.cloud, guest, label, _click_move(
-            ctx, label, lambda b: migrate(b, guest.id, label),
-            finish=lambda _how: confirm_resize(ctx.browser, guest.id,
-                                               label)),
+            ctx, label, lambda b: pages.migrate(b, guest.id, label),
+            finish=lambda _how: pages.confirm_resize(
+                ctx.browser, guest.id, label)),
         expect_host, observe.NOVA_OWN, cold='confirm')
     return _row(label, result, screenshot=ctx.browser.taken[shots:],
                 outcome='confirmed' if result['ok'] else 'failed')

@@ -21,6 +21,7 @@ import testtools
 
 from nova_v2v_rig.aio import gatehorizon
 from nova_v2v_rig.aio import horizon
+from nova_v2v_rig.aio import horizonpages
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import venvs
 
@@ -101,7 +102,7 @@ class TestWatchPanel(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.MockPatchObject(gatehorizon.time, 'sleep'))
+        self.useFixture(fixtures.MockPatchObject(horizonpages.time, 'sleep'))
 
     def test_bars_that_advance_and_end(self):
         b = FakeBrowser([
@@ -112,7 +113,7 @@ class TestWatchPanel(testtools.TestCase):
         ])
         found = iter([(['m1'], False), (['m1', 'm2'], True)] +
                      [(['m1', 'm2'], True)] * 10)
-        seen, shot, problems = gatehorizon.watch_panel(
+        seen, shot, problems = horizonpages.watch_panel(
             b, lambda: next(found), 'host')
         self.assertEqual([], problems)
         self.assertEqual('host panel in progress', shot)
@@ -123,19 +124,19 @@ class TestWatchPanel(testtools.TestCase):
         self.assertEqual(('queued', None, 0), seen['m2'][0])
 
     def test_a_move_never_seen_running_is_a_problem(self):
-        problems = gatehorizon.panel_problems(
+        problems = horizonpages.panel_problems(
             {'m1': [('completed', 100, 250)]})
         self.assertEqual(["no move seen advancing between 0 and 100 %: "
                           "{'m1': [100]}"], problems)
 
     def test_one_move_seen_advancing_is_enough(self):
-        self.assertEqual([], gatehorizon.panel_problems({
+        self.assertEqual([], horizonpages.panel_problems({
             'm1': [('completed', 100, 250)],
             'm2': [('queued', None, 0), ('running', 30, 80),
                    ('completed', 100, 260)]}))
 
     def test_a_failed_move_a_missing_one_and_bytes_going_back(self):
-        problems = gatehorizon.panel_problems({
+        problems = horizonpages.panel_problems({
             'm1': [('running', 50, 90), ('running', 60, 10),
                    ('error', None, 10)],
             'm2': []}, complete=False)
@@ -149,9 +150,9 @@ class TestWatchPanel(testtools.TestCase):
     def test_the_watch_ends_at_its_deadline(self):
         clock = iter(range(0, 10000, 100))
         self.useFixture(fixtures.MockPatchObject(
-            gatehorizon.time, 'monotonic', side_effect=lambda: next(clock)))
+            horizonpages.time, 'monotonic', side_effect=lambda: next(clock)))
         b = FakeBrowser([{'m1': ('running', 50, 10)}])
-        seen, _shot, problems = gatehorizon.watch_panel(
+        seen, _shot, problems = horizonpages.watch_panel(
             b, lambda: (['m1'], True), 'host', timeout=300)
         self.assertIn('migration m1 ends running at 50 % in the panel',
                       problems)
