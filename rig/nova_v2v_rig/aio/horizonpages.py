@@ -171,6 +171,7 @@ def watch_panel(b, ours, label, timeout=PANEL_TIMEOUT):
     b.wait('#v2v-moves')
     history = {}
     shot = None
+    halfway = False
     deadline = time.monotonic() + timeout
     while True:
         rows = panel_rows(b)
@@ -178,9 +179,14 @@ def watch_panel(b, ours, label, timeout=PANEL_TIMEOUT):
             seen = history.setdefault(uuid, [])
             if not seen or seen[-1] != got:
                 seen.append(got)
-        if shot is None and any(
-                status in observe.IN_PROGRESS and percent is not None and
-                0 < percent < 100 for status, percent, _n in rows.values()):
+        running = [percent for status, percent, _n in rows.values()
+                   if status in observe.IN_PROGRESS and percent is not None
+                   and 0 < percent < 100]
+        # The first bar seen between 0 and 100 %, and once more when one
+        # is halfway (a bar at 1 % says little).
+        if running and (shot is None or not halfway and any(
+                25 <= p <= 75 for p in running)):
+            halfway = any(25 <= p <= 75 for p in running)
             shot = b.shot(label + ' panel in progress')
         found, complete = ours()
         if complete and all(rows.get(u) and rows[u][0] in observe.FINAL

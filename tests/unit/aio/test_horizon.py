@@ -117,8 +117,9 @@ class TestWatchPanel(testtools.TestCase):
             b, lambda: next(found), 'host')
         self.assertEqual([], problems)
         self.assertEqual('host panel in progress', shot)
-        self.assertEqual(['host panel in progress', 'host panel ended'],
-                         b.taken)
+        # At 20 %, then once more halfway (60 %).
+        self.assertEqual(['host panel in progress', 'host panel in progress',
+                          'host panel ended'], b.taken)
         self.assertEqual([('running', 20, 50), ('running', 60, 150),
                           ('completed', 100, 250)], seen['m1'])
         self.assertEqual(('queued', None, 0), seen['m2'][0])
