@@ -881,16 +881,11 @@ def run(layout, lab, cells=faults.CELLS, keep=False, down=False,
     """
     t0 = time.monotonic()
     report = {'rows': [], 'steps': {}, 'errors': []}
-    started_lab = started_aio = False
+    started = {}
     ctx = None
     try:
         step = time.monotonic()
-        if not lab.load():
-            lab.up(shared=False)
-            started_lab = True
-        if not stack.running(layout.load()):
-            stack.up(layout, constraints)
-            started_aio = True
+        stack.bring_up(layout, lab, started, constraints)
         report['steps']['all-in-one'] = round(time.monotonic() - step, 1)
         cloud = cli.OpenStack(layout)
         ids = images.ensure(cloud, lab.cache_dir)
@@ -912,12 +907,8 @@ def run(layout, lab, cells=faults.CELLS, keep=False, down=False,
         if not keep:
             step = time.monotonic()
             try:
-                if started_aio or down:
-                    stack.down(layout)
-                else:
-                    computes.down(layout)
-                if started_lab or down:
-                    lab.down()
+                stack.tear_down(layout, lab, started.get('aio') or down,
+                                started.get('lab') or down)
             except Exception as exc:
                 LOG.exception('Tear-down failed')
                 report['errors'].append('tear-down: %s' % exc)

@@ -418,7 +418,7 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1,
         if not keep:
             step = time.monotonic()
             try:
-                tear_down(layout, lab, started_aio, started_lab)
+                stack.tear_down(layout, lab, started_aio, started_lab)
             except Exception as exc:
                 LOG.exception('Tear-down failed')
                 report['errors'].append('tear-down: %s' % exc)
@@ -434,16 +434,6 @@ def run(layout, lab, stages=STAGES, keep=False, constraints=None, repeat=1,
                     ('import' not in stages or
                      report.get('import', {}).get('ok') is True))
     return report
-
-
-def tear_down(layout, lab, started_aio, started_lab):
-    """Stop what a run started (of the all-in-one, its computes at least)."""
-    if started_aio:
-        stack.down(layout)
-    else:
-        computes.down(layout)
-    if started_lab:
-        lab.down()
 
 
 def expected_checks(stages):

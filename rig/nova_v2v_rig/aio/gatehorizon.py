@@ -457,17 +457,13 @@ def run(layout, lab, keep=False, down=False, constraints=None,
     """
     t0 = time.monotonic()
     report = {'rows': [], 'steps': {}, 'errors': [], 'screenshots': []}
-    started_lab = started_aio = rerooted = False
+    started = {}
+    rerooted = False
     shots_dir = shots_dir or os.path.join(layout.log_dir,
                                           'horizon-screenshots')
     try:
         step = time.monotonic()
-        if not lab.load():
-            lab.up(shared=False)
-            started_lab = True
-        if not stack.running(layout.load()):
-            stack.up(layout, constraints)
-            started_aio = True
+        stack.bring_up(layout, lab, started, constraints)
         report['steps']['all-in-one'] = round(time.monotonic() - step, 1)
         step = time.monotonic()
         report['horizon'] = horizon.up(layout, constraints)
@@ -511,12 +507,8 @@ def run(layout, lab, keep=False, down=False, constraints=None,
             step = time.monotonic()
             try:
                 horizon.down(layout)
-                if started_aio or down:
-                    stack.down(layout)
-                else:
-                    computes.down(layout)
-                if started_lab or down:
-                    lab.down()
+                stack.tear_down(layout, lab, started.get('aio') or down,
+                                started.get('lab') or down)
             except Exception as exc:
                 LOG.exception('Tear-down failed')
                 report['errors'].append('tear-down: %s' % exc)

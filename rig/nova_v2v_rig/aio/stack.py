@@ -186,3 +186,29 @@ def down(layout, purge=False):
     if purge:
         shutil.rmtree(layout.state_dir, ignore_errors=True)
     return {'stopped': stopped, 'purged': bool(purge)}
+
+
+def bring_up(layout, lab, started, constraints=None):
+    """The lab and the all-in-one for a suite, each reused when it is up.
+
+    :param lab: a :class:`nova_v2v_rig.lab.hosts.Lab`
+    :param started: a dict: ``'lab'`` and ``'aio'`` become True for what
+        this call started, each as soon as it is up (a failure to start
+        the all-in-one leaves the lab started to be torn down)
+    """
+    if not lab.load():
+        lab.up(shared=False)
+        started['lab'] = True
+    if not running(layout.load()):
+        up(layout, constraints)
+        started['aio'] = True
+
+
+def tear_down(layout, lab, started_aio, started_lab):
+    """Stop what a run started (of the all-in-one, its computes at least)."""
+    if started_aio:
+        down(layout)
+    else:
+        computes.down(layout)
+    if started_lab:
+        lab.down()

@@ -57,7 +57,6 @@ from oslo_log import log as logging
 
 from nova_v2v_rig.aio import cli
 from nova_v2v_rig.aio import computes
-from nova_v2v_rig.aio import gate
 from nova_v2v_rig.aio import gatedrain
 from nova_v2v_rig.aio import gatemove
 from nova_v2v_rig.aio import images
@@ -446,7 +445,7 @@ def main(argv=None):
         except Exception:
             LOG.exception('cannot lift the link\'s limit')
         if not args.keep:
-            gate.tear_down(layout, lab, started_aio, started_lab)
+            stack.tear_down(layout, lab, started_aio, started_lab)
         if data.get('meta'):
             lab_hosts.save_json(os.path.join(args.out, 'drain.json'), data)
             with open(os.path.join(args.out, 'drain.md'), 'w') as f:

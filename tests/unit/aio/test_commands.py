@@ -376,3 +376,58 @@ class TestStack(_LayoutTest):
         exc = self.assertRaises(paths.AioError, stack.up, self.layout)
         self.assertIn('mariadb, nova-scheduler running', str(exc))
         check.assert_not_called()
+
+
+class TestSharedSuite(testtools.TestCase):
+    """The lab and the all-in-one of a suite that shares them."""
+
+    def setUp(self):
+        super().setUp()
+        self.layout = mock.Mock()
+        self.lab = mock.Mock()
+        self.up = self.useFixture(fixtures.MockPatchObject(stack, 'up')).mock
+        self.down = self.useFixture(fixtures.MockPatchObject(
+            stack, 'down')).mock
+        self.computes_down = self.useFixture(fixtures.MockPatchObject(
+            stack.computes, 'down')).mock
+        self.running = self.useFixture(fixtures.MockPatchObject(
+            stack, 'running')).mock
+
+    def test_both_reused(self):
+        self.lab.load.return_value = {'hosts': {}}
+        self.running.return_value = ['keystone']
+        started = {}
+        stack.bring_up(self.layout, self.lab, started, 'uc.txt')
+        self.assertEqual({}, started)
+        self.lab.up.assert_not_called()
+        self.up.assert_not_called()
+
+    def test_both_started(self):
+        self.lab.load.return_value = None
+        self.running.return_value = []
+        started = {}
+        stack.bring_up(self.layout, self.lab, started, 'uc.txt')
+        self.assertEqual({'lab': True, 'aio': True}, started)
+        self.lab.up.assert_called_once_with(shared=False)
+        self.up.assert_called_once_with(self.layout, 'uc.txt')
+
+    def test_a_lab_started_before_the_all_in_one_failed_is_known(self):
+        self.lab.load.return_value = None
+        self.running.return_value = []
+        self.up.side_effect = RuntimeError('no keystone')
+        started = {}
+        self.assertRaises(RuntimeError, stack.bring_up, self.layout,
+                          self.lab, started)
+        self.assertEqual({'lab': True}, started)
+
+    def test_tear_down_what_was_started(self):
+        stack.tear_down(self.layout, self.lab, True, True)
+        self.down.assert_called_once_with(self.layout)
+        self.computes_down.assert_not_called()
+        self.lab.down.assert_called_once_with()
+
+    def test_tear_down_only_the_computes_of_a_reused_all_in_one(self):
+        stack.tear_down(self.layout, self.lab, False, False)
+        self.down.assert_not_called()
+        self.computes_down.assert_called_once_with(self.layout)
+        self.lab.down.assert_not_called()
