@@ -904,15 +904,7 @@ def run(layout, lab, cells=faults.CELLS, keep=False, down=False,
     finally:
         if ctx is not None:
             ctx.close()
-        if not keep:
-            step = time.monotonic()
-            try:
-                stack.tear_down(layout, lab, started.get('aio') or down,
-                                started.get('lab') or down)
-            except Exception as exc:
-                LOG.exception('Tear-down failed')
-                report['errors'].append('tear-down: %s' % exc)
-            report['steps']['down'] = round(time.monotonic() - step, 1)
+        stack.end_suite(layout, lab, started, report, keep, down)
     report['seconds'] = round(time.monotonic() - t0, 1)
     report['ok'] = (not report['errors'] and
                     len(report['rows']) == len(cells) and

@@ -503,16 +503,8 @@ def run(layout, lab, keep=False, down=False, constraints=None,
                               "machine's libvirt")
                 report['errors'].append("back to the machine's libvirt: %s"
                                         % exc)
-        if not keep:
-            step = time.monotonic()
-            try:
-                horizon.down(layout)
-                stack.tear_down(layout, lab, started.get('aio') or down,
-                                started.get('lab') or down)
-            except Exception as exc:
-                LOG.exception('Tear-down failed')
-                report['errors'].append('tear-down: %s' % exc)
-            report['steps']['down'] = round(time.monotonic() - step, 1)
+        stack.end_suite(layout, lab, started, report, keep, down,
+                        first=(horizon.down,))
     report['seconds'] = round(time.monotonic() - t0, 1)
     report['ok'] = (not report['errors'] and
                     len(report['rows']) == len(ACTIONS) and

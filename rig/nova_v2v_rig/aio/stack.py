@@ -212,3 +212,28 @@ def tear_down(layout, lab, started_aio, started_lab):
         computes.down(layout)
     if started_lab:
         lab.down()
+
+
+def end_suite(layout, lab, started, report, keep=False, down=False,
+              first=()):
+    """The tear-down at the end of a suite that shares them.
+
+    Unless ``keep``: ``first`` (each called with the layout), then what
+    this run started, or everything with ``down`` (the last suite). Its
+    time goes to ``report['steps']['down']``, a failure to
+    ``report['errors']``.
+
+    :param started: what :func:`bring_up` recorded
+    """
+    if keep:
+        return
+    step = time.monotonic()
+    try:
+        for func in first:
+            func(layout)
+        tear_down(layout, lab, started.get('aio') or down,
+                  started.get('lab') or down)
+    except Exception as exc:
+        LOG.exception('Tear-down failed')
+        report['errors'].append('tear-down: %s' % exc)
+    report['steps']['down'] = round(time.monotonic() - step, 1)

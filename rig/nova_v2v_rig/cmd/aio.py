@@ -93,48 +93,39 @@ def _parser():
                              'default they vote)')
     gate_p.add_argument('--constraints', metavar='FILE',
                         help='as for "up"')
-    faults_p = sub.add_parser(
-        'gate-faults', help='the fault matrix through Nova: faults '
+    faults_p = _shared_suite(
+        sub, 'gate-faults', 'the fault matrix through Nova: faults '
         'injected into V2V cutovers on the all-in-one (reused when up), '
-        'each cell\'s outcome asserted (a table)')
-    faults_p.add_argument('--lab-state-dir',
-                          default=lab_hosts.DEFAULT_STATE_DIR)
-    faults_p.add_argument('--json', action='store_true',
-                          help='the report as JSON on stdout (the table '
-                               'then goes to stderr)')
-    faults_p.add_argument('--keep', action='store_true',
-                          help='leave the lab and the all-in-one up')
-    faults_p.add_argument('--down', action='store_true',
-                          help='tear the lab and the all-in-one down at '
-                               'the end even when they were up before '
-                               '(the last suite sharing them)')
+        'each cell\'s outcome asserted (a table)',
+        'leave the lab and the all-in-one up')
     faults_p.add_argument('--cell', action='append', type=int,
                           choices=[c.number for c in faults.CELLS],
                           help='run these cells only (repeat; default: '
                                'all)')
-    faults_p.add_argument('--constraints', metavar='FILE',
-                          help='as for "up"')
-    horizon_p = sub.add_parser(
-        'horizon', help="Horizon's migrate actions clicked in a headless "
+    horizon_p = _shared_suite(
+        sub, 'horizon', "Horizon's migrate actions clicked in a headless "
         'Chromium against the all-in-one (reused when up), each move '
-        'checked (a table)')
-    horizon_p.add_argument('--lab-state-dir',
-                           default=lab_hosts.DEFAULT_STATE_DIR)
-    horizon_p.add_argument('--json', action='store_true',
-                           help='the report as JSON on stdout (the table '
-                                'then goes to stderr)')
-    horizon_p.add_argument('--keep', action='store_true',
-                           help='leave the lab, the all-in-one and Horizon '
-                                'up')
-    horizon_p.add_argument('--down', action='store_true',
-                           help='tear the lab and the all-in-one down at '
-                                'the end even when they were up before')
+        'checked (a table)', 'leave the lab, the all-in-one and Horizon up')
     horizon_p.add_argument('--screenshots', metavar='DIR',
                            help='where the screenshots go (default: '
                                 'log/horizon-screenshots of the state dir)')
-    horizon_p.add_argument('--constraints', metavar='FILE',
-                           help='as for "up"')
     return parser
+
+
+def _shared_suite(sub, name, summary, keep_help):
+    """The subcommand of a suite that shares the lab and the all-in-one."""
+    suite = sub.add_parser(name, help=summary)
+    suite.add_argument('--lab-state-dir', default=lab_hosts.DEFAULT_STATE_DIR)
+    suite.add_argument('--json', action='store_true',
+                       help='the report as JSON on stdout (the table then '
+                            'goes to stderr)')
+    suite.add_argument('--keep', action='store_true', help=keep_help)
+    suite.add_argument('--down', action='store_true',
+                       help='tear the lab and the all-in-one down at the end '
+                            'even when they were up before (the last suite '
+                            'sharing them)')
+    suite.add_argument('--constraints', metavar='FILE', help='as for "up"')
+    return suite
 
 
 def _horizon(args, layout):

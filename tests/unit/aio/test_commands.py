@@ -431,3 +431,29 @@ class TestSharedSuite(testtools.TestCase):
         self.down.assert_not_called()
         self.computes_down.assert_called_once_with(self.layout)
         self.lab.down.assert_not_called()
+
+    def test_end_suite(self):
+        report = {'steps': {}, 'errors': []}
+        first = mock.Mock()
+        stack.end_suite(self.layout, self.lab, {'aio': True}, report,
+                        first=(first,))
+        first.assert_called_once_with(self.layout)
+        self.down.assert_called_once_with(self.layout)
+        self.lab.down.assert_not_called()
+        self.assertIn('down', report['steps'])
+        self.assertEqual([], report['errors'])
+
+    def test_end_suite_keeps_or_tears_all_down(self):
+        report = {'steps': {}, 'errors': []}
+        stack.end_suite(self.layout, self.lab, {}, report, keep=True)
+        self.assertEqual({}, report['steps'])
+        self.computes_down.assert_not_called()
+        stack.end_suite(self.layout, self.lab, {}, report, down=True)
+        self.down.assert_called_once_with(self.layout)
+        self.lab.down.assert_called_once_with()
+
+    def test_end_suite_reports_a_failed_tear_down(self):
+        report = {'steps': {}, 'errors': []}
+        self.computes_down.side_effect = RuntimeError('stuck')
+        stack.end_suite(self.layout, self.lab, {}, report)
+        self.assertEqual(['tear-down: stuck'], report['errors'])
