@@ -128,17 +128,25 @@ def _shared_suite(sub, name, summary, keep_help):
     return suite
 
 
+def _print(args, report, table):
+    """Print the report; the exit status.
+
+    Its table, or with ``--json`` JSON on stdout and the table on stderr.
+    """
+    if args.json:
+        print(json.dumps(report, indent=2, sort_keys=True))
+        print(table(report), file=sys.stderr)
+    else:
+        print(table(report))
+    return 0 if report['ok'] else 1
+
+
 def _horizon(args, layout):
     report = gatehorizon.run(layout, lab_hosts.Lab(args.lab_state_dir),
                              keep=args.keep, down=args.down,
                              constraints=args.constraints,
                              shots_dir=args.screenshots)
-    if args.json:
-        print(json.dumps(report, indent=2, sort_keys=True))
-        print(gatehorizon.table(report), file=sys.stderr)
-    else:
-        print(gatehorizon.table(report))
-    return 0 if report['ok'] else 1
+    return _print(args, report, gatehorizon.table)
 
 
 def _at_least_one(value):
@@ -154,12 +162,7 @@ def _gate_faults(args, layout):
     report = faultgate.run(layout, lab_hosts.Lab(args.lab_state_dir),
                            cells=cells, keep=args.keep, down=args.down,
                            constraints=args.constraints)
-    if args.json:
-        print(json.dumps(report, indent=2, sort_keys=True))
-        print(faultgate.table(report), file=sys.stderr)
-    else:
-        print(faultgate.table(report))
-    return 0 if report['ok'] else 1
+    return _print(args, report, faultgate.table)
 
 
 def _gate(args, layout):
@@ -168,12 +171,7 @@ def _gate(args, layout):
                       keep=args.keep, constraints=args.constraints,
                       repeat=args.repeat,
                       network_voting=args.network_voting)
-    if args.json:
-        print(json.dumps(report, indent=2, sort_keys=True))
-        print(gatereport.table(report), file=sys.stderr)
-    else:
-        print(gatereport.table(report))
-    return 0 if report['ok'] else 1
+    return _print(args, report, gatereport.table)
 
 
 def main(argv=None):
