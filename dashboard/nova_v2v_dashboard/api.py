@@ -26,7 +26,6 @@ import logging
 import threading
 
 from keystoneauth1.identity import v3
-from novaclient import client as nova_client
 from novaclient import exceptions as nova_exceptions
 from openstack_auth import utils as auth_utils
 
@@ -53,11 +52,10 @@ _SESSIONS_LOCK = threading.Lock()
 class Cloud(check.Cloud):
     """``nova-v2v check``'s reads, plus the migrations and their bytes."""
 
+    compute_api_version = COMPUTE_API_VERSION
+
     def __init__(self, sess, region=None, interface='public'):
         super().__init__(sess, region, interface)
-        self.nova = nova_client.Client(COMPUTE_API_VERSION, session=sess,
-                                       region_name=region,
-                                       endpoint_type=interface)
         self._computes = None
 
     def migrations(self, limit=RECENT):

@@ -84,10 +84,14 @@ def session(args):
 class Cloud(object):
     """The reads ``check`` makes, through one keystoneauth1 session."""
 
+    # The compute API's microversion of the reads (a subclass may ask for
+    # a later one).
+    compute_api_version = COMPUTE_API_VERSION
+
     def __init__(self, sess, region=None, interface='public'):
         self.sess = sess
         self.filter = {'region_name': region, 'interface': interface}
-        self.nova = nova_client.Client(COMPUTE_API_VERSION, session=sess,
+        self.nova = nova_client.Client(self.compute_api_version, session=sess,
                                        region_name=region,
                                        endpoint_type=interface)
 

@@ -179,8 +179,8 @@ def do_refused(ctx, guest, label):
         guest.instance_dir(), False)
     if left:
         problems.append('left on %s: %s' % (HOST_B, ', '.join(left)))
-    running = [h for h in (HOST_A, HOST_B)
-               if _runs_on(ctx, h, info.get('OS-EXT-SRV-ATTR:instance_name'))]
+    running = inject.running_on(ctx.lab,
+                                info.get('OS-EXT-SRV-ATTR:instance_name'))
     if running != [HOST_A]:
         problems.append('running on %s' % (running or 'no host'))
     panel = pages.panel_reason(ctx.browser, record.get('UUID'), label)
@@ -194,10 +194,6 @@ def do_refused(ctx, guest, label):
                 migration=record.get('Status'), to=host,
                 seconds=round(time.time() - start, 1),
                 screenshot=ctx.browser.taken[shots:])
-
-
-def _runs_on(ctx, host, instance_name):
-    return host in inject.running_on(ctx.lab, instance_name)
 
 
 def check_moved(cloud, guest, label, known, mark, start, source,
