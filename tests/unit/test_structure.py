@@ -130,15 +130,24 @@ def cycles(edges):
     return found
 
 
+def importers(package_dirs, top):
+    """``'<module> imports <name>'`` for each import of package ``top``.
+
+    :param package_dirs: the packages whose modules are read
+    """
+    found = []
+    for package in package_dirs:
+        for dotted, path in modules(package).items():
+            for name in imports(path, dotted):
+                if name.split('.')[0] == top:
+                    found.append('%s imports %s' % (dotted, name))
+    return found
+
+
 class TestProductApartFromRig(testtools.TestCase):
 
     def test_no_product_module_imports_the_rig(self):
-        offenders = []
-        for dotted, path in modules(PRODUCT).items():
-            for name in imports(path, dotted):
-                if name.split('.')[0] == 'nova_v2v_rig':
-                    offenders.append('%s imports %s' % (dotted, name))
-        self.assertEqual([], offenders)
+        self.assertEqual([], importers((PRODUCT,), 'nova_v2v_rig'))
 
     def test_product_distribution_has_no_rig_package_or_script(self):
         setup = configparser.ConfigParser()
@@ -168,21 +177,10 @@ class TestDashboardApart(testtools.TestCase):
     """The Horizon plugin: a third distribution, on the product only."""
 
     def test_product_and_rig_never_import_the_dashboard(self):
-        offenders = []
-        for package in (PRODUCT, RIG):
-            for dotted, path in modules(package).items():
-                for name in imports(path, dotted):
-                    if name.split('.')[0] == 'nova_v2v_dashboard':
-                        offenders.append('%s imports %s' % (dotted, name))
-        self.assertEqual([], offenders)
+        self.assertEqual([], importers((PRODUCT, RIG), 'nova_v2v_dashboard'))
 
     def test_dashboard_never_imports_the_rig(self):
-        offenders = []
-        for dotted, path in modules(DASHBOARD).items():
-            for name in imports(path, dotted):
-                if name.split('.')[0] == 'nova_v2v_rig':
-                    offenders.append('%s imports %s' % (dotted, name))
-        self.assertEqual([], offenders)
+        self.assertEqual([], importers((DASHBOARD,), 'nova_v2v_rig'))
 
     def test_dashboard_distribution(self):
         setup = configparser.ConfigParser()
