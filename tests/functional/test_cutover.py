@@ -56,6 +56,7 @@ from nova_v2v.transfer import cutover
 from nova_v2v.transfer import mirror
 from nova_v2v.transfer import nbd
 from nova_v2v.virt.libvirt import cutover_transfer
+from nova_v2v.virt.libvirt import downtime
 from nova_v2v.virt.libvirt import inventory as v2v_inventory
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import record as v2v_record
@@ -368,6 +369,19 @@ class CutoverTestBase(base.V2VLiveMigrationTestBase):
             self.assertEqual(self.server['id'], data['instance_uuid'])
         return events
 
+    def downtime_events(self):
+        """The downtime events of the server's live migrations (API)."""
+        found = []
+        with nova_utils.temporary_mutation(self.api, microversion='2.84'):
+            for action in self.api.get_instance_actions(self.server['id']):
+                if action['action'] != 'live-migration':
+                    continue
+                detail = self.api.get_instance_action_details(
+                    self.server['id'], action['request_id'])
+                found += [e for e in detail['events']
+                          if e['event'] == downtime.EVENT]
+        return found
+
     def retry_succeeds(self):
         self.engine.mode = 'ready'
         self.engine.clone_fails = False
@@ -452,6 +466,12 @@ class CutoverTest(CutoverTestBase):
         self.assertEqual([self.disk_path],
                          [d['path'] for d in plan['disks']])
         self.assertIn('downtime_s', events[notifications.CUTOVER_END])
+        # The downtime, as the API shows it to administrators: an event of
+        # the live migration's action, on the source host.
+        event, = self.downtime_events()
+        self.assertEqual(('Success', 'kvm-local-1', None),
+                         (event['result'], event['host'], event['details']))
+        self.assertLessEqual(event['start_time'], event['finish_time'])
         self.assertEqual(DISK_SIZE,
                          events[notifications.PROGRESS]['bytes_total'])
         publishers = {n['publisher_id']
@@ -501,6 +521,10 @@ class CutoverTest(CutoverTestBase):
         self.assertEqual(['tcg-local'],
                          [d[0] for d in self.engine.defined
                           if d[0] == 'tcg-local'])
+        # The downtime ended with the source running again, and why.
+        event, = self.downtime_events()
+        self.assertEqual('Error', event['result'])
+        self.assertIn('failed', event['details'])
         self.retry_succeeds()
 
     def _wait_running(self):

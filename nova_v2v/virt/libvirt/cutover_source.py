@@ -62,6 +62,7 @@ from nova_v2v import notifications
 from nova_v2v.planning import profile
 from nova_v2v.transfer import deadline as call_deadline
 from nova_v2v.virt.libvirt import cutover_transfer
+from nova_v2v.virt.libvirt import downtime
 from nova_v2v.virt.libvirt import live_tuning
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import prechecks
@@ -88,6 +89,8 @@ class CutoverState(object):
         self.bindings_moved = False
         # Why the cutover rolled back, for the rollback event.
         self.failure = None
+        # The downtime's instance action event (:mod:`.downtime`).
+        self.downtime = None
         self._lock = threading.Lock()
         self._aborted = False
         self._cutting_over = False
@@ -191,6 +194,7 @@ class _Hooks(cutover_transfer.CutoverHooks):
         note_phase(self._record, v2v_record.CUTTING_OVER, self._instance)
         if not self._state.enter_cutover():
             return False
+        self._state.downtime.start()
         self._source.events.moving(self._context,
                                    notifications.CUTOVER_START,
                                    self._instance, self._plan)
@@ -320,6 +324,8 @@ class CutoverSource(object):
         clone_xml = self.clone_xml(instance, guest, plan, migrate_data)
         agent = has_guest_agent(instance)
         hooks = _Hooks(self, context, instance, record, migrate_data, state)
+        state.downtime = downtime.DowntimeEvent(context, instance,
+                                                instance.host)
         try:
             note_phase(record, v2v_record.SYNCING, instance)
             stats = self._half.run(
@@ -339,6 +345,8 @@ class CutoverSource(object):
                 source=instance.host, reason=exc) from exc
         except Exception as exc:
             state.rolled_back = True
+            # The source guest runs again.
+            state.downtime.end(failure=str(exc))
             note_phase(record, v2v_record.ROLLED_BACK, instance,
                        required=False)
             LOG.warning('V2V cutover rolled back: %(err)s', {'err': exc},
@@ -423,6 +431,8 @@ class CutoverSource(object):
         name = clone.name()
         try:
             note_phase(record, v2v_record.CLONE_RUNNING, instance)
+            # The guest runs again, on the destination.
+            state.downtime.end()
             state.bindings_moved = True
             self.bindings.activate(context, instance, dest)
             LOG.info('V2V cutover: waiting up to %(timeout)d s for the '

@@ -174,6 +174,15 @@ FUNCTIONS = {
     'nova.compute.utils.notify_about_instance_action': (
         'context', 'instance', 'host', 'action', 'phase', 'source',
         'exception', 'bdms', 'best_effort'),
+    # An event of the instance action of the request in progress (a
+    # cutover's downtime, :mod:`.downtime`), as Nova's EventReporter
+    # records one: Nova's API shows it (os-instance-actions).
+    'nova.objects.instance_action.InstanceActionEvent.event_start': (
+        'context', 'instance_uuid', 'event_name', 'want_result', 'host'),
+    ('nova.objects.instance_action.InstanceActionEvent.'
+     'event_finish_with_failure'): (
+        'context', 'instance_uuid', 'event_name', 'exc_val', 'exc_tb',
+        'want_result'),
 }
 
 # The statuses of a live migration in progress (Nova's own list:
@@ -302,6 +311,33 @@ def lock_instance(context, instance, reason):
             source=obj_fields.NotificationSource.COMPUTE)
     except Exception:
         LOG.exception('Cannot notify the lock', instance=instance)
+
+
+def action_event_start(context, instance, event_name, host):
+    """Start an event of the request's instance action.
+
+    As Nova's ``EventReporter`` does: the action is the one the API
+    created for ``context``'s request (a live migration's).
+
+    :param host: the compute host the event happens on (this one)
+    :raises: what Nova raises, InstanceActionNotFound when the request
+        has no action
+    """
+    objects.InstanceActionEvent.event_start(
+        context, instance.uuid, event_name, want_result=False, host=host)
+
+
+def action_event_finish(context, instance, event_name, failure=None):
+    """End an event that :func:`action_event_start` started.
+
+    :param failure: None: the event's result is ``Success``; otherwise
+        ``Error``, with this text in its details (which Nova's API shows
+        to administrators, as for Nova's own failed events)
+    :raises: what Nova raises
+    """
+    objects.InstanceActionEvent.event_finish_with_failure(
+        context, instance.uuid, event_name, exc_val=failure,
+        exc_tb=None if failure is None else failure, want_result=False)
 
 
 def job_info(**fields):

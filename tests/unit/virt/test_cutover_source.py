@@ -30,6 +30,7 @@ from nova_v2v import exception as v2v_exception
 from nova_v2v.transfer import exception as transfer_exception
 from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import cutover_transfer
+from nova_v2v.virt.libvirt import downtime
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import record as v2v_record
 from tests.unit.virt import test_driver
@@ -56,7 +57,10 @@ class _SourceTestBase(test_driver._DriverTestBase):
         super().setUp()
         self.source = self.drvr.v2v_cutover_source
         self.phases = []
+        # The phases and the downtime event's start and end, in order.
+        self.timeline = []
         self.unrecordable = set()
+        self.event_error = None
         self.record = mock.Mock(
             exports=[{'path': '/i/u/disk', 'name': 'exp',
                       'host': '192.0.2.2', 'port': 10810}],
@@ -91,7 +95,11 @@ class _SourceTestBase(test_driver._DriverTestBase):
                 (cutover_transfer.clone, 'start_clone_retrying',
                  mock.Mock(side_effect=self._start_clone)),
                 (cutover_transfer.clone, 'wait_for_activity',
-                 mock.Mock(side_effect=self._wait_for_activity))):
+                 mock.Mock(side_effect=self._wait_for_activity)),
+                (nova_internals, 'action_event_start',
+                 mock.Mock(side_effect=self._event_start)),
+                (nova_internals, 'action_event_finish',
+                 mock.Mock(side_effect=self._event_finish))):
             patcher = mock.patch.object(target, attr, value)
             patcher.start()
             self.addCleanup(patcher.stop)
@@ -100,6 +108,20 @@ class _SourceTestBase(test_driver._DriverTestBase):
         if phase in self.unrecordable:
             raise RuntimeError('database unreachable')
         self.phases.append(phase)
+        self.timeline.append(phase)
+
+    def _event_start(self, context, instance, name, host):
+        self.assertEqual((self.context, self.instance, downtime.EVENT,
+                          self.instance.host),
+                         (context, instance, name, host))
+        if self.event_error:
+            raise self.event_error
+        self.timeline.append('downtime starts')
+
+    def _event_finish(self, context, instance, name, failure=None):
+        self.assertEqual((self.context, self.instance, downtime.EVENT),
+                         (context, instance, name))
+        self.timeline.append(('downtime ends', failure))
 
     def _engine(self, dom, disks, clone_xml, start_clone, hooks, options):
         """The engine's order: the hooks, the clone's start."""
@@ -250,6 +272,72 @@ class PhasesTestCase(_SourceTestBase):
                                   self.instance, required=False)
 
 
+class DowntimeEventTestCase(_SourceTestBase):
+    """The downtime, as an event of the live migration's action."""
+
+    def test_from_the_stop_to_the_clone_running(self):
+        self._run()
+        self.assertEqual(
+            [v2v_record.SYNCING, v2v_record.CUTTING_OVER, 'downtime starts',
+             v2v_record.SOURCE_STOPPED, v2v_record.CLONE_STARTED,
+             v2v_record.CLONE_RUNNING, ('downtime ends', None),
+             v2v_record.CLONE_PROVEN, v2v_record.SOURCE_REMOVED],
+            self.timeline)
+
+    def test_to_the_source_running_again_with_the_reason(self):
+        self.engine_error = transfer_exception.SyncFailed('the mirror broke')
+        self._run()
+        self.assertEqual(
+            [v2v_record.SYNCING, v2v_record.CUTTING_OVER, 'downtime starts',
+             v2v_record.SOURCE_STOPPED,
+             ('downtime ends', 'the mirror broke'), v2v_record.ROLLED_BACK],
+            self.timeline)
+        self.recover.assert_called_once_with(
+            self.context, self.instance, 'dest', self.data)
+
+    def test_a_clone_that_did_not_start(self):
+        self.clone_error = transfer_exception.CloneNotRunning('stopped')
+        self._run()
+        self.assertEqual(('downtime ends', 'stopped'), self.timeline[-2])
+
+    def test_ended_once(self):
+        # The clone ran (the downtime ended), then showed no activity and
+        # was removed: the source runs again, the event is not ended twice.
+        self.proof_error = transfer_exception.CloneNotProven('silent')
+        self._run()
+        ends = [e for e in self.timeline if isinstance(e, tuple)]
+        self.assertEqual([('downtime ends', None)], ends)
+        self.recover.assert_called_once_with(
+            self.context, self.instance, 'dest', self.data,
+            migration_status='error')
+
+    def test_none_when_cancelled_before_the_stop(self):
+        with mock.patch.object(cutover_source.CutoverState, 'enter_cutover',
+                               return_value=False):
+            self._run()
+        self.assertNotIn('downtime starts', self.timeline)
+        self.assertEqual([], [e for e in self.timeline
+                              if isinstance(e, tuple)])
+
+    def test_not_recorded_the_cutover_goes_on(self):
+        self.event_error = RuntimeError('conductor timed out')
+        self._run()
+        self.assertEqual(BEFORE_NO_RETURN + [v2v_record.SOURCE_REMOVED],
+                         self.timeline)
+        self.post.assert_called_once_with(self.context, self.instance,
+                                          'dest', True, self.data)
+        self.assertIn("Cannot record the V2V cutover's downtime",
+                      self.stdlog.logger.output)
+
+    def test_an_end_that_fails_is_logged(self):
+        nova_internals.action_event_finish.side_effect = RuntimeError('db')
+        self._run()
+        self.post.assert_called_once_with(self.context, self.instance,
+                                          'dest', True, self.data)
+        self.assertIn("Cannot end the V2V cutover's downtime event",
+                      self.stdlog.logger.output)
+
+
 class NoActivityTestCase(_SourceTestBase):
 
     def setUp(self):
@@ -331,6 +419,13 @@ class CloneStateUnknownTestCase(_SourceTestBase):
                          'virsh domstate instance-00000001',
                          "When a cutover's clone state is unknown"):
             self.assertIn(fragment, message)
+
+    def test_the_downtime_event_is_left_open(self):
+        # The guest may run nowhere: its downtime has not ended.
+        self.assertRaises(v2v_exception.V2VCloneStateUnknown, self._run)
+        self.assertIn('downtime starts', self.timeline)
+        self.assertEqual([], [e for e in self.timeline
+                              if isinstance(e, tuple)])
 
     def test_instance_fault_says_what_to_check(self):
         exc = self.assertRaises(v2v_exception.V2VCloneStateUnknown,

@@ -70,6 +70,11 @@ def _resolve(dotted):
 
 
 def _params(func):
+    # Nova's serialize_args keeps what it wraps as original_fn (a
+    # classmethod, for a remotable one): its parameters, less the class.
+    original = getattr(func, 'original_fn', None)
+    if isinstance(original, classmethod):
+        return tuple(inspect.signature(original.__func__).parameters)[1:]
     return tuple(inspect.signature(func).parameters)
 
 
@@ -407,6 +412,57 @@ class LockTestCase(test.TestCase):
 
         instance = objects.Instance.get_by_uuid(self.context, uuids.locked)
         self.assertTrue(instance.locked)
+
+
+class ActionEventTestCase(test.TestCase):
+    """An event of the request's action, as Nova's API shows it."""
+
+    def setUp(self):
+        super().setUp()
+        # The live migration's request, an administrator's in a project.
+        self.context = nova_context.RequestContext('admin', 'project',
+                                                   is_admin=True)
+        self.instance = objects.Instance(
+            self.context, uuid=uuids.moved, project_id='project',
+            user_id='owner', system_metadata={})
+        self.instance.create()
+        # The live migration's action, as Nova's API creates it.
+        objects.InstanceAction.action_start(
+            self.context, uuids.moved, 'live-migration', want_result=False)
+
+    def _event(self):
+        action = objects.InstanceAction.get_by_request_id(
+            self.context, uuids.moved, self.context.request_id)
+        event, = objects.InstanceActionEventList.get_by_action(
+            self.context, action.id)
+        return event
+
+    def test_success(self):
+        nova_internals.action_event_start(self.context, self.instance,
+                                          'compute_x', 'src')
+        event = self._event()
+        self.assertEqual(('compute_x', 'src', None),
+                         (event.event, event.host, event.finish_time))
+        nova_internals.action_event_finish(self.context, self.instance,
+                                           'compute_x')
+        event = self._event()
+        self.assertEqual(('Success', None), (event.result, event.details))
+        self.assertGreaterEqual(event.finish_time, event.start_time)
+
+    def test_failure_with_its_details(self):
+        nova_internals.action_event_start(self.context, self.instance,
+                                          'compute_x', 'src')
+        nova_internals.action_event_finish(self.context, self.instance,
+                                           'compute_x', failure='it broke')
+        event = self._event()
+        self.assertEqual(('Error', 'it broke'), (event.result, event.details))
+
+    def test_a_request_without_an_action(self):
+        other = nova_context.RequestContext('admin', 'project',
+                                            is_admin=True)
+        self.assertRaises(exception.InstanceActionNotFound,
+                          nova_internals.action_event_start, other,
+                          self.instance, 'compute_x', 'src')
 
 
 def fake_instance():
