@@ -44,6 +44,12 @@ versioned_notifications_topics`` through ``[oslo_messaging_notifications]
 driver``), unless ``[v2v] notifications = False``.
 
 The payload builders here are pure; :class:`Emitter` sends them.
+
+Nova's API shows one of these moments too, to whoever reads a server's
+instance actions: a cutover's downtime is the event
+:data:`DOWNTIME_EVENT` of the live migration's action, from the source
+guest's stop to the guest running again
+(:mod:`nova_v2v.virt.libvirt.downtime`).
 """
 
 import time
@@ -61,6 +67,9 @@ CUTOVER_END = 'v2v.migration.cutover.end'
 END = 'v2v.migration.end'
 ROLLBACK = 'v2v.migration.rollback'
 # The order a successful V2V cutover emits them in (progress may repeat).
+# The instance action event of a cutover's downtime (Nova's API).
+DOWNTIME_EVENT = 'compute_v2v_cutover_downtime'
+
 EVENTS = (PLAN, START, PROGRESS, CUTOVER_START, CUTOVER_END, END, ROLLBACK)
 ERROR_EVENTS = (ROLLBACK,)
 

@@ -80,11 +80,13 @@ class Cloud(check.Cloud):
             self._computes = check.computes_of(self)
         return self._computes
 
-    def failure(self, server_id, created_at):
-        """Why the move whose record was created at ``created_at`` failed.
+    def action(self, server_id, created_at):
+        """The instance action of the move created at ``created_at``.
 
-        The details of the first event of its instance action that ended
-        in error (the pre-check's refusal, for one), or None.
+        The server's move action (live migration, migration, resize,
+        evacuation) that started closest to its migration record's
+        creation, within :data:`ACTION_SLACK`, with its events (a dict),
+        or None.
         """
         created = _parse(created_at)
         if created is None:
@@ -101,11 +103,7 @@ class Cloud(check.Cloud):
                 best = (started, action.request_id)
         if best is None:
             return None
-        action = self.nova.instance_action.get(server_id, best[1])
-        for event in getattr(action, 'events', None) or ():
-            if event.get('result') == 'Error' and event.get('details'):
-                return event['details']
-        return getattr(action, 'message', None)
+        return self.nova.instance_action.get(server_id, best[1]).to_dict()
 
 
 def _parse(value):

@@ -18,7 +18,11 @@ A move's bytes come from its server-migration record (``GET
 /servers/{id}/migrations``: memory and disk, total, processed, remaining,
 saved by the source compute while the move runs), its rate from two such
 samples (:class:`nova_v2v.drain.progress.MoveProgress`, the drain's own),
-its ETA from the rate. Nothing here asks the cloud: :mod:`api` does.
+its ETA from the rate. A finished move's instance action (``GET
+/servers/{id}/os-instance-actions/{request id}``) tells why it failed and,
+for a V2V cutover, its downtime (the event nova-v2v's source compute
+records, :data:`nova_v2v.notifications.DOWNTIME_EVENT`). Nothing here asks
+the cloud: :mod:`api` does.
 """
 
 import dataclasses
@@ -28,6 +32,8 @@ import time
 import typing as ty
 
 from nova_v2v.drain import progress
+from nova_v2v import notifications
+from nova_v2v.planning import planner
 
 # Nova's statuses of a move still going on (the server-migrations API
 # answers for these only).
@@ -62,6 +68,7 @@ class MoveRow:
     reason: ty.Optional[str] = None
     started: ty.Optional[str] = None
     updated: ty.Optional[str] = None
+    downtime: ty.Optional['Downtime'] = None
 
     @property
     def in_progress(self):
@@ -86,6 +93,9 @@ class MoveRow:
         if not self.in_progress:
             return '-'
         return progress.duration(self.eta_s)
+
+    def downtime_text(self):
+        return '-' if self.downtime is None else self.downtime.text()
 
     def to_dict(self):
         data = dataclasses.asdict(self)
@@ -128,6 +138,90 @@ class Samples(object):
             return self._moves.get(key)
 
 
+@dataclasses.dataclass(frozen=True)
+class Downtime:
+    """A V2V cutover's downtime, as its instance action event tells it."""
+
+    seconds: float
+    # Nova's database kept whole seconds (MySQL, MariaDB): the event's
+    # times are each up to a second early, the figure is +/- 1 s.
+    whole_seconds: bool
+    # The cutover rolled back: the guest ran again on the source.
+    rolled_back: bool = False
+
+    def text(self):
+        if not self.whole_seconds:
+            shown = '%.1f s' % self.seconds
+        elif self.seconds < 1:
+            # Both ends in the same second.
+            shown = '< 1 s'
+        else:
+            shown = '~%d s' % round(self.seconds)
+        return shown + (' (rolled back)' if self.rolled_back else '')
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionFacts:
+    """What a finished move's instance action tells."""
+
+    reason: ty.Optional[str] = None
+    downtime: ty.Optional[Downtime] = None
+
+
+def _parse(value):
+    if not value:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(
+            str(value).replace('Z', '').split('+')[0])
+    except ValueError:
+        return None
+
+
+def downtime_of(action):
+    """The :class:`Downtime` an instance action records, or None.
+
+    :param action: an instance action with its ``events`` (a dict, as
+        ``GET /servers/{id}/os-instance-actions/{request id}`` gives it)
+    :returns: None when it has no downtime event, or one not ended (a
+        cutover whose clone's state is unknown)
+    """
+    for event in (action or {}).get('events') or ():
+        if event.get('event') != notifications.DOWNTIME_EVENT:
+            continue
+        start = _parse(event.get('start_time'))
+        finish = _parse(event.get('finish_time'))
+        if start is None or finish is None:
+            return None
+        return Downtime(
+            seconds=max(0.0, (finish - start).total_seconds()),
+            whole_seconds=not (start.microsecond or finish.microsecond),
+            rolled_back=event.get('result') == 'Error')
+    return None
+
+
+def failure_of(action):
+    """Why the move of an instance action failed, as Nova recorded it.
+
+    The details of its first event that ended in error (a pre-check's
+    refusal, for one), else the action's message, or None.
+    """
+    action = action or {}
+    for event in action.get('events') or ():
+        if event.get('result') == 'Error' and event.get('details'):
+            return event['details']
+    return action.get('message')
+
+
+def facts_of(action, failed):
+    """The :class:`ActionFacts` of a finished move's instance action.
+
+    :param failed: whether the move failed (its reason is asked then)
+    """
+    return ActionFacts(reason=failure_of(action) if failed else None,
+                       downtime=downtime_of(action))
+
+
 def _time(value):
     """The API's ISO time as ``YYYY-MM-DD HH:MM:SS`` (None stays None)."""
     if not value:
@@ -140,7 +234,7 @@ def _time(value):
 
 
 def row(migration, names, detail=None, samples=None, now=None, mode=None,
-        reason=None):
+        facts=None):
     """The :class:`MoveRow` of one migration record.
 
     :param migration: a record of ``GET /os-migrations`` (a dict, of
@@ -150,10 +244,15 @@ def row(migration, names, detail=None, samples=None, now=None, mode=None,
         runs
     :param samples: :class:`Samples` that gives the rate (None: no rate)
     :param mode: the mode the planner chooses for this move
-    :param reason: why a failed move failed, as Nova recorded it
+    :param facts: the :class:`ActionFacts` of a finished move: why it
+        failed, a V2V cutover's downtime (the move was a cutover: that is
+        its mode)
     """
     if now is None:
         now = time.monotonic()
+    facts = facts or ActionFacts()
+    if facts.downtime is not None:
+        mode = planner.V2V_CUTOVER
     server_id = migration.get('instance_uuid') or ''
     out = MoveRow(
         id=int(migration.get('id') or 0), uuid=migration.get('uuid') or '',
@@ -163,7 +262,8 @@ def row(migration, names, detail=None, samples=None, now=None, mode=None,
         dest=migration.get('dest_compute') or '',
         kind=KINDS.get(migration.get('migration_type'),
                        migration.get('migration_type') or ''),
-        status=migration.get('status') or '', mode=mode, reason=reason,
+        status=migration.get('status') or '', mode=mode,
+        reason=facts.reason, downtime=facts.downtime,
         started=_time(migration.get('created_at')),
         updated=_time(migration.get('updated_at')))
     if detail and out.in_progress:
@@ -193,19 +293,19 @@ def row(migration, names, detail=None, samples=None, now=None, mode=None,
 
 
 def rows(migrations, names, details, samples=None, now=None, modes=None,
-         reasons=None, limit=50):
+         facts=None, limit=50):
     """The panel's rows: the moves in progress first, then the latest.
 
     Every map is keyed by the migration's UUID.
 
     :param details: ``{uuid: server-migration record}``
     :param modes: ``{uuid: the planner's mode}``
-    :param reasons: ``{uuid: why it failed}``
+    :param facts: ``{uuid: ActionFacts}`` of finished moves
     """
     modes = modes or {}
-    reasons = reasons or {}
+    facts = facts or {}
     out = [row(m, names, details.get(m.get('uuid')), samples, now,
-               modes.get(m.get('uuid')), reasons.get(m.get('uuid')))
+               modes.get(m.get('uuid')), facts.get(m.get('uuid')))
            for m in migrations]
     # Newest first: the API's order (created_at, then id, descending).
     out.sort(key=lambda r: (r.started or '', r.id), reverse=True)

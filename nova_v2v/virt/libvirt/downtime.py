@@ -35,11 +35,12 @@ import threading
 
 from oslo_log import log as logging
 
+from nova_v2v import notifications
 from nova_v2v.virt.libvirt import nova_internals
 
 LOG = logging.getLogger(__name__)
 
-EVENT = 'compute_v2v_cutover_downtime'
+EVENT = notifications.DOWNTIME_EVENT
 
 
 class DowntimeEvent(object):

@@ -62,13 +62,16 @@ LOG = logging.getLogger(__name__)
 
 HOST_A = gatemove.HOST_A
 HOST_B = gatemove.HOST_B
+LAB_HOST = {HOST_A: 'a', HOST_B: 'b'}
 # Slow enough that the panel's bars can be seen advancing (the filled
 # guests' 128 MiB of data take about 8 s each), with Nova saving a live
 # migration's bytes every second rather than every 5.
 BANDWIDTH_MIB = 16
 EXTRA = (('libvirt', 'live_migration_bandwidth', str(BANDWIDTH_MIB)),
          ('libvirt', 'live_migration_monitor_interval', '1'))
-# No V2V cutover here: the vmxnet3 guest's move is one the planner refuses.
+# The first action's V2V cutover runs with nova-v2v's defaults; then the
+# computes start again with the cutover disabled: the vmxnet3 guest's
+# forced move is one the planner refuses.
 V2V_OPTIONS = {'a': {'allow_cutover': 'False'},
                'b': {'allow_cutover': 'False'}}
 # Both hosts run a QEMU that keeps a TCG guest's memory writes through a
@@ -79,8 +82,13 @@ V2V_OPTIONS = {'a': {'allow_cutover': 'False'},
 RELEASE = gatedrain.RELEASE
 FIXED_QEMU = gatedrain.FIXED_QEMU
 REFUSED_REASON = re.compile(r'allow_cutover')
+# How far the panel's downtime (the instance action event's times, whole
+# seconds in MariaDB, around the stop and the clone's start) may be from the
+# engine's own figure in the compute log.
+DOWNTIME_SLACK_S = 2.0
 DISABLE_REASON = 'nova-v2v horizon gate'
-ACTIONS = ('live migrate, automatic, block',
+ACTIONS = ('live migrate, V2V cutover',
+           'live migrate, automatic, block',
            'live migrate, chosen host, block',
            'live migrate, refused forced host',
            'migrate host',
@@ -140,12 +148,63 @@ def do_live(ctx, guest, label, host, expect_host):
     return _row(label, result, screenshot=ctx.browser.taken[shots:])
 
 
-def do_refused(ctx, guest, label):
+def do_cutover(ctx, guest, label):
+    """A move only a V2V cutover makes: its mode and downtime in the panel.
+
+    Its downtime as the Migrations panel shows it (the instance action
+    event the source compute records) must be the engine's own figure,
+    from the compute log, within :data:`DOWNTIME_SLACK_S`.
+    """
+    shots = len(ctx.browser.taken)
+    mark = observe.LogMark(ctx.layout)
+    result = gatemove.run_move(
+        ctx.layout, ctx.cloud, guest, label, _click_move(
+            ctx, label, lambda b: pages.live_migrate(
+                b, guest.id, label, host=None, block=True)),
+        HOST_B, 'v2v-cutover')
+    logged = observe.logged_downtime(mark.text(), guest.id)
+    panel = pages.panel_row(ctx.browser, result['migration']['uuid'], label)
+    problems = cutover_panel_problems(panel, logged)
+    row = _row(label, result, screenshot=ctx.browser.taken[shots:],
+               panel=panel, logged_downtime_s=logged)
+    row['problems'] += problems
+    row['ok'] = row['ok'] and not problems
+    return row
+
+
+def cutover_panel_problems(panel, logged):
+    """What is wrong with a cutover's row of the panel (a list).
+
+    :param panel: :func:`pages.panel_row`'s cells, or None
+    :param logged: the downtime in the compute log (seconds), or None
+    """
+    if panel is None:
+        return ['the Migrations panel does not list the move']
+    problems = []
+    if panel.get('mode') != 'v2v-cutover':
+        problems.append('the panel says mode %r, not v2v-cutover'
+                        % panel.get('mode'))
+    if logged is None:
+        problems.append('no downtime in the compute log')
+    try:
+        shown = float(panel.get('downtime_s'))
+    except (TypeError, ValueError):
+        problems.append('the panel shows no downtime (%r)'
+                        % panel.get('downtime'))
+        return problems
+    if logged is not None and abs(shown - logged) > DOWNTIME_SLACK_S:
+        problems.append('the panel shows a downtime of %s (%.1f s), the '
+                        'compute log %.3f s' % (panel.get('downtime'),
+                                                shown, logged))
+    return problems
+
+
+def do_refused(ctx, guest, label, source, target):
     """A forced host the planner refuses: the error shown, nothing moved."""
     shots = len(ctx.browser.taken)
     known = [r.get('Id') for r in ctx.cloud.migrations(guest.id)]
     start = time.time()
-    shown = pages.live_migrate(ctx.browser, guest.id, label, host=HOST_B,
+    shown = pages.live_migrate(ctx.browser, guest.id, label, host=target,
                                block=True, force=True)
     problems = []
     errors = [m for m in shown if 'Failed to live migrate' in m]
@@ -160,9 +219,9 @@ def do_refused(ctx, guest, label):
     if info.get('status') != 'ACTIVE':
         problems.append('the server is %s: %s' % (info.get('status'),
                                                   info.get('fault')))
-    if host != HOST_A or info.get('OS-EXT-STS:task_state'):
+    if host != source or info.get('OS-EXT-STS:task_state'):
         problems.append('on %s, task %s, not on %s with no task' % (
-            host, info.get('OS-EXT-STS:task_state'), HOST_A))
+            host, info.get('OS-EXT-STS:task_state'), source))
     record = observe.wait_migration(ctx.cloud, guest.id, known)
     # Nova's conductor writes the record before the pre-checks, and sets it
     # to error when they refuse.
@@ -171,17 +230,17 @@ def do_refused(ctx, guest, label):
                         % (record.get('Status') or 'missing'))
     gatemove.wait_ack(guest.tail, time.time(), gatemove.RESUME_TIMEOUT,
                       'after the refusal')
-    check = gatemove.read_records(ctx.lab, 'a', guest.inside('disk'),
-                                  guest.tail.merged())
+    check = gatemove.read_records(ctx.lab, LAB_HOST[source],
+                                  guest.inside('disk'), guest.tail.merged())
     problems += gatemove.records_problems(check)
     left = gatemove.source_leftovers(
-        ctx.lab, HOST_B, info.get('OS-EXT-SRV-ATTR:instance_name'),
+        ctx.lab, target, info.get('OS-EXT-SRV-ATTR:instance_name'),
         guest.instance_dir(), False)
     if left:
-        problems.append('left on %s: %s' % (HOST_B, ', '.join(left)))
+        problems.append('left on %s: %s' % (target, ', '.join(left)))
     running = inject.running_on(ctx.lab,
                                 info.get('OS-EXT-SRV-ATTR:instance_name'))
-    if running != [HOST_A]:
+    if running != [source]:
         problems.append('running on %s' % (running or 'no host'))
     panel = pages.panel_reason(ctx.browser, record.get('UUID'), label)
     if not REFUSED_REASON.search(panel or ''):
@@ -387,7 +446,7 @@ def _attempt(rows, label, action, *args):
 
 
 def run_actions(ctx):
-    """The five actions in order; their rows."""
+    """The actions in order; their rows."""
     rows = []
     g1 = gatemove.Guest(ctx.cloud, ctx.lab, 'horizon-1', False,
                         with_port=False)
@@ -405,15 +464,25 @@ def run_actions(ctx):
                                             (g3, images.FILLED_DISK))]:
                 future.result()
         ctx.browser.login('admin', ctx.layout.passwords()['admin'])
-        _attempt(rows, ACTIONS[0], do_live, ctx, g1, ACTIONS[0], None,
+        # The vmxnet3 guest to labhost-b by a V2V cutover; then the
+        # computes with the cutover disabled.
+        _attempt(rows, ACTIONS[0], do_cutover, ctx, g2, ACTIONS[0])
+        computes.down(ctx.layout)
+        computes.up(ctx.layout, ctx.lab, v2v_options=V2V_OPTIONS,
+                    extra=EXTRA)
+        _attempt(rows, ACTIONS[1], do_live, ctx, g1, ACTIONS[1], None,
                  HOST_B)
-        _attempt(rows, ACTIONS[1], do_live, ctx, g1, ACTIONS[1], HOST_A,
+        _attempt(rows, ACTIONS[2], do_live, ctx, g1, ACTIONS[2], HOST_A,
                  HOST_A)
-        _attempt(rows, ACTIONS[2], do_refused, ctx, g2, ACTIONS[2])
+        # The vmxnet3 guest (on labhost-b, or still on labhost-a if the
+        # cutover failed) forced to the other host: refused.
+        source = cli.host_of(ctx.cloud.server(g2.id))
+        _attempt(rows, ACTIONS[3], do_refused, ctx, g2, ACTIONS[3], source,
+                 HOST_A if source == HOST_B else HOST_B)
         # Migrate Host moves every guest of labhost-a: the two others.
         g2.delete()
-        host_row = _attempt(rows, ACTIONS[3], do_migrate_host, ctx,
-                            [g1, g3], ACTIONS[3])
+        host_row = _attempt(rows, ACTIONS[4], do_migrate_host, ctx,
+                            [g1, g3], ACTIONS[4])
         try:
             enabled = do_enable(ctx)
         except Exception as exc:
@@ -423,7 +492,7 @@ def run_actions(ctx):
                       'nova-compute', check=False)
         host_row['problems'] += enabled
         host_row['ok'] = host_row['ok'] and not enabled
-        _attempt(rows, ACTIONS[4], do_cold, ctx, g1, ACTIONS[4], HOST_A)
+        _attempt(rows, ACTIONS[5], do_cold, ctx, g1, ACTIONS[5], HOST_A)
     finally:
         for g in (g1, g2, g3):
             try:
@@ -472,7 +541,7 @@ def run(layout, lab, keep=False, down=False, constraints=None,
             rerooted = True
             _reroot(lab, RELEASE)
         report['qemu'] = gatemove.qemu_version(lab, HOST_A)
-        computes.up(layout, lab, v2v_options=V2V_OPTIONS, extra=EXTRA)
+        computes.up(layout, lab, extra=EXTRA)
         report['steps']['computes'] = round(time.monotonic() - step, 1)
         step = time.monotonic()
         # Selenium only here (and only in tox -e horizon): it brings trio,

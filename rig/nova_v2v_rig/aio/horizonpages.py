@@ -144,17 +144,39 @@ def panel_rows(b):
     return out
 
 
-def panel_reason(b, migration_uuid, label):
-    """The reason the Migrations panel gives for a failed move."""
+def panel_row(b, migration_uuid, label):
+    """The Migrations panel's cells of one move, as the user sees them.
+
+    :returns: ``{'mode', 'status', 'reason', 'downtime', 'downtime_s'}``
+        (texts, None where a cell shows nothing of it), or None when the
+        move is not listed
+    """
     b.open(PANEL)
     b.wait('#v2v-moves')
     try:
-        reason = b.wait('#v2v-move-%s .v2v-reason' % migration_uuid,
-                        timeout=10).text
+        b.wait('#v2v-move-%s' % migration_uuid, timeout=10)
     except b.Error:
-        reason = None
+        b.shot(label + ' panel')
+        return None
+    # Read in one script: the page refreshes the table.
+    found = b.driver.execute_script(
+        "var tr = document.getElementById(arguments[0]);"
+        "if (!tr) { return null; }"
+        "function text(css) { var e = tr.querySelector(css);"
+        " return e ? e.textContent.trim() : null; }"
+        "var d = tr.querySelector('.v2v-downtime');"
+        "return {mode: text('.v2v-mode'), status: tr.getAttribute("
+        "'data-status'), reason: text('.v2v-reason'),"
+        " downtime: text('.v2v-downtime'),"
+        " downtime_s: d ? d.getAttribute('data-downtime-s') : null};",
+        'v2v-move-' + migration_uuid)
     b.shot(label + ' panel')
-    return reason
+    return found
+
+
+def panel_reason(b, migration_uuid, label):
+    """The reason the Migrations panel gives for a failed move."""
+    return (panel_row(b, migration_uuid, label) or {}).get('reason')
 
 
 def watch_panel(b, ours, label, timeout=PANEL_TIMEOUT):

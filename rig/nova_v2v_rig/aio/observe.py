@@ -44,6 +44,19 @@ FINAL = ('completed', 'confirmed', 'reverted', 'failed', 'error',
 _PLAN = re.compile(r'\[instance: (?P<uuid>[0-9a-f-]{36})\] '
                    r'V2V (?:offline )?plan: (?P<mode>[a-z0-9-]+) from ')
 
+_DOWNTIME = re.compile(r'\[instance: (?P<uuid>[0-9a-f-]{36})\] '
+                       r'V2V cutover done: downtime (?P<s>[0-9.]+)s')
+
+
+def logged_downtime(text, server_id):
+    """The cutover downtime the compute logs in ``text`` give the server.
+
+    :returns: the last one, in seconds as the engine measured it, or None
+    """
+    found = [float(m.group('s')) for m in _DOWNTIME.finditer(text)
+             if m.group('uuid') == server_id]
+    return found[-1] if found else None
+
 
 def wait_migration(cloud, server, known, timeout=120, interval=1):
     """The server's new migration record once it reached a final state."""

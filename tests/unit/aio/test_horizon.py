@@ -22,6 +22,7 @@ import testtools
 from nova_v2v_rig.aio import gatehorizon
 from nova_v2v_rig.aio import horizon
 from nova_v2v_rig.aio import horizonpages
+from nova_v2v_rig.aio import observe
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import venvs
 
@@ -173,7 +174,7 @@ class TestReport(testtools.TestCase):
 
     def test_table(self):
         report = {'rows': [gatehorizon._row(
-            gatehorizon.ACTIONS[2], None, outcome='refused', records_lost=0,
+            gatehorizon.ACTIONS[3], None, outcome='refused', records_lost=0,
             seconds=12.5, problems=['the error does not give the reason'])],
             'errors': ['TimeoutError: x'], 'screenshots': ['a.png'],
             'seconds': 99.0, 'steps': {'horizon': 40.0}}
@@ -181,5 +182,52 @@ class TestReport(testtools.TestCase):
         self.assertIn('live migrate, refused forced host', text)
         self.assertIn('    the error does not give the reason', text)
         self.assertIn('error: TimeoutError: x', text)
-        self.assertIn('0 of 5 actions OK, 0 records lost, 1 screenshots, '
+        self.assertIn('0 of 6 actions OK, 0 records lost, 1 screenshots, '
                       '99.0 s (horizon 40.0 s)', text)
+
+
+class TestCutoverPanel(testtools.TestCase):
+
+    def _problems(self, logged=0.64, **cells):
+        panel = {'mode': 'v2v-cutover', 'downtime': '< 1 s',
+                 'downtime_s': '0.0'}
+        panel.update(cells)
+        return gatehorizon.cutover_panel_problems(panel, logged)
+
+    def test_the_panel_agrees_with_the_compute_log(self):
+        self.assertEqual([], self._problems())
+        self.assertEqual([], self._problems(logged=2.4, downtime='~3 s',
+                                            downtime_s='3.0'))
+
+    def test_a_downtime_too_far_from_the_log(self):
+        self.assertEqual(
+            ['the panel shows a downtime of ~9 s (9.0 s), the compute log '
+             '0.640 s'], self._problems(downtime='~9 s', downtime_s='9.0'))
+
+    def test_no_downtime_or_the_wrong_mode(self):
+        self.assertEqual(
+            ["the panel says mode 'block-live', not v2v-cutover",
+             "the panel shows no downtime ('-')"],
+            self._problems(mode='block-live', downtime='-',
+                           downtime_s=None))
+        self.assertEqual(['no downtime in the compute log'],
+                         self._problems(logged=None))
+        self.assertEqual(['the Migrations panel does not list the move'],
+                         gatehorizon.cutover_panel_problems(None, 1.0))
+
+
+class TestLoggedDowntime(testtools.TestCase):
+
+    def test_the_servers_last(self):
+        text = (
+            '2026-12-07 22:03:08.319 27247 INFO nova_v2v.virt.libvirt.'
+            'cutover_source [None req-1 - - - - -] [instance: '
+            '2c073d13-7c99-4392-bc90-547eb8b4a5e1] V2V cutover done: '
+            'downtime 0.733s, stop suspended, 10 bytes copied\n'
+            '... [instance: 2c073d13-7c99-4392-bc90-547eb8b4a5e1] V2V '
+            'cutover done: downtime 1.5s, stop suspended\n'
+            '... [instance: 11111111-7c99-4392-bc90-547eb8b4a5e1] V2V '
+            'cutover done: downtime 9s, stop suspended\n')
+        self.assertEqual(1.5, observe.logged_downtime(
+            text, '2c073d13-7c99-4392-bc90-547eb8b4a5e1'))
+        self.assertIsNone(observe.logged_downtime(text, 'other'))

@@ -14,6 +14,7 @@
 
 import testtools
 
+from nova_v2v import notifications
 from nova_v2v_dashboard import moves
 
 MIB = 1024 * 1024
@@ -84,7 +85,8 @@ class TestRow(testtools.TestCase):
 
     def test_a_failed_move_carries_its_reason_and_no_bar(self):
         row = moves.row(migration(4, 'error'), {}, now=1.0,
-                        reason='Migration pre-check error: no cutover')
+                        facts=moves.ActionFacts(
+                            reason='Migration pre-check error: no cutover'))
         self.assertTrue(row.failed)
         self.assertIsNone(row.percent)
         self.assertEqual('Migration pre-check error: no cutover',
@@ -111,7 +113,7 @@ class TestRows(testtools.TestCase):
                    migration(3, 'error'), migration(4, 'queued')]
         rows = moves.rows(records, {}, {'uuid-2': detail(MIB, MIB)},
                           now=1.0, modes={'uuid-2': 'v2v-cutover'},
-                          reasons={'uuid-3': 'refused'})
+                          facts={'uuid-3': moves.ActionFacts('refused')})
         self.assertEqual([4, 2, 3, 1], [r.id for r in rows])
         self.assertEqual('v2v-cutover', rows[1].mode)
         self.assertEqual('refused', rows[2].reason)
@@ -132,3 +134,89 @@ class TestRows(testtools.TestCase):
                              created_at='2026-12-07T18:00:00')]
         self.assertEqual([2, 9], [r.id for r in moves.rows(
             records, {}, {}, now=1.0)])
+
+
+def action(*events, message=None):
+    """An instance action with its events, as the compute API gives it."""
+    return {'action': 'live-migration', 'request_id': 'req-1',
+            'message': message, 'events': list(events)}
+
+
+def event(name, start, finish, result='Success', details=None):
+    return {'event': name, 'start_time': start, 'finish_time': finish,
+            'result': result, 'details': details, 'host': 'labhost-a'}
+
+
+DOWNTIME = 'compute_v2v_cutover_downtime'
+
+
+class TestActionFacts(testtools.TestCase):
+
+    def test_the_downtime_event_name_is_the_drivers(self):
+        self.assertEqual(DOWNTIME, notifications.DOWNTIME_EVENT)
+
+    def test_downtime_in_whole_seconds(self):
+        # MariaDB keeps whole seconds: each end up to 1 s early.
+        down = moves.downtime_of(action(
+            event('compute_live_migration', '2026-12-07T18:00:00.000000',
+                  '2026-12-07T18:00:30.000000'),
+            event(DOWNTIME, '2026-12-07T18:00:20.000000',
+                  '2026-12-07T18:00:23.000000')))
+        self.assertEqual(moves.Downtime(3.0, True), down)
+        self.assertEqual('~3 s', down.text())
+
+    def test_both_ends_in_one_second(self):
+        down = moves.downtime_of(action(event(
+            DOWNTIME, '2026-12-07T18:00:20', '2026-12-07T18:00:20Z')))
+        self.assertEqual('< 1 s', down.text())
+
+    def test_a_database_that_keeps_fractions(self):
+        down = moves.downtime_of(action(event(
+            DOWNTIME, '2026-12-07T18:00:20.250000',
+            '2026-12-07T18:00:21.700000+00:00')))
+        self.assertFalse(down.whole_seconds)
+        self.assertEqual('1.4 s', down.text())
+
+    def test_a_rollback(self):
+        down = moves.downtime_of(action(event(
+            DOWNTIME, '2026-12-07T18:00:20', '2026-12-07T18:00:25',
+            result='Error', details='the clone did not start')))
+        self.assertEqual('~5 s (rolled back)', down.text())
+
+    def test_none_without_the_event_or_its_end(self):
+        self.assertIsNone(moves.downtime_of(action(event(
+            'compute_live_migration', '2026-12-07T18:00:00',
+            '2026-12-07T18:00:09'))))
+        # Not ended: the clone's state is unknown.
+        self.assertIsNone(moves.downtime_of(action(event(
+            DOWNTIME, '2026-12-07T18:00:20', None, result=None))))
+        self.assertIsNone(moves.downtime_of(None))
+
+    def test_failure_from_the_first_event_in_error(self):
+        failed = action(
+            event('conductor_live_migrate_instance', '2026-12-07T18:00:00',
+                  '2026-12-07T18:00:01', result='Error',
+                  details='Migration pre-check error: refused'),
+            message='Error')
+        self.assertEqual('Migration pre-check error: refused',
+                         moves.failure_of(failed))
+        self.assertEqual('Error', moves.failure_of(action(message='Error')))
+        self.assertIsNone(moves.failure_of(None))
+
+    def test_facts_of_a_completed_cutover(self):
+        facts = moves.facts_of(action(event(
+            DOWNTIME, '2026-12-07T18:00:20', '2026-12-07T18:00:22')),
+            failed=False)
+        self.assertIsNone(facts.reason)
+        self.assertEqual(2.0, facts.downtime.seconds)
+
+    def test_a_cutover_row_shows_its_downtime_and_mode(self):
+        facts = moves.ActionFacts(downtime=moves.Downtime(4.0, True))
+        row = moves.row(migration(6, 'completed'), {}, now=1.0,
+                        mode='block-live', facts=facts)
+        self.assertEqual('v2v-cutover', row.mode)
+        self.assertEqual('~4 s', row.downtime_text())
+        other = moves.row(migration(7, 'completed'), {}, now=1.0,
+                          mode='block-live')
+        self.assertEqual(('block-live', '-'),
+                         (other.mode, other.downtime_text()))

@@ -33,7 +33,8 @@ LOG = logging.getLogger(__name__)
 
 # The rate of a move needs two samples: kept per Horizon process.
 SAMPLES = moves.Samples()
-# The planner's mode and a failed move's reason, asked once per move.
+# The planner's mode and a finished move's facts (why it failed, a
+# cutover's downtime), asked once per move.
 _SEEN = collections.OrderedDict()
 _SEEN_KEEP = 500
 _LOCK = threading.Lock()
@@ -71,6 +72,12 @@ def _or_none(func, *args, **kwargs):
         return None
 
 
+def _facts(cloud, record, failed):
+    """The :class:`moves.ActionFacts` of a finished move's record."""
+    return moves.facts_of(cloud.action(record.get('instance_uuid'),
+                                       record.get('created_at')), failed)
+
+
 def move_rows(request):
     """The panel's rows; (rows, error text or None)."""
     try:
@@ -83,16 +90,19 @@ def move_rows(request):
                     record.get('migration_type') == 'live-migration'):
                 details.update(cloud.progress(record['instance_uuid']))
         modes = {}
-        reasons = {}
+        facts = {}
         for record in migrations[:api.RECENT]:
             key = record.get('uuid')
-            if record.get('status') in moves.FAILED:
-                # It may never have been planned: its failure tells.
-                reasons[key] = _remember(('reason', key), lambda: _or_none(
-                    cloud.failure, record.get('instance_uuid'),
-                    record.get('created_at')))
-                continue
+            status = record.get('status')
             live = record.get('migration_type') == 'live-migration'
+            failed = status in moves.FAILED
+            if failed or (live and status == 'completed'):
+                # Why it failed; a V2V cutover's downtime (and with it
+                # its mode). A failed move may never have been planned.
+                facts[key] = _remember(('facts', key), lambda: _or_none(
+                    _facts, cloud, record, failed))
+                if failed or facts[key] and facts[key].downtime:
+                    continue
             modes[key] = _remember(('mode', key), lambda: _or_none(
                 api.planned_mode, cloud,
                 servers.get(record.get('instance_uuid')),
@@ -103,7 +113,7 @@ def move_rows(request):
         return [], str(exc)
     names = {sid: s.get('name') for sid, s in servers.items()}
     return moves.rows(migrations, names, details, SAMPLES, modes=modes,
-                      reasons=reasons), None
+                      facts=facts), None
 
 
 class IndexView(horizon_views.HorizonTemplateView):
