@@ -66,10 +66,10 @@ CUTOVER_START = 'v2v.migration.cutover.start'
 CUTOVER_END = 'v2v.migration.cutover.end'
 END = 'v2v.migration.end'
 ROLLBACK = 'v2v.migration.rollback'
-# The order a successful V2V cutover emits them in (progress may repeat).
 # The instance action event of a cutover's downtime (Nova's API).
 DOWNTIME_EVENT = 'compute_v2v_cutover_downtime'
 
+# The order a successful V2V cutover emits them in (progress may repeat).
 EVENTS = (PLAN, START, PROGRESS, CUTOVER_START, CUTOVER_END, END, ROLLBACK)
 ERROR_EVENTS = (ROLLBACK,)
 

@@ -31,6 +31,7 @@ from openstack_auth import utils as auth_utils
 
 from nova_v2v.cmd import check
 from nova_v2v import preflight
+from nova_v2v_dashboard import moves
 
 LOG = logging.getLogger(__name__)
 
@@ -88,12 +89,12 @@ class Cloud(check.Cloud):
         creation, within :data:`ACTION_SLACK`, with its events (a dict),
         or None.
         """
-        created = _parse(created_at)
+        created = moves.parse_time(created_at)
         if created is None:
             return None
         best = None
         for action in self.nova.instance_action.list(server_id):
-            started = _parse(getattr(action, 'start_time', None))
+            started = moves.parse_time(getattr(action, 'start_time', None))
             if (getattr(action, 'action', None) not in MOVE_ACTIONS or
                     started is None or started > created + ACTION_SLACK or
                     started < created - ACTION_SLACK):
@@ -104,16 +105,6 @@ class Cloud(check.Cloud):
         if best is None:
             return None
         return self.nova.instance_action.get(server_id, best[1]).to_dict()
-
-
-def _parse(value):
-    if not value:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(
-            str(value).replace('Z', '').split('+')[0])
-    except ValueError:
-        return None
 
 
 def _session(request):

@@ -143,8 +143,8 @@ class Downtime:
     """A V2V cutover's downtime, as its instance action event tells it."""
 
     seconds: float
-    # Nova's database kept whole seconds (MySQL, MariaDB): the event's
-    # times are each up to a second early, the figure is +/- 1 s.
+    # Nova's database kept whole seconds (MySQL rounds the times, MariaDB
+    # truncates them): the figure is +/- 1 s.
     whole_seconds: bool
     # The cutover rolled back: the guest ran again on the source.
     rolled_back: bool = False
@@ -168,14 +168,23 @@ class ActionFacts:
     downtime: ty.Optional[Downtime] = None
 
 
-def _parse(value):
+def parse_time(value):
+    """An API time as a naive UTC datetime, or None.
+
+    Nova gives ``YYYY-MM-DDTHH:MM:SS.ffffff``, UTC without an offset; an
+    offset or ``Z``, where there is one, is applied.
+    """
     if not value:
         return None
     try:
-        return datetime.datetime.fromisoformat(
-            str(value).replace('Z', '').split('+')[0])
+        parsed = datetime.datetime.fromisoformat(str(value).replace(
+            'Z', '+00:00'))
     except ValueError:
         return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.timezone.utc).replace(
+            tzinfo=None)
+    return parsed
 
 
 def downtime_of(action):
@@ -189,8 +198,8 @@ def downtime_of(action):
     for event in (action or {}).get('events') or ():
         if event.get('event') != notifications.DOWNTIME_EVENT:
             continue
-        start = _parse(event.get('start_time'))
-        finish = _parse(event.get('finish_time'))
+        start = parse_time(event.get('start_time'))
+        finish = parse_time(event.get('finish_time'))
         if start is None or finish is None:
             return None
         return Downtime(

@@ -234,6 +234,11 @@ class CloneWithoutActivityTest(CloneOutcomeTestBase):
         self.assertEqual(
             'the clone showed no guest activity within 1 s (no disk '
             'written)', rollback[0]['payload']['nova_object.data']['reason'])
+        # The clone ran, then was removed: the downtime lasted until the
+        # source ran again, and the API says why.
+        event, = self.downtime_events()
+        self.assertEqual('Error', event['result'])
+        self.assertIn('showed no guest activity', event['details'])
 
         self.activity.writes = None
         self.retry(DEST, planner.V2V_CUTOVER)

@@ -340,13 +340,14 @@ class CutoverSource(object):
             # stopped (never two copies), the operator decides.
             note_phase(record, v2v_record.CLONE_UNKNOWN, instance,
                        required=False)
+            state.downtime.unknown(exc)
             raise v2v_exception.V2VCloneStateUnknown(
                 clone=exc.clone or instance.name, dest=dest,
                 source=instance.host, reason=exc) from exc
         except Exception as exc:
             state.rolled_back = True
             # The source guest runs again.
-            state.downtime.end(failure=str(exc))
+            state.downtime.end(failure=str(exc) or type(exc).__name__)
             note_phase(record, v2v_record.ROLLED_BACK, instance,
                        required=False)
             LOG.warning('V2V cutover rolled back: %(err)s', {'err': exc},
@@ -431,10 +432,10 @@ class CutoverSource(object):
         name = clone.name()
         try:
             note_phase(record, v2v_record.CLONE_RUNNING, instance)
-            # The guest runs again, on the destination.
-            state.downtime.end()
             state.bindings_moved = True
             self.bindings.activate(context, instance, dest)
+            # The guest runs again, on the destination, reachable.
+            state.downtime.end()
             LOG.info('V2V cutover: waiting up to %(timeout)d s for the '
                      'guest of the clone %(name)s to show activity: '
                      '%(rule)s', {'timeout': CONF.v2v.cutover_activity_timeout,

@@ -332,7 +332,9 @@ def action_event_finish(context, instance, event_name, failure=None):
 
     :param failure: None: the event's result is ``Success``; otherwise
         ``Error``, with this text in its details (which Nova's API shows
-        to administrators, as for Nova's own failed events)
+        to administrators, as for Nova's own failed events) and in its
+        traceback (Nova records an ``Error`` only with one: the reason is
+        what there is)
     :raises: what Nova raises
     """
     objects.InstanceActionEvent.event_finish_with_failure(

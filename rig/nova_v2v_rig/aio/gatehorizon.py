@@ -55,6 +55,7 @@ from nova_v2v_rig.aio import horizonpages as pages
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import inject
 from nova_v2v_rig.aio import observe
+from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import stack
 from nova_v2v_rig.lab import upgrade as lab_upgrade
 
@@ -62,7 +63,6 @@ LOG = logging.getLogger(__name__)
 
 HOST_A = gatemove.HOST_A
 HOST_B = gatemove.HOST_B
-LAB_HOST = {HOST_A: 'a', HOST_B: 'b'}
 # Slow enough that the panel's bars can be seen advancing (the filled
 # guests' 128 MiB of data take about 8 s each), with Nova saving a live
 # migration's bytes every second rather than every 5.
@@ -199,8 +199,13 @@ def cutover_panel_problems(panel, logged):
     return problems
 
 
-def do_refused(ctx, guest, label, source, target):
-    """A forced host the planner refuses: the error shown, nothing moved."""
+def do_refused(ctx, guest, label):
+    """A forced host the planner refuses: the error shown, nothing moved.
+
+    The guest is forced from where it runs to the other lab host.
+    """
+    source = cli.host_of(ctx.cloud.server(guest.id))
+    target = HOST_A if source == HOST_B else HOST_B
     shots = len(ctx.browser.taken)
     known = [r.get('Id') for r in ctx.cloud.migrations(guest.id)]
     start = time.time()
@@ -230,7 +235,7 @@ def do_refused(ctx, guest, label, source, target):
                         % (record.get('Status') or 'missing'))
     gatemove.wait_ack(guest.tail, time.time(), gatemove.RESUME_TIMEOUT,
                       'after the refusal')
-    check = gatemove.read_records(ctx.lab, LAB_HOST[source],
+    check = gatemove.read_records(ctx.lab, gatemove.LAB_HOST[source],
                                   guest.inside('disk'), guest.tail.merged())
     problems += gatemove.records_problems(check)
     left = gatemove.source_leftovers(
@@ -467,6 +472,11 @@ def run_actions(ctx):
         # The vmxnet3 guest to labhost-b by a V2V cutover; then the
         # computes with the cutover disabled.
         _attempt(rows, ACTIONS[0], do_cutover, ctx, g2, ACTIONS[0])
+        # Not while a failed action's move still runs.
+        try:
+            ctx.cloud.wait_status(g2.id, ('ACTIVE', 'ERROR'), failed=())
+        except paths.AioError:
+            LOG.exception('The vmxnet3 guest did not settle')
         computes.down(ctx.layout)
         computes.up(ctx.layout, ctx.lab, v2v_options=V2V_OPTIONS,
                     extra=EXTRA)
@@ -476,9 +486,7 @@ def run_actions(ctx):
                  HOST_A)
         # The vmxnet3 guest (on labhost-b, or still on labhost-a if the
         # cutover failed) forced to the other host: refused.
-        source = cli.host_of(ctx.cloud.server(g2.id))
-        _attempt(rows, ACTIONS[3], do_refused, ctx, g2, ACTIONS[3], source,
-                 HOST_A if source == HOST_B else HOST_B)
+        _attempt(rows, ACTIONS[3], do_refused, ctx, g2, ACTIONS[3])
         # Migrate Host moves every guest of labhost-a: the two others.
         g2.delete()
         host_row = _attempt(rows, ACTIONS[4], do_migrate_host, ctx,

@@ -220,3 +220,16 @@ class TestActionFacts(testtools.TestCase):
                           mode='block-live')
         self.assertEqual(('block-live', '-'),
                          (other.mode, other.downtime_text()))
+
+
+class TestParseTime(testtools.TestCase):
+
+    def test_novas_and_with_an_offset(self):
+        self.assertEqual(
+            moves.parse_time('2026-12-07T18:00:20.250000'),
+            moves.parse_time('2026-12-07T20:00:20.250000+02:00'))
+        self.assertEqual(
+            moves.parse_time('2026-12-07T18:00:20'),
+            moves.parse_time('2026-12-07T18:00:20Z'))
+        self.assertIsNone(moves.parse_time('yesterday'))
+        self.assertIsNone(moves.parse_time(None))

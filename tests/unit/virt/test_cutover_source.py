@@ -300,16 +300,38 @@ class DowntimeEventTestCase(_SourceTestBase):
         self._run()
         self.assertEqual(('downtime ends', 'stopped'), self.timeline[-2])
 
-    def test_ended_once(self):
+    def test_a_clone_removed_after_it_ran(self):
         # The clone ran (the downtime ended), then showed no activity and
-        # was removed: the source runs again, the event is not ended twice.
+        # was removed: the source runs again, and the event ends again,
+        # in error, then.
         self.proof_error = transfer_exception.CloneNotProven('silent')
         self._run()
         ends = [e for e in self.timeline if isinstance(e, tuple)]
-        self.assertEqual([('downtime ends', None)], ends)
+        self.assertEqual(2, len(ends))
+        self.assertEqual(('downtime ends', None), ends[0])
+        self.assertIn('silent', ends[1][1])
+        self.assertEqual(v2v_record.ROLLED_BACK, self.timeline[-1])
         self.recover.assert_called_once_with(
             self.context, self.instance, 'dest', self.data,
             migration_status='error')
+
+    def test_ends_after_the_ports_are_active(self):
+        order = []
+        self.source.bindings.activate = mock.Mock(
+            side_effect=lambda *a: order.append('ports'))
+        nova_internals.action_event_finish.side_effect = (
+            lambda *a, **k: order.append('end'))
+        self._run()
+        self.assertEqual(['ports', 'end'], order)
+
+    def test_ports_that_fail_end_it_in_error(self):
+        self.source.bindings.activate = mock.Mock(
+            side_effect=RuntimeError('neutron down'))
+        self.source.bindings.restore = mock.Mock()
+        self._run()
+        ends = [e for e in self.timeline if isinstance(e, tuple)]
+        self.assertEqual(1, len(ends))
+        self.assertIn('neutron down', ends[0][1])
 
     def test_none_when_cancelled_before_the_stop(self):
         with mock.patch.object(cutover_source.CutoverState, 'enter_cutover',
@@ -322,7 +344,9 @@ class DowntimeEventTestCase(_SourceTestBase):
     def test_not_recorded_the_cutover_goes_on(self):
         self.event_error = RuntimeError('conductor timed out')
         self._run()
-        self.assertEqual(BEFORE_NO_RETURN + [v2v_record.SOURCE_REMOVED],
+        # Its end is tried all the same (a lost reply: Nova may have it).
+        self.assertEqual(BEFORE_NO_RETURN[:5] + [('downtime ends', None)] +
+                         BEFORE_NO_RETURN[5:] + [v2v_record.SOURCE_REMOVED],
                          self.timeline)
         self.post.assert_called_once_with(self.context, self.instance,
                                           'dest', True, self.data)
@@ -630,6 +654,15 @@ class LastLookTestCase(_SourceTestBase):
         self.found.destroy.assert_not_called()
         self.post.assert_not_called()
         self.recover.assert_not_called()
+
+    def test_the_downtime_event_ends_in_error_when_the_clone_ran(self):
+        lv = cutover_transfer.clone.libvirt
+        self.found.blockStats.side_effect = lv.libvirtError('EOF')
+        self.assertRaises(v2v_exception.V2VCloneStateUnknown, self._run)
+        ends = [e for e in self.timeline if isinstance(e, tuple)]
+        self.assertEqual(('downtime ends', None), ends[0])
+        self.assertIn("the clone's state is unknown: ", ends[1][1])
+        self.assertEqual(2, len(ends))
 
     def test_a_clone_stopped_during_the_wait_is_looked_at(self):
         # A stopped clone shows no activity: removed (undefined).

@@ -73,9 +73,17 @@ def _or_none(func, *args, **kwargs):
 
 
 def _facts(cloud, record, failed):
-    """The :class:`moves.ActionFacts` of a finished move's record."""
-    return moves.facts_of(cloud.action(record.get('instance_uuid'),
-                                       record.get('created_at')), failed)
+    """The :class:`moves.ActionFacts` of a finished move's record.
+
+    A server whose actions are gone (deleted, archived) has none to tell:
+    that is kept too, not asked again at every refresh.
+    """
+    try:
+        action = cloud.action(record.get('instance_uuid'),
+                              record.get('created_at'))
+    except nova_exceptions.NotFound:
+        action = None
+    return moves.facts_of(action, failed)
 
 
 def move_rows(request):
