@@ -307,6 +307,20 @@ class Guest(object):
         """The whole report of :meth:`crash`'s crash, or None."""
         return self._first_in_logs(lab_console.crash_report)
 
+    def console_tails(self, lines=40):
+        """The last ``lines`` lines of each of the server's console logs.
+
+        For a guest that stopped writing without a crash the console
+        recognises: what it said last.
+        """
+        out = []
+        for path in self.tail.paths if self.tail is not None else ():
+            text = lab_harness.read_log(path)
+            if text:
+                out.append('%s:\n%s' % (path, '\n'.join(
+                    text.splitlines()[-lines:])))
+        return '\n'.join(out)
+
     def _first_in_logs(self, read):
         """``read(text)`` of the first console log it finds something in."""
         for path in self.tail.paths if self.tail is not None else ():
@@ -444,6 +458,11 @@ def _run_move(layout, cloud, guest, label, args, expect_host, expect_mode,
         resumed = wait_ack(guest.tail, time.time(), RESUME_TIMEOUT,
                            'the move ' + label)
         time.sleep(settle)
+    except GateError:
+        LOG.error('The server stopped writing after the move %(label)s; '
+                  'its console logs end:\n%(tails)s',
+                  {'label': label, 'tails': guest.console_tails()})
+        raise
     finally:
         raise_if_crashed(guest, label, events, start,
                          source if variant == BASELINE and not cold

@@ -602,6 +602,17 @@ class TestGuestCrash(testtools.TestCase):
         self.assertEqual('BUG: kernel NULL pointer dereference',
                          guest.crash_report())
 
+    def test_console_tails_of_a_guest_that_went_quiet(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        log = os.path.join(tmp, 'a.log')
+        with open(log, 'w') as f:
+            f.write(''.join('W %d 17\n' % i for i in range(100)))
+        guest = gatemove.Guest(None, None, 'g', False)
+        self.assertEqual('', guest.console_tails())
+        guest.tail = mock.Mock(paths=[os.path.join(tmp, 'gone.log'), log])
+        self.assertEqual('%s:\nW 98 17\nW 99 17' % log,
+                         guest.console_tails(lines=2))
+
 
 class TestGuestPort(testtools.TestCase):
 
