@@ -54,6 +54,7 @@ from nova_v2v_rig.aio import horizon
 from nova_v2v_rig.aio import horizonpages as pages
 from nova_v2v_rig.aio import images
 from nova_v2v_rig.aio import inject
+from nova_v2v_rig.aio import network
 from nova_v2v_rig.aio import observe
 from nova_v2v_rig.aio import paths
 from nova_v2v_rig.aio import stack
@@ -455,8 +456,10 @@ def run_actions(ctx):
     rows = []
     g1 = gatemove.Guest(ctx.cloud, ctx.lab, 'horizon-1', False,
                         with_port=False)
-    g2 = gatemove.Guest(ctx.cloud, ctx.lab, 'horizon-vmxnet3', False,
-                        with_port=False)
+    # With its Neutron port: the vmxnet3 NIC in its definition is what
+    # makes its move a V2V cutover (the source plans from the domain; a
+    # guest without a NIC would move block-live).
+    g2 = gatemove.Guest(ctx.cloud, ctx.lab, 'horizon-vmxnet3', False)
     g3 = gatemove.Guest(ctx.cloud, ctx.lab, 'horizon-filled', False,
                         with_port=False)
     try:
@@ -543,6 +546,7 @@ def run(layout, lab, keep=False, down=False, constraints=None,
         report['steps']['horizon'] = round(time.monotonic() - step, 1)
         cloud = cli.OpenStack(layout)
         ids = images.ensure(cloud, lab.cache_dir)
+        network.ensure(cloud, layout)
         step = time.monotonic()
         computes.down(layout)
         if gatemove.qemu_version(lab, HOST_A) < FIXED_QEMU:
