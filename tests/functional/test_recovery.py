@@ -229,6 +229,12 @@ class SourceRestartTest(RecoveryTestBase):
                       'the destination\'s rollback')
         self.assert_dest_cleaned(DEST)
         self.assertEqual(v2v_record.ROLLED_BACK, self.phase())
+        # The downtime lasted until the restarted source ran its guest
+        # again: the API says so.
+        event, = self.downtime_events()
+        self.assertEqual('Error', event['result'])
+        self.assertIn('rolled back as %s started again' % SOURCE,
+                      event['details'])
         self.reap()
         self.retry(DEST, planner.V2V_CUTOVER)
 

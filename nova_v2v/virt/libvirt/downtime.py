@@ -115,3 +115,22 @@ class DowntimeEvent(object):
             had_run = self._result == 'Success'
         if had_run:
             self.end(failure="the clone's state is unknown: %s" % reason)
+
+
+def end_after_recovery(context, instance, reason):
+    """A compute that started again rolled an interrupted cutover back.
+
+    The source guest runs again: the downtime event, if the cutover had
+    started one, ends in error (again, when it had ended as the clone
+    ran). ``context`` is the start-up's: Nova finds the event on the
+    instance's latest action, the live migration's.
+
+    :param reason: what the recovery found and did
+    """
+    try:
+        nova_internals.action_event_finish(context, instance, EVENT,
+                                           failure=reason)
+    except Exception as exc:
+        # No such event: the cutover had not stopped the guest.
+        LOG.info('No V2V cutover downtime event ended: %(err)s',
+                 {'err': exc}, instance=instance)

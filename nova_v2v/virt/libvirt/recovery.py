@@ -63,6 +63,7 @@ from nova_v2v.transfer import deadline as call_deadline
 from nova_v2v.transfer import exception as transfer_exception
 from nova_v2v.virt.libvirt import cutover_source
 from nova_v2v.virt.libvirt import cutover_transfer
+from nova_v2v.virt.libvirt import downtime
 from nova_v2v.virt.libvirt import nova_internals
 from nova_v2v.virt.libvirt import record as v2v_record
 from nova_v2v.virt.libvirt import recovery_decision as decision
@@ -390,6 +391,10 @@ class Recovery(object):
         self._bindings.restore(context, instance, migration.dest_compute)
         if resolution.restart:
             self._restart(instance, resolution.restart)
+            downtime.end_after_recovery(
+                context, instance, 'the cutover was interrupted and rolled '
+                'back as %s started again: %s' % (self.host,
+                                                  resolution.reason))
         record = self._note_phase(context, instance, v2v_record.ROLLED_BACK)
         if instance.task_state != task_states.MIGRATING:
             LOG.warning('V2V: the instance is not migrating (task state '

@@ -309,6 +309,34 @@ class HoldTestCase(_ResolveTestBase):
             migration_status='error')
         self.fault.assert_not_called()
 
+    def test_the_downtime_event_ends_when_the_source_runs_again(self):
+        self._rollback_through_nova()
+        finish = self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.action_event_finish')).mock
+        order = mock.Mock()
+        order.attach_mock(self.domain.resume, 'resume')
+        order.attach_mock(finish, 'finish')
+
+        self.assertFalse(self._resolve(v2v_record.SOURCE_STOPPED))
+
+        self.assertEqual(['resume', 'finish'],
+                         [c[0] for c in order.mock_calls])
+        args, kwargs = finish.call_args
+        self.assertEqual((self.context, self.instance,
+                          'compute_v2v_cutover_downtime'), args)
+        self.assertIn('rolled back as host-a started again: ',
+                      kwargs['failure'])
+
+    def test_no_downtime_event_is_only_logged(self):
+        self._rollback_through_nova()
+        self.useFixture(fixtures.MockPatch(
+            'nova_v2v.virt.libvirt.nova_internals.action_event_finish',
+            side_effect=RuntimeError('no such event')))
+        self.assertFalse(self._resolve(v2v_record.SOURCE_STOPPED))
+        self.domain.resume.assert_called_once_with()
+        self.assertIn('No V2V cutover downtime event ended: no such event',
+                      self.stdlog.logger.output)
+
     def test_rolled_back_not_migrating_restores_the_bindings(self):
         """Nova's rollback cannot run: the bindings are restored anyway."""
         self.instance.task_state = None
