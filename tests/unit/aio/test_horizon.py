@@ -188,21 +188,29 @@ class TestReport(testtools.TestCase):
 
 class TestCutoverPanel(testtools.TestCase):
 
-    def _problems(self, logged=0.64, **cells):
-        panel = {'mode': 'v2v-cutover', 'downtime': '< 1 s',
-                 'downtime_s': '0.0'}
+    def _problems(self, logged=1.383, gap=10.21, **cells):
+        panel = {'mode': 'v2v-cutover', 'downtime': '~3 s',
+                 'downtime_s': '3.000'}
         panel.update(cells)
-        return gatehorizon.cutover_panel_problems(panel, logged)
+        return gatehorizon.cutover_panel_problems(panel, logged, gap)
 
-    def test_the_panel_agrees_with_the_compute_log(self):
+    def test_between_the_engines_figure_and_the_guests_gap(self):
+        # As measured: the engine 1.383 s, the event ~3 s (the ports'
+        # activation and the truncation), the guest 10.21 s without a
+        # write (it boots again).
         self.assertEqual([], self._problems())
-        self.assertEqual([], self._problems(logged=2.4, downtime='~3 s',
-                                            downtime_s='3.0'))
+        self.assertEqual([], self._problems(logged=0.64, downtime='< 1 s',
+                                            downtime_s='0.000'))
 
-    def test_a_downtime_too_far_from_the_log(self):
+    def test_below_the_engine_or_above_the_guest(self):
         self.assertEqual(
-            ['the panel shows a downtime of ~9 s (9.0 s), the compute log '
-             '0.640 s'], self._problems(downtime='~9 s', downtime_s='9.0'))
+            ["the panel shows a downtime of < 1 s (0.0 s), less than the "
+             "compute log's 1.383 s"],
+            self._problems(downtime='< 1 s', downtime_s='0.000'))
+        self.assertEqual(
+            ['the panel shows a downtime of ~12 s (12.0 s), more than the '
+             '10.21 s the guest did not write'],
+            self._problems(downtime='~12 s', downtime_s='12.000'))
 
     def test_no_downtime_or_the_wrong_mode(self):
         self.assertEqual(
@@ -212,8 +220,10 @@ class TestCutoverPanel(testtools.TestCase):
                            downtime_s=None))
         self.assertEqual(['no downtime in the compute log'],
                          self._problems(logged=None))
+        self.assertEqual(["no gap in the guest's records to compare with"],
+                         self._problems(gap=None))
         self.assertEqual(['the Migrations panel does not list the move'],
-                         gatehorizon.cutover_panel_problems(None, 1.0))
+                         gatehorizon.cutover_panel_problems(None, 1.0, 9.0))
 
 
 class TestLoggedDowntime(testtools.TestCase):
