@@ -525,6 +525,25 @@ def run_actions(ctx):
     return rows
 
 
+# A screenshot's name, as the browser makes it (nova_v2v_rig.aio.browser).
+SCREENSHOT = re.compile(r'^[0-9]{2,}-[a-z0-9-]*\.png$')
+
+
+def clear_screenshots(folder):
+    """Remove an earlier run's screenshots from ``folder``.
+
+    Only the files named as the browser names them (``NN-name.png``): a
+    run's folder then holds that run's steps alone.
+    """
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if SCREENSHOT.match(name):
+            os.unlink(os.path.join(folder, name))
+
+
 def _reroot(lab, release):
     """Both lab hosts on ``release`` (None: the machine's libvirt).
 
@@ -571,6 +590,7 @@ def run(layout, lab, keep=False, down=False, constraints=None,
         # Selenium only here (and only in tox -e horizon): it brings trio,
         # whose hypothesis plugin cannot load under Nova's eventlet.
         from nova_v2v_rig.aio import browser as browser_mod
+        clear_screenshots(shots_dir)
         with browser_mod.Browser(horizon.url(), shots_dir) as b:
             ctx = Context(layout, lab, cloud, ids, b)
             try:

@@ -241,3 +241,17 @@ class TestLoggedDowntime(testtools.TestCase):
         self.assertEqual(1.5, observe.logged_downtime(
             text, '2c073d13-7c99-4392-bc90-547eb8b4a5e1'))
         self.assertIsNone(observe.logged_downtime(text, 'other'))
+
+
+class TestClearScreenshots(testtools.TestCase):
+
+    def test_only_the_browsers_screenshots(self):
+        tmp = self.useFixture(fixtures.TempDir()).path
+        for name in ('01-login.png', '12-migrate-host-form.png',
+                     'notes.txt', 'panel.png', '01-login.png.bak'):
+            with open(os.path.join(tmp, name), 'w') as f:
+                f.write('x')
+        gatehorizon.clear_screenshots(tmp)
+        self.assertEqual(['01-login.png.bak', 'notes.txt', 'panel.png'],
+                         sorted(os.listdir(tmp)))
+        gatehorizon.clear_screenshots(os.path.join(tmp, 'gone'))
