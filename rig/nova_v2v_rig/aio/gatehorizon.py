@@ -142,13 +142,18 @@ def _click_move(ctx, label, start, finish=None):
     return gatemove.Move(begin, 'Horizon: ' + label, finish=finish)
 
 
-def do_live(ctx, guest, label, host, expect_host):
-    shots = len(ctx.browser.taken)
-    result = gatemove.run_move(
+def _live_move(ctx, guest, label, host, expect_host, expect_mode):
+    """"Live Migrate Instance" (block) clicked, checked as the gate does."""
+    return gatemove.run_move(
         ctx.layout, ctx.cloud, guest, label, _click_move(
             ctx, label, lambda b: pages.live_migrate(
                 b, guest.id, label, host=host, block=True)),
-        expect_host, 'block-live')
+        expect_host, expect_mode)
+
+
+def do_live(ctx, guest, label, host, expect_host):
+    shots = len(ctx.browser.taken)
+    result = _live_move(ctx, guest, label, host, expect_host, 'block-live')
     return _row(label, result, screenshot=ctx.browser.taken[shots:])
 
 
@@ -162,11 +167,7 @@ def do_cutover(ctx, guest, label):
     """
     shots = len(ctx.browser.taken)
     mark = observe.LogMark(ctx.layout)
-    result = gatemove.run_move(
-        ctx.layout, ctx.cloud, guest, label, _click_move(
-            ctx, label, lambda b: pages.live_migrate(
-                b, guest.id, label, host=None, block=True)),
-        HOST_B, 'v2v-cutover')
+    result = _live_move(ctx, guest, label, None, HOST_B, 'v2v-cutover')
     logged = observe.logged_downtime(mark.text(), guest.id)
     panel = pages.panel_row(ctx.browser, result['migration']['uuid'], label)
     problems = cutover_panel_problems(panel, logged, result['downtime_s'])

@@ -313,18 +313,19 @@ class Guest(object):
         For a guest that stopped writing without a crash the console
         recognises: what it said last.
         """
-        out = []
+        return '\n'.join('%s:\n%s' % (path, '\n'.join(
+            text.splitlines()[-lines:])) for path, text in self._logs()
+            if text)
+
+    def _logs(self):
+        """(path, text) of each of the server's console logs, in order."""
         for path in self.tail.paths if self.tail is not None else ():
-            text = lab_harness.read_log(path)
-            if text:
-                out.append('%s:\n%s' % (path, '\n'.join(
-                    text.splitlines()[-lines:])))
-        return '\n'.join(out)
+            yield path, lab_harness.read_log(path)
 
     def _first_in_logs(self, read):
         """``read(text)`` of the first console log it finds something in."""
-        for path in self.tail.paths if self.tail is not None else ():
-            found = read(lab_harness.read_log(path))
+        for _path, text in self._logs():
+            found = read(text)
             if found:
                 return found
         return None

@@ -48,14 +48,24 @@ _DOWNTIME = re.compile(r'\[instance: (?P<uuid>[0-9a-f-]{36})\] '
                        r'V2V cutover done: downtime (?P<s>[0-9.]+)s')
 
 
+def _last_of(pattern, text, server_id, group):
+    """The last match of ``pattern`` in ``text`` for the server.
+
+    :returns: its ``group`` of the last match whose ``uuid`` group is
+        ``server_id``, or None
+    """
+    found = [m.group(group) for m in pattern.finditer(text)
+             if m.group('uuid') == server_id]
+    return found[-1] if found else None
+
+
 def logged_downtime(text, server_id):
     """The cutover downtime the compute logs in ``text`` give the server.
 
     :returns: the last one, in seconds as the engine measured it, or None
     """
-    found = [float(m.group('s')) for m in _DOWNTIME.finditer(text)
-             if m.group('uuid') == server_id]
-    return found[-1] if found else None
+    found = _last_of(_DOWNTIME, text, server_id, 's')
+    return None if found is None else float(found)
 
 
 def wait_migration(cloud, server, known, timeout=120, interval=1):
@@ -72,9 +82,7 @@ def wait_migration(cloud, server, known, timeout=120, interval=1):
 
 def planned_mode(text, server_id):
     """The last mode the compute logs in ``text`` planned for the server."""
-    modes = [m.group('mode') for m in _PLAN.finditer(text)
-             if m.group('uuid') == server_id]
-    return modes[-1] if modes else None
+    return _last_of(_PLAN, text, server_id, 'mode')
 
 
 class LogMark(object):
